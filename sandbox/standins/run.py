@@ -34,7 +34,7 @@ import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Mapping, Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import grpc
 from google.cloud import run_v2
@@ -98,8 +98,11 @@ SERVER_DEFAULT_CONCURRENCY_UNDER_ONE_CPU = 1
 # (shared/remediation/release_pipeline.rollout_mover), never to hold a write back, so either reading is safe.
 RUNWARDEN_CALLER = "runwarden@demo-project.iam.gserviceaccount.com"
 SEEDED_BY = "deployer@example.com"
-# The Admin Activity audit entries of an out-of-band write (`deploy`, `set_service_max_instances`: a pipeline's or a
-# person's), written into the Logging stand-in once `audit_into` names it, as Cloud Run writes them to
+# The Admin Activity audit entries of every write: an out-of-band one (`deploy`, `set_service_max_instances`: a
+# pipeline's or a person's) and every UpdateService RPC (Runwarden's own, by `RunStandIn.caller`: "Cloud Run audit
+# logging" lists google.cloud.run.v2.Services.UpdateService among the Admin Activity methods, and an audited
+# operation's first entry names its principal and its resource), written into the Logging stand-in once
+# `audit_into` names it, as Cloud Run writes them to
 # cloudaudit.googleapis.com/activity ("Cloud Run audit logging"; the payload a google.cloud.audit.AuditLog,
 # google/cloud/audit/audit_log.proto: method_name, resource_name, authentication_info.principal_email, request,
 # status). The methodName: v2's UpdateService (the default), or gcloud's historical v1 path, ReplaceService, which
@@ -237,6 +240,7 @@ class _PendingOperation:
     outcome: run_v2.Service | None = None      # the service once reconciled
     error: tuple[int, str] | None = None       # (google.rpc.Code, message) when it failed
     injected: tuple[int, str] | None = None    # a failure `fail_next_operation` asked of this update
+    audited: str | None = None                 # the id its audit entries share (RunStandIn._audit_rpc)
 
 
 def _copy(message: Any) -> Any:
@@ -254,6 +258,12 @@ def _summary(service: run_v2.Service) -> run_v2.Service:
     return run_v2.Service(name=service.name, uid=service.uid, generation=service.generation,
                           labels=dict(service.labels), create_time=service.create_time,
                           update_time=service.update_time, uri=service.uri, urls=list(service.urls))
+
+
+def _audited_resource(service: str, method: str) -> str:
+    """An audit entry's resourceName: the service's v2 name, or v1's namespaces/PROJECT/services/NAME."""
+    _, project, _, _, _, short = service.split("/")
+    return f"namespaces/{project}/services/{short}" if ".v1." in method else service
 
 
 def _new_etag() -> str:
@@ -342,9 +352,14 @@ class RunStandIn(StandIn):
         # While set (`exhaust_quota`), every UpdateService is refused RESOURCE_EXHAUSTED before anything is applied.
         self._quota_refusal: ApiError | None = None
         self._quota_refusals_left: int | None = None     # how many more it refuses (None: every one)
-        # Where an out-of-band write's audit entries go (`audit_into`): a LoggingStandIn, the clock that dates a write
-        # given no time, and the methodName. None: written nowhere.
-        self._audit: tuple[Any, Any, str] | None = None
+        # Where every write's audit entries go (`audit_into`): a LoggingStandIn and the methodName. None: nowhere.
+        self._audit: tuple[Any, str] | None = None
+        # The stand-in's one clock (an aware datetime): what dates a write made with no time of its own, its audit
+        # entries, a service's update_time and a condition's last transition, as Google's one clock dates them all.
+        # Wall time unless `audit_into` (or `use_clock`) is given the test's or the scenario's clock; before, the
+        # audit entries followed that clock while update_time stayed on wall time, and a record's update_time
+        # (judging.server_time_read) was compared with entries on another clock.
+        self.clock: Callable[[], datetime] = _now
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -386,7 +401,7 @@ class RunStandIn(StandIn):
         with self.lock:
             if name in self._services:
                 raise ValueError(f"service {name} already exists")
-            now = _now()
+            now = self.clock()
             urls = list(urls) or run_app_urls(name)
             uri = urls[0]
             self._services[name] = run_v2.Service(
@@ -418,7 +433,7 @@ class RunStandIn(StandIn):
                      sidecars: Sequence[tuple[str, str | None]] = (), min_instance_count: int | None = None,
                      startup_cpu_boost: bool | None = None, session_affinity: bool = False,
                      execution_environment: str | None = None, image: str | None = None,
-                     port_name: str | None = None) -> run_v2.Revision:
+                     port_name: str | None = None, creator: str = SEEDED_BY) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
@@ -426,7 +441,8 @@ class RunStandIn(StandIn):
         answered with the server's defaults: max instances 100 (SERVER_DEFAULT_MAX_INSTANCES), and,
         unless `fills_revision_defaults` is off, request timeout 300 s and concurrency 80, or 1
         under one CPU (SERVER_DEFAULT_TIMEOUT). `image` is the ingress container's (Container.image, a tag or
-        a `@sha256:` digest); unset, a placeholder every such revision shares."""
+        a `@sha256:` digest); unset, a placeholder every such revision shares. `creator`: whose credentials
+        deployed it (Revision.creator, "Email address of the authenticated creator", revision.proto)."""
         bad = [i for i in cloudsql_instances if not _CLOUDSQL_INSTANCE.match(i)]
         if bad:
             raise ValueError(f"Cloud SQL instances must be project:region:instance, got {bad}")
@@ -497,7 +513,8 @@ class RunStandIn(StandIn):
                 containers=[container, *extra], volumes=volumes,
                 scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or SERVER_DEFAULT_MAX_INSTANCES,
                                                min_instance_count=min_instance_count or 0),
-                max_instance_request_concurrency=concurrency or 0, session_affinity=session_affinity)
+                max_instance_request_concurrency=concurrency or 0, session_affinity=session_affinity,
+                creator=creator)
             if self.fills_revision_defaults:
                 proto.max_instance_request_concurrency = concurrency or server_default_concurrency(cpu)
                 timeout = timeout or SERVER_DEFAULT_TIMEOUT
@@ -569,35 +586,61 @@ class RunStandIn(StandIn):
             self._require_service(service)
             return self._apply_traffic(service, self._validated_traffic(service, targets), by, at)
 
-    def audit_into(self, logging: Any, *, clock: Any = None, method: str = UPDATE_METHOD) -> None:
-        """Every out-of-band write (`deploy`, `set_service_max_instances`) writes its Admin Activity audit entries
-        into `logging` (a LoggingStandIn), as Cloud Run does for every change (AUDIT_LOG_ID above). `clock` (a
-        callable giving an aware datetime) dates a write made with no time of its own (the test's clock; wall time
-        by default); `method`: UPDATE_METHOD or REPLACE_METHOD_V1."""
-        self._audit = (logging, clock or _now, method)
+    def audit_into(self, logging: Any, *, clock: Callable[[], datetime] | None = None,
+                   method: str = UPDATE_METHOD) -> None:
+        """Every write (an out-of-band `deploy` or `set_service_max_instances`, and every UpdateService RPC, as
+        `caller`) writes its Admin Activity audit entries into `logging` (a LoggingStandIn), as Cloud Run does for
+        every change (AUDIT_LOG_ID above). `clock` (a callable giving an aware datetime) becomes the stand-in's one
+        clock (`use_clock`); `method`: UPDATE_METHOD or REPLACE_METHOD_V1 for the out-of-band writes (an RPC is
+        UpdateService, the method it is)."""
+        self._audit = (logging, method)
+        if clock is not None:
+            self.use_clock(clock)
+
+    def use_clock(self, clock: Callable[[], datetime]) -> None:
+        """Dates everything the stand-in stamps by `clock` (the test's or the scenario's), as one clock."""
+        self.clock = clock
 
     def _audited(self, service: str, principal: str, at: datetime, request: dict[str, Any]) -> None:
-        """The write's two audit entries (its operation's start at `at`, its end OPERATION_TAKES later), if any."""
+        """An out-of-band write's two audit entries (its operation's start at `at`, its end OPERATION_TAKES later),
+        if any."""
         if self._audit is None:
             return
-        from sandbox.standins.logging import AuditSeed, EntrySeed, OperationSeed, log_name_for
+        operation = self._audit_started(service, principal, at, request, self._audit[1])
+        self._audit_ended(service, operation, at + OPERATION_TAKES, 0, self._audit[1])
 
-        logging, _, method = self._audit
+    def _audit_started(self, service: str, principal: str, at: datetime, request: dict[str, Any],
+                       method: str) -> str:
+        """The first entry of a write's operation (its principal and its request); the operation's id."""
+        from sandbox.standins.logging import AuditSeed
+
+        operation = f"operations/{uuid.uuid4().hex[:12]}"
+        self._audit_entry(service, operation, at, method, first=True, audit=AuditSeed(
+            method_name=method, resource_name=_audited_resource(service, method), principal_email=principal,
+            request={"@type": f"type.googleapis.com/{method.rsplit('.', 2)[0]}."
+                              f"{method.rsplit('.', 1)[1]}Request", **request}))
+        return operation
+
+    def _audit_ended(self, service: str, operation: str, at: datetime, code: int, method: str) -> None:
+        """The last entry of a write's operation: its status (google.rpc.Code; 0 when it succeeded)."""
+        from sandbox.standins.logging import AuditSeed
+
+        self._audit_entry(service, operation, at, method, first=False, audit=AuditSeed(
+            method_name=method, resource_name=_audited_resource(service, method), status_code=code))
+
+    def _audit_entry(self, service: str, operation: str, at: datetime, method: str, *, first: bool,
+                     audit: Any) -> None:
+        from sandbox.standins.logging import EntrySeed, OperationSeed, log_name_for
+
+        if self._audit is None:
+            return
         _, project, _, location, _, short = service.split("/")
-        resource = f"namespaces/{project}/services/{short}" if ".v1." in method else service
-        base = dict(log_name=log_name_for(project, AUDIT_LOG_ID), resource_type="cloud_run_revision",
-                    severity="NOTICE", resource_labels={"project_id": project, "service_name": short,
-                                                        "revision_name": "", "configuration_name": "",
-                                                        "location": location})
-        op = f"operations/{uuid.uuid4().hex[:12]}"
-        first = AuditSeed(method_name=method, resource_name=resource, principal_email=principal,
-                          request={"@type": f"type.googleapis.com/{method.rsplit('.', 2)[0]}."
-                                            f"{method.rsplit('.', 1)[1]}Request", **request})
-        last = AuditSeed(method_name=method, resource_name=resource, status_code=0)
-        logging.add_entries([
-            EntrySeed(timestamp=at, operation=OperationSeed(op, "run.googleapis.com", first=True), audit=first, **base),
-            EntrySeed(timestamp=at + OPERATION_TAKES, operation=OperationSeed(op, "run.googleapis.com", last=True),
-                      audit=last, **base)])
+        self._audit[0].add_entry(EntrySeed(
+            log_name=log_name_for(project, AUDIT_LOG_ID), resource_type="cloud_run_revision", severity="NOTICE",
+            resource_labels={"project_id": project, "service_name": short, "revision_name": "",
+                             "configuration_name": "", "location": location},
+            timestamp=at, operation=OperationSeed(operation, "run.googleapis.com", first=first, last=not first),
+            audit=audit))
 
     def deploy(self, service: str, revision: str, create_time: datetime, *, image: str | None = None,
                env: Sequence[tuple[str, str]] = (), by: str = SEEDED_BY) -> run_v2.Service:
@@ -621,6 +664,7 @@ class RunStandIn(StandIn):
             proto = _copy(newest)
             proto.name, proto.uid, proto.etag = name, str(uuid.uuid4()), _new_etag()
             proto.create_time = proto.update_time = create_time
+            proto.creator = by      # Revision.creator: the deploy's caller
             proto.conditions = [_condition(c, create_time) for c in READY]
             ingress = proto.containers[0]
             if image:
@@ -636,7 +680,9 @@ class RunStandIn(StandIn):
             stored.generation += 1
             stored.observed_generation = stored.generation
             stored.etag = _new_etag()
-            stored.update_time = _now()
+            # The last-modified time (Service.update_time) is the deploy's own, on the stand-in's one clock: when
+            # it was asked for, as its audit entry dates it, not the wall time of the test that seeds it.
+            stored.update_time = create_time - DEPLOY_ASKED_BEFORE
             answer = _copy(stored)
         containers = [{"image": c.image, "env": [{"name": e.name, "value": e.value} for e in c.env]}
                       for c in proto.containers]
@@ -654,15 +700,15 @@ class RunStandIn(StandIn):
         by default)."""
         if max_instance_count < 1:
             raise ValueError(f"max_instance_count must be at least 1, got {max_instance_count}")
+        when = at or self.clock()
         with self.lock:
             stored = self._require_service(service)
             stored.scaling.max_instance_count = max_instance_count   # the mode and manual count kept
             stored.generation += 1
             stored.observed_generation = stored.generation
             stored.etag = _new_etag()
-            stored.update_time = _now()
+            stored.update_time = when
             answer = _copy(stored)
-        when = at or (self._audit[1]() if self._audit is not None else _now())
         self._audited(service, by, when,
                       {"service": {"name": service, "scaling": {"maxInstanceCount": max_instance_count}}})
         return answer
@@ -677,7 +723,7 @@ class RunStandIn(StandIn):
         with self.lock:
             stored = self._require_service(service)
             stored.etag = _new_etag()
-            stored.update_time = _now()
+            stored.update_time = self.clock()
 
     def reconcile(self, service: str) -> run_v2.Service:
         """The service's desired split reconciled again, nobody's update (the desired state, its generation,
@@ -696,7 +742,7 @@ class RunStandIn(StandIn):
         """Changes a revision's conditions (e.g. it stops being Ready)."""
         with self.lock:
             revision = self._require_revision(revision_name)
-            at = _now()
+            at = self.clock()
             revision.conditions = [_condition(c, at) for c in conditions]
             self._refresh_status(revision.service)
 
@@ -777,7 +823,20 @@ class RunStandIn(StandIn):
         traffic = self._validated_shape(list(incoming.traffic))
         previous = _copy(stored)
         self._accept_traffic(incoming.name, traffic, self.caller)
-        return self._start_operation(incoming.name, previous)
+        return self._start_operation(incoming.name, previous, self._audit_rpc(incoming.name, traffic))
+
+    def _audit_rpc(self, service: str, traffic: list[run_v2.TrafficTarget]) -> str | None:
+        """An accepted UpdateService's first audit entry, by `caller` (whose credentials made it), dated now on the
+        stand-in's clock; its operation's id for the last entry (`_finish`), None when nothing is audited. Cloud
+        Run writes the entry for every UpdateService, Runwarden's own among them ("Cloud Run audit logging":
+        methodName google.cloud.run.v2.Services.UpdateService, authenticationInfo.principalEmail, resourceName the
+        service). Before, an RPC wrote none, so a sweep never read Runwarden's own entry beside a person's."""
+        if self._audit is None:
+            return None
+        split = [{"type": run_v2.TrafficTargetAllocationType(t.type_).name, "revision": t.revision,
+                  "percent": t.percent, **({"tag": t.tag} if t.tag else {})} for t in traffic]
+        return self._audit_started(service, self.caller, self.clock(),
+                                   {"service": {"name": service, "traffic": split}}, UPDATE_METHOD)
 
     def _check_named_template(self, incoming: run_v2.Service) -> None:
         """A revision's name is bound to its configuration for good: a template naming an existing
@@ -844,7 +903,7 @@ class RunStandIn(StandIn):
         service.traffic = traffic
         service.generation += 1
         service.etag = _new_etag()
-        service.update_time = at or _now()
+        service.update_time = at or self.clock()
         service.last_modifier = by
         service.reconciling = True
         return service
@@ -858,7 +917,7 @@ class RunStandIn(StandIn):
         service.reconciling = False
         self._serving[name] = [_copy(t) for t in service.traffic]
         service.observed_generation = service.generation
-        service.terminal_condition = _ready_condition(_now())
+        service.terminal_condition = _ready_condition(self.clock())
         self._refresh_status(name)
         return None
 
@@ -868,7 +927,7 @@ class RunStandIn(StandIn):
         service.reconciling = False
         service.terminal_condition = run_v2.Condition(
             type_="Ready", state=run_v2.Condition.State.CONDITION_FAILED, message=failure[1],
-            last_transition_time=_now(), reason=run_v2.Condition.CommonReason.REVISION_FAILED)
+            last_transition_time=self.clock(), reason=run_v2.Condition.CommonReason.REVISION_FAILED)
         self._refresh_status(name)
         return failure
 
@@ -909,12 +968,13 @@ class RunStandIn(StandIn):
 
     # --- Operations --------------------------------------------------------------------------
 
-    def _start_operation(self, service_name: str, previous: run_v2.Service) -> operations_pb2.Operation:
+    def _start_operation(self, service_name: str, previous: run_v2.Service,
+                         audited: str | None = None) -> operations_pb2.Operation:
         location = service_name.split("/services/")[0]
         op_name = f"{location}/operations/{uuid.uuid4()}"
         injected = self._failing_operations.pop(0) if self._failing_operations else None
         self._operations[op_name] = _PendingOperation(self.lro_polls_before_done, service_name, injected=injected,
-                                                      previous=previous)
+                                                      previous=previous, audited=audited)
         if self.lro_polls_before_done <= 0:
             self._finish(op_name)
         return self._operation_message(op_name)
@@ -936,6 +996,9 @@ class RunStandIn(StandIn):
         if pending.error is not None and not self.failed_update_keeps_spec:
             self._put_back(name, pending.previous)
         pending.outcome = _copy(self._services[name])
+        if pending.audited is not None:     # the operation's last entry: its status
+            self._audit_ended(name, pending.audited, self.clock(), pending.error[0] if pending.error else 0,
+                              UPDATE_METHOD)
 
     def _put_back(self, name: str, previous: run_v2.Service) -> None:
         """The reading where a failed update leaves nothing desired: the spec (traffic, generation, etag) as

@@ -54,7 +54,7 @@ def start_standins(*, lro_polls_before_done: int = 2) -> StandIns:
     standins = StandIns(RunStandIn(lro_polls_before_done), MonitoringStandIn(),
                         vpcaccess=VpcAccessStandIn(lro_polls_before_done), logging=LoggingStandIn(),
                         secretmanager=SecretManagerStandIn())
-    standins.run.audit_into(standins.logging)   # every out-of-band deploy or setting change is audited, as Cloud Run's
+    standins.run.audit_into(standins.logging)   # every write is audited, as Cloud Run audits each
     try:
         standins.run.start()
         standins.monitoring.start()

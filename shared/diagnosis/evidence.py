@@ -176,6 +176,9 @@ class Revision(_Model):
     # types/k8s_min.py): "h2c" is end-to-end HTTP/2, which a gRPC server needs (shared/diagnosis/grpc_calls.py).
     # "": no port named, or none read.
     port_name: str = ""
+    # Revision.creator ("Email address of the authenticated creator", output only, google/cloud/run/v2/
+    # revision.proto): whose credentials deployed it, a pipeline's service account or a person. "": not read.
+    creator: str = ""
 
     @property
     def short_name(self) -> str:

@@ -970,6 +970,8 @@ def revision_from_proto(proto: Any) -> Revision:
         "images": tuple(c.image for c in proto.containers),
         # The ingress container's port name (ContainerPort.name, "http1" or "h2c": k8s_min.proto).
         "port_name": _port_name(proto.containers),
+        # Revision.creator (revision.proto): whose credentials deployed it.
+        "creator": proto.creator,
     }, _REVISION_FIELDS)
 
 

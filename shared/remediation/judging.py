@@ -1219,7 +1219,9 @@ def server_time_read(record: ActionRecord, revisions: Sequence[Revision]) -> dat
       them, was made before the read. Before, such a step within the clock-skew allowance of the read was named
       as possibly after it, and a rollback that worked was `unclear`. A record stored before it was kept reads
       the revisions alone.
-    None when the record holds none of them."""
+    None when the record holds none of them, as a `scale_connector` record always: VPC Access v1's Connector has no
+    update time (google/cloud/vpcaccess/v1/vpc_access.proto), and its operation's metadata times (createTime,
+    endTime) come after the read, so no Google time is known to precede it (docs/behaviour.md)."""
     named = {str(record.params.get(key) or "") for key in ("from_revision", "to_revision")}
     named.add(str(record.before.get("latest_created_revision") or ""))
     times = [r.create_time for r in revisions if r.short_name in named - {""}]

@@ -856,6 +856,80 @@ def test_a_persons_template_change_under_the_pin_is_named(rolled_back, env, verd
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
 
 
+@pytest.mark.parametrize("person", [False, True], ids=["its own entry alone: verified", "a person's entry: named"])
+def test_the_sweep_passes_over_runwardens_own_audit_entry_and_names_a_persons(rolled_back, person):
+    """The rollback's own UpdateService writes its Admin Activity entry, by Runwarden's account, as Cloud Run writes
+    one for every UpdateService ("Cloud Run audit logging"); the sweep reads it within the evidence's window and
+    passes over it (diagnosis.self_principals, the function's own account joined at start). A person's change of
+    the connector in the same minutes is named, Runwarden's own never. Before, the stand-in wrote no entry for the
+    product's own write, and the sweep never read one beside a person's."""
+    from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
+    from sandbox.standins.run import AUDIT_LOG_ID, RUNWARDEN_CALLER
+
+    ours = [e for e in rolled_back.standins.logging.entries()
+            if "UpdateService" in str(e.proto_payload) and RUNWARDEN_CALLER in str(e.proto_payload)]
+    assert ours, "the rollback's own write left no audit entry"
+    recovery(rolled_back)
+    if person:
+        rolled_back.standins.logging.add_entry(EntrySeed(
+            log_name=log_name_for("demo-project", AUDIT_LOG_ID), timestamp=rolled_back.anchor + timedelta(minutes=4),
+            severity="NOTICE", resource_type="audited_resource",
+            resource_labels={"project_id": "demo-project", "service": "vpcaccess.googleapis.com",
+                             "method": "google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector"},
+            audit=AuditSeed(method_name="google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector",
+                            resource_name=_CONNECTOR, principal_email="alice@example.com",
+                            service_name="vpcaccess.googleapis.com")))
+    rolled_back.at(12)
+
+    outcomes = rolled_back.command({"command": "sweep"})
+
+    if not person:
+        [outcome] = outcomes
+        assert outcome.status.value == "verified", outcome.reason
+    else:
+        assert outcomes == [] and action_state(rolled_back) == "pending"
+        rolled_back.at(18)
+        [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+        assert "alice@example.com" in outcome.reason and RUNWARDEN_CALLER not in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
+GIT_SHA_THEN, GIT_SHA_NOW = "3f9c2e1a7b4d", "8e1d5c0b2a96"
+_API = "europe-docker.pkg.dev/demo-project/backend/api"
+
+
+@pytest.mark.parametrize("by, verdict", [("deployer@example.com", "verified"), ("alice@example.com", None)],
+                         ids=["the pipeline that deployed before: verified", "another principal: not verified"])
+def test_a_pipeline_stamping_its_build_into_env_under_the_pin_is_not_a_persons_change(world, tmp_path, by, verdict):
+    """The failing revision was deployed by a pipeline that sets GIT_SHA with every image (`gcloud run deploy
+    --image api:SHA --update-env-vars GIT_SHA=SHA`); under the rollback's pin it deploys again, a new image and
+    GIT_SHA restamped: the template's env moved, but only by the build's own identity, by the account that created
+    the revision before (Revision.creator): the pipeline's deploy, verified. The same change by another principal
+    stays a person's (`unclear`, kept pending). Before, every such deploy read as a person's template change."""
+    data = yaml.safe_load(open("sandbox/scenarios/bad_revision.yaml").read())
+    for revision in data["services"][0]["revisions"]:
+        sha = GIT_SHA_THEN if revision["name"] == NEW else "0b7e4d2c9a1f"
+        revision.update(env={"GIT_SHA": sha, "DB_POOL": "10"}, image=f"{_API}:{sha}")
+    stamped = tmp_path / "bad_revision.yaml"
+    stamped.write_text(yaml.safe_dump(data))
+    world.seed(str(stamped))
+    assert world.handle(world.alert()).status.value == "applied"
+    world.published()
+    recovery(world)
+    world.standins.run.deploy(SERVICE, "backend-00003-pip", world.anchor + timedelta(minutes=4),
+                              image=f"{_API}:{GIT_SHA_NOW}", env=(("GIT_SHA", GIT_SHA_NOW),), by=by)
+    world.at(12)
+
+    outcomes = world.command({"command": "sweep"})
+
+    if verdict is None:
+        assert outcomes == [] and action_state(world) == "pending"
+    else:
+        [outcome] = outcomes
+        assert outcome.status.value == verdict, outcome.reason
+    assert world.serving() == {OLD: 100} and world.standins.run.count("UpdateService") == 1
+
+
 @pytest.mark.parametrize("failing", [False, True], ids=["clean since", "failing since"])
 def test_a_rollback_whose_service_was_deleted_since_is_escalated_at_once(rolled_back, failing):
     """A person deletes the service during the rollback's verification (to recreate it, or by mistake):

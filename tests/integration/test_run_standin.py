@@ -12,7 +12,7 @@ from google.cloud import run_v2
 from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
 from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
 
-from sandbox.standins.run import ConditionSeed, TrafficSeed
+from sandbox.standins.run import DEPLOY_ASKED_BEFORE, ConditionSeed, TrafficSeed
 from tests.integration.conftest import TWO_REVISIONS
 
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
@@ -98,6 +98,74 @@ def test_an_out_of_band_deploy_and_setting_change_write_the_admin_activity_entri
     assert [(c.method_name, c.resource_name, c.principal) for c in changes] == [
         (method, named, "ci-deployer@demo-project.iam.gserviceaccount.com"), (method, named, "alice@example.com")]
     assert changes[0].timestamp <= created and changes[1].timestamp == anchor + timedelta(minutes=6)
+
+
+RUNWARDEN = "runwarden@demo-project.iam.gserviceaccount.com"
+
+
+def _changes(anchor) -> list:
+    """The service's changes as the product's own audit query reads them, one per operation, oldest first."""
+    from shared.diagnosis.log_signals import audit_filter
+    from shared.gcp.logging import CloudLoggingAdapter, merge_operation_entries
+
+    query = audit_filter("demo-project", "backend", "us-central1", anchor, anchor + timedelta(minutes=10))
+    return sorted(merge_operation_entries(CloudLoggingAdapter().list_entries("demo-project", query, 100)).entries,
+                  key=lambda e: e.timestamp)
+
+
+@pytest.mark.parametrize("transport", ["grpc", "in_process"])
+def test_runwardens_own_update_service_writes_its_admin_activity_entry_by_its_caller(
+        standins, standin_env, seeded, anchor, transport):
+    """Cloud Run writes an Admin Activity entry for every UpdateService ("Cloud Run audit logging": methodName
+    google.cloud.run.v2.Services.UpdateService, the caller's principalEmail, the service as resourceName), the
+    product's own traffic write among them, over the wire and in-process alike, dated on the stand-in's one clock,
+    its operation's last entry with the status. Before, only an out-of-band write was audited: the sweep never read
+    Runwarden's own entry beside a person's."""
+    from sandbox.inprocess import InProcessRun
+    from shared.diagnosis.evidence import TrafficTarget, TrafficType
+    from shared.gcp.run import CloudRunAdapter
+
+    at = anchor + timedelta(minutes=3)
+    standins.run.audit_into(standins.logging, clock=lambda: at)
+    run = CloudRunAdapter(poll_initial_delay=0.01, poll_max_delay=0.05) if transport == "grpc" else \
+        InProcessRun(standins.run)
+    try:
+        current = run.get_service(SERVICE)
+        written = run.set_traffic(SERVICE, [TrafficTarget(type=TrafficType.REVISION, revision=OLD, percent=100)],
+                                  current.etag)
+    finally:
+        run.close()
+
+    changes = _changes(anchor)
+    assert [(c.method_name, c.resource_name, c.principal, c.timestamp, c.status_code) for c in changes] == [
+        ("google.cloud.run.v2.Services.UpdateService", SERVICE, RUNWARDEN, at, 0)]
+    assert written.update_time == at     # update_time on the same clock as the entry
+
+
+def test_a_failed_update_services_last_entry_carries_its_error(services, standins, standin_env, seeded, anchor):
+    """An UpdateService whose operation fails changed nothing that serves: its last audit entry carries the
+    operation's error code (AuditLog.status, google.rpc.Code), which the sweep reads as no change."""
+    standins.run.audit_into(standins.logging, clock=lambda: anchor + timedelta(minutes=3))
+    standins.run.fail_next_operation()
+    with pytest.raises(exceptions.GoogleAPICallError):
+        update(services, services.get_service(name=SERVICE), target(OLD, 100))
+
+    assert [(c.principal, c.status_code) for c in _changes(anchor)] == [(RUNWARDEN, 9)]
+
+
+def test_the_stand_ins_one_clock_dates_update_time_as_it_dates_the_audit_entries(standins, seeded, anchor):
+    """A deploy's update_time is its own time (its audit entry's), a setting changed with no time of its own is
+    dated by the stand-in's clock, as its entry is. Before, both stamped update_time with wall time while the
+    entries followed the test's clock, and a record's update_time (judging.server_time_read) was read on another
+    clock than the entries it is compared with."""
+    clock = anchor + timedelta(minutes=7)
+    standins.run.audit_into(standins.logging, clock=lambda: clock)
+    created = anchor + timedelta(minutes=4)
+    deployed = standins.run.deploy(SERVICE, "backend-00003-pip", created, by="ci@demo-project.iam.gserviceaccount.com")
+    assert deployed.update_time == created - DEPLOY_ASKED_BEFORE
+
+    changed = standins.run.set_service_max_instances(SERVICE, 3, by="alice@example.com")
+    assert changed.update_time == clock
 
 
 def test_unknown_service_and_revision_are_not_found(services, revisions, seeded):

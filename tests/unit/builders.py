@@ -70,7 +70,8 @@ class Evidence:
                  concurrency: int | None = None, memory_mib: float | None = None,
                  egress: str | None = None, network_interfaces: tuple[str, ...] = (),
                  env: tuple[str, ...] = (), secrets: tuple[SecretRef, ...] = (),
-                 plain_env: tuple[tuple[str, str], ...] = (), images: tuple[str, ...] = ()) -> "Evidence":
+                 plain_env: tuple[tuple[str, str], ...] = (), images: tuple[str, ...] = (),
+                 creator: str = "") -> "Evidence":
         self.revs.append(Revision(name=f"{SERVICE}/revisions/{name}", service=SERVICE, create_time=at(created),
                                   conditions=conditions if conditions is not None else (READY if ready else FAILED),
                                   vpc_connector=connector, cloudsql_instances=sql, timeout_seconds=timeout,
@@ -78,7 +79,7 @@ class Evidence:
                                   container_concurrency=concurrency, memory_mib=memory_mib, vpc_egress=egress,
                                   vpc_network_interfaces=network_interfaces,
                                   env_values=env or tuple(value for _, value in plain_env), plain_env=plain_env,
-                                  secrets=secrets, images=images))
+                                  secrets=secrets, images=images, creator=creator))
         return self
 
     def traffic(self, **split: int) -> "Evidence":

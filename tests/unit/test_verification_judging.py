@@ -1461,6 +1461,81 @@ def test_a_deploy_taking_no_traffic_under_the_pin_is_not_a_change_by_others(name
     assert words in judged.why, judged.why
 
 
+PIPELINE_SA = "deployer@shop-prod.iam.gserviceaccount.com"
+SHA_THEN, SHA_NOW = "3f9c2e1a7b4d", "8e1d5c0b2a96"
+IMAGE = "europe-docker.pkg.dev/shop-prod/backend/api"
+
+
+def _stamped(env_then: dict[str, str], env_now: dict[str, str], *, image_then: str = f"{IMAGE}:{SHA_THEN}",
+             image_now: str = f"{IMAGE}:{SHA_NOW}",
+             creator_then: str = PIPELINE_SA, creator_now: str = PIPELINE_SA, secrets_now: tuple = (),
+             deployed: tuple[str, ...] = (PIPELINE,)) -> EvidenceBundle:
+    """A deploy under the pin since the rollback whose template's env changed (its digest moved): the newest
+    revision then (NEW) with `env_then`, the image at SHA_THEN and `creator_then`; each revision deployed since
+    with `env_now`, `image_now`, `creator_now` and `secrets_now`."""
+    from shared.diagnosis.evidence import SecretRef
+    bundle = _since(generation=3 + len(deployed), deployed=deployed,
+                    template={**KEPT_TEMPLATE, "containers[0].env": "0a1b2c3d4e60"})
+    shaped = {NEW: dict(plain_env=tuple(env_then.items()), images=(image_then,), creator=creator_then)}
+    for name in deployed:
+        shaped[name] = dict(plain_env=tuple(env_now.items()), images=(image_now,), creator=creator_now,
+                            secrets=tuple(SecretRef(env=k, secret=v, version="latest") for k, v in secrets_now))
+    revisions = tuple(r.model_copy(update=shaped.get(r.short_name, {})) for r in bundle.revisions)
+    return bundle.model_copy(update={"revisions": revisions})
+
+
+POOL = {"DB_POOL": "10"}
+BUILD_STAMPED_DEPLOYS = [
+    # name, bundle, health, words
+    ("GIT_SHA restamped with a new image by the account that deployed the revision before: verified",
+     _stamped({"GIT_SHA": SHA_THEN, **POOL}, {"GIT_SHA": SHA_NOW, **POOL}), HealthKind.HEALTHY, ""),
+    ("a full 40-digit sha and Cloud Build's BUILD_ID (a UUID) restamped together: verified",
+     _stamped({"COMMIT": "a" * 40, "BUILD_ID": "0f8b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"},
+              {"COMMIT": "b1" * 20, "BUILD_ID": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}), HealthKind.HEALTHY, ""),
+    ("VERSION restamped with the images' own tags: verified",
+     _stamped({"VERSION": "1.4.1"}, {"VERSION": "1.4.2"}, image_then=f"{IMAGE}:1.4.1", image_now=f"{IMAGE}:1.4.2"),
+     HealthKind.HEALTHY, ""),
+    ("VERSION changed to a value the new image's tag does not name: not verified",
+     _stamped({"VERSION": "1.4.1"}, {"VERSION": "1.4.2"}, image_then=f"{IMAGE}:1.4.1", image_now=f"{IMAGE}:1.5.0"),
+     HealthKind.UNCLEAR, "containers[0].env"),
+    ("two pipeline deploys since, each restamping: verified",
+     _stamped({"GIT_SHA": SHA_THEN}, {"GIT_SHA": SHA_NOW}, deployed=(PIPELINE, "backend-00004-pip")),
+     HealthKind.HEALTHY, ""),
+    ("the sha restamped and a setting changed in the same deploy: a person's change, not verified",
+     _stamped({"GIT_SHA": SHA_THEN, **POOL}, {"GIT_SHA": SHA_NOW, "DB_POOL": "40"}), HealthKind.UNCLEAR,
+     "containers[0].env"),
+    ("the sha restamped with the image kept (a person's update naming a sha): not verified",
+     _stamped({"GIT_SHA": SHA_THEN}, {"GIT_SHA": SHA_NOW}, image_now=f"{IMAGE}:{SHA_THEN}"), HealthKind.UNCLEAR,
+     "containers[0].env"),
+    ("the sha restamped by a person's account, not the one that deployed before: not verified",
+     _stamped({"GIT_SHA": SHA_THEN}, {"GIT_SHA": SHA_NOW}, creator_now="alice@example.com"), HealthKind.UNCLEAR,
+     "containers[0].env"),
+    ("the creator not read: not verified (precision first)",
+     _stamped({"GIT_SHA": SHA_THEN}, {"GIT_SHA": SHA_NOW}, creator_then="", creator_now=""), HealthKind.UNCLEAR,
+     "containers[0].env"),
+    ("a variable added with the new image (a stamp the pipeline did not set before): not verified",
+     _stamped({}, {"GIT_SHA": SHA_NOW}), HealthKind.UNCLEAR, "containers[0].env"),
+    ("a value that is a number, not a build's id (an all-digit value): not verified",
+     _stamped({"WORKERS": "1000000"}, {"WORKERS": "2000000"}), HealthKind.UNCLEAR, "containers[0].env"),
+    ("the sha restamped and a secret added: not verified",
+     _stamped({"GIT_SHA": SHA_THEN}, {"GIT_SHA": SHA_NOW}, secrets_now=(("DB_PASSWORD", "db-pass"),)),
+     HealthKind.UNCLEAR, "containers[0].env"),
+]
+
+
+@pytest.mark.parametrize("name,bundle,kind,words", BUILD_STAMPED_DEPLOYS, ids=[c[0] for c in BUILD_STAMPED_DEPLOYS])
+def test_a_pipelines_deploy_stamping_its_build_into_env_is_not_a_persons_change(name, bundle, kind, words):
+    """A pipeline that sets GIT_SHA (BUILD_ID, VERSION) with every new image changes the template's env with each
+    deploy under the pin: the revisions show whether a step is that (image changed, only build ids restamped, the
+    same creator as the revision before) or a person's change (`unclear`, precision first). Before, every such
+    deploy read as a person's template change, and a working rollback under a stamping pipeline was `unclear`."""
+    record = _pinned_rollback()
+    bundle = bundle.model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, OWN, None, TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why
+
+
 def _read_at(record: ActionRecord, minute: float | None) -> ActionRecord:
     """`record` decided on evidence read at `minute` (None: a record that kept no read time)."""
     return record.model_copy(update={"evidence_read_at": None if minute is None else at(minute)})
