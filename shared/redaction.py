@@ -89,9 +89,10 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no)\b|/|projects/[^/\s]+
 # - `private_key`: a PEM private key up to its END line (or the end of the JSON string it is in: a service account
 #   key's `private_key`, in an environment's dump);
 # - `secret_field`: the value under a name that says it is a secret, the name kept: `password`, `passwd`, `pwd`,
-#   `secret`, `token`, an API, access, secret or private key, a `signature`, `pass` and `auth` as a name's own word
-#   (`DB_PASS`, `REDISCLI_AUTH`, not `bypass`), ending the name (`PGPASSWORD`, `sslpassword`, `client_secret`,
-#   `X-Goog-Signature`; not `token_type`), in every form a connection's settings are written: `name=value` (a JDBC
+#   `secret`, `token`, an API, access, secret or private key, `pass` and `auth` as a name's own word (`DB_PASS`,
+#   `REDISCLI_AUTH`, not `bypass`), a header's or parameter's `-Signature` (`X-Goog-Signature`; a bare "signature" is
+#   the diagnosis's own word, `"signature": "bad_revision"`), ending the name (`PGPASSWORD`, `sslpassword`,
+#   `client_secret`; not `token_type`), in every form a connection's settings are written: `name=value` (a JDBC
 #   URL's query, pgjdbc "Connecting to the Database": `jdbc:postgresql://localhost/test?user=fred&password=secret`;
 #   libpq's keyword/value string, PostgreSQL "Connection Strings", a value possibly single-quoted; an ODBC or ADO.NET
 #   connection string's `Pwd=...;`/`Password=...;`, a value possibly in braces, Microsoft's "Connection string
@@ -121,7 +122,7 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no)\b|/|projects/[^/\s]+
 #   its own: `"user":"api@shop.iam..."`). A tail already redacted (REDACTED, which holds a space) is no credential:
 #   a text redacted again is unchanged, and no scan for the shapes finds one in it.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
-_SECRET_WORDS = (r"(?i:password|passwd|pwd|secret|token|(?:api|access|secret|private)[_-]?key|signature"
+_SECRET_WORDS = (r"(?i:password|passwd|pwd|secret|token|(?:api|access|secret|private)[_-]?key|(?<=-)signature"
                  r"|(?<![A-Za-z0-9])(?:pass|auth))")
 SHAPES: tuple[tuple[str, str], ...] = (
     ("authorization", r"(?P<header>(?i:authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic)\s+))[\w.~+/-]{4,}=*"),
@@ -138,7 +139,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"{_NOT_A_SECRET}(?(fdq)(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+"
                      r"|(?(fsq)(?:[^'\\\n]|\\.|'(?!" + _CLOSES + r"))+|(?(fbrace)[^}\n]+|[^\s&;,'\"{\\][^\s&;,'\"]*)))"),
     ("statement_password", r"(?P<statement>(?i:\bidentified(?:\s+with\s+\w+)?\s+by(?:\s+password)?"
-                           r"|\bset\s+password\b[^=\n]*=|\bpassword)\s+')(?:[^'\\\n]|\\.|'')+(?=')"),
+                           r"|\bset\s+password\b[^=\n]*=|\bpassword)\s+')"
+                           rf"(?!{re.escape(REDACTED)}')(?:[^'\\\n]|\\.|'')+(?=')"),
     ("host_userinfo", host_userinfo_pattern(escaped_quote=True, redacted_tail=False)),
 )
 CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
