@@ -7,6 +7,7 @@ redacted by the same function: a rejected message (shared/alerts/received.py), a
 """
 from __future__ import annotations
 
+import functools
 import re
 
 # One list of shapes (`SHAPES`) for every text that may carry someone's secret into what Runwarden writes: a
@@ -133,7 +134,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("url_password", r"(?P<userinfo>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@\"']*:)"
                      rf"(?:[^\s/\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+(?=@)"),
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
-    ("secret_field", rf"(?P<field>{_SECRET_WORDS}(?:\s*=\s*|[\"']\s*[:=]>?\s*|:\s*(?=\\?[\"'])"
+    # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
+    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=\s*|[\"']\s*[:=]>?\s*|:\s*(?=\\?[\"'])"
                      r"|(?i:(?<=-api-key)|(?<=-apikey)|(?<=-token)):\s*)"
                      r"(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
                      rf"{_NOT_A_SECRET}(?(fdq)(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+"
@@ -147,23 +149,56 @@ CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
 
 # What each shape needs somewhere in a text (lower-cased) for it to match: a text with none of them holds
 # no credential, found at the cost of a few substring searches instead of the whole expression's
-# (12 us for a 250-character log line), on every log line the diagnosis reads.
-_NEEDLES = ("auth", "ya29.", "bearer", "aiza", "eyj", "://", "private", "pass", "pwd", "secret", "token", "key",
-            "signature", "identified", "host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server")
+# (12 us for a 250-character log line), on every log line the diagnosis reads. A text holding some is read by
+# the expression of only the shapes whose words it holds (compiled once per such set): "token" or "key" in a
+# line costs the `secret_field` expression alone, not every shape's at every character.
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    "authorization": ("authorization",), "token": ("ya29.",), "bearer": ("bearer",), "api_key": ("aiza",),
+    "jwt": ("eyj",), "url_password": ("://",), "private_key": ("private key",),
+    "secret_field": (),   # _FIELD_NEEDLE's
+    "statement_password": ("identified", "password"),
+    "host_userinfo": ("host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server"),
+}
+# `secret_field`'s: a secret's name and what may follow it (`=`, a key's closing quote, escaped or not, `:`), in one
+# search of the lower-cased text (a third of the time of 54 substring searches).
+_FIELD_NEEDLE = re.compile(r"(?=[aprkst-])(?:pass(?:wd|word)?|pwd|secret|token|key|auth|-signature)(?: ?=|['\"\\:])")
+# Any of them, at the cost of fewer searches: a secret's name without what follows it.
+_ANY_NEEDLE = ("auth", "ya29.", "bearer", "aiza", "eyj", "://", "private key", "pass", "pwd", "secret", "token", "key",
+               "-signature", "identified", "host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server")
+_PATTERNS = dict(SHAPES)
+
+
+@functools.lru_cache(maxsize=None)
+def _expression(names: tuple[str, ...]) -> re.Pattern[str]:
+    """The shapes named, in SHAPES's order (which decides between two matching at one place), as one expression."""
+    return re.compile("|".join(_PATTERNS[name] for name in names), re.DOTALL)
 
 
 def redacted(text: str) -> str:
     """`text` with every credential it holds replaced by REDACTED (what names it, a header or a URL's user, kept)."""
     lowered = text.lower()
-    if not any(needle in lowered for needle in _NEEDLES):
+    if not any(needle in lowered for needle in _ANY_NEEDLE):   # most lines: no shape's words at all
         return text
-    return CREDENTIAL.sub(_redaction, text)
+    names = []
+    for name, needles in _NEEDLES.items():
+        if name == "secret_field":
+            if _FIELD_NEEDLE.search(lowered):
+                names.append(name)
+            continue
+        for needle in needles:
+            if needle in lowered:
+                names.append(name)
+                break
+    if not names:
+        return text
+    return _expression(tuple(names)).sub(_redaction, text)
 
 
 def _redaction(match: re.Match[str]) -> str:
-    if match.group("hostname"):   # the host after the last "@" is kept, as a URL's is
-        return match.group("hostname") + REDACTED + "@"
-    kept = match.group("header") or match.group("userinfo") or match.group("field") or match.group("statement")
+    groups = match.groupdict()   # the groups of the shapes in the expression that matched
+    if groups.get("hostname"):   # the host after the last "@" is kept, as a URL's is
+        return groups["hostname"] + REDACTED + "@"
+    kept = groups.get("header") or groups.get("userinfo") or groups.get("field") or groups.get("statement")
     if kept:
         return kept + REDACTED
     return (" " if match.group().startswith((" ", "\t")) else "") + REDACTED
