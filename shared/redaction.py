@@ -161,7 +161,7 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
 }
 # `secret_field`'s: a secret's name and what may follow it (`=`, a key's closing quote, escaped or not, `:`), in one
 # search of the lower-cased text (a third of the time of 54 substring searches).
-_FIELD_NEEDLE = re.compile(r"(?=[aprkst-])(?:pass(?:wd|word)?|pwd|secret|token|key|auth|-signature)(?: ?=|['\"\\:])")
+_FIELD_NEEDLE = re.compile(r"(?=[aprkst-])(?:pass(?:wd|word)?|pwd|secret|token|key|auth|-signature)(?:\s*=|['\"\\:])")
 # Any of them, at the cost of fewer searches: a secret's name without what follows it.
 _ANY_NEEDLE = ("auth", "ya29.", "bearer", "aiza", "eyj", "://", "private key", "pass", "pwd", "secret", "token", "key",
                "-signature", "identified", "host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server")

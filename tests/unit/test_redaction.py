@@ -226,3 +226,12 @@ def test_a_password_holding_its_quote_is_redacted_without_the_next_field(text, g
     else:
         assert out == text
     assert redacted(out) == out
+
+
+@pytest.mark.parametrize("text", [row[0] for row in ROWS + QUOTED] + KEPT)
+def test_reading_only_the_shapes_whose_words_a_line_holds_redacts_as_every_shape_would(text):
+    """`redacted` reads a line with the expression of the shapes whose words it holds (its needles): what it gives is
+    what the expression of every shape gives, so a needle missing a shape's form fails here."""
+    from shared.redaction import CREDENTIAL, _redaction
+
+    assert redacted(text) == CREDENTIAL.sub(_redaction, text)
