@@ -24,7 +24,7 @@ from shared.diagnosis.evidence import LEVEL_KEYS, LEVEL_WORDS, OBJECT_KEYS, LogR
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.run_audit import SERVICE_WRITES, service_methods
 from shared.gcp.run_logs import REQUEST_LOG, STDERR, STDOUT, SYSTEM_LOG, log_name
-from shared.redaction import REDACTED
+from shared.redaction import host_userinfo_pattern
 
 _T = TypeVar("_T")
 
@@ -3578,11 +3578,9 @@ _LOOKUP_HOST = re.compile(
 # A host name looked up that holds an "@" (as an application wrote it, or with what came before the "@"
 # redacted: shared/redaction.py `host_userinfo`), in the same words `_LOOKUP_HOST` reads: no host name holds one
 # (RFC 3986 section 3.2.2, reg-name), so it was cut from a connection URL whose password held an unescaped "@".
-# Inside a quote the host runs to the quote's own end, as redaction reads it (a tail may hold a space or a quote of
-# the other kind); unquoted, to a space or a quote (the redaction's own words, which hold a space, aside).
-_USERINFO_IN_HOST = re.compile(r"(?:\bhost name (?P<dq>\")|MySQL server (?:host|on) (?P<sq>')|\blookup "
-                               r"|getaddrinfo (?:ENOTFOUND|EAI_AGAIN|EAI_NONAME) |UnknownHostException: )"
-                               rf"(?(dq)[^\"\n]*|(?(sq)[^'\n]*|(?:{re.escape(REDACTED)}|[^\s\"'])*))@[\w.-]", re.IGNORECASE)
+# Built from the one table redaction reads (shared/redaction.py LOOKUP_WORDS, `host_userinfo_pattern`): the host
+# runs as redaction reads it (a quoted tail may hold a space or a quote), the redaction's own words read as a tail.
+_USERINFO_IN_HOST = re.compile(host_userinfo_pattern(escaped_quote=False, redacted_tail=True))
 
 # What a person checks for such a lookup, in place of REFUSAL_ADVICE's DNS record: a URL's password holding
 # "@" must be percent-encoded ("%40"; RFC 3986 section 3.2.1; SQLAlchemy docs, "Engine Configuration",

@@ -55,7 +55,10 @@ def _planted() -> dict[str, str]:
             "api_key": "AIza" + secrets.token_urlsafe(27)[:35],
             "url_password": "pw" + secrets.token_hex(12),
             "private_key": secrets.token_hex(24),
-            "host_userinfo": "pw" + secrets.token_hex(10)}       # a URL password's tail read as a host name
+            "host_userinfo": "pw" + secrets.token_hex(10),       # a URL password's tail read as a host name
+            "jwt": ".".join("eyJ" + secrets.token_urlsafe(12) for _ in range(3)),   # an ID token (RFC 7519)
+            "secret_field": "pw" + secrets.token_hex(10),        # after a JDBC URL's password=, PGPASSWORD=, a Pwd=
+            "statement_password": "pw" + secrets.token_hex(10)}  # a logged IDENTIFIED BY '...'
 
 
 def test_every_redacted_shape_is_planted():
@@ -67,7 +70,10 @@ def _runbook(planted: dict[str, str]) -> str:
             f"curl -H \"authorization: bearer {planted['bearer']}\" -H 'X-Goog-Api-Key: {planted['api_key']}' "
             f"https://maps.googleapis.com/; psql {_dsn(planted, 'db.internal.example')}; "
             f"token {planted['token']}; Bearer {planted['bearer']}; psql: could not translate host name "
-            f"\"{planted['host_userinfo']}@db.internal.example\" to address\n-----BEGIN PRIVATE KEY-----\n"
+            f"\"{planted['host_userinfo']}@db.internal.example\" to address; id token {planted['jwt']}; "
+            f"PGPASSWORD={planted['secret_field']} psql; "
+            f"jdbc:postgresql://db/app?user=app&password={planted['secret_field']}; "
+            f"CREATE USER 'app'@'%' IDENTIFIED BY '{planted['statement_password']}'\n-----BEGIN PRIVATE KEY-----\n"
             f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
 
 
@@ -86,7 +92,8 @@ def _scenario_with_secrets(source: str, path: Path, planted: dict[str, str], pas
                                "MAPS_API_KEY": planted["api_key"],
                                "DATABASE_URL": _dsn(planted, hosts[revision["name"]])}
     for line in data["logs"]:   # the application's error, as a line the diagnosis quotes, names its DSN
-        said = f"connect {_dsn(planted, hosts.get(line.get('revision'), 'db.internal.example'))}: "
+        said = (f"connect {_dsn(planted, hosts.get(line.get('revision'), 'db.internal.example'))} "
+                f"(PGPASSWORD={planted['secret_field']}): ")
         if line.get("text"):
             line["text"] = said + line["text"]
         elif isinstance(line.get("json"), dict) and line["json"].get("message"):
@@ -144,7 +151,8 @@ def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source, handled, 
     for text in written:
         for name, value in (*planted.items(), ("password", password)):
             assert value not in text, (name, text[:300])
-        assert not CREDENTIAL_SHAPES.search(text), text[:300]
+        found = CREDENTIAL_SHAPES.search(text)
+        assert found is None, (found.group(), text[max(found.start() - 200, 0):found.end() + 100])
     if handled == "escalated":   # the quoted error reached the outcome, its DSN's password redacted
         assert any("connect postgresql://app:[redacted credential]@" in json.dumps(o.body) for o in outcomes)
     assert sum("[redacted credential]" in json.dumps(o.body) for o in outcomes) >= 2   # and what was kept

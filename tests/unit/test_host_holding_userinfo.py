@@ -39,6 +39,13 @@ LINES = {
                                                     "@10.0.0.3"),
     "PyMySQL's 2003": ("pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on 'r4t@10.30.0.5' "
                        "([Errno -2] Name or service not known)\")", "r4t", "@10.30.0.5"),
+    # the tail holding the very quote around it: a quote followed by a word closes nothing
+    "libpq, a tail holding a double quote": ('could not translate host name "s3cr"et@10.40.0.3" to address: Name or '
+                                             'service not known', 's3cr"et', "@10.40.0.3"),
+    "MySQL's 2005, a tail holding an apostrophe": ("Unknown MySQL server host 'it'sQ9@10.30.0.5' (-2)", "it'sQ9",
+                                                   "@10.30.0.5"),
+    "Go's resolver, a tail holding a quote": ('dial tcp: lookup s3cr"et@orders-db.internal on 169.254.169.254:53: no '
+                                              'such host', 's3cr"et', "@orders-db.internal"),
 }
 # Lines whose "@" is no host's, or whose host holds none: left as they are, and not read as a URL's password.
 KEPT = ['could not translate host name "orders-db.internal" to address: Name or service not known',
@@ -96,3 +103,27 @@ def test_a_redacted_line_holds_no_credential_shape_any_more(text):
     out = redacted(text)
     assert CREDENTIAL.search(out) is None, out
     assert redacted(out) == out
+
+
+# One line per client's words in shared/redaction.py LOOKUP_WORDS (a host holding a password's tail), as the client writes
+# it; a row added to the table without a line here fails, and so does a reader that misses one.
+LOOKUP_LINES = ['could not translate host name "tA1@10.40.0.3" to address', "Unknown MySQL server host 'tA1@10.30.0.5' (-2)",
+                "Can't connect to MySQL server on 'tA1@10.30.0.5' ([Errno -2])", "lookup tA1@db.internal on 10.0.0.2:53",
+                "getaddrinfo EAI_AGAIN tA1@db.internal", "java.net.UnknownHostException: tA1@db.internal"]
+
+
+def test_both_readers_of_a_lookups_host_are_built_from_one_table():
+    """Redaction (`host_userinfo`) and the advice (log_signals.userinfo_in_host) read the same clients' words: each is
+    built from LOOKUP_WORDS, and each line of a client in the table is read by both, the line redacted or not."""
+    import re
+
+    from shared.diagnosis import log_signals
+    from shared.redaction import CREDENTIAL, LOOKUP_WORDS, host_userinfo_pattern
+
+    assert host_userinfo_pattern(escaped_quote=True, redacted_tail=False) in CREDENTIAL.pattern
+    assert log_signals._USERINFO_IN_HOST.pattern == host_userinfo_pattern(escaped_quote=False, redacted_tail=True)
+    for words, _ in LOOKUP_WORDS:
+        lines = [line for line in LOOKUP_LINES if re.search(words, line, re.IGNORECASE)]
+        assert lines, f"no line of a client for {words!r}"
+        for line in lines:
+            assert "tA1" not in redacted(line) and userinfo_in_host(line) and userinfo_in_host(redacted(line)), line

@@ -180,6 +180,22 @@ def test_a_log_lines_credential_is_redacted_where_it_is_read(case):
     assert kept in text
 
 
+def _hunted():
+    from tests.unit.test_redaction import HUNTED
+
+    return HUNTED
+
+
+@pytest.mark.parametrize("name", list(_hunted()))
+def test_a_hunted_credential_is_redacted_as_a_text_line_and_as_a_json_message(name):
+    """Each credential shape tests/unit/test_redaction.py HUNTED holds, as the application's stderr line and as the
+    `message` and `error` of a structured line: the record the diagnosis reads holds none, what names it is kept."""
+    line, secret, kept = _hunted()[name]
+    for raw in (entry(text_payload=line), entry(json=_json(message="request failed", error=line))):
+        text = record_from_entry(raw).text
+        assert secret not in text and kept in text, text
+
+
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_each_shape_decodes_as_the_plain_decoding(shape):
     raw = SHAPES[shape]
