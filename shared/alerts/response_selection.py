@@ -12,16 +12,16 @@ example's `{"instance_name": ...}` names its series).
 Runwarden's two writes answer a server's failures: a rollback answers a revision's 5xx (and its latency), a
 connector change the 5xx and latency of a saturated path (docs/signatures.md). The diagnosis reads the service's
 live 5xx share and p99 whatever the alert counted. So when the alert's own selection names only other responses
-(4xx, one 4xx code, 429, 2xx, 3xx: a 4xx policy, or one named for 5xx whose series or filter say 4xx), a write
-planned from the live 5xx answers a failure the alert did not report: the alert and the live evidence disagree
+(the 4xx class, a 4xx code other than 429, 2xx, 3xx: a 4xx policy, or one named for 5xx whose series or filter
+say 4xx), a write planned from the live 5xx answers a failure the alert did not report: the alert and the live evidence disagree
 on what is failing, and which one the policy's owner meant is unknown. Precision first: the write is held and
 escalated with the diagnosis and the change it would have made (`unselected_responses`), naming both. Before,
 `response_code_class: 4xx` under "backend 5xx ratio" rolled back on the live 5xx with no word of it.
 
-Not held here: a selection that names a 5xx class or code (the writes answer it), none at all (every response), a
-comparison not read as an equality (`!=`, a regular expression, a negation: the complement of a 5xx share,
-`!= "5xx"` below a bar, is a 5xx alert: health_bar._complement), and a condition compared downward (a success share
-falling is the failures' share rising; a floor on a count is present_failure's activity floor).
+Not held here: a selection that names a 5xx class or code, or 429 (the writes answer them), none at all (every
+response), a comparison not read as an equality (`!=`, a regular expression, a negation: the complement of a 5xx
+share, `!= "5xx"` below a bar, is a 5xx alert: health_bar._complement), and a condition compared downward (a success
+share falling is the failures' share rising; a floor on a count is present_failure's activity floor).
 """
 from __future__ import annotations
 
@@ -40,8 +40,10 @@ CODE_TERM = re.compile(
 QUOTED = re.compile(r"""["']([^"']*)["']""")
 CODE_LABELS = ("response_code_class", "response_code")
 REQUEST_METRICS = frozenset({"run.googleapis.com/request_count", "run.googleapis.com/request_latencies"})
-# A server's failure: the 5xx class or one 5xx code, what the writes answer.
-_SERVER_FAILURE = re.compile(r"5xx|5\d\d", re.IGNORECASE)
+# What the writes answer: the 5xx class or one 5xx code, and 429, Cloud Run's refusal when no instance is
+# available (the health check reads it with the 5xx: health_bar._SERVER_CODE), which a connector's saturation
+# causes too (requests hung on it fill the instances). The 4xx class is not: most of it is the callers' own.
+_SERVER_FAILURE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 
 
@@ -87,8 +89,8 @@ def unselected_responses(incident: Incident) -> str:
     codes, where = selected
     what = "the latency of " if incident.metric_type.endswith("request_latencies") else ""
     return (f"policy {quoted(incident.policy_name)} alerted on {what}{', '.join(sorted(codes))} responses, as "
-            f"{where} say, not on 5xx{_named_for_5xx(incident)}: the change below answers the service's live 5xx and latency, which this alert did not "
-            "select, so the alert and the live evidence disagree on what is failing; it was diagnosed, and nothing "
+            f"{where} say, not on 5xx{_named_for_5xx(incident)}: the change below answers the service's live 5xx "
+            "and latency, which this alert did not select, so the alert and the live evidence disagree on what is failing; it was diagnosed, and nothing "
             "was written: a person must decide on the change below")
 
 
