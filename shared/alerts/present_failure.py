@@ -74,6 +74,7 @@ from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
 from shared.alerts.query_grouping import MQL_QUERY as _MQL_QUERY
 from shared.alerts.query_grouping import promql_syntax as _promql_syntax
+from shared.alerts.response_selection import unselected_responses
 
 # PromQL's forecast and absence functions by name, as a call (a metric or label of that name is no call).
 _QUERY_FORECAST = re.compile(r"\bpredict_linear\s*\(")
@@ -138,9 +139,11 @@ _NOT_WRITTEN = "; it was diagnosed, and nothing was written: a person must decid
 
 def alert_hold(incident: Incident) -> str:
     """Why the alert itself holds back a write its diagnosis plans, before the gate is asked, or "": its policy's
-    `runwarden` user label (shared/alerts/policy_labels.py), or no present failure stated. The alert path
-    (shared/pipeline.py `policy_held`) and `runwarden eval` (cli/eval.py) ask the same."""
-    return policy_hold(incident.policy_user_labels, incident.policy_name) or unstated_failure(incident)
+    `runwarden` user label (shared/alerts/policy_labels.py), no present failure stated, or a selection of responses
+    none of which a write answers (a 4xx alert: shared/alerts/response_selection.py). The alert path
+    (shared/pipeline.py `policy_held`), `runwarden diagnose` and `runwarden eval` (cli/eval.py) ask the same."""
+    return (policy_hold(incident.policy_user_labels, incident.policy_name) or unstated_failure(incident)
+            or unselected_responses(incident))
 
 
 def unstated_failure(incident: Incident) -> str:

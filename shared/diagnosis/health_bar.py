@@ -117,6 +117,8 @@ from dataclasses import dataclass, replace
 
 from shared.alerts.present_failure import CERT_EXPIRES
 from shared.alerts.ratio_query import ratio_query_covers_504
+from shared.alerts.response_selection import CODE_TERM as _CODE_TERM
+from shared.alerts.response_selection import compared_codes
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext
 
@@ -729,32 +731,14 @@ def counts_server_errors(alert: AlertContext) -> bool:
             or bool(_SERVER_ERRORS.search(alert.condition_filter)))
 
 
-# One comparison of a response-code label in a Monitoring filter ("Monitoring filters":
-# `metric.labels.response_code_class = "5xx"`, `metric.label.response_code = one_of("500", "503")`, a
-# `NOT` or `-` before a term negating it; the key quoted, `metric.label."response_code_class"`, as some
-# writers print it), with its operator and value. An operator other than `=`
-# (`!=`, `:` "has", `>`, a regular expression) or a negated term is not read.
-_CODE_TERM = re.compile(
-    r"""(?P<neg>\bNOT\s+|-\s*)?(?:\b[\w.]*\.)?"?\b(?P<label>response_code(?:_class)?)\b"?\s*(?P<op>!=|=~|!~|==|=|:|>=|<=|>|<)?"""
-    r"""\s*(?P<value>one_of\s*\([^)]*\)|"[^"]*"|'[^']*'|[\w.]+)?""", re.IGNORECASE)
-_QUOTED = re.compile(r"""["']([^"']*)["']""")
 _SERVER_CODE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)
 
 
 def numerator_codes(alert: AlertContext) -> frozenset[str] | None:
     """The response classes and codes a threshold condition's filter compares its numerator with ("5xx",
     "503", ...; lower case), empty when it names none; None when a comparison is not read (negated, not
-    an equality, a value of another form). Its terms' AND or OR is not read: callers ask of every value."""
-    values: set[str] = set()
-    for term in _CODE_TERM.finditer(alert.condition_filter):
-        op, value = term.group("op"), term.group("value") or ""
-        if term.group("neg") or op not in ("=", "==") or not value:
-            return None
-        found = _QUOTED.findall(value) if value.lower().startswith("one_of") else [value.strip("\"'")]
-        if not found:
-            return None
-        values.update(v.lower() for v in found)
-    return frozenset(values)
+    an equality, a value of another form): response_selection.compared_codes."""
+    return compared_codes(alert.condition_filter)
 
 
 def counts_only_server_errors(alert: AlertContext) -> bool:

@@ -37,19 +37,25 @@ class PathNotes:
 
 
 def alert_text_items(facts: Facts) -> list[EvidenceItem]:
-    """A log-match alert's own words: the causes its filter and documentation name (the documentation
-    may carry the matched entry's extracted labels). Context: the entries themselves are counted
-    from the log read, where the alert's filter joined the service's own query."""
+    """A log-match alert's own words, always named, so that its answer says what kind of alert it acted or
+    escalated on: the filter that matched and the causes it and the documentation name (the documentation may carry
+    the matched entry's extracted labels). A LogMatch condition has a filter and label extractors only
+    (AlertPolicy.Condition.LogMatch, google/monitoring/v3/alert.proto): its notification carries no observed value
+    nor threshold ("Log match condition fired for ...": ../shared/reference/gcp-facts.md, hughbrien/frontend), and
+    Monitoring sends no CLOSED for it ("For log-based alert policies, the notification prompts is always OPENED",
+    AlertPolicy.AlertStrategy): it closes after its auto-close duration whether or not anything recovered. So
+    the item says the verdict rests on the live evidence read, never on the alert's value or its close. Context:
+    the entries themselves are counted from the log read, where the alert's filter joined the service's query."""
     alert = facts.b.alert
     if alert is None or not alert.log_filter:
         return []
     text = f"{alert.log_filter}\n{alert.documentation}"
     named = sorted(s.value for s in signals_in(LogRecord(timestamp=facts.b.collected_at, log_id="alert", text=text)))
-    if not named:
-        return []
+    said = (f"names {', '.join(named)}: " if named else "matched an entry of ") + f"{alert.log_filter[:160]!r}"
     return [EvidenceItem(source="log", query=f"log-match policy {alert.policy!r}: condition filter and documentation",
-                         observed=f"names {', '.join(named)}: {alert.log_filter[:160]!r}", threshold="",
-                         role="context", about=", ".join(named))]
+                         observed=f"{said}; a log match carries no value nor threshold, and its incident closes after "
+                                  "its auto-close duration, not on a recovery: the verdict rests on the live evidence "
+                                  "above", threshold="", role="context", about=", ".join(named) or "log match")]
 
 
 def path_notes(facts: Facts) -> PathNotes:

@@ -228,3 +228,19 @@ def test_a_log_match_alerts_own_text_is_cited_when_it_names_a_cause():
 
     cited = [i for i in result.evidence if i.query.startswith("log-match policy 'db dial errors'")]
     assert cited and cited[0].about == "db_connection_error" and cited[0].role == "context"
+
+
+def test_a_log_match_alert_on_5xx_lines_is_named_beside_the_rollback_it_leads_to():
+    """A log match on request lines answered 5xx names no cause, yet the answer says the alert was a log match:
+    no value nor threshold, its close no recovery, the verdict resting on the live evidence (failed on main: no
+    item for a filter naming no cause)."""
+    e = deployed(Evidence())
+    alert = AlertContext(policy="backend 5xx lines", resource_type="cloud_run_revision", condition_kind="log_match",
+                         log_filter='log_id("run.googleapis.com/requests") AND httpRequest.status>=500')
+    result = diagnose(quiet_connector(e).bundle().model_copy(update={"alert": alert}), S)
+
+    assert result.signature is Signature.BAD_REVISION and plan(result, quiet_connector(e).bundle(), S, Bounds()).action
+    cited = [i for i in result.evidence if i.query.startswith("log-match policy 'backend 5xx lines'")]
+    assert len(cited) == 1 and cited[0].role == "context" and cited[0].about == "log match"
+    assert "httpRequest.status>=500" in cited[0].observed and "no value nor threshold" in cited[0].observed
+    assert "not on a recovery" in cited[0].observed

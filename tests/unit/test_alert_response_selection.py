@@ -1,0 +1,116 @@
+"""A notification whose own selection of responses (its series' `metric.labels`, its filter's equalities) names no
+server failure, while the diagnosis acts on the live 5xx: the write is held and escalated, naming both
+(shared/alerts/response_selection.py, asked by present_failure.alert_hold). Pure: bad_revision's documented OPEN
+(schema 1.2) with its metric labels and condition varied, read by parse_notification.
+
+Sources: `request_count`'s labels response_code and response_code_class (Cloud Monitoring, "Google Cloud metrics",
+run section), "Monitoring filters" (`metric.label.KEY = "v"`, `one_of`), "Notification content" (schema 1.2: the
+metric's labels are the violating series'). Before, every HELD row below rolled back on the live 5xx."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from shared.alerts.incidents import parse_notification
+from shared.alerts.present_failure import alert_hold
+from shared.alerts.response_selection import compared_codes, selected_responses, unselected_responses
+
+from tests.property.fast import scenario_model
+from tests.property.harness import ANCHOR
+
+REQUESTS = 'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"'
+LATENCIES = 'metric.type="run.googleapis.com/request_latencies" AND resource.type="cloud_run_revision"'
+
+
+def _incident(labels: dict[str, str] | None = None, selection: str = "", *, latency: bool = False,
+              comparison: str = "", policy: str = "", denominator: str = "", **fields: Any):
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    incident = document["incident"]
+    if labels is not None:
+        incident["metric"]["labels"] = labels
+    threshold = incident["condition"]["conditionThreshold"]
+    if latency:
+        incident["metric"]["type"] = "run.googleapis.com/request_latencies"
+        threshold["filter"] = LATENCIES
+    if selection:
+        threshold["filter"] += " AND " + selection
+    if comparison:
+        threshold["comparison"] = comparison
+    if denominator:
+        threshold["denominatorFilter"] = denominator
+    if policy:
+        incident["policy_name"] = policy
+    incident.update(fields)
+    return parse_notification(document)
+
+
+# The alert selects no 5xx: a rollback on the live 5xx is held (each rolled back on main).
+HELD = [
+    ("series labelled 4xx under a policy named for 5xx", _incident({"response_code_class": "4xx"}), "4xx"),
+    ("series labelled 404", _incident({"response_code": "404", "response_code_class": "4xx"}), "404, 4xx"),
+    ("filter on the 4xx class", _incident({}, 'metric.labels.response_code_class="4xx"'), "4xx"),
+    ("filter on 401 and 403", _incident({}, 'metric.label.response_code = one_of("401", "403")'), "401, 403"),
+    ("filter on the 4xx class, quoted key", _incident({}, 'metric.label."response_code_class" = "4xx"'), "4xx"),
+    ("latency of 4xx by filter", _incident({}, 'metric.labels.response_code_class="4xx"', latency=True), "4xx"),
+    ("latency of 4xx by series labels", _incident({"response_code_class": "4xx"}, latency=True), "4xx"),
+    ("series 4xx though the filter takes 4xx and 5xx",
+     _incident({"response_code_class": "4xx"}, 'metric.labels.response_code_class = one_of("4xx", "5xx")'), "4xx"),
+]
+
+# The alert selects a 5xx, every response, or a selection not read: no hold from it (each passed on main too).
+NOT_HELD = [
+    ("series labelled 5xx (the documented OPEN)", _incident()),
+    ("series labelled 503", _incident({"response_code": "503", "response_code_class": "5xx"})),
+    ("series labelled 429 (no instance available: read with the 5xx)", _incident({"response_code": "429"})),
+    ("no code at all", _incident({})),
+    ("filter on 4xx and 5xx, no series label",
+     _incident({}, 'metric.label.response_code_class = one_of("4xx", "5xx")')),
+    ("a success share falling (2xx below a bar)", _incident({}, 'metric.labels.response_code_class="2xx"',
+                                                            comparison="COMPARISON_LT", denominator=REQUESTS)),
+    ("the complement of 5xx (not read as an equality)", _incident({}, 'metric.labels.response_code_class!="5xx"')),
+    ("a regular expression", _incident({}, 'metric.labels.response_code =~ "4.."')),
+    ("latency of all requests", _incident({}, latency=True)),
+]
+
+
+@pytest.mark.parametrize("incident,codes", [(i, c) for _, i, c in HELD], ids=[n for n, _, _ in HELD])
+def test_a_write_is_held_when_the_alert_selects_no_server_failure(incident, codes):
+    why = alert_hold(incident)
+    assert why == unselected_responses(incident)
+    assert f"alerted on {'the latency of ' if 'latencies' in incident.metric_type else ''}{codes} responses" in why
+    assert "not on 5xx" in why and "did not select" in why and "nothing was written" in why
+
+
+@pytest.mark.parametrize("incident", [i for _, i in NOT_HELD], ids=[n for n, _ in NOT_HELD])
+def test_no_hold_when_the_alert_selects_a_server_failure_or_all(incident):
+    assert unselected_responses(incident) == ""
+    assert alert_hold(incident) == ""
+
+
+def test_the_reason_names_where_the_selection_is_and_the_policy_named_for_5xx():
+    why = unselected_responses(_incident({"response_code_class": "4xx"}))
+    assert "its series' metric.labels (response_code_class '4xx')" in why
+    assert "(though 'backend 5xx ratio' is named for 5xx)" in why
+    by_filter = unselected_responses(_incident({}, 'metric.labels.response_code_class="4xx"', policy="backend 4xx",
+                                                   condition_name="4xx share"))
+    assert "its condition's filter (" in by_filter and "named for 5xx" not in by_filter
+
+
+def test_series_labels_decide_over_the_filter():
+    codes, where = selected_responses(_incident({"response_code_class": "4xx"},
+                                                'metric.labels.response_code_class = one_of("4xx", "5xx")'))
+    assert codes == frozenset({"4xx"}) and "metric.labels" in where
+
+
+@pytest.mark.parametrize("text,codes", [
+    ('metric.labels.response_code_class = "5xx"', {"5xx"}),
+    ('metric.label.response_code = one_of("500", "503")', {"500", "503"}),
+    ('metric.labels.response_code_class = "5xx" AND metric.labels.response_code = "503"', {"5xx", "503"}),
+    ('resource.type = "cloud_run_revision"', set()),
+    ('metric.labels.response_code_class != "5xx"', None),
+    ('NOT metric.labels.response_code_class = "5xx"', None),
+])
+def test_compared_codes(text, codes):
+    assert compared_codes(text) == (None if codes is None else frozenset(codes))
