@@ -55,6 +55,15 @@ OUTCOMES_TOPIC_ENV = "RUNWARDEN_OUTCOMES_TOPIC"
 TOPIC_NAME = re.compile(r"^projects/(?P<project>[^/\s]+)/topics/[A-Za-z][-A-Za-z0-9_.~+%]{2,254}$")
 MAX_EXPIRES_IN = 30 * 24 * 3600.0   # a command's record is kept 30 days; expires_at may be no later
 PUBLISH_TIMEOUT = 30.0
+# An interrupt ends the CLI within seconds whatever Pub/Sub does. Each call runs on a thread the main thread
+# waits on a slice at a time (POLL_SECONDS), so a signal is seen between slices, never raised inside a call
+# (`_on_a_thread`). After a signal, a publish or a subscription's creation already under way may still
+# confirm for GRACE_SECONDS (the person then hears WAS published, not MAY); the cleanup (the delete and the
+# client's close) gets CLEANUP_SECONDS in all, retries included. Without that bound the delete took its client's
+# defaults: a retry of UNAVAILABLE for 60 s (google/pubsub_v1/services/subscriber/transports/base.py,
+# `delete_subscription`: Retry(deadline=60.0)), which a `timeout=` does not shorten (google/api_core/timeout.py,
+# TimeToDeadlineTimeout: a remaining timeout under 1 s is reset to the whole timeout for the next attempt).
+POLL_SECONDS, GRACE_SECONDS, CLEANUP_SECONDS, CREATE_SECONDS = 0.1, 2.0, 5.0, 10.0
 # What each call needs (Pub/Sub docs, "Access control", required permissions; "Create pull
 # subscriptions", required permissions), named when Pub/Sub refuses it. infra/locals.tf grants
 # them to operators_group (tests/infra/test_iam.py derives that grant from these calls).
@@ -90,6 +99,25 @@ class Interrupted(BaseException):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+
+
+class Abandoned(Exception):
+    """A call that did not end within the time it was given; it goes on, unwaited, on its daemon thread."""
+
+
+@dataclass
+class Signals:
+    """The signal that asked the CLI to stop, if any: set by its handler (which raises nothing, so no call is
+    cut short inside gRPC or a lock), read by the main thread between the slices of its waits."""
+    signum: int | None = None
+
+    @property
+    def code(self) -> int:
+        return EXIT_SIGTERM if self.signum == signal.SIGTERM else EXIT_SIGINT
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise Interrupted(self.code)
 
 
 def send_options(f: Callable) -> Callable:
@@ -131,8 +159,8 @@ def send(name: str, *, target: str | None = None, params: dict[str, Any] | None 
     topics = resolve_topics(commands_topic, outcomes_topic, config_file, need_outcomes=not no_wait)
     sent = Sent()
     try:
-        with _signals_interrupt():
-            outcome = publish_and_wait(body, topics, None if no_wait else wait_seconds, sent)
+        with _signals_interrupt() as signals:
+            outcome = publish_and_wait(body, topics, None if no_wait else wait_seconds, sent, signals)
     except Interrupted as exc:
         _fail("interrupted: " + _unanswered(body, topics, sent), exc.code)
     except SendFailed as exc:
@@ -275,37 +303,48 @@ def resolve_topics(commands: str | None, outcomes: str | None, config_file: str 
 
 
 def publish_and_wait(body: dict[str, Any], topics: Topics, wait_seconds: float | None,
-                     sent: Sent | None = None) -> dict[str, Any] | None:
+                     sent: Sent | None = None, signals: Signals | None = None) -> dict[str, Any] | None:
     """Publishes the command; with a wait, returns its outcome (None on timeout). `sent` says how
-    far it got, whatever ends it. Raises SendFailed naming the call that failed.
+    far it got, whatever ends it. Raises SendFailed naming the call that failed, Interrupted once
+    `signals` holds a signal.
 
     The filtered subscription exists before the command is published, so the outcome cannot be
-    missed; it is deleted in every case. PUBSUB_EMULATOR_HOST points the clients at the emulator.
+    missed; it is deleted in every case, within CLEANUP_SECONDS. PUBSUB_EMULATOR_HOST points the
+    clients at the emulator.
     """
     sent = sent if sent is not None else Sent()
+    signals = signals if signals is not None else Signals()
     publisher = _call("publish", topics, lambda: _publisher())
     if wait_seconds is None:
-        _publish(publisher, body, topics, sent)
+        _publish(publisher, body, topics, sent, signals)
         return None
     subscriber = _call("create_subscription", topics, lambda: _subscriber())
     project = TOPIC_NAME.match(topics.outcomes)["project"]
     subscription = f"projects/{project}/subscriptions/runwarden-cli-{uuid.uuid4().hex[:12]}"
     try:
-        _call("create_subscription", topics, lambda: subscriber.create_subscription(request={
+        # A creation under way when a signal comes is waited for, within its own bound, so that a
+        # subscription it made is known, and deleted.
+        _call("create_subscription", topics, lambda: _on_a_thread(lambda: subscriber.create_subscription(request={
             "name": subscription, "topic": topics.outcomes, "ack_deadline_seconds": 10,
             "filter": f'attributes.command_id = "{body["command_id"]}"',
             "message_retention_duration": {"seconds": 600},
             # Deleted by Pub/Sub itself after a day unused, should this process die before deleting
             # it: "The minimum allowed value for expiration_policy.ttl is 1 day" (google.pubsub.v1.
             # Subscription, Pub/Sub API reference).
-            "expiration_policy": {"ttl": {"seconds": 86400}}}))
+            "expiration_policy": {"ttl": {"seconds": 86400}}},
+            timeout=CREATE_SECONDS, retry=_retry("create_subscription", CREATE_SECONDS)),
+            signals, grace=CREATE_SECONDS + GRACE_SECONDS))
         sent.subscription = subscription
-        _publish(publisher, body, topics, sent)
-        return _pull_one(subscriber, subscription, body["command_id"], sent.message_id, wait_seconds, topics)
+        signals.check()
+        _publish(publisher, body, topics, sent, signals)
+        return _pull_one(subscriber, subscription, body["command_id"], sent.message_id, wait_seconds, topics,
+                         signals)
     finally:
+        cleanup_by = time.monotonic() + CLEANUP_SECONDS
         if sent.subscription:
-            _delete(subscriber, subscription, topics, sent)
-        subscriber.close()
+            _delete(subscriber, subscription, topics, sent, cleanup_by)
+        with contextlib.suppress(Exception):     # its channel's close, bounded too; nothing is lost if it lags
+            _on_a_thread(subscriber.close, None, limit=max(0.0, cleanup_by - time.monotonic()))
 
 
 def _publisher() -> Any:
@@ -320,16 +359,69 @@ def _subscriber() -> Any:
     return pubsub_v1.SubscriberClient()
 
 
-def _publish(publisher: Any, body: dict[str, Any], topics: Topics, sent: Sent) -> None:
+def _publish(publisher: Any, body: dict[str, Any], topics: Topics, sent: Sent, signals: Signals) -> None:
     future = _call("publish", topics, lambda: publisher.publish(topics.commands, json.dumps(body).encode()))
     sent.published = "maybe"   # from here on, the command may be on the topic
     try:
-        sent.message_id = _call("publish", topics, lambda: future.result(timeout=PUBLISH_TIMEOUT))
+        # The client's own thread sends it; the confirmation is waited for a slice at a time.
+        sent.message_id = _call("publish", topics, lambda: _on_a_thread(
+            lambda: future.result(timeout=PUBLISH_TIMEOUT), signals, grace=GRACE_SECONDS))
     except SendFailed as exc:
         if _refused(exc.__cause__):
             sent.published = "no"
         raise
     sent.published = "yes"
+    signals.check()
+
+
+def _on_a_thread(fn: Callable[[], Any], signals: Signals | None, *, grace: float = 0.0,
+                 limit: float | None = None) -> Any:
+    """fn() on a daemon thread, waited for by the main thread POLL_SECONDS at a time: its result, or its
+    exception. Once `signals` holds a signal, fn gets `grace` seconds more to end, then Interrupted is raised;
+    past `limit` seconds, Abandoned. Either way fn goes on unwaited, and ends with the process.
+
+    Why not the call on the main thread, with a handler that raises: Python runs a handler only on the main
+    thread, between bytecodes; raised inside a gRPC call (grpc checks for signals every 200 ms while it waits,
+    grpc/_cython/_cygrpc/completion_queue.pyx.pxi, `_next`) it cuts the call short wherever it is, and raised
+    inside the wait for a publish's confirmation it made an interrupt say MAY have been published when Pub/Sub
+    confirmed it a moment later. Here the handler only records the signal, and the main thread decides."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:   # noqa: BLE001 - handed to the main thread, which raises it
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="runwarden-cli-call", daemon=True).start()
+    started = time.monotonic()
+    while not done.wait(POLL_SECONDS):
+        if signals is not None and signals.signum is not None:
+            if not done.wait(grace):
+                raise Interrupted(signals.code)
+            break
+        if limit is not None and time.monotonic() - started >= limit:
+            raise Abandoned(f"no answer within {limit:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _retry(call: str, seconds: float) -> Any:
+    """The client's own retry for `call` (the same errors, google/pubsub_v1/services/subscriber/transports/
+    base.py), its whole time bounded to `seconds` in place of the default 60 s."""
+    from google.api_core import exceptions as api
+    from google.api_core import retry
+
+    retried = {"create_subscription": (api.Aborted, api.ServiceUnavailable, api.Unknown),
+               "delete_subscription": (api.ServiceUnavailable,),
+               "acknowledge": (api.ServiceUnavailable,),
+               "pull": (api.Aborted, api.InternalServerError, api.ServiceUnavailable, api.Unknown)}[call]
+    return retry.Retry(predicate=retry.if_exception_type(*retried), initial=0.1, maximum=1.0, multiplier=1.3,
+                       timeout=seconds)
 
 
 def _refused(exc: BaseException | None) -> bool:
@@ -373,39 +465,50 @@ def _explain(call: str, exc: Exception, topics: Topics) -> str:
         return f"{call}: {what} does not exist: {exc.message}"
     if isinstance(exc, FutureTimeout):
         return f"Pub/Sub did not confirm the publish within {PUBLISH_TIMEOUT:g} s"
+    if isinstance(exc, Abandoned):
+        return f"Pub/Sub gave {call} {exc}"
     return f"Pub/Sub failed on {call}: {type(exc).__name__}: {exc}"
 
 
-def _delete(subscriber: Any, subscription: str, topics: Topics, sent: Sent) -> None:
-    """Deletes the CLI's subscription; a failure is a warning, never the loss of an outcome already read."""
+def _delete(subscriber: Any, subscription: str, topics: Topics, sent: Sent, by: float) -> None:
+    """Deletes the CLI's subscription, by `by` (time.monotonic()) at the latest, retries included; a
+    failure is a warning, never the loss of an outcome already read. A first signal does not cut it short:
+    it is what the signal asked for (a second one does, through the handler)."""
+    seconds = max(0.1, by - time.monotonic())
     try:
-        _call("delete_subscription", topics, lambda: subscriber.delete_subscription(
-            request={"subscription": subscription}, timeout=10))
+        _call("delete_subscription", topics, lambda: _on_a_thread(lambda: subscriber.delete_subscription(
+            request={"subscription": subscription}, timeout=seconds, retry=_retry("delete_subscription", seconds)),
+            None, limit=seconds))
     except SendFailed as exc:
         sent.warnings.append(f"{exc}; the subscription {subscription} expires after a day unused")
 
 
 @contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGINT and SIGTERM raise Interrupted while sending, so the subscription is deleted and the
-    person told whether the command was published (a SIGTERM would otherwise end the process at once)."""
+def _signals_interrupt() -> Iterator[Signals]:
+    """SIGINT and SIGTERM stop the sending, so the subscription is deleted and the person told whether
+    the command was published (a SIGTERM would otherwise end the process at once). The first is recorded
+    (`Signals`) and acted on between the slices of a wait; a second one raises Interrupted at once, the
+    cleanup included: the person insists."""
+    signals = Signals()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield signals
         return
     def interrupt(signum: int, _frame: Any) -> None:
-        raise Interrupted(EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT)
+        if signals.signum is not None:
+            raise Interrupted(signals.code)
+        signals.signum = signum
     # A signal the parent set to be ignored (a background job's SIGINT) stays ignored.
     saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)
              if signal.getsignal(sig) is not signal.SIG_IGN}
     try:
-        yield
+        yield signals
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
 
 
 def _pull_one(subscriber: Any, subscription: str, command_id: str, message_id: str, wait_seconds: float,
-              topics: Topics) -> dict[str, Any] | None:
+              topics: Topics, signals: Signals) -> dict[str, Any] | None:
     """The command's answer: the outcome that answers this very message (its message_id), or one
     that answers the command_id and is neither a resend's `duplicate` nor a later sweep's verdict
     (the first delivery's answer, when this is a resend of a command still being handled)."""
@@ -415,17 +518,19 @@ def _pull_one(subscriber: Any, subscription: str, command_id: str, message_id: s
     deadline = time.monotonic() + wait_seconds
     fallback = None  # another message's duplicate answer or a sweep's verdict: kept only if nothing better shows
     while time.monotonic() < deadline:
+        seconds = max(1.0, min(10.0, deadline - time.monotonic()))
         try:
-            response = _call("pull", topics, lambda: subscriber.pull(
-                request={"subscription": subscription, "max_messages": 10},
-                timeout=max(1.0, min(10.0, deadline - time.monotonic()))))
+            response = _call("pull", topics, lambda: _on_a_thread(lambda: subscriber.pull(
+                request={"subscription": subscription, "max_messages": 10}, timeout=seconds,
+                retry=_retry("pull", seconds)), signals))
         except SendFailed as exc:
             if isinstance(exc.__cause__, DeadlineExceeded):   # a pull that times out is empty, not an error
                 continue
             raise
         if response.received_messages:
-            _call("pull", topics, lambda: subscriber.acknowledge(request={
-                "subscription": subscription, "ack_ids": [m.ack_id for m in response.received_messages]}))
+            _call("pull", topics, lambda: _on_a_thread(lambda: subscriber.acknowledge(request={
+                "subscription": subscription, "ack_ids": [m.ack_id for m in response.received_messages]},
+                timeout=CREATE_SECONDS, retry=_retry("acknowledge", CREATE_SECONDS)), signals))
         for received in response.received_messages:
             outcome = _outcome(received.message.data)
             # The filter already selects the id; checked again, in case a filter is not supported.
@@ -438,6 +543,7 @@ def _pull_one(subscriber: Any, subscription: str, command_id: str, message_id: s
                 continue
             return outcome
         time.sleep(0.2)
+        signals.check()
     return fallback
 
 

@@ -237,6 +237,13 @@ variable "managed_runtime_service_accounts" {
     "^([a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com|[0-9]+-compute@developer\\.gserviceaccount\\.com|[a-z][a-z0-9-]{4,28}[a-z0-9]@appspot\\.gserviceaccount\\.com)$", a))])
     error_message = "managed_runtime_service_accounts lists service account e-mails: NAME@PROJECT.iam.gserviceaccount.com, NUMBER-compute@developer.gserviceaccount.com or PROJECT@appspot.gserviceaccount.com; without the serviceAccount: prefix, not projects/.../serviceAccounts/... names."
   }
+
+  validation {
+    # Each account keys one grant per function (locals.tf, act_as_pairs): one listed twice stopped the plan
+    # at "Duplicate object key", naming neither the variable nor the account.
+    condition     = length(distinct(var.managed_runtime_service_accounts)) == length(var.managed_runtime_service_accounts)
+    error_message = "managed_runtime_service_accounts lists ${join(", ", [for a in distinct(var.managed_runtime_service_accounts) : a if length([for b in var.managed_runtime_service_accounts : b if b == a]) > 1])} more than once: list each account once."
+  }
 }
 
 variable "watched_projects" {
@@ -249,6 +256,13 @@ variable "watched_projects" {
     # the config name a project so; a number or a full name matches neither, and nothing is granted there.
     condition     = alltrue([for p in var.watched_projects : can(regex("^([a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*$", p))])
     error_message = "watched_projects lists project ids (shop-prod, or example.com:shop-db for a domain-scoped one), not project numbers or projects/... names."
+  }
+
+  validation {
+    # Each project keys one grant per function (locals.tf, watched_pairs): one listed twice stopped the plan
+    # at "Duplicate object key", naming neither the variable nor the project.
+    condition     = length(distinct(var.watched_projects)) == length(var.watched_projects)
+    error_message = "watched_projects lists ${join(", ", [for p in distinct(var.watched_projects) : p if length([for q in var.watched_projects : q if q == p]) > 1])} more than once: list each project once."
   }
 }
 

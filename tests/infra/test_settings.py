@@ -509,3 +509,31 @@ def test_every_dead_lettered_message_is_kept_and_a_person_is_paged() -> None:
             assert single(body["expiration_policy"])["ttl"] == "", f"{name} may expire when quiet"
             assert f"${{google_pubsub_subscription.{name}.name}}" in watched, f"the dead-letter alert does not watch {name}"
         assert "num_undelivered_messages" in watched
+
+
+def _refusals_span(attempts: int, minimum: int, maximum: int, factor: float) -> int:
+    """Seconds from a message's first delivery to its last, each refused, the backoff growing by `factor`."""
+    waits = [min(maximum, minimum * factor ** n) for n in range(attempts - 1)]
+    return int(sum(waits))
+
+
+def test_the_dead_letter_arithmetic_of_a_storm_s_429s_is_the_deployed_one() -> None:
+    """docs/deploy.md, "A storm's 429s and the dead-letter count": each number recomputed from infra/."""
+    config = load_module()
+    push = config.resource("google_pubsub_subscription", "push")
+    retry = single(push["retry_policy"])
+    minimum = int(evaluate(retry["minimum_backoff"]).rstrip("s"))
+    maximum = int(evaluate(retry["maximum_backoff"]).rstrip("s"))
+    attempts = config.variables["max_delivery_attempts"]["default"]
+    instances = config.variables["max_instances"]["default"]
+    timeout = evaluate(config.locals["function_timeout_seconds"])
+    doubling, flat = _refusals_span(attempts, minimum, maximum, 2), _refusals_span(attempts, minimum, maximum, 1)
+    most = _refusals_span(100, minimum, maximum, 1)
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    section = doc[doc.index("### A storm's 429s and the dead-letter count"):doc.index("## A faster first alert")]
+    said = " ".join(section.split())
+    assert f"`max_instances` {instances}, concurrency 1" in said
+    assert f"({attempts} attempts, {minimum} s to {maximum} s)" in said, said
+    assert f"= {doubling:,} s" in said and f"the {timeout} s function timeout" in said, said
+    assert f"{attempts - 1} × {minimum} s = {flat} s" in said and f"99 × {minimum} s = {most} s" in said, said
+    assert doubling > 4 * timeout and flat < timeout < most     # what the section concludes from them

@@ -333,3 +333,18 @@ def test_a_connectors_name_is_one_the_config_writes(plan_with, name: str) -> Non
 ])
 def test_the_config_file_is_a_path_inside_the_source(plan_with, value: str, expected: bool) -> None:
     assert _accepted(plan_with, "config_file", value) is expected, value
+
+
+# A list whose entries key a map of grants (infra/locals.tf, watched_pairs and act_as_pairs): an entry listed twice
+# stopped the plan at Terraform's own "Duplicate object key", which names neither the variable nor the entry.
+@pytest.mark.parametrize("name, entries, twice", [
+    ("watched_projects", ["shop-prod", "shop-db", "shop-prod", "net-host", "net-host"], ["shop-prod", "net-host"]),
+    ("managed_runtime_service_accounts",
+     ["backend-sa@shop-prod.iam.gserviceaccount.com", "123456789012-compute@developer.gserviceaccount.com",
+      "backend-sa@shop-prod.iam.gserviceaccount.com"], ["backend-sa@shop-prod.iam.gserviceaccount.com"]),
+])
+def test_an_entry_listed_twice_is_named_at_plan(plan_with, name: str, entries: list[str], twice: list[str]) -> None:
+    said = _said(plan_with(**{name: entries}))
+    assert f"{name} lists {', '.join(twice)} more than once" in said, said
+    assert _accepted(plan_with, name, sorted(set(entries)))     # each once: planned
+

@@ -213,6 +213,34 @@ def test_an_interrupted_wait_deletes_its_subscription_and_says_the_command_was_p
     assert cli_subscriptions(pubsub, world.outcomes_topic) == []
 
 
+def test_an_interrupt_while_pubsub_is_unreachable_ends_within_the_cleanup_s_bound(launch_emulator):
+    """Pub/Sub gone when Ctrl-C comes (the network dropped; here the emulator stopped): the delete of the
+    CLI's subscription answers UNAVAILABLE, which its client retries for 60 s by default. The interrupt
+    still ends the CLI within its cleanup's few seconds, saying the command WAS published and that the
+    subscription is left to expire."""
+    from sandbox.emulators import start_pubsub
+
+    emulator = launch_emulator(start_pubsub, "cli-interrupt")
+    commands, outcomes = emulator.ensure_topic("cli-commands"), emulator.ensure_topic("cli-outcomes")
+    on_command = emulator.ensure_pull_subscription("on-commands", "cli-commands")
+    env = {**os.environ, "RUNWARDEN_CONFIG": "", **emulator.env()}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "status", "--as", OPERATOR, "--topic", commands, "--outcomes-topic", outcomes,
+         "--wait", "600"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        [message] = emulator.pull_messages(on_command, 1, 60)    # published, and waiting
+        emulator.stop()
+        process.send_signal(signal.SIGINT)
+        # Well past the CLI's cleanup bound (cli._commands.CLEANUP_SECONDS), well short of the 60 s retry.
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    command_id = json.loads(message.data)["command_id"]
+    assert process.returncode == EXIT_SIGINT, stderr
+    assert f"interrupted: command {command_id} WAS published" in stderr, stderr
+    assert "warning: " in stderr and "expires after a day unused" in stderr, stderr
+
+
 def test_two_operators_rolling_back_at_once_each_hear_their_own_answer_and_one_write_is_made(function, world):
     """Two on-call engineers run the same rollback at once, each under a fresh command_id: each CLI
     hears the answer to its own command (its filter is on its own id), one rollback is made, and the
