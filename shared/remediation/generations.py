@@ -152,9 +152,11 @@ def deploys_since(newest: str, revisions: Sequence[Revision]) -> list[Revision] 
 # A container's env in template_settings' keys (shared/gcp/run.py: `containers[NAME].env`).
 _ENV_FIELD = re.compile(r"^containers\[[^\]]*\]\.env$")
 # The shapes of a build's identity in an env value:
-# - a git commit's object name in hex: 40 digits for SHA-1, 64 for SHA-256, or abbreviated, "The default value is
-#   7" (git-config core.abbrev; git rev-parse --short), with at least one of a-f (an all-digit value is a number,
-#   more likely a setting: left a person's);
+# - a git commit's object name in hex: 40 digits for SHA-1, 64 for SHA-256, or abbreviated: Cloud Build's
+#   $SHORT_SHA, "The first seven characters of COMMIT_SHA" (Cloud Build docs, "Substituting variable values"); git's
+#   own abbreviation (git-config core.abbrev) is sized to the repository, at least 4, 7 as its fallback, so a
+#   shorter one is left a person's; with at least one of a-f (an all-digit value is a number, more likely a
+#   setting: left a person's);
 # - Cloud Build's $BUILD_ID ("build ID of your build", Cloud Build docs, "Substituting variable values"), a UUID
 #   (its shape there is UNCONFIRMED in words; the build ids the docs' examples show are UUIDs).
 _GIT_OBJECT = re.compile(r"^(?=[0-9]*[a-f])[0-9a-f]{7,64}$")
@@ -180,18 +182,19 @@ def restamped_by_builds(newest: str, revisions: Sequence[Revision]) -> bool:
 
 def build_stamps(before: Revision, after: Revision) -> tuple[str, ...] | None:
     """The env variables a deploy (`after`, over `before`) changed as a pipeline stamps its build, by name; () when
-    it changed no plain env and no secret; None when it is not a pipeline's deploy of new code: its image kept while its env
-    changed, a secret changed, a variable added or removed or set to a value not a build's identity, or another
-    principal (or none read) creating it than created `before` (Revision.creator)."""
-    if before.secrets != after.secrets:
+    it is a pipeline's deploy of new code that changed no plain env and no secret; None when it is not a pipeline's
+    deploy of new code: its image kept, a secret changed, a variable added or removed or set to a value not a
+    build's identity, or another principal (or none read) creating it than created `before` (Revision.creator).
+    A deploy that changed no plain value is held to the same image and creator rules: the env's digest covers what
+    `plain_env` does not show (an empty value, the order, the container), so a person's deploy moving it with no
+    value seen was passed over as soon as a pipeline's deploy beside it had restamped."""
+    if before.secrets != after.secrets or before.images == after.images:
+        return None
+    if not after.creator or after.creator.lower() != before.creator.lower():
         return None
     old, new = Counter(before.plain_env), Counter(after.plain_env)
     if old == new:
         return ()
-    if before.images == after.images:
-        return None
-    if not after.creator or after.creator.lower() != before.creator.lower():
-        return None
     gone, came = old - new, new - old
     names = sorted({name for name, _ in gone} | {name for name, _ in came})
     for name in names:

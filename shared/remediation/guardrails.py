@@ -1237,7 +1237,7 @@ class Gate:
         if active:
             return Refused(f"{COOLDOWN} {target} was acted on at {lease.claimed_at.isoformat()}; "
                            f"next action after {lease.expires_at.isoformat()}", Held.COOLDOWN,
-                           Limit(until=lease.expires_at), holder=lease.owner)
+                           Limit(until=lease.expires_at, since=lease.claimed_at), holder=lease.owner)
         return None
 
     def _budgets(self, target: str, now: datetime, dry_run: bool, held: _Held) -> Refused | None:
@@ -1581,11 +1581,12 @@ class Gate:
         (`_alert_cooled_by`). Nothing for another hold, or for the sweep's own undo (no alert, no command)."""
         if hold.held is not Held.COOLDOWN:
             return ""
+        began = hold.limit.since if hold.limit is not None else None
         if manual is not None:
-            return self._cooled_by(target, key, hold.holder)
-        return self._alert_cooled_by(target, key, hold.holder) if self._alert is not None else ""
+            return self._cooled_by(target, key, hold.holder, began)
+        return self._alert_cooled_by(target, key, hold.holder, began) if self._alert is not None else ""
 
-    def _alert_cooled_by(self, target: str, key: str, holder: str = "") -> str:
+    def _alert_cooled_by(self, target: str, key: str, holder: str = "", began: datetime | None = None) -> str:
         """For an alert held back by the cooldown: the write that took it, named by its action and incident (one
         failure fires several policies, a 5xx share, a p99, an uptime check, a connector's CPU, each its own
         incident, "a record of when the condition of an alerting policy is met", cloud.google.com/monitoring/alerts/
@@ -1593,19 +1594,20 @@ class Gate:
         meet its cooldown), and that this alert is held for that write. Before, the answer said only "acted on at ...;
         next action after ...", which read as a write still to come and named neither the write nor its
         incident. Found as `_holder_named` finds it; a read that fails, or finds no write, names nothing."""
-        named = self._holder_named(target, key, holder)
+        named = self._holder_named(target, key, holder, began)
         if not named:
             return ""
         return (f"{named}; this alert is held for that write (one failure fires several policies, each its own "
                 "incident): nothing is written for it, the write's own answer says how it ended, and the sweep judges "
                 "it on live data")
 
-    def _holder_named(self, target: str, key: str, holder: str) -> str:
+    def _holder_named(self, target: str, key: str, holder: str, began: datetime | None = None) -> str:
         """The write that holds `target` back, named: its plan while it may be under way (`_under_way`), else the
         newest write recorded on the target (`_last_recorded`), else the claim its attempt (`holder`, the lease's
         owner) took in the same commit as the lease (`_taken_with`): a write decided in the same instant as this
         one has stored neither its plan (stored beside that commit, it may land after this read) nor its record."""
-        return self._under_way(target, key) or self._last_recorded(target) or self._taken_with(target, key, holder)
+        return (self._under_way(target, key, holder) or self._last_recorded(target, began)
+                or self._taken_with(target, key, holder))
 
     def _taken_with(self, target: str, key: str, holder: str) -> str:
         """The write whose attempt (`holder`) holds `target`'s cooldown or write claim, read from the claim that
@@ -1624,32 +1626,36 @@ class Gate:
                  if data.get("key") != key and bound_key(in_flight.claimed(data)[1]) == bound_key(target)]
         return f"; the write that holds it (its plan not stored yet): {'; '.join(sorted(named))}" if named else ""
 
-    def _last_recorded(self, target: str) -> str:
-        """The newest write recorded on `target` since its cooldown began (`in_flight.last_recorded`); "" when none is
-        found or the read fails."""
-        lease = self.config.guardrails.cooldown_seconds
-        since = self.clock.now() - timedelta(seconds=lease) - CLOCK_SKEW_ALLOWANCE
+    def _last_recorded(self, target: str, began: datetime | None = None) -> str:
+        """The newest write recorded on `target` since its cooldown began (`in_flight.last_recorded`): since the
+        lease's own claimed_at when the hold read it (`began`), else one cooldown back from now, either less the
+        clocks' skew. From now alone, a write whose cooldown had lapsed before this one's was taken (11:31, under
+        a cooldown taken at 12:02 for 30 minutes) was named as the write holding the target. "" when none is found
+        or the read fails."""
+        start = began or self.clock.now() - timedelta(seconds=self.config.guardrails.cooldown_seconds)
+        since = start - CLOCK_SKEW_ALLOWANCE
         try:
             return in_flight.last_recorded(self.state.find_records(ACTIONS, "target", target), since)
         except (TransientError, PermanentError):
             return ""
 
-    def _cooled_by(self, target: str, key: str, holder: str = "") -> str:
+    def _cooled_by(self, target: str, key: str, holder: str = "", began: datetime | None = None) -> str:
         """For an operator's command held back by the cooldown: the write that took it, if it may still be
         under way (`_under_way`), else the newest one recorded on the target since the cooldown began (a
         second operator minutes after the first reads what was done, by whom and its action id, not only
         "acted on at"); and that an operator may override it. A read that fails names nothing."""
-        named = self._holder_named(target, key, holder)
+        named = self._holder_named(target, key, holder, began)
         return (f"{named}; to write within the cooldown, an operator may send it again with override_limits: true "
                 "(and a new command_id)")
 
-    def _under_way(self, target: str, key: str) -> str:
+    def _under_way(self, target: str, key: str, holder: str = "") -> str:
         """For an operator's command held back by the cooldown: the write that took it, if it may still be
         under way, named (the same command sent from two terminals within a second: the second's sender
-        reads whose write it is, not only "acted on at"). A read that fails names nothing."""
+        reads whose write it is, not only "acted on at"); only the plan of the attempt that holds the hold
+        (`holder`, when the lease names it: `OpenPlans.of`). A read that fails names nothing."""
         since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
         try:
-            listed = "; ".join(in_flight.others_on(self.state, target, since, key).listed())
+            listed = "; ".join(in_flight.others_on(self.state, target, since, key).of(holder).listed())
         except (TransientError, PermanentError):
             return ""
         return f"; under way now: {listed}" if listed else ""
@@ -1686,7 +1692,7 @@ class Gate:
         busy = (f"another write to {target} is in flight (its write claim held by {other.owner} since "
                 f"{clock_on(other.claimed_at, other.expires_at)}Z, until "
                 f"{clock_on(other.expires_at, other.claimed_at)}Z at the latest"
-                f"{self._under_way(target, own) or self._taken_with(target, own, other.owner)})")
+                f"{self._under_way(target, own, other.owner) or self._taken_with(target, own, other.owner)})")
         if manual is None:
             raise WriteInFlight(f"{busy}: not written beside it; delivered again once it has ended", busy, target=target,
                                 holder=other.owner)

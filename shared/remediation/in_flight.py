@@ -84,6 +84,16 @@ class OpenPlans:
     more: bool
     unreadable: list[Unreadable] = field(default_factory=list)
 
+    def of(self, holder: str) -> OpenPlans:
+        """Only the plans `holder` (the attempt that holds a target's cooldown or write claim) stored, and those
+        this version cannot read (whose they are cannot be told): a plan is stored beside the commit that takes
+        the claims, so an attempt that lost that commit has stored one too, until it is voided; named as the
+        write under way, it named an incident that wrote nothing. All of them for no holder (a lease stored
+        without its owner)."""
+        if not holder:
+            return self
+        return OpenPlans([plan for plan in self.plans if plan.owner == holder], self.more, self.unreadable)
+
     def listed(self) -> list[str]:
         """Every plan read, as an answer names it: the readable ones by when they were planned, then the others."""
         return [named(plan) for plan in sorted(self.plans, key=lambda p: p.noted_at)] + [u.named for u in self.unreadable]

@@ -69,6 +69,7 @@ class Limit:
     words, which are said to people and may be reworded."""
 
     until: datetime | None = None   # a cooldown: its lease's expires_at (Gate._cooldown)
+    since: datetime | None = None   # a cooldown: its lease's claimed_at, when the write holding it took it
     scope: str = ""                 # a budget: whose it is, "target|<target>" or "global" (budget_buckets)
     bucket: str = ""                # a budget: the UTC hour (%Y-%m-%dT%H) or day (%Y-%m-%d) whose slots are spent
     capacity: int = 0               # a budget: its slots in that bucket, all taken

@@ -16,7 +16,9 @@ from datetime import datetime
 from shared.clock import FixedClock
 from shared.commands import handle_command
 from shared.config import parse_config
+from sandbox.standins.run import RUNWARDEN_CALLER
 from shared.gcp.firestore import FirestoreStateStore
+from shared.gcp.identity import with_own_principal
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.secretmanager import SecretManagerAdapter
 from shared.pipeline import Adapters, handle_alert
@@ -25,7 +27,9 @@ from tests.integration.world import FAST, readers_at_product_deadlines
 
 def main() -> None:
     asked = json.load(sys.stdin)
-    config = parse_config(asked["config"])
+    # As the deployed function runs it (functions/runtime.py: its own account among self_principals): the Cloud Run
+    # stand-in audits this instance's writes as RUNWARDEN_CALLER, not to be read as a person's change.
+    config = with_own_principal(parse_config(asked["config"]), RUNWARDEN_CALLER)
     clock = FixedClock(datetime.fromisoformat(asked["now"]))
     adapters = Adapters(**readers_at_product_deadlines(), publisher=PubSubPublisher(),
                         state=FirestoreStateStore(config.project), clock=clock,

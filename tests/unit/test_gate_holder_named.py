@@ -14,8 +14,8 @@ from shared.clock import FixedClock
 from shared.errors import WriteInFlight
 from shared.outcomes import OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.guardrails import CLAIMS, COOLDOWNS, WRITING, Gate, Manual, bound_key
-from shared.remediation.records import claim_key
+from shared.remediation.guardrails import ACTIONS, CLAIMS, COOLDOWNS, WRITING, Gate, Manual, bound_key
+from shared.remediation.records import INTENTS, IntentRecord, IntentState, claim_key
 from tests.unit.builders import FIVE_XX_RATIO, SERVICE, T0
 from tests.unit.fakes import Adapters, MemoryStateStore, RecordingRun
 from tests.unit.test_guardrails import bad_revision_plan, config
@@ -58,6 +58,49 @@ def test_an_approve_held_by_the_cooldown_of_a_write_whose_plan_has_not_landed_na
 
     assert result.status is OutcomeStatus.SKIPPED and run.writes == [], result.reason
     assert "0.latencypolicy" in result.reason and "rollback_traffic" in result.reason, result.reason
+
+
+def a_losers_plan(state: MemoryStateStore, incident: str, owner: str) -> None:
+    """The plan an attempt that lost the commit stored beside it (on a thread of its own), not voided yet."""
+    proposal, _ = bad_revision_plan()
+    intent = IntentRecord(incident_id=incident, message_id=owner, owner=owner,
+                          claim_key=claim_key(incident, SERVICE, ROLLBACK.name), action=ROLLBACK.name, target=SERVICE,
+                          service=SERVICE, params=proposal.params.model_dump(mode="json"), noted_at=NOW,
+                          state=IntentState.OPEN)
+    state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
+
+
+@pytest.mark.parametrize("manual", [None, Manual("cmd-2", "alice@example.com", approved="p-2")],
+                         ids=["alert", "approve"])
+def test_a_plan_stored_by_an_attempt_that_lost_the_commit_is_not_named_as_the_holder(manual):
+    """Three policies at once: 0.latencypolicy's attempt took the cooldown; 0.uptimepolicy's lost the commit but
+    had stored its plan beside it. The third is held for the holder's write, never for the loser's plan."""
+    state = MemoryStateStore()
+    first_writes_now(state)
+    a_losers_plan(state, "0.uptimepolicy", "attempt-3")
+
+    result, run = second(state, "0.fivexxpolicy", manual)
+
+    assert result.status is OutcomeStatus.SKIPPED and run.writes == [], result.reason
+    assert "0.latencypolicy" in result.reason and "0.uptimepolicy" not in result.reason, result.reason
+
+
+@pytest.mark.parametrize("manual", [None, Manual("cmd-2", "alice@example.com", approved="p-2")],
+                         ids=["alert", "approve"])
+def test_a_write_whose_cooldown_lapsed_before_the_holders_was_taken_is_not_named_as_the_holder(manual):
+    """A write recorded 31 minutes ago, its 30-minute cooldown lapsed; the cooldown now held was taken this
+    minute by 0.latencypolicy's attempt, whose plan and record have not landed: the older write is not it."""
+    state = MemoryStateStore()
+    earlier = NOW - timedelta(minutes=31)
+    key = claim_key("0.yesterdays", SERVICE, ROLLBACK.name)
+    state.put_record(ACTIONS, key, {"key": key, "incident_id": "0.yesterdays", "target": SERVICE, "service": SERVICE,
+                                    "action": ROLLBACK.name, "applied_at": earlier, "state": "verified"})
+    first_writes_now(state)
+
+    result, run = second(state, "0.fivexxpolicy", manual)
+
+    assert result.status is OutcomeStatus.SKIPPED and run.writes == [], result.reason
+    assert "0.latencypolicy" in result.reason and "0.yesterdays" not in result.reason, result.reason
 
 
 def test_a_write_held_by_a_write_claim_whose_plan_has_not_landed_names_its_incident():

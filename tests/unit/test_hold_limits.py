@@ -29,13 +29,13 @@ def _said(refusal: str, held: Held, limit: Limit | None) -> str:
                    limit=limit)
 
 
-def test_a_cooldown_hold_carries_its_leases_end():
+def test_a_cooldown_hold_carries_its_leases_start_and_end():
     state = MemoryStateStore()
     assert run_gate(config(), state=state, incident="inc-1")[0].status.value == "applied"
     held, _, run = run_gate(config(), state=state, incident="inc-2", owner="attempt-2")
     lease = state.get(COOLDOWNS, bound_key(SERVICE))
     assert held.held is Held.COOLDOWN and run.writes == [], held.reason
-    assert held.limit == Limit(until=lease.expires_at) and held.limit.until > NOW, held.limit
+    assert held.limit == Limit(until=lease.expires_at, since=lease.claimed_at) and held.limit.until > NOW, held.limit
 
 
 def test_a_budget_hold_carries_its_bucket_and_capacity():

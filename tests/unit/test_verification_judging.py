@@ -5,6 +5,7 @@ Times are minutes from the action's settle time (T0): applied at -5, settled at 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -1462,17 +1463,18 @@ def test_a_deploy_taking_no_traffic_under_the_pin_is_not_a_change_by_others(name
 
 
 PIPELINE_SA = "deployer@shop-prod.iam.gserviceaccount.com"
-SHA_THEN, SHA_NOW = "3f9c2e1a7b4d", "8e1d5c0b2a96"
+SHA_THEN, SHA_MID, SHA_NOW = "3f9c2e1a7b4d", "5b7a9c1d3e2f", "8e1d5c0b2a96"
 IMAGE = "europe-docker.pkg.dev/shop-prod/backend/api"
 
 
 def _stamped(env_then: dict[str, str], env_now: dict[str, str], *, image_then: str = f"{IMAGE}:{SHA_THEN}",
              image_now: str = f"{IMAGE}:{SHA_NOW}",
              creator_then: str = PIPELINE_SA, creator_now: str = PIPELINE_SA, secrets_now: tuple = (),
-             deployed: tuple[str, ...] = (PIPELINE,)) -> EvidenceBundle:
+             deployed: tuple[str, ...] = (PIPELINE,), earlier: dict[str, Any] | None = None) -> EvidenceBundle:
     """A deploy under the pin since the rollback whose template's env changed (its digest moved): the newest
     revision then (NEW) with `env_then`, the image at SHA_THEN and `creator_then`; each revision deployed since
-    with `env_now`, `image_now`, `creator_now` and `secrets_now`."""
+    with `env_now`, `image_now`, `creator_now` and `secrets_now`, but the first of two, which has `earlier`'s
+    env, image and creator in their place (env, image, creator)."""
     from shared.diagnosis.evidence import SecretRef
     bundle = _since(generation=3 + len(deployed), deployed=deployed,
                     template={**KEPT_TEMPLATE, "containers[0].env": "0a1b2c3d4e60"})
@@ -1480,6 +1482,9 @@ def _stamped(env_then: dict[str, str], env_now: dict[str, str], *, image_then: s
     for name in deployed:
         shaped[name] = dict(plain_env=tuple(env_now.items()), images=(image_now,), creator=creator_now,
                             secrets=tuple(SecretRef(env=k, secret=v, version="latest") for k, v in secrets_now))
+    if earlier is not None and len(deployed) > 1:
+        shaped[deployed[0]].update(plain_env=tuple(earlier["env"].items()), images=(earlier["image"],),
+                                   creator=earlier["creator"])
     revisions = tuple(r.model_copy(update=shaped.get(r.short_name, {})) for r in bundle.revisions)
     return bundle.model_copy(update={"revisions": revisions})
 
@@ -1499,8 +1504,15 @@ BUILD_STAMPED_DEPLOYS = [
      _stamped({"VERSION": "1.4.1"}, {"VERSION": "1.4.2"}, image_then=f"{IMAGE}:1.4.1", image_now=f"{IMAGE}:1.5.0"),
      HealthKind.UNCLEAR, "containers[0].env"),
     ("two pipeline deploys since, each restamping: verified",
-     _stamped({"GIT_SHA": SHA_THEN}, {"GIT_SHA": SHA_NOW}, deployed=(PIPELINE, "backend-00004-pip")),
+     _stamped({"GIT_SHA": SHA_THEN}, {"GIT_SHA": SHA_NOW}, deployed=(PIPELINE, "backend-00004-pip"),
+              earlier={"env": {"GIT_SHA": SHA_MID}, "image": f"{IMAGE}:{SHA_MID}", "creator": PIPELINE_SA}),
      HealthKind.HEALTHY, ""),
+    ("a pipeline's deploy, then a person's with the same image and no env value changed (the digest moved by a "
+     "value the revision does not show, an empty one, say): not verified",
+     _stamped({"GIT_SHA": SHA_THEN}, {"GIT_SHA": SHA_NOW}, deployed=(PIPELINE, "backend-00004-per"),
+              creator_now="alice@example.com",
+              earlier={"env": {"GIT_SHA": SHA_NOW}, "image": f"{IMAGE}:{SHA_NOW}", "creator": PIPELINE_SA}),
+     HealthKind.UNCLEAR, "containers[0].env"),
     ("the sha restamped and a setting changed in the same deploy: a person's change, not verified",
      _stamped({"GIT_SHA": SHA_THEN, **POOL}, {"GIT_SHA": SHA_NOW, "DB_POOL": "40"}), HealthKind.UNCLEAR,
      "containers[0].env"),
