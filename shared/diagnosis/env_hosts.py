@@ -360,14 +360,18 @@ def database_address_changed(before: tuple[tuple[str, str], ...], after: tuple[t
     the letter case or a port changed. A variable added or removed counts only when the other
     revision names no database address of its own under any variable that stays (a DB_HOST renamed
     DATABASE_HOST with the same host is no move): the addresses compared are every variable's
-    together, and the variables named are those whose own addresses differ."""
+    together, and the variables named are those whose own addresses differ. A variable both revisions
+    hold that names a database address on both and another one on each is a move whatever the others
+    hold: two addresses swapped between DB_HOST and REPORTS_DB_HOST leave the same addresses together,
+    and the writes go to the other server."""
     if not before or not after:
         return []
     old = {name: _database_address(name, value) for name, value in before}
     new = {name: _database_address(name, value) for name, value in after}
     old_all = set().union(*old.values()) | {":".join(n) for n in connection_names(before_volumes)}
     new_all = set().union(*new.values()) | {":".join(n) for n in connection_names(after_volumes)}
-    if not old_all or not new_all or old_all == new_all:
+    kept_moved = any(old[name] and new[name] and old[name] != new[name] for name in old.keys() & new.keys())
+    if not old_all or not new_all or (old_all == new_all and not kept_moved):
         return []
     changed = [f"plain env {name}" for name in sorted(old.keys() | new.keys())
                if old.get(name, set()) != new.get(name, set()) and (old.get(name) or new.get(name))]

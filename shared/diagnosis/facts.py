@@ -690,6 +690,21 @@ class Facts:
     def since_deploy(self, revision: Revision) -> Window:
         return Window(max(revision.create_time, self.incident.start), self.incident.end)
 
+    def since_first_of(self, revision: Revision, lines: Sequence[LogRecord]) -> Window:
+        """since_deploy from the minute of the first of `lines` on (the revision's answers or failed dials):
+        the minutes another revision must have served beside it to show the dependency answered it. A revision
+        that served only before them (the minute the traffic moved, a dependency that failed minutes after the
+        deploy) shows nothing of the minutes they came in. The window's start is exclusive and a series' point
+        is selected by its end (windows.Window): the read starts a minute before the end of the point that holds
+        the first line (a line at 11:54:30 or at 11:55:00 is in the point ending at 11:55)."""
+        window = self.since_deploy(revision)
+        if not lines:
+            return window
+        first = min(e.timestamp for e in lines)
+        floor = first.replace(second=0, microsecond=0)
+        end_of_its_point = floor if floor == first else floor + timedelta(minutes=1)
+        return Window(max(window.start, end_of_its_point - timedelta(minutes=1)), window.end)
+
     def whole_part(self, window: Window) -> Window | None:
         """`window` cut at `whole_line`, where it reads past it into minutes not yet whole; None where it
         does not (nothing to cut) or holds no whole minute. A hold-back that reads another revision's 5xx

@@ -133,6 +133,10 @@ class Refusal:
     ROLE_LIMIT = ("connection limit of the role or database reached (PostgreSQL's CONNECTION LIMIT of the role or "
                   "database the application connects as, below max_connections)")
     CREDENTIALS = "credentials refused (password authentication failed)"
+    # MySQL's own answer to a login whose password expired (its lifetime, a policy, ALTER USER ... PASSWORD
+    # EXPIRE): no secret or rotation on the client's side is wrong, and the password is changed on the server.
+    PASSWORD_EXPIRED = ("the database user's password has expired (MySQL's password expiry: the server refuses the "
+                        "user's logins until its password is changed)")
     IAM_USER = ("IAM database authentication refused (the service account is not a database user, lacks "
                 "cloudsql.instances.login, or its access token expired)")
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
@@ -198,6 +202,13 @@ REFUSAL_ADVICE = {
                         "instances (a deploy that raised either, a job connecting as the same role)",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
                          "rotation done on one side only)",
+    # Cloud SQL for MySQL's password policy expires a user's password after its lifetime (Cloud SQL docs,
+    # "Manage users with built-in authentication", password policy), as MySQL's default_password_lifetime and
+    # ALTER USER ... PASSWORD EXPIRE do (MySQL Reference Manual, "Password Management"); the connections already
+    # open keep working, so the refusals grow as a pool renews its connections.
+    Refusal.PASSWORD_EXPIRED: "the database user's password expiry (Cloud SQL for MySQL's password policy, "
+                              "default_password_lifetime, ALTER USER ... PASSWORD EXPIRE): set a new password on the "
+                              "instance and in the secret the revision reads, or lift the expiry",
     # "OAuth 2.0 access tokens are short lived and are only valid for one hour. Any new connections
     # or logins created after this time will fail." (Cloud SQL docs, "Log in using IAM database
     # authentication"); the server then says the same "IAM ... authentication failed"
@@ -1579,6 +1590,31 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
                 Refusal.CREDENTIALS),
+    # MySQL's refusal of a user whose password expired: at the login, ER_MUST_CHANGE_PASSWORD_LOGIN (1862), "Your
+    # password has expired. To log in you must change it using a client that supports expired passwords.", to a
+    # client that does not say it can handle an expired password (CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS), as
+    # Connector/J with its default disconnectOnExpiredPasswords=true, go-sql-driver/mysql, PyMySQL and
+    # libmysqlclient; to one that does, each statement but ALTER USER, ER_MUST_CHANGE_PASSWORD (1820), "You must
+    # reset your password using ALTER USER statement before executing this statement." (MySQL Server Error
+    # Message Reference, errors 1862 and 1820; MySQL Reference Manual, "Server Handling of Expired Passwords").
+    # The server's answer: the path carried the connection. PostgreSQL says "password authentication failed"
+    # for a role past its VALID UNTIL (the row above). UNCONFIRMED in a Cloud SQL thread.
+    # Two rows, not two alternatives of one: the `re` parser would take their common start, "You", out of
+    # the alternation, and it would be the needle, a word cut short (stdout_needles).
+    DbErrorText("MySQL server (password expired, at the login)",
+                r"Your password has expired\. To log in you must change it",
+                "charge inv_20931: Error 1862 (HY000): Your password has expired. To log in you must change it using a "
+                "client that supports expired passwords.",
+                "MySQL Server Error Message Reference, error 1862 (ER_MUST_CHANGE_PASSWORD_LOGIN); MySQL Reference "
+                "Manual, \"Server Handling of Expired Passwords\"; UNCONFIRMED in a Cloud SQL thread",
+                Refusal.PASSWORD_EXPIRED),
+    DbErrorText("MySQL server (password expired, each statement)",
+                r"You must reset your password using ALTER USER statement before executing this statement",
+                "pymysql.err.OperationalError: (1820, 'You must reset your password using ALTER USER statement before "
+                "executing this statement.')",
+                "MySQL Server Error Message Reference, error 1820 (ER_MUST_CHANGE_PASSWORD); MySQL Reference Manual, "
+                "\"Server Handling of Expired Passwords\" (sandbox mode); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.PASSWORD_EXPIRED),
     # SQL Server's error 18456: the server answered the login and refused it (a wrong password, a login
     # disabled or dropped). Its message never says which; the client gets the same words whatever the
     # reason, on purpose.

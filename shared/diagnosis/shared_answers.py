@@ -20,6 +20,8 @@ QUOTA = "a Google API refusing the project's calls at its quota"
 CERT_EXPIRED = "a downstream whose TLS certificate has expired"
 UNAVAILABLE = "a downstream answering that it is unavailable (502, 503, 504)"
 RATE_LIMITED = "a downstream limiting the rate of the calls (429)"
+STORE_STATE = ("a data store answering about its own state (a Redis replica refusing writes, loading its data, at "
+               "its memory or client limit, its primary down)")
 
 # A downstream's own answer that it cannot serve now, as its client quotes it (log_signals.downstream_answer:
 # requests', httpx's, aiohttp's, axios', Spring's and .NET's words, and a gRPC peer's UNAVAILABLE with "Error
@@ -62,19 +64,41 @@ _CERT_EXPIRED = re.compile(
     r"\bcertificate has expired\b|\bCERT_HAS_EXPIRED\b|\bCertificateExpiredException\b"
     r"|\bCertPathValidatorException: validity check failed\b")
 
+# A Redis server's error replies about its own state rather than the command sent, in its own words (redis/redis
+# src/server.c createSharedObjects: shared.roslaveerr "-READONLY You can't write against a read only replica.",
+# "slave" before Redis 5; shared.loadingerr "-LOADING Redis is loading the dataset in memory"; shared.masterdownerr
+# "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."; shared.oomerr "-OOM command not
+# allowed when used memory > 'maxmemory'."; shared.slowevalerr "-BUSY Redis is busy running a script. ..."; and
+# src/networking.c acceptCommonHandler's "-ERR max number of clients reached"). Each client quotes them after its
+# own name for the reply: redis-py strips the first word ("redis.exceptions.ReadOnlyError: You can't write against a
+# read only replica.", redis/_parsers/base.py EXCEPTION_CLASSES), ioredis' ReplyError and go-redis keep it; so only
+# the words after it are read. Memorystore for Redis runs Redis (a Standard Tier failover makes its old primary a
+# replica: "High availability for Memorystore for Redis"); the words across Redis versions UNCONFIRMED beyond the
+# source named. What the instance holds is the same for every revision that names it: a deploy that sends more
+# writes or opens more connections can bring the memory or client limits on, so the deploy competes, never ruled out.
+_STORE_STATE = re.compile(
+    r"\bYou can't write against a read only (?:replica|slave)\b"
+    r"|\bRedis is loading the dataset in memory\b"
+    r"|\bLink with MASTER is down and (?:replica|slave)-serve-stale-data is set to 'no'"
+    r"|\bcommand not allowed when used memory > 'maxmemory'"
+    r"|\bRedis is busy running a script\b"
+    r"|\bmax number of clients reached\b")
+
 
 def shared_answer(text: str) -> str:
     """What a downstream answered about what the caller presents or its own state, as one of CREDENTIAL
     (the credential sent refused: secret_values.value_failure), QUOTA (a Google API's quota), CERT_EXPIRED
-    (the host's certificate expired), UNAVAILABLE (a 502, 503 or 504 it answered), RATE_LIMITED (its 429),
-    or "" for none, in that order: a line holding a refusal of the credential is the refusal's, a Google
-    API's 429 the quota's."""
+    (the host's certificate expired), STORE_STATE (a Redis server's reply about its own state), UNAVAILABLE
+    (a 502, 503 or 504 it answered), RATE_LIMITED (its 429), or "" for none, in that order: a line holding a
+    refusal of the credential is the refusal's, a Google API's 429 the quota's."""
     if value_failure(text) == CREDENTIAL:
         return CREDENTIAL
     if _QUOTA.search(text):
         return QUOTA
     if _CERT_EXPIRED.search(text):
         return CERT_EXPIRED
+    if _STORE_STATE.search(text):
+        return STORE_STATE
     answer = downstream_answer(text)
     if answer in _UNAVAILABLE:
         return UNAVAILABLE

@@ -13,8 +13,8 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import SecretRef
 from shared.diagnosis.secret_values import CREDENTIAL
-from shared.diagnosis.shared_answers import (CERT_EXPIRED, QUOTA, RATE_LIMITED, UNAVAILABLE, quota_services,
-                                            shared_answer)
+from shared.diagnosis.shared_answers import (CERT_EXPIRED, QUOTA, RATE_LIMITED, STORE_STATE, UNAVAILABLE,
+                                            quota_services, shared_answer)
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
@@ -55,6 +55,15 @@ GRPC_UNAVAILABLE = ('reserve stock failed: <_InactiveRpcError of RPC that termin
                     'StatusCode.UNAVAILABLE\n\tdetails = "inventory backend unavailable"\n\tdebug_error_string = '
                     '"UNKNOWN:Error received from peer ipv4:10.9.0.8:443 {grpc_message:\\"inventory backend '
                     'unavailable\\", grpc_status:14}"\n>')
+# A Redis server's replies about its own state, as redis-py (the first word stripped), ioredis and go-redis quote them.
+REDIS_READONLY = "redis.exceptions.ReadOnlyError: You can't write against a read only replica."
+REDIS_OOM = "ReplyError: OOM command not allowed when used memory > 'maxmemory'."
+REDIS_LOADING = 'session get failed: err="LOADING Redis is loading the dataset in memory"'
+REDIS = (("REDIS_HOST", "10.60.0.4"), ("REDIS_PORT", "6379"))
+# By a private DNS name: an IP literal is never a name looked up (env_hosts.looked_up_names), so a move between
+# two addresses stays held (escalated), as for a gRPC peer's.
+REDIS_NAMED = (("REDIS_URL", "redis://sessions.redis.internal.example:6379/0"),)
+REDIS_NAMED_MOVED = (("REDIS_URL", "redis://sessions-replica.redis.internal.example:6379/0"),)
 INVENTORY = (("INVENTORY_GRPC_TARGET", "inventory.internal.example:443"),)
 INVENTORY_V2 = (("INVENTORY_GRPC_TARGET", "inventory-v2.internal.example:443"),)
 
@@ -83,6 +92,13 @@ ANSWERS = {
     "a partner's 429 (httpx)": ("httpx.HTTPStatusError: Client error '429 Too Many Requests' for url "
                                 "'https://api.partner.example/v2/quotes'", RATE_LIMITED),
     "a partner's 500 (httpx)": (PARTNER_503_HTTPX.replace("503 Service Unavailable", "500 Internal Server Error"), ""),
+    "a Redis replica refusing writes (redis-py)": (REDIS_READONLY, STORE_STATE),
+    "Redis at its maxmemory (ioredis)": (REDIS_OOM, STORE_STATE),
+    "Redis loading its data (go-redis)": (REDIS_LOADING, STORE_STATE),
+    "Redis at its client limit (redis-py)": ("redis.exceptions.ConnectionError: max number of clients reached",
+                                             STORE_STATE),
+    "Redis' primary down (MASTERDOWN)": ("ReplyError: MASTERDOWN Link with MASTER is down and "
+                                         "replica-serve-stale-data is set to 'no'.", STORE_STATE),
     # Neither: the code's own, a downstream's 500 (the request the new code sent may cause it).
     "the code's own": (OWN, ""),
     "a partner's 500": (PARTNER_500, ""),
@@ -166,6 +182,17 @@ CASES = {
         "new_plain": (*PARTNER, ("LABELS_API_URL", "https://labels.partner.example/v1"))}, ESCALATE),
     "a gRPC peer's UNAVAILABLE, the target's plain env unread": (((GRPC_UNAVAILABLE, 20),), {
         "old_plain": (), "new_plain": INVENTORY_V2}, ESCALATE),
+    # A Redis server's answer about its own state (a failover's old primary, its memory): the same instance for both.
+    "a Memorystore failover's replica refusing writes, the same REDIS_HOST": (((REDIS_READONLY, 20),), {
+        "old_plain": REDIS, "new_plain": REDIS}, ESCALATE),
+    "Redis at its maxmemory, the same REDIS_HOST": (((REDIS_OOM, 20),), {"old_plain": REDIS, "new_plain": REDIS},
+                                                   ESCALATE),
+    "a replica refusing writes, the deploy moved REDIS_URL to the replica's name": (((REDIS_READONLY, 20),), {
+        "old_plain": REDIS_NAMED, "new_plain": REDIS_NAMED_MOVED}, ROLLBACK),
+    "a replica refusing writes, the same REDIS_URL by name": (((REDIS_READONLY, 20),), {
+        "old_plain": REDIS_NAMED, "new_plain": REDIS_NAMED}, ESCALATE),
+    "a replica refusing writes from a canary, the revision at 90% answered": (((REDIS_READONLY, 20),), {
+        "old_plain": REDIS, "new_plain": REDIS, "canary": True}, ROLLBACK),
     # Not a verdict on what is presented, or too few.
     "the new code's own failures": (((OWN, 20),), {}, ROLLBACK),
     "a partner's 500s (the request may cause them)": (((PARTNER_500, 20),), {}, ROLLBACK),
@@ -204,3 +231,15 @@ def test_a_grpc_repr_is_quoted_by_its_debug_string_not_its_closing_bracket():
     """grpcio's repr ends in a line holding ">" alone: the example quoted is the last line with a word in it."""
     result = diagnose(deployed(((GRPC_UNAVAILABLE, 20),), old_plain=INVENTORY, new_plain=INVENTORY).bundle(), S)
     assert "e.g. 'debug_error_string = " in result.summary and "e.g. '>'" not in result.summary, result.summary
+
+
+@pytest.mark.parametrize("text", [PARTNER_503, REDIS_READONLY], ids=["a partner's 503s", "a Redis replica's writes"])
+def test_the_minute_the_traffic_moved_is_not_served_beside_the_answers(text):
+    """OLD still served, cleanly, in the minute the traffic moved (-6 to -5), and the downstream's answers began
+    two minutes later: that minute shows nothing of the downstream in theirs, so OLD is not a revision answered
+    beside them, and the rollback stays held (before, it counted, and the deploy was rolled back)."""
+    e = deployed((), old_plain=REDIS if text == REDIS_READONLY else PARTNER,
+                 new_plain=REDIS if text == REDIS_READONLY else PARTNER)
+    e.requests(OLD, -6, -5, 40).latency(OLD, -6, -5, 0.2).log(-3, text, NEW, count=20)
+    result = diagnose(e.bundle(), S)
+    assert (result.signature, plan(result, e.bundle(), S).action) == ESCALATE, result.summary

@@ -159,6 +159,11 @@ CONNECT_REVOKED = ("failed to connect to `user=orders database=orders`: 10.40.0.
                    'permission denied for database "orders" (SQLSTATE 42501)')
 NO_DATABASE = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  database '
                '"orders" does not exist')
+# MySQL's refusal of a login whose password expired (1862), and of each statement in sandbox mode (1820).
+PASSWORD_EXPIRED = ("charge 4411: Error 1862 (HY000): Your password has expired. To log in you must change it using a "
+                    "client that supports expired passwords.")
+SANDBOX_EXPIRED = ("pymysql.err.OperationalError: (1820, 'You must reset your password using ALTER USER statement before "
+                   "executing this statement.')")
 SECRET_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
                  "'projects/demo/secrets/db-password/versions/latest' (or it may not exist).")
 
@@ -225,6 +230,12 @@ CASES = {
     "password rotated on one side, retry storm on the connector": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, AUTH, OLD, count=30),
         expect=Signature.DATABASE_UNREACHABLE, names="password authentication failed"),
+    "a MySQL user's password expired (1862) while the connector is newly at max: the database answered, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e)).log(-5, PASSWORD_EXPIRED, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="password expiry"),
+    "a MySQL user's password expired, statements refused in sandbox mode (1820), the connector quiet": dict(
+        build=lambda e: quiet(serving(e)).log(-5, SANDBOX_EXPIRED, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="password has expired"),
     "the database restarting (maintenance) while pools reconnect through a busy connector": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-2, RESTARTING, OLD, count=20),
         expect=Signature.DATABASE_UNREACHABLE, names="restarting"),

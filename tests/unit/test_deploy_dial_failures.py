@@ -88,6 +88,15 @@ def test_failed_dials_roll_back_only_when_the_deploy_changed_them(kwargs, expect
     assert (result.signature, plan(result, bundle, S).action) == expected, result.summary
 
 
+def test_the_minute_the_traffic_moved_is_not_dialled_beside_the_failures():
+    """OLD still served, cleanly, in the minute the traffic moved (-6 to -5), and the dials to Redis began failing
+    two minutes later: that minute shows nothing of Redis in theirs, so the rollback stays held (before, OLD's
+    clean minute counted as the dependency answering it, and the deploy was rolled back)."""
+    e = deployed(lines=()).requests(OLD, -6, -5, 40).latency(OLD, -6, -5, 0.2).log(-3, REDIS_PY, NEW, count=20)
+    result = diagnose(e.bundle(), S)
+    assert (result.signature, plan(result, e.bundle(), S).action) == ESCALATE, result.summary
+
+
 def test_the_escalation_names_the_dials_and_the_shared_path():
     result = diagnose(deployed().bundle(), S)
     said = result.model_dump_json()

@@ -59,7 +59,17 @@ INCIDENTS = {
         .log(-6, PYMYSQL_READ_ONLY, NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic", names="plain env database_url",
         not_said="hunter2"),
+    "a deploy swapped the primary's and the replica's hosts between DB_HOST and REPORTS_DB_HOST: rolled back": dict(
+        build=lambda e: quiet(moved(e, host(PRIMARY) + (("REPORTS_DB_HOST", REPLICA),),
+                                    host(REPLICA) + (("REPORTS_DB_HOST", PRIMARY),)))
+        .log(-6, PYMYSQL_READ_ONLY, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", names="plain env db_host"),
     # Guards: the deploy did not change where it connects, or the answers are not read-only ones.
+    "both hosts named on both revisions under the same variables: competes": dict(
+        build=lambda e: quiet(moved(e, host(PRIMARY) + (("REPORTS_DB_HOST", REPLICA),),
+                                    host(PRIMARY) + (("REPORTS_DB_HOST", REPLICA),)))
+        .log(-6, PYMYSQL_READ_ONLY, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
     "the same DB_HOST on both (an image-only deploy beside a switchover): competes, no rollback": dict(
         build=lambda e: quiet(moved(e, host(PRIMARY), host(PRIMARY))).log(-6, PGX_READ_ONLY, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing=BOTH),
@@ -121,6 +131,12 @@ CHANGES = {
     "a cache's host only": (host(PRIMARY) + (("REDIS_HOST", "10.60.0.3"),),
                             host(PRIMARY) + (("CACHE_HOST", "10.60.0.4"),), (), (), []),
     "the variable renamed, the same host": ((("DB_HOST", PRIMARY),), (("DATABASE_HOST", PRIMARY),), (), (), []),
+    "the primary's and the replica's hosts swapped between two variables both hold": (
+        (("DB_HOST", PRIMARY), ("REPORTS_DB_HOST", REPLICA)), (("DB_HOST", REPLICA), ("REPORTS_DB_HOST", PRIMARY)),
+        (), (), ["plain env DB_HOST", "plain env REPORTS_DB_HOST"]),
+    "two variables renamed into each other's places, the same hosts under the same names": (
+        (("DB_HOST", PRIMARY), ("REPORTS_DB_HOST", REPLICA)), (("REPORTS_DB_HOST", REPLICA), ("DB_HOST", PRIMARY)),
+        (), (), []),
     "a database address added where none was named": ((("X", "1"),), host(REPLICA), (), (), []),
     "the new revision's env not read": (host(PRIMARY), (), (), (), []),
     "the revision before's env not read": ((), host(REPLICA), (), (), []),

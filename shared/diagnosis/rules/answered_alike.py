@@ -31,8 +31,8 @@ from shared.diagnosis.log_signals import LogSignal, found_in, per_text
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.secret_refs import plain_credentials_changed
 from shared.diagnosis.secret_values import CREDENTIAL, named, read_differently, url_hosts
-from shared.diagnosis.shared_answers import (CERT_EXPIRED, QUOTA, RATE_LIMITED, UNAVAILABLE, quota_services,
-                                            shared_answer)
+from shared.diagnosis.shared_answers import (CERT_EXPIRED, QUOTA, RATE_LIMITED, STORE_STATE, UNAVAILABLE,
+                                            quota_services, shared_answer)
 
 # What a person checks for each answer, before sending traffic back by hand.
 _CHECKS = {
@@ -47,10 +47,13 @@ _CHECKS = {
                   "there fails every revision's calls"),
     RATE_LIMITED: ("look at who draws on the downstream's limit for the account (another service or job with the "
                    "same key), or whether the new revision calls it more often (retries, a loop)"),
+    STORE_STATE: ("look at the data store's own state (a Memorystore instance failing over, loading after a restart, "
+                  "at its maxmemory or its client limit: its metrics and operations, who else connects), and whether "
+                  "the new revision writes more or holds more connections"),
 }
 # The answers about a host the caller calls (its availability, its limit, its certificate): "the same hosts" is
 # shown only when the answers name them, or the deploy gave no host the target does not call.
-_ABOUT_A_HOST = frozenset({UNAVAILABLE, RATE_LIMITED, CERT_EXPIRED})
+_ABOUT_A_HOST = frozenset({UNAVAILABLE, RATE_LIMITED, CERT_EXPIRED, STORE_STATE})
 # What each answer means the rollback target would meet.
 _ALIKE = {
     CREDENTIAL: "sends the same credential (the same secret versions, the same plain env), which the provider refuses "
@@ -60,6 +63,7 @@ _ALIKE = {
     CERT_EXPIRED: "calls the same hosts and verifies the same certificate, which has expired for any caller",
     UNAVAILABLE: "calls the same hosts, which answer that they cannot serve whichever revision calls",
     RATE_LIMITED: "calls the same hosts under the same account, whose limit any caller meets",
+    STORE_STATE: "names the same data stores, whose state any caller meets",
 }
 
 
@@ -85,7 +89,7 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
         unlike = f"its env names {', '.join(sorted(hosts))}, which the answers name, and {good.short_name}'s does not"
     if not unlike and not hosts and kinds.keys() & _ABOUT_A_HOST:
         unlike = _hosts_brought_unnamed(suspect, good)
-    if unlike or _answered_beside(facts, suspect):
+    if unlike or _answered_beside(facts, suspect, lines):
         if unlike:
             c.cite("api", f"run.revisions.get {suspect.short_name}, {good.short_name}: service_account, "
                           "containers[].env[], secrets", f"{suspect.short_name} presents otherwise: {unlike}",
@@ -161,11 +165,12 @@ def _what(kind: str, found: list[tuple[LogRecord, str]], suspect: Revision) -> s
     return f"; hosts called: {', '.join(hosts)}" if hosts else ""
 
 
-def _answered_beside(facts: Facts, suspect: Revision) -> bool:
-    """Whether another revision served at least min_requests requests since the deploy with fewer than
-    startup_failure_logs_min such answers of its own: the downstream answered it in the same minutes (a
-    canary's split), so the suspect's are its own doing."""
-    s, window = facts.s, facts.since_deploy(suspect)
+def _answered_beside(facts: Facts, suspect: Revision, lines: list[LogRecord]) -> bool:
+    """Whether another revision served at least min_requests requests in the minutes of the suspect's answers
+    `lines` (Facts.since_first_of) with fewer than startup_failure_logs_min such answers of its own: the
+    downstream answered it in the same minutes (a canary's split), so the suspect's are its own doing. The
+    minute the traffic moved, before the downstream first answered so, shows nothing of it."""
+    s, window = facts.s, facts.since_first_of(suspect, lines)
     for name in facts.revision_names_with_requests(window):
         if name == suspect.short_name or facts.requests(window, name).total < s.min_requests:
             continue

@@ -1176,7 +1176,8 @@ def _same_database_answers(facts: Facts, c: Citation, suspect: Revision,
     same_database = (set(suspect.env_values) == set(previous.env_values)
                      and set(suspect.cloudsql_instances) == set(previous.cloudsql_instances)
                      and not secrets_changed(previous, suspect))
-    if not facts.half_or_more(lines, failed) or not same_database or _answered_beside(facts, suspect, lines_of):
+    if (not facts.half_or_more(lines, failed) or not same_database
+            or _answered_beside(facts, suspect, lines_of, lines)):
         return None
     c.cite("log", f"stderr / stdout: {pattern!r}",
            f"{len(lines)} {what} on {suspect.short_name}, e.g. {excerpt(lines[0].text)!r}; "
@@ -1186,10 +1187,12 @@ def _same_database_answers(facts: Facts, c: Citation, suspect: Revision,
     return lines, previous
 
 
-def _answered_beside(facts: Facts, suspect: Revision, lines_of: Callable[[Facts, str], list[LogRecord]]) -> bool:
-    """Whether another revision served at least min_requests requests since the deploy with fewer
-    than db_error_logs_min of the same answers of its own: the database served it."""
-    s, window = facts.s, facts.since_deploy(suspect)
+def _answered_beside(facts: Facts, suspect: Revision, lines_of: Callable[[Facts, str], list[LogRecord]],
+                     lines: list[LogRecord]) -> bool:
+    """Whether another revision served at least min_requests requests in the minutes of the suspect's `lines`
+    (Facts.since_first_of) with fewer than db_error_logs_min of the same answers of its own: the database
+    served it."""
+    s, window = facts.s, facts.since_first_of(suspect, lines)
     return any(facts.requests(window, name).total >= s.min_requests
                and len(lines_of(facts, name)) < s.db_error_logs_min
                for name in facts.revision_names_with_requests(window) if name != suspect.short_name)
@@ -1229,7 +1232,8 @@ def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -
     failed = [*dials, *(e for e in facts.logs.app_failed
                         if e.resource_labels.get("revision_name") == suspect.short_name and id(e) not in counted)]
     failures = len(failed)
-    if not facts.half_or_more(dials, failed) or path_changed(previous, suspect) or _dialled_beside(facts, suspect):
+    if (not facts.half_or_more(dials, failed) or path_changed(previous, suspect)
+            or _dialled_beside(facts, suspect, dials)):
         return ""
     hosts = {facts.logs.dials[e.text] or "" for e in dials}
     named = ", ".join(sorted(hosts - {""})) or "no host named"
@@ -1405,11 +1409,12 @@ def _failed_dials(facts: Facts, revision: str) -> list[LogRecord]:
             and dialled[e.text] is not None and id(e) not in database]
 
 
-def _dialled_beside(facts: Facts, suspect: Revision) -> bool:
-    """Whether another revision served at least min_requests requests since the deploy (cleanly:
-    _errors_concentrated has checked it) with fewer than db_error_logs_min failed dials of its own:
-    the dependency answered it over the same path in the same minutes."""
-    s, window = facts.s, facts.since_deploy(suspect)
+def _dialled_beside(facts: Facts, suspect: Revision, dials: list[LogRecord]) -> bool:
+    """Whether another revision served at least min_requests requests in the minutes of the suspect's failed
+    `dials` (Facts.since_first_of; cleanly: _errors_concentrated has checked it) with fewer than
+    db_error_logs_min failed dials of its own: the dependency answered it over the same path in the same
+    minutes. The minute the traffic moved, before the first dial failed, shows nothing of them."""
+    s, window = facts.s, facts.since_first_of(suspect, dials)
     return any(facts.requests(window, name).total >= s.min_requests
                and len(_failed_dials(facts, name)) < s.db_error_logs_min
                for name in facts.revision_names_with_requests(window) if name != suspect.short_name)
