@@ -512,7 +512,6 @@ def _pull_one(subscriber: Any, subscription: str, command_id: str, message_id: s
     """The command's answer: the outcome that answers this very message (its message_id), or one
     that answers the command_id and is neither a resend's `duplicate` nor a later sweep's verdict
     (the first delivery's answer, when this is a resend of a command still being handled)."""
-    from google.api_core.exceptions import DeadlineExceeded
     from shared.alerts.commands import first_answer
 
     deadline = time.monotonic() + wait_seconds
@@ -524,7 +523,7 @@ def _pull_one(subscriber: Any, subscription: str, command_id: str, message_id: s
                 request={"subscription": subscription, "max_messages": 10}, timeout=seconds,
                 retry=_retry("pull", seconds)), signals))
         except SendFailed as exc:
-            if isinstance(exc.__cause__, DeadlineExceeded):   # a pull that times out is empty, not an error
+            if pulled_again(exc.__cause__):
                 continue
             raise
         if response.received_messages:
@@ -545,6 +544,17 @@ def _pull_one(subscriber: Any, subscription: str, command_id: str, message_id: s
         time.sleep(0.2)
         signals.check()
     return fallback
+
+
+def pulled_again(exc: BaseException | None) -> bool:
+    """Whether a pull that failed with `exc` is tried again until the wait's deadline: one that timed out is empty,
+    not an error; one whose retry of a transient fault (`_retry`: UNAVAILABLE and the others the client itself
+    retries) ran out within its slice of at most 10 s raises api_core's RetryError, and an outage longer than the
+    slice is still an outage the wait outlasts (the client's own 60 s did, before the slices were bounded to keep an
+    interrupt prompt). A refusal (PERMISSION_DENIED, NOT_FOUND: the subscription gone) ends the wait."""
+    from google.api_core import exceptions as api
+
+    return isinstance(exc, (api.DeadlineExceeded, api.RetryError))
 
 
 def _outcome(data: bytes) -> dict[str, Any] | None:

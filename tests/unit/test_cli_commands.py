@@ -357,3 +357,19 @@ def test_a_whole_number_as_json_never_writes_it_is_refused_naming_the_number(tex
     with pytest.raises(SystemExit):
         parse_params((f"max_instances={text}",), "scale_connector")
     assert "write max_instances=6; nothing was sent" in capsys.readouterr().err
+
+
+def test_a_pull_whose_transient_retry_ran_out_within_its_slice_is_pulled_again_until_the_wait_ends():
+    """Each pull's retry of UNAVAILABLE is bounded to its slice of the wait (at most 10 s, so an interrupt ends the
+    CLI promptly): running out raises api_core's RetryError, which the wait outlasts as it outlasted the client's
+    own 60 s before; a refusal ends it."""
+    from google.api_core import exceptions as api
+
+    from cli._commands import pulled_again
+
+    unavailable = api.ServiceUnavailable("connection refused")
+    assert pulled_again(api.RetryError("Timeout of 1.0s exceeded", unavailable))
+    assert pulled_again(api.DeadlineExceeded("pull timed out"))
+    assert not pulled_again(api.NotFound("Subscription does not exist"))
+    assert not pulled_again(api.PermissionDenied("denied"))
+    assert not pulled_again(None)
