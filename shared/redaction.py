@@ -57,12 +57,16 @@ def host_userinfo_pattern(*, escaped_quote: bool, redacted_tail: bool) -> str:
             rf"@(?=[\w.-])")
 
 
+# Where a value kept as no secret must end: a word that merely begins one (`password=no-way-Q9`, `=/x8KdQ2+vL0`,
+# `=$uperS3cret`) is a secret's start.
+_VALUE_ENDS = r"""(?=[\s&;,'"})\]]|$)"""
 # What a value under a secret's name may be without being one, kept: nothing set (Python's None, JSON's null, a
 # boolean; MySQL's "(using password: YES)", which the diagnosis reads), a path (a secret mounted as a file, Cloud Run's
-# volumes; a shell's PWD), a Secret Manager version's name (what a person checks), a shell variable named in its place,
+# volumes; a shell's PWD: lower-case letters, digits, ".", "_" and "-" between its slashes, as such paths are
+# written, so a base64 password beginning with "/", whose letters are of both cases, is no path), a Secret Manager version's name (what a person checks), a shell variable named in its place (upper case, as the shell's own are written),
 # or a value already redacted (redacting twice changes nothing).
-_NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no)\b|/|projects/[^/\s]+/secrets/|\$\{{?\w+\}}?(?:[\s&;,'\"]|$)"
-                 rf"|{re.escape(REDACTED)})")
+_NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-9._-]*(?:/[a-z0-9._-]*)*{_VALUE_ENDS}"
+                 rf"|projects/[^/\s]+/secrets/|\$\{{?[A-Z_][A-Z0-9_]*\}}?{_VALUE_ENDS}|{re.escape(REDACTED)})")
 
 # The shapes of credentials, by name, each a regular expression (joined into one, DOTALL):
 # - `authorization`: the credentials of any `Authorization:` header of the Bearer or Basic scheme in any
@@ -91,7 +95,9 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no)\b|/|projects/[^/\s]+
 #   key's `private_key`, in an environment's dump);
 # - `secret_field`: the value under a name that says it is a secret, the name kept: `password`, `passwd`, `pwd`,
 #   `secret`, `token`, an API, access, secret or private key, `pass` and `auth` as a name's own word (`DB_PASS`,
-#   `REDISCLI_AUTH`, not `bypass`), a header's or parameter's `-Signature` (`X-Goog-Signature`; a bare "signature" is
+#   `REDISCLI_AUTH`, not `bypass`), a header's or parameter's `-Signature` (`X-Goog-Signature`), a query's `?Signature=`/`&Signature=` (a V2 signed
+#   URL's, beside `GoogleAccessId` and `Expires`: google-cloud-storage blob.py `generate_signed_url`, whose version
+#   defaults to "v2"; a bare "signature" is
 #   the diagnosis's own word, `"signature": "bad_revision"`), ending the name (`PGPASSWORD`, `sslpassword`,
 #   `client_secret`; not `token_type`), in every form a connection's settings are written: `name=value` (a JDBC
 #   URL's query, pgjdbc "Connecting to the Database": `jdbc:postgresql://localhost/test?user=fred&password=secret`;
@@ -123,7 +129,7 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no)\b|/|projects/[^/\s]+
 #   its own: `"user":"api@shop.iam..."`). A tail already redacted (REDACTED, which holds a space) is no credential:
 #   a text redacted again is unchanged, and no scan for the shapes finds one in it.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
-_SECRET_WORDS = (r"(?i:password|passwd|pwd|secret|token|(?:api|access|secret|private)[_-]?key|(?<=-)signature"
+_SECRET_WORDS = (r"(?i:password|passwd|pwd|secret|token|(?:api|access|secret|private)[_-]?key|(?<=[-?&])signature"
                  r"|(?<![A-Za-z0-9])(?:pass|auth))")
 SHAPES: tuple[tuple[str, str], ...] = (
     ("authorization", r"(?P<header>(?i:authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic)\s+))[\w.~+/-]{4,}=*"),
@@ -135,7 +141,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"(?:[^\s/\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+(?=@)"),
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
-    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=\s*|[\"']\s*[:=]>?\s*|:\s*(?=\\?[\"'])"
+    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s+=\s*|=|\\?[\"']\s*[:=]>?\s*|:\s*(?=\\?[\"'])"
                      r"|(?i:(?<=-api-key)|(?<=-apikey)|(?<=-token)):\s*)"
                      r"(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
                      rf"{_NOT_A_SECRET}(?(fdq)(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+"
@@ -161,10 +167,10 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
 }
 # `secret_field`'s: a secret's name and what may follow it (`=`, a key's closing quote, escaped or not, `:`), in one
 # search of the lower-cased text (a third of the time of 54 substring searches).
-_FIELD_NEEDLE = re.compile(r"(?=[aprkst-])(?:pass(?:wd|word)?|pwd|secret|token|key|auth|-signature)(?:\s*=|['\"\\:])")
+_FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word)?|pwd|secret|token|key|auth|[-?&]signature)(?:\s*=|['\"\\:])")
 # Any of them, at the cost of fewer searches: a secret's name without what follows it.
 _ANY_NEEDLE = ("auth", "ya29.", "bearer", "aiza", "eyj", "://", "private key", "pass", "pwd", "secret", "token", "key",
-               "-signature", "identified", "host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server")
+               "-signature", "?signature", "&signature", "identified", "host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server")
 _PATTERNS = dict(SHAPES)
 
 

@@ -43,8 +43,20 @@ REQUEST_METRICS = frozenset({"run.googleapis.com/request_count", "run.googleapis
 # What the writes answer: the 5xx class or one 5xx code, and 429, Cloud Run's refusal when no instance is
 # available (the health check reads it with the 5xx: health_bar._SERVER_CODE), which a connector's saturation
 # causes too (requests hung on it fill the instances). The 4xx class is not: most of it is the callers' own.
-_SERVER_FAILURE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)
+SERVER_FAILURE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)
+# What a latency's selection may name and still be answered by the writes: the server's failures, and the
+# successful responses, whose slowness is the latency a rollback (a revision's) or a connector change (a saturated
+# path's) answers: a latency alert on 2xx is the usual way to write one. A 3xx's or a 4xx's latency is not.
+_ANSWERED_LATENCY = re.compile(r"5xx|5\d\d|429|2xx|2\d\d", re.IGNORECASE)
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
+# A log-match condition's comparison of the request log's status ("Logging query language": comparisons
+# `=`, `!=`, `<`, `<=`, `>`, `>=` on a field; LogEntry.httpRequest.status, "The response code indicating the
+# status of response", google/logging/type/http_request.proto), with a 3-digit value.
+_STATUS_TERM = re.compile(r"(?P<neg>\bNOT\s+|-\s*)?\bhttpRequest\.status\s*(?P<op>!=|=|<=|>=|<|>|:)\s*\"?(?P<code>\d{3})\"?",
+                          re.IGNORECASE)
+_CODES = range(100, 600)
+_SERVER_CODES = frozenset([429, *range(500, 600)])
+_4XX = frozenset(range(400, 500))
 
 
 def compared_codes(condition_filter: str) -> frozenset[str] | None:
@@ -55,6 +67,10 @@ def compared_codes(condition_filter: str) -> frozenset[str] | None:
     for term in CODE_TERM.finditer(condition_filter):
         op, value = term.group("op"), term.group("value") or ""
         if term.group("neg") or op not in ("=", "==") or not value:
+            return None
+        # A filter function's name, not a value: `= monitoring.regex.full_match("5..")`, `= starts_with("5")`
+        # ("Monitoring filters": the documented forms of a label's value): not read.
+        if re.match(r"\s*\(", condition_filter[term.end():]) and not value.lower().startswith("one_of"):
             return None
         found = QUOTED.findall(value) if value.lower().startswith("one_of") else [value.strip("\"'")]
         if not found:
@@ -81,10 +97,13 @@ def selected_responses(incident: Incident) -> tuple[frozenset[str], str] | None:
 def unselected_responses(incident: Incident) -> str:
     """Why a write the diagnosis plans is held because the alert selects no server failure (module docstring), or
     "" when it selects one, every response, or a selection not read."""
+    if incident.condition_kind == "log_match":
+        return _unselected_in_log_match(incident)
     if incident.metric_type not in REQUEST_METRICS or incident.comparison in _BELOW:
         return ""
     selected = selected_responses(incident)
-    if selected is None or any(_SERVER_FAILURE.fullmatch(code) for code in selected[0]):
+    answered = _ANSWERED_LATENCY if incident.metric_type.endswith("request_latencies") else SERVER_FAILURE
+    if selected is None or any(answered.fullmatch(code) for code in selected[0]):
         return ""
     codes, where = selected
     what = "the latency of " if incident.metric_type.endswith("request_latencies") else ""
@@ -99,3 +118,38 @@ def _named_for_5xx(incident: Incident) -> str:
     filter or grouping was changed, or a name that was never true."""
     names = [n for n in (incident.policy_name, incident.condition_name) if re.search(r"\b5xx\b|\b5\d\d\b", n or "")]
     return f" (though {quoted(names[0])} is named for 5xx)" if names else ""
+
+
+def logged_statuses(log_filter: str) -> frozenset[int] | None:
+    """The response statuses a log-match condition's filter lets through by its `httpRequest.status` comparisons,
+    read as joined by AND (each narrows the codes 100-599); None when it compares none, or in a way not read (a
+    negation, `:`, or an OR anywhere in the filter, whose grouping is not read)."""
+    terms = list(_STATUS_TERM.finditer(log_filter))
+    if not terms or re.search(r"\bOR\b", log_filter):
+        return None
+    allowed = set(_CODES)
+    for term in terms:
+        op, code = term.group("op"), int(term.group("code"))
+        if term.group("neg") or op == ":":
+            return None
+        allowed &= {c for c in _CODES if {"=": c == code, "!=": c != code, "<": c < code, "<=": c <= code,
+                                            ">": c > code, ">=": c >= code}[op]}
+    return frozenset(allowed)
+
+
+def _unselected_in_log_match(incident: Incident) -> str:
+    """A log-match alert whose filter lets through no server failure (`httpRequest.status=404`, `>=400 AND <500`):
+    held as a metric alert selecting 4xx is. Before, a 4xx log match rolled back on the live 5xx."""
+    statuses = logged_statuses(incident.condition_filter)
+    # The whole 4xx class holds 429 as the class "4xx" does in a metric's label, which is held: 429 counts only
+    # where the selection names it apart from the class.
+    if statuses is None or statuses & _SERVER_CODES - {429} or (429 in statuses and not _4XX <= statuses):
+        return ""
+    ordered = sorted(statuses)
+    shown = (", ".join(str(c) for c in ordered[:5]) if len(ordered) < 3 or ordered[-1] - ordered[0] + 1 != len(ordered)
+             else f"{ordered[0]}-{ordered[-1]}") or "no"
+    return (f"policy {quoted(incident.policy_name)} matched log entries of {shown} responses, as its condition's "
+            f"filter ({quoted(incident.condition_filter, 160)}) says, not 5xx{_named_for_5xx(incident)}: the "
+            "change below answers the service's live 5xx and latency, which this alert did not select, so the alert "
+            "and the live evidence disagree on what is failing; it was diagnosed, and nothing was written: a person "
+            "must decide on the change below")

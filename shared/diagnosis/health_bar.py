@@ -118,6 +118,7 @@ from dataclasses import dataclass, replace
 from shared.alerts.present_failure import CERT_EXPIRES
 from shared.alerts.ratio_query import ratio_query_covers_504
 from shared.alerts.response_selection import CODE_TERM as _CODE_TERM
+from shared.alerts.response_selection import SERVER_FAILURE as _SERVER_CODE
 from shared.alerts.response_selection import compared_codes
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext
@@ -729,9 +730,6 @@ def counts_server_errors(alert: AlertContext) -> bool:
     labels = alert.metric_labels
     return (labels.get("response_code_class", "").lower() == "5xx" or labels.get("response_code", "").startswith("5")
             or bool(_SERVER_ERRORS.search(alert.condition_filter)))
-
-
-_SERVER_CODE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)
 
 
 def numerator_codes(alert: AlertContext) -> frozenset[str] | None:

@@ -72,6 +72,11 @@ NOT_HELD = [
     ("the complement of 5xx (not read as an equality)", _incident({}, 'metric.labels.response_code_class!="5xx"')),
     ("a regular expression", _incident({}, 'metric.labels.response_code =~ "4.."')),
     ("latency of all requests", _incident({}, latency=True)),
+    ("latency of 2xx by filter (the usual latency alert: slow successes)",
+     _incident({}, 'metric.labels.response_code_class="2xx"', latency=True)),
+    ("latency of 200 by series labels", _incident({"response_code": "200"}, latency=True)),
+    ("5xx by a regular expression function", _incident({}, 'metric.labels.response_code = monitoring.regex.full_match("5..")')),
+    ("5xx by starts_with", _incident({}, 'metric.labels.response_code = starts_with("5")')),
 ]
 
 
@@ -111,6 +116,50 @@ def test_series_labels_decide_over_the_filter():
     ('resource.type = "cloud_run_revision"', set()),
     ('metric.labels.response_code_class != "5xx"', None),
     ('NOT metric.labels.response_code_class = "5xx"', None),
+    ('metric.labels.response_code = monitoring.regex.full_match("5..")', None),
+    ('metric.label.response_code = has_substring("50")', None),
 ])
 def test_compared_codes(text, codes):
     assert compared_codes(text) == (None if codes is None else frozenset(codes))
+
+
+def _log_match(log_filter: str):
+    """bad_revision's OPEN as a log-match policy's ("conditionMatchedLog": {"filter": ...}; alert.proto
+    LogMatch), whose filter is `log_filter`."""
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    condition = document["incident"]["condition"]
+    condition.pop("conditionThreshold", None)
+    condition["conditionMatchedLog"] = {"filter": log_filter}
+    document["incident"]["policy_name"] = "backend request lines"
+    return parse_notification(document)
+
+
+RUN_REQUESTS = 'resource.type="cloud_run_revision" AND log_id("run.googleapis.com/requests")'
+LOG_MATCHES = [
+    # filter's status terms, held (the statuses shown), or not held ("")
+    ("httpRequest.status=404", "404"),
+    ("httpRequest.status>=400 AND httpRequest.status<500", "400-499"),
+    ("httpRequest.status>=400 AND httpRequest.status<=428", "400-428"),
+    ("httpRequest.status>=500", ""),
+    ("httpRequest.status=503", ""),
+    ("httpRequest.status>=400", ""),
+    ("httpRequest.status=429", ""),
+    ("httpRequest.status>=420 AND httpRequest.status<=430", ""),
+    ("httpRequest.status>=0 AND httpRequest.status<400", "100-399"),
+    ("httpRequest.status=404 OR httpRequest.status=503", ""),
+    ("NOT httpRequest.status<500", ""),
+    ('textPayload:"connection refused"', ""),
+]
+
+
+@pytest.mark.parametrize("terms,shown", LOG_MATCHES, ids=[t for t, _ in LOG_MATCHES])
+def test_a_log_match_whose_filter_lets_through_no_server_failure_is_held(terms, shown):
+    """A log-match alert on request lines of 4xx acted on the live 5xx like a 5xx one; held now, as a metric
+    alert selecting 4xx is ("Logging query language": comparisons on LogEntry.httpRequest.status)."""
+    incident = _log_match(f"{RUN_REQUESTS} AND {terms}")
+    assert incident.condition_kind == "log_match"
+    why = alert_hold(incident)
+    if not shown:
+        assert why == "", why
+        return
+    assert f"matched log entries of {shown} responses" in why and "nothing was written" in why, why

@@ -117,6 +117,19 @@ HUNTED = {
     "a signed URL's signature": ("GET https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256"
                                  "&X-Goog-Signature=5e1f0abc99d2&X-Goog-SignedHeaders=host", "5e1f0abc99d2",
                                  "X-Goog-Signature=" + REDACTED + "&X-Goog-SignedHeaders=host"),
+    # the name's quotes escaped, as a JSON line inside a JSON string keeps them (a rejected message's data; Go's %q)
+    "an escaped JSON key's password": ('app logged {\\"password\\": \\"hunter2\\"}', "hunter2",
+                                       '{\\"password\\": \\"' + REDACTED),
+    # google-cloud-storage blob.py generate_signed_url, version "v2" by default: GoogleAccessId, Expires, Signature
+    "a V2 signed URL's Signature": ("GET /b/o?GoogleAccessId=sa@p.iam.gserviceaccount.com&Expires=1&Signature=abcDEF%2B"
+                                    " HTTP/1.1", "abcDEF", "&Signature=" + REDACTED + " HTTP/1.1"),
+    # a value under a secret's name that only begins like one kept: a word, a path, a shell variable
+    "a password beginning with no": ("password=no-way-Q9 user=app", "no-way-Q9", "password=" + REDACTED + " user=app"),
+    "a base64 password beginning with a slash": ("PGPASSWORD=/x8KdQ2+vL0aZ9wq3T7yBmNc psql", "x8KdQ2",
+                                                 "PGPASSWORD=" + REDACTED + " psql"),
+    "a password beginning with a dollar": ("PGPASSWORD=$uperS3cret psql", "uperS3cret",
+                                           "PGPASSWORD=" + REDACTED + " psql"),
+    "spaces before the equals sign": ("password  =  Kw6s3cret dbname=orders", "Kw6s3cret", "dbname=orders"),
 }
 ROWS += list(HUNTED.values())
 # Prose and look-alikes that hold no credential: left exactly as they are.
@@ -135,6 +148,9 @@ KEPT += ["Access denied for user 'app'@'10.8.0.5' (using password: YES)", "PWD=/
          "token_type=bearer expires_in=3599", "bypass=true oauth=off", "invalid token: expired",
          "FATAL:  password authentication failed for user \"app\"", "private_key_id=1a2b3c",
          "CREATE USER 'app'@'%' IDENTIFIED WITH caching_sha2_password", "eyJhbGciOi alone",
+         # a setting left empty is no secret, and the next one is kept (a person needs the database's name)
+         "host=10.40.0.3 user=app password= dbname=orders: timeout", "PGPASSWORD= psql -h 10.0.0.3 orders",
+         "token=  user=app@shop.iam.gserviceaccount.com", "password=yes)",
          # Runwarden's own words: a diagnosis's signature, in its outcome's JSON
          '{"signature": "database_unreachable", "confidence": 0.8}']
 
