@@ -141,7 +141,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"(?:[^\s/\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+(?=@)"),
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
-    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s+=\s*|=|\\?[\"']\s*[:=]>?\s*|:\s*(?=\\?[\"'])"
+    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=\s*|\\?[\"']\s*[:=]>?\s*|:\s*(?=\\?[\"'])"
                      r"|(?i:(?<=-api-key)|(?<=-apikey)|(?<=-token)):\s*)"
                      r"(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
                      rf"{_NOT_A_SECRET}(?(fdq)(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+"

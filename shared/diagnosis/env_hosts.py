@@ -322,6 +322,24 @@ def _store_of_value(value: str) -> str:
     return _DATABASE if port in _DATABASE_PORTS else _ANOTHER_STORE if port in _STORE_PORTS else ""
 
 
+def store_address_moved(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...]) -> list[str]:
+    """The plain env vars, by name, that both revisions hold as another store's setting (a cache's, a queue's: a
+    name under a store's product or role, `_STORE_PRODUCT`/`_STORE_ROLE`, or a value of such a store's own shape,
+    `_store_of_value`) and that name a host on both, another one on each: `REDIS_HOST` 10.60.0.4 -> 10.60.0.5 (a
+    Memorystore instance's read endpoint in place of its primary's: addresses, which `looked_up_names` leaves out,
+    since a literal is no name to look up), `REDIS_URL` redis://10.60.0.4 -> redis://10.60.0.5. The writes then go
+    to the other server, whose own state is what it answers. [] when either env was not read. Names only: a value
+    may hold a password."""
+    if not before or not after:
+        return []
+    def stores(env: tuple[tuple[str, str], ...]) -> dict[str, set[str]]:
+        return {name: value_hosts(value) for name, value in env
+                if _store_of_value(value) == _ANOTHER_STORE
+                or (not _store_of_value(value) and (_STORE_PRODUCT.search(name) or _STORE_ROLE.search(name)))}
+    old, new = stores(before), stores(after)
+    return sorted(name for name in old.keys() & new.keys() if old[name] and new[name] and old[name] != new[name])
+
+
 def _database_variable(pattern: "re.Pattern[str]", name: str, value: str) -> bool:
     """Whether a plain env var holds the SQL database's setting `pattern` reads by name (its host, its
     port), and no other store's: its value decides where it says whose it is (`_store_of_value`:

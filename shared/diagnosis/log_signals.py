@@ -1595,8 +1595,11 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # client that does not say it can handle an expired password (CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS), as
     # Connector/J with its default disconnectOnExpiredPasswords=true, go-sql-driver/mysql, PyMySQL and
     # libmysqlclient; to one that does, each statement but ALTER USER, ER_MUST_CHANGE_PASSWORD (1820), "You must
-    # reset your password using ALTER USER statement before executing this statement." (MySQL Server Error
-    # Message Reference, errors 1862 and 1820; MySQL Reference Manual, "Server Handling of Expired Passwords").
+    # reset your password using ALTER USER statement before executing this statement." Which one a client meets
+    # also depends on the server's `disconnect_on_expired_password` (ON by default: the refusal at the login; OFF:
+    # the sandbox mode, 1820, for a client that cannot handle it too), so either may come from any driver (MySQL
+    # Server Error Message Reference, errors 1862 and 1820; MySQL Reference Manual, "Server Handling of Expired
+    # Passwords").
     # The server's answer: the path carried the connection. PostgreSQL says "password authentication failed"
     # for a role past its VALID UNTIL (the row above). UNCONFIRMED in a Cloud SQL thread.
     # Two rows, not two alternatives of one: the `re` parser would take their common start, "You", out of

@@ -60,8 +60,11 @@ REDIS_READONLY = "redis.exceptions.ReadOnlyError: You can't write against a read
 REDIS_OOM = "ReplyError: OOM command not allowed when used memory > 'maxmemory'."
 REDIS_LOADING = 'session get failed: err="LOADING Redis is loading the dataset in memory"'
 REDIS = (("REDIS_HOST", "10.60.0.4"), ("REDIS_PORT", "6379"))
-# By a private DNS name: an IP literal is never a name looked up (env_hosts.looked_up_names), so a move between
-# two addresses stays held (escalated), as for a gRPC peer's.
+# By a private DNS name (env_hosts.looked_up_names), or by address under a store's setting
+# (env_hosts.store_address_moved: Memorystore's endpoints are addresses).
+REDIS_READ_ENDPOINT = (("REDIS_HOST", "10.60.0.5"), ("REDIS_PORT", "6379"))
+REDIS_URL_BY_ADDRESS = (("REDIS_URL", "redis://10.60.0.4:6379/0"),)
+REDIS_URL_BY_ADDRESS_MOVED = (("REDIS_URL", "redis://10.60.0.5:6379/0"),)
 REDIS_NAMED = (("REDIS_URL", "redis://sessions.redis.internal.example:6379/0"),)
 REDIS_NAMED_MOVED = (("REDIS_URL", "redis://sessions-replica.redis.internal.example:6379/0"),)
 INVENTORY = (("INVENTORY_GRPC_TARGET", "inventory.internal.example:443"),)
@@ -189,6 +192,12 @@ CASES = {
                                                    ESCALATE),
     "a replica refusing writes, the deploy moved REDIS_URL to the replica's name": (((REDIS_READONLY, 20),), {
         "old_plain": REDIS_NAMED, "new_plain": REDIS_NAMED_MOVED}, ROLLBACK),
+    "a replica refusing writes, the deploy moved REDIS_HOST to the read endpoint's address": (((REDIS_READONLY, 20),), {
+        "old_plain": REDIS, "new_plain": REDIS_READ_ENDPOINT}, ROLLBACK),
+    "a replica refusing writes, the deploy moved REDIS_URL to another address": (((REDIS_READONLY, 20),), {
+        "old_plain": REDIS_URL_BY_ADDRESS, "new_plain": REDIS_URL_BY_ADDRESS_MOVED}, ROLLBACK),
+    "a replica refusing writes, the same REDIS_URL by address": (((REDIS_READONLY, 20),), {
+        "old_plain": REDIS_URL_BY_ADDRESS, "new_plain": REDIS_URL_BY_ADDRESS}, ESCALATE),
     "a replica refusing writes, the same REDIS_URL by name": (((REDIS_READONLY, 20),), {
         "old_plain": REDIS_NAMED, "new_plain": REDIS_NAMED}, ESCALATE),
     "a replica refusing writes from a canary, the revision at 90% answered": (((REDIS_READONLY, 20),), {

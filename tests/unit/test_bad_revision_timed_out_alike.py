@@ -103,3 +103,19 @@ def test_the_escalation_names_the_host_both_time_out_on_and_the_rollback_held():
     assert "read timeouts of its calls to api.shiprates.example" in result.summary, result.summary
     assert f"{OLD}, the rollback target, timed out reading from the same host 3 times" in result.summary
     assert f"before {NEW}'s deploy" in result.summary and "a rollback to " + OLD in result.summary, result.summary
+
+
+def test_the_minute_the_traffic_moved_is_no_partner_answering_the_old_revision_in_time():
+    """The old revision served 40 clean requests in the minute the traffic moved, three minutes before the new
+    one's first read timeout: nothing of the minutes the timeouts came in. Its own timeouts to the same partner
+    before the deploy then stand, and the answer is the one without that minute (Facts.since_first_of); before,
+    that minute read as the partner answering it in time, and the new revision was rolled back."""
+    answers = []
+    for moved in (False, True):
+        e = deployed((), old_lines=((urllib3(), 3, "ERROR"),))
+        if moved:
+            e.requests(OLD, -6, -5, 40).latency(OLD, -6, -5, 0.2)
+        e.log(-3, urllib3(), NEW, count=20)
+        result = diagnose(e.bundle(), S)
+        answers.append((result.signature, plan(result, e.bundle(), S).action))
+    assert answers[1] == answers[0] and answers[1][1] is None, answers

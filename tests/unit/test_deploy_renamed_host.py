@@ -264,3 +264,23 @@ def test_mentions_name(text, mentions):
 ])
 def test_hosts_with_ports(text, hosts):
     assert hosts_with_ports(text) == hosts
+
+
+def test_the_minute_the_traffic_moved_is_no_revision_resolving_beside_the_new_one():
+    """The old revision served 40 clean requests in the minute the traffic moved, three minutes before the new
+    one's first failed lookup of a name both revisions use: nothing of the minutes the lookups failed in, so no
+    sign the resolver answered it then (Facts.since_first_of). Before, that minute made the lookups the deploy's,
+    and it was rolled back; the answer is now the one without that minute."""
+    env = (f"DB_HOST={GOOD}",)
+    answers = []
+    for moved in (False, True):
+        e = (Evidence().revision(OLD, -300, sql=(SQL,), env=env).revision(NEW, -6, sql=(SQL,), env=env)
+             .traffic(**{NEW: 100}).requests(OLD, -90, -6, 40).latency(OLD, -90, -6, 0.2)
+             .requests(NEW, -6, 5, 14).requests(NEW, -3, 5, 20, code="500").latency(NEW, -6, 5, 0.5)
+             .connector(max_instances=3).connector_metric("instances", -40, 5, 2).connector_metric("cpu", -40, 5, 0.3)
+             .connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1).log(-3, AGAIN, NEW, count=20))
+        if moved:
+            e.requests(OLD, -6, -5, 40).latency(OLD, -6, -5, 0.2)
+        result = diagnose(e.bundle(), S)
+        answers.append((result.signature, plan(result, e.bundle(), S).action))
+    assert answers[1] == answers[0] and answers[1][1] is None, answers

@@ -130,6 +130,11 @@ HUNTED = {
     "a password beginning with a dollar": ("PGPASSWORD=$uperS3cret psql", "uperS3cret",
                                            "PGPASSWORD=" + REDACTED + " psql"),
     "spaces before the equals sign": ("password  =  Kw6s3cret dbname=orders", "Kw6s3cret", "dbname=orders"),
+    # libpq's keyword/value string allows spaces after "=" (PostgreSQL "Keyword/Value Connection Strings": "Spaces
+    # around the equal sign are optional"): `password= dbname=orders` is a password "dbname=orders", redacted
+    "a libpq password after a space": ("host=db user=app password= hunter2 sslmode=require", "hunter2",
+                                       "password= " + REDACTED + " sslmode=require"),
+    "PGPASSWORD after a space": ("PGPASSWORD= s3cr3tPw psql -h 10.0.0.3", "s3cr3tPw", "PGPASSWORD= " + REDACTED),
 }
 ROWS += list(HUNTED.values())
 # Prose and look-alikes that hold no credential: left exactly as they are.
@@ -148,9 +153,7 @@ KEPT += ["Access denied for user 'app'@'10.8.0.5' (using password: YES)", "PWD=/
          "token_type=bearer expires_in=3599", "bypass=true oauth=off", "invalid token: expired",
          "FATAL:  password authentication failed for user \"app\"", "private_key_id=1a2b3c",
          "CREATE USER 'app'@'%' IDENTIFIED WITH caching_sha2_password", "eyJhbGciOi alone",
-         # a setting left empty is no secret, and the next one is kept (a person needs the database's name)
-         "host=10.40.0.3 user=app password= dbname=orders: timeout", "PGPASSWORD= psql -h 10.0.0.3 orders",
-         "token=  user=app@shop.iam.gserviceaccount.com", "password=yes)",
+         "password=yes)",
          # Runwarden's own words: a diagnosis's signature, in its outcome's JSON
          '{"signature": "database_unreachable", "confidence": 0.8}']
 

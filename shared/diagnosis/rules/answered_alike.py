@@ -24,7 +24,7 @@ import re
 from collections import Counter
 
 from shared.diagnosis.excerpts import excerpt
-from shared.diagnosis.env_hosts import deploy_brought, looked_up_names
+from shared.diagnosis.env_hosts import deploy_brought, looked_up_names, store_address_moved
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import LogSignal, found_in, per_text
@@ -72,8 +72,10 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
     of the new revision's failure lines (Facts.logged_enough), and at least half of them, are a downstream's
     verdict on what it presents (shared_answers.shared_answer), and the rollback target presents the same
     (_presented_differently finds nothing), and no host the answers name is one only the new revision's plain
-    env gives (env_hosts.deploy_brought: the deploy sent the calls elsewhere), and no other revision served
-    beside it since the deploy with fewer such answers (then the downstream answered it: the deploy's).
+    env gives (env_hosts.deploy_brought: the deploy sent the calls elsewhere; for a store's answer about its own
+    state, no store setting both hold moved to another host or address: env_hosts.store_address_moved), and no
+    other revision served beside it in the minutes of those answers with fewer of its own (Facts.since_first_of:
+    then the downstream answered it, and they are the deploy's).
     The database's own answers (signal db_connection) are database_unreachable's and are not read here."""
     found, failed = _answers(facts, suspect)
     failures = len(failed)
@@ -87,6 +89,9 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
     hosts = found_in(url_hosts, (e for e, _ in found))
     if not unlike and deploy_brought(hosts, suspect.env_values, good.env_values):
         unlike = f"its env names {', '.join(sorted(hosts))}, which the answers name, and {good.short_name}'s does not"
+    if not unlike and STORE_STATE in kinds and (moved := store_address_moved(good.plain_env, suspect.plain_env)):
+        unlike = (f"its plain env {', '.join(moved)} names another store address than {good.short_name}'s: the "
+                  "answers may be the new address's")
     if not unlike and not hosts and kinds.keys() & _ABOUT_A_HOST:
         unlike = _hosts_brought_unnamed(suspect, good)
     if unlike or _answered_beside(facts, suspect, lines):

@@ -1466,11 +1466,12 @@ def _cite_instance_the_deploy_named(facts: Facts, c: Citation, suspect: Revision
 
 
 def _served_beside(facts: Facts, suspect: Revision) -> bool:
-    """Whether another revision served at least min_requests requests since the deploy (a canary's
-    split), cleanly (_errors_concentrated has checked it), with fewer than db_error_logs_min failed
-    lookups of its own: it resolved its names on the same resolver in the same minutes, so the new
-    revision's failed lookups are of names its own deploy brought (a host setting)."""
-    s, window = facts.s, facts.since_deploy(suspect)
+    """Whether another revision served at least min_requests requests in the minutes of the suspect's failed
+    lookups (Facts.since_first_of: a canary's split), cleanly (_errors_concentrated has checked it), with fewer than
+    db_error_logs_min failed lookups of its own: it resolved its names on the same resolver in the same minutes, so
+    the new revision's failed lookups are of names its own deploy brought (a host setting). The minute the traffic
+    moved, before the first lookup failed, shows nothing of them."""
+    s, window = facts.s, facts.since_first_of(suspect, _failed_lookups(facts, suspect.short_name))
     return any(facts.requests(window, name).total >= s.min_requests
                and len(_failed_lookups(facts, name)) < s.db_error_logs_min
                for name in facts.revision_names_with_requests(window) if name != suspect.short_name)

@@ -137,11 +137,12 @@ def _when(theirs: list[LogRecord], suspect: Revision) -> str:
 
 
 def _read_in_time_beside(facts: Facts, suspect: Revision, hosts: set[str]) -> bool:
-    """Whether another revision served at least min_requests requests since the deploy with fewer than
-    startup_failure_logs_min read timeouts to `hosts` since then, or with no more of them than healthy_error_ratio
-    of its requests: the partner answered it in time in the same minutes (a canary's split; a slow partner times
-    out a like share of every caller's calls), so the suspect's timeouts are its own calls'."""
-    s, window = facts.s, facts.since_deploy(suspect)
+    """Whether another revision served at least min_requests requests in the minutes of the suspect's read timeouts
+    to `hosts` (Facts.since_first_of) with fewer than startup_failure_logs_min of its own there, or with no more of
+    them than healthy_error_ratio of its requests: the partner answered it in time in the same minutes (a canary's
+    split; a slow partner times out a like share of every caller's calls), so the suspect's timeouts are its own
+    calls'. The minute the traffic moved, before the first timeout, shows nothing of them."""
+    s, window = facts.s, facts.since_first_of(suspect, _target_timeouts(facts, suspect.short_name, hosts))
     for name in facts.revision_names_with_requests(window):
         served = facts.requests(window, name).total
         if name == suspect.short_name or served < s.min_requests:
