@@ -232,8 +232,8 @@ def update_traffic_command(service: str, change: str) -> str:
 def update_tags_flag(kept: Iterable[TrafficTarget]) -> str:
     """` --update-tags=TAG=REVISION,...` naming each tag of `kept` on a named revision, "" for none: added to a
     `--to-revisions` line so that a tag-only target (percent 0 with a tag, a revision's own URL) stays. gcloud's
-    reference (`gcloud run services update-traffic`) does not say whether --to-revisions alone keeps such a target
-    (UNCONFIRMED); --update-tags sets each tag on the revision it already names, no change where it was kept, so
+    reference (https://cloud.google.com/sdk/gcloud/reference/run/services/update-traffic: --update-tags in a group of
+    its own beside --to-revisions) does not say whether --to-revisions alone keeps such a target (UNCONFIRMED); --update-tags sets each tag on the revision it already names, no change where it was kept, so
     the line keeps it under either reading. A tag on LATEST is left as it is (--update-tags takes TAG=REVISION)."""
     pairs = [f"{t.tag}={t.revision}" for t in kept if t.tag and t.type is TrafficType.REVISION and t.revision]
     return f" --update-tags={','.join(pairs)}" if pairs else ""

@@ -226,8 +226,9 @@ def _deploy_in_flight(bundle: EvidenceBundle, suspect: Revision) -> str:
 
 
 # The key a LATEST share is kept under in a proposed split: gcloud takes the string "LATEST" in --to-revisions for
-# "the current or future LATEST revision" (gcloud reference, `gcloud run services update-traffic`: "You can also
-# refer to the current or future LATEST revision in --to-revisions by the string \"LATEST\"").
+# "the current or future LATEST revision" (gcloud reference, https://cloud.google.com/sdk/gcloud/reference/run/
+# services/update-traffic: "You can also refer to the current or future LATEST revision in --to-revisions by the
+# string \"LATEST\"").
 LATEST_KEY = "LATEST"
 
 
