@@ -229,6 +229,16 @@ def update_traffic_command(service: str, change: str) -> str:
     return services_command("update-traffic", service, change)
 
 
+def update_tags_flag(kept: Iterable[TrafficTarget]) -> str:
+    """` --update-tags=TAG=REVISION,...` naming each tag of `kept` on a named revision, "" for none: added to a
+    `--to-revisions` line so that a tag-only target (percent 0 with a tag, a revision's own URL) stays. gcloud's
+    reference (https://cloud.google.com/sdk/gcloud/reference/run/services/update-traffic: --update-tags in a group of
+    its own beside --to-revisions) does not say whether --to-revisions alone keeps such a target (UNCONFIRMED); --update-tags sets each tag on the revision it already names, no change where it was kept, so
+    the line keeps it under either reading. A tag on LATEST is left as it is (--update-tags takes TAG=REVISION)."""
+    pairs = [f"{t.tag}={t.revision}" for t in kept if t.tag and t.type is TrafficType.REVISION and t.revision]
+    return f" --update-tags={','.join(pairs)}" if pairs else ""
+
+
 def describe_command(service: str) -> str:
     """The `gcloud run services describe` line that shows `service`'s desired split (`spec.traffic`) beside what
     serves (`status.traffic`) and its Ready condition."""
@@ -297,6 +307,15 @@ class Service(_Model):
     @property
     def short_name(self) -> str:
         return short_name(self.name)
+
+    def reaches(self, status: TrafficTarget) -> str | None:
+        """The revision a traffic status sends its share to: the one it names, else, for LATEST, the latest ready
+        revision (TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST: "Allocates instances to the Service's latest ready
+        Revision", google/cloud/run/v2/traffic_target.proto), as shared/gcp/run.py `_resolved` reads it. None:
+        neither read (a LATEST status naming none, with no latest ready revision read)."""
+        if status.revision:
+            return status.revision
+        return self.latest_ready_revision or None if status.type is TrafficType.LATEST else None
 
     def serving_percent(self, revision: str) -> int:
         """Percent of traffic the revision actually receives, per traffic_statuses."""

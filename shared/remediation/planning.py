@@ -14,7 +14,8 @@ from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConn
                                                          policy_in_doubt)
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.connector_names import doubtful_policies
-from shared.diagnosis.evidence import Connector, EvidenceBundle, Revision, Service, TrafficType, update_traffic_command
+from shared.diagnosis.evidence import (Connector, EvidenceBundle, Revision, Service, TrafficType, describe_command,
+                                      update_tags_flag, update_traffic_command)
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.notable import rule_words
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
@@ -162,9 +163,9 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle, ours: Sequence[str] 
                            "a person must decide through the pipeline",
                     advice=f"roll the release back through the pipeline, which also stops its rollout: "
                            f"{pipeline.rollback_command()}")
-    beside = _shares_beside(bundle.service, suspect.short_name, diagnosis.known_good_revision)
-    if beside:
-        return _split_kept_for_a_person(bundle.service, suspect.short_name, diagnosis.known_good_revision, beside)
+    beside, unresolved = _shares_beside(bundle.service, suspect.short_name, diagnosis.known_good_revision)
+    if beside or unresolved:
+        return _split_kept_for_a_person(bundle, suspect.short_name, diagnosis.known_good_revision, beside, unresolved)
     # A tagged URL (e.g. canary) stays reachable at 0%; a tag on a revision that cannot serve is left out, named.
     keep_tags, tags_left_out = tags_to_keep(bundle.service, bundle.revisions)
     params = RollbackTrafficParams(
@@ -224,23 +225,41 @@ def _deploy_in_flight(bundle: EvidenceBundle, suspect: Revision) -> str:
     return ""
 
 
-def _shares_beside(service: Service, suspect: str, good: str) -> dict[str, int]:
-    """The shares of the split held by revisions other than the failing one and the known-good one, by
-    revision: what serves (traffic_statuses, a LATEST status resolved to the revision it serves,
-    shared/gcp/run.py `_resolved`; one left unnamed counts as "LATEST"), and what is desired by name
-    (`traffic`, a REVISION target: a share set and not yet served). A rollback writes one target at 100%
-    and keeps only tags at 0% (rollback_traffic.desired_traffic): each of these would lose its share."""
+# The key a LATEST share is kept under in a proposed split: gcloud takes the string "LATEST" in --to-revisions for
+# "the current or future LATEST revision" (gcloud reference, https://cloud.google.com/sdk/gcloud/reference/run/
+# services/update-traffic: "You can also refer to the current or future LATEST revision in --to-revisions by the
+# string \"LATEST\"").
+LATEST_KEY = "LATEST"
+
+
+def _shares_beside(service: Service, suspect: str, good: str) -> tuple[dict[str, int], int]:
+    """(the shares of the split held by revisions other than the failing one and the known-good one, a LATEST
+    share whose revision was not read). What serves (traffic_statuses) counts by the revision it reaches: a LATEST
+    status by the revision it names, else the latest ready revision (Service.reaches). A LATEST share reaching the
+    failing revision is the failing share (moved with it; Cloud Run sends LATEST's share to the latest ready
+    revision, failing or not); one reaching the known-good revision is its share; one reaching another is kept as LATEST
+    (`LATEST_KEY`), so the split still follows the latest ready revision. What is desired by name (`traffic`,
+    a REVISION target: a share set and not yet served) counts too. A rollback writes one target at 100% and
+    keeps only tags at 0% (rollback_traffic.desired_traffic): each of these would lose its share."""
     found: dict[str, int] = {}
+    unresolved = 0
     for t in service.traffic_statuses:
-        if t.percent and t.revision not in (suspect, good):
-            found[t.revision or "LATEST"] = found.get(t.revision or "LATEST", 0) + t.percent
+        if not t.percent:
+            continue
+        reaches = service.reaches(t)
+        if reaches is None:
+            unresolved += t.percent
+        elif reaches not in (suspect, good):
+            key = LATEST_KEY if t.type is TrafficType.LATEST else reaches
+            found[key] = found.get(key, 0) + t.percent
     for t in service.traffic:
-        if t.percent and t.type is TrafficType.REVISION and t.revision not in (suspect, good, *found):
-            found[t.revision or "LATEST"] = t.percent
-    return found
+        if t.percent and t.type is TrafficType.REVISION and t.revision and t.revision not in (suspect, good, *found):
+            found[t.revision] = t.percent
+    return found, unresolved
 
 
-def _split_kept_for_a_person(service: Service, suspect: str, good: str, beside: dict[str, int]) -> Plan:
+def _split_kept_for_a_person(bundle: EvidenceBundle, suspect: str, good: str, beside: dict[str, int],
+                             unresolved: int) -> Plan:
     """No rollback: the split gives shares to revisions that are neither failing nor the known-good one
     (an operator's standing split, kept on purpose, or a rollout's older step). The rollback's write
     replaces the whole split (Service.traffic, google/cloud/run/v2/service.proto: "how to distribute
@@ -248,18 +267,28 @@ def _split_kept_for_a_person(service: Service, suspect: str, good: str, beside: 
     with the known-good revision at 100%: their shares would go to it too, a change nobody decided, to
     shares the diagnosis never blamed. A person moves the failing share by hand, keeping the others: the
     command is said (`gcloud run services update-traffic --to-revisions REVISION=PERCENT,...`, the form
-    docs/api-contracts.md cites from Cloud Run's rollouts page). A LATEST share left unnamed has no
-    revision to name in that command: the split is said in words only."""
-    shares = ", ".join(f"{name} {percent}%" for name, percent in beside.items())
+    docs/api-contracts.md cites from Cloud Run's rollouts page), a LATEST share kept as `LATEST=PERCENT` and every
+    tag the rollback would keep named (evidence.update_tags_flag). Only a LATEST share whose revision was not read (no name in
+    its status, no latest ready revision) leaves the split in words: it may be the failing share."""
+    service = bundle.service
+    shares = ", ".join(f"{name} {percent}%" + (f" (now {service.latest_ready_revision})" if name == LATEST_KEY else "")
+                       for name, percent in beside.items())
+    if unresolved:
+        return Plan(reason=(f"bad_revision {suspect} has a rollback target, {good}, but the split gives LATEST "
+                            f"{unresolved}% whose revision was not read (its traffic status names none, and no latest "
+                            "ready revision was read): it may be the failing share or another; a rollback writes "
+                            f"{good} at 100% (tags kept at 0%); a person must decide"),
+                    advice=(f"see which revision LATEST serves ({describe_command(service.name)}), then move "
+                            f"{suspect}'s share to {good} by hand, keeping every other share"))
     kept = {good: max(0, 100 - sum(beside.values())), **beside}
-    split = ",".join(f"{name}={percent}" for name, percent in kept.items() if name != "LATEST")
-    gcloud = update_traffic_command(service.name, f"--to-revisions {split}")
+    split = ",".join(f"{name}={percent}" for name, percent in kept.items())
+    keep_tags, _ = tags_to_keep(service, bundle.revisions)
+    gcloud = update_traffic_command(service.name, f"--to-revisions {split}{update_tags_flag(keep_tags)}")
     reason = (f"bad_revision {suspect} has a rollback target, {good}, but the split also gives {shares} to "
               f"{'a revision' if len(beside) == 1 else 'revisions'} neither failing nor known good: a rollback "
               f"writes {good} at 100% (tags kept at 0%) and would take {'that share' if len(beside) == 1 else 'those shares'} "
               "away; a person must decide")
-    advice = (f"move {suspect}'s share to {good} by hand, keeping {shares}"
-              + (f": {gcloud}" if "LATEST" not in beside else ""))
+    advice = f"move {suspect}'s share to {good} by hand, keeping {shares}: {gcloud}"
     return Plan(reason=reason, advice=advice)
 
 

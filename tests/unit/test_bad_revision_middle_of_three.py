@@ -9,6 +9,7 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import TrafficTarget, TrafficType
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
@@ -155,3 +156,35 @@ def test_a_revision_holding_two_entries_keeps_both_shares_in_the_command():
 
     assert result.signature is Signature.BAD_REVISION and result.suspect_revision == MIDDLE, result.summary
     assert f"--to-revisions {OLDEST}=75,{NEWEST}=25" in result.recommendation, result.recommendation
+
+
+def _newest_through(tags: tuple[TrafficTarget, ...] = ()):
+    """`_three`, NEWEST's 25% held through LATEST (`--to-revisions OLDEST=50,MIDDLE=25,LATEST=25`: the split follows
+    each new release), its status naming NEWEST as the adapter resolves it; `tags` added to the split at 0%."""
+    bundle = _three().bundle().model_copy(update={"alert": FIVE_XX_RATIO})
+    latest = TrafficTarget(type=TrafficType.LATEST, revision=NEWEST, percent=25)
+    statuses = tuple(latest if t.revision == NEWEST else t for t in bundle.service.traffic_statuses) + tags
+    traffic = tuple(latest.model_copy(update={"revision": None}) if t.revision == NEWEST else t
+                    for t in bundle.service.traffic) + tags
+    service = bundle.service.model_copy(update={"traffic_statuses": statuses, "traffic": traffic,
+                                                "latest_ready_revision": NEWEST})
+    return bundle.model_copy(update={"service": service})
+
+
+# The split's LATEST share, reaching the clean newest release, is kept as LATEST. Before: pinned by NEWEST's name,
+# the split no longer following new releases, and no tag named.
+LATEST_KEPT = {
+    "LATEST's status naming the newest": (_newest_through, f"{OLDEST}=75,LATEST=25"),
+    "a tag-only target on the oldest named to stay": (
+        lambda: _newest_through((TrafficTarget(type=TrafficType.REVISION, revision=OLDEST, percent=0, tag="stable"),)),
+        f"{OLDEST}=75,LATEST=25 --update-tags=stable={OLDEST}"),
+}
+
+
+@pytest.mark.parametrize("bundle, split", LATEST_KEPT.values(), ids=LATEST_KEPT.keys())
+def test_a_latest_share_beside_the_failing_release_is_kept_as_latest(bundle, split):
+    result = diagnose(bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION and result.suspect_revision == MIDDLE, result.summary
+    assert "gcloud run services update-traffic backend --to-revisions " + split + " --region" in result.recommendation, \
+        result.recommendation

@@ -43,8 +43,6 @@ SPLITS_BESIDE = {
         (_rev(THIRD, 30), _rev(NEW, 70)), (_rev(THIRD, 30), _rev(NEW, 70))),
     "a share desired by name, not yet served": (
         (_rev(THIRD, 10), _rev(NEW, 90)), (_rev(NEW, 100),)),
-    "a LATEST status left unnamed": (
-        (_rev(NEW, 75), _latest(25)), (_rev(NEW, 75), _latest(25))),
 }
 
 SPLITS_ROLLED_BACK = {
@@ -56,11 +54,12 @@ SPLITS_ROLLED_BACK = {
 }
 
 
-def _planned(traffic, statuses):
+def _planned(traffic, statuses, latest_ready: str | None = None):
     bundle = quiet_connector(deployed(Evidence())).bundle()
     diagnosis = diagnose(bundle, S)
     assert diagnosis.signature is Signature.BAD_REVISION and diagnosis.known_good_revision == OLD, diagnosis.summary
-    service = bundle.service.model_copy(update={"traffic": traffic, "traffic_statuses": statuses})
+    service = bundle.service.model_copy(update={"traffic": traffic, "traffic_statuses": statuses,
+                                                "latest_ready_revision": latest_ready})
     return plan(diagnosis, bundle.model_copy(update={"service": service}), S)
 
 
@@ -80,9 +79,62 @@ def test_the_advice_names_the_split_that_keeps_the_other_share():
             "--region=us-central1 --project=demo") in proposal.advice, proposal.advice
 
 
-def test_an_unnamed_latest_share_is_said_in_words_only():
-    proposal = _planned(*SPLITS_BESIDE["a LATEST status left unnamed"])
-    assert "keeping LATEST 25%" in proposal.advice and "gcloud" not in proposal.advice, proposal.advice
+LATER = "backend-00003-lat"   # a revision newer than the failing one, the latest ready: LATEST serves it
+SPLIT = "gcloud run services update-traffic backend --to-revisions "
+WHERE = " --region=us-central1 --project=demo"
+
+# A split where LATEST holds a share (TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST: the latest ready revision), beside two
+# named ones: (desired traffic, traffic statuses, Service.latest_ready_revision, the flags the advice gives).
+# Before, a LATEST status naming no revision was read as a share "neither failing nor known good", and the advice
+# was in words only ("by hand", no command), even where the latest ready revision was read and is the failing one;
+# a LATEST share reaching a third revision was pinned by that revision's name; a tag-only target was not named.
+LATEST_SPLITS = {
+    "LATEST serves the failing revision, its status naming none": (
+        (_rev(THIRD, 20), _rev(OLD, 30), _latest(50)), (_rev(THIRD, 20), _rev(OLD, 30), _latest(50)), NEW,
+        f"{OLD}=80,{THIRD}=20"),
+    "LATEST serves the failing revision, its status naming it": (
+        (_rev(THIRD, 20), _rev(OLD, 30), _latest(50)), (_rev(THIRD, 20), _rev(OLD, 30), _latest(50, NEW)), NEW,
+        f"{OLD}=80,{THIRD}=20"),
+    "LATEST serves a third revision: kept as LATEST, still following the latest ready one": (
+        (_rev(NEW, 30), _rev(OLD, 20), _latest(50)), (_rev(NEW, 30), _rev(OLD, 20), _latest(50, LATER)), LATER,
+        f"{OLD}=50,LATEST=50"),
+    "LATEST serves a third revision, its status naming none": (
+        (_rev(NEW, 30), _rev(OLD, 20), _latest(50)), (_rev(NEW, 30), _rev(OLD, 20), _latest(50)), LATER,
+        f"{OLD}=50,LATEST=50"),
+    "a tag-only target on the known-good revision, and one on the failing one, are named to be kept": (
+        (_rev(THIRD, 20), _rev(OLD, 30), _latest(50), _rev(OLD, 0, "stable"), _rev(NEW, 0, "canary")),
+        (_rev(THIRD, 20), _rev(OLD, 30), _latest(50, NEW), _rev(OLD, 0, "stable"), _rev(NEW, 0, "canary")), NEW,
+        f"{OLD}=80,{THIRD}=20 --update-tags=stable={OLD},canary={NEW}"),
+}
+
+
+@pytest.mark.parametrize("traffic, statuses, latest, flags", LATEST_SPLITS.values(), ids=LATEST_SPLITS.keys())
+def test_a_split_with_a_latest_share_gets_the_command_that_moves_the_failing_share_alone(traffic, statuses, latest,
+                                                                                           flags):
+    proposal = _planned(traffic, statuses, latest)
+    assert proposal.action is None, proposal.reason
+    assert SPLIT + flags + WHERE in proposal.advice, proposal.advice
+    assert proposal.advice.startswith(f"move {NEW}'s share to {OLD} by hand, keeping "), proposal.advice
+    if latest == NEW:   # LATEST's share is the failing one: never said to be a share neither failing nor known good
+        assert "LATEST" not in proposal.reason, proposal.reason
+
+
+def test_a_latest_share_on_the_failing_revision_beside_it_alone_is_rolled_back():
+    """NEW at 75% by name and 25% through LATEST, which serves NEW (the latest ready revision): all of the split is
+    the failing revision's. Before, the LATEST status naming no revision was taken for a third revision's share."""
+    proposal = _planned((_rev(NEW, 75), _latest(25)), (_rev(NEW, 75), _latest(25)), NEW)
+    assert proposal.action == "rollback_traffic", proposal.reason
+    assert proposal.params.to_revision == OLD
+
+
+def test_a_latest_share_whose_revision_was_not_read_is_left_in_words_naming_why():
+    """No name in LATEST's status and no latest ready revision read: it may be the failing share or another, so no
+    command is made up; the reason says so, and the advice how to see which revision LATEST serves."""
+    proposal = _planned((_rev(NEW, 75), _latest(25)), (_rev(NEW, 75), _latest(25)))
+    assert proposal.action is None, proposal.reason
+    assert "LATEST 25% whose revision was not read" in proposal.reason, proposal.reason
+    assert "neither failing nor known good" not in proposal.reason, proposal.reason
+    assert "gcloud run services describe backend" in proposal.advice and "update-traffic" not in proposal.advice
 
 
 @pytest.mark.parametrize("traffic, statuses", SPLITS_ROLLED_BACK.values(), ids=SPLITS_ROLLED_BACK.keys())

@@ -13,7 +13,8 @@ from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE,
                                     SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests,
                                     Window, clock_on, hms, path_changed, query_of)
-from shared.diagnosis.evidence import LogRecord, Revision, short_name, update_traffic_command
+from shared.diagnosis.evidence import (LogRecord, Revision, TrafficType, short_name, update_tags_flag,
+                                      update_traffic_command)
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of, per_text, refusals_of
@@ -248,8 +249,11 @@ def _share_moved(facts: Facts, suspect: Revision, mine: float) -> str:
     """What a person does with a failing revision's share of a split no rollback may replace: move that share
     alone to the revision that served cleanly (`_share_taker`), every other share kept, with the `gcloud run
     services update-traffic --to-revisions` line that writes it (its REVISION=PERCENT form, as the plan's kept
-    split gives it: docs/api-contracts.md cites it from Cloud Run's rollouts page). By hand, in words, only when no
-    other revision holding a share was read serving cleanly, or a share is LATEST's with no revision to name."""
+    split gives it: docs/api-contracts.md cites it from Cloud Run's rollouts page). A LATEST share counts by the
+    revision it reaches (Service.reaches): the failing one's is moved with it; another's is kept as `LATEST=N`, so
+    that it still follows the latest ready revision (gcloud takes "LATEST" in --to-revisions, its reference says);
+    each tag on a Ready revision is named to stay (evidence.update_tags_flag). By hand, in words, only when no
+    other revision holding a share was read serving cleanly, or a LATEST share's revision was not read."""
     b = facts.b
     taker = _share_taker(facts, suspect)
     # A revision may hold two entries (an untagged share and a tagged one): summed, as planning._shares_beside
@@ -257,12 +261,16 @@ def _share_moved(facts: Facts, suspect: Revision, mine: float) -> str:
     shares: dict[str, float] = {}
     for t in b.service.traffic_statuses:
         if t.percent > 0:
-            shares[t.revision] = shares.get(t.revision, 0) + t.percent
+            reaches = b.service.reaches(t)
+            key = reaches if reaches in (suspect.short_name, None) or t.type is not TrafficType.LATEST else "LATEST"
+            shares[key] = shares.get(key, 0) + t.percent
     if taker is None or not all(shares):
         return f"move {suspect.short_name}'s {mine:g}% to a revision that served cleanly before it by hand"
     shares[taker.short_name] = shares.get(taker.short_name, 0) + shares.pop(suspect.short_name, 0)
     split = ",".join(f"{name}={percent:g}" for name, percent in shares.items())
-    gcloud = update_traffic_command(b.service.name, f"--to-revisions {split}")
+    ready = {r.short_name for r in b.revisions if r.ready}
+    tags = update_tags_flag(t for t in b.service.traffic if t.revision in ready)
+    gcloud = update_traffic_command(b.service.name, f"--to-revisions {split}{tags}")
     return (f"move {suspect.short_name}'s {mine:g}% alone to {taker.short_name}, which served cleanly beside it, "
             f"keeping the other shares: {gcloud}")
 
