@@ -9,8 +9,12 @@ configuration") and `checker_location` ("The location of the checker"), written 
 resource, `uptime_url` (labels `project_id`, `host`) for a check on a URL. A check run from six regions every
 5 minutes writes six points in those 5 minutes, one per location (UptimeCheckConfig.period, selected_regions,
 google/monitoring/v3/uptime.proto); a check that has no results (deleted, paused, or not yet run) has no
-points, and ListTimeSeries answers no series for it. Whether it is also written against `cloud_run_revision`
-for a check created on the service is UNCONFIRMED (no sample): such a check is read only by its `check_id`.
+points, and ListTimeSeries answers no series for it. Which resource a check created on a Cloud Run service
+(UptimeCheckConfig.monitored_resource of type `cloud_run_revision`, labels project_id, location, service_name) writes
+its results against is UNCONFIRMED: Google's metric list names none for it, and public alert policies filter its
+check_passed on `resource.type="cloud_run_revision"` (seen in Terraform configs found by the search index, not in
+Google's docs). A check named by its id is therefore read by its id alone, on whatever resource type its results
+are written (collection.check_passed_query); one location's results on two resource types are one location.
 
 What it settles, whatever the request log shows or leaves out (an exclusion of health checks, a sample):
 - any location's result false in the minutes judged: the check still fails, never `healthy`/`verified`;
@@ -146,15 +150,22 @@ def awaited(read: MetricResult | None, window: Window, judged: Window) -> str:
 
 
 def check_results(read: MetricResult | None, window: Window) -> CheckResults:
-    """The results in `window` and after it (a newer result is no less the check's state), per location."""
-    failing, passing, silent, checks = [], [], [], set()
+    """The results in `window` and after it (a newer result is no less the check's state), per location: one
+    location's series on several resource types (a read by check id names none: collection.check_passed_query, and
+    whether a check on a Cloud Run service writes its results on one resource or two is UNCONFIRMED) are one
+    location, any false among them false."""
+    newer: dict[str, list[bool]] = {}
+    checks = set()
     for series in (read.series if read is not None else ()):
         check = series.metric_labels.get("check_id", "")
         location = series.metric_labels.get("checker_location", "") or "an unnamed location"
         checks.add(check)
-        newer = [bool(v) for us, v in zip(series.end_us, series.values) if at_micros(us) > window.start]
         where = f"{location} ({check})" if check else location
-        (silent if not newer else failing if not all(newer) else passing).append(where)
+        newer.setdefault(where, []).extend(bool(v) for us, v in zip(series.end_us, series.values)
+                                           if at_micros(us) > window.start)
+    failing = [where for where, seen in newer.items() if seen and not all(seen)]
+    passing = [where for where, seen in newer.items() if seen and all(seen)]
+    silent = [where for where, seen in newer.items() if not seen]
     return CheckResults(window.start, tuple(sorted(failing)), tuple(sorted(passing)), tuple(sorted(silent)),
                         tuple(sorted(checks)))
 

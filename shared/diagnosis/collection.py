@@ -202,9 +202,11 @@ def by_hand(project: str, start: datetime, end: datetime, *, log_filter: str = "
     minutes = f"from {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC"
     if query is not None:
         labels = "".join(f' AND {k} = "{v}"' for k, v in query.labels.items())
+        on = query.resource_type or "any resource type"
+        resource = f' AND resource.type = "{query.resource_type}"' if query.resource_type else ""
         return (f"in Metrics Explorer (project {query.project}), {minutes}: {query.metric_type} on "
-                f"{query.resource_type}{labels.replace(' AND ', ', ', 1) if labels else ''} (as a ListTimeSeries "
-                f'filter: metric.type = "{query.metric_type}" AND resource.type = "{query.resource_type}"{labels})')
+                f"{on}{labels.replace(' AND ', ', ', 1) if labels else ''} (as a ListTimeSeries "
+                f'filter: metric.type = "{query.metric_type}"{resource}{labels})')
     return f"in Logs Explorer (project {project}), {minutes}, this query: {log_filter}"
 
 
@@ -822,10 +824,14 @@ def check_passed_query(alert: AlertContext, project: str, start: datetime, end: 
     check's project (the resource's `project_id`), else the service's. Or why it is not read (a gap): a check
     named by neither, or on a resource other than a URL without its id."""
     check_id = alert_check_id(alert)
-    resource = alert.resource_type if alert.resource_type in (UPTIME_URL, "cloud_run_revision") else UPTIME_URL
+    resource: str | None = UPTIME_URL
     if check_id:
-        labels = {"metric.labels.check_id": check_id}
-    elif alert.uptime_host and resource == UPTIME_URL:
+        # By its id on whatever resource its results are written against: uptime_url for a check on a URL, and for
+        # a check created on a Cloud Run service (monitored_resource cloud_run_revision) UNCONFIRMED, either its
+        # resource or uptime_url. Read on the alert's own resource type alone, a check whose results are on the
+        # other was never read passing (check_results.py: no result is never passing).
+        labels, resource = {"metric.labels.check_id": check_id}, None
+    elif alert.uptime_host and alert.resource_type != "cloud_run_revision":
         labels = {"resource.labels.host": alert.uptime_host}
     else:
         return (f"{CHECK_PASSED_READ}: not read: the notification names no check id (metric.label.check_id) and "

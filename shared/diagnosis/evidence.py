@@ -432,7 +432,11 @@ class MetricQuery(_Model):
 
     project: str
     metric_type: str                      # e.g. run.googleapis.com/request_latencies
-    resource_type: str                    # e.g. cloud_run_revision
+    # e.g. cloud_run_revision; None: whatever resource type the metric is written against (the filter names none:
+    # "The filter must specify a single metric type, and can additionally specify metric labels and other
+    # information", ListTimeSeriesRequest.filter, google/monitoring/v3/metric_service.proto). Required all the same:
+    # a query reads every resource type only when it says so.
+    resource_type: str | None
     # Extra equality clauses, e.g. {"resource.labels.service_name": "backend"}.
     labels: dict[str, str] = Field(default_factory=dict)
     start: datetime

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.diagnosis.facts import Facts
+from shared.diagnosis.windows import Window, hms
 from shared.diagnosis.latency_words import duration
 
 
@@ -24,7 +25,7 @@ class Notable:
     """One fact in a person's words, with what in words already given says it (case-insensitive)."""
 
     kind: str           # person_change, database_down, database_back, connector_at_max, connector_cpu,
-                        # connector_throughput, deploy, read_cut
+                        # connector_throughput, deploy, named_revision, read_cut
     words: str
     said: str           # a regular expression: the words already given name this fact when it matches
 
@@ -35,7 +36,8 @@ class Notable:
 def notable(facts: Facts, stand_down: str = "") -> tuple[Notable, ...]:
     """Every notable fact the diagnosis found, heaviest first. `stand_down`: the diagnosis's own words for a
     change by someone other than Runwarden (diagnose._human_changes, narrative.path_notes)."""
-    return (*_person(stand_down), *_database(facts), *_connector(facts), *_deploy(facts), *_reads(facts))
+    return (*_person(stand_down), *_database(facts), *_connector(facts), *_deploy(facts), *_named_revision(facts),
+            *_reads(facts))
 
 
 def unsaid(found: tuple[Notable, ...], words: str) -> tuple[Notable, ...]:
@@ -162,6 +164,26 @@ def _deploy(facts: Facts) -> list[Notable]:
                     f"{previous.short_name} (deploy window {duration(facts.s.deploy_window_seconds)})",
                     # "X was not deployed shortly before" (bad_revision's words for a deploy outside its own window) is no saying.
                     rf"{name}(?![^.;]*not deployed)[^.;]*\b(deploy|promot)|(deploy|promot)[^.;]*{name}")]
+
+
+def _named_revision(facts: Facts) -> list[Notable]:
+    """The revision the alert names (resource.labels.revision_name: a log match's entry, a policy grouped by
+    revision) when it serves 0% in the traffic statuses while others serve: the alert is about a revision no longer
+    serving, and the evidence about the ones that do. Said with its own requests since the incident began and the
+    split, so that a person does not read one revision's words as the other's (a log match on the old revision's
+    entry, the new one failing, was escalated saying "too little traffic" of the new one)."""
+    alert, service = facts.b.alert, facts.b.service
+    named = alert.revision if alert is not None else ""
+    serving = [f"{t.revision} {t.percent}%" for t in service.traffic_statuses if t.percent > 0 and t.revision]
+    if not named or not serving or service.serving_percent(named) > 0:
+        return []
+    minutes = [at for at, total, _ in facts.revision_minutes(Window(facts.incident.start, facts.b.collected_at), named)
+               if total]
+    last = f"its newest request read in the minute to {hms(minutes[-1])}" if minutes else "no request of it read"
+    return [Notable("named_revision", f"the alert names {named} (resource.labels.revision_name), which serves 0% in "
+                    f"the traffic statuses ({last}); serving: {', '.join(serving)}",
+                    rf"alert names (revision )?{re.escape(named)}\b|"
+                    rf"{re.escape(named)}[^.;]*(serves 0%|no longer serves|0% in the traffic)")]
 
 
 def _reads(facts: Facts) -> list[Notable]:

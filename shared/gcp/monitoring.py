@@ -64,11 +64,16 @@ def _quoted(what: str, value: str) -> str:
 
 
 def build_filter(query: MetricQuery) -> str:
-    """`metric.type = "M" AND resource.type = "R" AND KEY = "VALUE" ...`, labels in the given order."""
-    if not query.metric_type or not query.resource_type:
-        raise _refuse("a metric query needs metric_type and resource_type")
-    clauses = [f"metric.type = {_quoted('metric_type', query.metric_type)}",
-               f"resource.type = {_quoted('resource_type', query.resource_type)}"]
+    """`metric.type = "M" AND resource.type = "R" AND KEY = "VALUE" ...`, labels in the given order. A query whose
+    resource_type is None names no resource type: ListTimeSeries' filter "must specify a single metric type, and can
+    additionally specify metric labels and other information" (ListTimeSeriesRequest.filter, the REST reference's
+    projects.timeSeries.list and google-cloud-monitoring's docstring, whose example names none), so it selects the
+    metric on every resource type it is written against. An empty one is refused: a query forgot it."""
+    if not query.metric_type or query.resource_type == "":
+        raise _refuse("a metric query needs metric_type and resource_type (None for any resource type)")
+    clauses = [f"metric.type = {_quoted('metric_type', query.metric_type)}"]
+    if query.resource_type is not None:
+        clauses.append(f"resource.type = {_quoted('resource_type', query.resource_type)}")
     for key, value in query.labels.items():
         if not _LABEL_KEY.match(key):
             raise _refuse(f"label key {key!r}: use resource.labels.NAME or metric.labels.NAME")

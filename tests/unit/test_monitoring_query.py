@@ -53,3 +53,12 @@ def test_invalid_queries_are_refused(change, message):
 def test_valid_queries_pass():
     validate_query(q(aligner="ALIGN_MAX", reducer="REDUCE_MAX", group_by=("resource.labels.connector_name",)))
     validate_query(q(aligner="ALIGN_NONE"))
+
+
+def test_a_query_for_any_resource_type_names_none_and_an_empty_one_is_refused():
+    """None reads the metric on every resource type it is written against (ListTimeSeriesRequest.filter needs only
+    the metric type); "" is a query that forgot its resource type, refused as before."""
+    assert build_filter(q(resource_type=None, labels={"metric.labels.check_id": "c1"})) == (
+        'metric.type = "vpcaccess.googleapis.com/connector/instances" AND metric.labels.check_id = "c1"')
+    with pytest.raises(PermanentError, match="resource_type"):
+        validate_query(q(resource_type=""))

@@ -661,14 +661,33 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
                     "instances that failed to start were replaced; no caller is shown failing")
         return True
     if counts.total < s.min_requests:
-        c.cite("metric", query, f"{suspect.short_name} {window}: {counts.total:.0f} requests",
-               f">= {s.min_requests} requests", False)
-        return f"too little traffic on {suspect.short_name} to judge ({counts.total:.0f} requests)"
+        unread = _served_in_minutes_unread(facts, suspect, window, counts)
+        c.cite("metric", query, f"{suspect.short_name} {window}: {counts.total:.0f} requests"
+               + (f"; {unread}" if unread else ""), f">= {s.min_requests} requests", False)
+        return unread or f"too little traffic on {suspect.short_name} to judge ({counts.total:.0f} requests)"
     failing = counts.error_ratio >= s.bad_error_ratio
     c.cite("metric", query,
            f"{suspect.short_name} {window}: {counts.by_class.get('5xx', 0):.0f} of {counts.total:.0f} requests 5xx "
            f"({pct(counts.error_ratio)})", f"5xx >= {s.bad_error_ratio:.0%}", failing)
     return True if failing else f"{suspect.short_name} is not failing enough to blame it"
+
+
+def _served_in_minutes_unread(facts: Facts, suspect: Revision, window: Window, counts: Requests) -> str:
+    """Why `suspect`'s few requests in `window` (since its deploy, up to the end of the minutes the rules read:
+    Facts.read_until) are not its traffic, or "": enough of them are in the minutes after it, not read as they are
+    not whole yet (narrative.not_read_after: another series may still be arriving there). A deploy in the newest
+    minutes, beside a series that stopped with it (the revision it replaced), had its requests all there and read
+    "too little traffic on it (0 requests)" while it served 45 a minute."""
+    newest = facts.data_until
+    if newest is None or newest <= window.end:
+        return ""
+    after = facts.requests(Window(max(window.start, window.end), newest), suspect.short_name)
+    if not after.total or counts.total + after.total < facts.s.min_requests:
+        return ""
+    return (f"{suspect.short_name}'s requests since its deploy ({hms(suspect.create_time)}) are in minutes not read "
+            f"yet: {counts.total:.0f} up to {hms(window.end)}, where the minutes read end, and {after.total:.0f} after "
+            f"them up to {hms(newest)} ({after.refused:.0f} 5xx or 429), not whole yet; not judged until they are, "
+            "not too little traffic")
 
 
 def _errors_concentrated(facts: Facts, c: Citation, suspect: Revision) -> bool:
