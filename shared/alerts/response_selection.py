@@ -1,8 +1,7 @@
 """Which responses a notification's own condition selects, and whether Runwarden's writes answer them. Pure: no I/O.
 
 Cloud Run's request metrics carry the response's code and class as metric labels: `run.googleapis.com/request_count`
-"response_code", "response_code_class" (Cloud Monitoring, "Google Cloud metrics", run section; the project's
-../shared/reference/gcp-facts.md), and request_latencies the same two (UNCONFIRMED: a third-party copy,
+"response_code", "response_code_class" (Cloud Monitoring, "Google Cloud metrics", run section), and request_latencies the same two (UNCONFIRMED: a third-party copy,
 dynatrace-gcp-monitor cloud_run_revision.yml; shared/diagnosis/health_bar.latency_codes). A condition selects them
 in its filter ("Monitoring filters": `metric.label.response_code_class = "4xx"`, `= one_of("500", "503")`), and a
 notification names the violating series' labels in `metric.labels` ("Notification content", schema 1.2: "metric":

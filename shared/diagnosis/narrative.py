@@ -41,7 +41,7 @@ def alert_text_items(facts: Facts) -> list[EvidenceItem]:
     escalated on: the filter that matched and the causes it and the documentation name (the documentation may carry
     the matched entry's extracted labels). A LogMatch condition has a filter and label extractors only
     (AlertPolicy.Condition.LogMatch, google/monitoring/v3/alert.proto): its notification carries no observed value
-    nor threshold ("Log match condition fired for ...": ../shared/reference/gcp-facts.md, hughbrien/frontend), and
+    nor threshold ("Log match condition fired for ...", a notification's summary in hughbrien/frontend), and
     Monitoring sends no CLOSED for it ("For log-based alert policies, the notification prompts is always OPENED",
     AlertPolicy.AlertStrategy): it closes after its auto-close duration whether or not anything recovered. So
     the item says the verdict rests on the live evidence read, never on the alert's value or its close. Context:
