@@ -71,8 +71,9 @@ COMMANDS: dict[str, dict[str, bool]] = {
     # iam/list-testable-permissions: FULL_RESOURCE_NAME plus the list flags.
     "iam list-testable-permissions": dict(LISTING),
     # run/deploy: [SERVICE] [--image=IMAGE] [--region=REGION] [--vpc-connector=VPC_CONNECTOR]
-    # [--vpc-egress=VPC_EGRESS] (among many).
-    "run deploy": {"--image": True, "--region": True, "--vpc-connector": True, "--vpc-egress": True},
+    # [--vpc-egress=VPC_EGRESS] [--update-env-vars=[KEY=VALUE,...]] (among many).
+    "run deploy": {"--image": True, "--region": True, "--vpc-connector": True, "--vpc-egress": True,
+                   "--update-env-vars": True},
     # run/services/update: [--[no-]cpu-boost] [--region=REGION] [--update-env-vars=[KEY=VALUE,...]] (among many).
     "run services update": {"--cpu-boost": False, "--no-cpu-boost": False, "--region": True,
                             "--update-env-vars": True},
