@@ -189,6 +189,15 @@ def test_a_missing_topic_is_named_and_nothing_is_published(function, world, whic
     assert function.received == [] and cli_subscriptions(function.pubsub, world.outcomes_topic) == []
 
 
+def _as_from_a_terminal() -> None:
+    """In the CLI's process before it starts: SIGINT and SIGTERM at their defaults, as a terminal's Ctrl-C finds
+    them. A test run launched as a background job (`make test &`, `nohup`) has SIGINT ignored, which every child
+    inherits, and the CLI keeps a signal its parent ignored ignored (cli._commands._signals_interrupt): the
+    interrupt never arrived, and the tests below waited out their timeouts."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, EXIT_SIGINT), (signal.SIGTERM, EXIT_SIGTERM)])
 def test_an_interrupted_wait_deletes_its_subscription_and_says_the_command_was_published(world, pubsub, sig, code):
     """Ctrl-C (or a SIGTERM from `timeout` or a closed terminal) while waiting: the subscription is
@@ -199,7 +208,7 @@ def test_an_interrupted_wait_deletes_its_subscription_and_says_the_command_was_p
         process = subprocess.Popen(
             [sys.executable, "-m", "cli", "status", "--as", OPERATOR, "--topic", function.topic, "--outcomes-topic",
              world.outcomes_topic, "--wait", "600"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal)
         # Published (the command is on the topic) and waiting (its subscription exists).
         [message] = pubsub.pull(function.subscription, 1, timeout=60)
         command_id = json.loads(message.data)["command_id"]
@@ -226,7 +235,8 @@ def test_an_interrupt_while_pubsub_is_unreachable_ends_within_the_cleanup_s_boun
     env = {**os.environ, "RUNWARDEN_CONFIG": "", **emulator.env()}
     process = subprocess.Popen(
         [sys.executable, "-m", "cli", "status", "--as", OPERATOR, "--topic", commands, "--outcomes-topic", outcomes,
-         "--wait", "600"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--wait", "600"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_as_from_a_terminal)
     try:
         [message] = emulator.pull_messages(on_command, 1, 60)    # published, and waiting
         emulator.stop()
