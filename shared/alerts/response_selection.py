@@ -24,6 +24,7 @@ share falling is the failures' share rising; a floor on a count is present_failu
 """
 from __future__ import annotations
 
+import operator
 import re
 
 from shared.alerts.incidents import Incident, quoted
@@ -54,6 +55,12 @@ _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 _STATUS_TERM = re.compile(r"(?P<neg>\bNOT\s+|-\s*)?\bhttpRequest\.status\s*(?P<op>!=|=|<=|>=|<|>|:)\s*\"?(?P<code>\d{3})\"?",
                           re.IGNORECASE)
 _CODES = range(100, 600)
+_COMPARED = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+             ">=": operator.ge}
+# What every held answer says after where the alert's selection is read: the metric's and the log match's alike.
+_DISAGREE = (": the change below answers the service's live 5xx and latency, which this alert did not select, so the "
+             "alert and the live evidence disagree on what is failing; it was diagnosed, and nothing was written: a "
+             "person must decide on the change below")
 _SERVER_CODES = frozenset([429, *range(500, 600)])
 _4XX = frozenset(range(400, 500))
 
@@ -107,9 +114,7 @@ def unselected_responses(incident: Incident) -> str:
     codes, where = selected
     what = "the latency of " if incident.metric_type.endswith("request_latencies") else ""
     return (f"policy {quoted(incident.policy_name)} alerted on {what}{', '.join(sorted(codes))} responses, as "
-            f"{where} say, not on 5xx{_named_for_5xx(incident)}: the change below answers the service's live 5xx "
-            "and latency, which this alert did not select, so the alert and the live evidence disagree on what is failing; it was diagnosed, and nothing "
-            "was written: a person must decide on the change below")
+            f"{where} say, not on 5xx{_named_for_5xx(incident)}{_DISAGREE}")
 
 
 def _named_for_5xx(incident: Incident) -> str:
@@ -131,8 +136,7 @@ def logged_statuses(log_filter: str) -> frozenset[int] | None:
         op, code = term.group("op"), int(term.group("code"))
         if term.group("neg") or op == ":":
             return None
-        allowed &= {c for c in _CODES if {"=": c == code, "!=": c != code, "<": c < code, "<=": c <= code,
-                                            ">": c > code, ">=": c >= code}[op]}
+        allowed &= {c for c in _CODES if _COMPARED[op](c, code)}
     return frozenset(allowed)
 
 
@@ -148,7 +152,4 @@ def _unselected_in_log_match(incident: Incident) -> str:
     shown = (", ".join(str(c) for c in ordered[:5]) if len(ordered) < 3 or ordered[-1] - ordered[0] + 1 != len(ordered)
              else f"{ordered[0]}-{ordered[-1]}") or "no"
     return (f"policy {quoted(incident.policy_name)} matched log entries of {shown} responses, as its condition's "
-            f"filter ({quoted(incident.condition_filter, 160)}) says, not 5xx{_named_for_5xx(incident)}: the "
-            "change below answers the service's live 5xx and latency, which this alert did not select, so the alert "
-            "and the live evidence disagree on what is failing; it was diagnosed, and nothing was written: a person "
-            "must decide on the change below")
+            f"filter ({quoted(incident.condition_filter, 160)}) says, not 5xx{_named_for_5xx(incident)}{_DISAGREE}")
