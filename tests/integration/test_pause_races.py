@@ -79,17 +79,22 @@ def answers(world: World, count: int) -> dict[str, list[str]]:
     return found
 
 
-def at_operation_poll(world: World, monkeypatch: pytest.MonkeyPatch, fire: Callable[[], None]) -> None:
-    """`fire()` when Cloud Run's operation is polled (GetOperation, on the stand-in): the write sent, its
-    answer awaited."""
-    faults = world.standins.run.faults
+def at_call(monkeypatch: pytest.MonkeyPatch, faults: Any, called: str, fire: Callable[[], None]) -> Callable[[], None]:
+    """`fire()` each time a stand-in's `faults` see the method `called`; what removes the hook."""
     real_call = faults.before_call
 
     def before_call(method: str, request: Any = None) -> Any:
-        if method == "GetOperation":
+        if method == called:
             fire()
         return real_call(method, request)
     monkeypatch.setattr(faults, "before_call", before_call)
+    return lambda: monkeypatch.setattr(faults, "before_call", real_call)
+
+
+def at_operation_poll(world: World, monkeypatch: pytest.MonkeyPatch, fire: Callable[[], None]) -> None:
+    """`fire()` when Cloud Run's operation is polled (GetOperation, on the stand-in): the write sent, its
+    answer awaited."""
+    at_call(monkeypatch, world.standins.run.faults, "GetOperation", fire)
 
 
 def at_last_check(monkeypatch: pytest.MonkeyPatch, fire: Callable[[], None]) -> Callable[[], None]:
@@ -340,17 +345,10 @@ def test_a_brake_engaged_while_the_sweep_judges_holds_its_undo_back_and_its_answ
     still_failing(world)
     world.at(18)
     fire, landed = once(lambda: pause(world, "pz-j", **({"target": target} if target else {})))
-    faults = world.standins.monitoring.faults
-    real_call = faults.before_call
-
-    def before_call(method: str, request: Any = None) -> Any:
-        if method == "ListTimeSeries":
-            fire()
-        return real_call(method, request)
-    monkeypatch.setattr(faults, "before_call", before_call)
+    removed = at_call(monkeypatch, world.standins.monitoring.faults, "ListTimeSeries", fire)
 
     [verdict] = world.command({"command": "sweep"})
-    monkeypatch.setattr(faults, "before_call", real_call)
+    removed()
 
     assert landed["answer"].status.value == "applied", landed["answer"].reason
     assert verdict.status.value == "escalated" and "the undo did not happen" in verdict.reason, verdict.reason
