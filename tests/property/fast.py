@@ -51,6 +51,10 @@ class FastWorld(World):
         self.config = _config(mode, tuple(services), config)
         self.state = MemoryStateStore()
         self.clock = FixedClock(anchor + timedelta(minutes=2))
+        # The Run stand-in dates what it stamps (a service's update_time, a write's audit entries) by the world's
+        # clock, as World's `audit_into` does: on wall time, an answer naming when the service last changed
+        # differed between two runs of one program a second apart.
+        standins.run.use_clock(self.clock.now)
         self.publisher = InProcessPublisher()
         self.adapters = Adapters(run=InProcessRun(standins.run), monitoring=InProcessMonitoring(standins.monitoring, memo=memo),
                                  publisher=self.publisher, state=self.state, clock=self.clock,

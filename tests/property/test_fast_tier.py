@@ -98,6 +98,16 @@ def test_an_open_incident_is_rolled_back_once_and_published() -> None:
         assert len(run.world.published()) == 3
 
 
+def test_the_run_standin_dates_a_rollback_by_the_worlds_clock() -> None:
+    """A service's update_time is stamped by the world's pinned clock, as World's stand-ins stamp it: on wall
+    time, an answer naming when the service last changed differed between two runs of one program."""
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        run.execute([Open(0, 0)])
+        assert run.standins.run.count("UpdateService") == 1
+        service = run.standins.run._services[SERVICE]
+        assert service.update_time == run.world.clock.now()
+
+
 def test_a_paused_service_is_not_written_and_an_operator_rollback_acts_once() -> None:
     with fast_run("bad_revision", "enforce", **POLICY) as run:
         run.execute([Pause("service", True), Open(0, 0), Pause("service", False),
