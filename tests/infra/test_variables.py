@@ -342,6 +342,12 @@ def test_the_config_file_is_a_path_inside_the_source(plan_with, value: str, expe
     ("managed_runtime_service_accounts",
      ["backend-sa@shop-prod.iam.gserviceaccount.com", "123456789012-compute@developer.gserviceaccount.com",
       "backend-sa@shop-prod.iam.gserviceaccount.com"], ["backend-sa@shop-prod.iam.gserviceaccount.com"]),
+    # Not keys of a map, but a repeat is most often another entry mistyped as one already there (a service never
+    # alerted on, a person never paged), and a repeated channel is sent to Monitoring twice in one policy.
+    ("watched_services", ["backend", "checkout", "backend"], ["backend"]),
+    ("human_notification_channels",
+     ["projects/my-project/notificationChannels/123", "projects/my-project/notificationChannels/456",
+      "projects/my-project/notificationChannels/123"], ["projects/my-project/notificationChannels/123"]),
 ])
 def test_an_entry_listed_twice_is_named_at_plan(plan_with, name: str, entries: list[str], twice: list[str]) -> None:
     said = _said(plan_with(**{name: entries}))
