@@ -415,6 +415,15 @@ variable "runbook_url" {
   description = "Where the runbook lives (docs/deploy.md of the deployed Runwarden version); every alert's documentation links its section."
   type        = string
   default     = "docs/deploy.md"
+
+  validation {
+    # Every alert's documentation appends "#runbook-<section>" to it (alerts.tf, watchdog.tf): a URL that already
+    # holds a fragment (a page's "#top", a GitHub line anchor "#L12") linked "...#top#runbook-5xx-ratio", which opens
+    # the page at neither, and a space cut the link where a chat or mail client reads it; both planned, and every page
+    # linked its runbook wrongly, unsaid.
+    condition     = var.runbook_url != "" && !can(regex("[#\\s]", var.runbook_url))
+    error_message = "runbook_url must be the runbook page's address without a fragment (no \"#\": each alert adds #runbook-<section>) and without spaces, e.g. https://github.com/ORG/REPO/blob/main/docs/deploy.md."
+  }
 }
 
 variable "connector_max_instances" {

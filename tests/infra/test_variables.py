@@ -354,3 +354,16 @@ def test_an_entry_listed_twice_is_named_at_plan(plan_with, name: str, entries: l
     assert f"{name} lists {', '.join(twice)} more than once" in said, said
     assert _accepted(plan_with, name, sorted(set(entries)))     # each once: planned
 
+
+
+# Every alert's documentation appends "#runbook-<section>" to runbook_url (alerts.tf, watchdog.tf): a fragment already
+# in it, or a space, broke every alert's runbook link, unsaid.
+@pytest.mark.parametrize("value, expected", [
+    ("docs/deploy.md", True), ("https://github.com/acme/runwarden/blob/v0.2.0/docs/deploy.md", True),
+    ("https://wiki.example.com/runwarden?page=deploy", True),
+    ("https://github.com/acme/runwarden/blob/main/docs/deploy.md#runbook", False),
+    ("https://wiki.example.com/runwarden#L12", False), ("https://wiki.example.com/run warden", False),
+    ("https://wiki.example.com/runwarden ", False), ("", False),
+])
+def test_the_runbook_url_takes_the_sections_fragment(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "runbook_url", value) is expected, value
