@@ -59,7 +59,8 @@ def measure(peers: int, latency: float, runs: int) -> list[float]:
 
 CONNECTOR_SCENARIO = "connector_alert_shared"
 USER = "payments"
-USER_COPIES = ("reports", "billing", "ledgerweb", "invoices", "statements")
+USER_COPIES = ("reports", "billing", "ledgerweb", "invoices", "statements",
+               *(f"payments{i:02d}" for i in range(1, 60)))   # a connector shared by many services (--users 30)
 
 
 def measure_users(managed: int, latency: float, runs: int) -> list[float]:
@@ -88,9 +89,38 @@ def measure_diagnoses(managed: int, latency: float, runs: int) -> list[float]:
     with _seeded(scenario) as (standins, readers):
         found = scope.users(incident.target, config, readers)
         _slowed(latency, standins.run, standins.monitoring, standins.logging, standins.vpcaccess)
-        seconds, results = _timed(runs, lambda: _diagnosed(scope, found, incident, config, readers, now))
+        with _peak_diagnoses() as peak:
+            seconds, results = _timed(runs, lambda: _diagnosed(scope, found, incident, config, readers, now))
     assert len(results) == managed, results
+    # The answers in the config's order, whichever ended first; at most the peers' pool's users diagnosed at once.
+    assert [r.service for r in results] == [m.name for m in config.services], [r.service for r in results]
+    print(f"    {managed} users: at most {peak[0]} diagnosed at once (scope.PEERS_AT_ONCE "
+          f"{getattr(scope, 'PEERS_AT_ONCE', '-')}), answers in the config's order")
     return seconds
+
+
+@contextmanager
+def _peak_diagnoses() -> Iterator[list[int]]:
+    """The most users' diagnose_service calls running at one time while inside (a one-item list, filled in)."""
+    from shared.diagnosis import scope
+
+    peak, now, lock, real = [0], [0], __import__("threading").Lock(), scope.diagnose_service
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    scope.diagnose_service = counted
+    try:
+        yield peak
+    finally:
+        scope.diagnose_service = real
 
 
 @contextmanager
@@ -145,6 +175,7 @@ def _connector_users(managed: int):
     from shared.config import parse_config
 
     copies = USER_COPIES[:managed - 2]
+    assert len(copies) == managed - 2, f"at most {len(USER_COPIES) + 2} managed services"
     scenario = with_copies(resolve_scenario(CONNECTOR_SCENARIO), USER, copies)
     data = scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes")
     region = data["services"][0]["name"].split("/")[3]

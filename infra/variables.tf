@@ -283,6 +283,14 @@ variable "watched_services" {
     condition     = alltrue([for s in var.watched_services : can(regex("^[a-z]([a-z0-9-]*[a-z0-9])?$", s))])
     error_message = "watched_services lists Cloud Run service ids, the short name (backend), not projects/P/locations/L/services/S: lowercase letters, digits and hyphens, starting with a letter."
   }
+
+  validation {
+    # A service listed twice planned: its policies' one_of(...) filters named it twice and the latency conditions'
+    # lists carried it twice (latency_conditions/main.tf), and a second entry is most often another service's name
+    # mistyped as one already there, a service then never alerted on, silently.
+    condition     = length(distinct(var.watched_services)) == length(var.watched_services)
+    error_message = "watched_services lists ${join(", ", [for s in distinct(var.watched_services) : s if length([for t in var.watched_services : t if t == s]) > 1])} more than once: list each service once."
+  }
 }
 
 variable "request_timeout_seconds" {
@@ -346,6 +354,16 @@ variable "human_notification_channels" {
     condition     = alltrue([for c in var.human_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
     error_message = "human_notification_channels lists notification channel names, projects/P/notificationChannels/N (gcloud beta monitoring channels list --format='value(name)'), not e-mail addresses: create an e-mail channel for an address, as infra/examples/basic does."
   }
+
+  validation {
+    # Every watchdog policy and every service policy sends to these (watchdog.tf, alerts.tf: service_channels).
+    # A channel listed twice planned and was sent to the API twice in AlertPolicy.notification_channels
+    # (google/monitoring/v3/alert.proto); whether Monitoring refuses, keeps or folds the repeat is UNCONFIRMED, and
+    # folded, every later plan would show the policies changing. A second entry is most often another person's
+    # channel mistyped as one already there: refused at plan, naming it, under either reading.
+    condition     = length(distinct(var.human_notification_channels)) == length(var.human_notification_channels)
+    error_message = "human_notification_channels lists ${join(", ", [for c in distinct(var.human_notification_channels) : c if length([for d in var.human_notification_channels : d if d == c]) > 1])} more than once: list each channel once."
+  }
 }
 
 variable "enable_apis" {
@@ -397,6 +415,15 @@ variable "runbook_url" {
   description = "Where the runbook lives (docs/deploy.md of the deployed Runwarden version); every alert's documentation links its section."
   type        = string
   default     = "docs/deploy.md"
+
+  validation {
+    # Every alert's documentation appends "#runbook-<section>" to it (alerts.tf, watchdog.tf): a URL that already
+    # holds a fragment (a page's "#top", a GitHub line anchor "#L12") linked "...#top#runbook-5xx-ratio", which opens
+    # the page at neither, and a space cut the link where a chat or mail client reads it; both planned, and every page
+    # linked its runbook wrongly, unsaid.
+    condition     = var.runbook_url != "" && !can(regex("[#\\s]", var.runbook_url))
+    error_message = "runbook_url must be the runbook page's address without a fragment (no \"#\": each alert adds #runbook-<section>) and without spaces, e.g. https://github.com/ORG/REPO/blob/main/docs/deploy.md."
+  }
 }
 
 variable "connector_max_instances" {

@@ -128,6 +128,8 @@ class ManagedService(_Section):
             region = name.rsplit(":", 2)[-2]
             if (problem := region_problem(region)) is not None:   # as a cloudsql_database label's is refused
                 raise ValueError(f"{name!r} names location {region!r}, which {problem}")
+        # A repeat changes nothing read, and is most often another instance mistyped as one already listed.
+        _once(list(v), "Cloud SQL instance", "list each instance the service uses once")
         return v
 
     @field_validator("name")
@@ -380,6 +382,7 @@ class DiagnosisSettings(_Section):
                 problem = f"{principal!r}: write it in lowercase, as audit logs carry a service account's email"
             if problem:
                 raise ValueError(problem)
+        _once(list(v), "principal", "list each of Runwarden's own identities once")
         return v
 
     @field_validator(*PER_MINUTE_WINDOWS)
@@ -514,6 +517,9 @@ class Config(_Section):
             problem = _email_problem(operator, "commands' requested_by")
             if problem:
                 raise ValueError(problem)
+        # As is_operator compares them: a repeat in another case is the same person, most often written where
+        # another operator was meant, who then may not approve.
+        _once([o.strip().lower() for o in v], "operator", "list each operator once")
         return v
 
     @field_validator("actions")

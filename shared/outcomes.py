@@ -150,14 +150,19 @@ class Received(BaseModel):
     data_form: Literal["text", "base64", "event", "none"] = "none"
     data: str = ""
     data_bytes: int = 0     # the size of what `data` holds, in bytes as received
+    # The bytes of the data as received that the outcome does not carry: 0 when `data` is whole. Past the outcome's
+    # bound (shared/alerts/received.py MAX_KEPT_BYTES) the data is cut, said here and in the rejection's reason.
+    data_cut_bytes: int = 0
 
     def excerpt(self, limit: int = 4096) -> dict[str, Any]:
         """The same, with `data` cut to `limit` characters (a log entry is at most 256 KB: Cloud
-        Logging quotas): said so in `data_cut`, the whole being on the outcome."""
+        Logging quotas): said so in `data_cut`, with what the outcome holds (the whole, or its cut)."""
         shown = self.model_dump(mode="json")
         if len(self.data) > limit:
             shown["data"] = self.data[:limit]
-            shown["data_cut"] = f"first {limit} of {len(self.data)} characters; the whole is on the outcome"
+            held = (f"the outcome holds it cut, its last {self.data_cut_bytes} bytes not kept" if self.data_cut_bytes
+                    else "the whole is on the outcome")
+            shown["data_cut"] = f"first {limit} of {len(self.data)} characters; {held}"
         # Pub/Sub's 100 attributes of 1 KiB each, escaped, may pass a log entry's 256 KB: cut as a relay's are.
         attributes = shown_attributes(self.attributes)
         if attributes != self.attributes:

@@ -1193,7 +1193,7 @@ def _reject_once(error: IncidentParseError, command_id: str | None, also: str, e
     # The page names the incident (docs/deploy.md, "Runwarden needs a person"): its id when the message
     # gives a readable one, else what else finds the message (its Pub/Sub id, publish time, policy).
     # A command on the wrong topic is named by its command_id (`also`), never by an incident.
-    name = Named(None, "") if isinstance(error, MisroutedCommand) else named(content, error.field)
+    name = Named(None, "") if isinstance(error, MisroutedCommand) else named(content, error.field, event_data)
     timeline = Timeline(name.incident_id)
     timeline.step("rejected", f"malformed alert rejected: {error}{also}{name.words}", severity="ERROR",
                   field=error.field, message_id=message_id, received=content.excerpt(), command_id=command_id)

@@ -6,10 +6,11 @@ answer with a gRPC status, as the real API would.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import grpc
 
@@ -219,6 +220,13 @@ class StandIn:
         self.address = ""
         # Handlers mutate state from several server threads: one lock serialises them.
         self.lock = threading.RLock()
+        # Calls received and not yet answered. A client that gave up at its deadline has not stopped the server:
+        # gRPC's "Deadlines" guide (grpc.io) leaves it to a server to check the deadline and give up, so a write
+        # already under way may land after the client's DEADLINE_EXCEEDED (whether a Google API ever applies one
+        # so is UNCONFIRMED; the product treats such a write as possibly applied either way). grpcio's server
+        # runs the handler to its end. A drill waits on this count for a late write, not on a guessed sleep.
+        self._in_flight = 0
+        self._idle = threading.Condition(threading.Lock())
 
     # --- what subclasses provide ---------------------------------------------------------
 
@@ -248,6 +256,25 @@ class StandIn:
     def reset_calls(self) -> None:
         with self._calls_lock:
             self._calls.clear()
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """One call from its arrival to its answer (or abort), counted for `wait_until_answered`."""
+        with self._idle:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.notify_all()
+
+    def wait_until_answered(self, timeout: float) -> bool:
+        """Waits until every call received has been handled, a late one's write applied; False if one is still
+        in flight after `timeout` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -282,6 +309,10 @@ class StandIn:
 
     def _wrap(self, rpc: Rpc) -> Callable[[Any, grpc.ServicerContext], Any]:
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            with self.in_flight():
+                return answer(request, context)
+
+        def answer(request: Any, context: grpc.ServicerContext) -> Any:
             with self._calls_lock:
                 self._calls.append(Call(rpc.method, request, context.time_remaining()))
             fault = self.faults.before_call(rpc.method, request)

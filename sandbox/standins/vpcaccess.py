@@ -368,6 +368,10 @@ class VpcAccessStandIn(StandIn):
 
     def handle(self, request: RestRequest) -> tuple[int, dict[str, Any]]:
         """Routes, records, applies faults and runs the handler: (HTTP status, JSON body)."""
+        with self.in_flight():
+            return self._handle(request)
+
+    def _handle(self, request: RestRequest) -> tuple[int, dict[str, Any]]:
         try:
             routed = self.route(request.verb, request.path)
             if routed is None:

@@ -34,7 +34,8 @@ from shared.alerts.named_elsewhere import named_elsewhere
 from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
 from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
-from shared.alerts.relayed import Relayed, WrappedTooDeep, read_through, wrapped_too_deep
+from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, NOTIFICATION_BYTES, Relayed, WrappedTooDeep, read_through,
+                                   wrapped_too_deep)
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.echo import quoted as echoed_quoted
 from shared.errors import PermanentError
@@ -44,7 +45,7 @@ from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, INCIDENT_ID_CHARACT
 
 # Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
 # Anything near this size is not a Monitoring notification, so refuse it before parsing.
-MAX_NOTIFICATION_BYTES = 256 * 1024
+MAX_NOTIFICATION_BYTES = NOTIFICATION_BYTES
 
 # A Pub/Sub push body or CloudEvent carries the notification base64-encoded (4/3 larger).
 _MAX_ENVELOPE_BYTES = 2 * MAX_NOTIFICATION_BYTES
@@ -2064,11 +2065,26 @@ def _read_notification(payload: bytes | str | Mapping[str, Any], where: str) -> 
     else:
         if not isinstance(payload, (bytes, bytearray, str)):
             raise IncidentParseError(where, f"expected JSON text, got {type(payload).__name__}")
+        raw = _as_bytes(payload)
         try:
-            reached = read_through(_as_bytes(payload), lambda text: _json_object(text, where, MAX_NOTIFICATION_BYTES))
+            # A relay's wrappings are read up to their own bound; the notification inside them is held to its own.
+            reached = read_through(raw, lambda text: _json_object(text, where, MAX_WRAPPED_TEXT_BYTES))
         except WrappedTooDeep as deep:
             raise IncidentParseError(where, str(deep)) from None
+        except IncidentParseError:
+            if len(raw) > MAX_WRAPPED_TEXT_BYTES:
+                raise IncidentParseError(where, f"{len(raw)} bytes is over the {MAX_WRAPPED_TEXT_BYTES}-byte limit of a "
+                                         f"relay's wrappings (a notification is at most {MAX_NOTIFICATION_BYTES} "
+                                         "bytes)") from None
+            if len(raw) > MAX_NOTIFICATION_BYTES:   # no wrapping read, and too large to be a notification
+                raise IncidentParseError(where, f"{len(raw)} bytes is over the {MAX_NOTIFICATION_BYTES}-byte "
+                                         "limit") from None
+            raise
         doc, relayed = reached.doc, reached.relayed
+        if reached.size > MAX_NOTIFICATION_BYTES:
+            inside = " (the notification inside the relay's wrappings)" if relayed else ""
+            raise IncidentParseError(where, f"{reached.size} bytes{inside} is over the {MAX_NOTIFICATION_BYTES}-byte "
+                                     "limit")
         if reached.deeper and "incident" not in doc:
             raise IncidentParseError(where, wrapped_too_deep(relayed))
     if "incident" not in doc:

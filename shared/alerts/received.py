@@ -88,12 +88,38 @@ def _event(event_data: Any) -> Received:
     return Received(**_kept("event", shown))
 
 
+def received_whole(event_data: Any) -> Received | None:
+    """The message's data whole (credentials redacted), past what an outcome keeps: read for what names it, never
+    published. None when the event holds no message's text."""
+    message = event_data.get("message") if isinstance(event_data, Mapping) else None
+    raw = message.get("data") if isinstance(message, Mapping) else None
+    try:
+        text = base64.b64decode(raw, validate=True).decode("utf-8") if isinstance(raw, str) else None
+    except (binascii.Error, ValueError):
+        return None
+    return None if text is None else Received(data_form="text", data=redacted(text), data_bytes=len(text))
+
+
 def _kept(form: str, text: str, size: int | None = None) -> dict[str, Any]:
     size = len(text.encode("utf-8", "surrogatepass")) if size is None else size
     text = redacted(text)
+    cut = 0
     if _on_outcome(text) > MAX_KEPT_BYTES:
-        text = text[:_fitting(text)] + f"... [cut: {size} bytes in all]"
-    return {"data_form": form, "data": text, "data_bytes": size}
+        kept = text[:_fitting(text)]
+        # In UTF-8 bytes of the text as kept (credentials redacted): the tail the outcome does not carry.
+        cut = len(text[len(kept):].encode("utf-8", "surrogatepass"))
+        text = kept + f"... [cut: {size} bytes in all, the last {cut} not kept]"
+    return {"data_form": form, "data": text, "data_bytes": size, "data_cut_bytes": cut}
+
+
+def cut_words(content: Received) -> str:
+    """What a rejection's reason says of a message whose data the outcome holds only in part: how much it holds and
+    how much was cut, so that nobody reads the outcome's `received` as the whole message. "" when it is whole."""
+    if not content.data_cut_bytes:
+        return ""
+    return (f"; the message's data is {content.data_bytes} bytes, and the outcome holds it only in part (`received`): "
+            f"its last {content.data_cut_bytes} bytes are cut, past the {MAX_KEPT_BYTES}-byte bound an outcome keeps "
+            "under Pub/Sub's 10 MB message; the whole is only where it was published from (the relay's own copy)")
 
 
 def _on_outcome(text: str) -> int:
@@ -137,25 +163,30 @@ class Named:
     relayed: tuple[Relayed, ...] = ()
 
 
-def named(content: Received, field: str) -> Named:
+def named(content: Received, field: str, event_data: Any = None) -> Named:
     """What identifies the rejected alert `content` (`field`: the field it was rejected for). Never raises:
     the message may be anything. Monitoring's notification gives `incident.incident_id` and
     `incident.policy_name` (cloud.google.com/monitoring/support/notification-options, schema 1.2); Pub/Sub's
-    push envelope the `messageId` and `publishTime` (PubsubMessage, google/pubsub/v1/pubsub.proto)."""
-    reached = _reached(content)
+    push envelope the `messageId` and `publishTime` (PubsubMessage, google/pubsub/v1/pubsub.proto). `event_data`:
+    the event `content` was read from, whose whole data is read when the outcome holds it cut, so that the cut
+    never costs the page its incident."""
+    whole = received_whole(event_data) if content.data_cut_bytes and event_data is not None else None
+    reached = _reached(whole or content)
     incident = _incident_of(reached)
     relayed = reached.relayed if reached else ()
     policy = incident.get("policy_name")
     policy_words = f"policy {quoted(policy, _POLICY_SHOWN)}" if isinstance(policy, str) and policy.strip() else ""
     incident_id = None if field.startswith("incident.incident_id") else _readable_id(incident.get("incident_id"))
     if incident_id is not None:
-        return Named(incident_id, f"; incident {incident_id}" + (f", {policy_words}" if policy_words else ""), relayed)
+        return Named(incident_id, f"; incident {incident_id}" + (f", {policy_words}" if policy_words else "")
+                     + cut_words(content), relayed)
     found = [f"Pub/Sub message id {quoted(content.message_id)}" if content.message_id else "",
              f"published {quoted(content.publish_time)}" if content.publish_time else "", policy_words]
     found = [words for words in found if words]
+    held = "the message as far as the outcome holds it" if content.data_cut_bytes else "the whole message"
     return Named(None, "; its incident id could not be read, so no incident is named: "
                  + (f"find it by its {', '.join(found)}" if found else "nothing else in it identifies it either")
-                 + " (the whole message is on the outcome, `received`)", relayed)
+                 + f" ({held} is on the outcome, `received`)" + cut_words(content), relayed)
 
 
 def _incident_of(reached: Reached | None) -> Mapping[str, Any]:

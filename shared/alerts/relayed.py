@@ -48,9 +48,26 @@ from shared.redaction import REDACTED, redacted
 # How many wrappings are read through: a relay's, and a relay's of a relay's, with room for one more.
 MAX_WRAPPINGS = 3
 
-# A text is looked into for a wrapping up to twice a notification's 256 KiB bound (shared/alerts/incidents.py
-# MAX_NOTIFICATION_BYTES): base64 of one at its bound is 4/3 of it. The bound on the outer text is the reader's.
-MAX_WRAPPED_TEXT_BYTES = 2 * 256 * 1024
+# A notification's own bound (shared/alerts/incidents.py MAX_NOTIFICATION_BYTES, which imports this module: the two
+# are held equal by tests/unit/test_relayed_paths.py).
+NOTIFICATION_BYTES = 256 * 1024
+
+# What one wrapping adds around the text it wraps, at most: its attributes (Pub/Sub, "Quotas and limits", resource
+# limits, cloud.google.com/pubsub/quotas#resource_limits: at most 100 attributes per message, a key of at most 256
+# bytes, a value of at most 1024), each character escaped in JSON at most 6 bytes (`\u0001`), and its other keys
+# (message id, publish time, subscription, a CloudEvent's attributes) in 4 KiB.
+WRAPPING_BYTES = 100 * (256 + 1024) * 6 + 4096
+
+# A relay's text, and the texts inside it, are read up to what a notification at its bound takes wrapped MAX_WRAPPINGS
+# times in base64 (4/3 of what it wraps, and its padding, each time), each wrapping at its largest: 4.6 MiB, under
+# Pub/Sub's 10 MB message (same page). Before, each text was held to the notification's own 256 KiB: a relay's push
+# body around a notification of 192 KiB (its base64 alone 256 KiB) was refused as too large, the notification inside
+# never read. The notification reached is still held to its own bound (incidents.py, _read_notification).
+def _wrapped_bound(inner: int, wrappings: int) -> int:
+    return inner if wrappings == 0 else _wrapped_bound((inner + WRAPPING_BYTES) * 4 // 3 + 4, wrappings - 1)
+
+
+MAX_WRAPPED_TEXT_BYTES = _wrapped_bound(NOTIFICATION_BYTES, MAX_WRAPPINGS)
 
 # The keys of a PubsubMessage (proto names and their JSON names) and of a push body.
 _MESSAGE_KEYS = frozenset({"data", "attributes", "messageId", "message_id", "publishTime", "publish_time",
@@ -99,6 +116,7 @@ class Reached:
     doc: Mapping[str, Any]
     relayed: tuple[Relayed, ...] = ()
     deeper: bool = False
+    size: int = 0       # the bytes of the text `doc` was read from
 
 
 class WrappedTooDeep(ValueError):
@@ -135,7 +153,7 @@ def read_through(raw: bytes, as_object: Callable[[bytes], Mapping[str, Any]]) ->
         else:
             inner = _wrapped_object(doc) if "incident" not in doc else None
             if inner is None or len(relayed) == MAX_WRAPPINGS:
-                return Reached(doc, tuple(relayed), deeper=inner is not None)
+                return Reached(doc, tuple(relayed), deeper=inner is not None, size=len(text))
         text, wrapping = inner
         relayed.append(wrapping)
 

@@ -342,9 +342,28 @@ def test_the_config_file_is_a_path_inside_the_source(plan_with, value: str, expe
     ("managed_runtime_service_accounts",
      ["backend-sa@shop-prod.iam.gserviceaccount.com", "123456789012-compute@developer.gserviceaccount.com",
       "backend-sa@shop-prod.iam.gserviceaccount.com"], ["backend-sa@shop-prod.iam.gserviceaccount.com"]),
+    # Not keys of a map, but a repeat is most often another entry mistyped as one already there (a service never
+    # alerted on, a person never paged), and a repeated channel is sent to Monitoring twice in one policy.
+    ("watched_services", ["backend", "checkout", "backend"], ["backend"]),
+    ("human_notification_channels",
+     ["projects/my-project/notificationChannels/123", "projects/my-project/notificationChannels/456",
+      "projects/my-project/notificationChannels/123"], ["projects/my-project/notificationChannels/123"]),
 ])
 def test_an_entry_listed_twice_is_named_at_plan(plan_with, name: str, entries: list[str], twice: list[str]) -> None:
     said = _said(plan_with(**{name: entries}))
     assert f"{name} lists {', '.join(twice)} more than once" in said, said
     assert _accepted(plan_with, name, sorted(set(entries)))     # each once: planned
 
+
+
+# Every alert's documentation appends "#runbook-<section>" to runbook_url (alerts.tf, watchdog.tf): a fragment already
+# in it, or a space, broke every alert's runbook link, unsaid.
+@pytest.mark.parametrize("value, expected", [
+    ("docs/deploy.md", True), ("https://github.com/acme/runwarden/blob/v0.2.0/docs/deploy.md", True),
+    ("https://wiki.example.com/runwarden?page=deploy", True),
+    ("https://github.com/acme/runwarden/blob/main/docs/deploy.md#runbook", False),
+    ("https://wiki.example.com/runwarden#L12", False), ("https://wiki.example.com/run warden", False),
+    ("https://wiki.example.com/runwarden ", False), ("", False),
+])
+def test_the_runbook_url_takes_the_sections_fragment(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "runbook_url", value) is expected, value

@@ -500,3 +500,30 @@ def test_the_other_reading_leaves_an_unset_timeout_and_concurrency_unset(revisio
 def test_revision_limits_are_validated(standins, seeded, anchor, kwargs, message):
     with pytest.raises(ValueError, match=message):
         standins.run.add_revision(SERVICE, "backend-00003-bad", anchor, **kwargs)
+
+
+def test_a_write_slower_than_its_callers_deadline_lands_and_is_waited_for_by_the_standins_own_count(
+        services, standins, seeded):
+    """The client gives up at its deadline; the stand-in's handler still runs and applies the write. A drill
+    judging the world waits on `wait_until_answered` (the stand-in's count of calls in flight), not on a sleep."""
+    standins.run.faults.add_latency(0.6, method="UpdateService")
+    service = services.get_service(name=SERVICE)
+    service.traffic = [target(OLD, 100)]
+    with pytest.raises(exceptions.DeadlineExceeded):
+        services.update_service(service=service, timeout=0.2, retry=None)
+
+    assert [(t.revision, t.percent) for t in services.get_service(name=SERVICE).traffic] != [(OLD, 100)], \
+        "the write landed at once: nothing was late"
+    assert standins.run.wait_until_answered(timeout=10)
+    assert [(t.revision, t.percent) for t in services.get_service(name=SERVICE).traffic] == [(OLD, 100)]
+
+
+def test_waiting_for_calls_in_flight_says_when_one_is_still_running(services, standins, seeded):
+    standins.run.faults.add_latency(1.0, method="UpdateService")
+    service = services.get_service(name=SERVICE)
+    service.traffic = [target(OLD, 100)]
+    with pytest.raises(exceptions.DeadlineExceeded):
+        services.update_service(service=service, timeout=0.1, retry=None)
+
+    assert standins.run.wait_until_answered(timeout=0.05) is False
+    assert standins.run.wait_until_answered(timeout=10) is True

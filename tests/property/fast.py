@@ -252,6 +252,8 @@ def _plan(template: Any, deep: bool) -> list[tuple[str, Any, Any]]:
                 plan.append((name, None, lambda _: threading.Lock()))
             elif isinstance(value, _RLOCK):
                 plan.append((name, None, lambda _: threading.RLock()))
+            elif isinstance(value, threading.Condition):   # the calls in flight (StandIn.wait_until_answered)
+                plan.append((name, None, lambda _: threading.Condition(threading.Lock())))
             elif isinstance(value, Faults):
                 plan.append((name, type(value), lambda kind: kind()))
             elif name == "_calls":
@@ -273,7 +275,8 @@ def _pickled(template: Any) -> dict[str, bytes]:
     found = _PICKLED.get(id(template))
     if found is None or found[0] is not template:
         blobs = {name: pickle.dumps(value, pickle.HIGHEST_PROTOCOL) for name, value in vars(template).items()
-                 if not isinstance(value, (_LOCK, _RLOCK, Faults, _IMMUTABLE)) and name != "_calls"}
+                 if not isinstance(value, (_LOCK, _RLOCK, threading.Condition, Faults, _IMMUTABLE))
+                 and name != "_calls"}
         found = _PICKLED[id(template)] = (template, blobs)
     return found[1]
 

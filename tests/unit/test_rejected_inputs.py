@@ -58,9 +58,13 @@ def test_what_a_message_carried_is_read_whatever_its_shape(data, form, kept, att
 
 def test_a_message_too_large_to_carry_whole_is_cut_and_says_so():
     content = received(envelope({"data": b64(b"x" * 2_000_000)}))
-    assert content.data_bytes == 2_000_000 and content.data.endswith("[cut: 2000000 bytes in all]")
+    assert content.data_bytes == 2_000_000
+    kept = len(content.data.split("...")[0])
+    assert content.data_cut_bytes == 2_000_000 - kept > 0
+    assert content.data.endswith(f"[cut: 2000000 bytes in all, the last {2_000_000 - kept} not kept]")
     excerpt = content.excerpt(100)
-    assert len(excerpt["data"]) == 100 and "the whole is on the outcome" in excerpt["data_cut"]
+    assert len(excerpt["data"]) == 100 and "the outcome holds it cut" in excerpt["data_cut"], excerpt["data_cut"]
+    assert "the whole is on the outcome" not in excerpt["data_cut"]
 
 
 # Pub/Sub refuses a publish request over 10,000,000 bytes (google-cloud-pubsub's
@@ -84,7 +88,8 @@ def test_a_rejected_message_near_pubsubs_limit_leaves_an_outcome_pubsub_takes(ch
 
     assert len(outcome.to_json()) < PUBLISH_MAX_BYTES     # an emoji's was 12 MB: never published
     assert len(outcome.to_json()) <= MAX_KEPT_BYTES + 1024, len(outcome.to_json())
-    assert content.data_bytes == len(data) and content.data.endswith(f"[cut: {len(data)} bytes in all]")
+    assert content.data_bytes == len(data) and f"[cut: {len(data)} bytes in all, the last " in content.data
+    assert content.data_cut_bytes > 0
     assert content.data.startswith(char * 1000)
 
 
@@ -111,6 +116,28 @@ def test_a_rejected_alert_carries_the_message_to_the_person_it_pages(data, form,
     [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
     assert notify["runwarden"]["received"]["data"] == kept[:4096]
     assert w.standins.run.calls == []
+
+
+def test_a_relayed_message_past_what_an_outcome_keeps_says_plainly_it_was_cut_and_how_much():
+    """A relay's message of 2 MB (a notification over its bound in a relay's push body) is rejected and kept cut at
+    1 MiB. Before, the reason said "the whole message is on the outcome": the tail was lost unsaid."""
+    incident = {"incident_id": "0.relayed", "state": "open", "summary": "x" * 1_500_000}
+    relayed = json.dumps({"message": {"data": b64(json.dumps({"incident": incident, "version": "1.2"}).encode()),
+                                      "messageId": "r-1"}}).encode()
+    w = world()
+    outcome, logged = lines(lambda: w.handle(envelope({"data": b64(relayed), "messageId": "47"})))
+
+    assert outcome.status is OutcomeStatus.REJECTED
+    [published] = w.published()
+    cut = published["received"]["data_cut_bytes"]
+    kept = published["received"]["data"].split("... [cut: ")[0]
+    assert cut == len(relayed) - len(kept.encode()) > 400_000, cut
+    said = (f"the message's data is {len(relayed)} bytes, and the outcome holds it only in part (`received`): its "
+            f"last {cut} bytes are cut")
+    assert said in outcome.reason, outcome.reason
+    assert "the whole message is on the outcome" not in outcome.reason
+    [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert f"its last {cut} bytes not kept" in notify["runwarden"]["received"]["data_cut"]
 
 
 def test_a_malformed_command_with_no_readable_id_still_carries_what_it_said():
@@ -450,3 +477,13 @@ def test_a_rejected_alert_whose_incident_id_reads_is_labelled_with_it(incident_i
 
     assert outcome.incident_id == keyed and notify["logging.googleapis.com/labels"]["runwarden_incident"] == keyed
     assert f"; incident {keyed}, policy 'backend 5xx ratio'" in outcome.reason, outcome.reason
+
+
+def test_a_rejection_named_by_its_incident_says_too_that_its_data_was_cut():
+    from shared.alerts.received import named
+    from shared.outcomes import Received
+
+    content = Received(data_form="text", data='{"incident": {"incident_id": "0.x"}}', data_bytes=3_000_000,
+                       data_cut_bytes=1_900_000)
+    words = named(content, "incident.summary").words
+    assert words.startswith("; incident 0.x") and "its last 1900000 bytes are cut" in words, words

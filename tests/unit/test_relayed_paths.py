@@ -14,9 +14,10 @@ from typing import Any, Callable
 
 import pytest
 
-from shared.alerts.incidents import IncidentParseError, load_any, parse_message_published, parse_notification
+from shared.alerts.incidents import (MAX_NOTIFICATION_BYTES, IncidentParseError, load_any, parse_message_published,
+                                     parse_notification)
 from shared.alerts.received import named, received
-from shared.alerts.relayed import MAX_WRAPPINGS
+from shared.alerts.relayed import MAX_WRAPPED_TEXT_BYTES, MAX_WRAPPINGS, NOTIFICATION_BYTES
 
 SAMPLE = Path(__file__).parent.parent / "fixtures" / "samples" / "monitoring_pubsub_threshold_open_gce__flanksource.json"
 NOTIFICATION = SAMPLE.read_bytes()
@@ -199,3 +200,51 @@ def test_a_relays_attribute_named_as_a_secret_never_reaches_the_outcome(name, va
 
     assert wrapping.attributes[name] == (value if kept else REDACTED), wrapping.attributes
     assert kept or value not in json.dumps(wrapping.model_dump(mode="json"))
+
+
+# --- a relay's wrapping around a notification near its bound ---------------------------------------------------------
+
+def _notification_of(size: int) -> bytes:
+    """The sample notification, its summary padded so that its text is `size` bytes."""
+    doc = json.loads(NOTIFICATION)
+    doc["incident"]["summary"] = ""
+    doc["incident"]["summary"] = "x" * (size - len(as_json(doc)))
+    padded = as_json(doc)
+    assert len(padded) == size
+    return padded
+
+
+def _wrappings(inner: bytes) -> dict[str, bytes]:
+    push = as_json({"message": {"data": b64(inner), "messageId": "77", "attributes": {f"a{i}": "v" * 1024
+                                                                                     for i in range(100)}},
+                    "subscription": "projects/relay-project/subscriptions/alerts-relay"})
+    deepest = inner
+    for _ in range(MAX_WRAPPINGS):
+        deepest = as_json({"data": b64(deepest)})
+    return {"a push body republished, with 100 attributes": push, "base64 text": b64(inner).encode(),
+            "wrapped as deep as is read": deepest}
+
+
+@pytest.mark.parametrize("size", [192 * 1024 + 3, MAX_NOTIFICATION_BYTES])
+@pytest.mark.parametrize("form", list(_wrappings(b"{}")))
+def test_a_notification_within_its_bound_is_read_through_a_relays_wrapping_whatever_the_wrappings_size(form, size):
+    """A relay's push body around a notification of 192 KiB is over 256 KiB (base64 is 4/3): it was refused as a
+    notification too large, the notification inside never read. A notification at its bound, wrapped as deep as is
+    read, is read."""
+    data = _wrappings(_notification_of(size))[form]
+    assert len(data) > MAX_NOTIFICATION_BYTES
+    assert _pipeline_key(data) == _rejection_key(data) == INCIDENT_ID
+
+
+@pytest.mark.parametrize("form", list(_wrappings(b"{}")))
+def test_a_notification_past_its_bound_is_refused_inside_a_wrapping_naming_its_own_size(form):
+    data = _wrappings(_notification_of(MAX_NOTIFICATION_BYTES + 1))[form]
+    with pytest.raises(IncidentParseError) as caught:
+        parse_message_published(_event(data))
+    assert caught.value.reason == (f"{MAX_NOTIFICATION_BYTES + 1} bytes (the notification inside the relay's "
+                                   f"wrappings) is over the {MAX_NOTIFICATION_BYTES}-byte limit")
+
+
+def test_the_relays_bound_and_the_notifications_are_one():
+    assert NOTIFICATION_BYTES == MAX_NOTIFICATION_BYTES
+    assert MAX_WRAPPED_TEXT_BYTES < 10 * 1000 * 1000    # within Pub/Sub's 10 MB message
