@@ -101,7 +101,7 @@ def plain_revision(proto: Any) -> Any:
         env_values=tuple(e.value for c in proto.containers for e in c.env
                          if run_v2.EnvVar.pb(e).WhichOneof("values") == "value" and e.value),
         plain_env=tuple((e.name, e.value) for c in proto.containers for e in c.env
-                        if run_v2.EnvVar.pb(e).WhichOneof("values") == "value" and e.value),
+                        if run_v2.EnvVar.pb(e).WhichOneof("values") != "value_source"),
         secrets=tuple(SecretRef(env=e.name, secret=e.value_source.secret_key_ref.secret,
                                 version=e.value_source.secret_key_ref.version,
                                 container=(c.name or f"#{i + 1}")

@@ -904,7 +904,10 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
                                       execution_environment=rev.execution_environment, image=rev.image,
                                       port_name=rev.port_name)
         if service.traffic:
-            standins.run.set_traffic(service.name, service.traffic)
+            # The split the scenario starts in, not a write within it: the writes that made it are the ones its
+            # `audit_logs` record (a deploy, a person's or a pipeline's split move, each with its own request).
+            # Audited here too, it would read as a change by SEEDED_BY at the moment of seeding.
+            standins.run.set_traffic(service.name, service.traffic, audited=False)
         for rev in service.revisions:
             if rev.deleted:
                 standins.run.delete_revision(service.name, rev.name)

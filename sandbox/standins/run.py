@@ -260,6 +260,12 @@ def _summary(service: run_v2.Service) -> run_v2.Service:
                           update_time=service.update_time, uri=service.uri, urls=list(service.urls))
 
 
+def _split_request(traffic: Sequence[run_v2.TrafficTarget]) -> list[dict[str, Any]]:
+    """A split as an audited request carries it (Service.traffic, TrafficTarget in proto3 JSON's names)."""
+    return [{"type": run_v2.TrafficTargetAllocationType(t.type_).name, "revision": t.revision,
+             "percent": t.percent, **({"tag": t.tag} if t.tag else {})} for t in traffic]
+
+
 def _audited_resource(service: str, method: str) -> str:
     """An audit entry's resourceName: the service's v2 name, or v1's namespaces/PROJECT/services/NAME."""
     _, project, _, _, _, short = service.split("/")
@@ -576,15 +582,22 @@ class RunStandIn(StandIn):
             self._refresh_status(service)
 
     def set_traffic(self, service: str, traffic: Sequence[TrafficSeed], by: str = SEEDED_BY,
-                    at: datetime | None = None) -> run_v2.Service:
-        """An out-of-band change (as if someone ran gcloud): validated, bumps generation and etag. `by`: whose
-        credentials made it (Service.last_modifier: a person, or a CI job's service account stepping a rollout);
-        `at`: when (Service.update_time; now by default)."""
+                    at: datetime | None = None, *, audited: bool = True) -> run_v2.Service:
+        """An out-of-band change (as if someone ran `gcloud run services update-traffic`): validated, bumps generation
+        and etag. `by`: whose credentials made it (Service.last_modifier: a person, or a CI job's service account
+        stepping a rollout); `at`: when (Service.update_time and its audit entries; the stand-in's clock's now by
+        default). Audited as every other write is (`audit_into`): an UpdateService by `by` whose request carries the
+        split ("Cloud Run audit logging" lists UpdateService among the Admin Activity methods; a split move is one).
+        `audited=False` only for a split that is the state a scenario starts in, not a write within it (`seed`)."""
         targets = [run_v2.TrafficTarget(type_=_LATEST if t.revision is None else _REVISION,
                                         revision=t.revision or "", percent=t.percent, tag=t.tag) for t in traffic]
+        when = at or self.clock()
         with self.lock:
             self._require_service(service)
-            return self._apply_traffic(service, self._validated_traffic(service, targets), by, at)
+            answer = self._apply_traffic(service, self._validated_traffic(service, targets), by, when)
+        if audited:
+            self._audited(service, by, when, {"service": {"name": service, "traffic": _split_request(targets)}})
+        return answer
 
     def audit_into(self, logging: Any, *, clock: Callable[[], datetime] | None = None,
                    method: str = UPDATE_METHOD) -> None:
@@ -833,10 +846,8 @@ class RunStandIn(StandIn):
         service). Before, an RPC wrote none, so a sweep never read Runwarden's own entry beside a person's."""
         if self._audit is None:
             return None
-        split = [{"type": run_v2.TrafficTargetAllocationType(t.type_).name, "revision": t.revision,
-                  "percent": t.percent, **({"tag": t.tag} if t.tag else {})} for t in traffic]
         return self._audit_started(service, self.caller, self.clock(),
-                                   {"service": {"name": service, "traffic": split}}, UPDATE_METHOD)
+                                   {"service": {"name": service, "traffic": _split_request(traffic)}}, UPDATE_METHOD)
 
     def _check_named_template(self, incoming: run_v2.Service) -> None:
         """A revision's name is bound to its configuration for good: a template naming an existing

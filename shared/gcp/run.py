@@ -963,8 +963,7 @@ def revision_from_proto(proto: Any) -> Revision:
         "container_concurrency": proto.max_instance_request_concurrency or None,  # 0 = unset
         **_resources(proto.containers),
         "env_values": _plain_env_values(proto.containers),
-        "plain_env": tuple((e.name, e.value) for c in proto.containers for e in c.env
-                           if e.WhichOneof("values") == "value" and e.value),
+        "plain_env": _plain_env(proto.containers),
         "secrets": _secret_refs(proto),
         # Container.image of each container (k8s_min.proto), a tag or a digest as deployed.
         "images": tuple(c.image for c in proto.containers),
@@ -987,6 +986,17 @@ def _plain_env_values(containers: Any) -> tuple[str, ...]:
     Container.env: EnvVar's `value` or its `value_source.secret_key_ref`; the oneof `values`, so a
     secret's variable has no value here). Empty values are left out."""
     return tuple(e.value for c in containers for e in c.env if e.WhichOneof("values") == "value" and e.value)
+
+
+def _plain_env(containers: Any) -> tuple[tuple[str, str], ...]:
+    """Every container's plain env vars as (name, value), empty values kept. k8s_min.proto's EnvVar holds `value`
+    or `value_source` (the oneof `values`), and `value` "Defaults to \"\"" (the EnvVar docstring,
+    google/cloud/run_v2/types/k8s_min.py): a variable sent as `value: ""` and one sent with neither member set both
+    give the container the variable, empty. Which of the two Cloud Run answers for `--set-env-vars=FEATURE_X=` is
+    not documented (UNCONFIRMED), so both read alike, as ("FEATURE_X", ""): a deploy that only blanked
+    DB_PASSWORD changed that setting, and one that added an empty variable changed the revision's env. Only a
+    secret's variable (`value_source`) is left out: its value is never in the revision."""
+    return tuple((e.name, e.value) for c in containers for e in c.env if e.WhichOneof("values") != "value_source")
 
 
 def _secret_refs(proto: Any) -> tuple[SecretRef, ...]:

@@ -88,7 +88,7 @@ def _unmanaged(world, name: str, *, failing_since: int, project: str = "demo-pro
     world.standins.run.add_service(service)
     world.standins.run.add_revision(service, revision, world.anchor - timedelta(days=3), vpc_connector=connector,
                                     network_interfaces=network_interfaces)
-    world.standins.run.set_traffic(service, [TrafficSeed(percent=100, revision=revision)])
+    world.standins.run.set_traffic(service, [TrafficSeed(percent=100, revision=revision)], audited=False)  # as it was
     labels = f"{{type: cloud_run_revision, labels: {{service_name: {name}, revision_name: {revision}}}}}"
     _series(world, project, f"""
   - metric: run.googleapis.com/request_count
@@ -114,7 +114,7 @@ def _managed_in(world, project: str, name: str) -> None:
     service, revision = f"projects/{project}/locations/us-central1/services/{name}", f"{name}-00001-abc"
     world.standins.run.add_service(service)
     world.standins.run.add_revision(service, revision, world.anchor - timedelta(days=3), vpc_connector=CONNECTOR)
-    world.standins.run.set_traffic(service, [TrafficSeed(percent=100, revision=revision)])
+    world.standins.run.set_traffic(service, [TrafficSeed(percent=100, revision=revision)], audited=False)  # as it was
     request_lines(world, revision, "-20m", "+20m", 40, service=name, project=project)
     labels = f"{{type: cloud_run_revision, labels: {{service_name: {name}, revision_name: {revision}}}}}"
     _series(world, project, f"""

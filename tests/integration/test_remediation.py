@@ -1031,7 +1031,9 @@ def signature_back_after_a_verified_fix(rolled_back: World):
     recovery(rolled_back)
     rolled_back.at(12)
     rolled_back.command({"command": "sweep"})
-    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
+    # The failing revision serving again as the state the new incident starts in. Audited, it is a person's move
+    # within the window, and the alert stands down naming it before the verified fix is read.
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)], audited=False)
     more_series(rolled_back, f"""
   - metric: run.googleapis.com/request_count
     resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
@@ -1082,7 +1084,9 @@ def test_the_hourly_budget_holds_back_a_second_incident(standin_env, firestore, 
                   guardrails={"cooldown_seconds": 0, "max_actions_per_target_per_hour": 1})
     world.seed("bad_revision")
     assert world.handle(world.alert()).status.value == "applied"
-    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
+    # The failing revision serving again, the state the second incident starts in (no person's change within it:
+    # audited, it would stand automation down before the budget is read).
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)], audited=False)
 
     second = world.handle(world.alert(incident_id="0.second", message_id="2"))
 

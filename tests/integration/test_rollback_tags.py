@@ -50,8 +50,9 @@ def test_a_rollback_leaves_out_a_tag_on_a_revision_that_never_became_ready(world
 def test_a_tag_on_a_ready_revision_is_kept_beside_the_one_left_out(world, checked):
     """The control: a tag whose revision is Ready (the failing revision's own `canary` URL) stays at 0%
     while the dead `fix` tag is left out."""
+    # The split the incident starts in (set before its window), not a change within it: no audit entry.
     world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, BAD), TrafficSeed(0, BAD, tag="canary"),
-                                             TrafficSeed(0, FIX, tag="fix")])
+                                             TrafficSeed(0, FIX, tag="fix")], audited=False)
     world.standins.run.zero_percent_targets_checked = checked
 
     outcome = world.handle(world.alert(SCENARIO))

@@ -168,6 +168,35 @@ def test_the_stand_ins_one_clock_dates_update_time_as_it_dates_the_audit_entries
     assert changed.update_time == clock
 
 
+def test_a_persons_split_move_writes_its_admin_activity_entries_on_the_stand_ins_clock(standins, standin_env, seeded,
+                                                                                      anchor):
+    """A split moved out of band (`gcloud run services update-traffic`) is an UpdateService like any other write
+    ("Cloud Run audit logging"): its entries name the person, carry the split asked for, and are dated on the
+    stand-in's one clock, as its update_time is; the split a scenario starts in (seeding) writes none. Before, a
+    split move wrote no entry while a deploy and a setting change did, so a person's move was seen only by the
+    service's generation."""
+    clock = anchor + timedelta(minutes=5)
+    standins.run.audit_into(standins.logging, clock=lambda: clock)
+    assert _changes(anchor) == []            # the seeded split: the state the scenario starts in
+    moved = standins.run.set_traffic(SERVICE, [TrafficSeed(50, OLD), TrafficSeed(50, NEW)], by="alice@example.com")
+
+    [change] = _changes(anchor)
+    assert (change.method_name, change.resource_name, change.principal, change.timestamp, change.status_code) == (
+        "google.cloud.run.v2.Services.UpdateService", SERVICE, "alice@example.com", clock, 0)
+    assert moved.update_time == clock
+    from google.cloud.audit import audit_log_pb2
+    from google.protobuf.json_format import MessageToDict
+
+    requests = []
+    for entry in standins.logging.entries():
+        audit = audit_log_pb2.AuditLog()
+        type(entry).pb(entry).proto_payload.Unpack(audit)
+        if audit.HasField("request"):
+            requests.append(MessageToDict(audit.request))
+    [request] = requests
+    assert [(t["revision"], t["percent"]) for t in request["service"]["traffic"]] == [(OLD, 50), (NEW, 50)]
+
+
 def test_unknown_service_and_revision_are_not_found(services, revisions, seeded):
     with pytest.raises(exceptions.NotFound):
         services.get_service(name=SERVICE.replace("backend", "frontend"))

@@ -90,7 +90,10 @@ def test_the_next_alert_decides_on_fresh_evidence(world):
     """After the escalation, a new incident reads the service as it now is and acts on it."""
     world.seed("bad_revision")
     split = [TrafficSeed(90, NEW), TrafficSeed(10, OLD)]
-    world.adapters.run = ChangedMeanwhile(world.adapters.run, lambda: world.standins.run.set_traffic(SERVICE, split))
+    # The change made meanwhile is read by the service's generation alone here (audited, it is a person's move
+    # 0 s before the second alert, which then stands down naming it: test_a_persons_move_meanwhile_stands_the_next_alert_down).
+    world.adapters.run = ChangedMeanwhile(world.adapters.run,
+                                          lambda: world.standins.run.set_traffic(SERVICE, split, audited=False))
     assert world.handle(world.alert()).status.value == "escalated"
     now = world.standins.run.service(SERVICE).etag
 
@@ -101,6 +104,24 @@ def test_the_next_alert_decides_on_fresh_evidence(world):
     assert world.standins.run.requests("UpdateService")[-1].service.etag == now   # the fresh read's
     assert world.standins.run.count("UpdateService") == 2
 
+
+
+def test_a_persons_move_meanwhile_stands_the_next_alert_down(world):
+    """A person's split move made while the first alert was read (`gcloud run services update-traffic`) leaves its
+    Admin Activity entry, as every split move does: the next alert reads it, stands down naming the person and the
+    move, and writes nothing over it. Before, the stand-in audited no split move and the next alert rolled back
+    over the person's split a moment after it was made."""
+    world.seed("bad_revision")
+    split = [TrafficSeed(90, NEW), TrafficSeed(10, OLD)]
+    world.adapters.run = ChangedMeanwhile(world.adapters.run, lambda: world.standins.run.set_traffic(
+        SERVICE, split, by="alice@example.com"))
+    assert world.handle(world.alert()).status.value == "escalated"
+
+    again = world.handle(world.alert(message_id="2", incident_id="0.second"))
+
+    assert again.status.value == "escalated", again.reason
+    assert "recent human change" in again.reason and "alice@example.com" in again.reason, again.reason
+    assert world.serving() == {NEW: 90, OLD: 10} and world.standins.run.count("UpdateService") == 1
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION])

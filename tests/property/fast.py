@@ -27,6 +27,7 @@ from sandbox.standins.faults import Faults
 from sandbox.standins.server import StandIns
 from shared.clock import FixedClock
 from shared.config import Config, parse_config
+from shared.gcp.identity import with_own_principal
 from shared.pipeline import Adapters
 from tests.integration.world import SERVICE, World, event
 from tests.property.harness import ANCHOR, Run, sustained, with_port_faults
@@ -45,16 +46,22 @@ class FastWorld(World):
         # What the stand-ins were copied from (`seeded_copy`'s key), while Monitoring holds no series
         # beyond it: the Monitoring answers kept by request are shared by every world of that state.
         self.seeded_as = seeded_as
-        self.logging_as = seeded_as   # what Logging holds: the seeded state's entries (no step adds any)
+        # What Logging holds: the seeded state's entries, until a write is audited into it (`own_logging`).
+        self.logging_as = seeded_as
+        self.logging_owned = False
         self.anchor = anchor
         self.outcomes_topic = OUTCOMES_TOPIC
-        self.config = _config(mode, tuple(services), config)
+        # As World's: Runwarden's own account among self_principals, so that its own writes' audit entries (the Run
+        # stand-in's `caller`) are not read as a person's.
+        self.config = with_own_principal(_config(mode, tuple(services), config), standins.run.caller)
         self.state = MemoryStateStore()
         self.clock = FixedClock(anchor + timedelta(minutes=2))
         # The Run stand-in dates what it stamps (a service's update_time, a write's audit entries) by the world's
-        # clock, as World's `audit_into` does: on wall time, an answer naming when the service last changed
-        # differed between two runs of one program a second apart.
-        standins.run.use_clock(self.clock.now)
+        # clock, and audits every write into this world's Logging, as World's `audit_into` does: Runwarden's own
+        # rollback, a person's split move or deploy. On wall time, an answer naming when the service last changed
+        # differed between two runs of one program a second apart; with no sink, a person's change was never in
+        # the audit log the sweep and the alert path read.
+        standins.run.audit_into(_OwnedOnWrite(self), clock=self.clock.now)
         self.publisher = InProcessPublisher()
         self.adapters = Adapters(run=InProcessRun(standins.run), monitoring=InProcessMonitoring(standins.monitoring, memo=memo),
                                  publisher=self.publisher, state=self.state, clock=self.clock,
@@ -79,6 +86,25 @@ class FastWorld(World):
             monitoring._series = list(monitoring._series)
         self.adapters.monitoring.forget_answers()
         self.seeded_as = None
+
+    def own_logging(self) -> None:
+        """This copy's Logging entries made its own before a write's audit entry lands in them (the template's are
+        shared by every copy of the scenario), and the answers kept by request no longer shared: Logging's contents
+        now depend on the writes this world made (an audit entry carries its operation's own id), so an answer is
+        no longer a function of the seeded state and the request. Once per world: later entries land in its own."""
+        if self.logging_owned:
+            return
+        logging = self.standins.logging
+        with logging.lock:
+            logging._entries = list(logging._entries)
+            logging._keys = set(logging._keys)
+            logging._matched = {}       # keyed by the store's generation: another copy's would answer for it
+            logging._routed = {into: set(sources) for into, sources in logging._routed.items()}
+        transport = getattr(self.adapters.logging, "_transport", None)   # none: a real client (no answers kept)
+        if transport is not None:
+            transport.forget_answers()
+        self.logging_as = None
+        self.logging_owned = True
 
     def add_series_group(self, key: Any, series: Any) -> None:
         """The series added (`World.add_series_group`), on a copy of the seeded state: what Monitoring
@@ -131,6 +157,18 @@ class FastWorld(World):
 
     def alert(self, name="bad_revision", message_id="1", **notification_args) -> dict:
         return event(_notification(name, self.anchor, tuple(sorted(notification_args.items()))), message_id)
+
+
+class _OwnedOnWrite:
+    """The audit sink the Run stand-in writes into (`audit_into`): the world's Logging stand-in, made the world's
+    own (`FastWorld.own_logging`) before its first entry is added."""
+
+    def __init__(self, world: FastWorld) -> None:
+        self._world = world
+
+    def add_entry(self, entry: Any) -> str:
+        self._world.own_logging()
+        return self._world.standins.logging.add_entry(entry)
 
 
 _CONFIGS: dict[str, Config] = {}

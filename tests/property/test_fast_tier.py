@@ -7,6 +7,7 @@ needed. The in-process parts are described in tests/property/fast.py and docs/te
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -106,6 +107,38 @@ def test_the_run_standin_dates_a_rollback_by_the_worlds_clock() -> None:
         assert run.standins.run.count("UpdateService") == 1
         service = run.standins.run._services[SERVICE]
         assert service.update_time == run.world.clock.now()
+
+
+def _audited_principals(run) -> list[str]:
+    """The principals of the service's changes, as the product's own audit query reads them through the world's
+    Logging adapter (the answers kept by request, where the world still shares them)."""
+    from shared.diagnosis.log_signals import audit_filter
+    from shared.gcp.logging import merge_operation_entries
+
+    query = audit_filter("demo-project", "backend", "us-central1", run.world.anchor,
+                         run.world.anchor + timedelta(minutes=60))
+    entries = merge_operation_entries(run.world.adapters.logging.list_entries("demo-project", query, 100)).entries
+    return sorted(e.principal for e in entries)
+
+
+def test_the_worlds_writes_are_audited_into_its_own_logging_and_read_afresh() -> None:
+    """A person's split move and Runwarden's own rollback write their Admin Activity entries into the world's
+    Logging, as World's stand-ins do (`audit_into`), and the sweep's and alert path's audit reads see them: read
+    before the writes, the same query then answers with them (Logging's answers are no longer shared by request
+    once a write landed). Another world of the same seeded scenario sees none of them. Before, the fast tier's Run
+    stand-in had no audit sink: its worlds never saw an audit entry."""
+    from sandbox.standins.run import RUNWARDEN_CALLER, TrafficSeed
+
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        before = _audited_principals(run)
+        run.execute([Open(0, 0)])
+        run.standins.run.set_traffic(SERVICE, [TrafficSeed(50, "backend-00001-abc"),
+                                               TrafficSeed(50, "backend-00002-xyz")], by="alice@example.com")
+        after = _audited_principals(run)
+    with fast_run("bad_revision", "enforce", **POLICY) as other:
+        untouched = _audited_principals(other)
+    assert sorted([*before, "alice@example.com", RUNWARDEN_CALLER]) == after
+    assert untouched == before
 
 
 def test_a_paused_service_is_not_written_and_an_operator_rollback_acts_once() -> None:
@@ -781,7 +814,10 @@ def test_a_deploy_made_after_the_incident_began_is_never_written_over_by_an_aler
         assert not check_all(run), explain(run, check_all(run))
         assert run.standins.run.count("UpdateService") == 0, run.describe()
         assert [o.status.value for o in run.trace[1].outcomes] == ["escalated"], run.describe()
-        assert "created 1 min 00 s after the incident started" in run.trace[1].outcomes[0].reason
+        # The person's move is in the audit log (the Run stand-in audits it into the world's Logging): the stand-down
+        # names it, by whom, as the real tier's does.
+        reason = run.trace[1].outcomes[0].reason
+        assert "recent human change" in reason and "person@example.com" in reason and "backend-00009-late" in reason
         assert all(obs.late_serving for obs in run.trace[1:]), run.describe()
 
 

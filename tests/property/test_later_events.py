@@ -64,12 +64,29 @@ def test_a_persons_change_back_to_the_recorded_split_is_not_written_over_by_the_
     refused). Fails (after read 1) if the undo takes "serves as the undo would restore it" for its own earlier write
     on a first attempt (it wrote the split again, on the person's etag)."""
     with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
-        run.execute([PersonTraffic(1, 0), Open(0, 0), PersonTraffic(1, after_reads), Sweep(16)])
-        assert sum(o.person_writes for o in run.trace) == 2
+        _split_before_the_incident(run, 1)
+        run.execute([Open(0, 0), PersonTraffic(1, after_reads), Sweep(16)])
+        assert sum(o.person_writes for o in run.trace) == 1
         assert not undo_keeps_person_change(run), explain(run, undo_keeps_person_change(run))
         _checked(run)
-        assert [o.status.value for o in run.trace[3].outcomes] == ["escalated"]
-        assert run.trace[3].final_generation == run.trace[3].person_generation   # the person's change is what serves
+        assert [o.status.value for o in run.trace[2].outcomes] == ["escalated"]
+        assert run.trace[2].final_generation == run.trace[2].person_generation   # the person's change is what serves
+
+
+def _split_before_the_incident(run, split: int) -> None:
+    """A person's split (PERSON_SPLITS_BACK[split]) made an hour before the incident, as the state the program
+    starts in: its audit entry is older than the stand-down window, so the alert acts and records that split as
+    the one before. (Made within the window, as a PersonTraffic step at the alert's minute is, it stands the alert
+    down: the person is at work.)"""
+    from datetime import timedelta
+
+    from sandbox.standins.run import TrafficSeed
+    from tests.property.harness import ANCHOR, PERSON_SPLITS_BACK, _person_revisions
+
+    good, newest = PERSON_SPLITS_BACK[split]
+    known_good, latest = _person_revisions(run.scenario)
+    run.standins.run.set_traffic(SERVICE, [TrafficSeed(good, known_good), TrafficSeed(newest, latest)],
+                                 by="alice@example.com", at=ANCHOR - timedelta(hours=1))
 
 
 def test_evidence_unreadable_past_the_deadline_is_escalated_exactly_once_then_judged() -> None:

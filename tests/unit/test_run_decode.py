@@ -3,6 +3,7 @@ through proto-plus and validated models gives: field by field and type by type."
 from __future__ import annotations
 
 import random
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +11,8 @@ from google.cloud import run_v2
 
 from bench.run_decode import plain_revision
 from shared.diagnosis.evidence import Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, short_name
+from shared.diagnosis.secret_refs import plain_credentials_changed
+from shared.remediation.generations import build_stamps
 from shared.gcp.run import cores, mebibytes, revision_from_proto, service_from_proto, template_settings
 
 SERVICE = "projects/p/locations/us-central1/services/backend"
@@ -228,9 +231,41 @@ def test_plain_env_values_are_read_from_every_container_and_a_secrets_never():
     revision = revision_from_proto(proto)
 
     assert revision.env_values == ("db.example", "http://api.example:8080")
-    assert revision.plain_env == (("DB_HOST", "db.example"), ("UPSTREAM", "http://api.example:8080"))
+    assert revision.plain_env == (("DB_HOST", "db.example"), ("EMPTY", ""), ("UPSTREAM", "http://api.example:8080"))
     assert "db.example" not in repr(revision) and "env_values" not in revision.model_dump()
     assert "plain_env" not in revision.model_dump()
+
+
+@pytest.mark.parametrize("sent", ["value", "neither"])
+def test_an_empty_variable_is_a_setting_whether_sent_as_value_or_unset(sent):
+    """EnvVar.value "Defaults to \"\"" (k8s_min.proto): `FEATURE_X=""` sent as `value: ""` or with neither member of
+    the oneof set gives the container the variable, empty; both read as ("FEATURE_X", ""), so a deploy that only
+    added it, or only blanked DB_PASSWORD, is a change of the revision's plain env, and of that credential."""
+    empty = run_v2.EnvVar(name="FEATURE_X", value="") if sent == "value" else run_v2.EnvVar(name="FEATURE_X")
+    blank = run_v2.EnvVar(name="DB_PASSWORD", value="") if sent == "value" else run_v2.EnvVar(name="DB_PASSWORD")
+    before = revision_from_proto(run_v2.Revision(name=f"{SERVICE}/revisions/a", containers=[
+        run_v2.Container(env=[run_v2.EnvVar(name="DB_PASSWORD", value="s3cret")])]))
+    after = revision_from_proto(run_v2.Revision(name=f"{SERVICE}/revisions/b", containers=[
+        run_v2.Container(env=[blank, empty])]))
+
+    assert after.plain_env == (("DB_PASSWORD", ""), ("FEATURE_X", ""))
+    assert after.env_values == ()                 # an empty value names no host
+    assert plain_credentials_changed(before, after) == ["plain env DB_PASSWORD"]
+
+
+@pytest.mark.parametrize("sent", ["value", "neither"])
+def test_a_pipeline_deploy_that_also_added_an_empty_variable_is_not_its_build_stamps(sent):
+    """The verification's reading of a deploy under a pin (generations.build_stamps): a new image by the same
+    creator that restamped GIT_SHA is a pipeline's; one that also added FEATURE_X="" changed a setting beside it."""
+    def revision(name: str, image: str, sha: str, *extra: run_v2.EnvVar) -> Any:
+        return revision_from_proto(run_v2.Revision(name=f"{SERVICE}/revisions/{name}", creator="ci@p.iam.gserviceaccount.com",
+                                                   containers=[run_v2.Container(image=image, env=[
+                                                       run_v2.EnvVar(name="GIT_SHA", value=sha), *extra])]))
+    empty = run_v2.EnvVar(name="FEATURE_X", value="") if sent == "value" else run_v2.EnvVar(name="FEATURE_X")
+    before = revision("a", "r/app:1", "a" * 40)
+
+    assert build_stamps(before, revision("b", "r/app:2", "b" * 40)) == ("GIT_SHA",)
+    assert build_stamps(before, revision("b", "r/app:2", "b" * 40, empty)) is None
 
 
 def test_the_secrets_a_revision_reads_are_read_by_name_and_version_never_by_value():
