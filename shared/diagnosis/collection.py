@@ -5,7 +5,8 @@ Cost of one collection, at most 15 API calls, 16 for an alert, each read below m
   Cloud Run:   GetService, ListRevisions                                              2
   Monitoring:  request_count, request_latencies (p99, p50), container/instance_count   3
   Logging:     the service's stderr/stdout warnings and system log (with a log-match
-               alert's own filter); audit entries of the service and its connector       2
+               alert's own filter); audit entries of the service, its connector and
+               a database user changed on its Cloud SQL instances                        2
   if the serving revision uses a VPC connector:
   VPC Access:  GET connector                                                           1
   Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count,

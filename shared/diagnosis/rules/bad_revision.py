@@ -184,8 +184,10 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
     password changed in SQL logs nothing there, or the entry not read), the deploy and the database compete as
     before; a deploy that changed a credential setting is the deploy's (database_unreachable._DEPLOYS_OWN)."""
     read = facts.b.sql_audit
+    if read is None or not read.entries:
+        return ""     # no database user changed: the refusals are not read for this
     refused = refusals(facts)
-    if read is None or not read.entries or not refused or not refused.keys() <= _LOGIN_REFUSED:
+    if not refused or not refused.keys() <= _LOGIN_REFUSED:
         return ""
     deploy = facts.recent_deploy()
     if deploy is None or deploy[0].name != suspect.name:
