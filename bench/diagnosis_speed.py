@@ -178,7 +178,7 @@ class Wire:
         from google.cloud import monitoring_v3
         from google.cloud.logging_v2.types import ListLogEntriesResponse
 
-        from shared.diagnosis.collection import split_audit
+        from shared.diagnosis.collection import split_audit, sql_audit
         from shared.diagnosis.evidence import EvidenceBundle, LogResult
         from shared.gcp.logging import merge_operation_entries, record_from_entry
         from shared.diagnosis.collection import P99_NOTE, latency_percentiles
@@ -200,9 +200,10 @@ class Wire:
                 b.latencies.query.removesuffix(P99_NOTE),
                 [s for page in self.metrics["latencies"] for s in series_of(page).time_series])
             fields["latencies"], fields["latencies_p50"] = latency_percentiles(histograms)
-        audit, connector_audit = split_audit(merge_operation_entries(logs[b.audit.query]))
+        merged = merge_operation_entries(logs[b.audit.query])
+        audit, connector_audit = split_audit(merged)
         return EvidenceBundle(**{**dict(b), **fields, "logs": logs[b.logs.query], "audit": audit,
-                                 "connector_audit": connector_audit})
+                                 "connector_audit": connector_audit, "sql_audit": sql_audit(merged)})
 
     def reference(self) -> Callable[[], float]:
         """Parse every answer and read once every field the evidence keeps, building nothing."""

@@ -5,7 +5,8 @@ Cost of one collection, at most 15 API calls, 16 for an alert, each read below m
   Cloud Run:   GetService, ListRevisions                                              2
   Monitoring:  request_count, request_latencies (p99, p50), container/instance_count   3
   Logging:     the service's stderr/stdout warnings and system log (with a log-match
-               alert's own filter); audit entries of the service and its connector       2
+               alert's own filter); audit entries of the service, its connector and
+               a database user changed on its Cloud SQL instances                        2
   if the serving revision uses a VPC connector:
   VPC Access:  GET connector                                                           1
   Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count,
@@ -52,8 +53,8 @@ from shared.diagnosis.check_results import CHECK_PASSED, CHECK_PASSED_READ, PERI
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.errors import (INCOMPLETE_ANSWER, UNANSWERED, IncompleteReadError, PermanentError, RunwardenError,
                            TransientError, cause_status)
-from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
-                                       MetricResult, Revision, SecretRef, Service, StartupRead,
+from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogRecord, LogResult,
+                                       MetricQuery, MetricResult, Revision, SecretRef, Service, StartupRead,
                                        TargetConnectorRead, TargetSecretRead, short_name)
 from shared.diagnosis.facts import (CONNECTIONS_READ, FAILED_SEVERITIES, FAILURE_READ_GAP, INGEST_LAG,
                                    TARGET_LOAD_MINUTES, Facts, promotion_reach, whole_until)
@@ -416,7 +417,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                 else settings.max_log_entries)
         reads.search("audit", "logging: audit log", readers.logging, scope.project,
                      audit_filter(scope.project, scope.service, scope.location, audit_from, now,
-                                  connector=connector_name), most, audit_from, now)
+                                  connector=connector_name, sql_instances=sql), most, audit_from, now)
     if connector_name and readers.vpcaccess is not None:
         reads.add("connector", "vpcaccess.connectors.get", lambda: readers.vpcaccess.get_connector(connector_name),
                   how=connector_by_hand(connector_name))
@@ -490,8 +491,9 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     if readers.logging is not None:
         audit = found.pop("audit")
         # A long-running change logs two entries (start and end): one change, one record.
-        found["audit"], found["connector_audit"] = split_audit(
-            merge_operation_entries(audit) if audit is not None else None)
+        merged = merge_operation_entries(audit) if audit is not None else None
+        found["audit"], found["connector_audit"] = split_audit(merged)
+        found["sql_audit"] = sql_audit(merged)
     # A connector that does not exist is a fact about the path, not a source missing: bad_revision reads it.
     missing = connector_name if reads.refused.get("connector") == "NOT_FOUND" else None
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
@@ -886,14 +888,27 @@ def judged_since(incident_started_at: datetime, settings: DiagnosisSettings, now
     return max(incident_started_at, now - timedelta(seconds=settings.max_incident_window_seconds))
 
 
+def _on_sql(entry: LogRecord) -> bool:
+    """An entry of the Cloud SQL instances' own changes (log_signals.sql_user_changes_clause), by its resource."""
+    return entry.resource_type == "cloudsql_database"
+
+
 def split_audit(result: LogResult | None) -> tuple[LogResult | None, LogResult | None]:
-    """One audit answer split into the service's entries and its connector's (by resource name)."""
+    """One audit answer split into the service's entries and its connector's (by resource name); a Cloud SQL
+    instance's entries are neither (`sql_audit`)."""
     if result is None:
         return None, None
     on_connector = tuple(e for e in result.entries if "/connectors/" in (e.resource_name or ""))
-    on_service = tuple(e for e in result.entries if e not in on_connector)
+    on_service = tuple(e for e in result.entries if e not in on_connector and not _on_sql(e))
     return (result.model_copy(update={"entries": on_service}),
             result.model_copy(update={"entries": on_connector}))
+
+
+def sql_audit(result: LogResult | None) -> LogResult | None:
+    """The audit answer's entries of the revisions' Cloud SQL instances (a database user changed), None unread."""
+    if result is None:
+        return None
+    return result.model_copy(update={"entries": tuple(e for e in result.entries if _on_sql(e))})
 
 
 # --- which managed services an alert on a shared resource concerns -------------------------------

@@ -340,6 +340,38 @@ def store_address_moved(before: tuple[tuple[str, str], ...], after: tuple[tuple[
     return sorted(name for name in old.keys() & new.keys() if old[name] and new[name] and old[name] != new[name])
 
 
+# An address a line names with its port after it, as a client or the application's own log prints the server it
+# called ("10.60.0.9:6379", "redis://10.60.0.9:6379", "addr=cache.internal.example:6379"): an IPv4 literal or a
+# dotted DNS name (`_dns_name`: no file name, no version).
+_ADDRESS_PORT = re.compile(rf"(?<![\w.-])((?:\d{{1,3}}\.){{3}}\d{{1,3}}|(?:{_LABEL}\.)+[a-z]{{2,63}})\.?:\d{{1,5}}(?!\d)",
+                           re.IGNORECASE)
+
+
+def addresses_with_ports(text: str) -> set[str]:
+    """The servers `text` names with a port after them, lower case, without the port: IPv4 literals and DNS names
+    (a line that names the server it called names the store that answered)."""
+    return {m.group(1).lower() for m in _ADDRESS_PORT.finditer(text)
+            if _address_literal(m.group(1)) or _dns_name(m.group(1).lower())}
+
+
+def store_moved_to(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
+                   addresses: set[str]) -> list[str]:
+    """The plain env vars, by name, that both revisions hold and that the deploy moved to the servers a store's
+    answers name (`addresses`, `addresses_with_ports`), whatever the variable's name or its value's shape
+    (`FAST_KV` 10.60.0.4 -> 10.60.0.9, the answers naming 10.60.0.9:6379): the variable that names the server
+    that answered is that store's setting. Every address must be one only the new revision names, each by such a
+    variable that named another host before; [] otherwise (an address the revision before names too is a store
+    both call, whatever else moved), or when either env was not read. Names only: a value may hold a password."""
+    if not before or not after or not addresses:
+        return []
+    old = {name: value_hosts(value) for name, value in before}
+    new = {name: value_hosts(value) for name, value in after}
+    if set().union(*old.values()) & addresses:
+        return []
+    moved = sorted(name for name in old.keys() & new.keys() if new[name] & addresses and old[name])
+    return moved if set().union(*(new[name] for name in moved)) >= addresses else []
+
+
 def _database_variable(pattern: "re.Pattern[str]", name: str, value: str) -> bool:
     """Whether a plain env var holds the SQL database's setting `pattern` reads by name (its host, its
     port), and no other store's: its value decides where it says whose it is (`_store_of_value`:

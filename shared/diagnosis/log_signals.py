@@ -5717,11 +5717,35 @@ def request_log_filter(project: str, service: str, location: str, revisions: Seq
 AUDIT_METHODS = service_methods(SERVICE_WRITES)
 
 
+# A database user's password set through the Cloud SQL Admin API (`gcloud sql users set-password`, the console):
+# cloudsql.users.update is an ADMIN_WRITE method, logged in the Admin Activity audit log, and a long-running
+# operation (two entries) (Cloud SQL docs, "Cloud SQL audit logging", methods by permission type; its
+# protoPayload.serviceName "cloudsql.googleapis.com"). Its entries sit on the `cloudsql_database` monitored
+# resource, labelled `database_id` PROJECT:INSTANCE (Cloud Monitoring's monitored resource list). Whether the
+# entry's request names the user, and in which field, is UNCONFIRMED: it is not read. A password changed in SQL
+# (ALTER USER / ALTER ROLE) is not an Admin API call and logs nothing here.
+SQL_USER_WRITES = ("cloudsql.users.update",)
+
+
+def sql_user_changes_clause(project: str, sql_instances: Iterable[str]) -> str:
+    """The Admin Activity entries that changed a database user of one of `sql_instances` (PROJECT:REGION:INSTANCE,
+    as the revisions' Cloud SQL volumes name them), by its monitored resource's exact `database_id`; "" for none."""
+    ids = sorted({f"{project}:{name.rsplit(':', 1)[-1]}" for name in sql_instances if name.startswith(project + ":")})
+    if not ids:
+        return ""
+    methods = " OR ".join(f"protoPayload.methodName={quote(m)}" for m in SQL_USER_WRITES)
+    which = " OR ".join(f"resource.labels.database_id={quote(i)}" for i in ids)
+    return (f'protoPayload.serviceName="cloudsql.googleapis.com" AND ({methods}) '
+            f'AND resource.type="cloudsql_database" AND ({which})')
+
+
 def audit_filter(project: str, service: str, location: str, start: datetime, end: datetime,
-                 connector: str | None = None) -> str:
+                 connector: str | None = None, sql_instances: Iterable[str] = ()) -> str:
     """Admin Activity entries that changed exactly this service (deploys and traffic changes, v1
     and v2 paths, both entries of each long-running operation, merged after reading) and, given its
-    connector, the connector's own changes.
+    connector, the connector's own changes; given the Cloud SQL instances its revisions name, a database
+    user changed on one of them (`sql_user_changes_clause`: a password set under the service), in the same
+    read: no call more.
 
     The service is matched on the entry's monitored resource (cloud_run_revision, labels
     service_name and location) with `=`, an exact match: `protoPayload.resourceName:` was a
@@ -5742,5 +5766,8 @@ def audit_filter(project: str, service: str, location: str, start: datetime, end
         vpc = ('protoPayload.serviceName="vpcaccess.googleapis.com" AND protoPayload.methodName=~"Connector" '
                f'AND protoPayload.resourceName=~{quote("connectors/" + connector_id + "$")}')
         which = f"(({run}) OR ({vpc}))"
+    users = sql_user_changes_clause(project, sql_instances)
+    if users:
+        which = f"({which} OR ({users}))" if connector else f"(({run}) OR ({users}))"
     return (f'logName="{audit}" AND {which} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}"')

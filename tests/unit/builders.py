@@ -60,6 +60,7 @@ class Evidence:
         self.sql_connection_values: dict[str, dict[int, float]] = {}
         self.logs: list[LogRecord] = []
         self.audits: list[LogRecord] = []
+        self.sql_audits: list[LogRecord] = []
         self.etag = "etag-1"
         self.collected = {"requests", "latencies", "instances"}
 
@@ -201,6 +202,17 @@ class Evidence:
                                      resource_name=SERVICE, principal=principal))
         return self
 
+    def sql_user_changed(self, minute: float, principal: str, method: str = "cloudsql.users.update",
+                         instance: str = "main-db", status: int | None = None):
+        """An Admin Activity entry of a database user changed on the Cloud SQL instance `instance`."""
+        self.sql_audits.append(LogRecord(timestamp=at(minute), log_id="cloudaudit.googleapis.com/activity",
+                                         severity="NOTICE", text=method, method_name=method,
+                                         resource_type="cloudsql_database",
+                                         resource_labels={"database_id": f"{PROJECT}:{instance}"},
+                                         resource_name=f"projects/{PROJECT}/instances/{instance}",
+                                         principal=principal, status_code=status))
+        return self
+
     # --- the bundle ----------------------------------------------------------------------
     def bundle(self) -> EvidenceBundle:
         targets = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r, percent=p) for r, p in self.split.items())
@@ -233,6 +245,7 @@ class Evidence:
             if self.sql_connection_values else None,
             logs=LogResult(query="app logs", entries=tuple(sorted(self.logs, key=lambda e: e.timestamp, reverse=True))),
             audit=LogResult(query="audit", entries=tuple(self.audits)),
+            sql_audit=LogResult(query="audit", entries=tuple(self.sql_audits)),
             api_calls=9,
         )
 

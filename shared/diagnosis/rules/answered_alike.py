@@ -24,7 +24,8 @@ import re
 from collections import Counter
 
 from shared.diagnosis.excerpts import excerpt
-from shared.diagnosis.env_hosts import deploy_brought, looked_up_names, store_address_moved
+from shared.diagnosis.env_hosts import (addresses_with_ports, deploy_brought, looked_up_names, store_address_moved,
+                                        store_moved_to)
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import LogSignal, found_in, per_text
@@ -89,9 +90,8 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
     hosts = found_in(url_hosts, (e for e, _ in found))
     if not unlike and deploy_brought(hosts, suspect.env_values, good.env_values):
         unlike = f"its env names {', '.join(sorted(hosts))}, which the answers name, and {good.short_name}'s does not"
-    if not unlike and STORE_STATE in kinds and (moved := store_address_moved(good.plain_env, suspect.plain_env)):
-        unlike = (f"its plain env {', '.join(moved)} names another store address than {good.short_name}'s: the "
-                  "answers may be the new address's")
+    if not unlike and STORE_STATE in kinds:
+        unlike = _store_moved(suspect, good, [e for e, kind in found if kind == STORE_STATE])
     if not unlike and not hosts and kinds.keys() & _ABOUT_A_HOST:
         unlike = _hosts_brought_unnamed(suspect, good)
     if unlike or _answered_beside(facts, suspect, lines):
@@ -115,6 +115,26 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
               f"to be the cause, and a rollback is not shown to help ({_CHECKS[kind]})")
     return reason, (f"{_CHECKS[kind]}; send traffic back by hand only if the downstream answers "
                     f"{good.short_name}'s calls and the deploy changed how {suspect.short_name} makes them")
+
+
+def _store_moved(suspect: Revision, good: Revision, answers: list[LogRecord]) -> str:
+    """What the deploy moved of the store whose answers about its own state the suspect meets, in words, or "".
+    Where the answers name the server that answered (`env_hosts.addresses_with_ports`: a client's or the
+    application's own words, "addr=10.60.0.9:6379"), the store is the variable that names it, whatever its name:
+    unlike only when the deploy moved a variable to every such server (`env_hosts.store_moved_to`; an address the
+    rollback target names too is a store both call, and a store setting moved elsewhere does not explain it).
+    Where they name none, a store setting by its name or its value's shape that moved (`env_hosts.
+    store_address_moved`: REDIS_HOST, a redis:// URL, a host with Redis's port); a variable of neither, named for
+    no store (`FAST_KV=10.60.0.4`), is not taken for the store on its name alone."""
+    named = found_in(addresses_with_ports, answers)
+    if named:
+        moved = store_moved_to(good.plain_env, suspect.plain_env, named)
+        return (f"its plain env {', '.join(moved)} moved to {', '.join(sorted(named))}, the server the store's "
+                f"answers name, which {good.short_name}'s does not name: the answers are the new address's"
+                if moved else "")
+    moved = store_address_moved(good.plain_env, suspect.plain_env)
+    return (f"its plain env {', '.join(moved)} names another store address than {good.short_name}'s: the answers "
+            "may be the new address's" if moved else "")
 
 
 def _answers(facts: Facts, suspect: Revision) -> tuple[list[tuple[LogRecord, str]], list[LogRecord]]:

@@ -17,7 +17,8 @@ from shared.diagnosis.evidence import (LogRecord, Revision, TrafficType, short_n
                                       update_traffic_command)
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis.health_bar import health_bar
-from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of, per_text, refusals_of
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, SQL_USER_WRITES, LogSignal, Refusal, found_in, pattern_of,
+                                         per_text, refusals_of)
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
@@ -166,12 +167,62 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
                  recommendation=f"send 100% of traffic back to {good.short_name}")
 
 
+# The refusals of the user a connection logs in as (database_unreachable._USERS_OWN's kinds): what a password
+# set on the instance under the service brings about on every new connection, whichever revision opens it.
+_LOGIN_REFUSED = frozenset({Refusal.CREDENTIALS, Refusal.PASSWORD_EXPIRED})
+
+
+def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why `suspect`'s failures are the database's credentials changed under the service, not its deploy, or "":
+    every database refusal is of the login (`_LOGIN_REFUSED`), the Admin Activity audit log shows a database user of
+    an instance the revisions name changed (cloudsql.users.update, log_signals.SQL_USER_WRITES; read with the
+    service's changes) at or before the first refusal, by anyone but Runwarden, and the deploy changed nothing of
+    how the service logs in against the revision before it (the same user, password settings and secrets, the same
+    database address: secret_refs, env_hosts). The revision before would present the same credentials to the same
+    server and be refused on its new connections too: a rollback cannot bring the old password back
+    (database_unreachable names the refusals; a person sets the password on one side). With no such entry (a
+    password changed in SQL logs nothing there, or the entry not read), the deploy and the database compete as
+    before; a deploy that changed a credential setting is the deploy's (database_unreachable._DEPLOYS_OWN)."""
+    read = facts.b.sql_audit
+    if read is None or not read.entries:
+        return ""     # no database user changed: the refusals are not read for this
+    refused = refusals(facts)
+    if not refused or not refused.keys() <= _LOGIN_REFUSED:
+        return ""
+    deploy = facts.recent_deploy()
+    if deploy is None or deploy[0].name != suspect.name:
+        return ""
+    previous = deploy[1]
+    if (secrets_changed(previous, suspect) or plain_credentials_changed(previous, suspect)
+            or connection_target_changed(previous.plain_env, suspect.plain_env, "user")
+            or database_address_changed(previous.plain_env, suspect.plain_env, previous.cloudsql_instances,
+                                        suspect.cloudsql_instances)):
+        return ""
+    first = min(e.timestamp for entries in refused.values() for e in entries)
+    changes = [e for e in read.entries if e.method_name in SQL_USER_WRITES and e.status_code in (None, 0)
+               and e.principal not in facts.s.self_principals and e.timestamp <= first]
+    if not c.cite("log", read.query, f"{len(changes)} database user change(s) on the revisions' Cloud SQL instances "
+                                     f"at or before the first refusal ({first:%H:%M:%S})",
+                  "at least 1 (cloudsql.users.update), with the login refused and the deploy changing no credential "
+                  "setting", bool(changes)):
+        return ""
+    last = max(changes, key=lambda e: e.timestamp)
+    return (f"the database refused the login ({', '.join(refused)}) from {last.timestamp:%H:%M:%S}: "
+            f"{last.principal or 'someone'} changed a database user on {last.resource_name or 'the instance'} "
+            f"({last.method_name}) at {last.timestamp:%H:%M:%S}, and {suspect.short_name}'s deploy changed no "
+            f"user, password or secret it logs in with against {previous.short_name}: the credentials changed "
+            "under the service, and sending traffic back presents the same ones (database_unreachable)")
+
+
 def _not_its_own(facts: Facts, c: Citation, suspect: Revision) -> Finding | None:
     """The doubt that `suspect`'s failures, concentrated on it, are its deploy's own, or None: refused for want of
     instances, passed on from another service it calls, begun after minutes of clean serving, or a cause the
     revisions beside it share (names unresolved on its path, replica conflicts, lock waits, connections taken on its
     database). One list for every path that names a revision the cause (`_judge`, `_earlier_deploy_failing`,
     `_tag_only_cause`): a revision named by one path is cleared of what every path clears it of."""
+    password = _password_set_under_it(facts, c, suspect)
+    if password:
+        return c.no(password)
     refused = _refused_for_want_of_instances(facts, c, suspect)
     if refused:
         return c.doubt(refused, f"compare the traffic and {suspect.short_name}'s startup latency with the previous "

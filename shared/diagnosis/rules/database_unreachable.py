@@ -1159,12 +1159,20 @@ def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str
 # sends (out of memory, permission denied for the database) is not named by which one is asked for.
 _NO_DATABASE = re.compile(r'\bdatabase "[^"]*" does not exist', re.IGNORECASE)
 _NO_ROLE = re.compile(r'\brole "[^"]*" does not exist', re.IGNORECASE)
+# The refusals of the user the connection logs in as, whatever their words name: a password refused
+# (Refusal.CREDENTIALS; PostgreSQL says the same 'password authentication failed for user' for a role past
+# its VALID UNTIL, auth.c) and MySQL's expired password, 1862 at the login and 1820 at each statement
+# (Refusal.PASSWORD_EXPIRED; MySQL Server Error Message Reference, "Server Handling of Expired Passwords"):
+# an expiry is the server's, per account, so a revision that logs in as another user is not refused so.
+_USERS_OWN = frozenset({Refusal.CREDENTIALS, Refusal.PASSWORD_EXPIRED})
+# The kinds `_settings_named` reads a setting from.
+_SETTINGS_NAMED = _USERS_OWN | {Refusal.SERVER_FATAL, Refusal.UNKNOWN_DATABASE}
 
 
 def _settings_named(kind: str, text: str) -> tuple[str, ...]:
     """The connection settings (connection_target_changed's "database", "user") one refusal names; ()
     for a refusal no setting of the client's decides."""
-    if kind == Refusal.CREDENTIALS or (kind == Refusal.SERVER_FATAL and _NO_ROLE.search(text)):
+    if kind in _USERS_OWN or (kind == Refusal.SERVER_FATAL and _NO_ROLE.search(text)):
         return ("user",)
     if kind == Refusal.UNKNOWN_DATABASE or (kind == Refusal.SERVER_FATAL and _NO_DATABASE.search(text)):
         return ("database",)
@@ -1185,8 +1193,7 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
 # does. Whether Cloud SQL answers a user name it does not hold with these words or another is UNCONFIRMED;
 # a name both revisions ask for ties nothing to the deploy either way (_names_brought). The server admits one
 # user or database and not another.
-_NAMES_DECIDE = frozenset({Refusal.SERVER_FATAL, Refusal.CREDENTIALS, Refusal.UNKNOWN_DATABASE, Refusal.NOT_ADMITTED,
-                           Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT, Refusal.IAM_USER})
+_NAMES_DECIDE = _SETTINGS_NAMED | {Refusal.NOT_ADMITTED, Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT, Refusal.IAM_USER}
 # The names a refusal gives: pgx's ConnectError header, "failed to connect to `user=U database=D`" (v5.5+)
 # or "`host=H user=U database=D`" (v4; jackc/pgx pgconn/errors.go), and the server's own words, 'user "U"',
 # 'role "U"', 'database "D"' (PostgreSQL's auth.c, hba.c, postinit.c, miscinit.c messages), a MySQL 1045's
@@ -1206,9 +1213,9 @@ def _names_said(text: str) -> set[tuple[str, str]]:
 
 def _kinds_changed(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
     """Each setting the refusals' kinds name (`_settings_named`: a role or database that does not exist, a
-    password refused) -> the variables the deploy changed for it (a plain value, or a pinned secret's
+    password refused or expired) -> the variables the deploy changed for it (a plain value, or a pinned secret's
     version), when every refusal names one and every one named was changed; {} otherwise."""
-    if not refused.keys() <= {Refusal.SERVER_FATAL, Refusal.CREDENTIALS, Refusal.UNKNOWN_DATABASE}:
+    if not refused.keys() <= _SETTINGS_NAMED:
         return {}
     said = [per_text(lambda text, kind=kind: _settings_named(kind, text), entries) for kind, entries in refused.items()]
     named = {what for by_text in said for whats in by_text.values() for what in whats}

@@ -1,0 +1,74 @@
+"""A database user's password set on the Cloud SQL instance (cloudsql.users.update in the Admin Activity audit log,
+Cloud SQL docs "Cloud SQL audit logging") minutes after a deploy that changed nothing of how the service logs in:
+every new connection's login is refused, whichever revision opens it, and sending traffic back presents the same
+credentials. With the entry read at or before the first refusal, the deploy is ruled out and the database's
+refusals stand alone (database_unreachable, escalated); with none (a password changed in SQL logs nothing there),
+after the refusals began, Runwarden's own, failed, or beside a deploy that changed the secret it reads, the two
+compete as before. Never a rollback."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import SecretRef
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.test_deploy_moved_where_it_connects import deployed
+
+S = DiagnosisSettings()
+ENV = (("DB_HOST", "10.10.0.3"), ("DB_NAME", "shop"), ("DB_USER", "app"))
+PINNED_6 = (SecretRef(env="DB_PASSWORD", secret="db-password", version="6"),)
+PINNED_7 = (SecretRef(env="DB_PASSWORD", secret="db-password", version="7"),)
+LIBPQ = ('psycopg2.OperationalError: connection to server at "10.10.0.3", port 5432 failed: FATAL:  password '
+         'authentication failed for user "app"')
+MYSQL = "Error 1045 (28000): Access denied for user 'app'@'cloudsqlproxy~10.8.0.4' (using password: YES)"
+DBA = "carol@example.com"
+SELF = "runwarden@demo.iam.gserviceaccount.com"
+
+DATABASE = (Signature.DATABASE_UNREACHABLE, None)
+COMPETE = (Signature.INCONCLUSIVE, None)
+ROLLBACK = (Signature.BAD_REVISION, "rollback_traffic")
+
+CASES = {
+    # The failures (from -5) follow a deploy at -6 that changed nothing; a password set at -5.5 on the instance.
+    "libpq's password refused after a person set the password": ((LIBPQ, -5.5, DBA, None, PINNED_6), DATABASE),
+    "MySQL's 1045 after a person set the password": ((MYSQL, -5.5, DBA, None, PINNED_6), DATABASE),
+    "a password set just before the deploy": ((LIBPQ, -7, DBA, None, PINNED_6), DATABASE),
+    "a rotation job's service account set it": ((LIBPQ, -5.5, "rotator@demo.iam.gserviceaccount.com", None, PINNED_6),
+                                                DATABASE),
+    # Controls.
+    "no entry (a password changed in SQL)": ((LIBPQ, None, DBA, None, PINNED_6), COMPETE),
+    "the entry after the refusals began": ((LIBPQ, -3, DBA, None, PINNED_6), COMPETE),
+    "the change failed": ((LIBPQ, -5.5, DBA, 7, PINNED_6), COMPETE),
+    "Runwarden's own principal": ((LIBPQ, -5.5, SELF, None, PINNED_6), COMPETE),
+    "the deploy moved the password's secret version": ((LIBPQ, -5.5, DBA, None, PINNED_7), ROLLBACK),
+}
+
+
+@pytest.mark.parametrize("args, expected", CASES.values(), ids=CASES.keys())
+def test_a_password_set_under_the_service_is_the_databases(args, expected):
+    line, when, who, status, new_secrets = args
+    evidence = deployed(line, ENV, ENV, old_secrets=PINNED_6, new_secrets=new_secrets)
+    if when is not None:
+        evidence.sql_user_changed(when, who, status=status)
+    settings = S.model_copy(update={"self_principals": (SELF,)})
+    bundle = evidence.bundle()
+    result = diagnose(bundle, settings)
+    assert (result.signature, plan(result, bundle, settings).action) == expected, result.summary
+
+
+def test_the_audit_read_asks_for_the_users_changed_on_the_revisions_instances():
+    from datetime import datetime, timezone
+
+    from shared.diagnosis.log_signals import audit_filter
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    query = audit_filter("shop", "api", "us-central1", at, at, sql_instances=("shop:us-central1:db",
+                                                                              "other:us-central1:db2"))
+    assert ('protoPayload.serviceName="cloudsql.googleapis.com" AND (protoPayload.methodName="cloudsql.users.update")'
+            in query)
+    assert 'resource.labels.database_id="shop:db"' in query
+    # An instance of another project logs its changes in that project's audit log, not read here.
+    assert "other:db2" not in query
+    assert "cloudsql" not in audit_filter("shop", "api", "us-central1", at, at)
