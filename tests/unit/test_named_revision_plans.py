@@ -67,3 +67,26 @@ def test_an_action_not_about_the_alerts_revision_is_left_to_a_person(bundle, sig
 def test_an_action_about_the_alerts_revision_is_planned_as_before(bundle, action):
     proposal = plan(diagnose(bundle, S), bundle, S)
     assert proposal.action == action, proposal.reason
+
+
+def _log_match(bundle):
+    """The same evidence under a log-match policy on the request log, whose notification names the revision of the
+    entry it matched (its resource is the entry's: a log match has no series per revision)."""
+    alert = bundle.alert.model_copy(update={
+        "condition_kind": "log_match", "ratio": False, "threshold": None, "comparison": "",
+        "log_filter": 'log_id("run.googleapis.com/requests") AND httpRequest.status>=500',
+        "condition_filter": 'log_id("run.googleapis.com/requests") AND httpRequest.status>=500'})
+    return bundle.model_copy(update={"alert": alert})
+
+
+@pytest.mark.parametrize("bundle", [_log_match(_bad_deploy(OLD)), _log_match(_bad_deploy(GONE)),
+                                    _log_match(_saturated(GONE))],
+                         ids=["rollback toward the named revision", "rollback for another revision's alert",
+                              "connector scaled for a revision that no longer serves"])
+def test_a_log_match_naming_a_revision_says_what_a_log_match_says(bundle):
+    """A log match's revision is the matched entry's: the reason says an entry of it matched, never that its
+    condition held on that revision's requests (before, it did)."""
+    proposal = plan(diagnose(bundle, S), bundle, S)
+    assert proposal.action is None, proposal.reason
+    assert "held on that revision's own requests" not in proposal.reason, proposal.reason
+    assert "a log entry of that revision matched its condition" in proposal.reason, proposal.reason
