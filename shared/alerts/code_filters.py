@@ -45,17 +45,22 @@ _STRING = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\''
 _FUNCTIONS = ("one_of", "starts_with", "ends_with", "has_substring", "monitoring.regex.full_match")
 _OPS = r"!=|=~|!~|==|>=|<=|=|:|>|<"
 # A Monitoring filter's comparison of a response's code or class (the key quoted or not, `label` singular or plural).
-_CODE_FIELD = re.compile(r'(?<![\w."])(?:metric\.labels?\.)?"?(response_code(?:_class)?)"?(?![\w"])', re.IGNORECASE)
+_CODE_FIELD = re.compile(r'(?<![\w."])(?:metric\.(?:labels?\.)?)?"?(response_code(?:_class)?)"?(?![\w"])', re.IGNORECASE)
+_AN_OPERATOR = re.compile(rf"\s*(?:{'!=|=~|!~|==|>=|<=|=|:|>|<'})")
 _STATUS_FIELD = re.compile(r"(?<![\w.])httpRequest\.status(?![\w.])", re.IGNORECASE)
 _COMPARED = re.compile(
     rf'\s*({_OPS})\s*(?:({_STRING})|((?:{"|".join(re.escape(f) for f in _FUNCTIONS)})\s*\((?:{_STRING}|[^()"\'])*\))'
     rf'|(\d+)(?![\w.]))', re.IGNORECASE)
 _ARGUMENT = re.compile(_STRING)
 # Anything else a filter holds between its joining words and parentheses: a comparison whose value may be a string
-# or a call, a call (`log_id("...")`), a string, or a word.
+# or a call, a string, or a word. A call's name is a word, its parentheses a group (`log_id("...")`, PromQL's
+# `rate(selector[5m])`): what it holds is read, a selector's code matchers among it.
 _OTHER = re.compile(
-    rf'[^\s()"\']+\s*(?:{_OPS})\s*(?:{_STRING}|[\w.]+\s*\((?:{_STRING}|[^()"\'])*\)|[^\s()"\']+)'
-    rf'|[\w.]+\s*\((?:{_STRING}|[^()"\'])*\)|{_STRING}|[^\s()"\']+')
+    rf'[^\s()"\',{{}}\[\]|;]+\s*(?:{_OPS})\s*(?:{_STRING}|[\w.]+\s*\((?:{_STRING}|[^()"\'])*\)|[^\s()"\',{{}}\[\]|;]+)'
+    rf'|{_STRING}|[^\s()"\',{{}}\[\]|;]+')
+# A query's punctuation between terms (PromQL's `{a="x",b="y"}` and `[5m]`, MQL's `|` stages and `{ A ; B }`):
+# side by side, so AND; a Monitoring or Logging filter holds none outside its strings.
+_SEPARATORS = ",{}[]|;"
 _UNREAD_REST = re.compile(rf'\s*(?:{_OPS})?\s*(?:{_STRING}|[\w.]+\s*\((?:{_STRING}|[^()"\'])*\)|[^\s()"\']+)?')
 _WORD = re.compile(r"(AND|OR|NOT)(?![\w.])")
 _ORDERED = {">": str.__gt__, ">=": str.__ge__, "<": str.__lt__, "<=": str.__le__}
@@ -104,6 +109,56 @@ def log_selection(text: str) -> Selection:
     return _selection(text, _STATUS_FIELD, _status_codes, ("OR",))
 
 
+def query_selection(query: str) -> Selection | None:
+    """What a PromQL or MQL condition's counted requests select of the codes: its numerator where it divides (the
+    text before its outermost `/`, or an MQL ratio's first table), each selector's matchers and each `filter`'s
+    comparisons read as a filter's are (PromQL's `,` between matchers and MQL's stages as AND; `&&`, `||` and `!`, and
+    PromQL's `and` and `or`, as AND, OR and NOT; Prometheus, "Querying basics" and "Operators"; Monitoring Query
+    Language reference, `filter`). None where that is not read: `unless`, a comparison downward (`< 0.99`: a share
+    falling), or no request metric named."""
+    if not _REQUEST_QUERY.search(query) or _DOWNWARD.search(query) or re.search(r"\bunless\b", query):
+        return None
+    counted = _numerator(query)
+    for written, word in _QUERY_WORDS:
+        counted = written.sub(word, counted)
+    if _PROMQL.search(query):      # "Regex matches are fully anchored" (Prometheus, "Querying basics")
+        counted = _PROMQL_REGEX.sub(lambda m: f'{"!=" if m[1] == "!~" else "="} monitoring.regex.full_match({m[2]})',
+                                    counted)
+    return metric_selection(counted)
+
+
+# The request metrics as PromQL ("Mapping Cloud Monitoring metrics to PromQL": `run_googleapis_com:request_count`)
+# and MQL (`metric 'run.googleapis.com/request_count'`) name them, and a query compared downward.
+_PROMQL = re.compile(r"run_googleapis_com:request_")
+_PROMQL_REGEX = re.compile(rf"(=~|!~)\s*({_STRING})")
+_REQUEST_QUERY = re.compile(r"run[._]googleapis[._]com[:/]request_(?:count|latencies)")
+_DOWNWARD = re.compile(r"(?<![<>=!-])<=?\s*(?:bool\s+)?[\d.]|\bcondition\b[^|]*?(?<![<>=!-])<(?!-)")
+_QUERY_WORDS = ((re.compile(r"&&|(?<![\w.])and(?![\w.])"), " AND "),
+                (re.compile(r"\|\||(?<![\w.])or(?![\w.])"), " OR "), (re.compile(r"!(?![=~])"), " NOT "))
+
+
+_NAME_CHAR = re.compile(r"[\w.]")
+
+
+def _numerator(query: str) -> str:
+    """The part of a query that counts: before the outermost `/` outside strings, or an MQL `{ A ; B }`'s A."""
+    depth, best, at = 0, None, None
+    quoted = False
+    for i, ch in enumerate(query):
+        if ch in "\"'":
+            quoted = not quoted
+        if quoted:
+            continue
+        depth += {"(": 1, "{": 1, "[": 1, ")": -1, "}": -1, "]": -1}.get(ch, 0)
+        within_a_name = 0 < i < len(query) - 1 and _NAME_CHAR.match(query[i - 1]) and _NAME_CHAR.match(query[i + 1])
+        if ch == "/" and not within_a_name and (best is None or depth < best):     # MQL's `::run.googleapis.com/...`
+            best, at = depth, i
+        if ch == ";" and at is None:
+            return query[:i]
+    counted = query if at is None else query[:at]
+    return counted + ")" * max(0, counted.count("(") - counted.count(")"))     # `(A / B)`: A's group closed
+
+
 def _selection(text: str, field_name: re.Pattern[str], read: Callable[[str, re.Match[str]], Codes],
                tighter: tuple[str, ...]) -> Selection:
     if not field_name.search(text):
@@ -135,7 +190,7 @@ def _tokens(text: str, field_name: re.Pattern[str], read: Callable[[str, re.Matc
     terms: list[str] = []
     i = 0
     while i < len(text):
-        if text[i].isspace():
+        if text[i].isspace() or text[i] in _SEPARATORS:
             i += 1
             continue
         if text[i] in "()":
@@ -150,7 +205,7 @@ def _tokens(text: str, field_name: re.Pattern[str], read: Callable[[str, re.Matc
             tokens.append("NOT")
             i += 1
             continue
-        if named := field_name.match(text, i):
+        if (named := field_name.match(text, i)) and _AN_OPERATOR.match(text, named.end()):
             compared = _COMPARED.match(text, named.end())
             end = compared.end() if compared else _UNREAD_REST.match(text, named.end()).end()
             terms.append(text[i:end])
@@ -258,6 +313,9 @@ class _Parser:
         self.at += 1
         if token == "NOT":
             return ~self._unary()
+        if token == "(" and self._peek() == ")":     # a call of no arguments: `val()`
+            self.at += 1
+            return OTHER
         if token == "(":
             inside = self._joined(self.outer)
             if self._peek() != ")":

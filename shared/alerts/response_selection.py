@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 
-from shared.alerts.code_filters import log_selection, metric_selection
+from shared.alerts.code_filters import log_selection, metric_selection, query_selection
 from shared.alerts.incidents import Incident, quoted
 
 # One comparison of a response-code label in a Monitoring filter ("Monitoring filters":
@@ -108,17 +108,19 @@ def unselected_responses(incident: Incident) -> str:
     "" when it selects one, or every response."""
     if incident.condition_kind == "log_match":
         return _unselected_in_log_match(incident)
-    if incident.metric_type not in REQUEST_METRICS or incident.comparison in _BELOW:
+    query = incident.condition_kind == "other"
+    if not query and incident.metric_type not in REQUEST_METRICS or incident.comparison in _BELOW:
         return ""
-    latency = incident.metric_type.endswith("request_latencies")
+    latency = ("request_latencies" in incident.condition_filter if query
+               else incident.metric_type.endswith("request_latencies"))
     if any(str(incident.metric_labels.get(key, "")).strip() for key in CODE_LABELS):
         return _unselected_by_series(incident, latency)
-    selection = metric_selection(incident.condition_filter)
-    if selection.codes is None:
+    selection = (query_selection if query else metric_selection)(incident.condition_filter)
+    if selection is None or selection.codes is None:
         return ""
     answered = _ANSWERED_CODES if latency else _SERVER_CODES
     what = "the latency of " if latency else ""
-    where = f"its condition's filter ({quoted(incident.condition_filter, 160)})"
+    where = f"its condition's {'query' if query else 'filter'} ({quoted(incident.condition_filter, 160)})"
     if not _answers(selection.codes.most, answered):
         return (f"policy {quoted(incident.policy_name)} alerted on {what}{_classes(selection.codes.most)} responses, "
                 f"as {where} says, not on 5xx{_named_for_5xx(incident)}{_DISAGREE}")
