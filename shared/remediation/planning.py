@@ -12,6 +12,7 @@ from shared.remediation.actions.rollback_traffic import (RollbackTraffic, Rollba
 from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConnector, ScaleConnectorParams,
                                                          connector_state, manual_sender, not_ready_answer,
                                                          policy_in_doubt)
+from shared.alerts.label_filters import selected_revision
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.connector_names import doubtful_policies
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, Revision, Service, TrafficType,
@@ -125,7 +126,7 @@ def _named_revision_elsewhere(diagnosis: Diagnosis, bundle: EvidenceBundle) -> s
         return ""
     serving = bundle.service.serving_percent(named)
     where = f"serving {serving}% now" if serving else "which no longer serves (0% in the traffic statuses)"
-    alert = f"the alert names revision {named} (resource.labels.revision_name), {where}: {_named_says(bundle.alert)}"
+    alert = f"the alert names revision {named} ({_named_where(bundle.alert)}), {where}: {_named_says(bundle.alert)}"
     if diagnosis.signature is Signature.BAD_REVISION:
         if named == diagnosis.suspect_revision:
             return ""
@@ -139,6 +140,15 @@ def _named_revision_elsewhere(diagnosis: Diagnosis, bundle: EvidenceBundle) -> s
         return ""
     return (f"connector_saturation on {diagnosis.subject or 'the connector'}, but {alert}: scaling the connector "
             "would be judged on the requests that serve now, not the alert's; a person must look")
+
+
+def _named_where(alert: AlertContext) -> str:
+    """Where the alert names its revision: its resource's label, or else its condition's filter (a condition on one
+    revision, `resource.labels.revision_name = "..."`, whose notification, grouped by service, keeps no such label;
+    before, such an alert on the rollback target was rolled back to)."""
+    if alert.revision == selected_revision(alert.condition_filter):
+        return f"its condition's filter, resource.labels.revision_name = {alert.revision!r}"
+    return "resource.labels.revision_name"
 
 
 def _named_says(alert: AlertContext) -> str:
