@@ -485,3 +485,14 @@ def unselected(tests: list[LabelTest], value: str) -> list[LabelTest] | None:
         return None
     unread = [t for t, passed in selecting if passed is None]
     return unread or [t for t, _ in selecting]
+
+
+def selected_revision(text: str) -> str:
+    """The one Cloud Run revision a condition's filter selects by `resource.labels.revision_name` (an equality or a
+    `one_of` of one value, not negated), or "": a condition so written holds on that revision's series whether or not
+    its notification keeps the label (one grouped by service drops it: Aggregation.group_by_fields, "Fields not
+    specified in groupByFields are aggregated away", google/monitoring/v3/common.proto)."""
+    tests = [t for t in label_tests(text) if t.label == "revision_name"]
+    if len(tests) != 1 or tests[0].how not in ("equals", "one_of") or tests[0].negated or len(tests[0].values) != 1:
+        return ""
+    return tests[0].values[0]

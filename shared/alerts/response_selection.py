@@ -17,16 +17,26 @@ on what is failing, and which one the policy's owner meant is unknown. Precision
 escalated with the diagnosis and the change it would have made (`unselected_responses`), naming both. Before,
 `response_code_class: 4xx` under "backend 5xx ratio" rolled back on the live 5xx with no word of it.
 
-Not held here: a selection that names a 5xx class or code, or 429 (the writes answer them), none at all (every
-response), a comparison not read as an equality (`!=`, a regular expression, a negation: the complement of a 5xx
-share, `!= "5xx"` below a bar, is a 5xx alert: health_bar._complement), and a condition compared downward (a success
-share falling is the failures' share rising; a floor on a count is present_failure's activity floor).
+The filter is read whole (code_filters.py): its comparisons of the code or class by equality, `one_of`,
+`starts_with`, `ends_with`, `has_substring`, `monitoring.regex.full_match`, `!=`, `NOT`, an ordered comparison, joined
+by AND and OR, each read exactly over the codes 100-599 (before, any form but an equality was taken for every
+response, so `response_code = monitoring.regex.full_match("4..")` rolled back on the live 5xx). Held: no code it may
+let through is one a write answers. Held too, in its own words: a comparison of the code not read (an undocumented
+function, a pattern RE2 reads otherwise than Python) where only it could let a server failure in: it plainly narrows
+the codes, and is not taken for all of them. A log match's `httpRequest.status` comparisons are read the same way,
+OR as the union; a disjunct selecting by something else (`OR severity>=ERROR`) may let any status through, so
+nothing is held for it: which statuses its entries had is not known.
+
+Not held here: a selection that may let a 5xx class or code, or 429, through (the writes answer them), none at all
+(every response), and a condition compared downward (a success share falling is the failures' share rising, so the
+complement of a 5xx share, `!= "5xx"` below a bar, is a 5xx alert: health_bar._complement; a floor on a count is
+present_failure's activity floor). `!= "5xx"` above a bar is the share of every other response: held.
 """
 from __future__ import annotations
 
-import operator
 import re
 
+from shared.alerts.code_filters import log_selection, metric_selection, query_selection
 from shared.alerts.incidents import Incident, quoted
 
 # One comparison of a response-code label in a Monitoring filter ("Monitoring filters":
@@ -49,19 +59,12 @@ SERVER_FAILURE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)
 # path's) answers: a latency alert on 2xx is the usual way to write one. A 3xx's or a 4xx's latency is not.
 _ANSWERED_LATENCY = re.compile(r"5xx|5\d\d|429|2xx|2\d\d", re.IGNORECASE)
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
-# A log-match condition's comparison of the request log's status ("Logging query language": comparisons
-# `=`, `!=`, `<`, `<=`, `>`, `>=` on a field; LogEntry.httpRequest.status, "The response code indicating the
-# status of response", google/logging/type/http_request.proto), with a 3-digit value.
-_STATUS_TERM = re.compile(r"(?P<neg>\bNOT\s+|-\s*)?\bhttpRequest\.status\s*(?P<op>!=|=|<=|>=|<|>|:)\s*\"?(?P<code>\d{3})\"?",
-                          re.IGNORECASE)
-_CODES = range(100, 600)
-_COMPARED = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-             ">=": operator.ge}
 # What every held answer says after where the alert's selection is read: the metric's and the log match's alike.
 _DISAGREE = (": the change below answers the service's live 5xx and latency, which this alert did not select, so the "
              "alert and the live evidence disagree on what is failing; it was diagnosed, and nothing was written: a "
              "person must decide on the change below")
 _SERVER_CODES = frozenset([429, *range(500, 600)])
+_ANSWERED_CODES = _SERVER_CODES | frozenset(range(200, 300))     # a latency's: _ANSWERED_LATENCY as codes
 _4XX = frozenset(range(400, 500))
 
 
@@ -102,19 +105,64 @@ def selected_responses(incident: Incident) -> tuple[frozenset[str], str] | None:
 
 def unselected_responses(incident: Incident) -> str:
     """Why a write the diagnosis plans is held because the alert selects no server failure (module docstring), or
-    "" when it selects one, every response, or a selection not read."""
+    "" when it selects one, or every response."""
     if incident.condition_kind == "log_match":
         return _unselected_in_log_match(incident)
-    if incident.metric_type not in REQUEST_METRICS or incident.comparison in _BELOW:
+    query = incident.condition_kind == "other"
+    if not query and incident.metric_type not in REQUEST_METRICS or incident.comparison in _BELOW:
         return ""
+    latency = ("request_latencies" in incident.condition_filter if query
+               else incident.metric_type.endswith("request_latencies"))
+    if any(str(incident.metric_labels.get(key, "")).strip() for key in CODE_LABELS):
+        return _unselected_by_series(incident, latency)
+    selection = (query_selection if query else metric_selection)(incident.condition_filter)
+    if selection is None or selection.codes is None:
+        return ""
+    answered = _ANSWERED_CODES if latency else _SERVER_CODES
+    what = "the latency of " if latency else ""
+    where = f"its condition's {'query' if query else 'filter'} ({quoted(incident.condition_filter, 160)})"
+    if not _answers(selection.codes.most, answered):
+        return (f"policy {quoted(incident.policy_name)} alerted on {what}{_classes(selection.codes.most)} responses, "
+                f"as {where} says, not on 5xx{_named_for_5xx(incident)}{_DISAGREE}")
+    if selection.codes.unread and not _answers(selection.read_most, answered):
+        return _unread_selection(incident, selection.codes.unread, where)
+    return ""
+
+
+def _unselected_by_series(incident: Incident, latency: bool) -> str:
+    """The violating series' own code or class (the series that crossed) decides over the filter."""
     selected = selected_responses(incident)
-    answered = _ANSWERED_LATENCY if incident.metric_type.endswith("request_latencies") else SERVER_FAILURE
+    answered = _ANSWERED_LATENCY if latency else SERVER_FAILURE
     if selected is None or any(answered.fullmatch(code) for code in selected[0]):
         return ""
     codes, where = selected
-    what = "the latency of " if incident.metric_type.endswith("request_latencies") else ""
+    what = "the latency of " if latency else ""
     return (f"policy {quoted(incident.policy_name)} alerted on {what}{', '.join(sorted(codes))} responses, as "
             f"{where} say, not on 5xx{_named_for_5xx(incident)}{_DISAGREE}")
+
+
+def _answers(codes: frozenset[int], answered: frozenset[int]) -> bool:
+    """Whether the codes hold one the writes answer. The whole 4xx class holds 429 as the class "4xx" does in a
+    metric's label, which is held: 429 counts only where the selection names it apart from the class."""
+    return bool(codes & answered - {429}) or (429 in codes and 429 in answered and not _4XX <= codes)
+
+
+def _unread_selection(incident: Incident, unread: tuple[str, ...], where: str) -> str:
+    """A selection of responses only a comparison not read could have opened to a server failure: held, naming it
+    in the condition's own words (before, `= regex("4..")` or a function not read was taken for every response)."""
+    said = ", ".join(quoted(words, 80) for words in unread)
+    return (f"policy {quoted(incident.policy_name)} selects responses by {said} in {where}, which Runwarden does not "
+            f"read: only that comparison could let a 5xx in, so whether this alert counted any is not known"
+            f"{_named_for_5xx(incident)}: the change below answers the service's live 5xx and latency, which this "
+            f"alert may not have selected; it was diagnosed, and nothing was written: a person must decide on the "
+            f"change below")
+
+
+def _classes(codes: frozenset[int]) -> str:
+    """Codes as a person reads them: whole classes as `4xx`, the rest listed or as a range."""
+    whole = [f"{n}xx" for n in range(1, 6) if set(range(n * 100, n * 100 + 100)) <= codes]
+    rest = frozenset(c for c in codes if f"{c // 100}xx" not in whole)
+    return ", ".join(whole + ([_shown(rest)] if rest else [])) or "no"
 
 
 def _named_for_5xx(incident: Incident) -> str:
@@ -125,31 +173,31 @@ def _named_for_5xx(incident: Incident) -> str:
 
 
 def logged_statuses(log_filter: str) -> frozenset[int] | None:
-    """The response statuses a log-match condition's filter lets through by its `httpRequest.status` comparisons,
-    read as joined by AND (each narrows the codes 100-599); None when it compares none, or in a way not read (a
-    negation, `:`, or an OR anywhere in the filter, whose grouping is not read)."""
-    terms = list(_STATUS_TERM.finditer(log_filter))
-    if not terms or re.search(r"\bOR\b", log_filter):
-        return None
-    allowed = set(_CODES)
-    for term in terms:
-        op, code = term.group("op"), int(term.group("code"))
-        if term.group("neg") or op == ":":
-            return None
-        allowed &= {c for c in _CODES if _COMPARED[op](c, code)}
-    return frozenset(allowed)
+    """The response statuses a log-match condition's filter may let through by its `httpRequest.status` comparisons
+    joined by AND, OR and NOT (code_filters.log_selection: a comparison of anything else lets any status through);
+    None when it compares none."""
+    selection = log_selection(log_filter)
+    return None if selection.codes is None else selection.codes.most
 
 
 def _unselected_in_log_match(incident: Incident) -> str:
     """A log-match alert whose filter lets through no server failure (`httpRequest.status=404`, `>=400 AND <500`):
     held as a metric alert selecting 4xx is. Before, a 4xx log match rolled back on the live 5xx."""
     statuses = logged_statuses(incident.condition_filter)
-    # The whole 4xx class holds 429 as the class "4xx" does in a metric's label, which is held: 429 counts only
-    # where the selection names it apart from the class.
-    if statuses is None or statuses & _SERVER_CODES - {429} or (429 in statuses and not _4XX <= statuses):
+    if statuses is None or _answers(statuses, _SERVER_CODES):
         return ""
-    ordered = sorted(statuses)
-    shown = (", ".join(str(c) for c in ordered[:5]) if len(ordered) < 3 or ordered[-1] - ordered[0] + 1 != len(ordered)
-             else f"{ordered[0]}-{ordered[-1]}") or "no"
-    return (f"policy {quoted(incident.policy_name)} matched log entries of {shown} responses, as its condition's "
-            f"filter ({quoted(incident.condition_filter, 160)}) says, not 5xx{_named_for_5xx(incident)}{_DISAGREE}")
+    return (f"policy {quoted(incident.policy_name)} matched log entries of {_shown(statuses)} responses, as its "
+            f"condition's filter ({quoted(incident.condition_filter, 160)}) says, not 5xx{_named_for_5xx(incident)}{_DISAGREE}")
+
+
+def _shown(codes: frozenset[int]) -> str:
+    """Codes as runs, an unbroken run of three or more as a range (`400-428`), the first six runs and how many more."""
+    runs: list[list[int]] = []
+    for code in sorted(codes):
+        if runs and code == runs[-1][-1] + 1:
+            runs[-1].append(code)
+        else:
+            runs.append([code])
+    said = [f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(str(c) for c in r) for r in runs[:6]]
+    more = f" and {len(runs) - 6} more" if len(runs) > 6 else ""
+    return ", ".join(said) + more if said else "no"

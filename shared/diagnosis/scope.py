@@ -16,6 +16,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from shared.alerts.incidents import AlertTarget, Incident, TargetKind
+from shared.alerts.label_filters import selected_revision
 from shared.alerts.reasons import not_managed, unselected_unmanaged
 from shared.config import Config, DiagnosisSettings
 from shared.diagnosis.check_results import UPTIME_URL
@@ -66,6 +67,7 @@ def alert_context(incident: Incident) -> AlertContext:
                         denominator_group_by=list(incident.denominator_group_by),
                         denominator_aggregated=incident.denominator_aggregated,
                         revision=(incident.resource_labels.get("revision_name", "")
+                                  or selected_revision(incident.condition_filter)
                                   if incident.resource_type == "cloud_run_revision" else ""),
                         **_uptime_url(incident))
 

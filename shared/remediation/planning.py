@@ -12,10 +12,11 @@ from shared.remediation.actions.rollback_traffic import (RollbackTraffic, Rollba
 from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConnector, ScaleConnectorParams,
                                                          connector_state, manual_sender, not_ready_answer,
                                                          policy_in_doubt)
+from shared.alerts.label_filters import selected_revision
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.connector_names import doubtful_policies
-from shared.diagnosis.evidence import (Connector, EvidenceBundle, Revision, Service, TrafficType, describe_command,
-                                      update_tags_flag, update_traffic_command)
+from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, Revision, Service, TrafficType,
+                                      describe_command, update_tags_flag, update_traffic_command)
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.notable import rule_words
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
@@ -125,8 +126,7 @@ def _named_revision_elsewhere(diagnosis: Diagnosis, bundle: EvidenceBundle) -> s
         return ""
     serving = bundle.service.serving_percent(named)
     where = f"serving {serving}% now" if serving else "which no longer serves (0% in the traffic statuses)"
-    alert = (f"the alert names revision {named} (resource.labels.revision_name), {where}: its condition held on "
-             f"that revision's own requests")
+    alert = f"the alert names revision {named} ({_named_where(bundle.alert)}), {where}: {_named_says(bundle.alert)}"
     if diagnosis.signature is Signature.BAD_REVISION:
         if named == diagnosis.suspect_revision:
             return ""
@@ -140,6 +140,27 @@ def _named_revision_elsewhere(diagnosis: Diagnosis, bundle: EvidenceBundle) -> s
         return ""
     return (f"connector_saturation on {diagnosis.subject or 'the connector'}, but {alert}: scaling the connector "
             "would be judged on the requests that serve now, not the alert's; a person must look")
+
+
+def _named_where(alert: AlertContext) -> str:
+    """Where the alert names its revision: its resource's label, or else its condition's filter (a condition on one
+    revision, `resource.labels.revision_name = "..."`, whose notification, grouped by service, keeps no such label;
+    before, such an alert on the rollback target was rolled back to)."""
+    if alert.revision == selected_revision(alert.condition_filter):
+        return f"its condition's filter, resource.labels.revision_name = {alert.revision!r}"
+    return "resource.labels.revision_name"
+
+
+def _named_says(alert: AlertContext) -> str:
+    """What naming a revision says of it. A threshold's series kept per revision held on that revision's requests. A
+    log match has no series: its notification's resource is the matched log entry's own (the stored log-match sample,
+    ../shared/reference/samples/monitoring_webhook_logmatch_open_k8s__hughbrien.json, names one pod's labels), so
+    it says an entry that revision wrote matched the condition, nothing of a share of its requests. Before, a log
+    match was said to have held on that revision's own requests."""
+    if alert.condition_kind == "log_match":
+        return ("a log entry of that revision matched its condition (a log match has no series per revision: the "
+                "revision is the matched entry's own label)")
+    return "its condition held on that revision's own requests"
 
 
 def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle, ours: Sequence[str] = ()) -> Plan:

@@ -57,6 +57,29 @@ HELD = [
     ("latency of 4xx by series labels", _incident({"response_code_class": "4xx"}, latency=True), "4xx"),
     ("series 4xx though the filter takes 4xx and 5xx",
      _incident({"response_code_class": "4xx"}, 'metric.labels.response_code_class = one_of("4xx", "5xx")'), "4xx"),
+    # A filter function or another operator over the code, read exactly (each acted on the live 5xx on main).
+    ("4xx by a regular expression function",
+     _incident({}, 'metric.labels.response_code = monitoring.regex.full_match("4..")'), "4xx"),
+    ("4xx by starts_with", _incident({}, 'metric.labels.response_code = starts_with("4")'), "4xx"),
+    ("404 and 410 by a regular expression function",
+     _incident({}, 'metric.labels.response_code = monitoring.regex.full_match("40[4]|410")'), "404, 410"),
+    ("4xx by ends_with and the class", _incident(
+        {}, 'metric.labels.response_code_class = "4xx" AND metric.labels.response_code = ends_with("04")'), "404"),
+    ("40x by has_substring and starts_with", _incident(
+        {}, 'metric.labels.response_code = has_substring("40") AND metric.labels.response_code = starts_with("4")'),
+     "400-409, 440"),
+    ("4xx class by one_of, upper case", _incident({}, 'metric.label.response_code_class = one_of("4XX")'), "4xx"),
+    ("4xx by a regular expression operator", _incident({}, 'metric.labels.response_code =~ "4.."'), "4xx"),
+    ("404 or 410, OR in parentheses", _incident(
+        {}, '(metric.labels.response_code = "404" OR metric.labels.response_code = "410")'), "404, 410"),
+    ("4xx by an ordered comparison", _incident(
+        {}, 'metric.labels.response_code >= "400" AND metric.labels.response_code < "500"'), "4xx"),
+    ("the complement of 5xx above a bar (the share of every other response)",
+     _incident({}, 'metric.labels.response_code_class!="5xx"'), "1xx, 2xx, 3xx, 4xx"),
+    ("4xx but 429 by NOT", _incident(
+        {}, 'metric.labels.response_code_class = "4xx" AND NOT metric.labels.response_code = "429"'), "400-428, 430-499"),
+    ("latency of 4xx by starts_with",
+     _incident({}, 'metric.labels.response_code = starts_with("4")', latency=True), "4xx"),
 ]
 
 # The alert selects a 5xx, every response, or a selection not read: no hold from it (each passed on main too).
@@ -69,15 +92,45 @@ NOT_HELD = [
      _incident({}, 'metric.label.response_code_class = one_of("4xx", "5xx")')),
     ("a success share falling (2xx below a bar)", _incident({}, 'metric.labels.response_code_class="2xx"',
                                                             comparison="COMPARISON_LT", denominator=REQUESTS)),
-    ("the complement of 5xx (not read as an equality)", _incident({}, 'metric.labels.response_code_class!="5xx"')),
-    ("a regular expression", _incident({}, 'metric.labels.response_code =~ "4.."')),
+    ("the complement of 2xx (every failure's share)", _incident({}, 'metric.labels.response_code_class!="2xx"')),
+    ("the complement of 5xx below a bar (the success share falling)",
+     _incident({}, 'metric.labels.response_code_class!="5xx"', comparison="COMPARISON_LT", denominator=REQUESTS)),
     ("latency of all requests", _incident({}, latency=True)),
     ("latency of 2xx by filter (the usual latency alert: slow successes)",
      _incident({}, 'metric.labels.response_code_class="2xx"', latency=True)),
     ("latency of 200 by series labels", _incident({"response_code": "200"}, latency=True)),
     ("5xx by a regular expression function", _incident({}, 'metric.labels.response_code = monitoring.regex.full_match("5..")')),
     ("5xx by starts_with", _incident({}, 'metric.labels.response_code = starts_with("5")')),
+    ("5xx by ends_with and the class", _incident(
+        {}, 'metric.labels.response_code_class = "5xx" AND metric.labels.response_code = ends_with("03")')),
+    ("503 by has_substring", _incident({}, 'metric.labels.response_code = has_substring("503")')),
+    ("404 or 503 by one_of", _incident({}, 'metric.labels.response_code = one_of("404", "503")')),
+    ("404 or 429 by one_of (429 named apart from its class)",
+     _incident({}, 'metric.labels.response_code = one_of("404", "429")')),
+    ("5xx by a regular expression operator", _incident({}, 'metric.labels.response_code =~ "5.."')),
+    ("5xx by an ordered comparison", _incident({}, 'metric.labels.response_code >= "500"')),
+    ("404 or 503, OR", _incident({}, 'metric.labels.response_code = "404" OR metric.labels.response_code = "503"')),
+    ("5xx class upper case", _incident({}, 'metric.labels.response_code_class = "5XX"')),
+    ("a function not read beside an equality naming 5xx", _incident(
+        {}, 'metric.labels.response_code = "503" OR metric.labels.response_code = regex("4..")')),
+    ("latency of 2xx by starts_with", _incident({}, 'metric.labels.response_code = starts_with("2")', latency=True)),
 ]
+
+
+# The filter narrows the codes by a comparison not read, and only that comparison could let a 5xx in: held, in the
+# condition's own words (each acted on the live 5xx on main, the comparison taken for every response).
+UNREAD = [
+    ('metric.labels.response_code = regex("4..")', 'metric.labels.response_code = regex("4..")'),
+    ('metric.labels.response_code = monitoring.regex.full_match("[[:digit:]]04")',
+     'monitoring.regex.full_match("[[:digit:]]04")'),
+    ('metric.labels.response_code >= "4000"', 'response_code >= "4000"'),
+]
+
+
+@pytest.mark.parametrize("selection,words", UNREAD, ids=[s for s, _ in UNREAD])
+def test_a_selection_not_read_that_narrows_the_codes_is_held_in_its_own_words(selection, words):
+    why = alert_hold(_incident({}, selection))
+    assert "which Runwarden does not read" in why and words in why and "nothing was written" in why, why
 
 
 @pytest.mark.parametrize("incident,codes", [(i, c) for _, i, c in HELD], ids=[n for n, _, _ in HELD])
@@ -149,6 +202,19 @@ LOG_MATCHES = [
     ("httpRequest.status=404 OR httpRequest.status=503", ""),
     ("NOT httpRequest.status<500", ""),
     ('textPayload:"connection refused"', ""),
+    # OR read as the union where every disjunct names statuses (each acted on the live 5xx on main).
+    ("httpRequest.status=404 OR httpRequest.status=410", "404, 410"),
+    ("(httpRequest.status=401 OR httpRequest.status=403)", "401, 403"),
+    ("(httpRequest.status>=400 AND httpRequest.status<429) OR httpRequest.status=431", "400-428, 431"),
+    ("httpRequest.status=404 OR httpRequest.status=410 OR httpRequest.status=451", "404, 410, 451"),
+    ("-httpRequest.status>=400", "100-399"),
+    # A disjunct selecting by something else lets any status through: not held, as before.
+    ("httpRequest.status=500 OR httpRequest.status=503", ""),
+    ("(httpRequest.status=500 OR httpRequest.status=503)", ""),
+    ("httpRequest.status>=500 OR severity>=ERROR", ""),
+    ("httpRequest.status=404 OR severity>=ERROR", ""),
+    ('httpRequest.status=404 OR textPayload:"timeout"', ""),
+    ("httpRequest.status:404", ""),
 ]
 
 
@@ -163,3 +229,59 @@ def test_a_log_match_whose_filter_lets_through_no_server_failure_is_held(terms, 
         assert why == "", why
         return
     assert f"matched log entries of {shown} responses" in why and "nothing was written" in why, why
+
+
+def _query(kind: str, query: str):
+    """bad_revision's OPEN as a PromQL or MQL policy's (`conditionPrometheusQueryLanguage` / `conditionMonitoring
+    QueryLanguage`, alert.proto), whose query is `query`."""
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    condition = document["incident"]["condition"]
+    condition.pop("conditionThreshold", None)
+    key = "conditionPrometheusQueryLanguage" if kind == "promql" else "conditionMonitoringQueryLanguage"
+    condition[key] = {"query": query, "duration": "60s"}
+    document["incident"]["metric"]["labels"] = {}
+    document["incident"]["policy_name"] = "backend errors"
+    return parse_notification(document)
+
+
+_RUN = "run_googleapis_com:request_count"
+_MQL = "fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | filter resource.service_name == 'backend'"
+_MQL_RATE = "| align rate(1m) | every 1m | group_by [resource.service_name], [val: sum(value.request_count)]"
+QUERIES = [
+    # kind, query, the codes held for ("" not held). Each held row acted on the live 5xx on main.
+    ("promql", f'sum by (service_name)(rate({_RUN}{{service_name="backend",response_code_class="4xx"}}[5m])) > 5',
+     "4xx"),
+    ("promql", f'sum by (service_name)(rate({_RUN}{{response_code=~"4.*"}}[5m])) > 5', "4xx"),   # anchored
+    ("promql", f'sum by (service_name)(rate({_RUN}{{response_code_class="4xx"}}[5m])) / '
+               f'sum by (service_name)(rate({_RUN}[5m])) > 0.05', "4xx"),                        # the numerator's
+    ("mql", f"{_MQL} | filter metric.response_code_class == '4xx' {_MQL_RATE} | condition val > 5 '1/s'", "4xx"),
+    ("mql", f"{_MQL} | filter (metric.response_code_class == '4xx' || metric.response_code_class == '3xx') "
+            f"{_MQL_RATE} | condition val() > 5 '1/s'", "3xx, 4xx"),
+    ("mql", f"{_MQL} | filter !(metric.response_code_class == '5xx') {_MQL_RATE} | condition val() > 5 '1/s'",
+     "1xx, 2xx, 3xx, 4xx"),
+    ("mql", "{ fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | filter metric.response_code_class "
+            "== '4xx' ; fetch cloud_run_revision | metric 'run.googleapis.com/request_count' } "
+            "| group_by [resource.service_name], sum(val()) | ratio | condition val() > 0.05 '1'", "4xx"),
+    ("promql", f'sum by (service_name)(rate({_RUN}{{response_code_class="5xx"}}[5m])) > 5', ""),
+    ("promql", f'sum by (service_name, response_code_class)(rate({_RUN}[5m])) > 5', ""),
+    ("promql", f'sum by (service_name)(rate({_RUN}{{response_code_class!="2xx"}}[5m])) > 5', ""),
+    ("promql", f'sum by (service_name)(rate({_RUN}{{response_code_class="4xx"}}[5m])) > 1 or '
+               f'sum by (service_name)(rate({_RUN}{{response_code_class="5xx"}}[5m])) > 1', ""),
+    ("promql", f'sum by (service_name)(rate({_RUN}{{response_code_class="2xx"}}[5m])) / '
+               f'sum by (service_name)(rate({_RUN}[5m])) < 0.99', ""),                           # a share falling
+    ("mql", f"{_MQL} | filter metric.response_code_class != '2xx' {_MQL_RATE} | condition val > 5 '1/s'", ""),
+    ("mql", "{ fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | filter metric.response_code_class "
+            "== '5xx' ; fetch cloud_run_revision | metric 'run.googleapis.com/request_count' } "
+            "| group_by [resource.service_name], sum(val()) | ratio | condition val() > 0.05 '1'", ""),
+]
+
+
+@pytest.mark.parametrize("kind,query,codes", QUERIES, ids=[f"{k}: {q[-90:]}" for k, q, _ in QUERIES])
+def test_a_query_condition_selecting_no_server_failure_is_held(kind, query, codes):
+    """A PromQL or MQL condition's own selection of the code (a selector's matchers, an MQL `filter`, the numerator
+    of a ratio) is read as a filter's is: before, a query was never read for it, and a 4xx query rolled back."""
+    why = unselected_responses(_query(kind, query))
+    if not codes:
+        assert why == "", why
+        return
+    assert f"alerted on {codes} responses, as its condition's query" in why and "nothing was written" in why, why

@@ -1,0 +1,326 @@
+"""Which response codes a condition's filter can let through, read from the whole filter: its comparisons of a
+response's code joined by AND, OR and NOT, each read as exactly as its form allows. Pure: no I/O.
+
+Read by response_selection.py to tell an alert that cannot have counted a server failure (held) from one that may
+have. The answer is an upper bound (`Codes.most`): every code 100-599 the filter may let through, so a hold is made
+only where no reading of the filter lets a 5xx through.
+
+Sources:
+- Monitoring filters ("Monitoring filters", cloud.google.com/monitoring/api/v3/filters): a label compared with `=` to a
+  quoted string or to a function of one, `one_of("a", "b")`, `starts_with("5")`, `monitoring.regex.full_match("5..")`
+  (its examples); `ends_with` and `has_substring` read as their names say, `:` as "has" (UNCONFIRMED, as in
+  label_filters.py, whose `LabelTest` reads each of them here); `!=` and `NOT` negate; `AND`, `OR` join.
+  Their precedence is UNCONFIRMED (the page does not say which binds tighter): a filter mixing them unparenthesised is
+  read both ways and the wider answer kept. `=~` and `!~` are not on that page: read as a regular expression matched
+  whole and anywhere, and kept only where both readings agree (UNCONFIRMED either way). `<`, `<=`, `>`, `>=` compare a
+  label's text (UNCONFIRMED whether as text or as a number): for a 3-character value (`"500"`, `"4xx"`), both orders
+  agree on Cloud Run's codes and classes, so only such a value is read. Case: whether Monitoring folds it is
+  UNCONFIRMED; read folded (`"5XX"` is the 5xx class), since the other reading selects no series at all, and an
+  alert that fired selected one.
+- Logging query language (a log-match condition's filter, "Logging query language", "Boolean operators" and
+  "Comparisons"): `httpRequest.status` compared by `=`, `!=`, `<`, `<=`, `>`, `>=` (LogEntry.httpRequest.status, "The
+  response code indicating the status of response", google/logging/type/http_request.proto); `NOT` and a unary `-`
+  negate; `NOT` binds tightest, then `OR`, then `AND` (its example: `"a" OR NOT "b" AND NOT "c" OR "d"` is
+  `("a" OR (NOT "b")) AND ((NOT "c") OR "d")`); terms side by side are joined by AND.
+- Cloud Run's request metrics label a response's code (`response_code`, "200") and class (`response_code_class`,
+  "2xx") ("Google Cloud metrics", run section).
+
+A comparison of anything else (`resource.type`, `severity`, `log_id(...)`, a text search) says nothing of the code:
+it lets any code through, negated or not (`OTHER`), so `status=404 OR severity>=ERROR` may let any code through (the
+product cannot tell which codes the matched entries had). A comparison of the code in a form not read (`:` on a
+status, a regular expression Python does not read as RE2 does, a function not documented) is `unread`: any code,
+and response_selection.py holds a metric alert where only such a comparison could have let a server failure in.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shared.alerts.label_filters import LabelTest
+
+ALL = frozenset(range(100, 600))
+_NONE: frozenset[int] = frozenset()
+_STRING = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\''
+_FUNCTIONS = ("one_of", "starts_with", "ends_with", "has_substring", "monitoring.regex.full_match")
+_OPS = r"!=|=~|!~|==|>=|<=|=|:|>|<"
+# A Monitoring filter's comparison of a response's code or class (the key quoted or not, `label` singular or plural).
+_CODE_FIELD = re.compile(r'(?<![\w."])(?:metric\.(?:labels?\.)?)?"?(response_code(?:_class)?)"?(?![\w"])', re.IGNORECASE)
+_AN_OPERATOR = re.compile(rf"\s*(?:{'!=|=~|!~|==|>=|<=|=|:|>|<'})")
+_STATUS_FIELD = re.compile(r"(?<![\w.])httpRequest\.status(?![\w.])", re.IGNORECASE)
+_COMPARED = re.compile(
+    rf'\s*({_OPS})\s*(?:({_STRING})|((?:{"|".join(re.escape(f) for f in _FUNCTIONS)})\s*\((?:{_STRING}|[^()"\'])*\))'
+    rf'|(\d+)(?![\w.]))', re.IGNORECASE)
+_ARGUMENT = re.compile(_STRING)
+# Anything else a filter holds between its joining words and parentheses: a comparison whose value may be a string
+# or a call, a string, or a word. A call's name is a word, its parentheses a group (`log_id("...")`, PromQL's
+# `rate(selector[5m])`): what it holds is read, a selector's code matchers among it.
+_OTHER = re.compile(
+    rf'[^\s()"\',{{}}\[\]|;]+\s*(?:{_OPS})\s*(?:{_STRING}|[\w.]+\s*\((?:{_STRING}|[^()"\'])*\)|[^\s()"\',{{}}\[\]|;]+)'
+    rf'|{_STRING}|[^\s()"\',{{}}\[\]|;]+')
+# A query's punctuation between terms (PromQL's `{a="x",b="y"}` and `[5m]`, MQL's `|` stages and `{ A ; B }`):
+# side by side, so AND; a Monitoring or Logging filter holds none outside its strings.
+_SEPARATORS = ",{}[]|;"
+_UNREAD_REST = re.compile(rf'\s*(?:{_OPS})?\s*(?:{_STRING}|[\w.]+\s*\((?:{_STRING}|[^()"\'])*\)|[^\s()"\']+)?')
+_WORD = re.compile(r"(AND|OR|NOT)(?![\w.])")
+_ORDERED = {">": str.__gt__, ">=": str.__ge__, "<": str.__lt__, "<=": str.__le__}
+
+
+@dataclass(frozen=True)
+class Codes:
+    """What a filter (or a part of one) lets through: at least `least`, at most `most` of the codes 100-599, and the
+    comparisons of the code it did not read (`unread`, as written)."""
+
+    least: frozenset[int]
+    most: frozenset[int]
+    unread: tuple[str, ...] = field(default=())
+
+    def __and__(self, other: Codes) -> Codes:
+        return Codes(self.least & other.least, self.most & other.most, self.unread + other.unread)
+
+    def __or__(self, other: Codes) -> Codes:
+        return Codes(self.least | other.least, self.most | other.most, self.unread + other.unread)
+
+    def __invert__(self) -> Codes:
+        return Codes(ALL - self.most, ALL - self.least, self.unread)
+
+
+OTHER = Codes(_NONE, ALL)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A filter's reading: `codes` (None when it compares no code at all); `read_most`, the most it lets through were
+    each comparison not read to let nothing through (what the comparisons read allow on their own); the words of each
+    comparison of the code, as written."""
+
+    codes: Codes | None
+    read_most: frozenset[int] = ALL
+    terms: tuple[str, ...] = ()
+
+
+def metric_selection(text: str) -> Selection:
+    """What a Monitoring filter's `response_code` and `response_code_class` comparisons let through."""
+    return _selection(text, _CODE_FIELD, _metric_codes, ("OR", "AND"))
+
+
+def log_selection(text: str) -> Selection:
+    """What a Logging filter's `httpRequest.status` comparisons let through (NOT, then OR, then AND)."""
+    return _selection(text, _STATUS_FIELD, _status_codes, ("OR",))
+
+
+def query_selection(query: str) -> Selection | None:
+    """What a PromQL or MQL condition's counted requests select of the codes: its numerator where it divides (the
+    text before its outermost `/`, or an MQL ratio's first table), each selector's matchers and each `filter`'s
+    comparisons read as a filter's are (PromQL's `,` between matchers and MQL's stages as AND; `&&`, `||` and `!`, and
+    PromQL's `and` and `or`, as AND, OR and NOT; Prometheus, "Querying basics" and "Operators"; Monitoring Query
+    Language reference, `filter`). None where that is not read: `unless`, a comparison downward (`< 0.99`: a share
+    falling), or no request metric named."""
+    if not _REQUEST_QUERY.search(query) or _DOWNWARD.search(query) or re.search(r"\bunless\b", query):
+        return None
+    counted = _numerator(query)
+    for written, word in _QUERY_WORDS:
+        counted = written.sub(word, counted)
+    if _PROMQL.search(query):      # "Regex matches are fully anchored" (Prometheus, "Querying basics")
+        counted = _PROMQL_REGEX.sub(lambda m: f'{"!=" if m[1] == "!~" else "="} monitoring.regex.full_match({m[2]})',
+                                    counted)
+    return metric_selection(counted)
+
+
+# The request metrics as PromQL ("Mapping Cloud Monitoring metrics to PromQL": `run_googleapis_com:request_count`)
+# and MQL (`metric 'run.googleapis.com/request_count'`) name them, and a query compared downward.
+_PROMQL = re.compile(r"run_googleapis_com:request_")
+_PROMQL_REGEX = re.compile(rf"(=~|!~)\s*({_STRING})")
+_REQUEST_QUERY = re.compile(r"run[._]googleapis[._]com[:/]request_(?:count|latencies)")
+_DOWNWARD = re.compile(r"(?<![<>=!-])<=?\s*(?:bool\s+)?[\d.]|\bcondition\b[^|]*?(?<![<>=!-])<(?!-)")
+_QUERY_WORDS = ((re.compile(r"&&|(?<![\w.])and(?![\w.])"), " AND "),
+                (re.compile(r"\|\||(?<![\w.])or(?![\w.])"), " OR "), (re.compile(r"!(?![=~])"), " NOT "))
+
+
+_NAME_CHAR = re.compile(r"[\w.]")
+
+
+def _numerator(query: str) -> str:
+    """The part of a query that counts: before the outermost `/` outside strings, or an MQL `{ A ; B }`'s A."""
+    depth, best, at = 0, None, None
+    quoted = False
+    for i, ch in enumerate(query):
+        if ch in "\"'":
+            quoted = not quoted
+        if quoted:
+            continue
+        depth += {"(": 1, "{": 1, "[": 1, ")": -1, "}": -1, "]": -1}.get(ch, 0)
+        within_a_name = 0 < i < len(query) - 1 and _NAME_CHAR.match(query[i - 1]) and _NAME_CHAR.match(query[i + 1])
+        if ch == "/" and not within_a_name and (best is None or depth < best):     # MQL's `::run.googleapis.com/...`
+            best, at = depth, i
+        if ch == ";" and at is None:
+            return query[:i]
+    counted = query if at is None else query[:at]
+    return counted + ")" * max(0, counted.count("(") - counted.count(")"))     # `(A / B)`: A's group closed
+
+
+def _selection(text: str, field_name: re.Pattern[str], read: Callable[[str, re.Match[str]], Codes],
+               tighter: tuple[str, ...]) -> Selection:
+    if not field_name.search(text):
+        return Selection(None)
+    tokens, terms = _tokens(text, field_name, read)
+    if not terms:
+        return Selection(None)
+    codes = _widest(tokens, tighter)
+    if codes is None:       # parentheses that do not pair: nothing of it read
+        return Selection(Codes(_NONE, ALL, tuple(terms)), ALL, tuple(terms))
+    unread_none = [_exact(set()) if isinstance(t, Codes) and t.unread else t for t in tokens]
+    read_alone = _widest(unread_none, tighter)
+    return Selection(codes, read_alone.most if read_alone else ALL, tuple(terms))
+
+
+def _widest(tokens: list[str | Codes], tighter: tuple[str, ...]) -> Codes | None:
+    """The tokens read under each order of the joining words in `tighter`, the widest answer kept."""
+    readings = [_Parser(tokens, first).parse() for first in tighter]
+    if any(r is None for r in readings):
+        return None
+    codes = readings[0]
+    for other in readings[1:]:
+        codes = Codes(codes.least & other.least, codes.most | other.most, codes.unread)
+    return codes
+
+
+def _tokens(text: str, field_name: re.Pattern[str], read: Callable[[str, re.Match[str]], Codes]):
+    tokens: list[str | Codes] = []
+    terms: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i].isspace() or text[i] in _SEPARATORS:
+            i += 1
+            continue
+        if text[i] in "()":
+            tokens.append(text[i])
+            i += 1
+            continue
+        if (word := _WORD.match(text, i)) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "._")):
+            tokens.append(word.group(1))
+            i = word.end()
+            continue
+        if text[i] == "-" and i + 1 < len(text) and not text[i + 1].isspace() and not text[i + 1].isdigit():
+            tokens.append("NOT")
+            i += 1
+            continue
+        if (named := field_name.match(text, i)) and _AN_OPERATOR.match(text, named.end()):
+            compared = _COMPARED.match(text, named.end())
+            end = compared.end() if compared else _UNREAD_REST.match(text, named.end()).end()
+            terms.append(text[i:end])
+            label = named.group(1) if named.groups() else ""
+            tokens.append(read(label, compared) if compared else Codes(_NONE, ALL, (text[i:end],)))
+            i = end
+            continue
+        other = _OTHER.match(text, i)
+        tokens.append(OTHER)
+        i = other.end() if other else i + 1
+    return tokens, terms
+
+
+def _metric_codes(label: str, compared: re.Match[str]) -> Codes:
+    """One comparison of `response_code` or `response_code_class`, read over the codes 100-599."""
+    op, string, function, number = compared.groups()
+    words = compared.string[compared.start():compared.end()].strip()
+    of = (lambda c: str(c)) if label.lower() == "response_code" else (lambda c: f"{c // 100}xx")
+    if number is not None:
+        string = f'"{number}"'
+    if op in _ORDERED:
+        value = string[1:-1].lower() if string else ""
+        if len(value) != 3:
+            return Codes(_NONE, ALL, (label + " " + words,))
+        return _exact({c for c in ALL if _ORDERED[op](of(c), value)})
+    tests = _label_tests(label, op, string, function)
+    if tests is None:
+        return Codes(_NONE, ALL, (label + " " + words,))
+    values = {of(c) for c in ALL}     # 5 classes or 500 codes: each value tested once
+    passed = [{v for v in values if t.passes(v)} if all(t.passes(v) is not None for v in values) else None
+              for t in tests]
+    if any(p is None for p in passed) or any(p != passed[0] for p in passed):
+        return Codes(_NONE, ALL, (label + " " + words,))
+    return _exact({c for c in ALL if of(c) in passed[0]})
+
+
+def _label_tests(label: str, op: str, string: str | None, function: str | None) -> list[LabelTest] | None:
+    """The comparison as label_filters' tests (two where the readings differ: `=~` matched whole and anywhere)."""
+    negated = op in ("!=", "!~")
+    if function is not None:
+        if op not in ("=", "==", "!="):
+            return None
+        name = function[:function.index("(")].strip().lower()
+        values = tuple(a[1:-1] for a in _ARGUMENT.findall(function[function.index("("):]))
+        return [LabelTest(label, name, values, negated=negated, fold_case=True)] if values else None
+    value = (string or "")[1:-1]
+    if op in ("=~", "!~"):
+        return [LabelTest(label, "regex", (value,), negated=negated),
+                LabelTest(label, "monitoring.regex.full_match", (value,), negated=negated)]
+    how = "has" if op == ":" else "equals"
+    return [LabelTest(label, how, (value,), negated=negated, fold_case=True)]
+
+
+def _status_codes(_: str, compared: re.Match[str]) -> Codes:
+    """One comparison of `httpRequest.status`, a number: `:` ("has") and a value of another form are not read."""
+    op, string, function, number = compared.groups()
+    value = number if number is not None else (string or "")[1:-1]
+    words = "httpRequest.status" + compared.string[compared.start():compared.end()].strip()
+    if function is not None or not value.isdigit() or op in (":", "=~", "!~"):
+        return Codes(_NONE, ALL, (words,))
+    code = int(value)
+    compare = {"=": int.__eq__, "==": int.__eq__, "!=": int.__ne__, "<": int.__lt__, "<=": int.__le__,
+               ">": int.__gt__, ">=": int.__ge__}[op]
+    return _exact({c for c in ALL if compare(c, code)})
+
+
+def _exact(codes: set[int]) -> Codes:
+    frozen = frozenset(codes)
+    return Codes(frozen, frozen)
+
+
+class _Parser:
+    """A filter's tokens as an expression: `tighter` is the joining word that binds tighter ("OR": Logging's order;
+    "AND": the other reading of a Monitoring filter); side by side is AND. None when its parentheses do not pair."""
+
+    def __init__(self, tokens: list[str | Codes], tighter: str):
+        self.tokens, self.at = tokens, 0
+        self.inner, self.outer = tighter, "AND" if tighter == "OR" else "OR"
+
+    def parse(self) -> Codes | None:
+        try:
+            found = self._joined(self.outer)
+        except ValueError:
+            return None
+        return found if self.at == len(self.tokens) else None
+
+    def _peek(self) -> str | Codes | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def _joined(self, word: str) -> Codes:
+        part = self._joined(self.inner) if word == self.outer else self._unary()
+        while (ahead := self._peek()) is not None and ahead != ")":
+            if ahead == word:
+                self.at += 1
+            elif word != "AND" or ahead == "OR":
+                break       # side by side is AND: only an AND level reads two terms so
+            following = self._joined(self.inner) if word == self.outer else self._unary()
+            part = part & following if word == "AND" else part | following
+        return part
+
+    def _unary(self) -> Codes:
+        token = self._peek()
+        if token is None or token in (")", "AND", "OR"):
+            raise ValueError("a term was expected")
+        self.at += 1
+        if token == "NOT":
+            return ~self._unary()
+        if token == "(" and self._peek() == ")":     # a call of no arguments: `val()`
+            self.at += 1
+            return OTHER
+        if token == "(":
+            inside = self._joined(self.outer)
+            if self._peek() != ")":
+                raise ValueError("an unclosed parenthesis")
+            self.at += 1
+            return inside
+        assert isinstance(token, Codes)
+        return token
