@@ -774,6 +774,24 @@ def _denominator_narrowed(alert: AlertContext) -> str:
     return ""
 
 
+def timeout_share_bar(s: DiagnosisSettings, alert: AlertContext | None) -> tuple[float, str]:
+    """The share of 504s that matters, and where that bar comes from: request_timeout's bar, and bad_revision's for
+    504s at a timeout a deploy lowered."""
+    # A share only from a ratio condition (AlertContext.ratio: a denominatorFilter, or an MQL or PromQL
+    # ratio Incident.is_ratio recognises). A fractional threshold alone is no share: a policy on 5xx a
+    # second (ALIGN_RATE) at 0.02 is about one 5xx a minute, and read as 2 % it lowered the 504 bar.
+    # And a share of 5xx only: a threshold condition's denominatorFilter makes any numerator a share
+    # (4xx over all at 2 % lowered the 504 bar as a 5xx share would), so its filter must select 5xx; a
+    # query condition is a ratio only as the 5xx share of its requests already (`ratio_query`). And a
+    # share that counts every 504 (`counts_504s`): a policy on the share of 503s alone at 0.5 % lowered
+    # the 504 bar to 0.5 %, and a service whose 1 % of requests cut at the timeout (under the 10 % that
+    # matters by default) read as a request timeout on another policy's bar.
+    if (alert is not None and alert.threshold is not None and alert.ratio and 0 < alert.threshold < s.status_ratio
+            and counts_504s(alert)):
+        return alert.threshold, f"the alert's own threshold {alert.threshold:g}"
+    return s.status_ratio, "status_ratio"
+
+
 def counts_504s(alert: AlertContext) -> bool:
     """A ratio condition's numerator counts every 504, so its threshold is a bar for the share of 504s (a
     service with that share of 504s alone meets the condition): the 5xx class or the code 504, in every

@@ -94,3 +94,36 @@ def test_504s_under_a_timeout_the_deploy_lowered_are_not_a_busy_connectors(case)
     if case["action"]:
         assert result.known_good_revision == OLD
         assert "gives them no more time when scaled" in connector.summary, connector.summary
+
+
+# A share of 504s at the lowered timeout between request_timeout's bar (status_ratio, 10 %) and bad_revision's
+# (bad_error_ratio, 20 %): request_timeout stood aside for them as the deploy's and bad_revision asked 20 %, so
+# neither named a cause (scenario timeout_10s_meant_as_minutes_by_person_p99_alert_quiet_connector).
+UNDER_BAD_RATIO_CASES = {
+    "15 % 504 at a timeout lowered under requests that always took longer: the deploy's": dict(
+        cut=9, old=30, new=10, p99_before=18, signature=Signature.BAD_REVISION, action="rollback_traffic"),
+    "19 % 504 at a timeout lowered under requests that always took longer: the deploy's": dict(
+        cut=11, old=30, new=10, p99_before=18, signature=Signature.BAD_REVISION, action="rollback_traffic"),
+    "15 % 504 at a timeout lowered, requests used to finish well under it: not the deploy's alone (unchanged)": dict(
+        cut=9, old=30, new=10, p99_before=0.4, signature=Signature.REQUEST_TIMEOUT, action=None),
+    "5 % 504 at a timeout lowered under longer requests: under the 504 bar, no cause (unchanged)": dict(
+        cut=3, old=30, new=10, p99_before=18, signature=Signature.INCONCLUSIVE, action=None),
+}
+
+
+@pytest.mark.parametrize("case", UNDER_BAD_RATIO_CASES.values(), ids=UNDER_BAD_RATIO_CASES.keys())
+def test_504s_at_a_timeout_the_deploy_lowered_name_it_under_the_general_5xx_bar(case):
+    e = quiet_connector(
+        Evidence().revision(OLD, -3000, timeout=case["old"]).revision(NEW, -10, timeout=case["new"])
+        .traffic(**{NEW: 100})
+        .requests(OLD, -180, -10, 60).latency(OLD, -180, -10, case["p99_before"])
+        .requests(NEW, -10, 5, 60 - case["cut"]).requests(NEW, -10, 5, case["cut"], code="504")
+        .latency(NEW, -10, 5, case["new"]))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is case["signature"], result.summary
+    assert plan(result, e.bundle(), S).action == case["action"], result.summary
+    if case["action"]:
+        assert result.known_good_revision == OLD
+        assert any("at the 10 s timeout its deploy lowered from 30 s" in item.observed for item in result.evidence)

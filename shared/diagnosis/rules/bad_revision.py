@@ -16,7 +16,7 @@ from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, S
 from shared.diagnosis.evidence import (LogRecord, Revision, TrafficType, short_name, update_tags_flag,
                                       update_traffic_command)
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
-from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.health_bar import health_bar, timeout_share_bar
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, SQL_USER_WRITES, LogSignal, Refusal, found_in, pattern_of,
                                          per_text, refusals_of)
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
@@ -26,7 +26,9 @@ from shared.diagnosis.env_hosts import (connection_target_changed, database_addr
                                      endpoint_brought)
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
-                                                  requests_per_instance, settings_changed)
+                                                  deploy_lowered_timeout, requests_per_instance, settings_changed,
+                                                  timeout_seconds)
+from shared.diagnosis.rules.platform_onset import ADVICE as PLATFORM_ADVICE, platform_answers_after_clean_minutes
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
@@ -216,7 +218,8 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
 
 def _not_its_own(facts: Facts, c: Citation, suspect: Revision) -> Finding | None:
     """The doubt that `suspect`'s failures, concentrated on it, are its deploy's own, or None: refused for want of
-    instances, passed on from another service it calls, begun after minutes of clean serving, or a cause the
+    instances, passed on from another service it calls, begun after minutes of clean serving, Cloud Run's own 503s
+    after clean minutes with its container silent (platform_onset.py), or a cause the
     revisions beside it share (names unresolved on its path, replica conflicts, lock waits, connections taken on its
     database). One list for every path that names a revision the cause (`_judge`, `_earlier_deploy_failing`,
     `_tag_only_cause`): a revision named by one path is cleared of what every path clears it of."""
@@ -245,6 +248,10 @@ def _not_its_own(facts: Facts, c: Citation, suspect: Revision) -> Finding | None
         # and no other cause acts alone beside it.
         return c.doubt(late, f"find what changed when the failures began (a dependency, load, or a leak in "
                              f"{suspect.short_name}); send traffic back by hand if the deploy is the cause")
+    platform = platform_answers_after_clean_minutes(facts, c, suspect)
+    if platform:
+        # Cloud Run's own 503s after clean minutes, the container silent: a platform incident as likely.
+        return c.doubt(platform, PLATFORM_ADVICE)
     for check, what_to_do in ((_names_unresolved_on_the_same_path, NAMES_UNRESOLVED),
                               (_replica_conflicts_on_the_same_replica, REPLICA_CONFLICTS),
                               (_lock_waits_on_the_same_database, LOCK_WAITS),
@@ -720,7 +727,35 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
     c.cite("metric", query,
            f"{suspect.short_name} {window}: {counts.by_class.get('5xx', 0):.0f} of {counts.total:.0f} requests 5xx "
            f"({pct(counts.error_ratio)})", f"5xx >= {s.bad_error_ratio:.0%}", failing)
-    return True if failing else f"{suspect.short_name} is not failing enough to blame it"
+    if failing or _cut_at_the_timeout_its_deploy_lowered(facts, c, suspect, counts):
+        return True
+    return f"{suspect.short_name} is not failing enough to blame it"
+
+
+def _cut_at_the_timeout_its_deploy_lowered(facts: Facts, c: Citation, suspect: Revision, counts: Requests) -> bool:
+    """Whether the suspect, under bad_error_ratio, fails by 504s at a request timeout its deploy lowered under
+    requests that always took that long (deploy_changes.deploy_lowered_timeout), at least at request_timeout's own
+    bar for 504s (health_bar.timeout_share_bar: the alert's ratio, else status_ratio). request_timeout stands aside
+    for such 504s as the deploy's, and "bad_revision decides": with the general 20 % bar here, a deploy that cut a
+    fifth of the requests less a minute (the first minute after it, before a long request reached the new limit)
+    matched neither rule and was escalated with no cause. Only the suspect the incident followed (Facts.followed,
+    whose timeout cut the requests), and only when its own timeout is lower than the revision it replaced."""
+    if facts.followed is None or facts.followed.name != suspect.name:
+        return False
+    deploy = facts.replaced(suspect)
+    if deploy is None or timeout_seconds(suspect) >= timeout_seconds(deploy[0]):
+        return False
+    bar, source = timeout_share_bar(facts.s, facts.b.alert)
+    share = counts.share(code="504")
+    if share < bar:
+        return False
+    lowered = deploy_lowered_timeout(facts, c, timeout_seconds(suspect))
+    c.cite("metric", facts.requests_query,
+           f"{suspect.short_name}: {counts.by_code.get('504', 0):.0f} of {counts.total:.0f} requests 504 "
+           f"({pct(share)}) at the {timeout_seconds(suspect):.0f} s timeout its deploy lowered from "
+           f"{timeout_seconds(deploy[0]):.0f} s", f">= {bar:.0%} 504 ({source}), requests that long usual before the "
+           "deploy: the deploy's", bool(lowered))
+    return bool(lowered)
 
 
 def _served_in_minutes_unread(facts: Facts, suspect: Revision, window: Window, counts: Requests) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.facts import PINNED_AT_TIMEOUT, Facts, Window, hms
-from shared.diagnosis.health_bar import counts_504s
+from shared.diagnosis.health_bar import timeout_share_bar
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.deploy_changes import deploy_lowered_timeout
@@ -87,18 +87,6 @@ def _advice(timeout: float, starts: int) -> str:
 
 
 def share_bar(facts: Facts) -> tuple[float, str]:
-    """The share of 504s that matters, and where that bar comes from."""
-    s, alert = facts.s, facts.b.alert
-    # A share only from a ratio condition (AlertContext.ratio: a denominatorFilter, or an MQL or PromQL
-    # ratio Incident.is_ratio recognises). A fractional threshold alone is no share: a policy on 5xx a
-    # second (ALIGN_RATE) at 0.02 is about one 5xx a minute, and read as 2 % it lowered the 504 bar.
-    # And a share of 5xx only: a threshold condition's denominatorFilter makes any numerator a share
-    # (4xx over all at 2 % lowered the 504 bar as a 5xx share would), so its filter must select 5xx; a
-    # query condition is a ratio only as the 5xx share of its requests already (`ratio_query`). And a
-    # share that counts every 504 (`counts_504s`): a policy on the share of 503s alone at 0.5 % lowered
-    # the 504 bar to 0.5 %, and a service whose 1 % of requests cut at the timeout (under the 10 % that
-    # matters by default) read as a request timeout on another policy's bar.
-    if (alert is not None and alert.threshold is not None and alert.ratio and 0 < alert.threshold < s.status_ratio
-            and counts_504s(alert)):
-        return alert.threshold, f"the alert's own threshold {alert.threshold:g}"
-    return s.status_ratio, "status_ratio"
+    """The share of 504s that matters, and where that bar comes from (health_bar.timeout_share_bar, which
+    bad_revision reads too for 504s at a timeout a deploy lowered)."""
+    return timeout_share_bar(facts.s, facts.b.alert)
