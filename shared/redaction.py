@@ -170,10 +170,15 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   and its siblings (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), `slack-bot-token` and its siblings
 #   (`xoxb-`...), `stripe-access-token` (`sk_live_`...), `gitlab-pat` (`glpat-`). A Cloud Storage HMAC key's access ID
 #   (`GOOG1...`, Cloud Storage "HMAC keys") names a key, as an AWS access key ID does, and is kept; its secret is
-#   redacted under its name (`secret: ...`, as `gcloud storage hmac create` prints it).
+#   redacted under its name (`secret: ...`, as `gcloud storage hmac create` prints it). Google's OAuth authorization
+#   codes ("4/0A", UNCONFIRMED: as the OAuth Playground shows them) in a callback's request URL (`?code=...`) too;
+# - `secret_payload`: a Secret Manager secret's value as a printed AccessSecretVersionResponse shows it (Secret Manager
+#   API reference, `SecretPayload.data`: "The secret data", bytes; the proto's text format `payload {\n  data: "..."`,
+#   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
+#   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
-_SECRET_WORDS = (r"(?i:password|passwd|pwd|(?<!--)secret|token|(?:api|access|secret|private)[_-]?key|(?<=[-?&])signature"
-                 r"|(?<![A-Za-z0-9])(?:pass|auth))")
+_SECRET_WORDS = (r"(?i:password|passwd|passphrase|pwd|(?<!--)secret|token|(?:api|access|secret|private)[_-]?key"
+                 r"|(?<=[-?&])signature|(?<![A-Za-z0-9])(?:auth[_-]?string|pass|auth))")
 # A word a colon's prose puts after a secret's name ("invalid token: expired", "using password: YES", "token: 401"): a
 # word of letters (words joined by "-", "_" or "'": "db-pass", a secret's name), a class's name ("next_page_token:
 # ListLogEntriesResponse"), one in capitals, or a number of up to three digits (a status). A value holding a digit, a
@@ -209,9 +214,9 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=\s*|\\?[\"']\s*[:=]>?\s*|:\s*(?=\\?[\"'])"
                      r"|(?i:(?<=-api-key)|(?<=-apikey)|(?<=-token)):\s*"
                      rf"|(?i:(?<![^_-]pass)(?<![^_-]auth)):[ \t]+(?!{_PROSE_WORD}))"
-                     r"(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
+                     r"(?:[bBrRuU]{1,2}(?=\\?[\"']))?(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
                      rf"{_NOT_A_SECRET}(?(fdq)(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+"
-                     r"|(?(fsq)(?:[^'\\\n]|\\.|'(?!" + _CLOSES + r"))+|(?(fbrace)[^}\n]+|[^\s&;,'\"{\\][^\s&;,'\"]*)))"),
+                     r"|(?(fsq)(?:[^'\\\n]|\\.|'(?!" + _CLOSES + r"))+|(?(fbrace)[^}\n]+|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\][^\s&;,'\"]*)))"),
     ("statement_password", r"(?P<statement>(?i:\bidentified(?:\s+with\s+\w+)?\s+by(?:\s+password)?"
                            r"|\bset\s+password\b[^=\n]*=|\bpassword)\s+')"
                            rf"(?!{re.escape(REDACTED)}')(?:[^'\\\n]|\\.|'')+(?=')"),
@@ -220,6 +225,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
                rf"(?(setcookie){_COOKIE_PAIR}|{_COOKIE_PAIR}(?:;[ \t]*{_COOKIE_PAIR})*)"),
     ("option_password", r"(?P<option>(?<![\w-])(?:(?:mysql\w*|mariadb[\w-]*)\b[^\n;|&]*?[ \t]-p(?=[^\s-])"
                         r"|redis-cli\b[^\n;|&]*?[ \t](?:-a|--pass)[ \t]+"
+                        r"|(?:docker|podman)[ \t]+login\b[^\n;|&]*?[ \t]-p[ \t]+|sshpass[ \t]+-p[ \t]*"
                         r"|--(?!no-)(?:(?:[\w-]*[-_])?(?:password|passwd|token)|[\w-]+-secret)[ \t]+(?!-)))"
                         rf"{_NOT_A_SECRET}(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s'\"]+)"),
     ("dsn_password", r"(?P<dsn>(?<![^\s\"'=(,\[])[\w.$+-]*:(?!\d+@)|(?P<oracle>\bjdbc:oracle:\w+:[\w.$#-]*/))"
@@ -228,7 +234,10 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("webhook", r"(?P<hook>\bhttps?://(?:[^\s/\"'?#]*(?i:hooks\.|webhook)[^\s/\"'?#]*/"
                 r"|[^\s/\"'?#]+/(?:[^\s\"'?#/]+/)*?(?i:webhooks?|webhookb2|hooks)/))"
                 r"(?=[^\s\"'?#]*?[A-Za-z0-9]{16})(?=[^\s\"'?#]*?\d)[^\s\"'?#]+"),
-    ("vendor_token", r"(?<![\w/])(?:1//0[\w-]{20,}|GOCSPX-[\w-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}"
+    ("secret_payload", r"(?P<payload>\bpayload\\?[\"']?[ \t]*[:=]?[ \t]*(?:\{|\w*\()(?:\s|\\n)*\\?[\"']?data\\?[\"']?"
+                       r"\s*[:=]\s*)(?:[bB]?\\\"(?:[^\"\\\n]|\\(?!\"))*\\\"|[bB]?\"(?:[^\"\\\n]|\\.)*\""
+                       r"|[bB]?'(?:[^'\\\n]|\\.)*')"),
+    ("vendor_token", r"(?<![\w/])(?:1//0[\w-]{20,}|4/0A[\w-]{20,}|GOCSPX-[\w-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}"
                      r"|xox[abposre]-[\w-]{10,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|glpat-[\w-]{20,})"),
 )
 CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
@@ -246,18 +255,20 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
     "statement_password": ("identified", "password"),
     "host_userinfo": ("host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server"),
     "cookie": ("cookie",),
-    "option_password": ("mysql", "mariadb", "redis-cli", "-secret ", "-secret\t",
+    "option_password": ("mysql", "mariadb", "redis-cli", "docker login", "podman login", "sshpass", "-secret ", "-secret\t",
                         *(f"{joint}{word}{space}" for joint in "-_" for word in ("password", "passwd", "token")
                           for space in " \t")),
     "dsn_password": ("@tcp", "@unix", "@udp", "@cloudsql", "jdbc:oracle:"),
     "webhook": ("hook",),
-    "vendor_token": ("1//0", "gocspx-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xoxa-", "xoxb-",
+    "secret_payload": ("payload",),
+    "vendor_token": ("1//0", "4/0a", "gocspx-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xoxa-", "xoxb-",
                      "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "sk_live_", "sk_test_", "rk_live_", "rk_test_",
                      "glpat-"),
 }
 # `secret_field`'s: a secret's name and what may follow it (`=`, a key's closing quote, escaped or not, `:`), in one
 # search of the lower-cased text (a third of the time of 54 substring searches).
-_FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word)?|pwd|secret|token|key|auth|[-?&]signature)(?:\s*=|['\"\\:])")
+_FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word|phrase)?|pwd|secret|token|key|auth(?:[_-]?string)?"
+                           r"|[-?&]signature)(?:\s*=|['\"\\:])")
 _WORDS = sorted({needle for needles in _NEEDLES.values() for needle in needles})
 # Each word's shapes, in SHAPES's order (which decides between two matching at one place).
 _SHAPES_OF = [tuple(name for name, _ in SHAPES if word in _NEEDLES[name]) for word in _WORDS]
@@ -294,7 +305,8 @@ def _redaction(match: re.Match[str]) -> str:
     if groups.get("hostname"):   # the host after the last "@" is kept, as a URL's is
         return groups["hostname"] + REDACTED + "@"
     kept = (groups.get("header") or groups.get("userinfo") or groups.get("field") or groups.get("statement")
-            or groups.get("cookie") or groups.get("option") or groups.get("dsn") or groups.get("hook"))
+            or groups.get("cookie") or groups.get("option") or groups.get("dsn") or groups.get("hook")
+            or groups.get("payload"))
     if kept:
         return kept + REDACTED
     return (" " if match.group().startswith((" ", "\t")) else "") + REDACTED

@@ -63,7 +63,8 @@ def _planted() -> dict[str, str]:
             "option_password": "pw" + secrets.token_hex(10),     # mysql's -pPASS, a --db-password's value
             "dsn_password": "pw" + secrets.token_hex(10),        # a Go MySQL DSN's user:PASS@tcp(...)
             "webhook": "Wh" + secrets.token_hex(12),             # a Slack webhook URL's token
-            "vendor_token": "1//0" + secrets.token_urlsafe(30)}  # a Google OAuth refresh token
+            "vendor_token": "1//0" + secrets.token_urlsafe(30),  # a Google OAuth refresh token
+            "secret_payload": "pw" + secrets.token_hex(10)}      # a printed AccessSecretVersionResponse's data
 
 
 def test_every_redacted_shape_is_planted():
@@ -83,7 +84,8 @@ def _runbook(planted: dict[str, str]) -> str:
             f"mysql -h 10.30.0.5 -u app -p{planted['option_password']} shop; "
             f"dsn app:{planted['dsn_password']}@tcp(10.30.0.5:3306)/shop; "
             f"https://hooks.slack.com/services/T0A1B2C3D/B0E4F5G6H/{planted['webhook']}; "
-            f"refresh token {planted['vendor_token']}\n-----BEGIN PRIVATE KEY-----\n"
+            f"refresh token {planted['vendor_token']}; "
+            f"payload {{ data: \"{planted['secret_payload']}\" }}\n-----BEGIN PRIVATE KEY-----\n"
             f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
 
 

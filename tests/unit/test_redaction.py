@@ -228,6 +228,31 @@ LEAKED = {
                             "q8RkZ2xY7wVu", "for url: https://hooks.slack.com/" + REDACTED),
     "a Discord webhook URL": ("POST https://discord.com/api/webhooks/123456789012345678/abcDEFghiJKLmnoPQRstuVWXyz0123456789 "
                               "-> 429", "abcDEFghiJKL", "https://discord.com/api/webhooks/" + REDACTED + " -> 429"),
+    # a Python bytes value's repr under a secret's name (redis-py hands back bytes; a mapping of settings printed)
+    "a bytes password in a repr": ("redis kwargs {'host': '10.60.0.4', 'password': b'Rd6s3cret', 'db': 0}", "Rd6s3cret",
+                                   "'password': b'" + REDACTED + "', 'db': 0}"),
+    # Secret Manager API reference, AccessSecretVersionResponse: payload.data, "The secret data" (bytes: the proto's text
+    # format when a proto-plus message is printed, base64 in its JSON)
+    "a secret version's payload printed": ('accessed name: "projects/123/secrets/db-pass/versions/3"\npayload {\n  '
+                                           'data: "Sm7s3cret"\n  data_crc32c: 2871539712\n}', "Sm7s3cret",
+                                           'name: "projects/123/secrets/db-pass/versions/3"\npayload {\n  data: '
+                                           + REDACTED + "\n  data_crc32c: 2871539712"),
+    "a secret version's payload as JSON": ('{"name": "projects/123/secrets/db-pass/versions/3", "payload": {"data": '
+                                           '"U203czNjcmV0", "dataCrc32c": "2871539712"}}', "U203czNjcmV0",
+                                           '"payload": {"data": ' + REDACTED + ', "dataCrc32c"'),
+    "a secret version's payload inside a JSON string": ('{"message": "got payload {\\n  data: \\"Sm8s3cret\\"\\n}"}',
+                                                        "Sm8s3cret", 'payload {\\n  data: ' + REDACTED + '\\n}"}'),
+    # Memorystore for Redis "AUTH": `gcloud redis instances get-auth-string` prints `authString: ...`; a key's passphrase
+    "a Memorystore AUTH string": ("authString: 0e86c2b4-6a3c-4e2e-8e7b-3f1d2c9a7b61", "0e86c2b4", "authString: " + REDACTED),
+    "a key's passphrase": ("ssl: keyfile: /secrets/tls.key passphrase: c0rrect-h0rse", "c0rrect",
+                           "keyfile: /secrets/tls.key passphrase: " + REDACTED),
+    # a Google OAuth authorization code in a callback's request URL, as Cloud Run's request log records it
+    "an OAuth code in a request URL": ("GET /oauth2/callback?state=xyz&code=4/0AX4XfWhL9sK2mQ7rT5vN8pJ3bF6dH1cG0eY&scope=email"
+                                       " 500", "AX4XfWhL9sK2", "?state=xyz&code=" + REDACTED + "&scope=email 500"),
+    # docker login's `-p` (Docker CLI reference, "docker login": --password, -p), sshpass's `-p password`
+    "docker login's -p": ("+ docker login -u _json_key -p Dk8s3cretJsonKey https://us-docker.pkg.dev", "Dk8s3cret",
+                          "-u _json_key -p " + REDACTED + " https://us-docker.pkg.dev"),
+    "sshpass's -p": ("sshpass -p Ss9s3cret ssh app@10.0.0.3 uptime", "Ss9s3cret", "-p " + REDACTED + " ssh app@10.0.0.3"),
 }
 ROWS += list(LEAKED.values())
 # Prose and look-alikes that hold no credential: left exactly as they are.
