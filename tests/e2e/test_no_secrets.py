@@ -58,7 +58,13 @@ def _planted() -> dict[str, str]:
             "host_userinfo": "pw" + secrets.token_hex(10),       # a URL password's tail read as a host name
             "jwt": ".".join("eyJ" + secrets.token_urlsafe(12) for _ in range(3)),   # an ID token (RFC 7519)
             "secret_field": "pw" + secrets.token_hex(10),        # after a JDBC URL's password=, PGPASSWORD=, a Pwd=
-            "statement_password": "pw" + secrets.token_hex(10)}  # a logged IDENTIFIED BY '...'
+            "statement_password": "pw" + secrets.token_hex(10),  # a logged IDENTIFIED BY '...'
+            "cookie": "sid" + secrets.token_hex(10),             # a Cookie header's session
+            "option_password": "pw" + secrets.token_hex(10),     # mysql's -pPASS, a --db-password's value
+            "dsn_password": "pw" + secrets.token_hex(10),        # a Go MySQL DSN's user:PASS@tcp(...)
+            "webhook": "Wh" + secrets.token_hex(12),             # a Slack webhook URL's token
+            "vendor_token": "1//0" + secrets.token_urlsafe(30),  # a Google OAuth refresh token
+            "secret_payload": "pw" + secrets.token_hex(10)}      # a printed AccessSecretVersionResponse's data
 
 
 def test_every_redacted_shape_is_planted():
@@ -73,7 +79,13 @@ def _runbook(planted: dict[str, str]) -> str:
             f"\"{planted['host_userinfo']}@db.internal.example\" to address; id token {planted['jwt']}; "
             f"PGPASSWORD={planted['secret_field']} psql; "
             f"jdbc:postgresql://db/app?user=app&password={planted['secret_field']}; "
-            f"CREATE USER 'app'@'%' IDENTIFIED BY '{planted['statement_password']}'\n-----BEGIN PRIVATE KEY-----\n"
+            f"CREATE USER 'app'@'%' IDENTIFIED BY '{planted['statement_password']}'; "
+            f"curl -H 'Cookie: sessionid={planted['cookie']}' https://ops.internal/; "
+            f"mysql -h 10.30.0.5 -u app -p{planted['option_password']} shop; "
+            f"dsn app:{planted['dsn_password']}@tcp(10.30.0.5:3306)/shop; "
+            f"https://hooks.slack.com/services/T0A1B2C3D/B0E4F5G6H/{planted['webhook']}; "
+            f"refresh token {planted['vendor_token']}; "
+            f"payload {{ data: \"{planted['secret_payload']}\" }}\n-----BEGIN PRIVATE KEY-----\n"
             f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
 
 

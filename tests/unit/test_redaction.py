@@ -137,6 +137,124 @@ HUNTED = {
     "PGPASSWORD after a space": ("PGPASSWORD= s3cr3tPw psql -h 10.0.0.3", "s3cr3tPw", "PGPASSWORD= " + REDACTED),
 }
 ROWS += list(HUNTED.values())
+# More of this world's log lines, each with its source: an application's, a driver's, a command echoed by a deploy
+# script or a tool's output, as they reach Cloud Logging. Each is a class of credential the shapes missed before.
+LEAKED = {
+    # Django REST framework "Authentication", TokenAuthentication: `Authorization: Token 9944b0...`; any scheme other
+    # than Basic and Bearer (RFC 9110 section 11.4: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ])
+    "a DRF token header": ("WARNING Forbidden: /api/orders/ headers={'Authorization': 'Token "
+                           "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b', 'Host': 'orders-x.a.run.app'}",
+                           "9944b09199c62bcf", "'Authorization': 'Token " + REDACTED + "', 'Host': 'orders-x.a.run.app'"),
+    # GitHub REST API "Authenticating": `Authorization: token <token>`, the scheme in small letters
+    "a GitHub token header": ("curl -sf -H 'Authorization: token gho_16C7e42F292c6912E7710c838347Ae178B4a' "
+                              "https://api.github.com/repos/shop/orders", "16C7e42F292c6912",
+                              "'Authorization: token " + REDACTED + "' https://api.github.com/repos/shop/orders"),
+    # Elasticsearch "Create API key": `Authorization: ApiKey <base64 of id:api_key>`
+    "an ApiKey header": ("elastic_transport: HEAD https://es.internal:9200/ [status:401] Authorization: ApiKey "
+                         "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==", "VnVhQ2ZHY0JDZGJr",
+                         "[status:401] Authorization: ApiKey " + REDACTED),
+    # RFC 7616 section 3.9.1: a Digest response (a hash of the password) in auth-params
+    "a Digest header": ('Authorization: Digest username="app", realm="orders@shop.example", nonce="7ypf/xlj9XXwfDPEoM4U", '
+                        'uri="/dir/index.html", response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"',
+                        "753927fa0e85d155", "Authorization: Digest " + REDACTED),
+    # Cloud Storage's XML API with an HMAC key (Cloud Storage "HMAC keys"; AWS Signature Version 4's header)
+    "an HMAC-signed request's header": (
+        "botocore: Authorization: AWS4-HMAC-SHA256 Credential=GOOG1EXAMPLE/20261207/auto/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+        "fe5f80f77d5fa3be", "Authorization: AWS4-HMAC-SHA256 " + REDACTED),
+    # a URL's password holding an unescaped space: SQLAlchemy's engine/url.py `_parse_url` reads a password as
+    # `[^@]*`, so the engine connects with it and the application prints the URL as it was set
+    "a URL password holding a space": ("engine url postgresql+psycopg2://app:pa ss@10.40.0.3:5432/orders refused",
+                                       "pa ss", "postgresql+psycopg2://app:" + REDACTED + "@10.40.0.3:5432/orders refused"),
+    "a quoted URL password holding spaces": ('settings DATABASE_URL="postgresql://app:correct horse battery@10.40.0.3/orders"',
+                                             "horse", '"postgresql://app:' + REDACTED + '@10.40.0.3/orders"'),
+    # YAML's plain scalar (YAML 1.2 section 7.3.3): a config file echoed at start-up, and a log line's `name: value` pairs
+    "YAML's unquoted password": ("loaded config.yaml:\n  database:\n    host: 10.40.0.3\n    user: app\n    password: s3cret\n",
+                                 "s3cret", "host: 10.40.0.3\n    user: app\n    password: " + REDACTED),
+    "a log line's secret and api_key": ("settings: secret: abcDEF123 api_key: k3yV4lue host: 10.0.0.3 port: 5432",
+                                        "abcDEF123", "secret: " + REDACTED + " api_key: " + REDACTED + " host: 10.0.0.3"),
+    # `gcloud storage hmac create` prints the new key's secret once (Cloud Storage "Manage HMAC keys"); the access ID is
+    # the key's name, kept
+    "an HMAC key's secret in gcloud's output": (
+        "metadata:\n  accessId: GOOG1EJRAHTSECZ7TXP4T5IRO5LKGBEQWZKX5GK7KZ6IMVFHGEMUKXY2SUNK5\n"
+        "secret: bGoa+V7g/yqDXvKRqq+JTFn4uQZbPiQJo4pf9RzJ", "bGoa+V7g", "accessId: GOOG1EJRAHTSECZ7TXP4T5IRO5LKGBEQWZKX5GK7KZ6IMVFHGEMUKXY2SUNK5"),
+    # MySQL "mysql Client Options": `-p[password]`, no space between the option and the password, quoted or not
+    "mysql's -p": ("+ mysql -h 10.30.0.5 -P 3306 -u app -pMyS3cret orders -e 'SELECT 1'", "MyS3cret",
+                   "mysql -h 10.30.0.5 -P 3306 -u app -p" + REDACTED + " orders"),
+    "mysqldump's quoted -p": ("mysqldump -h 10.30.0.5 -uroot -p'My S3cret' shop > /tmp/shop.sql", "S3cret",
+                              "-uroot -p" + REDACTED + " shop > /tmp/shop.sql"),
+    # redis-cli: `-a <password>` ("Using a password with '-a' ... may not be safe", which redis-cli itself prints)
+    "redis-cli's -a": ("redis-cli -h 10.60.0.4 -p 6379 -a Rd5s3cret ping", "Rd5s3cret",
+                       "-h 10.60.0.4 -p 6379 -a " + REDACTED + " ping"),
+    # a long option and its value as two arguments (Go's flag package and Python's argparse accept both forms)
+    "a password option's value after a space": ("exec /app/migrate --db-host 10.40.0.3 --db-password hunter2 --db-user app",
+                                                "hunter2", "--db-password " + REDACTED + " --db-user app"),
+    # RFC 6265 section 4.2 (Cookie) and 4.1 (Set-Cookie); Django's session cookie `sessionid` (SESSION_COOKIE_NAME)
+    "a Cookie header": ("request headers: Host: orders-x.a.run.app Cookie: sessionid=38afes7a8djak2jd; csrftoken=Xy7"
+                        "\r\nAccept: */*", "38afes7a8djak2jd", "Host: orders-x.a.run.app Cookie: " + REDACTED + "\r\nAccept"),
+    "a Set-Cookie header": ("response: 302 Set-Cookie: sessionid=bq9z2v8kxl3m; expires=Tue, 21 Dec 2026 07:28:00 GMT; "
+                            "HttpOnly; Path=/", "bq9z2v8kxl3m", "Set-Cookie: " + REDACTED + "; expires=Tue"),
+    "a cookie in a JSON line": ('{"httpRequest":{"status":500},"cookie":"session=Zk3pQ9x; theme=dark"}', "Zk3pQ9x",
+                                '"cookie":"' + REDACTED + '"}'),
+    # go-sql-driver/mysql README, "DSN (Data Source Name)": [username[:password]@][protocol[(address)]]/dbname; Cloud
+    # SQL "Connect from Cloud Run", Go's Unix socket DSN `user:password@unix(/cloudsql/INSTANCE)/db`
+    "a Go MySQL DSN over TCP": ('sql.Open("mysql", "app:GoS3cret@tcp(10.30.0.5:3306)/shop?parseTime=true"): dial tcp '
+                                '10.30.0.5:3306: i/o timeout', "GoS3cret",
+                                '"app:' + REDACTED + '@tcp(10.30.0.5:3306)/shop?parseTime=true"'),
+    "a Go MySQL DSN over Cloud SQL's socket": ("dsn=app:p@ss/w0rd@unix(/cloudsql/shop-prod:us-central1:orders)/shop",
+                                               "w0rd", "dsn=app:" + REDACTED + "@unix(/cloudsql/shop-prod:us-central1:orders)/shop"),
+    # Oracle "JDBC Developer's Guide", thin driver URLs: jdbc:oracle:thin:scott/tiger@//myhost:1521/orcl
+    "an Oracle thin URL": ("java.sql.SQLRecoverableException: IO Error for jdbc:oracle:thin:app/OraS3cret@//10.0.0.5:1521/ORCL",
+                           "OraS3cret", "jdbc:oracle:thin:app/" + REDACTED + "@//10.0.0.5:1521/ORCL"),
+    # Google OAuth 2.0 refresh tokens begin "1//" (UNCONFIRMED: Google calls tokens opaque; the OAuth Playground's and
+    # gcloud's ~/.config/gcloud credentials show this prefix); client secrets made since 2021 begin "GOCSPX-"
+    # (UNCONFIRMED in Google's docs)
+    "a Google refresh token in prose": ("refreshing with refresh token 1//0gXyzAbCdEfGh-IjKlMnOpQrStUvWxYz0123 failed: "
+                                        "invalid_grant", "1//0gXyzAbCd", REDACTED + " failed: invalid_grant"),
+    "a Google OAuth client secret": ("oauth client 1234-abc.apps.googleusercontent.com secret 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",
+                                     "GOCSPX-rz", "oauth client 1234-abc.apps.googleusercontent.com secret " + REDACTED),
+    # gitleaks config/gitleaks.toml: github-pat (ghp_ and 36), slack-bot-token (xoxb-), stripe-access-token (sk_live_)
+    "a GitHub token outside any header": ("github.GithubException: 401 Bad credentials for app token "
+                                          "ghs_16C7e42F292c6912E7710c838347Ae178B4a (repo shop/orders)",
+                                          "16C7e42F292c6912", "for app token " + REDACTED + " (repo shop/orders)"),
+    "a Slack bot token": ("slack_sdk.errors.SlackApiError: token xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx "
+                          "is not_authed", "AbCdEfGhIjKl", REDACTED + " is not_authed"),
+    "a Stripe live key": ("stripe.error.AuthenticationError: Invalid API Key provided: sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                          "4eC39HqLyjWD", "Invalid API Key provided: " + REDACTED),
+    # gitleaks slack-webhook-url (hooks.slack.com/services|workflows|triggers); Slack "Sending messages using incoming
+    # webhooks" ("Keep it secret"); Discord "Webhook Resource": POST /webhooks/{webhook.id}/{webhook.token}
+    "a Slack webhook URL": ("requests.exceptions.HTTPError: 404 Client Error: Not Found for url: "
+                            "https://hooks.slack.com/services/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",
+                            "q8RkZ2xY7wVu", "for url: https://hooks.slack.com/" + REDACTED),
+    "a Discord webhook URL": ("POST https://discord.com/api/webhooks/123456789012345678/abcDEFghiJKLmnoPQRstuVWXyz0123456789 "
+                              "-> 429", "abcDEFghiJKL", "https://discord.com/api/webhooks/" + REDACTED + " -> 429"),
+    # a Python bytes value's repr under a secret's name (redis-py hands back bytes; a mapping of settings printed)
+    "a bytes password in a repr": ("redis kwargs {'host': '10.60.0.4', 'password': b'Rd6s3cret', 'db': 0}", "Rd6s3cret",
+                                   "'password': b'" + REDACTED + "', 'db': 0}"),
+    # Secret Manager API reference, AccessSecretVersionResponse: payload.data, "The secret data" (bytes: the proto's text
+    # format when a proto-plus message is printed, base64 in its JSON)
+    "a secret version's payload printed": ('accessed name: "projects/123/secrets/db-pass/versions/3"\npayload {\n  '
+                                           'data: "Sm7s3cret"\n  data_crc32c: 2871539712\n}', "Sm7s3cret",
+                                           'name: "projects/123/secrets/db-pass/versions/3"\npayload {\n  data: '
+                                           + REDACTED + "\n  data_crc32c: 2871539712"),
+    "a secret version's payload as JSON": ('{"name": "projects/123/secrets/db-pass/versions/3", "payload": {"data": '
+                                           '"U203czNjcmV0", "dataCrc32c": "2871539712"}}', "U203czNjcmV0",
+                                           '"payload": {"data": ' + REDACTED + ', "dataCrc32c"'),
+    "a secret version's payload inside a JSON string": ('{"message": "got payload {\\n  data: \\"Sm8s3cret\\"\\n}"}',
+                                                        "Sm8s3cret", 'payload {\\n  data: ' + REDACTED + '\\n}"}'),
+    # Memorystore for Redis "AUTH": `gcloud redis instances get-auth-string` prints `authString: ...`; a key's passphrase
+    "a Memorystore AUTH string": ("authString: 0e86c2b4-6a3c-4e2e-8e7b-3f1d2c9a7b61", "0e86c2b4", "authString: " + REDACTED),
+    "a key's passphrase": ("ssl: keyfile: /secrets/tls.key passphrase: c0rrect-h0rse", "c0rrect",
+                           "keyfile: /secrets/tls.key passphrase: " + REDACTED),
+    # a Google OAuth authorization code in a callback's request URL, as Cloud Run's request log records it
+    "an OAuth code in a request URL": ("GET /oauth2/callback?state=xyz&code=4/0AX4XfWhL9sK2mQ7rT5vN8pJ3bF6dH1cG0eY&scope=email"
+                                       " 500", "AX4XfWhL9sK2", "?state=xyz&code=" + REDACTED + "&scope=email 500"),
+    # docker login's `-p` (Docker CLI reference, "docker login": --password, -p), sshpass's `-p password`
+    "docker login's -p": ("+ docker login -u _json_key -p Dk8s3cretJsonKey https://us-docker.pkg.dev", "Dk8s3cret",
+                          "-u _json_key -p " + REDACTED + " https://us-docker.pkg.dev"),
+    "sshpass's -p": ("sshpass -p Ss9s3cret ssh app@10.0.0.3 uptime", "Ss9s3cret", "-p " + REDACTED + " ssh app@10.0.0.3"),
+}
+ROWS += list(LEAKED.values())
 # Prose and look-alikes that hold no credential: left exactly as they are.
 KEPT = ["the token is a bearer instrument", "basic checks passed; Bearer owner", "https://example.com/a:b/c",
         "postgresql://app@10.0.0.3/orders", "connection to server at \"10.0.0.3\", port 5432 failed",
@@ -156,6 +274,29 @@ KEPT += ["Access denied for user 'app'@'10.8.0.5' (using password: YES)", "PWD=/
          "password=yes)",
          # Runwarden's own words: a diagnosis's signature, in its outcome's JSON
          '{"signature": "database_unreachable", "confidence": 0.8}']
+# What a person needs, near a credential's words and kept whole: a host and port before a URL's query holding an "@" (RFC
+# 3986 section 3.2: "?" and "#" end the authority, so no userinfo lies past them), a port read as no password beside a
+# later "@", a secret's name and version as Cloud Run takes them, Terraform's own mark of a hidden value, prose and
+# error codes after a secret's name and a colon, a service's name under /services/, an HMAC key's access ID, options
+# that take no password (`--no-password`, mysql's bare `-p` that prompts, psql's `-p PORT`), a DSN holding no password.
+KEPT += ["GET https://orders.example.com:8443?next=a@b failed", "https://orders-x.a.run.app?next=a:b@c.example 302",
+         "https://orders.example.com:443 is down, mail ops@example.com",
+         "gcloud run deploy orders --set-secrets=DB_PASS=db-pass:latest,API_KEY=maps-key:2 --region us-central1",
+         "terraform: + password = (sensitive value)", "level=error msg=\"token: <nil>\"",
+         "authorization: permission denied for user app", "Authorization: PERMISSION_DENIED (403)",
+         "token: 401 Unauthorized", "secret: db-pass not found", "auth: token expired", "cookie: none set",
+         "Set-Cookie rejected: SameSite=None without Secure",
+         "Permission 'secretmanager.versions.access' denied for resource 'projects/shop/secrets/db-pass/versions/latest'",
+         "GET https://run.googleapis.com/v2/projects/shop-prod/locations/us-central1/services/orders-api-production-001",
+         "POST https://shop.example/api/webhooks/stripe 500", "https://hooks.slack.com/services/ not configured",
+         "HMAC key GOOG1EJRAHTSECZ7TXP4T5IRO5LKGBEQWZKX5GK7KZ6IMVFHGEMUKXY2SUNK5 is INACTIVE",
+         "pg_dump --no-password -h 10.40.0.3 -p 5432 -U app orders", "mysql -h 10.30.0.5 -P 3306 -u app -p orders",
+         "app@tcp(10.30.0.5:3306)/shop: dial tcp 10.30.0.5:3306: connect: connection refused",
+         "Error 1045 (28000): Access denied for user 'app'@'10.8.0.5' (using password: YES)",
+         "revision orders-00042-xyz: secret_key_ref.name: Secret projects/123/secrets/db-pass/versions/latest was not found",
+         "gcloud secrets versions access latest --secret=db-pass --project shop-prod",
+         "short (a next_page_token: ListLogEntriesResponse)", "a fault that may pass: RequestNotSent, transient",
+         "checks pass: 3/3 auth: iam/v1"]
 
 
 @pytest.mark.parametrize("text, gone, kept", ROWS)
@@ -254,3 +395,12 @@ def test_reading_only_the_shapes_whose_words_a_line_holds_redacts_as_every_shape
     from shared.redaction import CREDENTIAL, _redaction
 
     assert redacted(text) == CREDENTIAL.sub(_redaction, text)
+
+
+def test_a_line_holding_a_lone_surrogate_is_redacted_too():
+    """JSON's "\\ud800" decodes to a lone surrogate, which the search for the shapes' words cannot encode: such a line is
+    searched word by word instead, and redacted as any other."""
+    text = '{"msg": "\ud800 bad byte", "dsn": "postgresql://app:Sg7s3cret@10.40.0.3/orders"}'
+    out = redacted(text)
+    assert "Sg7s3cret" not in out and "\ud800 bad byte" in out and "@10.40.0.3/orders" in out
+    assert redacted("\ud800 nothing to hide") == "\ud800 nothing to hide"
