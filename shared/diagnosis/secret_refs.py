@@ -242,12 +242,16 @@ def plain_credentials_changed(before: Revision, after: Revision) -> list[str]:
     the deploy changed or removed this way is restored by sending traffic back, whatever the database
     or Secret Manager hold: a revision that connects with no password is refused for its own doing as
     one that connects with another. A variable gone is told only when `after`'s plain env was read
-    (() is none read), and an empty credential gone is no change."""
+    (() is none read). An empty credential is read as none, gone or added: a driver reads an empty password as
+    unset (libpq: an empty PGPASSWORD falls back to the password file, libpq's "Environment Variables" page), so
+    a deploy that only added `PGPASSWORD=""` beside a password a person set under both revisions is not the
+    change that broke the login (a rollback would meet the same refusal); one that blanked a password in place
+    is."""
     old = {name: _credential_of(name, value) for name, value in before.plain_env}
     changed = []
     for name, value in after.plain_env:
         credential = _credential_of(name, value)
-        if credential is None or old.get(name) == credential:
+        if credential is None or (old.get(name) or "") == credential:
             continue
         changed.append(_credential_named(name))
     if after.plain_env:

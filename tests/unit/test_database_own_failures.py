@@ -414,6 +414,9 @@ def _rev(*plain: tuple[str, str]) -> Revision:
     ((("DATABASE_URL", "postgres://u:@h/d"),), (("DATABASE_URL", "postgres://u@h/d"),), []),   # empty before
     ((("DATABASE_URL", "postgres://u@h/d"),), (("DATABASE_URL", "postgres://u@h/d"),), []),    # none on either
     ((("DB_PASSWORD", ""), ("DB_HOST", "h")), (("DB_HOST", "h"),), []),                   # an empty one gone
+    ((("DB_HOST", "h"),), (("DB_HOST", "h"), ("PGPASSWORD", "")), []),                    # an empty one added
+    ((), (("DB_PASSWORD", ""),), []),                                                     # the only one, empty
+    ((("DB_PASSWORD", ""),), (("DB_PASSWORD", "b"),), ["plain env DB_PASSWORD"]),         # filled in
 ])
 def test_which_plain_credential_a_deploy_changed_by_name_never_by_value(before, after, said):
     assert plain_credentials_changed(_rev(*before), _rev(*after)) == said
