@@ -1224,9 +1224,9 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
     """Publishes `outcome`, unless it would tell a person (a `notify` line) what an earlier delivery
     of the same message (`key`: `message_key`) already told with the same status: then a `skipped`
     outcome naming that one is published instead. Never at the cost of the page: a state store that
-    cannot say is passed by (the page is sent, saying a person may hear of it twice), a publish that
-    fails gives the claim back for the redelivery, and a completion that fails leaves the claim to
-    lapse after its lease."""
+    cannot say is passed by (the page is sent, saying a person may hear of it twice; its claim, which
+    may have landed, handled as one taken), a publish that fails gives the claim back for the
+    redelivery, and a completion that fails leaves the claim to lapse after its lease."""
     if notify_severity(outcome) is None:
         return publish_outcome(outcome, config, adapters, timeline)
     proposal = outcome.action.proposal_id if outcome.action is not None and outcome.action.proposal_id else ""
@@ -1239,11 +1239,25 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
         timeline.step("page_unchecked", f"could not check whether an earlier delivery of this message already sent "
                       f"this {outcome.status.value} outcome ({exc}); sent: a person may hear of this message twice",
                       severity="WARNING", message_id=outcome.message_id)
-        return publish_outcome(outcome, config, adapters, timeline)
+        # The claim's commit may have landed with its answer lost (DEADLINE_EXCEEDED "may be returned even if
+        # the operation has completed successfully", google/rpc/code.proto; FirestoreStateStore._landed re-reads,
+        # but a re-read that fails too, or a commit that lands late, still raises). Landed, the claim is this
+        # attempt's (its owner is unique), so it is handled as an acquired one: given back if the publish fails
+        # (else the redelivery finds it `sending` and answers `skipped` for a page never sent, and the page is
+        # lost), completed if it succeeds. `release` and `complete` touch only a claim `owner` holds: one that
+        # never landed is left alone.
+        return _send_claimed(outcome, claim_key, owner, config, adapters, timeline)
     if not taken.acquired:
         told = _told_before(outcome, taken.record, claim_key)
         timeline.step("skipped", told.reason, status=told.status.value, message_id=outcome.message_id)
         return publish_outcome(told, config, adapters, timeline)
+    return _send_claimed(outcome, claim_key, owner, config, adapters, timeline)
+
+
+def _send_claimed(outcome: Outcome, claim_key: str, owner: str, config: Config, adapters: Adapters,
+                  timeline: Any) -> Outcome:
+    """Publishes `outcome` under the page claim `claim_key` taken for `owner` (or perhaps taken: its answer
+    lost): given back if the publish fails, so the redelivery sends it; completed once it is sent."""
     try:
         published = publish_outcome(outcome, config, adapters, timeline)
     except BaseException:
