@@ -1248,10 +1248,30 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
         # never landed is left alone.
         return _send_claimed(outcome, claim_key, owner, config, adapters, timeline)
     if not taken.acquired:
+        _unless_sent(outcome, taken.record, timeline)
         told = _told_before(outcome, taken.record, claim_key)
         timeline.step("skipped", told.reason, status=told.status.value, message_id=outcome.message_id)
         return publish_outcome(told, config, adapters, timeline)
     return _send_claimed(outcome, claim_key, owner, config, adapters, timeline)
+
+
+class PageInProgress(AttemptInProgress):
+    """Another delivery of the message holds its page claim, not completed: Pub/Sub delivers it again later."""
+
+
+def _unless_sent(outcome: Outcome, record: ClaimRecord, timeline: Any) -> None:
+    """Raises PageInProgress unless the page claim `record` is completed (its outcome published). A claim
+    only taken is no word that a person was told: its holder's publish may fail and its give-back fail too,
+    or its instance die mid-publish. Answered `skipped` and acknowledged, this delivery would drop the page
+    for good; raised, it is delivered again, and by then the claim is completed (`skipped`, naming the
+    outcome), given back or lapsed after its lease (this delivery sends it). The lease bounds the wait."""
+    if record.status is ClaimStatus.COMPLETED:
+        return
+    timeline.step("in_progress", f"another delivery of message {outcome.message_id or '(no id)'} is sending its "
+                  f"{outcome.status.value} outcome since {record.claimed_at:%H:%M:%S}, not yet recorded as sent; "
+                  "retry later", severity="NOTICE", message_id=outcome.message_id)
+    raise PageInProgress(f"message {outcome.message_id or '(no id)'}: another delivery is sending its "
+                         f"{outcome.status.value} outcome")
 
 
 def _send_claimed(outcome: Outcome, claim_key: str, owner: str, config: Config, adapters: Adapters,
@@ -1275,8 +1295,8 @@ def _send_claimed(outcome: Outcome, claim_key: str, owner: str, config: Config, 
 
 
 def _told_before(outcome: Outcome, record: ClaimRecord, page: str) -> Outcome:
-    """The `skipped` answer of a delivery whose page an earlier delivery of the message sent (or is
-    sending now: if its publish fails, it gives the claim back and its own redelivery sends it).
+    """The `skipped` answer of a delivery whose page an earlier delivery of the message sent (its claim
+    completed: one still being sent is waited out, `_unless_sent`).
     It is one answer however often the message comes again ("this message's <status> was told to a
     person already"), so it has one outcome_id, derived from the `page` claimed (the message, the
     status and the proposal: message_outcome_id); a reader that drops repeats by outcome_id hears it

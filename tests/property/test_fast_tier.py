@@ -766,6 +766,21 @@ def test_a_rejection_whose_page_claim_landed_unanswered_and_whose_publish_failed
         assert not problems, explain(run, problems)
 
 
+@pytest.mark.parametrize("lost", [False, True], ids=["its claim taken", "its claim landed, its answer lost"])
+@pytest.mark.parametrize("kind", DIFFERING, ids=[f"{RESPELLINGS[k][0]} and {RESPELLINGS[k][1]}" for k in DIFFERING])
+def test_a_rejection_whose_publish_and_give_back_failed_is_never_skipped_by_its_redelivery(kind: int,
+                                                                                              lost: bool) -> None:
+    """Before the fix: the rejection's publish failed and so did the give-back of its page claim; the redelivery
+    found the claim `sending` and answered `skipped`, and the refusal reached nobody. A claim not completed is no
+    word that a person was told: the redelivery waits it out (`in_progress`, raised) until it lapses."""
+    with fast_run("bad_revision", "enforce", **LOST_PAGE_CLAIM) as run:
+        prefix = [StoreFault("claim", 1, lost=True)] if lost else []
+        run.execute([*prefix, StoreFault("write", 1, method="release"), PublishFault(1), Respelled(0, kind)])
+        assert not any(o.status.value == "skipped" for o in run.returned_outcomes()), explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
 @pytest.mark.parametrize("kind", DIFFERING, ids=[f"{RESPELLINGS[k][0]} and {RESPELLINGS[k][1]}" for k in DIFFERING])
 def test_a_rejection_sent_unchecked_under_a_page_claim_that_landed_is_recorded_as_told(kind: int) -> None:
     """The page claim's commit landed, its answer lost, and the unchecked rejection was published: the claim is
