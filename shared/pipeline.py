@@ -1224,9 +1224,9 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
     """Publishes `outcome`, unless it would tell a person (a `notify` line) what an earlier delivery
     of the same message (`key`: `message_key`) already told with the same status: then a `skipped`
     outcome naming that one is published instead. Never at the cost of the page: a state store that
-    cannot say is passed by (the page is sent, saying a person may hear of it twice), a publish that
-    fails gives the claim back for the redelivery, and a completion that fails leaves the claim to
-    lapse after its lease."""
+    cannot say is passed by (the page is sent, saying a person may hear of it twice; its claim, which
+    may have landed, handled as one taken), a publish that fails gives the claim back for the
+    redelivery, and a completion that fails leaves the claim to lapse after its lease."""
     if notify_severity(outcome) is None:
         return publish_outcome(outcome, config, adapters, timeline)
     proposal = outcome.action.proposal_id if outcome.action is not None and outcome.action.proposal_id else ""
@@ -1239,11 +1239,45 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
         timeline.step("page_unchecked", f"could not check whether an earlier delivery of this message already sent "
                       f"this {outcome.status.value} outcome ({exc}); sent: a person may hear of this message twice",
                       severity="WARNING", message_id=outcome.message_id)
-        return publish_outcome(outcome, config, adapters, timeline)
+        # The claim's commit may have landed with its answer lost (DEADLINE_EXCEEDED "may be returned even if
+        # the operation has completed successfully", google/rpc/code.proto; FirestoreStateStore._landed re-reads,
+        # but a re-read that fails too, or a commit that lands late, still raises). Landed, the claim is this
+        # attempt's (its owner is unique), so it is handled as an acquired one: given back if the publish fails
+        # (else the redelivery finds it `sending` and answers `skipped` for a page never sent, and the page is
+        # lost), completed if it succeeds. `release` and `complete` touch only a claim `owner` holds: one that
+        # never landed is left alone.
+        return _send_claimed(outcome, claim_key, owner, config, adapters, timeline)
     if not taken.acquired:
+        _unless_sent(outcome, taken.record, timeline)
         told = _told_before(outcome, taken.record, claim_key)
         timeline.step("skipped", told.reason, status=told.status.value, message_id=outcome.message_id)
         return publish_outcome(told, config, adapters, timeline)
+    return _send_claimed(outcome, claim_key, owner, config, adapters, timeline)
+
+
+class PageInProgress(AttemptInProgress):
+    """Another delivery of the message holds its page claim, not completed: Pub/Sub delivers it again later."""
+
+
+def _unless_sent(outcome: Outcome, record: ClaimRecord, timeline: Any) -> None:
+    """Raises PageInProgress unless the page claim `record` is completed (its outcome published). A claim
+    only taken is no word that a person was told: its holder's publish may fail and its give-back fail too,
+    or its instance die mid-publish. Answered `skipped` and acknowledged, this delivery would drop the page
+    for good; raised, it is delivered again, and by then the claim is completed (`skipped`, naming the
+    outcome), given back or lapsed after its lease (this delivery sends it). The lease bounds the wait."""
+    if record.status is ClaimStatus.COMPLETED:
+        return
+    timeline.step("in_progress", f"another delivery of message {outcome.message_id or '(no id)'} is sending its "
+                  f"{outcome.status.value} outcome since {record.claimed_at:%H:%M:%S}, not yet recorded as sent; "
+                  "retry later", severity="NOTICE", message_id=outcome.message_id)
+    raise PageInProgress(f"message {outcome.message_id or '(no id)'}: another delivery is sending its "
+                         f"{outcome.status.value} outcome")
+
+
+def _send_claimed(outcome: Outcome, claim_key: str, owner: str, config: Config, adapters: Adapters,
+                  timeline: Any) -> Outcome:
+    """Publishes `outcome` under the page claim `claim_key` taken for `owner` (or perhaps taken: its answer
+    lost): given back if the publish fails, so the redelivery sends it; completed once it is sent."""
     try:
         published = publish_outcome(outcome, config, adapters, timeline)
     except BaseException:
@@ -1261,8 +1295,8 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
 
 
 def _told_before(outcome: Outcome, record: ClaimRecord, page: str) -> Outcome:
-    """The `skipped` answer of a delivery whose page an earlier delivery of the message sent (or is
-    sending now: if its publish fails, it gives the claim back and its own redelivery sends it).
+    """The `skipped` answer of a delivery whose page an earlier delivery of the message sent (its claim
+    completed: one still being sent is waited out, `_unless_sent`).
     It is one answer however often the message comes again ("this message's <status> was told to a
     person already"), so it has one outcome_id, derived from the `page` claimed (the message, the
     status and the proposal: message_outcome_id); a reader that drops repeats by outcome_id hears it

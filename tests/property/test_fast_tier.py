@@ -744,6 +744,58 @@ def test_a_notification_giving_a_field_twice_is_refused_unless_both_say_one_thin
         assert not problems, explain(run, problems)
 
 
+# A respelled notification's rejection whose page claim landed with its answer lost: the (shrunk) counterexample
+# hypothesis found, on bad_revision with the incident opened and acted on first, and the same with no publish fault.
+LOST_PAGE_CLAIM = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 1,
+                                  "max_actions_per_target_per_day": 1, "claim_retention_seconds": 600,
+                                  "proposal_ttl_seconds": 300}, "operators": [OPERATOR]}
+DIFFERING = [kind for kind in range(len(RESPELLINGS)) if Respelled(0, kind).differs]
+
+
+@pytest.mark.parametrize("kind", DIFFERING, ids=[f"{RESPELLINGS[k][0]} and {RESPELLINGS[k][1]}" for k in DIFFERING])
+def test_a_rejection_whose_page_claim_landed_unanswered_and_whose_publish_failed_is_sent_by_the_redelivery(
+        kind: int) -> None:
+    """Before the fix: the page claim's commit landed, its answer lost; the rejection was sent unchecked, its
+    publish failed, and the claim (this attempt's, never known to be) was kept. The redelivery found it `sending`
+    and answered `skipped` ("another delivery of it is sending"): nobody was ever told of the refused message."""
+    with fast_run("bad_revision", "enforce", **LOST_PAGE_CLAIM) as run:
+        run.execute([Open(0, 0), StoreFault("claim", 1, lost=True), PublishFault(1), Respelled(0, kind)])
+        assert run.trace[3].transient == 1, explain(run, [])
+        assert [o.status.value for o in run.trace[-1].outcomes] == ["rejected"], explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
+@pytest.mark.parametrize("lost", [False, True], ids=["its claim taken", "its claim landed, its answer lost"])
+@pytest.mark.parametrize("kind", DIFFERING, ids=[f"{RESPELLINGS[k][0]} and {RESPELLINGS[k][1]}" for k in DIFFERING])
+def test_a_rejection_whose_publish_and_give_back_failed_is_never_skipped_by_its_redelivery(kind: int,
+                                                                                              lost: bool) -> None:
+    """Before the fix: the rejection's publish failed and so did the give-back of its page claim; the redelivery
+    found the claim `sending` and answered `skipped`, and the refusal reached nobody. A claim not completed is no
+    word that a person was told: the redelivery waits it out (`in_progress`, raised) until it lapses."""
+    with fast_run("bad_revision", "enforce", **LOST_PAGE_CLAIM) as run:
+        prefix = [StoreFault("claim", 1, lost=True)] if lost else []
+        run.execute([*prefix, StoreFault("write", 1, method="release"), PublishFault(1), Respelled(0, kind)])
+        assert not any(o.status.value == "skipped" for o in run.returned_outcomes()), explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
+@pytest.mark.parametrize("kind", DIFFERING, ids=[f"{RESPELLINGS[k][0]} and {RESPELLINGS[k][1]}" for k in DIFFERING])
+def test_a_rejection_sent_unchecked_under_a_page_claim_that_landed_is_recorded_as_told(kind: int) -> None:
+    """The page claim's commit landed, its answer lost, and the unchecked rejection was published: the claim is
+    completed as an acquired one is, so the next delivery says a person was told (naming the outcome), rather than
+    that another delivery "is sending" it, and past the claim's lease does not page again."""
+    with fast_run("bad_revision", "enforce", **LOST_PAGE_CLAIM) as run:
+        run.execute([StoreFault("claim", 1, lost=True), Respelled(0, kind), Respelled(0, kind)])
+        [first], [again] = run.trace[1].outcomes, run.trace[2].outcomes
+        assert first.status.value == "rejected", explain(run, [])
+        assert again.status.value == "skipped" and "a person was told" in again.reason, explain(run, [])
+        assert first.outcome_id in again.reason, explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
 @pytest.mark.parametrize("scenario", ["bad_revision", "connector_saturation"])
 @pytest.mark.parametrize("refusals, delay, within", [(1, 0.05, True), (2, 0.05, False), (1, None, False)],
                          ids=["once, a short RetryInfo", "twice, a short RetryInfo", "once, the limit's minute"])

@@ -510,3 +510,19 @@ def test_a_write_whose_adoption_by_a_sweep_failed_is_recorded_and_told_by_the_sw
         assert record["action"] == "rollback_traffic", record
         told = [o for o in run.returned_outcomes() if o.status.value == "escalated" and "Recorded now" in o.reason]
         assert len(told) == 1, run.describe()
+
+
+def test_a_respelled_notification_whose_rejection_was_not_sent_is_rejected_by_its_redelivery_after_a_lost_claim(
+        firestore_emulator, pubsub_emulator, project_id):
+    """Found by test_every_invariant_on_in_process_parts (not derandomized), here on the Firestore and Pub/Sub
+    emulators. Before the fix: the rejection's page claim landed with its answer lost, the rejection was sent
+    unchecked and its publish failed; the claim, this attempt's but never known to be, was kept, and the
+    redelivery answered `skipped` ("another delivery of it is sending"): the refusal reached nobody."""
+    config = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 1,
+                             "max_actions_per_target_per_day": 1, "claim_retention_seconds": 600,
+                             "proposal_ttl_seconds": 300}, "operators": [OPERATOR]}
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "bad_revision", "enforce", **config) as run:
+        run.execute([Open(0, 0), StoreFault("claim", 1, lost=True), PublishFault(1), Respelled(0, 0)])
+        assert [o.status.value for o in run.trace[-1].outcomes] == ["rejected"], explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
