@@ -16,7 +16,7 @@ from shared.clock import skew_safe_lease
 from shared.remediation.actions import all_actions
 from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
-from tests.property.harness import (ARRAY_IDS, CONNECTOR, INCIDENTS, LATE_REVISION, NUMBER_CONNECTOR, REFUSED_SHAPES,
+from tests.property.harness import (ARRAY_IDS, CONNECTOR, INCIDENTS, LATE_REVISION, LateDeploy, NUMBER_CONNECTOR, REFUSED_SHAPES,
                                     RESPELLINGS, SERVICE, ApprovalTry, Approve, ApproveRace, Close, Concurrent, KillSwitch,
                                     Observation, Open, OperatorRestore, OperatorRollback, OperatorScale, OtherShape,
                                     Pause, PersonTraffic, Reject, Release, Renotify, Respelled, Run, Skewed, Sweep,
@@ -128,6 +128,10 @@ def splits_are_whole(run: Run, records: list[dict[str, Any]] | None = None) -> l
     revision already serves, as through LATEST on a one-revision service after a person's split)."""
     service = _scenario_service(run)
     created = {r.name: r.created for r in service.revisions}
+    # A person's deploy after T0 (LateDeploy) is an existing revision too, created `minutes` after T0 (the seeded
+    # revisions' offsets are from T0 as well): the sweep's undo may restore a recorded split holding it.
+    created.update({LATE_REVISION: timedelta(minutes=obs.step.minutes) for obs in run.trace
+                    if isinstance(obs.step, LateDeploy)})
     seeded = {(t.revision if not t.latest else LATEST): t.percent for t in service.traffic}
     serving = [rev for rev, pct in seeded.items() if pct and rev != LATEST]
     recorded = [_split(r.get("before", {}).get("traffic", [])) for r in

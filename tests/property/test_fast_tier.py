@@ -883,3 +883,20 @@ def test_the_late_deploy_invariant_sees_a_rollback_over_it_and_not_an_operators(
         assert late_deploys_never_overwritten(run) == [
             f"step #1 {run.trace[1].step}: 1 UpdateService call(s) while {LATE_REVISION}, deployed after the incident "
             "began, served"]
+
+
+def test_a_sweeps_undo_to_a_split_holding_a_persons_late_deploy_is_a_split_of_existing_revisions() -> None:
+    """A shrunk program hypothesis found (random seeds): a person's deploy after T0 takes all the traffic, an
+    operator rolls back, and the sweep's undo restores the recorded before-state, which holds the person's
+    revision. The invariant read the scenario's seeded revisions only, and called that split one of revisions that
+    do not exist; the undo of a rollback restoring what was recorded is right."""
+    guardrails = {"kill_switch": False, "cooldown_seconds": 0, "max_actions_per_target_per_hour": 4,
+                  "max_actions_per_target_per_day": 4, "claim_retention_seconds": 600, "proposal_ttl_seconds": 300}
+    program = [Close(0, 0), Open(0, 0), LateDeploy(share=100, minutes=1), OperatorRollback(command=0, named=True),
+               Sweep(16), Sweep(30)]
+    with fast_run("bad_revision", "enforce", 90, guardrails=guardrails, operators=[OPERATOR]) as run:
+        run.execute(program)
+        broken = check_all(run)
+        assert broken == [], explain(run, broken)
+        assert any(LATE_REVISION in str(request.service.traffic)
+                   for request in run.standins.run.requests("UpdateService"))
