@@ -753,9 +753,10 @@ def _rollout_steps(facts: Facts, entries: list[LogRecord], deploys: dict[int, Re
     by a service account acting as itself (principals.principal_kind: no serviceAccountDelegationInfo) after the
     newest serving revision's deploy, whose request's split (LogRecord.traffic, read off AuditLog.request) raised
     that revision's share, short of all traffic (a CI job stepping `gcloud run services update-traffic` 5 -> 25 ->
-    50 %). Such a step is context, as Service.last_modifier reads it when no entry is read
-    (shared/remediation/release_pipeline.rollout_mover): rolling the canary back to its stable revision is what an
-    SRE expects, and the tool is named so that a person stops it. Everything else stands automation down: a
+    50 %), while it still serves a share short of all traffic. Such a step is context, as Service.last_modifier
+    reads it when no entry is read (shared/remediation/release_pipeline.rollout_mover): rolling the canary back
+    to its stable revision is what an SRE expects, and the tool is named so that a person stops it. Everything
+    else stands automation down: a
     person's move, a service account someone acted through, a step that lowered the failing revision's share (a
     rollback already under way: never fought), a move of another revision's share, a write whose split is not
     read, and any step when more than one principal changed the service in the window (who is at work is then
@@ -763,7 +764,10 @@ def _rollout_steps(facts: Facts, entries: list[LogRecord], deploys: dict[int, Re
     a deploy that named no split for it gave it none (`--no-traffic`); one that gave it all and a tool's step
     down to a share would be read as a step up, and the rollback then moves the way that tool moved."""
     suspect = facts.newest_serving
-    if suspect is None or len({named(e) for e in entries}) != 1:
+    # A canary still under way, as rollout_mover reads it: the revision serves a share short of all traffic now. A
+    # share written before a promotion to 100 % is not a step of a canary still running (the rollout is done).
+    if (suspect is None or len({named(e) for e in entries}) != 1
+            or not 0 < facts.b.service.serving_percent(suspect.short_name) < 100):
         return {}
     steps, before = {}, 0
     for i, entry in enumerate(entries):
