@@ -689,7 +689,11 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
     finishing = _finishing_entries(entries, deploys, b.service.serving_percent)
     deploys.update(finishing)
     promotions = _pipeline_promotions(facts, entries, deploys)
+    steps = _rollout_steps(facts, entries, {**deploys, **promotions})
     for i, entry in enumerate(entries):
+        if i in steps:
+            items.append(_step_item(facts, entry, steps[i]))
+            continue
         deployed = deploys.get(i) or promotions.get(i)
         kind = ("traffic or configuration change" + _whose(entry) if deployed is None else
                 f"traffic change promoting {deployed.short_name} (all traffic to it, at its first requests, by a "
@@ -733,6 +737,71 @@ def _pipeline_promotions(facts: Facts, entries: list[LogRecord], deploys: dict[i
                 and principal_kind(entry) is PrincipalKind.SERVICE_ACCOUNT]
     nearest = min(releases, key=lambda i: abs(entries[i].timestamp - at), default=None)
     return {} if nearest is None else {nearest: suspect}
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A rollout tool's traffic step: the failing revision's share before it and the share it asked for."""
+
+    revision: Revision
+    before: int
+    after: int
+
+
+def _rollout_steps(facts: Facts, entries: list[LogRecord], deploys: dict[int, Revision]) -> dict[int, _Step]:
+    """The entries (by position) that are a rollout tool's step of the failing revision's canary: a traffic write
+    by a service account acting as itself (principals.principal_kind: no serviceAccountDelegationInfo) after the
+    newest serving revision's deploy, whose request's split (LogRecord.traffic, read off AuditLog.request) raised
+    that revision's share, short of all traffic (a CI job stepping `gcloud run services update-traffic` 5 -> 25 ->
+    50 %), while it still serves a share short of all traffic. Such a step is context, as Service.last_modifier
+    reads it when no entry is read (shared/remediation/release_pipeline.rollout_mover): rolling the canary back
+    to its stable revision is what an SRE expects, and the tool is named so that a person stops it. Everything
+    else stands automation down: a
+    person's move, a service account someone acted through, a step that lowered the failing revision's share (a
+    rollback already under way: never fought), a move of another revision's share, a write whose split is not
+    read, and any step when more than one principal changed the service in the window (who is at work is then
+    not one tool). The share before is the one the latest earlier split read gave it since its deploy, else 0:
+    a deploy that named no split for it gave it none (`--no-traffic`); one that gave it all and a tool's step
+    down to a share would be read as a step up, and the rollback then moves the way that tool moved."""
+    suspect = facts.newest_serving
+    # A canary still under way, as rollout_mover reads it: the revision serves a share short of all traffic now. A
+    # share written before a promotion to 100 % is not a step of a canary still running (the rollout is done).
+    if (suspect is None or len({named(e) for e in entries}) != 1
+            or not 0 < facts.b.service.serving_percent(suspect.short_name) < 100):
+        return {}
+    steps, before = {}, 0
+    for i, entry in enumerate(entries):
+        if entry.traffic is None or entry.timestamp <= suspect.create_time:
+            continue
+        share = _asked_share(facts, entry.traffic, suspect)
+        if (i not in deploys and 0 < share < 100 and share > before and _TRAFFIC_WRITE.search(entry.method_name or "")
+                and principal_kind(entry) is PrincipalKind.SERVICE_ACCOUNT):
+            steps[i] = _Step(suspect, before, share)
+        before = share
+    return steps
+
+
+def _asked_share(facts: Facts, split: tuple[tuple[str, int], ...], revision: Revision) -> int:
+    """`revision`'s share of a requested split: its own targets, and the latest ready revision's ("") when it is
+    the newest revision (a LATEST target follows the newest ready one: TrafficTarget.type, traffic_target.proto)."""
+    newest = max(facts.b.revisions, key=lambda r: r.create_time, default=None)
+    latest = newest is not None and newest.short_name == revision.short_name
+    return sum(p for name, p in split if name == revision.short_name or (not name and latest))
+
+
+def _step_item(facts: Facts, entry: LogRecord, step: _Step) -> EvidenceItem:
+    """A rollout tool's step, as context named in the words of release_pipeline.RolloutMover."""
+    after = int((entry.timestamp - step.revision.create_time).total_seconds())
+    return EvidenceItem(source="log", query=facts.b.audit.query if facts.b.audit else "",
+                        observed=f"{entry.method_name} by {named(entry)} at {hms(entry.timestamp)}: traffic change "
+                                 f"stepping {step.revision.short_name} from {step.before}% to {step.after}%, {after} s "
+                                 f"after it was deployed, by {named(entry)} (not a person): a rollout tool moving "
+                                 "traffic in steps (gcloud run services update-traffic, canary/stable tags); stop its "
+                                 "rollout, or its next step undoes a rollback",
+                        threshold="a service account acting as itself raising the newest revision's share short of "
+                                  "all traffic after its deploy, alone in the window, is a rollout's step: context, "
+                                  "never a stand-down",
+                        passed=False, role="context", about="stand_down")
 
 
 # The calls that set a service's traffic: v2's UpdateService, v1's ReplaceService (run_audit.TRAFFIC_WRITES: the

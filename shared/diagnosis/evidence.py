@@ -749,6 +749,14 @@ class LogRecord(_Model):
     operation_first: bool = False
     operation_last: bool = False
     status_code: int | None = None        # AuditLog.status.code (google.rpc.Code; 0 = OK)
+    # The split a Cloud Run write's request asked for (AuditLog.request: "The operation request. This may not
+    # include all request parameters, such as those that are too large, privacy-sensitive, or duplicated elsewhere
+    # in the log record", google/cloud/audit/audit_log.proto): each target's revision ("" for the latest ready
+    # revision: TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST, google/cloud/run/v2/traffic_target.proto) and percent, from
+    # v2's UpdateServiceRequest.service.traffic or v1's ReplaceService service.spec.traffic (revisionName,
+    # latestRevision). None: the request holds no split (not a traffic write, or trimmed: whether Cloud Run's entry
+    # always carries it is UNCONFIRMED, and a change whose split is not read is never read as a rollout's step).
+    traffic: tuple[tuple[str, int], ...] | None = None
     # LogEntry.labels.instanceId of a textPayload entry: the container instance that wrote the line
     # (Cloud Run "Logging and viewing logs"), so the lines of one stack trace split over several
     # entries are joined within one instance only (shared/diagnosis/split_lines.py).

@@ -237,6 +237,7 @@ def record_from_entry(entry: Any) -> LogRecord:
         "operation_first": operation.first if operation is not None else False,
         "operation_last": operation.last if operation is not None else False,
         "status_code": (audit.status.code if audit.HasField("status") else None) if audit is not None else None,
+        "traffic": _requested_split(audit) if audit is not None and audit.HasField("request") else None,
         # Only a plain line (textPayload) can be one line of a split stack trace: a JSON line is one
         # whole entry, so the label is read of text entries alone (split_lines.py).
         "instance": raw.labels.get("instanceId", "") if payload == "text_payload" else "",
@@ -276,6 +277,28 @@ def _delegates(audit: Any) -> tuple[str, ...]:
                  for d in audit.authentication_info.service_account_delegation_info)
 
 
+def _requested_split(audit: Any) -> tuple[tuple[str, int], ...] | None:
+    """The split an audited Cloud Run write asked for (LogRecord.traffic), read off AuditLog.request, a Struct in
+    proto3 JSON's names: v2's UpdateServiceRequest {service: {traffic: [{type, revision, percent}]}}
+    (google/cloud/run/v2/service.proto, traffic_target.proto) or v1's ReplaceService {spec: {traffic:
+    [{revisionName, latestRevision, percent}]}} (Knative serving's TrafficTarget, Cloud Run Admin API v1 reference);
+    a request that names the service at its top is read too. None: no split in it."""
+    request = audit.request.fields
+    service = request["service"].struct_value.fields if "service" in request else request
+    spec = service["spec"].struct_value.fields if "spec" in service else service
+    if "traffic" not in spec:
+        return None
+    split = []
+    for value in spec["traffic"].list_value.values:
+        target = value.struct_value.fields
+        revision = (target["revision"].string_value if "revision" in target
+                    else target["revisionName"].string_value if "revisionName" in target else "")
+        latest = (target["type"].string_value.endswith("LATEST") if "type" in target
+                  else target["latestRevision"].bool_value if "latestRevision" in target else not revision)
+        split.append(("" if latest else revision, int(target["percent"].number_value) if "percent" in target else 0))
+    return tuple(split)
+
+
 def merge_operation_entries(result: LogResult) -> LogResult:
     """One record per long-running operation. Cloud Run operations "usually generate two audit log
     entries: one when the operation starts and another when it ends" (Cloud Run audit logging,
@@ -312,7 +335,8 @@ def _merge(group: list[LogRecord]) -> LogRecord:
     subject = next((r.principal_subject for r in ordered if r.principal_subject), None)
     method = next((r.method_name for r in ordered if r.method_name), None)
     delegates = tuple(dict.fromkeys(d for r in ordered for d in r.delegates))
-    return first.model_copy(update={
+    traffic = next((r.traffic for r in ordered if r.traffic is not None), None)
+    return first.model_copy(update={"traffic": traffic,
         "principal": principal, "principal_subject": subject, "method_name": method, "delegates": delegates, "operation_first": any(r.operation_first for r in group),
         "operation_last": any(r.operation_last for r in group),
         "status_code": last.status_code if last.operation_last else first.status_code})
