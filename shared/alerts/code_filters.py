@@ -110,13 +110,16 @@ def log_selection(text: str) -> Selection:
 
 
 def query_selection(query: str) -> Selection | None:
-    """What a PromQL or MQL condition's counted requests select of the codes: its numerator where it divides (the
-    text before its outermost `/`, or an MQL ratio's first table), each selector's matchers and each `filter`'s
-    comparisons read as a filter's are (PromQL's `,` between matchers and MQL's stages as AND; `&&`, `||` and `!`, and
-    PromQL's `and` and `or`, as AND, OR and NOT; Prometheus, "Querying basics" and "Operators"; Monitoring Query
-    Language reference, `filter`). None where that is not read: `unless`, a comparison downward (`< 0.99`: a share
-    falling), or no request metric named."""
-    if not _REQUEST_QUERY.search(query) or _DOWNWARD.search(query) or re.search(r"\bunless\b", query):
+    """What a PromQL or MQL condition's counted requests select of the codes, read only where the query's arithmetic
+    is understood exactly (`_arithmetic_read`): a plain selector, or a plain ratio of plain selectors, compared upward.
+    Its numerator where it divides (the text before its `/`, or an MQL ratio's first table), each selector's matchers
+    and each `filter`'s comparisons read as a filter's are (PromQL's `,` between matchers and MQL's stages as AND; MQL's
+    `&&`, `||` and `!` as AND, OR and NOT; Prometheus, "Querying basics"; Monitoring Query Language reference,
+    `filter`). None where that is not read: a subtraction (`1 - ok / total`, `(total - ok) / total`: an error share
+    written as the complement of the 2xx share counts every response but 2xx), another operator, a set operator, a
+    vector match, `absent`, an MQL `map` or `value` stage, a comparison downward (`< 0.99`: a share falling), or no
+    request metric named."""
+    if not _REQUEST_QUERY.search(query) or _DOWNWARD.search(query) or not _arithmetic_read(query):
         return None
     counted = _numerator(query)
     for written, word in _QUERY_WORDS:
@@ -127,14 +130,57 @@ def query_selection(query: str) -> Selection | None:
     return metric_selection(counted)
 
 
+def _arithmetic_read(query: str) -> bool:
+    """Whether what the query computes from its selectors is understood exactly, so that its numerator's selection is
+    what it counts: PromQL's functions and aggregations over selectors, at most one `/`, a product by a number
+    (`* 100`), compared to a number; MQL's stages of `_MQL_STAGES` alone. Anything else may turn the counted part into
+    its complement or its union with another (`1 - 2xx / all` counts the non-2xx; `unless`, `or`, `and`, `on (...)`
+    combine series; `absent(...)` counts none; MQL's `map [r: 1 - val()]` and `value` rewrite the value): not read,
+    so never held on it (the live evidence decides, as before any query was read)."""
+    bare = _NUMBERS.sub("0", _BRACKETS.sub(" ", _STRINGS.sub('""', query)))
+    if _MQL_QUERY.search(query):
+        bare = _NAME_SLASH.sub("", bare)
+        heads = _MQL_HEAD.findall(bare.replace("||", " "))
+        return all(head in _MQL_STAGES for head in heads) and not _MQL_ARITHMETIC.search(bare)
+    bare = _BRACES.sub(" ", bare)
+    return (bare.count("/") <= 1 and not _PROMQL_ARITHMETIC.search(_NUMBER_PRODUCT.sub(" ", bare))
+            and len(_PROMQL_COMPARISON.findall(bare)) <= 1 and not _PROMQL_COMBINING.search(bare))
+
+
+# What `_arithmetic_read` reads. Strings, a range's brackets (`[5m:1m]`, an MQL `[val: ...]`), numbers (`5e-2`) and a
+# PromQL selector's braces first, so nothing in them is taken for an operator (`{response_code!="2xx"}`, `'1/s'`);
+# an MQL metric's name written bare (`cloud_run_revision::run.googleapis.com/request_count`) is no division either.
+_STRINGS = re.compile(_STRING)
+_BRACKETS = re.compile(r"\[[^\[\]]*\]")
+_BRACES = re.compile(r"\{[^{}]*\}")
+_NUMBERS = re.compile(r"(?<![\w.])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])")
+_NAME_SLASH = re.compile(r"(?<=[\w.])/(?=[\w.])")
+_MQL_QUERY = re.compile(r"^\s*[{(]?\s*fetch\b|\|\s*metric\b")
+# The head of each MQL stage (after `|`, or opening a table operation's `{ A ; B }`), and the stages whose effect on
+# which requests are counted is understood ("Monitoring Query Language reference"): choosing the data (`fetch`,
+# `metric`, `filter`, `within`), aligning and grouping it (`align`, `every`, `window`, `group_by`), `ident`, `ratio`
+# (its first table over its second), and `condition` over the value. `map`, `value`, `join`, `union`, `sub`,
+# `filter_ratio`, ... are not read.
+_MQL_HEAD = re.compile(r"(?:^|[|{;])\s*([a-z_]+)")
+_MQL_STAGES = frozenset({"fetch", "metric", "filter", "within", "align", "every", "window", "group_by", "ident",
+                         "ratio", "condition"})
+_MQL_ARITHMETIC = re.compile(r"-|\+|\*|/|\b(?:absent_for|add|sub|mul|div|neg)\b")
+# PromQL's arithmetic but one `/` and a product by a number, its vector matching and its set operators
+# (Prometheus, "Operators": "Binary operators", "Vector matching", "Logical/set binary operators"), and `absent`.
+_NUMBER_PRODUCT = re.compile(r"\*\s*0(?![\w.])|(?<![\w.])0\s*\*")
+_PROMQL_ARITHMETIC = re.compile(r"-|\+|\*|%|\^")
+_PROMQL_COMPARISON = re.compile(r"==|!=|>=|<=|>|<")
+_PROMQL_COMBINING = re.compile(r"\b(?:and|or|unless|on|ignoring|group_left|group_right|absent|absent_over_time|"
+                               r"atan2)\b", re.IGNORECASE)
+
+
 # The request metrics as PromQL ("Mapping Cloud Monitoring metrics to PromQL": `run_googleapis_com:request_count`)
 # and MQL (`metric 'run.googleapis.com/request_count'`) name them, and a query compared downward.
 _PROMQL = re.compile(r"run_googleapis_com:request_")
 _PROMQL_REGEX = re.compile(rf"(=~|!~)\s*({_STRING})")
 _REQUEST_QUERY = re.compile(r"run[._]googleapis[._]com[:/]request_(?:count|latencies)")
 _DOWNWARD = re.compile(r"(?<![<>=!-])<=?\s*(?:bool\s+)?[\d.]|\bcondition\b[^|]*?(?<![<>=!-])<(?!-)")
-_QUERY_WORDS = ((re.compile(r"&&|(?<![\w.])and(?![\w.])"), " AND "),
-                (re.compile(r"\|\||(?<![\w.])or(?![\w.])"), " OR "), (re.compile(r"!(?![=~])"), " NOT "))
+_QUERY_WORDS = ((re.compile(r"&&"), " AND "), (re.compile(r"\|\|"), " OR "), (re.compile(r"!(?![=~])"), " NOT "))
 
 
 _NAME_CHAR = re.compile(r"[\w.]")

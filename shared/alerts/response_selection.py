@@ -17,7 +17,7 @@ on what is failing, and which one the policy's owner meant is unknown. Precision
 escalated with the diagnosis and the change it would have made (`unselected_responses`), naming both. Before,
 `response_code_class: 4xx` under "backend 5xx ratio" rolled back on the live 5xx with no word of it.
 
-The filter is read whole (code_filters.py): its comparisons of the code or class by equality, `one_of`,
+A filter is read across all its terms (code_filters.py): its comparisons of the code or class by equality, `one_of`,
 `starts_with`, `ends_with`, `has_substring`, `monitoring.regex.full_match`, `!=`, `NOT`, an ordered comparison, joined
 by AND and OR, each read exactly over the codes 100-599 (before, any form but an equality was taken for every
 response, so `response_code = monitoring.regex.full_match("4..")` rolled back on the live 5xx). Held: no code it may
@@ -26,6 +26,12 @@ function, a pattern RE2 reads otherwise than Python) where only it could let a s
 the codes, and is not taken for all of them. A log match's `httpRequest.status` comparisons are read the same way,
 OR as the union; a disjunct selecting by something else (`OR severity>=ERROR`) may let any status through, so
 nothing is held for it: which statuses its entries had is not known.
+
+A PromQL or MQL query's selection is read only where its arithmetic is understood exactly (code_filters.query_selection:
+a plain selector, or a plain ratio of plain selectors, compared upward, read from its numerator). A subtraction, another
+operator, a set operator, a vector match, `absent`, or an MQL `map`/`value`/`join` stage is not read, and never held on:
+`1 - sum(rate(...{response_code_class="2xx"}[5m])) / sum(rate(...[5m])) > 0.05`, the usual error-budget alert, counts
+every response but 2xx (before, it was held as a 2xx alert).
 
 Not held here: a selection that may let a 5xx class or code, or 429, through (the writes answer them), none at all
 (every response), and a condition compared downward (a success share falling is the failures' share rising, so the

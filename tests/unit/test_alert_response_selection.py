@@ -273,6 +273,35 @@ QUERIES = [
     ("mql", "{ fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | filter metric.response_code_class "
             "== '5xx' ; fetch cloud_run_revision | metric 'run.googleapis.com/request_count' } "
             "| group_by [resource.service_name], sum(val()) | ratio | condition val() > 0.05 '1'", ""),
+    # Held still: a 4xx share written as a percentage (a product by a number keeps what the numerator counts).
+    ("promql", f'(sum by (service_name)(rate({_RUN}{{response_code_class="4xx"}}[5m])) / '
+               f'sum by (service_name)(rate({_RUN}[5m]))) * 100 > 5', "4xx"),
+    # An error share written as the complement of the 2xx share, or through arithmetic, set operators, vector matching
+    # or an MQL `map`/`value` stage, is not read (it counts every response but 2xx, or what the arithmetic makes of
+    # it): never held on its selection, the live evidence decides. Each was held on main as a 2xx alert.
+    ("promql", f'1 - (sum(rate({_RUN}{{response_code_class="2xx"}}[5m])) / sum(rate({_RUN}[5m]))) > 0.05', ""),
+    ("promql", f'1 - sum(rate({_RUN}{{response_code_class="2xx"}}[5m])) / sum(rate({_RUN}[5m])) > 0.05', ""),
+    ("promql", f'1-sum(rate({_RUN}{{response_code_class="2xx"}}[5m]))/sum(rate({_RUN}[5m]))>5e-2', ""),
+    ("promql", f'(sum(rate({_RUN}[5m])) - sum(rate({_RUN}{{response_code_class="2xx"}}[5m]))) / '
+               f'sum(rate({_RUN}[5m])) > 0.05', ""),
+    ("promql", f'sum(rate({_RUN}[5m])) unless sum(rate({_RUN}{{response_code_class="2xx"}}[5m])) > 5', ""),
+    ("promql", f'sum by (service_name)(rate({_RUN}{{response_code_class="2xx"}}[5m])) > 5 and '
+               f'sum by (service_name)(rate({_RUN}{{response_code_class="5xx"}}[5m])) > 1', ""),
+    ("promql", f'absent(sum(rate({_RUN}{{response_code_class="2xx"}}[5m]))) > 0', ""),
+    ("promql", f'sum by (service_name)(rate({_RUN}{{response_code_class="2xx"}}[5m])) / on (service_name) '
+               f'sum by (service_name)(rate({_RUN}[5m])) > 0.05', ""),
+    ("promql", f'sum by (service_name)(rate({_RUN}{{response_code_class="2xx"}}[5m])) / ignoring (response_code_class) '
+               f'sum by (service_name)(rate({_RUN}[5m])) > 0.05', ""),
+    ("mql", "fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | {filter metric.response_code_class "
+            "= '2xx' ; ident} | ratio | map [ratio: 1 - val()] | condition ratio > 0.05", ""),
+    ("mql", "fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | {filter metric.response_code_class "
+            "= '2xx' ; ident} | ratio | value [error: sub(1, val())] | condition error > 0.05", ""),
+    ("mql", "{ fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | filter metric.response_code_class "
+            "== '2xx' ; fetch cloud_run_revision | metric 'run.googleapis.com/request_count' } "
+            "| group_by [resource.service_name], sum(val()) | ratio | condition 1 - val() > 0.05 '1'", ""),
+    ("mql", "{ fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | filter metric.response_code_class "
+            "== '2xx' ; fetch cloud_run_revision | metric 'run.googleapis.com/request_count' } "
+            "| join | value [val(1) - val(0)] | condition val() > 5 '1/s'", ""),
 ]
 
 

@@ -101,12 +101,14 @@ def test_a_log_match_naming_a_revision_says_what_a_log_match_says(bundle):
 
 def _selected_by_filter(bundle, revision: str):
     """The alert's condition selects one revision by its filter, and its notification, grouped by service, keeps no
-    revision label: the revision is read from the filter (scope.py, label_filters.selected_revision)."""
-    alert = bundle.alert.model_copy(update={
-        "revision": selected_revision(f'resource.labels.service_name="backend" AND '
-                                      f'resource.labels.revision_name="{revision}"'),
-        "condition_filter": f'metric.type="run.googleapis.com/request_count" AND resource.labels.service_name="backend" '
-                            f'AND resource.labels.revision_name="{revision}"'})
+    revision label: the revision is read from the filter by the path a notification takes (scope.alert_context)."""
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    document["incident"]["condition"]["conditionThreshold"]["filter"] = (
+        f'metric.type="run.googleapis.com/request_count" AND resource.labels.service_name="backend" '
+        f'AND resource.labels.revision_name="{revision}"')
+    document["incident"]["resource"]["labels"].pop("revision_name", None)
+    read = alert_context(parse_notification(document))
+    alert = bundle.alert.model_copy(update={"revision": read.revision, "condition_filter": read.condition_filter})
     return bundle.model_copy(update={"alert": alert})
 
 
