@@ -242,16 +242,18 @@ def plain_credentials_changed(before: Revision, after: Revision) -> list[str]:
     the deploy changed or removed this way is restored by sending traffic back, whatever the database
     or Secret Manager hold: a revision that connects with no password is refused for its own doing as
     one that connects with another. A variable gone is told only when `after`'s plain env was read
-    (() is none read). An empty credential is read as none, gone or added: a driver reads an empty password as
-    unset (libpq: an empty PGPASSWORD falls back to the password file, libpq's "Environment Variables" page), so
-    a deploy that only added `PGPASSWORD=""` beside a password a person set under both revisions is not the
-    change that broke the login (a rollback would meet the same refusal); one that blanked a password in place
-    is."""
+    (() is none read), and an empty credential gone is no change. An empty password libpq reads (PGPASSWORD, or
+    a URL's or DSN's) added is none either: libpq looks an empty password up in the password file as it does an
+    absent one (fe-connect.c, pqConnectOptions2: `conn->pgpass == NULL || conn->pgpass[0] == '\\0'`), so a deploy
+    that only added `PGPASSWORD=""` beside a password a person set under both revisions is not the change that
+    broke the login. Any other credential added empty (`STRIPE_API_KEY=""`, a CI variable left undefined) is
+    sent empty, and is the deploy's change; one blanked in place always is."""
     old = {name: _credential_of(name, value) for name, value in before.plain_env}
     changed = []
     for name, value in after.plain_env:
         credential = _credential_of(name, value)
-        if credential is None or (old.get(name) or "") == credential:
+        if credential is None or old.get(name) == credential or (credential == "" and _read_as_absent(name, value)
+                                                                   and not old.get(name)):
             continue
         changed.append(_credential_named(name))
     if after.plain_env:
@@ -259,6 +261,12 @@ def plain_credentials_changed(before: Revision, after: Revision) -> list[str]:
         changed += [f"{_credential_named(name)} (removed)" for name, credential in old.items()
                     if credential and name not in held]
     return changed
+
+
+def _read_as_absent(name: str, value: str) -> bool:
+    """Whether an empty credential in `name`'s value is libpq's, which reads it as none: PGPASSWORD (libpq's
+    "Environment Variables" page), or a password inside a URL or DSN value (its own connection string)."""
+    return name.upper() == "PGPASSWORD" or not _CREDENTIAL.search(name)
 
 
 def _credential_named(name: str) -> str:

@@ -415,7 +415,9 @@ def _rev(*plain: tuple[str, str]) -> Revision:
     ((("DATABASE_URL", "postgres://u@h/d"),), (("DATABASE_URL", "postgres://u@h/d"),), []),    # none on either
     ((("DB_PASSWORD", ""), ("DB_HOST", "h")), (("DB_HOST", "h"),), []),                   # an empty one gone
     ((("DB_HOST", "h"),), (("DB_HOST", "h"), ("PGPASSWORD", "")), []),                    # an empty one added
-    ((), (("DB_PASSWORD", ""),), []),                                                     # the only one, empty
+    ((), (("PGPASSWORD", ""),), []),                                                      # libpq's, empty: none
+    ((), (("STRIPE_API_KEY", ""),), ["plain env STRIPE_API_KEY"]),                        # sent empty
+    ((), (("DB_PASSWORD", ""),), ["plain env DB_PASSWORD"]),                              # sent empty
     ((("DB_PASSWORD", ""),), (("DB_PASSWORD", "b"),), ["plain env DB_PASSWORD"]),         # filled in
 ])
 def test_which_plain_credential_a_deploy_changed_by_name_never_by_value(before, after, said):
