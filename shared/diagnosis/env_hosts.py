@@ -354,18 +354,35 @@ def addresses_with_ports(text: str) -> set[str]:
             if _address_literal(m.group(1)) or _dns_name(m.group(1).lower())}
 
 
+def settings_name(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
+                  addresses: set[str]) -> set[str]:
+    """Of the servers a line names (`addresses`, `addresses_with_ports`), those a plain env value of either
+    revision names (`value_hosts`, lower case): the only ones that can say which setting the answering store is.
+    A line also names servers no setting names: the client's own local address ("local=10.8.0.3:50412"), a proxy,
+    another cluster node a redirect points to (Redis's "MOVED 12182 127.0.0.1:6463" names the node serving the
+    key's slot: redis.io "MOVED error" and the Redis cluster specification's "MOVED Redirection"; ASK's reply has
+    the same slot-and-endpoint form there, word for word UNCONFIRMED), a Sentinel the client asked; such a server
+    neither confirms nor refutes which store answered."""
+    named = {host.lower() for _, value in before + after for host in value_hosts(value)}
+    return addresses & named
+
+
 def store_moved_to(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
                    addresses: set[str]) -> list[str]:
     """The plain env vars, by name, that both revisions hold and that the deploy moved to the servers a store's
     answers name (`addresses`, `addresses_with_ports`), whatever the variable's name or its value's shape
     (`FAST_KV` 10.60.0.4 -> 10.60.0.9, the answers naming 10.60.0.9:6379): the variable that names the server
-    that answered is that store's setting. Every address must be one only the new revision names, each by such a
-    variable that named another host before; [] otherwise (an address the revision before names too is a store
-    both call, whatever else moved), or when either env was not read. Names only: a value may hold a password."""
+    that answered is that store's setting. Only the addresses a setting of either revision names decide
+    (`settings_name`: a client's local address, a proxy, a redirect's other node neither confirm nor refute);
+    every one of those must be one only the new revision names, each by such a variable that named another host
+    before; [] otherwise (an address the revision before names too is a store both call, whatever else moved),
+    when no address a setting names is among them, or when either env was not read. Names only: a value may
+    hold a password."""
+    addresses = settings_name(before, after, addresses)
     if not before or not after or not addresses:
         return []
-    old = {name: value_hosts(value) for name, value in before}
-    new = {name: value_hosts(value) for name, value in after}
+    old = {name: {h.lower() for h in value_hosts(value)} for name, value in before}
+    new = {name: {h.lower() for h in value_hosts(value)} for name, value in after}
     if set().union(*old.values()) & addresses:
         return []
     moved = sorted(name for name in old.keys() & new.keys() if new[name] & addresses and old[name])

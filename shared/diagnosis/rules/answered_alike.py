@@ -24,8 +24,8 @@ import re
 from collections import Counter
 
 from shared.diagnosis.excerpts import excerpt
-from shared.diagnosis.env_hosts import (addresses_with_ports, deploy_brought, looked_up_names, store_address_moved,
-                                        store_moved_to)
+from shared.diagnosis.env_hosts import (addresses_with_ports, deploy_brought, looked_up_names, settings_name,
+                                        store_address_moved, store_moved_to)
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import LogSignal, found_in, per_text
@@ -119,14 +119,16 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
 
 def _store_moved(suspect: Revision, good: Revision, answers: list[LogRecord]) -> str:
     """What the deploy moved of the store whose answers about its own state the suspect meets, in words, or "".
-    Where the answers name the server that answered (`env_hosts.addresses_with_ports`: a client's or the
-    application's own words, "addr=10.60.0.9:6379"), the store is the variable that names it, whatever its name:
-    unlike only when the deploy moved a variable to every such server (`env_hosts.store_moved_to`; an address the
-    rollback target names too is a store both call, and a store setting moved elsewhere does not explain it).
-    Where they name none, a store setting by its name or its value's shape that moved (`env_hosts.
+    Where the answers name a server a setting of either revision names (`env_hosts.settings_name` over
+    `env_hosts.addresses_with_ports`: a client's or the application's own words, "addr=10.60.0.9:6379"), the
+    store is the variable that names it, whatever its name: unlike only when the deploy moved a variable to every
+    such server (`env_hosts.store_moved_to`; an address the rollback target names too is a store both call, and a
+    store setting moved elsewhere does not explain it). Servers no setting names (the client's local address, a
+    proxy, a cluster redirect's other node, a Sentinel) neither confirm nor refute. Where the answers name no
+    server a setting names, a store setting by its name or its value's shape that moved (`env_hosts.
     store_address_moved`: REDIS_HOST, a redis:// URL, a host with Redis's port); a variable of neither, named for
     no store (`FAST_KV=10.60.0.4`), is not taken for the store on its name alone."""
-    named = found_in(addresses_with_ports, answers)
+    named = settings_name(good.plain_env, suspect.plain_env, found_in(addresses_with_ports, answers))
     if named:
         moved = store_moved_to(good.plain_env, suspect.plain_env, named)
         return (f"its plain env {', '.join(moved)} moved to {', '.join(sorted(named))}, the server the store's "
