@@ -4,7 +4,9 @@ every new connection's login is refused, whichever revision opens it, and sendin
 credentials. With the entry read at or before the first refusal, the deploy is ruled out and the database's
 refusals stand alone (database_unreachable, escalated); with none (a password changed in SQL logs nothing there),
 after the refusals began, Runwarden's own, failed, or beside a deploy that changed the secret it reads, the two
-compete as before. Never a rollback."""
+compete as before. Never a rollback. Nor is the deploy ruled out when the revision it replaced still serves (a
+canary) and serves cleanly after the first refusal with no refusal of its own: the credentials are shown refused
+only on the new revision's connections, and the deploy competes again."""
 from __future__ import annotations
 
 import pytest
@@ -46,6 +48,17 @@ CASES = {
     "the deploy moved the password's secret version": ((LIBPQ, -5.5, DBA, None, PINNED_7), ROLLBACK),
 }
 
+# A 20 % canary deployed at -6: the revision before keeps 80 % (`old` requests a minute, `old_500` of them 500) and
+# logs `old_line` 20 times at -4 (none: no refusal of its own); a user changed on the instance at -20.
+CANARY = {
+    "the revision before clean after the first refusal, none of its own: the deploy not ruled out": (
+        dict(old=160, old_500=0, old_line=None), COMPETE),
+    "the revision before refused too (a few of its requests 500): the password's": (
+        dict(old=160, old_500=1, old_line=LIBPQ), DATABASE),
+    "the revision before clean but too quiet to tell (11 requests in all): the password's": (
+        dict(old=1, old_500=0, old_line=None), DATABASE),
+}
+
 
 @pytest.mark.parametrize("args, expected", CASES.values(), ids=CASES.keys())
 def test_a_password_set_under_the_service_is_the_databases(args, expected):
@@ -57,6 +70,29 @@ def test_a_password_set_under_the_service_is_the_databases(args, expected):
     bundle = evidence.bundle()
     result = diagnose(bundle, settings)
     assert (result.signature, plan(result, bundle, settings).action) == expected, result.summary
+
+
+@pytest.mark.parametrize("case, expected", CANARY.values(), ids=CANARY.keys())
+def test_a_password_set_under_a_canary_whose_revision_before_is_not_refused(case, expected):
+    from tests.unit.builders import Evidence
+    from tests.unit.test_deploy_moved_where_it_connects import SQL
+    from tests.unit.test_diagnosis import NEW, OLD
+
+    evidence = (Evidence().revision(OLD, -300, sql=(SQL,), plain_env=ENV, secrets=PINNED_6)
+                .revision(NEW, -6, sql=(SQL,), plain_env=ENV, secrets=PINNED_6).traffic(**{NEW: 20, OLD: 80})
+                .requests(OLD, -90, -6, 200).latency(OLD, -90, -6, 0.2)
+                .requests(OLD, -6, 5, case["old"]).latency(OLD, -6, 5, 0.2)
+                .requests(NEW, -6, 5, 28).requests(NEW, -6, 5, 14, code="500").latency(NEW, -6, 5, 0.5)
+                .connector(max_instances=3).connector_metric("instances", -40, 5, 2)
+                .connector_metric("cpu", -40, 5, 0.2).connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1)
+                .log(-5, LIBPQ, NEW, count=20).sql_user_changed(-20, DBA))
+    if case["old_500"]:
+        evidence.requests(OLD, -5, 5, case["old_500"], code="500")
+    if case["old_line"]:
+        evidence.log(-4, case["old_line"], OLD, count=20)
+    bundle = evidence.bundle()
+    result = diagnose(bundle, S)
+    assert (result.signature, plan(result, bundle, S).action) == expected, result.summary
 
 
 def test_the_audit_read_asks_for_the_users_changed_on_the_revisions_instances():

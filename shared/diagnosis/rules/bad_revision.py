@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from shared.alerts.label_filters import label_tests, shown, unselected
@@ -184,7 +184,10 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
     server and be refused on its new connections too: a rollback cannot bring the old password back
     (database_unreachable names the refusals; a person sets the password on one side). With no such entry (a
     password changed in SQL logs nothing there, or the entry not read), the deploy and the database compete as
-    before; a deploy that changed a credential setting is the deploy's (database_unreachable._DEPLOYS_OWN)."""
+    before; a deploy that changed a credential setting is the deploy's (database_unreachable._DEPLOYS_OWN).
+    Nor is the deploy ruled out when the revision before is shown logging in where the suspect is refused
+    (`_previous_not_refused`: a canary's old revision serving cleanly after the first refusal, none of its own):
+    the change named was then not shown to refuse every revision, and the two compete again."""
     read = facts.b.sql_audit
     if read is None or not read.entries:
         return ""     # no database user changed: the refusals are not read for this
@@ -208,12 +211,41 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
                   "at least 1 (cloudsql.users.update), with the login refused and the deploy changing no credential "
                   "setting", bool(changes)):
         return ""
+    if _previous_not_refused(facts, c, previous, first):
+        return ""
     last = max(changes, key=lambda e: e.timestamp)
     return (f"the database refused the login ({', '.join(refused)}) from {last.timestamp:%H:%M:%S}: "
             f"{last.principal or 'someone'} changed a database user on {last.resource_name or 'the instance'} "
             f"({last.method_name}) at {last.timestamp:%H:%M:%S}, and {suspect.short_name}'s deploy changed no "
             f"user, password or secret it logs in with against {previous.short_name}: the credentials changed "
             "under the service, and sending traffic back presents the same ones (database_unreachable)")
+
+
+def _previous_not_refused(facts: Facts, c: Citation, previous: Revision, first: datetime) -> bool:
+    """Whether the revision the deploy replaced (`previous`) served cleanly after the database's first refusal
+    (`first`) with no refusal of its own: at least min_requests of its requests since that minute, at most
+    healthy_error_ratio of them 5xx, and none of the database's refusals in the log read on it. A password set
+    under the service refuses every revision's new logins, so the revision before, still serving a canary's share,
+    is refused too; one that is not shows the refusals the new revision's own (its image logs in otherwise: another
+    driver, another auth method, a user it reads elsewhere). The service's log read is one page, newest first:
+    holding the first refusal, it holds every line after it, so none seen on `previous` is none logged.
+    Its clean requests may also be served on connections it opened before the change (a pool keeps them): that a
+    changed password refuses only a new login and leaves a session already authenticated alone is UNCONFIRMED
+    (PostgreSQL's "Client Authentication" chapter and ALTER ROLE's page describe authentication as the connection
+    starts and say nothing of open sessions), and how soon a pool opens new connections is the application's.
+    Under that reading the deploy is not shown the cause either, so it is not ruled out and not named: the two
+    compete, escalated, never a rollback on this alone."""
+    s = facts.s
+    name = previous.short_name
+    counts = facts.requests(Window(first, facts.incident.end), name)
+    own = [e for e in facts.database_lines(LogSignal.DB_REFUSED) if e.resource_labels.get("revision_name") == name]
+    clean = counts.total >= s.min_requests and counts.error_ratio <= s.healthy_error_ratio and not own
+    c.cite("metric", f"{facts.requests_query}; the log read: {pattern_of(LogSignal.DB_REFUSED)}",
+           f"{name} since the first refusal ({first:%H:%M:%S}): {counts.total:.0f} requests, "
+           f"{pct(counts.error_ratio)} 5xx, {len(own)} refusal(s) of its own",
+           f"under {s.min_requests} requests, over {pct(s.healthy_error_ratio)} 5xx or a refusal of its own on the "
+           "revision before: the password change refusing it too (else the deploy is not ruled out)", not clean)
+    return clean
 
 
 def _not_its_own(facts: Facts, c: Citation, suspect: Revision) -> Finding | None:

@@ -15,6 +15,18 @@ in 10-40 ms with the container silent: that is what a platform incident looks li
 alike in the same minute). Runwarden reads no other service to tell them apart, and a rollback onto the same
 platform is a guess: the deploy stays a suspect, never the cause alone (precision over recall).
 
+Unless the revision the deploy replaced (`Facts.replaced`) serves cleanly in the same minutes: a canary's old
+revision runs on the same platform (the same service in the same region: "Cloud Run is a regional offering. Data
+and traffic are automatically load balanced across zones within a region", Cloud Run's "Understand zonal
+redundancy" page), so a regional or zonal incident that ends the new revision's connections ends its connections too; a new image's descriptor leak, its
+dropped connections or a worker that dies without a word fail the new revision alone. Summed over the minutes the
+suspect failed (`bad_error_ratio` or more of its requests), at least `min_requests` of its requests with 5xx at or
+under `healthy_error_ratio`: the doubt goes, and the rollback onto it stands (scenario
+canary_503s_connection_error_old_revision_clean_same_minutes). Fewer requests (all traffic on the new revision, as
+in the regional scenario), or more 5xx, and the doubt stays. Whether a zonal incident could miss every instance
+of a revision holding a small share is UNCONFIRMED (the page documents no placement of one revision's instances over zones): the
+rollback then moves the traffic onto instances shown serving in those minutes, which is where a person would send it.
+
 What "silent" means: no line of the revision's own container that reads as a failure (`Logs.app_failing`: at
 ERROR or worse, or a failure text at no level) and no system-log line on it at WARNING or worse (a start, an
 exit, a probe, a memory limit; Cloud Run's own lines), from the deploy on. A log read that failed says nothing
@@ -30,7 +42,7 @@ from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import ERROR_SEVERITIES, Facts
 from shared.diagnosis.log_signals import LogSignal, pattern_of
-from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.platform_share import platform_share
 from shared.diagnosis.windows import Window, hms
 from shared.gcp.run_logs import REQUEST_LOG, SYSTEM_LOG
@@ -63,7 +75,7 @@ def platform_answers_after_clean_minutes(facts: Facts, c: Citation, suspect: Rev
         return ""
     failing = Window(onset - timedelta(minutes=1), facts.incident.end)
     share = platform_share(facts, answers, _BROKEN, failing)
-    if share is None or not share.most:
+    if share is None or not share.most or _replaced_served_cleanly(facts, c, suspect, failing):
         return ""
     c.cite("log", f"{REQUEST_LOG}: {pattern_of(LogSignal.CONNECTOR_503)}; its container's streams and {SYSTEM_LOG}",
            f"{name} served {minutes} clean minutes after its deploy ({errors:.0f} of {served:.0f} requests 5xx), then "
@@ -100,3 +112,26 @@ def _container_said(facts: Facts, name: str, suspect: Revision) -> list[LogRecor
     system = [e for e in facts.logs.entries
               if e.log_id == SYSTEM_LOG and e.severity in ERROR_SEVERITIES and its(e)]
     return app + system
+
+
+def _replaced_served_cleanly(facts: Facts, c: Citation, suspect: Revision, failing: Window) -> bool:
+    """Whether the revision `suspect`'s deploy replaced served cleanly in the minutes `suspect` failed (module
+    docstring): at least min_requests of its requests in them, at most healthy_error_ratio of those 5xx. Only the
+    minutes in which `suspect` failed count, so that traffic moved off the old revision before the failures began
+    says nothing of them."""
+    s = facts.s
+    deploy = facts.replaced(suspect)
+    if deploy is None:
+        return False
+    before = deploy[0].short_name
+    bad = {at for at, total, failed in facts.revision_minutes(failing, suspect.short_name)
+           if total and failed / total >= s.bad_error_ratio}
+    minutes = [(total, failed) for at, total, failed in facts.revision_minutes(failing, before) if at in bad]
+    served, errors = sum(m[0] for m in minutes), sum(m[1] for m in minutes)
+    clean = served >= s.min_requests and errors <= s.healthy_error_ratio * served
+    c.cite("metric", facts.requests_query,
+           f"{before}, the revision {suspect.short_name} replaced, in the {len(bad)} minutes {suspect.short_name} "
+           f"failed {failing}: {served:.0f} requests, {pct(errors / served) if served else 'none'} 5xx",
+           f"under {s.min_requests} requests or over {pct(s.healthy_error_ratio)} 5xx: the revision before not shown "
+           "serving cleanly on the same platform in those minutes", not clean)
+    return clean
