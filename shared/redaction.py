@@ -230,9 +230,9 @@ _AUTH_SCHEMES = (r"(?i:basic|bearer|digest|hoba|mutual|negotiate|oauth|scram-sha
 # prompt, `set -x`'s `+`, `;`, `|`, `&&`, `(`, a backquote or a quote (`sh -c 'mysql ...'`), behind `sudo`, `exec`,
 # `env`, `VAR=value` or `docker exec ...`/`kubectl exec ... --`. "starting mysql proxy -port=3306" names no client in
 # such a place; nor is a Go flag (`-port=3306`, `-pool=4`) or a long option's word (`-private-ip`) ever `-p` and a password.
-_MYSQL_COMMAND = (r"(?:(?<![^\n])|(?<=[$#%>+;|&(`'\"]))[ \t]*"
+_MYSQL_COMMAND = (r"(?<![^\n$#%>+;|&(`'\"])[ \t]*"
                   r"(?:(?:sudo|exec|env|time|nohup|command)[ \t]+(?:-\S+[ \t]+)*|[A-Z_][A-Z0-9_]*=\S*[ \t]+"
-                  r"|(?:docker|podman|kubectl)[ \t]+exec\b[^\n;|&]*?[ \t])*(?:[\w./-]*/)?"
+                  r"|(?:docker|podman|kubectl)[ \t]+exec\b[^\n;|&]*?[ \t])*(?:/[\w./-]*/)?"
                   r"(?:mysql(?:dump|admin|check|import|show|slap|pump|binlog|sh)?|mariadb(?:-[a-z]+)?)(?![\w.-])")
 # A cookie's `name=value` (RFC 6265 section 4.1.1: a cookie-octet is no space, no DQUOTE, ",", ";" or backslash).
 _COOKIE_PAIR = r"""[^\s;,="'\\]+=[^\s;,"'\\\]]*"""
