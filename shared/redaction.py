@@ -76,8 +76,8 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
                  rf"|[A-Za-z0-9_-]+:(?:latest|\d{{1,6}}){_VALUE_ENDS}|\(sensitive(?: value)?\)|<[a-z ]{{1,20}}>)")
 
 # The shapes of credentials, by name, each a regular expression (joined into one, DOTALL):
-# - `authorization`: the credentials of any `Authorization:` (or `Proxy-Authorization:`) header, of any scheme in any
-#   case (RFC 9110 section 11.1: a scheme's name is case-insensitive; "basic checks" in prose is kept): after Bearer or
+# - `authorization`: the credentials of any `Authorization:` (or `Proxy-Authorization:`) header, of a registered scheme
+#   (`_AUTH_SCHEMES`) in any case (RFC 9110 section 11.1: a scheme's name is case-insensitive; "basic checks" in prose is kept): after Bearer or
 #   Basic, any token; after another scheme, its auth-params or a token68 with a credential's sign (`_TOKEN68`: Django
 #   REST framework's `Token`, GitHub's `token`, Elastic's `ApiKey`, Digest's `response=`, AWS Signature V4's
 #   `Credential=..., Signature=...` as Cloud Storage's XML API takes an HMAC key's), or a header with no scheme; the
@@ -124,8 +124,10 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   matching API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE, django/views/debug.py `SafeExceptionReporterFilter`), a name
 #   and a colon before a quoted value (YAML), and an `X-...-Api-Key:` or `X-...-Token:` header, and a name and a colon
 #   before an unquoted value (YAML 1.2 section 7.3.3's plain scalar, `password: s3cret` in a config echoed at start-up;
-#   a log line's `secret: ... api_key: ...`) unless that value is a word of prose (`_PROSE_WORD`: "using password:
-#   YES", "invalid token: expired", "token: 401"). Not when the value is one `_NOT_A_SECRET` keeps; gcloud's
+#   a log line's `secret: ... api_key: ...`) unless that value is a word of prose (`_PROSE_WORD`: "invalid token:
+#   expired", "token: 401"; not a hex or long single-case run, `_KEY_RUN`; after a password's, passphrase's, secret's or
+#   API key's name only `_STRICT_PROSE`'s words, "using password: YES", and after `secret:` a secret's name); a
+#   passphrase's unquoted words to its line's end or the next pair (`_PHRASE`). Not when the value is one `_NOT_A_SECRET` keeps; gcloud's
 #   `--secret=NAME` names a Secret Manager secret (gcloud secrets versions access), kept;
 # - `statement_password`: the password a SQL statement sets, as an application logs its statement or a driver's
 #   error quotes it: MySQL's `IDENTIFIED BY 'pw'` (also `IDENTIFIED WITH plugin BY`), `SET PASSWORD ... = 'pw'`
@@ -149,8 +151,9 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   session's cookie is its credential, Django's `sessionid`), the header's name kept, and a `Set-Cookie`'s attributes
 #   (`Path`, `Expires`) after it;
 # - `option_password`: a password on a command line as its client takes it (a deploy script's `set -x`, a process
-#   listing): MySQL's clients' `-pPASSWORD` (MySQL "mysql Client Options": `-p[password]`, no space after `-p`, quoted or
-#   not), redis-cli's `-a PASSWORD` (its help: "Password to use when connecting to the server"), and any long option
+#   listing): MySQL's clients' `-pPASSWORD` in a command's place (`_MYSQL_COMMAND`; MySQL "mysql Client Options":
+#   `-p[password]`, no space after `-p`, quoted or not), curl's `-u user:PASSWORD`/`--user` (curl's manual, "-u,
+#   --user <user:password>"), redis-cli's `-a PASSWORD` (its help: "Password to use when connecting to the server"), and any long option
 #   named for a password, a token or a secret with its value as the next argument (`--db-password hunter2`: Go's flag
 #   package and Python's argparse take both forms); `--no-password` and a bare `-p` (mysql then prompts) take none;
 #   mysql's `--password` followed by a space takes no value either, so the next argument (a database's name) is
