@@ -76,8 +76,8 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
                  rf"|[A-Za-z0-9_-]+:(?:latest|\d{{1,6}}){_VALUE_ENDS}|\(sensitive(?: value)?\)|<[a-z ]{{1,20}}>)")
 
 # The shapes of credentials, by name, each a regular expression (joined into one, DOTALL):
-# - `authorization`: the credentials of any `Authorization:` (or `Proxy-Authorization:`) header, of any scheme in any
-#   case (RFC 9110 section 11.1: a scheme's name is case-insensitive; "basic checks" in prose is kept): after Bearer or
+# - `authorization`: the credentials of any `Authorization:` (or `Proxy-Authorization:`) header, of a registered scheme
+#   (`_AUTH_SCHEMES`) in any case (RFC 9110 section 11.1: a scheme's name is case-insensitive; "basic checks" in prose is kept): after Bearer or
 #   Basic, any token; after another scheme, its auth-params or a token68 with a credential's sign (`_TOKEN68`: Django
 #   REST framework's `Token`, GitHub's `token`, Elastic's `ApiKey`, Digest's `response=`, AWS Signature V4's
 #   `Credential=..., Signature=...` as Cloud Storage's XML API takes an HMAC key's), or a header with no scheme; the
@@ -124,8 +124,10 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   matching API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE, django/views/debug.py `SafeExceptionReporterFilter`), a name
 #   and a colon before a quoted value (YAML), and an `X-...-Api-Key:` or `X-...-Token:` header, and a name and a colon
 #   before an unquoted value (YAML 1.2 section 7.3.3's plain scalar, `password: s3cret` in a config echoed at start-up;
-#   a log line's `secret: ... api_key: ...`) unless that value is a word of prose (`_PROSE_WORD`: "using password:
-#   YES", "invalid token: expired", "token: 401"). Not when the value is one `_NOT_A_SECRET` keeps; gcloud's
+#   a log line's `secret: ... api_key: ...`) unless that value is a word of prose (`_PROSE_WORD`: "invalid token:
+#   expired", "token: 401"; not a hex or long single-case run, `_KEY_RUN`; after a password's, passphrase's, secret's or
+#   API key's name only `_STRICT_PROSE`'s words, "using password: YES", and after `secret:` a secret's name); a
+#   passphrase's unquoted words to its line's end or the next pair (`_PHRASE`). Not when the value is one `_NOT_A_SECRET` keeps; gcloud's
 #   `--secret=NAME` names a Secret Manager secret (gcloud secrets versions access), kept;
 # - `statement_password`: the password a SQL statement sets, as an application logs its statement or a driver's
 #   error quotes it: MySQL's `IDENTIFIED BY 'pw'` (also `IDENTIFIED WITH plugin BY`), `SET PASSWORD ... = 'pw'`
@@ -149,8 +151,9 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   session's cookie is its credential, Django's `sessionid`), the header's name kept, and a `Set-Cookie`'s attributes
 #   (`Path`, `Expires`) after it;
 # - `option_password`: a password on a command line as its client takes it (a deploy script's `set -x`, a process
-#   listing): MySQL's clients' `-pPASSWORD` (MySQL "mysql Client Options": `-p[password]`, no space after `-p`, quoted or
-#   not), redis-cli's `-a PASSWORD` (its help: "Password to use when connecting to the server"), and any long option
+#   listing): MySQL's clients' `-pPASSWORD` in a command's place (`_MYSQL_COMMAND`; MySQL "mysql Client Options":
+#   `-p[password]`, no space after `-p`, quoted or not), curl's `-u user:PASSWORD`/`--user` (curl's manual, "-u,
+#   --user <user:password>"), redis-cli's `-a PASSWORD` (its help: "Password to use when connecting to the server"), and any long option
 #   named for a password, a token or a secret with its value as the next argument (`--db-password hunter2`: Go's flag
 #   package and Python's argparse take both forms); `--no-password` and a bare `-p` (mysql then prompts) take none;
 #   mysql's `--password` followed by a space takes no value either, so the next argument (a database's name) is
@@ -177,7 +180,8 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
-_SECRET_WORDS = (r"(?i:password|passwd|passphrase|pwd|(?<!--)secret|token|(?:api|access|secret|private)[_-]?key"
+_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret)[_-]?key)|(?P<fphrase>passphrase)"
+                 r"|(?P<fsecret>(?<!--)secret)|token|(?:access|private)[_-]?key"
                  r"|(?<=[-?&])signature|(?<![A-Za-z0-9])(?:auth[_-]?string|pass|auth))")
 # A word a colon's prose puts after a secret's name ("invalid token: expired", "using password: YES", "token: 401"): a
 # word of letters (words joined by "-", "_" or "'": "db-pass", a secret's name), a class's name ("next_page_token:
@@ -187,6 +191,27 @@ _SECRET_WORDS = (r"(?i:password|passwd|passphrase|pwd|(?<!--)secret|token|(?:api
 # name a secret there.
 _PROSE_WORD = (r"(?:[A-Za-z][a-z]*(?:[-_'][a-z]+)*|(?:[A-Z][a-z]+)+|[A-Z]+(?:_[A-Z]+)*|\d{1,3})"
                r"(?=[\s.,;:!?)\]}]|$)")
+# A run no word of prose is, after a token's or a key's name and a colon: hex of one case, eight characters or more (a
+# digest, a key's bytes: `token: deadbeef`), or 24 letters of one case (base64url's or a random token's letters; no
+# English word of prose in a log line runs so long). A class's name in CamelCase is no such run.
+_KEY_RUN = r"(?:[0-9a-f]{8,}|[0-9A-F]{8,}|[a-z]{24,}|[A-Z]{24,})(?=[\s.,;:!?)\]}]|$)"
+# What follows `password:`, `passwd:`, `pwd:`, `passphrase:`, `secret:` or an API or secret key's name and a colon as
+# prose, from the lines that write one: MySQL's "(using password: YES)"/"NO" (ER_ACCESS_DENIED_ERROR, "Access denied
+# for user '%s'@'%s' (using password: %s)"), a settings dump's nothing-set ("password: none", "null", "empty",
+# "not set", "unset", "<nil>" by `_NOT_A_SECRET`), a check's verdict ("api_key: missing", "invalid", "required",
+# "expired", "incorrect", "wrong"), a rotation's ("secret: rotated", "password: changed", "set"), a value already
+# hidden ("redacted"), a status of up to three digits. Any other word there is taken as the value it names, on the
+# safe side: `password: changeme`, `secret: letmein` and `api_key: abcdefabcdef` are credentials, though made of letters.
+_STRICT_PROSE = (r"(?i:yes|no|none|null|nil|not|expired|invalid|required|missing|incorrect|empty|wrong|changed"
+                 r"|rotated|set|unset|redacted|\d{1,3})(?=[\s.,;:!?)\]}]|$)")
+# A Secret Manager secret's name after `secret:` ("secret: db-pass not found"): lower-case words joined by "-" or "_",
+# as such names are written (Secret Manager "Create a secret": letters, digits, "-" and "_"). A password spelt so
+# (`secret: correct-horse`) is kept with it: a known limit.
+_SECRET_NAME = r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+(?=[\s.,;:!?)\]}]|$)"
+# A passphrase holds spaces ("correct horse battery staple"): its unquoted value runs to the end of its line, a quote
+# (a line inside a JSON string), or the next `name=` or `name: ` pair.
+_PHRASE = (r"[^\s&;,'\"{\\](?:[^\n\"\\]*?[^\s\"\\])?"
+           r"(?=[ \t]*[&;,]?[ \t]+[\w.-]+(?:=|:[ \t])|[&;,][\w.-]+=|[ \t]*(?:[\\\"\n]|$))")
 # A credential after an `Authorization:` header's scheme other than Basic and Bearer (RFC 9110 section 11.4:
 # `credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]`): a list of auth-params (Digest's `username=...,
 # response=...`, AWS Signature V4's `Credential=..., Signature=...`), or a token68 with a credential's sign (a digit, or a
@@ -194,11 +219,29 @@ _PROSE_WORD = (r"(?:[A-Za-z][a-z]*(?:[-_'][a-z]+)*|(?:[A-Z][a-z]+)+|[A-Z]+(?:_[A
 # <base64>`), so that prose after the header's name ("authorization: permission denied") is kept.
 _AUTH_PARAMS = r"""[\w-]+=(?:"[^"\n]*"|[^\s,"']+)(?:[ \t]*,[ \t]*[\w-]+=(?:"[^"\n]*"|[^\s,"']+))*"""
 _TOKEN68 = r"(?=[\w.~+/-]*?(?:\d|[a-z][\w.~+/-]*?[A-Z]))[\w.~+/-]{8,}=*"
+# The schemes after which an `Authorization:` header's next word is read as credentials: IANA's "HTTP Authentication
+# Scheme Registry" (Basic, Bearer, Digest, HOBA, Mutual, Negotiate, OAuth, SCRAM-SHA-1, SCRAM-SHA-256, vapid), AWS
+# Signature V4's `AWS4-HMAC-SHA256` (AWS "Signature Version 4", as Cloud Storage's XML API takes it) and Cloud
+# Storage's `GOOG4-HMAC-SHA256` (Cloud Storage "V4 signing process"), Django REST framework's and GitHub's `Token`,
+# Elastic's `ApiKey`, Microsoft's `NTLM` (MS-NTHT), in any case (RFC 9110 section 11.1). Any other word after the
+# header's name ("authorization=missing user=app", "Authorization: denied code=PERMISSION_DENIED") is prose, and
+# what follows it is no credential of its.
+_AUTH_SCHEMES = (r"(?i:basic|bearer|digest|hoba|mutual|negotiate|oauth|scram-sha-256|scram-sha-1|vapid"
+                 r"|aws4-hmac-sha256|goog4-hmac-sha256|token|apikey|ntlm)(?![\w.+-])")
+# A MySQL client in a command's position, where `-pPASSWORD` is its password (MySQL "mysql Client Options": `-p[password]`;
+# mysqldump, mysqladmin and MariaDB's clients take it alike): at a line's start, after a shell's `$`, `#`, `%` or `>`
+# prompt, `set -x`'s `+`, `;`, `|`, `&&`, `(`, a backquote or a quote (`sh -c 'mysql ...'`), behind `sudo`, `exec`,
+# `env`, `VAR=value` or `docker exec ...`/`kubectl exec ... --`. "starting mysql proxy -port=3306" names no client in
+# such a place; nor is a Go flag (`-port=3306`, `-pool=4`) or a long option's word (`-private-ip`) ever `-p` and a password.
+_MYSQL_COMMAND = (r"(?<![^\n$#%>+;|&(`'\"])[ \t]*"
+                  r"(?:(?:sudo|exec|env|time|nohup|command)[ \t]+(?:-\S+[ \t]+)*|[A-Z_][A-Z0-9_]*=\S*[ \t]+"
+                  r"|(?:docker|podman|kubectl)[ \t]+exec\b[^\n;|&]*?[ \t])*(?:/[\w./-]*/)?"
+                  r"(?:mysql(?:dump|admin|check|import|show|slap|pump|binlog|sh)?|mariadb(?:-[a-z]+)?)(?![\w.-])")
 # A cookie's `name=value` (RFC 6265 section 4.1.1: a cookie-octet is no space, no DQUOTE, ",", ";" or backslash).
 _COOKIE_PAIR = r"""[^\s;,="'\\]+=[^\s;,"'\\\]]*"""
 SHAPES: tuple[tuple[str, str], ...] = (
     ("authorization", r"(?P<header>(?i:authorization[\"']?\s*[:=]\s*[\"']?)(?:(?P<authbb>(?i:bearer|basic))\s+"
-                      r"|(?P<authscheme>[A-Za-z][\w.+-]*:?[ \t]+)?))"
+                      rf"|(?P<authscheme>{_AUTH_SCHEMES}:?[ \t]+)?))"
                       rf"(?(authbb)[\w.~+/-]{{4,}}=*|(?(authscheme)(?:{_AUTH_PARAMS}|{_TOKEN68})"
                       rf"|(?![\w.~+/-]+[ \t]+{re.escape(REDACTED)}){_TOKEN68}))"),
     ("token", r"ya29\.[\w-]+(?:\.[\w-]+)*"),
@@ -213,17 +256,21 @@ SHAPES: tuple[tuple[str, str], ...] = (
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
     ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=\s*|\\?[\"']\s*[:=]>?\s*|:\s*(?=\\?[\"'])"
                      r"|(?i:(?<=-api-key)|(?<=-apikey)|(?<=-token)):\s*"
-                     rf"|(?i:(?<![^_-]pass)(?<![^_-]auth)):[ \t]+(?!{_PROSE_WORD}))"
+                     r"|(?i:(?<![^_-]pass)(?<![^_-]auth)):[ \t]+"
+                     rf"(?(fstrict)(?!{_STRICT_PROSE})|(?(fphrase)(?!{_STRICT_PROSE})"
+                     rf"|(?(fsecret)(?!{_STRICT_PROSE}|{_SECRET_NAME})|(?!(?!{_KEY_RUN}){_PROSE_WORD})))))"
                      r"(?:[bBrRuU]{1,2}(?=\\?[\"']))?(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
                      rf"{_NOT_A_SECRET}(?(fdq)(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+"
-                     r"|(?(fsq)(?:[^'\\\n]|\\.|'(?!" + _CLOSES + r"))+|(?(fbrace)[^}\n]+|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\][^\s&;,'\"]*)))"),
+                     r"|(?(fsq)(?:[^'\\\n]|\\.|'(?!" + _CLOSES + r"))+|(?(fbrace)[^}\n]+|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\][^\s&;,'\"]*))))"),
     ("statement_password", r"(?P<statement>(?i:\bidentified(?:\s+with\s+\w+)?\s+by(?:\s+password)?"
                            r"|\bset\s+password\b[^=\n]*=|\bpassword)\s+')"
                            rf"(?!{re.escape(REDACTED)}')(?:[^'\\\n]|\\.|'')+(?=')"),
     ("host_userinfo", host_userinfo_pattern(escaped_quote=True, redacted_tail=False)),
     ("cookie", r"(?P<cookie>(?<![\w-])(?i:(?P<setcookie>set-)?cookie)[\"']?\s*[:=]\s*[\"'\[]?)"
                rf"(?(setcookie){_COOKIE_PAIR}|{_COOKIE_PAIR}(?:;[ \t]*{_COOKIE_PAIR})*)"),
-    ("option_password", r"(?P<option>(?<![\w-])(?:(?:mysql\w*|mariadb[\w-]*)\b[^\n;|&]*?[ \t]-p(?=[^\s-])"
+    ("option_password", rf"(?P<option>(?<![\w-])(?:{_MYSQL_COMMAND}[^\n;|&]*?[ \t]-p(?=[^\s-])"
+                        r"(?![a-z][a-z-]*=|[a-z]+-[a-z-]+(?![^\s'\"]))"
+                        r"|curl\b[^\n;|&]*?[ \t](?:-u[ \t]*|--user(?:[ \t]+|=))['\"]?[^\s:'\"]*:"
                         r"|redis-cli\b[^\n;|&]*?[ \t](?:-a|--pass)[ \t]+"
                         r"|(?:docker|podman)[ \t]+login\b[^\n;|&]*?[ \t]-p[ \t]+|sshpass[ \t]+-p[ \t]*"
                         r"|--(?!no-)(?:(?:[\w-]*[-_])?(?:password|passwd|token)|[\w-]+-secret)[ \t]+(?!-)))"
@@ -255,7 +302,7 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
     "statement_password": ("identified", "password"),
     "host_userinfo": ("host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server"),
     "cookie": ("cookie",),
-    "option_password": ("mysql", "mariadb", "redis-cli", "docker login", "podman login", "sshpass", "-secret ", "-secret\t",
+    "option_password": ("mysql", "mariadb", "redis-cli", "curl", "docker login", "podman login", "sshpass", "-secret ", "-secret\t",
                         *(f"{joint}{word}{space}" for joint in "-_" for word in ("password", "passwd", "token")
                           for space in " \t")),
     "dsn_password": ("@tcp", "@unix", "@udp", "@cloudsql", "jdbc:oracle:"),

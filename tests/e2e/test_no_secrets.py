@@ -82,6 +82,7 @@ def _runbook(planted: dict[str, str]) -> str:
             f"CREATE USER 'app'@'%' IDENTIFIED BY '{planted['statement_password']}'; "
             f"curl -H 'Cookie: sessionid={planted['cookie']}' https://ops.internal/; "
             f"mysql -h 10.30.0.5 -u app -p{planted['option_password']} shop; "
+            f"curl -sf -u ops:{planted['option_password']} https://ops.internal/metrics; "
             f"dsn app:{planted['dsn_password']}@tcp(10.30.0.5:3306)/shop; "
             f"https://hooks.slack.com/services/T0A1B2C3D/B0E4F5G6H/{planted['webhook']}; "
             f"refresh token {planted['vendor_token']}; "

@@ -298,6 +298,38 @@ KEPT += ["GET https://orders.example.com:8443?next=a@b failed", "https://orders-
          "short (a next_page_token: ListLogEntriesResponse)", "a fault that may pass: RequestNotSent, transient",
          "checks pass: 3/3 auth: iam/v1"]
 
+# Words of letters under a password's, a passphrase's, a secret's or an API key's name and a colon are its value, unless a
+# word such lines write as prose (MySQL's "using password: YES", "api_key: missing"); a token's or a key's hex or long
+# single-case run is no prose; a passphrase runs to its line's end or the next pair; curl's `-u user:password`.
+LETTERS = [
+    ("db:\n  user: app\n  password: changeme\n", "changeme", "user: app\n  password: " + REDACTED),
+    ("auth settings password: letmein host: 10.0.0.3", "letmein", "password: " + REDACTED + " host: 10.0.0.3"),
+    ("config loaded: user: app password: Summer port: 5432", "Summer", "password: " + REDACTED + " port: 5432"),
+    ("secret: letmein", "letmein", "secret: " + REDACTED),
+    ("maps: api_key: abcdefabcdef region: us", "abcdefabcdef", "api_key: " + REDACTED + " region: us"),
+    ("webhook token: deadbeef sent", "deadbeef", "token: " + REDACTED + " sent"),
+    ("access_key: qwertyuiopasdfghjklzxcvbnm", "qwertyuiop", "access_key: " + REDACTED),
+    ("ssl: passphrase: correct horse battery staple", "horse", "passphrase: " + REDACTED),
+    ("tls passphrase=correct horse battery host=10.0.0.3", "horse", "passphrase=" + REDACTED + " host=10.0.0.3"),
+    ('{"msg": "key loaded, passphrase: correct horse battery", "severity": "INFO"}', "horse",
+     "passphrase: " + REDACTED + '", "severity": "INFO"}'),
+    ("+ curl -sf -u admin:hunter2 https://10.0.0.3/metrics", "hunter2", "-u admin:" + REDACTED + " https://10.0.0.3"),
+    ("curl --user 'ops:hunter2' -X POST https://ops.internal/hook", "hunter2", "--user 'ops:" + REDACTED + "' -X POST"),
+    ("$ docker exec -it db mysql -uroot -pDk4s3cret shop", "Dk4s3cret", "mysql -uroot -p" + REDACTED + " shop"),
+    ("Authorization: NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==", "TlRMTVNTUAAB",
+     "Authorization: NTLM " + REDACTED),
+]
+ROWS += LETTERS
+# What an SRE needs beside those names, kept: a word after `Authorization` that is no registered scheme (IANA "HTTP
+# Authentication Scheme Registry") and the pair after it, a Go flag or a long option after a MySQL client's name, a
+# client named in prose, not in a command's place; prose after a strict name and a colon; a key's CamelCase class name.
+KEPT += ["authorization=missing user=app host=10.0.0.3", "Authorization: denied code=PERMISSION_DENIED",
+         "starting mysql proxy -port=3306 -project=shop", "cloud-sql-proxy for mysql -pool=4 -private-ip",
+         "mysql -h 10.30.0.5 -private-ip -u app shop", "api_key: missing", "password: not set (using default)",
+         "secret: rotated at 06:00", "passphrase: required for /secrets/tls.key", "password: 0", "api_key: Invalid",
+         "Error 1045: Access denied for user 'app'@'10.8.0.5' (using password: NO)", "curl -u admin https://10.0.0.3/",
+         "page_token: NextPageTokenValue"]
+
 
 @pytest.mark.parametrize("text, gone, kept", ROWS)
 def test_each_shape_is_redacted_and_what_names_it_kept(text, gone, kept):
