@@ -14,11 +14,12 @@ recipients may contain sensitive information" ("Create and manage notification c
 Runwarden writes no credential (tests/e2e/test_no_secrets.py); the person paged needs what the
 message said, not the secret.
 
-The whole is carried: a notification is at most 256 KiB and a command 64 KiB before it is refused
-(shared/alerts/incidents.py, shared/alerts/commands.py), and an outcome may be up to Pub/Sub's
-10 MB message limit (cloud.google.com/pubsub/quotas#resource_limits; UNCONFIRMED against the page's text); the
-push envelope Runwarden accepts is bounded by the push request itself. A larger data is cut to what takes
-`MAX_KEPT_BYTES` on the outcome (JSON, non-ASCII escaped), said so.
+The whole is carried up to `MAX_KEPT_BYTES` on the outcome (JSON, non-ASCII escaped), far under Pub/Sub's 10 MB
+message limit (cloud.google.com/pubsub/quotas#resource_limits; UNCONFIRMED against the page's text). A notification is
+at most 256 KiB and a command 64 KiB before it is refused (shared/alerts/incidents.py, shared/alerts/commands.py), but
+a relay's wrappings around a notification are read up to 4.6 MiB (shared/alerts/relayed.py MAX_WRAPPED_TEXT_BYTES),
+and the push envelope Runwarden accepts is bounded by the push request itself: a larger data is cut, and the cut said
+(`cut_words`) wherever the message is kept.
 """
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ from shared.outcomes import Received
 from shared.redaction import redacted
 from shared.timeline.queries import is_incident_id
 
-# Beyond any message Runwarden reads whole (a notification's envelope is at most 512 KiB), and far
-# under Pub/Sub's 10 MB limit for the outcome that carries it.
+# Beyond any notification or command Runwarden reads whole (256 KiB, 64 KiB), not beyond a relay's wrappings (up to
+# 4.6 MiB: a rejected one is kept cut, saying so), and far under Pub/Sub's 10 MB limit for the outcome that carries it.
 MAX_KEPT_BYTES = 1024 * 1024
 
 # Pub/Sub's own bounds on a message's attributes: at most 100, each value at most 1024 bytes (Pub/Sub, "Quotas and
@@ -103,13 +104,18 @@ def received_whole(event_data: Any) -> Received | None:
 def _kept(form: str, text: str, size: int | None = None) -> dict[str, Any]:
     size = len(text.encode("utf-8", "surrogatepass")) if size is None else size
     text = redacted(text)
-    cut = 0
-    if _on_outcome(text) > MAX_KEPT_BYTES:
-        kept = text[:_fitting(text)]
-        # In UTF-8 bytes of the text as kept (credentials redacted): the tail the outcome does not carry.
-        cut = len(text[len(kept):].encode("utf-8", "surrogatepass"))
-        text = kept + f"... [cut: {size} bytes in all, the last {cut} not kept]"
-    return {"data_form": form, "data": text, "data_bytes": size, "data_cut_bytes": cut}
+    if _on_outcome(text) <= MAX_KEPT_BYTES:
+        return {"data_form": form, "data": text, "data_bytes": size}
+    kept = text[:_fitting(text)]
+    # The cut is of the redacted text, never of the bytes as received: a redaction changes lengths (a 10-byte
+    # password becomes the 21-byte `[redacted credential]`), so no count of the received bytes' tail is true. Both
+    # sizes are said, each for what it counts, and kept + cut is the redacted text's size.
+    kept_bytes = len(kept.encode("utf-8", "surrogatepass"))
+    cut = len(text[len(kept):].encode("utf-8", "surrogatepass"))
+    text = kept + (f"... [cut: {size} bytes as received; of its {kept_bytes + cut} bytes with credentials redacted, "
+                   f"the last {cut} not kept]")
+    return {"data_form": form, "data": text, "data_bytes": size, "data_kept_bytes": kept_bytes,
+            "data_cut_bytes": cut}
 
 
 def cut_words(content: Received) -> str:
@@ -117,9 +123,12 @@ def cut_words(content: Received) -> str:
     how much was cut, so that nobody reads the outcome's `received` as the whole message. "" when it is whole."""
     if not content.data_cut_bytes:
         return ""
-    return (f"; the message's data is {content.data_bytes} bytes, and the outcome holds it only in part (`received`): "
-            f"its last {content.data_cut_bytes} bytes are cut, past the {MAX_KEPT_BYTES}-byte bound an outcome keeps "
-            "under Pub/Sub's 10 MB message; the whole is only where it was published from (the relay's own copy)")
+    redacted_bytes = content.data_kept_bytes + content.data_cut_bytes
+    return (f"; the message's data is {content.data_bytes} bytes as received, and the outcome holds it only in part "
+            f"(`received`): with credentials redacted it is {redacted_bytes} bytes, of which the first "
+            f"{content.data_kept_bytes} are kept and the last {content.data_cut_bytes} are cut, past the "
+            f"{MAX_KEPT_BYTES}-byte bound an outcome keeps under Pub/Sub's 10 MB message; the whole is only where it "
+            "was published from (the relay's own copy)")
 
 
 def _on_outcome(text: str) -> int:

@@ -61,7 +61,9 @@ def test_a_message_too_large_to_carry_whole_is_cut_and_says_so():
     assert content.data_bytes == 2_000_000
     kept = len(content.data.split("...")[0])
     assert content.data_cut_bytes == 2_000_000 - kept > 0
-    assert content.data.endswith(f"[cut: 2000000 bytes in all, the last {2_000_000 - kept} not kept]")
+    assert content.data_kept_bytes == kept
+    assert content.data.endswith(f"[cut: 2000000 bytes as received; of its 2000000 bytes with credentials redacted, "
+                                 f"the last {2_000_000 - kept} not kept]")
     excerpt = content.excerpt(100)
     assert len(excerpt["data"]) == 100 and "the outcome holds it cut" in excerpt["data_cut"], excerpt["data_cut"]
     assert "the whole is on the outcome" not in excerpt["data_cut"]
@@ -88,7 +90,7 @@ def test_a_rejected_message_near_pubsubs_limit_leaves_an_outcome_pubsub_takes(ch
 
     assert len(outcome.to_json()) < PUBLISH_MAX_BYTES     # an emoji's was 12 MB: never published
     assert len(outcome.to_json()) <= MAX_KEPT_BYTES + 1024, len(outcome.to_json())
-    assert content.data_bytes == len(data) and f"[cut: {len(data)} bytes in all, the last " in content.data
+    assert content.data_bytes == len(data) and f"[cut: {len(data)} bytes as received; " in content.data
     assert content.data_cut_bytes > 0
     assert content.data.startswith(char * 1000)
 
@@ -132,12 +134,14 @@ def test_a_relayed_message_past_what_an_outcome_keeps_says_plainly_it_was_cut_an
     cut = published["received"]["data_cut_bytes"]
     kept = published["received"]["data"].split("... [cut: ")[0]
     assert cut == len(relayed) - len(kept.encode()) > 400_000, cut
-    said = (f"the message's data is {len(relayed)} bytes, and the outcome holds it only in part (`received`): its "
-            f"last {cut} bytes are cut")
+    said = (f"the message's data is {len(relayed)} bytes as received, and the outcome holds it only in part "
+            f"(`received`): with credentials redacted it is {len(relayed)} bytes, of which the first "
+            f"{len(kept.encode())} are kept and the last {cut} are cut")
     assert said in outcome.reason, outcome.reason
     assert "the whole message is on the outcome" not in outcome.reason
     [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
-    assert f"its last {cut} bytes not kept" in notify["runwarden"]["received"]["data_cut"]
+    assert f"the last {cut} bytes of its {len(relayed)} with credentials redacted not kept" in \
+        notify["runwarden"]["received"]["data_cut"]
 
 
 def test_a_malformed_command_with_no_readable_id_still_carries_what_it_said():
@@ -484,6 +488,43 @@ def test_a_rejection_named_by_its_incident_says_too_that_its_data_was_cut():
     from shared.outcomes import Received
 
     content = Received(data_form="text", data='{"incident": {"incident_id": "0.x"}}', data_bytes=3_000_000,
-                       data_cut_bytes=1_900_000)
+                       data_kept_bytes=1_100_000, data_cut_bytes=1_900_000)
     words = named(content, "incident.summary").words
-    assert words.startswith("; incident 0.x") and "its last 1900000 bytes are cut" in words, words
+    assert words.startswith("; incident 0.x") and "the last 1900000 are cut" in words, words
+
+
+def test_a_cut_message_whose_credentials_were_redacted_says_each_size_for_what_it_counts():
+    """A message of 7,030,000 bytes of `password: s3cr3tX1 ...`: each redaction makes it longer, so the redacted text
+    is larger than the message as received. Before, the cut was counted on the redacted text and said of the message
+    ("its last 10791426 bytes are cut", more than the message): now the bytes as received, and the redacted text's
+    size, what is kept of it and what is cut, each named for what it counts."""
+    from shared.alerts.received import cut_words, named
+
+    data = (b"password: s3cr3tX1 " * 370_000)[:7_030_000]
+    content = received(envelope({"data": b64(data), "messageId": "48"}))
+
+    assert content.data_bytes == 7_030_000
+    redacted_size = content.data_kept_bytes + content.data_cut_bytes
+    assert redacted_size > 7_030_000 and content.data_cut_bytes < redacted_size
+    assert content.data.split("... [cut: ")[0].encode() == content.data.encode()[:content.data_kept_bytes]
+    assert content.data.endswith(f"[cut: 7030000 bytes as received; of its {redacted_size} bytes with credentials "
+                                 f"redacted, the last {content.data_cut_bytes} not kept]"), content.data[-200:]
+    words = cut_words(content)
+    assert ("the message's data is 7030000 bytes as received" in words
+            and f"with credentials redacted it is {redacted_size} bytes, of which the first {content.data_kept_bytes} "
+                f"are kept and the last {content.data_cut_bytes} are cut" in words), words
+    assert "s3cr3tX1" not in named(content, "incident").words
+
+
+@pytest.mark.parametrize("data", [b"x" * 2_000_000, json.dumps({"incident": {"incident_id": "0.cut"},
+                                                                  "summary": "x" * 2_000_000}).encode()],
+                         ids=["a command past its bound", "an alert on the commands topic"])
+def test_a_rejected_command_whose_message_is_kept_cut_says_so_in_its_reason(data):
+    """A message on the commands topic past the 1 MiB an outcome keeps: its rejection's reason says its `received` is
+    cut (docs/messages.md), as a rejected alert's does. Before, only the `[cut: ...]` marker deep in the data said it."""
+    w = world()
+    [outcome] = handle_command(event(data, "c-11"), w.config, w.adapters)
+
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.received.data_cut_bytes > 0
+    assert (f"the message's data is {len(data)} bytes as received, and the outcome holds it only in part" in outcome.reason
+            and f"the last {outcome.received.data_cut_bytes} are cut" in outcome.reason), outcome.reason[-600:]
