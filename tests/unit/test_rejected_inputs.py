@@ -528,3 +528,67 @@ def test_a_rejected_command_whose_message_is_kept_cut_says_so_in_its_reason(data
     assert outcome.status is OutcomeStatus.REJECTED and outcome.received.data_cut_bytes > 0
     assert (f"the message's data is {len(data)} bytes as received, and the outcome holds it only in part" in outcome.reason
             and f"the last {outcome.received.data_cut_bytes} are cut" in outcome.reason), outcome.reason[-600:]
+
+
+def _large(notification_text: bytes) -> dict[str, Any]:
+    from shared.alerts.relayed import MAX_WRAPPED_TEXT_BYTES
+
+    assert len(notification_text) > MAX_WRAPPED_TEXT_BYTES
+    return envelope({"data": b64(notification_text), "messageId": "49"})
+
+
+def _bounded(monkeypatch) -> list[int]:
+    """Records the length of every text `named` parses or redacts, failing on one past the pipeline's bound."""
+    import shared.alerts.received as module
+    from shared.alerts.relayed import MAX_WRAPPED_TEXT_BYTES
+
+    seen: list[int] = []
+    parse, redact = module._json_object, module.redacted
+
+    def parsed(text):
+        seen.append(len(text))
+        assert len(text) <= MAX_WRAPPED_TEXT_BYTES, f"parsed whole: {len(text)} bytes"
+        return parse(text)
+
+    def redacted(text):
+        seen.append(len(text))
+        assert len(text) <= MAX_WRAPPED_TEXT_BYTES, f"redacted whole: {len(text)} characters"
+        return redact(text)
+
+    monkeypatch.setattr(module, "_json_object", parsed)
+    monkeypatch.setattr(module, "redacted", redacted)
+    return seen
+
+
+def test_a_rejected_alert_past_the_pipelines_bound_is_named_without_parsing_or_redacting_it_whole(monkeypatch):
+    """A 7 MB message: past what the pipeline parses (a relay's 4.6 MiB), naming it reads only its incident id and
+    policy name, each redacted on its own. Before, the whole was redacted and parsed: a 7.35 MB `[{},{},...]` took a
+    function from 130 to 251 MiB of its 256 (bench/rejected_naming.py)."""
+    from shared.alerts.received import named
+
+    policy = "backend 5xx Authorization: Bearer ya29.a0AfH6SMBx3kZ9qLmN8pQ7rS2tU4vW6xY"
+    text = json.dumps({"incident": {"incident_id": "0.Big", "policy_name": policy, "summary": "x" * 7_000_000},
+                       "version": "1.2"}).encode()
+    event_data = _large(text)
+    content = received(event_data)
+    _bounded(monkeypatch)
+
+    words = named(content, "incident", event_data)
+    assert words.incident_id == "0.big" and words.words.startswith("; incident 0.big, policy 'backend 5xx "), words
+    assert "ya29" not in words.words and "[redacted credential]" in words.words
+
+
+@pytest.mark.parametrize("text", [b"[" + b"{}," * 2_450_000 + b"{}]",
+                                  json.dumps({"incident": {"incident_id": "0.a", "summary": 'see "incident_id": "0.b"'
+                                                           + "x" * 7_000_000}}).encode()],
+                         ids=["no notification", "two ids"])
+def test_a_rejected_alert_past_the_pipelines_bound_naming_no_one_incident_names_none(text, monkeypatch):
+    """Precision: a text past the bound that gives no id, or two different ones (one quoted in a summary), names no
+    incident; the message id finds it."""
+    from shared.alerts.received import named
+
+    event_data = _large(text)
+    content = received(event_data)
+    _bounded(monkeypatch)
+    words = named(content, "incident", event_data)
+    assert words.incident_id is None and "find it by its Pub/Sub message id '49'" in words.words, words
