@@ -149,9 +149,12 @@ class Received(BaseModel):
     # event's data as JSON (a push envelope without `message`, a `message` that is not an object).
     data_form: Literal["text", "base64", "event", "none"] = "none"
     data: str = ""
-    data_bytes: int = 0     # the size of what `data` holds, in bytes as received
-    # The bytes of the data as received that the outcome does not carry: 0 when `data` is whole. Past the outcome's
-    # bound (shared/alerts/received.py MAX_KEPT_BYTES) the data is cut, said here and in the rejection's reason.
+    data_bytes: int = 0     # the size of the data, in bytes as received (before any credential is redacted)
+    # Past the outcome's bound (shared/alerts/received.py MAX_KEPT_BYTES) the data is cut, said here and in the
+    # rejection's reason. Both count UTF-8 bytes of the data with credentials redacted (a redaction changes lengths,
+    # so no cut of the bytes as received is true): `data_kept_bytes` what `data` keeps, `data_cut_bytes` its tail not
+    # kept; their sum the redacted data's size. Both 0 when `data` is whole.
+    data_kept_bytes: int = 0
     data_cut_bytes: int = 0
 
     def excerpt(self, limit: int = 4096) -> dict[str, Any]:
@@ -160,7 +163,9 @@ class Received(BaseModel):
         shown = self.model_dump(mode="json")
         if len(self.data) > limit:
             shown["data"] = self.data[:limit]
-            held = (f"the outcome holds it cut, its last {self.data_cut_bytes} bytes not kept" if self.data_cut_bytes
+            held = (f"the outcome holds it cut, the last {self.data_cut_bytes} bytes of its "
+                    f"{self.data_kept_bytes + self.data_cut_bytes} with credentials redacted not kept"
+                    if self.data_cut_bytes
                     else "the whole is on the outcome")
             shown["data_cut"] = f"first {limit} of {len(self.data)} characters; {held}"
         # Pub/Sub's 100 attributes of 1 KiB each, escaped, may pass a log entry's 256 KB: cut as a relay's are.

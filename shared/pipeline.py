@@ -27,7 +27,7 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, no
                                    not_managed, notified_after_verdict, opened_after_close, test_notification,
                                    unknown_schema, unknown_start, unselected_unmanaged)
 from shared.alerts.present_failure import alert_hold
-from shared.alerts.received import Named, named, received
+from shared.alerts.received import Named, cut_words, named, received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
                            described)
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
@@ -1672,9 +1672,12 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
         raise exc
     if isinstance(exc, WriteInFlight):
         why = f"nothing was written: {exc.busy} at its last delivery"
+    content = received(event_data) if event_data is not None else None
+    # A message kept cut says so in the reason, as a rejection's does: nobody reads `received` as the whole.
     reason = (f"gave up after {attempt} deliveries of message {message_id or 'unknown'} "
               f"(delivery.max_attempts {limit}): {why}; the {trigger}'s handling did not finish, a person must look "
-              "(a report an attempt kept in its intent, if any, is still published by the verification sweep)")
+              "(a report an attempt kept in its intent, if any, is still published by the verification sweep)"
+              + (cut_words(content) if content is not None else ""))
     now = adapters.clock.now()
     # Answered 2xx, the message may still come again past the limit, and give up again: one page, and one
     # outcome_id for the give-up on every delivery (message_outcome_id), so that a repeat is dropped.
@@ -1682,8 +1685,7 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
     # Answered 2xx now, so never delivered again: the message travels with the give-up, as with a rejection.
     outcome = Outcome(incident_id=incident_id, trigger=trigger, command_id=command_id, status=OutcomeStatus.FAILED,
                       reason=reason, message_id=message_id,
-                      received=received(event_data) if event_data is not None else None,
-                      timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now),
+                      received=content, timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now),
                       **({"outcome_id": message_outcome_id(key, "gave-up", trigger)} if key is not None else {}))
     timeline.step("gave_up", reason, severity="ERROR", message_id=message_id, attempt=attempt, max_attempts=limit,
                   transient=transient)

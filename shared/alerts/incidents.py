@@ -47,8 +47,11 @@ from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, INCIDENT_ID_CHARACT
 # Anything near this size is not a Monitoring notification, so refuse it before parsing.
 MAX_NOTIFICATION_BYTES = NOTIFICATION_BYTES
 
-# A Pub/Sub push body or CloudEvent carries the notification base64-encoded (4/3 larger).
-_MAX_ENVELOPE_BYTES = 2 * MAX_NOTIFICATION_BYTES
+# A Pub/Sub push body or CloudEvent an operator replays (`load_any`) is read up to the pipeline's own bound on a relay's
+# text (shared/alerts/relayed.py MAX_WRAPPED_TEXT_BYTES, 4.6 MiB): a relay's message the pipeline reads is never
+# refused on replay. Before, 512 KiB: a larger push body was read as a relay's wrapping of itself, and its replay
+# published the whole body rather than its message's data.
+_MAX_ENVELOPE_BYTES = MAX_WRAPPED_TEXT_BYTES
 
 MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 
@@ -2066,12 +2069,25 @@ def _read_notification(payload: bytes | str | Mapping[str, Any], where: str) -> 
         if not isinstance(payload, (bytes, bytearray, str)):
             raise IncidentParseError(where, f"expected JSON text, got {type(payload).__name__}")
         raw = _as_bytes(payload)
+        failed: list[bytes] = []
+
+        def as_object(text: bytes) -> Mapping[str, Any]:
+            try:
+                return _json_object(text, where, MAX_WRAPPED_TEXT_BYTES)
+            except IncidentParseError:
+                failed.append(text)
+                raise
+
         try:
             # A relay's wrappings are read up to their own bound; the notification inside them is held to its own.
-            reached = read_through(raw, lambda text: _json_object(text, where, MAX_WRAPPED_TEXT_BYTES))
+            reached = read_through(raw, as_object)
         except WrappedTooDeep as deep:
             raise IncidentParseError(where, str(deep)) from None
         except IncidentParseError:
+            if not failed or failed[-1] is not raw:
+                # A wrapping was read and the text inside it is at fault: its own error says why, whatever the size of
+                # the text around it (before, any error of a body past 256 KiB was said to be its size).
+                raise
             if len(raw) > MAX_WRAPPED_TEXT_BYTES:
                 raise IncidentParseError(where, f"{len(raw)} bytes is over the {MAX_WRAPPED_TEXT_BYTES}-byte limit of a "
                                          f"relay's wrappings (a notification is at most {MAX_NOTIFICATION_BYTES} "

@@ -14,31 +14,34 @@ recipients may contain sensitive information" ("Create and manage notification c
 Runwarden writes no credential (tests/e2e/test_no_secrets.py); the person paged needs what the
 message said, not the secret.
 
-The whole is carried: a notification is at most 256 KiB and a command 64 KiB before it is refused
-(shared/alerts/incidents.py, shared/alerts/commands.py), and an outcome may be up to Pub/Sub's
-10 MB message limit (cloud.google.com/pubsub/quotas#resource_limits; UNCONFIRMED against the page's text); the
-push envelope Runwarden accepts is bounded by the push request itself. A larger data is cut to what takes
-`MAX_KEPT_BYTES` on the outcome (JSON, non-ASCII escaped), said so.
+The whole is carried up to `MAX_KEPT_BYTES` on the outcome (JSON, non-ASCII escaped), far under Pub/Sub's 10 MB
+message limit (cloud.google.com/pubsub/quotas#resource_limits; UNCONFIRMED against the page's text). A notification is
+at most 256 KiB and a command 64 KiB before it is refused (shared/alerts/incidents.py, shared/alerts/commands.py), but
+a relay's wrappings around a notification are read up to 4.6 MiB (shared/alerts/relayed.py MAX_WRAPPED_TEXT_BYTES),
+and the push envelope Runwarden accepts is bounded by the push request itself: a larger data is cut, and the cut said
+(`cut_words`) wherever the message is kept.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from shared.alerts.incidents import quoted
-from shared.alerts.relayed import Reached, Relayed, WrappedTooDeep, read_through, shown, shown_attributes, text_of
+from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, MAX_WRAPPINGS, Reached, Relayed, WrappedTooDeep, read_through, shown,
+                                   shown_attributes, text_of)
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, IncidentIdCharacter, folded_incident_id,
                                     stripped_incident_id)
 from shared.outcomes import Received
 from shared.redaction import redacted
 from shared.timeline.queries import is_incident_id
 
-# Beyond any message Runwarden reads whole (a notification's envelope is at most 512 KiB), and far
-# under Pub/Sub's 10 MB limit for the outcome that carries it.
+# Beyond any notification or command Runwarden reads whole (256 KiB, 64 KiB), not beyond a relay's wrappings (up to
+# 4.6 MiB: a rejected one is kept cut, saying so), and far under Pub/Sub's 10 MB limit for the outcome that carries it.
 MAX_KEPT_BYTES = 1024 * 1024
 
 # Pub/Sub's own bounds on a message's attributes: at most 100, each value at most 1024 bytes (Pub/Sub, "Quotas and
@@ -88,28 +91,75 @@ def _event(event_data: Any) -> Received:
     return Received(**_kept("event", shown))
 
 
-def received_whole(event_data: Any) -> Received | None:
-    """The message's data whole (credentials redacted), past what an outcome keeps: read for what names it, never
-    published. None when the event holds no message's text."""
+def _whole_text(event_data: Any) -> str | None:
+    """The message's data whole, past what an outcome keeps: read for what names it, never published. None when the
+    event holds no message's text."""
     message = event_data.get("message") if isinstance(event_data, Mapping) else None
     raw = message.get("data") if isinstance(message, Mapping) else None
     try:
-        text = base64.b64decode(raw, validate=True).decode("utf-8") if isinstance(raw, str) else None
+        return base64.b64decode(raw, validate=True).decode("utf-8") if isinstance(raw, str) else None
     except (binascii.Error, ValueError):
         return None
-    return None if text is None else Received(data_form="text", data=redacted(text), data_bytes=len(text))
+
+
+# What names an incident in a text too large to parse: `"incident_id": "..."` and `"policy_name": "..."`, as a
+# notification gives them (schema 1.2), also inside a relay's JSON string (its quotes escaped). An id is at most 128
+# characters of its shape (is_incident_id); a policy's display name at most 512 (alert.proto), escaped up to 6 bytes
+# a character.
+_SCANNED_ID = re.compile(r'\\?"incident_id\\?"\s*:\s*\\?"([^"\\]{1,128})\\?"')
+# A relay's wrapping's base64 `data` (shared/alerts/relayed.py), in one piece.
+_SCANNED_DATA = re.compile(r'"data"\s*:\s*"([A-Za-z0-9+/]{16,}={0,2})"')
+_SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*\\?"((?:[^"\\]|\\[^"\\]){1,3072})\\?"')
+
+
+def _scanned(text: str) -> Mapping[str, Any]:
+    """The incident's id and policy name in `text` past what the pipeline parses (MAX_WRAPPED_TEXT_BYTES), found by a
+    search of the text, not a parse of it: a parse of megabytes of small objects took 120 MiB more of a function's
+    256 MiB and a second of CPU (bench/rejected_naming.py). A relay's base64 `data` is decoded and searched the same
+    way, up to MAX_WRAPPINGS deep. Each is taken only when the text gives one value for it, wherever found: two ids
+    (one quoted in a summary, say) name no incident. A name is redacted on its own; the text is never redacted whole
+    here."""
+    found = _found(text, MAX_WRAPPINGS)
+    return {key: redacted(_unescaped(next(iter(values)))) for key, values in found.items() if len(values) == 1}
+
+
+def _found(text: str, depth: int) -> dict[str, set[str]]:
+    found = {key: {match.group(1) for match in pattern.finditer(text)}
+             for key, pattern in (("incident_id", _SCANNED_ID), ("policy_name", _SCANNED_POLICY))}
+    for match in _SCANNED_DATA.finditer(text) if depth else ():
+        try:
+            inner = base64.b64decode(match.group(1), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            continue
+        for key, values in _found(inner, depth - 1).items():
+            found[key] |= values
+    return found
+
+
+def _unescaped(value: str) -> str:
+    """A JSON string's content as its text; as found when it is none (a relay's escaping of its own)."""
+    try:
+        text = json.loads(f'"{value}"')
+    except ValueError:
+        return value
+    return text if isinstance(text, str) else value
 
 
 def _kept(form: str, text: str, size: int | None = None) -> dict[str, Any]:
     size = len(text.encode("utf-8", "surrogatepass")) if size is None else size
     text = redacted(text)
-    cut = 0
-    if _on_outcome(text) > MAX_KEPT_BYTES:
-        kept = text[:_fitting(text)]
-        # In UTF-8 bytes of the text as kept (credentials redacted): the tail the outcome does not carry.
-        cut = len(text[len(kept):].encode("utf-8", "surrogatepass"))
-        text = kept + f"... [cut: {size} bytes in all, the last {cut} not kept]"
-    return {"data_form": form, "data": text, "data_bytes": size, "data_cut_bytes": cut}
+    if _on_outcome(text) <= MAX_KEPT_BYTES:
+        return {"data_form": form, "data": text, "data_bytes": size}
+    kept = text[:_fitting(text)]
+    # The cut is of the redacted text, never of the bytes as received: a redaction changes lengths (a 10-byte
+    # password becomes the 21-byte `[redacted credential]`), so no count of the received bytes' tail is true. Both
+    # sizes are said, each for what it counts, and kept + cut is the redacted text's size.
+    kept_bytes = len(kept.encode("utf-8", "surrogatepass"))
+    cut = len(text[len(kept):].encode("utf-8", "surrogatepass"))
+    text = kept + (f"... [cut: {size} bytes as received; of its {kept_bytes + cut} bytes with credentials redacted, "
+                   f"the last {cut} not kept]")
+    return {"data_form": form, "data": text, "data_bytes": size, "data_kept_bytes": kept_bytes,
+            "data_cut_bytes": cut}
 
 
 def cut_words(content: Received) -> str:
@@ -117,9 +167,12 @@ def cut_words(content: Received) -> str:
     how much was cut, so that nobody reads the outcome's `received` as the whole message. "" when it is whole."""
     if not content.data_cut_bytes:
         return ""
-    return (f"; the message's data is {content.data_bytes} bytes, and the outcome holds it only in part (`received`): "
-            f"its last {content.data_cut_bytes} bytes are cut, past the {MAX_KEPT_BYTES}-byte bound an outcome keeps "
-            "under Pub/Sub's 10 MB message; the whole is only where it was published from (the relay's own copy)")
+    redacted_bytes = content.data_kept_bytes + content.data_cut_bytes
+    return (f"; the message's data is {content.data_bytes} bytes as received, and the outcome holds it only in part "
+            f"(`received`): with credentials redacted it is {redacted_bytes} bytes, of which the first "
+            f"{content.data_kept_bytes} are kept and the last {content.data_cut_bytes} are cut, past the "
+            f"{MAX_KEPT_BYTES}-byte bound an outcome keeps under Pub/Sub's 10 MB message; the whole is only where it "
+            "was published from (the relay's own copy)")
 
 
 def _on_outcome(text: str) -> int:
@@ -170,10 +223,7 @@ def named(content: Received, field: str, event_data: Any = None) -> Named:
     push envelope the `messageId` and `publishTime` (PubsubMessage, google/pubsub/v1/pubsub.proto). `event_data`:
     the event `content` was read from, whose whole data is read when the outcome holds it cut, so that the cut
     never costs the page its incident."""
-    whole = received_whole(event_data) if content.data_cut_bytes and event_data is not None else None
-    reached = _reached(whole or content)
-    incident = _incident_of(reached)
-    relayed = reached.relayed if reached else ()
+    incident, relayed = _named_by(content, event_data)
     policy = incident.get("policy_name")
     policy_words = f"policy {quoted(policy, _POLICY_SHOWN)}" if isinstance(policy, str) and policy.strip() else ""
     incident_id = None if field.startswith("incident.incident_id") else _readable_id(incident.get("incident_id"))
@@ -187,6 +237,17 @@ def named(content: Received, field: str, event_data: Any = None) -> Named:
     return Named(None, "; its incident id could not be read, so no incident is named: "
                  + (f"find it by its {', '.join(found)}" if found else "nothing else in it identifies it either")
                  + f" ({held} is on the outcome, `received`)" + cut_words(content), relayed)
+
+
+def _named_by(content: Received, event_data: Any) -> tuple[Mapping[str, Any], tuple[Relayed, ...]]:
+    """The notification's `incident` object and the wrappings read to it: from the whole message when the outcome holds
+    it cut, parsed up to the pipeline's own bound on a relay's text (MAX_WRAPPED_TEXT_BYTES) and searched past it
+    (`_scanned`); else from what the outcome holds."""
+    whole = _whole_text(event_data) if content.data_cut_bytes and event_data is not None else None
+    if whole is not None and len(whole.encode("utf-8", "surrogatepass")) > MAX_WRAPPED_TEXT_BYTES:
+        return _scanned(whole), ()
+    reached = _reached(Received(data_form="text", data=redacted(whole)) if whole is not None else content)
+    return _incident_of(reached), reached.relayed if reached else ()
 
 
 def _incident_of(reached: Reached | None) -> Mapping[str, Any]:

@@ -41,7 +41,7 @@ from shared.config import Config
 from shared.errors import AttemptInProgress, DamagedRecord, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps, message_outcome_id
 from shared.alerts.delivery import DeliveryCounter, message_key
-from shared.alerts.received import received
+from shared.alerts.received import cut_words, received
 from shared.pipeline import (Adapters, also_answered, deliver_bounded, message_id_of, publish_once,
                              publish_outcome, retry_or_give_up)
 from shared.ports import ClaimRecord
@@ -446,7 +446,9 @@ def _reject_as(command_id: str | None, problem: str, field: str, event_data: Any
     timeline = CommandTimeline(None, command_id)
     timeline.step("rejected", f"malformed command rejected: {problem}", severity="ERROR", field=field,
                   message_id=content.message_id, received=content.excerpt())
-    outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {problem}",
+    # A message kept cut says so in the reason, as a rejected alert's does: nobody reads `received` as the whole.
+    outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED,
+                      reason=f"malformed command: {problem}{cut_words(content)}",
                       outcome_id=_rejection_id(event_data, command_id), notes=notes,
                       message_id=message_id_of(event_data), command_id=command_id, received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
@@ -464,7 +466,8 @@ def _reject_misrouted(error: MisroutedAlert, event_data: Any, config: Config, ad
                   message_id=content.message_id, received=content.excerpt())
     outcome = Outcome(trigger="alert", status=OutcomeStatus.REJECTED, incident_id=error.incident_id,
                       outcome_id=message_outcome_id(message_key(event_data), "misrouted-alert"),
-                      reason=f"misrouted alert: {error.reason}", message_id=message_id_of(event_data),
+                      reason=f"misrouted alert: {error.reason}{cut_words(content)}",
+                      message_id=message_id_of(event_data),
                       received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_once(outcome, message_key(event_data), config, adapters, timeline)   # it pages: once a message

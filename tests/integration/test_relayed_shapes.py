@@ -85,6 +85,7 @@ def test_a_huge_relayed_body_is_rejected_in_bounded_words_and_kept(standin_env, 
     published = world.published()[0]
     assert body.decode().startswith(published["received"]["data"].split("... [cut: ")[0])
     assert published["received"]["data_cut_bytes"] > 4_000_000
-    assert f"its last {published['received']['data_cut_bytes']} bytes are cut" in outcome.reason
-    [path] = published["relayed"]
-    assert len(path["attributes"]) == 21 and path["attributes"]["(more)"] == "4980 more attributes not shown"
+    assert f"the last {published['received']['data_cut_bytes']} are cut" in outcome.reason
+    # Past the bound, the message is searched for its incident, not parsed (shared/alerts/received.py `_scanned`): the
+    # wrapping's path is not read; the message kept in `received` shows it.
+    assert published["relayed"] == []

@@ -181,3 +181,20 @@ def test_a_command_in_progress_elsewhere_is_waited_out():
         retry_or_give_up(CommandInProgress("pause-1 is being handled"), "c-1", 9, config, adapters,
                          CommandTimeline(None, "pause-1"), trigger="command", command_id="pause-1")
     assert publisher.messages == []
+
+
+def test_a_give_up_whose_message_is_kept_cut_says_so_in_its_reason():
+    """A message past the 1 MiB an outcome keeps, given up on: its reason says the `received` it keeps is cut, as a
+    rejected alert's does. Before, only the `[cut: ...]` marker deep in `received.data` said it."""
+    import base64
+
+    from shared.pipeline import _retry_or_give_up
+
+    config, adapters, publisher = _give_up_setup()
+    data = b"x" * 2_000_000
+    event_data = {"message": {"data": base64.b64encode(data).decode(), "messageId": "m-2"}}
+    outcome = _retry_or_give_up(TransientError("state store unavailable"), event_data, "m-2", 5, config, adapters)
+    assert outcome.status.value == "failed" and outcome.received.data_cut_bytes > 0
+    assert (f"the message's data is 2000000 bytes as received, and the outcome holds it only in part (`received`)"
+            f"" in outcome.reason and f"the last {outcome.received.data_cut_bytes} are cut" in outcome.reason), \
+        outcome.reason

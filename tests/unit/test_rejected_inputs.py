@@ -61,7 +61,9 @@ def test_a_message_too_large_to_carry_whole_is_cut_and_says_so():
     assert content.data_bytes == 2_000_000
     kept = len(content.data.split("...")[0])
     assert content.data_cut_bytes == 2_000_000 - kept > 0
-    assert content.data.endswith(f"[cut: 2000000 bytes in all, the last {2_000_000 - kept} not kept]")
+    assert content.data_kept_bytes == kept
+    assert content.data.endswith(f"[cut: 2000000 bytes as received; of its 2000000 bytes with credentials redacted, "
+                                 f"the last {2_000_000 - kept} not kept]")
     excerpt = content.excerpt(100)
     assert len(excerpt["data"]) == 100 and "the outcome holds it cut" in excerpt["data_cut"], excerpt["data_cut"]
     assert "the whole is on the outcome" not in excerpt["data_cut"]
@@ -88,7 +90,7 @@ def test_a_rejected_message_near_pubsubs_limit_leaves_an_outcome_pubsub_takes(ch
 
     assert len(outcome.to_json()) < PUBLISH_MAX_BYTES     # an emoji's was 12 MB: never published
     assert len(outcome.to_json()) <= MAX_KEPT_BYTES + 1024, len(outcome.to_json())
-    assert content.data_bytes == len(data) and f"[cut: {len(data)} bytes in all, the last " in content.data
+    assert content.data_bytes == len(data) and f"[cut: {len(data)} bytes as received; " in content.data
     assert content.data_cut_bytes > 0
     assert content.data.startswith(char * 1000)
 
@@ -132,12 +134,14 @@ def test_a_relayed_message_past_what_an_outcome_keeps_says_plainly_it_was_cut_an
     cut = published["received"]["data_cut_bytes"]
     kept = published["received"]["data"].split("... [cut: ")[0]
     assert cut == len(relayed) - len(kept.encode()) > 400_000, cut
-    said = (f"the message's data is {len(relayed)} bytes, and the outcome holds it only in part (`received`): its "
-            f"last {cut} bytes are cut")
+    said = (f"the message's data is {len(relayed)} bytes as received, and the outcome holds it only in part "
+            f"(`received`): with credentials redacted it is {len(relayed)} bytes, of which the first "
+            f"{len(kept.encode())} are kept and the last {cut} are cut")
     assert said in outcome.reason, outcome.reason
     assert "the whole message is on the outcome" not in outcome.reason
     [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
-    assert f"its last {cut} bytes not kept" in notify["runwarden"]["received"]["data_cut"]
+    assert f"the last {cut} bytes of its {len(relayed)} with credentials redacted not kept" in \
+        notify["runwarden"]["received"]["data_cut"]
 
 
 def test_a_malformed_command_with_no_readable_id_still_carries_what_it_said():
@@ -484,6 +488,107 @@ def test_a_rejection_named_by_its_incident_says_too_that_its_data_was_cut():
     from shared.outcomes import Received
 
     content = Received(data_form="text", data='{"incident": {"incident_id": "0.x"}}', data_bytes=3_000_000,
-                       data_cut_bytes=1_900_000)
+                       data_kept_bytes=1_100_000, data_cut_bytes=1_900_000)
     words = named(content, "incident.summary").words
-    assert words.startswith("; incident 0.x") and "its last 1900000 bytes are cut" in words, words
+    assert words.startswith("; incident 0.x") and "the last 1900000 are cut" in words, words
+
+
+def test_a_cut_message_whose_credentials_were_redacted_says_each_size_for_what_it_counts():
+    """A message of 7,030,000 bytes of `password: s3cr3tX1 ...`: each redaction makes it longer, so the redacted text
+    is larger than the message as received. Before, the cut was counted on the redacted text and said of the message
+    ("its last 10791426 bytes are cut", more than the message): now the bytes as received, and the redacted text's
+    size, what is kept of it and what is cut, each named for what it counts."""
+    from shared.alerts.received import cut_words, named
+
+    data = (b"password: s3cr3tX1 " * 370_000)[:7_030_000]
+    content = received(envelope({"data": b64(data), "messageId": "48"}))
+
+    assert content.data_bytes == 7_030_000
+    redacted_size = content.data_kept_bytes + content.data_cut_bytes
+    assert redacted_size > 7_030_000 and content.data_cut_bytes < redacted_size
+    assert content.data.split("... [cut: ")[0].encode() == content.data.encode()[:content.data_kept_bytes]
+    assert content.data.endswith(f"[cut: 7030000 bytes as received; of its {redacted_size} bytes with credentials "
+                                 f"redacted, the last {content.data_cut_bytes} not kept]"), content.data[-200:]
+    words = cut_words(content)
+    assert ("the message's data is 7030000 bytes as received" in words
+            and f"with credentials redacted it is {redacted_size} bytes, of which the first {content.data_kept_bytes} "
+                f"are kept and the last {content.data_cut_bytes} are cut" in words), words
+    assert "s3cr3tX1" not in named(content, "incident").words
+
+
+@pytest.mark.parametrize("data", [b"x" * 2_000_000, json.dumps({"incident": {"incident_id": "0.cut"},
+                                                                  "summary": "x" * 2_000_000}).encode()],
+                         ids=["a command past its bound", "an alert on the commands topic"])
+def test_a_rejected_command_whose_message_is_kept_cut_says_so_in_its_reason(data):
+    """A message on the commands topic past the 1 MiB an outcome keeps: its rejection's reason says its `received` is
+    cut (docs/messages.md), as a rejected alert's does. Before, only the `[cut: ...]` marker deep in the data said it."""
+    w = world()
+    [outcome] = handle_command(event(data, "c-11"), w.config, w.adapters)
+
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.received.data_cut_bytes > 0
+    assert (f"the message's data is {len(data)} bytes as received, and the outcome holds it only in part" in outcome.reason
+            and f"the last {outcome.received.data_cut_bytes} are cut" in outcome.reason), outcome.reason[-600:]
+
+
+def _large(notification_text: bytes) -> dict[str, Any]:
+    from shared.alerts.relayed import MAX_WRAPPED_TEXT_BYTES
+
+    assert len(notification_text) > MAX_WRAPPED_TEXT_BYTES
+    return envelope({"data": b64(notification_text), "messageId": "49"})
+
+
+def _bounded(monkeypatch) -> list[int]:
+    """Records the length of every text `named` parses or redacts, failing on one past the pipeline's bound."""
+    import shared.alerts.received as module
+    from shared.alerts.relayed import MAX_WRAPPED_TEXT_BYTES
+
+    seen: list[int] = []
+    parse, redact = module._json_object, module.redacted
+
+    def parsed(text):
+        seen.append(len(text))
+        assert len(text) <= MAX_WRAPPED_TEXT_BYTES, f"parsed whole: {len(text)} bytes"
+        return parse(text)
+
+    def redacted(text):
+        seen.append(len(text))
+        assert len(text) <= MAX_WRAPPED_TEXT_BYTES, f"redacted whole: {len(text)} characters"
+        return redact(text)
+
+    monkeypatch.setattr(module, "_json_object", parsed)
+    monkeypatch.setattr(module, "redacted", redacted)
+    return seen
+
+
+def test_a_rejected_alert_past_the_pipelines_bound_is_named_without_parsing_or_redacting_it_whole(monkeypatch):
+    """A 7 MB message: past what the pipeline parses (a relay's 4.6 MiB), naming it reads only its incident id and
+    policy name, each redacted on its own. Before, the whole was redacted and parsed: a 7.35 MB `[{},{},...]` took a
+    function from 130 to 251 MiB of its 256 (bench/rejected_naming.py)."""
+    from shared.alerts.received import named
+
+    policy = "backend 5xx Authorization: Bearer ya29.a0AfH6SMBx3kZ9qLmN8pQ7rS2tU4vW6xY"
+    text = json.dumps({"incident": {"incident_id": "0.Big", "policy_name": policy, "summary": "x" * 7_000_000},
+                       "version": "1.2"}).encode()
+    event_data = _large(text)
+    content = received(event_data)
+    _bounded(monkeypatch)
+
+    words = named(content, "incident", event_data)
+    assert words.incident_id == "0.big" and words.words.startswith("; incident 0.big, policy 'backend 5xx "), words
+    assert "ya29" not in words.words and "[redacted credential]" in words.words
+
+
+@pytest.mark.parametrize("text", [b"[" + b"{}," * 2_450_000 + b"{}]",
+                                  json.dumps({"incident": {"incident_id": "0.a", "summary": 'see "incident_id": "0.b"'
+                                                           + "x" * 7_000_000}}).encode()],
+                         ids=["no notification", "two ids"])
+def test_a_rejected_alert_past_the_pipelines_bound_naming_no_one_incident_names_none(text, monkeypatch):
+    """Precision: a text past the bound that gives no id, or two different ones (one quoted in a summary), names no
+    incident; the message id finds it."""
+    from shared.alerts.received import named
+
+    event_data = _large(text)
+    content = received(event_data)
+    _bounded(monkeypatch)
+    words = named(content, "incident", event_data)
+    assert words.incident_id is None and "find it by its Pub/Sub message id '49'" in words.words, words
