@@ -115,7 +115,9 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
     if stood_in:
         matched = [f.otherwise for f in stood_in]
         findings = [f for f in findings if all(f is not s for s in stood_in)]
-    stand_down, change_evidence = _human_changes(facts)
+    # A rollout tool's step is context only while it steps the revision a bad_revision finding blames (its subject).
+    blamed = frozenset(f.subject for f in matched if f.signature is Signature.BAD_REVISION and f.subject)
+    stand_down, change_evidence = _human_changes(facts, blamed)
     evidence = tuple(context + change_evidence)
 
     if not matched:
@@ -673,12 +675,14 @@ def _subsume(matched: list[Finding]) -> list[Finding]:
     return [f for f in matched if not (f.signature is Signature.BAD_REVISION and f.subject in config)]
 
 
-def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
+def _human_changes(facts: Facts, blamed: frozenset[str] = frozenset()) -> tuple[str, list[EvidenceItem]]:
     """Changes to the service by someone other than Runwarden, from the audit log.
 
     A deploy before the incident is context (it may be the cause), and so is a pipeline's own promotion
     (`_pipeline_promotions`): the release step of a blue/green deploy. A deploy after the incident
-    began, or any other traffic change within the window, means a person is at work: stand down.
+    began, or any other traffic change within the window, means a person is at work: stand down. A rollout
+    tool's step (`_rollout_steps`) is context only when it steps a revision in `blamed` (the subjects of the
+    bad_revision findings that stand).
     """
     s, b = facts.s, facts.b
     if b.audit is None:
@@ -689,7 +693,7 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
     finishing = _finishing_entries(entries, deploys, b.service.serving_percent)
     deploys.update(finishing)
     promotions = _pipeline_promotions(facts, entries, deploys)
-    steps = _rollout_steps(facts, entries, {**deploys, **promotions})
+    steps = _rollout_steps(facts, entries, {**deploys, **promotions}, blamed)
     for i, entry in enumerate(entries):
         if i in steps:
             items.append(_step_item(facts, entry, steps[i]))
@@ -748,7 +752,8 @@ class _Step:
     after: int
 
 
-def _rollout_steps(facts: Facts, entries: list[LogRecord], deploys: dict[int, Revision]) -> dict[int, _Step]:
+def _rollout_steps(facts: Facts, entries: list[LogRecord], deploys: dict[int, Revision],
+                   blamed: frozenset[str]) -> dict[int, _Step]:
     """The entries (by position) that are a rollout tool's step of the failing revision's canary: a traffic write
     by a service account acting as itself (principals.principal_kind: no serviceAccountDelegationInfo) after the
     newest serving revision's deploy, whose request's split (LogRecord.traffic, read off AuditLog.request) raised
@@ -760,18 +765,25 @@ def _rollout_steps(facts: Facts, entries: list[LogRecord], deploys: dict[int, Re
     person's move, a service account someone acted through, a step that lowered the failing revision's share (a
     rollback already under way: never fought), a move of another revision's share, a write whose split is not
     read, and any step when more than one principal changed the service in the window (who is at work is then
-    not one tool). The share before is the one the latest earlier split read gave it since its deploy, else 0:
-    a deploy that named no split for it gave it none (`--no-traffic`); one that gave it all and a tool's step
-    down to a share would be read as a step up, and the rollback then moves the way that tool moved."""
+    not one tool). Only a step of the revision a bad_revision finding blames (`blamed`, its subject) is context:
+    a step of a clean canary while an older revision fails rolls out what may be the fix, and stands down.
+    The share before is the one the latest earlier split read gave it, its own deploy's included (the deploy's
+    entry is written before or at the revision's create_time, within _DEPLOY_MATCH: `_deploy_entries`), so a
+    deploy that gave it all (a LATEST 100 target) and a tool's step down to 10 % is a step away, and stands
+    down. With no split read for its deploy the share before is 0: a deploy that named no split for it gave
+    it none (`--no-traffic`); UNCONFIRMED whether Cloud Run's entry of a deploy always carries the split, and
+    a deploy with no split under a LATEST 100 split gives it all (a step down from there would then be read
+    as a step up)."""
     suspect = facts.newest_serving
     # A canary still under way, as rollout_mover reads it: the revision serves a share short of all traffic now. A
     # share written before a promotion to 100 % is not a step of a canary still running (the rollout is done).
-    if (suspect is None or len({named(e) for e in entries}) != 1
+    if (suspect is None or suspect.short_name not in blamed or len({named(e) for e in entries}) != 1
             or not 0 < facts.b.service.serving_percent(suspect.short_name) < 100):
         return {}
     steps, before = {}, 0
     for i, entry in enumerate(entries):
-        if entry.traffic is None or entry.timestamp <= suspect.create_time:
+        own_deploy = i in deploys and deploys[i].short_name == suspect.short_name
+        if entry.traffic is None or (entry.timestamp <= suspect.create_time and not own_deploy):
             continue
         share = _asked_share(facts, entry.traffic, suspect)
         if (i not in deploys and 0 < share < 100 and share > before and _TRAFFIC_WRITE.search(entry.method_name or "")

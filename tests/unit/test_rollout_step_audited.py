@@ -4,7 +4,9 @@ service account acting as itself: the Admin Activity entry of that UpdateService
 audit logs cannot be disabled, Cloud Audit Logs overview) names the account, and its request holds the split
 (AuditLog.request, google/cloud/audit/audit_log.proto). Service.last_modifier reads the same step as a rollout
 tool's when no entry is read (release_pipeline.rollout_mover): both readings roll the canary back and name the
-tool. A person's move, a service account someone acted through, a step away from the failing revision, a move of
+tool when the account acted as itself. A person's move, a service account someone acted through (impersonation,
+where the two readings still differ), a step away from the failing revision (the share before read from the latest
+earlier split, its own deploy entry's included), a step of a revision no bad_revision finding blames, a move of
 another revision's share, a change that is not traffic, a split not read, or several accounts in the window stand
 automation down."""
 from __future__ import annotations
@@ -43,6 +45,7 @@ def _canary(*writes: tuple[float, str, tuple[tuple[str, int], ...] | None, tuple
 
 
 STEP = ((OLD, 90), (NEW, 10))
+DEPLOYED = -10 - 1 / 60   # the deploy's entry, 1 s before NEW's create_time
 # (case, the audit entries read, stands down)
 CASES = [
     ("a CI job's account steps the canary 0 -> 10 %", [(-5, CI, STEP, (), UPDATE)], False),
@@ -61,6 +64,13 @@ CASES = [
      True),
     ("two accounts: a second service account's step beside the CI job's",
      [(-7, "other@demo.iam.gserviceaccount.com", ((OLD, 95), (NEW, 5)), (), UPDATE), (-5, CI, STEP, (), UPDATE)], True),
+    # The canary's own deploy entry (1 s before its create_time) holds the split it was given: the share before.
+    ("its deploy gave it everything (LATEST 100), then the tool steps it down to 10 % (a step away)",
+     [(DEPLOYED, CI, (("", 100),), (), UPDATE), (-5, CI, STEP, (), UPDATE)], True),
+    ("its deploy gave it everything by name, then the tool steps it down to 10 %",
+     [(DEPLOYED, CI, ((NEW, 100),), (), UPDATE), (-5, CI, STEP, (), UPDATE)], True),
+    ("its deploy gave it nothing (--no-traffic, OLD 100), then the tool steps it 0 -> 10 %",
+     [(DEPLOYED, CI, ((OLD, 100),), (), UPDATE), (-5, CI, STEP, (), UPDATE)], False),
 ]
 
 
@@ -84,3 +94,24 @@ def test_the_step_is_named_with_its_account_its_shares_and_what_to_stop():
     assert step.role == "context" and step.passed is False
     assert CI in step.observed and "from 0% to 10%" in step.observed and "300 s after" in step.observed
     assert "stop its rollout" in step.observed
+
+
+def test_a_step_of_a_clean_canary_while_the_old_revision_fails_stands_down():
+    """The step is context only when it steps the revision a bad_revision finding blames: here OLD fails (50 % 5xx)
+    and NEW, the canary the CI account steps 0 -> 10 %, is clean; the pipeline may be rolling out the fix."""
+    e = quiet_connector(
+        Evidence().revision(OLD, -300, sql=(SQL,)).revision(NEW, -10, sql=(SQL,))
+        .traffic(**{OLD: 90, NEW: 10})
+        .requests(OLD, -90, -5, 100).requests(OLD, -5, 5, 45).requests(OLD, -5, 5, 45, code="500")
+        .requests(NEW, -5, 5, 10)
+        .latency(OLD, -90, 5, 0.2).latency(NEW, -5, 5, 0.2))
+    e.audits.append(LogRecord(timestamp=at(-5), log_id="cloudaudit.googleapis.com/activity", severity="NOTICE",
+                              text=UPDATE, method_name=UPDATE, principal=CI, traffic=STEP))
+    bundle = e.bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.stand_down, result.summary
+    said = [i.observed for i in result.evidence if i.about == "stand_down"]
+    assert said and not any("rollout tool" in s for s in said), said
+    assert plan(result, bundle, S).action is None
