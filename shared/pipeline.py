@@ -1248,7 +1248,7 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
         # never landed is left alone.
         return _send_claimed(outcome, claim_key, owner, config, adapters, timeline)
     if not taken.acquired:
-        _unless_sent(outcome, taken.record, timeline)
+        _unless_sent(outcome, taken.record, claim_key, timeline)
         told = _told_before(outcome, taken.record, claim_key)
         timeline.step("skipped", told.reason, status=told.status.value, message_id=outcome.message_id)
         return publish_outcome(told, config, adapters, timeline)
@@ -1256,10 +1256,16 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
 
 
 class PageInProgress(AttemptInProgress):
-    """Another delivery of the message holds its page claim, not completed: Pub/Sub delivers it again later."""
+    """Another delivery of the message holds its page claim, not completed: Pub/Sub delivers it again later.
+    `claim_key` and `holder`: that claim and its holder, so that the message's next delivery here reads only
+    that claim before any evidence (`_still_in_flight`), as for a write in flight."""
+
+    def __init__(self, message: str, claim_key: str = "", holder: str = "") -> None:
+        super().__init__(message)
+        self.claim_key, self.holder = claim_key, holder
 
 
-def _unless_sent(outcome: Outcome, record: ClaimRecord, timeline: Any) -> None:
+def _unless_sent(outcome: Outcome, record: ClaimRecord, claim_key: str, timeline: Any) -> None:
     """Raises PageInProgress unless the page claim `record` is completed (its outcome published). A claim
     only taken is no word that a person was told: its holder's publish may fail and its give-back fail too,
     or its instance die mid-publish. Answered `skipped` and acknowledged, this delivery would drop the page
@@ -1271,7 +1277,7 @@ def _unless_sent(outcome: Outcome, record: ClaimRecord, timeline: Any) -> None:
                   f"{outcome.status.value} outcome since {record.claimed_at:%H:%M:%S}, not yet recorded as sent; "
                   "retry later", severity="NOTICE", message_id=outcome.message_id)
     raise PageInProgress(f"message {outcome.message_id or '(no id)'}: another delivery is sending its "
-                         f"{outcome.status.value} outcome")
+                         f"{outcome.status.value} outcome", claim_key, record.owner)
 
 
 def _send_claimed(outcome: Outcome, claim_key: str, owner: str, config: Config, adapters: Adapters,
@@ -1302,10 +1308,9 @@ def _told_before(outcome: Outcome, record: ClaimRecord, page: str) -> Outcome:
     status and the proposal: message_outcome_id); a reader that drops repeats by outcome_id hears it
     once. Its text may differ between deliveries (the first answer's id once recorded, what this
     delivery found): the fact it states does not."""
-    first = record.result.get("outcome_id") if record.status is ClaimStatus.COMPLETED else None
-    when = f"at {record.claimed_at:%H:%M:%S}"
-    told = (f"an earlier delivery answered it {outcome.status.value} {when} (outcome {first}) and a person was told"
-            if first else f"another delivery of it is sending the same {outcome.status.value} outcome (since {when})")
+    first = record.result.get("outcome_id") or "not recorded"
+    told = (f"an earlier delivery answered it {outcome.status.value} at {record.claimed_at:%H:%M:%S} (outcome "
+            f"{first}) and a person was told")
     # What this delivery found is kept on the outcome (its reason and diagnosis), only not paged again:
     # a redelivery minutes later may see more than the first did.
     return Outcome(incident_id=outcome.incident_id, trigger=outcome.trigger, command_id=outcome.command_id,
@@ -1552,6 +1557,8 @@ def handle_delivery(event_data: Any, config: Config, adapters: Adapters, *, deli
 
     def failed(exc: Exception, message_id: str | None, attempt: int) -> Outcome:
         waits = False
+        if isinstance(exc, PageInProgress):
+            counter.wait_on_page(message_id, exc.claim_key, exc.holder)
         if isinstance(exc, WriteInFlight):
             now = adapters.clock.now()
             counter.hold_back(message_id, exc.target, exc.holder, now)
@@ -1587,6 +1594,36 @@ def _gives_up(config: Config, attempt: int, dead_letters: bool, held_for: timede
 
 def _still_in_flight(counter: DeliveryCounter, message_id: str | None, attempt: int, config: Config,
                      adapters: Adapters, dead_letters: bool = False) -> None:
+    """What held back the message's previous delivery here, read first (one read) before its evidence: its own
+    page claim not yet completed (`_page_still_held`), or another message's write (`_write_still_held`)."""
+    _page_still_held(counter, message_id, adapters)
+    _write_still_held(counter, message_id, attempt, config, adapters, dead_letters)
+
+
+def _page_still_held(counter: DeliveryCounter, message_id: str | None, adapters: Adapters) -> None:
+    """A delivery whose previous one here waited on the message's page claim (PageInProgress: taken by another
+    delivery, not completed) reads only that claim: still held by the same delivery, not completed and within its
+    lease, it raises PageInProgress again before any evidence is read, so that waiting a claim out (up to its
+    lease, 600 s and the clock-skew allowance) costs one read a delivery, not the alert's every read. Completed,
+    given back (gone), taken by another or lapsed: handled in full, which then answers `skipped` naming the
+    outcome sent, or sends the page itself. Never given up on (an attempt at the same message: `retry_or_give_up`)."""
+    waited = counter.page_waited_on(message_id)
+    if waited is None:
+        return
+    claim_key, holder = waited
+    claim = adapters.state.get(CLAIMS, claim_key)
+    if (claim is None or claim.owner != holder or claim.status is ClaimStatus.COMPLETED
+            or claim.expired(adapters.clock.now())):
+        counter.let_through(message_id)
+        return
+    raise PageInProgress(f"message {message_id}: another delivery is sending its outcome (its page claim held by "
+                         f"{holder} since {claim.claimed_at:%H:%M:%S}Z, until {claim.expires_at:%H:%M:%S}Z at the "
+                         "latest), as at this message's previous delivery: not handled again (no evidence read) "
+                         "before it is sent, given back or lapsed", claim_key, holder)
+
+
+def _write_still_held(counter: DeliveryCounter, message_id: str | None, attempt: int, config: Config,
+                      adapters: Adapters, dead_letters: bool = False) -> None:
     """A delivery whose previous one here was held back by another write in flight (WriteInFlight) reads that
     write's claim first (one read): still held by the same write, it raises WriteInFlight again before any
     evidence is read, so that waiting out a write kept to its lease (12 min after an unknown outcome) costs

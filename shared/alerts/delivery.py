@@ -38,6 +38,10 @@ class DeliveryCounter:
         # decides when it is given up on where no dead-letter policy counts its deliveries (shared.pipeline
         # `_gives_up`). Kept until the message is answered, across the writes that held it.
         self._held_since: dict[str, datetime] = {}
+        # A message's last delivery waited on its own page claim, taken by another delivery and not completed
+        # (shared.pipeline PageInProgress): (that claim's key, its holder). Its next delivery here reads that
+        # claim first. Never counted as held back: an attempt at the same message is waited out, not given up on.
+        self._page_waits: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
     def attempt(self, message_id: str | None, reported: int | None = None) -> int:
@@ -51,6 +55,7 @@ class DeliveryCounter:
                 dropped, _ = self._seen.popitem(last=False)
                 self._held_back.pop(dropped, None)
                 self._held_since.pop(dropped, None)
+                self._page_waits.pop(dropped, None)
             return count
 
     def hold_back(self, message_id: str | None, target: str, holder: str, now: datetime | None = None) -> None:
@@ -78,10 +83,26 @@ class DeliveryCounter:
         with self._lock:
             return self._held_back.get(message_id)
 
+    def wait_on_page(self, message_id: str | None, claim_key: str, holder: str) -> None:
+        """The message's delivery met its own page claim `claim_key`, held by `holder` and not completed."""
+        if message_id is None or not claim_key or not holder:
+            return
+        with self._lock:
+            if message_id in self._seen:
+                self._page_waits[message_id] = (claim_key, holder)
+
+    def page_waited_on(self, message_id: str | None) -> tuple[str, str] | None:
+        """(claim key, holder) of the page claim the message's last delivery here waited on, if any."""
+        if message_id is None:
+            return None
+        with self._lock:
+            return self._page_waits.get(message_id)
+
     def let_through(self, message_id: str | None) -> None:
         if message_id is not None:
             with self._lock:
                 self._held_back.pop(message_id, None)
+                self._page_waits.pop(message_id, None)
 
     def forget(self, message_id: str | None) -> None:
         """The message was answered with a 2xx: Pub/Sub will not deliver it again."""
@@ -91,6 +112,7 @@ class DeliveryCounter:
             self._seen.pop(message_id, None)
             self._held_back.pop(message_id, None)
             self._held_since.pop(message_id, None)
+            self._page_waits.pop(message_id, None)
 
 
 class StateStoreUnavailable(TransientError):

@@ -776,6 +776,11 @@ def test_a_rejection_whose_publish_and_give_back_failed_is_never_skipped_by_its_
     with fast_run("bad_revision", "enforce", **LOST_PAGE_CLAIM) as run:
         prefix = [StoreFault("claim", 1, lost=True)] if lost else []
         run.execute([*prefix, StoreFault("write", 1, method="release"), PublishFault(1), Respelled(0, kind)])
+        # The delivery whose publish failed raised (redelivered), and the redelivery's answer is the one
+        # rejection: a redelivery that raised for ever, or answered `skipped`, never told anyone.
+        assert run.trace[len(prefix) + 2].transient == 1, explain(run, [])
+        assert [o.status.value for o in run.trace[-1].outcomes] == ["rejected"], explain(run, [])
+        assert [o.status.value for o in run.returned_outcomes()] == ["rejected"], explain(run, [])
         assert not any(o.status.value == "skipped" for o in run.returned_outcomes()), explain(run, [])
         problems = check_all(run)
         assert not problems, explain(run, problems)
