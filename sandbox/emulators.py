@@ -260,7 +260,11 @@ class FirestoreEmulator(Emulator):
     def reset(self, project: str | None = None) -> None:
         """Deletes every document of the project's (default) database."""
         project = project or self.project
-        _http("DELETE", f"http://{self.host}/emulator/v1/projects/{project}/databases/(default)/documents")
+        # Deleting every document is one call whose time grows with what the last test wrote, and the emulator's
+        # JVM may pause besides: 2 s (a probe's bound) timed out at a load of 15 on two cores. Idempotent, so a
+        # longer bound only ever waits.
+        _http("DELETE", f"http://{self.host}/emulator/v1/projects/{project}/databases/(default)/documents",
+              timeout=RESET_TIMEOUT_SECONDS)
 
     def export(self, directory: Path, project: str | None = None) -> Path:
         """Writes every document of the project's (default) database under `directory`; returns
@@ -402,6 +406,9 @@ def _signal_group(pgid: int, sig: signal.Signals) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+RESET_TIMEOUT_SECONDS = 30.0
 
 
 def _group_alive(pgid: int) -> bool:
