@@ -51,7 +51,7 @@ _STATUS_FIELD = re.compile(r"(?<![\w.])httpRequest\.status(?![\w.])", re.IGNOREC
 _COMPARED = re.compile(
     rf'\s*({_OPS})\s*(?:({_STRING})|((?:{"|".join(re.escape(f) for f in _FUNCTIONS)})\s*\((?:{_STRING}|[^()"\'])*\))'
     rf'|(\d+)(?![\w.]))', re.IGNORECASE)
-_ARGUMENT = re.compile(_STRING)
+_STRINGS = re.compile(_STRING)   # a quoted string, double or single: a function's argument, a query's literal
 # Anything else a filter holds between its joining words and parentheses: a comparison whose value may be a string
 # or a call, a string, or a word. A call's name is a word, its parentheses a group (`log_id("...")`, PromQL's
 # `rate(selector[5m])`): what it holds is read, a selector's code matchers among it.
@@ -150,7 +150,6 @@ def _arithmetic_read(query: str) -> bool:
 # What `_arithmetic_read` reads. Strings, a range's brackets (`[5m:1m]`, an MQL `[val: ...]`), numbers (`5e-2`) and a
 # PromQL selector's braces first, so nothing in them is taken for an operator (`{response_code!="2xx"}`, `'1/s'`);
 # an MQL metric's name written bare (`cloud_run_revision::run.googleapis.com/request_count`) is no division either.
-_STRINGS = re.compile(_STRING)
 _BRACKETS = re.compile(r"\[[^\[\]]*\]")
 _BRACES = re.compile(r"\{[^{}]*\}")
 _NUMBERS = re.compile(r"(?<![\w.])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])")
@@ -295,7 +294,7 @@ def _label_tests(label: str, op: str, string: str | None, function: str | None) 
         if op not in ("=", "==", "!="):
             return None
         name = function[:function.index("(")].strip().lower()
-        values = tuple(a[1:-1] for a in _ARGUMENT.findall(function[function.index("("):]))
+        values = tuple(a[1:-1] for a in _STRINGS.findall(function[function.index("("):]))
         return [LabelTest(label, name, values, negated=negated, fold_case=True)] if values else None
     value = (string or "")[1:-1]
     if op in ("=~", "!~"):
