@@ -252,7 +252,7 @@ def plain_credentials_changed(before: Revision, after: Revision) -> list[str]:
     changed = []
     for name, value in after.plain_env:
         credential = _credential_of(name, value)
-        if credential is None or old.get(name) == credential or (credential == "" and _read_as_absent(name, value)
+        if credential is None or old.get(name) == credential or (credential == "" and _read_as_absent(name)
                                                                    and not old.get(name)):
             continue
         changed.append(_credential_named(name))
@@ -263,7 +263,7 @@ def plain_credentials_changed(before: Revision, after: Revision) -> list[str]:
     return changed
 
 
-def _read_as_absent(name: str, value: str) -> bool:
+def _read_as_absent(name: str) -> bool:
     """Whether an empty credential in `name`'s value is libpq's, which reads it as none: PGPASSWORD (libpq's
     "Environment Variables" page), or a password inside a URL or DSN value (its own connection string)."""
     return name.upper() == "PGPASSWORD" or not _CREDENTIAL.search(name)
