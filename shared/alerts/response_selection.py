@@ -115,8 +115,10 @@ def unselected_responses(incident: Incident) -> str:
     if incident.condition_kind == "log_match":
         return _unselected_in_log_match(incident)
     query = incident.condition_kind == "other"
-    if not query and incident.metric_type not in REQUEST_METRICS or incident.comparison in _BELOW:
+    if not query and incident.metric_type not in REQUEST_METRICS:
         return ""
+    if incident.comparison in _BELOW:
+        return "" if query else _failures_below(incident)
     latency = ("request_latencies" in incident.condition_filter if query
                else incident.metric_type.endswith("request_latencies"))
     if any(str(incident.metric_labels.get(key, "")).strip() for key in CODE_LABELS):
@@ -133,6 +135,29 @@ def unselected_responses(incident: Incident) -> str:
     if selection.codes.unread and not _answers(selection.read_most, answered):
         return _unread_selection(incident, selection.codes.unread, where)
     return ""
+
+
+def _failures_below(incident: Incident) -> str:
+    """A count or share of server failures alone compared downward: it fires when they are few, so no failure is
+    stated (a success share falling is another matter: its selection holds other responses, and is not held here).
+    A latency below a bar is not read here. Before, `5xx / all < 0.05` (a success policy copied, its class changed and
+    not its comparison) rolled back on the live 5xx while its own value said 2 % failed."""
+    if incident.metric_type.endswith("request_latencies"):
+        return ""
+    selected = selected_responses(incident)
+    if selected is not None and selected[0] and all(SERVER_FAILURE.fullmatch(code) for code in selected[0]):
+        codes, where = ", ".join(sorted(selected[0])), selected[1]
+    else:
+        selection = metric_selection(incident.condition_filter)
+        if selection.codes is None or selection.codes.unread or not selection.codes.most \
+                or not selection.codes.most <= _SERVER_CODES:
+            return ""
+        codes, where = _classes(selection.codes.most), f"its condition's filter ({quoted(incident.condition_filter, 160)})"
+    value = f", its value {incident.observed_value}" if incident.observed_value else ""
+    return (f"policy {quoted(incident.policy_name)} fires when its {codes} responses fall below its bar "
+            f"({incident.comparison} {incident.threshold_value or 'unstated'}{value}), read from {where}: few server "
+            f"failures is no failure, so the alert and the live evidence disagree on what is failing; it was "
+            f"diagnosed, and nothing was written: a person must decide on the change below")
 
 
 def _unselected_by_series(incident: Incident, latency: bool) -> str:
