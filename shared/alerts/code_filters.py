@@ -172,7 +172,19 @@ def query_selection(query: str) -> Selection | None:
     written as the complement of the 2xx share counts every response but 2xx), another operator, a set operator, a
     vector match, `absent`, an MQL `map` or `value` stage, a comparison downward (`< 0.99`: a share falling), or no
     request metric named."""
-    if not _REQUEST_QUERY.search(query) or _DOWNWARD.search(query) or not _arithmetic_read(query):
+    if _DOWNWARD.search(query):
+        return None
+    return _counted_selection(query)
+
+
+def downward_selection(query: str) -> Selection | None:
+    """What a PromQL or MQL condition compared downward (`... / ... < 0.05`, `condition v < 0.5`) counts of the codes,
+    read as query_selection reads one compared upward; None when it is not compared downward or not read."""
+    return _counted_selection(query) if _DOWNWARD.search(query) else None
+
+
+def _counted_selection(query: str) -> Selection | None:
+    if not _REQUEST_QUERY.search(query) or not _arithmetic_read(query):
         return None
     counted = _numerator(query)
     for written, word in _QUERY_WORDS:
