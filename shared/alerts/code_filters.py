@@ -109,6 +109,59 @@ def log_selection(text: str) -> Selection:
     return _selection(text, _STATUS_FIELD, _status_codes, ("OR",))
 
 
+def audited_only(text: str) -> tuple[str, ...]:
+    """The terms by which a Logging filter selects audit log entries, when every entry it may let through is one
+    (a log-match condition on `protoPayload.methodName` or on a `cloudaudit.googleapis.com` log: the record of a change
+    to a resource, a deploy, an IAM change, a revision's readiness, not a line about the service's requests); ()
+    otherwise.
+
+    Read with the parser that reads `httpRequest.status` (NOT, then OR, then AND), over two kinds of entry: a term
+    naming audit entries lets at most those through; a comparison of anything else, or a negated one, any entry. So
+    `protoPayload.methodName="...ReplaceService" OR severity>=ERROR` may let the service's own errors through: ().
+    `log_id("X")` is read as `logName:"X"` ("Logging query language", "Functions": log_id matches the log named
+    `projects/P/logs/X` URL-encoded, the same log a logName comparison names)."""
+    written = {f"logName:{m.group(1)}": m.group(0) for m in _LOG_ID.finditer(text)}
+    selection = _selection(_LOG_ID.sub(lambda m: f"logName:{m.group(1)}", text), _AUDIT_FIELD, _audit_entries,
+                           ("OR",))
+    if selection.codes is None or not selection.codes.most or not selection.codes.most <= _AUDITED:
+        return ()
+    return tuple(written.get(term, term) for term in selection.terms)
+
+
+# Audit log entries, read apart from every other entry: `protoPayload` holds "type.googleapis.com/google.cloud.audit.
+# AuditLog" or App Engine's RequestLog ("The following protocol buffer types are supported", LogEntry.proto_payload,
+# google/logging/v2/log_entry.proto). The fields only an AuditLog has (google/cloud/audit/audit_log.proto: method_name,
+# service_name, resource_name, authentication_info, authorization_info, request_metadata, request, response, metadata,
+# policy_violation_info, resource_location, resource_original_state, num_response_items, and its `status`, a
+# google.rpc.Status, read by a field of it: RequestLog's status is a number) name an audit entry; so does a log named
+# `cloudaudit.googleapis.com/activity`, `/data_access`, `/system_event` or `/policy` ("Cloud Audit Logs overview").
+# The parser's lattice of codes is reused: one value stands for an audit entry, every other value for any other.
+_AUDITED = frozenset({100})
+_LOG_ID = re.compile(rf"\blog_id\s*\(\s*({_STRING})\s*\)", re.IGNORECASE)
+_AUDIT_FIELD = re.compile(
+    r'(?<![\w."@])(logName|protoPayload\.(?:"?@type"?|methodName|serviceName|resourceName|authenticationInfo|'
+    r'authorizationInfo|requestMetadata|request|response|metadata|policyViolationInfo|resourceLocation|'
+    r'resourceOriginalState|numResponseItems|status\.[\w.]+)(?:\.[\w@]+)*)(?![\w"@])', re.IGNORECASE)
+_AUDIT_LOG = re.compile(r"cloudaudit\.googleapis\.com", re.IGNORECASE)
+_AUDIT_TYPE = re.compile(r"google\.cloud\.audit\.AuditLog", re.IGNORECASE)
+
+
+def _audit_entries(label: str, compared: re.Match[str]) -> Codes:
+    """One comparison of a log's name or an audit entry's field: at most audit entries, at most the others (a log
+    named outright that is not an audit log), or any entry (negated, or a value of another form)."""
+    op, string, _, number = compared.groups()
+    if op in ("!=", "!~") or (string is None and number is None):
+        return OTHER
+    value = number if string is None else string[1:-1]
+    if label.lower() == "logname":
+        if _AUDIT_LOG.search(value):
+            return Codes(_NONE, _AUDITED)
+        return Codes(_NONE, ALL - _AUDITED) if op in ("=", "==") else OTHER
+    if "type" in label.lower() and not _AUDIT_TYPE.search(value):
+        return OTHER
+    return Codes(_NONE, _AUDITED)
+
+
 def query_selection(query: str) -> Selection | None:
     """What a PromQL or MQL condition's counted requests select of the codes, read only where the query's arithmetic
     is understood exactly (`_arithmetic_read`): a plain selector, or a plain ratio of plain selectors, compared upward.
@@ -119,7 +172,19 @@ def query_selection(query: str) -> Selection | None:
     written as the complement of the 2xx share counts every response but 2xx), another operator, a set operator, a
     vector match, `absent`, an MQL `map` or `value` stage, a comparison downward (`< 0.99`: a share falling), or no
     request metric named."""
-    if not _REQUEST_QUERY.search(query) or _DOWNWARD.search(query) or not _arithmetic_read(query):
+    if _DOWNWARD.search(query):
+        return None
+    return _counted_selection(query)
+
+
+def downward_selection(query: str) -> Selection | None:
+    """What a PromQL or MQL condition compared downward (`... / ... < 0.05`, `condition v < 0.5`) counts of the codes,
+    read as query_selection reads one compared upward; None when it is not compared downward or not read."""
+    return _counted_selection(query) if _DOWNWARD.search(query) else None
+
+
+def _counted_selection(query: str) -> Selection | None:
+    if not _REQUEST_QUERY.search(query) or not _arithmetic_read(query):
         return None
     counted = _numerator(query)
     for written, word in _QUERY_WORDS:

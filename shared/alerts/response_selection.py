@@ -36,13 +36,17 @@ every response but 2xx (before, it was held as a 2xx alert).
 Not held here: a selection that may let a 5xx class or code, or 429, through (the writes answer them), none at all
 (every response), and a condition compared downward (a success share falling is the failures' share rising, so the
 complement of a 5xx share, `!= "5xx"` below a bar, is a 5xx alert: health_bar._complement; a floor on a count is
-present_failure's activity floor). `!= "5xx"` above a bar is the share of every other response: held.
+present_failure's activity floor). `!= "5xx"` above a bar is the share of every other response: held. A threshold or
+a query read so (code_filters.downward_selection) counting only server failures (5xx, 429) compared downward fires when
+they are few, and is held (`_failures_below`): `5xx / all < 0.05`, a success policy copied with its class changed and
+not its comparison.
 """
 from __future__ import annotations
 
 import re
 
-from shared.alerts.code_filters import log_selection, metric_selection, query_selection
+from shared.alerts.code_filters import (Selection, downward_selection, log_selection, metric_selection,
+                                        query_selection)
 from shared.alerts.incidents import Incident, quoted
 
 # One comparison of a response-code label in a Monitoring filter ("Monitoring filters":
@@ -115,8 +119,12 @@ def unselected_responses(incident: Incident) -> str:
     if incident.condition_kind == "log_match":
         return _unselected_in_log_match(incident)
     query = incident.condition_kind == "other"
-    if not query and incident.metric_type not in REQUEST_METRICS or incident.comparison in _BELOW:
+    if not query and incident.metric_type not in REQUEST_METRICS:
         return ""
+    if query and (falling := downward_selection(incident.condition_filter)) is not None:
+        return _failures_below(incident, falling)
+    if incident.comparison in _BELOW:
+        return "" if query else _failures_below(incident, metric_selection(incident.condition_filter))
     latency = ("request_latencies" in incident.condition_filter if query
                else incident.metric_type.endswith("request_latencies"))
     if any(str(incident.metric_labels.get(key, "")).strip() for key in CODE_LABELS):
@@ -133,6 +141,34 @@ def unselected_responses(incident: Incident) -> str:
     if selection.codes.unread and not _answers(selection.read_most, answered):
         return _unread_selection(incident, selection.codes.unread, where)
     return ""
+
+
+def _failures_below(incident: Incident, selection: Selection) -> str:
+    """A count or share of server failures alone compared downward (a threshold's `comparison`, a query's own `<`):
+    it fires when they are few, so no failure is stated (a success share falling is another matter: its selection
+    holds other responses, and is not held here). A latency below a bar is not read here. Before, `5xx / all < 0.05`
+    (a success policy copied, its class changed and not its comparison) rolled back on the live 5xx while its own
+    value said 2 % failed. `selection`: the filter's, or the query's counted part (code_filters.downward_selection)."""
+    query = incident.condition_kind == "other"
+    if ("request_latencies" in incident.condition_filter if query
+            else incident.metric_type.endswith("request_latencies")):
+        return ""
+    selected = None if query else selected_responses(incident)
+    if selected is not None and selected[0] and all(SERVER_FAILURE.fullmatch(code) for code in selected[0]):
+        codes, where = ", ".join(sorted(selected[0])), selected[1]
+    else:
+        if selection.codes is None or selection.codes.unread or not selection.codes.most \
+                or not selection.codes.most <= _SERVER_CODES:
+            return ""
+        codes = _classes(selection.codes.most)
+        where = f"its condition's {'query' if query else 'filter'} ({quoted(incident.condition_filter, 160)})"
+    bar = "" if query else f"{incident.comparison} {incident.threshold_value or 'unstated'}"
+    value = f"its value {incident.observed_value}" if incident.observed_value else ""
+    said = f" ({', '.join(part for part in (bar, value) if part)})" if bar or value else ""
+    return (f"policy {quoted(incident.policy_name)} fires when its {codes} responses fall below its bar{said}, "
+            f"read from {where}: few server "
+            f"failures is no failure, so the alert and the live evidence disagree on what is failing; it was "
+            f"diagnosed, and nothing was written: a person must decide on the change below")
 
 
 def _unselected_by_series(incident: Incident, latency: bool) -> str:

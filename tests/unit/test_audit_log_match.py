@@ -1,0 +1,98 @@
+"""A log-match policy on audit log entries (a deploy, a traffic or IAM change recorded by Cloud Audit Logs) tells of a
+change, not of a failure: diagnosed and held, never written for (present_failure.alert_hold). Pure: the documented
+bad_revision OPEN (backend-00002-xyz failing 60 % since its deploy) as a log-match policy's, read by parse_notification.
+
+Sources: "Cloud Audit Logs overview" (Admin Activity audit logs "contain log entries for API calls or other actions that
+modify the configuration or metadata of resources"; the logs `cloudaudit.googleapis.com/activity`, `data_access`,
+`system_event`, `policy`); Cloud Run's audit logging page (method names such as google.cloud.run.v1.Services.
+ReplaceService, google.cloud.run.v2.Services.UpdateService); google/cloud/audit/audit_log.proto (AuditLog's fields);
+LogEntry.proto_payload (google/logging/v2/log_entry.proto: AuditLog or App Engine's RequestLog); "Logging query
+language" (log_id, NOT, OR, AND)."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from shared.alerts.code_filters import audited_only
+from shared.alerts.incidents import parse_notification
+from shared.alerts.present_failure import alert_hold
+from tests.property.fast import scenario_model
+from tests.property.harness import ANCHOR
+
+ACTIVITY = 'logName="projects/demo-project/logs/cloudaudit.googleapis.com%2Factivity"'
+RUN = 'resource.type="cloud_run_revision" AND resource.labels.service_name="backend"'
+DEPLOY = 'protoPayload.methodName="google.cloud.run.v1.Services.ReplaceService"'
+
+
+def _log_match(log_filter: str):
+    """bad_revision's OPEN as a log-match policy's, its condition and name the log match's own."""
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    incident = document["incident"]
+    incident["condition"] = {"name": incident["condition"]["name"], "displayName": "backend changed",
+                             "conditionMatchedLog": {"filter": log_filter}}
+    incident.update(condition_name="backend changed", policy_name="backend changes",
+                    metric={"type": "", "displayName": "", "labels": {}},
+                    summary="Log match condition fired for Cloud Run Revision with {service_name=backend}.")
+    for value in ("observed_value", "threshold_value"):
+        incident.pop(value)
+    return parse_notification(document)
+
+
+# Every entry the filter lets through is an audit entry: held, naming the terms that say so. Each rolled back
+# backend-00002-xyz on main (the live evidence shows it failing), as a failure's alert would.
+HELD = [
+    ("a deploy, by method and audit log", f"{ACTIVITY} AND {DEPLOY} AND {RUN}", ("logName=", DEPLOY)),
+    ("a deploy, by method alone", f"{RUN} AND {DEPLOY}", (DEPLOY,)),
+    ("a traffic change, v2", f'{RUN} AND protoPayload.methodName="google.cloud.run.v2.Services.UpdateService"',
+     ("v2.Services.UpdateService",)),
+    ("an IAM change", f'{RUN} AND protoPayload.methodName="SetIamPolicy"', ("SetIamPolicy",)),
+    ("any admin change, by log_id", f'{RUN} AND log_id("cloudaudit.googleapis.com/activity")',
+     ('log_id("cloudaudit.googleapis.com/activity")',)),
+    ("by who made it", f'{RUN} AND protoPayload.authenticationInfo.principalEmail:"@example.com"',
+     ("principalEmail",)),
+    ("by the AuditLog's type", f'{RUN} AND protoPayload."@type"="type.googleapis.com/google.cloud.audit.AuditLog"',
+     ("google.cloud.audit.AuditLog",)),
+    ("a failed call's status", f"{RUN} AND protoPayload.status.code=7", ("protoPayload.status.code=7",)),
+    ("one of two methods", f'{RUN} AND (protoPayload.methodName="a.Delete" OR protoPayload.methodName="b.Replace")',
+     ("a.Delete", "b.Replace")),
+    ("a system event", f'{RUN} AND logName:"cloudaudit.googleapis.com%2Fsystem_event"', ("system_event",)),
+]
+
+# Entries other than audit ones may come through: the alert stands as a log match (acted on where the evidence says).
+NOT_HELD = [
+    ("the service's errors", f"{RUN} AND severity>=ERROR"),
+    ("its request log's 5xx", f'{RUN} AND log_id("run.googleapis.com/requests") AND httpRequest.status>=500'),
+    ("a deploy or an error", f"{RUN} AND ({DEPLOY} OR severity>=ERROR)"),
+    ("not a deploy", f"{RUN} AND NOT {DEPLOY} AND severity>=ERROR"),
+    ("not a deploy, by !=", f'{RUN} AND protoPayload.methodName!="x" AND severity>=ERROR'),
+    ("App Engine's request log type", f'{RUN} AND protoPayload."@type"="type.googleapis.com/google.appengine.'
+                                      f'logging.v1.RequestLog"'),
+    ("App Engine's status, a number", f"{RUN} AND protoPayload.status>=500"),
+    ("the audit log's name as text", f'{RUN} AND textPayload:"cloudaudit.googleapis.com"'),
+    ("another log named", f'{RUN} AND logName="projects/demo-project/logs/run.googleapis.com%2Fstderr"'),
+    ("a text search", f'{RUN} AND "panic:"'),
+]
+
+
+@pytest.mark.parametrize("name, log_filter, said", HELD, ids=[c[0] for c in HELD])
+def test_a_log_match_on_audit_entries_is_held_naming_them(name, log_filter, said):
+    incident = _log_match(log_filter)
+    assert incident.condition_kind == "log_match"
+    why = alert_hold(incident)
+    assert "policy 'backend changes' matched audit log entries" in why, why
+    assert all(words in why for words in said), why
+    assert "not the service's failing requests" in why and "nothing was written" in why, why
+
+
+@pytest.mark.parametrize("name, log_filter", NOT_HELD, ids=[c[0] for c in NOT_HELD])
+def test_a_log_match_that_may_let_other_entries_through_is_not_held_for_it(name, log_filter):
+    assert audited_only(log_filter) == ()
+    assert "audit log entries" not in alert_hold(_log_match(log_filter))
+
+
+def test_a_metric_condition_naming_an_audit_field_in_its_text_is_not_read_as_a_log_match():
+    """The hold reads a log match's filter only: a threshold's filter is a Monitoring filter of series."""
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    document["incident"]["condition"]["conditionThreshold"]["filter"] += f" AND metadata.user_labels.x={DEPLOY!r}"
+    assert "audit log entries" not in alert_hold(parse_notification(document))
