@@ -19,6 +19,10 @@ CASES = {
     # A 7 MB notification whose summary is huge: its id and policy name at the start.
     "7 MB notification": ("json.dumps({'incident': {'incident_id': '0.big', 'policy_name': 'backend 5xx', "
                           "'summary': 'x' * 7_000_000}, 'version': '1.2'}).encode()"),
+    # A 7 MB notification whose summary quotes 100,000 incident ids: a search keeps at most 100 of them.
+    "7 MB notification quoting 100,000 ids": (
+        "json.dumps({'incident': {'incident_id': '0.big', 'summary': ''.join("
+        "f'see \"incident_id\": \"0.q{i}\" ' for i in range(100_000)) + 'x' * 4_000_000}}).encode()"),
     # A 7 MB message of passwords: every redaction makes it longer.
     "7.03 MB of password: s3cr3tX1": "(b'password: s3cr3tX1 ' * 370_000)[:7_030_000]",
 }

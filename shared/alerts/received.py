@@ -112,28 +112,45 @@ _SCANNED_DATA = re.compile(r'"data"\s*:\s*"([A-Za-z0-9+/]{16,}={0,2})"')
 _SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*\\?"((?:[^"\\]|\\[^"\\]){1,3072})\\?"')
 
 
+# At most this many different values of one key are kept from a scan (a text of megabytes may quote ids without end):
+# past it, the count is said as at least this many.
+_SCANNED_MAX = 100
+
+
 def _scanned(text: str) -> Mapping[str, Any]:
     """The incident's id and policy name in `text` past what the pipeline parses (MAX_WRAPPED_TEXT_BYTES), found by a
     search of the text, not a parse of it: a parse of megabytes of small objects took 120 MiB more of a function's
     256 MiB and a second of CPU (bench/rejected_naming.py). A relay's base64 `data` is decoded and searched the same
-    way, up to MAX_WRAPPINGS deep. Each is taken only when the text gives one value for it, wherever found: two ids
-    (one quoted in a summary, say) name no incident. A name is redacted on its own; the text is never redacted whole
-    here."""
+    way, up to MAX_WRAPPINGS deep. Each is taken only when the text gives one value for it, wherever found: of two
+    ids (one quoted in a summary, say) the notification's own cannot be told from the quote, so none names the
+    incident; the ids of an incident's shape are kept instead (`incident_ids`, in the order found, at most
+    _SCANNED_MAX), for the words to name them. A name is redacted on its own; the text is never redacted whole here."""
     found = _found(text, MAX_WRAPPINGS)
-    return {key: redacted(_unescaped(next(iter(values)))) for key, values in found.items() if len(values) == 1}
+    named = {key: redacted(_unescaped(next(iter(values)))) for key, values in found.items() if len(values) == 1}
+    ids = [readable for readable in map(_readable_id, map(_unescaped, found["incident_id"])) if readable]
+    return {**named, "incident_ids": tuple(dict.fromkeys(ids))}
 
 
-def _found(text: str, depth: int) -> dict[str, set[str]]:
-    found = {key: {match.group(1) for match in pattern.finditer(text)}
-             for key, pattern in (("incident_id", _SCANNED_ID), ("policy_name", _SCANNED_POLICY))}
+def _found(text: str, depth: int) -> dict[str, dict[str, None]]:
+    """Each key's values in `text`, different ones in the order found, at most _SCANNED_MAX of each."""
+    found: dict[str, dict[str, None]] = {"incident_id": {}, "policy_name": {}}
+    for key, pattern in (("incident_id", _SCANNED_ID), ("policy_name", _SCANNED_POLICY)):
+        _add(found[key], (match.group(1) for match in pattern.finditer(text)))
     for match in _SCANNED_DATA.finditer(text) if depth else ():
         try:
             inner = base64.b64decode(match.group(1), validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
             continue
         for key, values in _found(inner, depth - 1).items():
-            found[key] |= values
+            _add(found[key], values)
     return found
+
+
+def _add(values: dict[str, None], more: Any) -> None:
+    for value in more:
+        if len(values) >= _SCANNED_MAX:
+            return
+        values[value] = None
 
 
 def _unescaped(value: str) -> str:
@@ -286,9 +303,22 @@ def named(content: Received, field: str, event_data: Any = None) -> Named:
              f"published {quoted(content.publish_time)}" if content.publish_time else "", policy_words]
     found = [words for words in found if words]
     held = "the message as far as the outcome holds it" if content.data_cut_bytes else "the whole message"
-    return Named(None, "; its incident id could not be read, so no incident is named: "
+    ids = () if field.startswith("incident.incident_id") else incident.get("incident_ids", ())
+    return Named(None, ("; its incident id could not be read, so no incident is named: " if len(ids) < 2 else
+                        f"; its incident id could not be told, so no incident is named: {_quoted_ids(ids)}; ")
                  + (f"find it by its {', '.join(found)}" if found else "nothing else in it identifies it either")
                  + f" ({held} is on the outcome, `received`)" + cut_words(content), relayed)
+
+
+def _quoted_ids(ids: tuple[str, ...]) -> str:
+    """The ids of an incident's shape a message past the pipeline's bound quotes (two or more), as a person reads
+    them: both, or the first and how many (at least _SCANNED_MAX, the most a scan keeps). Searched, not parsed, the
+    text cannot tell the notification's own from one quoted in it (a summary naming another incident)."""
+    why = f"searched past the {MAX_WRAPPED_TEXT_BYTES} bytes a relay's message is parsed to, it cannot tell its own"
+    if len(ids) == 2:
+        return f"it quotes two incident ids, {ids[0]} and {ids[1]} ({why})"
+    count = f"at least {len(ids)}" if len(ids) >= _SCANNED_MAX else str(len(ids))
+    return f"it quotes {count} incident ids, the first {ids[0]} ({why})"
 
 
 def _named_by(content: Received, event_data: Any) -> tuple[Mapping[str, Any], tuple[Relayed, ...]]:

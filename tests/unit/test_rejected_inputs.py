@@ -623,3 +623,38 @@ def test_a_rejected_alert_past_the_pipelines_bound_naming_no_one_incident_names_
     _bounded(monkeypatch)
     words = named(content, "incident", event_data)
     assert words.incident_id is None and "find it by its Pub/Sub message id '49'" in words.words, words
+
+
+def _quoting(*ids: str, inner: str = "") -> bytes:
+    """A notification past the pipeline's bound whose incident is `ids[0]`, its summary quoting the others; `inner`:
+    another id, inside a relay's base64 `data` the notification carries."""
+    quotes = "".join(f'see "incident_id": "{other}" ' for other in ids[1:])
+    relayed = {"message": {"data": b64(json.dumps({"incident": {"incident_id": inner}}).encode())}} if inner else {}
+    return json.dumps({"incident": {"incident_id": ids[0], "summary": quotes + "x" * 7_000_000}, "relay": relayed,
+                       "version": "1.2"}).encode()
+
+
+# (the ids the message quotes, in order; what the rejection's words name)
+QUOTED_IDS = {
+    "two ids": (_quoting("0.a", "0.b"), "it quotes two incident ids, 0.a and 0.b"),
+    "two ids, one in a relay's data": (_quoting("0.a", inner="0.c"), "it quotes two incident ids, 0.a and 0.c"),
+    "three ids": (_quoting("0.a", "0.b", "0.d"), "it quotes 3 incident ids, the first 0.a"),
+    "a hundred and more ids": (_quoting("0.a", *(f"0.q{i}" for i in range(150))),
+                               "it quotes at least 100 incident ids, the first 0.a"),
+    "two ids, one of no id's shape": (_quoting("0.a", "not an id!"), "its incident id could not be read"),
+}
+
+
+@pytest.mark.parametrize("text, said", QUOTED_IDS.values(), ids=QUOTED_IDS.keys())
+def test_a_rejected_alert_past_the_pipelines_bound_quoting_several_ids_names_them(text, said, monkeypatch):
+    """Past the bound the message is searched, not parsed, so the notification's own id cannot be told from one its
+    text quotes: no incident labels the outcome (precision), but the words name the ids found, both or the first and
+    how many, so that the person paged can find the incident. Before, they named none."""
+    from shared.alerts.received import named
+
+    event_data = _large(text)
+    content = received(event_data)
+    _bounded(monkeypatch)
+    words = named(content, "incident", event_data)
+    assert words.incident_id is None and said in words.words, words.words[:400]
+    assert "find it by its Pub/Sub message id '49'" in words.words
