@@ -358,27 +358,26 @@ _OVERLAP = max(map(len, _WORDS)) - 1
 def _expression_for(text: str) -> re.Pattern[str] | None:
     """The expression of the shapes whose words `text` holds (`_NEEDLES`); None when it holds none."""
     lowered = text.lower()
-    names = {name for index in _words_in(lowered) for name in _SHAPES_OF[index]}
+    try:
+        found = (_SEARCH.find_matches_as_indexes(lowered, overlapping=True) if len(lowered) <= _SLICE
+                 else _sliced(lowered))
+    except UnicodeEncodeError:   # a lone surrogate (JSON's "\ud800" decoded), which the automaton cannot encode
+        found = [(index, 0, 0) for index, word in enumerate(_WORDS) if word in lowered]
+    if not found:   # most lines: no shape's words at all
+        return None
+    names = {name for index, _, _ in found for name in _SHAPES_OF[index]}
     if "secret_field" in names and not _FIELD_NEEDLE.search(lowered):
         names.discard("secret_field")
     return _expression(tuple(sorted(names, key=_ORDER.__getitem__))) if names else None
 
 
-def _words_in(lowered: str) -> set[int]:
-    """The indexes in `_WORDS` of the words `lowered` holds."""
-    if len(lowered) <= _SLICE:   # a log line, a notification: one search
-        return _words_of(lowered)
+def _sliced(lowered: str) -> list[tuple[int, int, int]]:
+    """`_SEARCH`'s answer for a long text, as its words' indexes (each once, their places 0), a slice at a time."""
     found: set[int] = set()
     for start in range(0, len(lowered), _SLICE):
-        found |= _words_of(lowered[start:start + _SLICE + _OVERLAP])
-    return found
-
-
-def _words_of(piece: str) -> set[int]:
-    try:
-        return {index for index, _, _ in _SEARCH.find_matches_as_indexes(piece, overlapping=True)}
-    except UnicodeEncodeError:   # a lone surrogate (JSON's "\ud800" decoded), which the automaton cannot encode
-        return {index for index, word in enumerate(_WORDS) if word in piece}
+        found.update(index for index, _, _ in
+                     _SEARCH.find_matches_as_indexes(lowered[start:start + _SLICE + _OVERLAP], overlapping=True))
+    return [(index, 0, 0) for index in sorted(found)]
 
 
 def _redaction(match: re.Match[str]) -> str:
