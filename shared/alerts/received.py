@@ -117,18 +117,18 @@ _SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*\\?"((?:[^"\\]|\\[^"\\]
 _SCANNED_MAX = 100
 
 
-def _scanned(text: str) -> Mapping[str, Any]:
+def _scanned(text: str) -> tuple[Mapping[str, Any], tuple[str, ...]]:
     """The incident's id and policy name in `text` past what the pipeline parses (MAX_WRAPPED_TEXT_BYTES), found by a
     search of the text, not a parse of it: a parse of megabytes of small objects took 120 MiB more of a function's
     256 MiB and a second of CPU (bench/rejected_naming.py). A relay's base64 `data` is decoded and searched the same
     way, up to MAX_WRAPPINGS deep. Each is taken only when the text gives one value for it, wherever found: of two
     ids (one quoted in a summary, say) the notification's own cannot be told from the quote, so none names the
-    incident; the ids of an incident's shape are kept instead (`incident_ids`, in the order found, at most
-    _SCANNED_MAX), for the words to name them. A name is redacted on its own; the text is never redacted whole here."""
+    incident; the ids of an incident's shape found are given beside (in the order found, at most _SCANNED_MAX), for
+    the words to name them. A name is redacted on its own; the text is never redacted whole here."""
     found = _found(text, MAX_WRAPPINGS)
     named = {key: redacted(_unescaped(next(iter(values)))) for key, values in found.items() if len(values) == 1}
     ids = [readable for readable in map(_readable_id, map(_unescaped, found["incident_id"])) if readable]
-    return {**named, "incident_ids": tuple(dict.fromkeys(ids))}
+    return named, tuple(dict.fromkeys(ids))
 
 
 def _found(text: str, depth: int) -> dict[str, dict[str, None]]:
@@ -292,7 +292,7 @@ def named(content: Received, field: str, event_data: Any = None) -> Named:
     push envelope the `messageId` and `publishTime` (PubsubMessage, google/pubsub/v1/pubsub.proto). `event_data`:
     the event `content` was read from, whose whole data is read when the outcome holds it cut, so that the cut
     never costs the page its incident."""
-    incident, relayed = _named_by(content, event_data)
+    incident, relayed, ids = _named_by(content, event_data)
     policy = incident.get("policy_name")
     policy_words = f"policy {quoted(policy, _POLICY_SHOWN)}" if isinstance(policy, str) and policy.strip() else ""
     incident_id = None if field.startswith("incident.incident_id") else _readable_id(incident.get("incident_id"))
@@ -303,7 +303,7 @@ def named(content: Received, field: str, event_data: Any = None) -> Named:
              f"published {quoted(content.publish_time)}" if content.publish_time else "", policy_words]
     found = [words for words in found if words]
     held = "the message as far as the outcome holds it" if content.data_cut_bytes else "the whole message"
-    ids = () if field.startswith("incident.incident_id") else incident.get("incident_ids", ())
+    ids = () if field.startswith("incident.incident_id") else ids
     return Named(None, ("; its incident id could not be read, so no incident is named: " if len(ids) < 2 else
                         f"; its incident id could not be told, so no incident is named: {_quoted_ids(ids)}; ")
                  + (f"find it by its {', '.join(found)}" if found else "nothing else in it identifies it either")
@@ -321,15 +321,17 @@ def _quoted_ids(ids: tuple[str, ...]) -> str:
     return f"it quotes {count} incident ids, the first {ids[0]} ({why})"
 
 
-def _named_by(content: Received, event_data: Any) -> tuple[Mapping[str, Any], tuple[Relayed, ...]]:
-    """The notification's `incident` object and the wrappings read to it: from the whole message when the outcome holds
-    it cut, parsed up to the pipeline's own bound on a relay's text (MAX_WRAPPED_TEXT_BYTES) and searched past it
+def _named_by(content: Received, event_data: Any) -> tuple[Mapping[str, Any], tuple[Relayed, ...], tuple[str, ...]]:
+    """The notification's `incident` object, the wrappings read to it and the incident ids a search found (past the
+    bound: two or more when it cannot tell the notification's own; else none): from the whole message when the outcome
+    holds it cut, parsed up to the pipeline's own bound on a relay's text (MAX_WRAPPED_TEXT_BYTES) and searched past it
     (`_scanned`); else from what the outcome holds."""
     whole = _whole_text(event_data) if content.data_cut_bytes and event_data is not None else None
     if whole is not None and len(whole.encode("utf-8", "surrogatepass")) > MAX_WRAPPED_TEXT_BYTES:
-        return _scanned(whole), ()
+        incident, ids = _scanned(whole)
+        return incident, (), ids
     reached = _reached(Received(data_form="text", data=redacted(whole)) if whole is not None else content)
-    return _incident_of(reached), reached.relayed if reached else ()
+    return _incident_of(reached), reached.relayed if reached else (), ()
 
 
 def _incident_of(reached: Reached | None) -> Mapping[str, Any]:
