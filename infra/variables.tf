@@ -148,14 +148,14 @@ variable "function_cpu" {
 }
 
 variable "max_delivery_attempts" {
-  description = "Deliveries of one message before Pub/Sub moves it to the dead-letter topic (the API allows 5-100)."
+  description = "Deliveries of one message before Pub/Sub moves it to the dead-letter topic (the API allows 5-100; the config's delivery.max_attempts must equal it). At 10 with the 10-600 s backoff, the deliveries span 90 s if the backoff never grows (Pub/Sub does not state its factor) to 2,430 s if it doubles: under the first reading a page claim left by a delivery that died mid-publish (its lease 900 s) and a storm's refused push reach a person only through the watchdog's dead-letter page. 92 or more keeps them on the direct path under either reading, at the cost of a lasting transient fault answered failed only after over 14 hours (docs/deploy.md, \"The dead-letter count\")."
   type        = number
   default     = 10
 
   validation {
     # DeadLetterPolicy.max_delivery_attempts: an int32 from 5 to 100 (google/pubsub/v1/pubsub.proto).
     condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
-    error_message = "max_delivery_attempts must be a whole number between 5 and 100 (Pub/Sub's DeadLetterPolicy range)."
+    error_message = "max_delivery_attempts must be a whole number between 5 and 100 (Pub/Sub's DeadLetterPolicy range). Below 92, a page waited on out to its claim's lease (900 s) may reach a person only through the watchdog's dead-letter page if Pub/Sub's backoff does not grow (docs/deploy.md, \"The dead-letter count\")."
   }
 }
 

@@ -151,9 +151,10 @@ class Received(BaseModel):
     data: str = ""
     data_bytes: int = 0     # the size of the data, in bytes as received (before any credential is redacted)
     # Past the outcome's bound (shared/alerts/received.py MAX_KEPT_BYTES) the data is cut, said here and in the
-    # rejection's reason. Both count UTF-8 bytes of the data with credentials redacted (a redaction changes lengths,
-    # so no cut of the bytes as received is true): `data_kept_bytes` what `data` keeps, `data_cut_bytes` its tail not
-    # kept; their sum the redacted data's size. Both 0 when `data` is whole.
+    # rejection's reason. It is cut as received, where no credential is split, and only what is kept is redacted:
+    # `data_cut_bytes` the bytes as received not kept (the tail, never redacted), `data_kept_bytes` the
+    # UTF-8 bytes `data` keeps of the rest, with credentials redacted (a redaction changes lengths). Both 0 when
+    # `data` is whole.
     data_kept_bytes: int = 0
     data_cut_bytes: int = 0
 
@@ -163,8 +164,8 @@ class Received(BaseModel):
         shown = self.model_dump(mode="json")
         if len(self.data) > limit:
             shown["data"] = self.data[:limit]
-            held = (f"the outcome holds it cut, the last {self.data_cut_bytes} bytes of its "
-                    f"{self.data_kept_bytes + self.data_cut_bytes} with credentials redacted not kept"
+            held = (f"the outcome holds it cut, the last {self.data_cut_bytes} of its {self.data_bytes} bytes as "
+                    "received not kept"
                     if self.data_cut_bytes
                     else "the whole is on the outcome")
             shown["data_cut"] = f"first {limit} of {len(self.data)} characters; {held}"

@@ -1595,26 +1595,42 @@ def _gives_up(config: Config, attempt: int, dead_letters: bool, held_for: timede
 def _still_in_flight(counter: DeliveryCounter, message_id: str | None, attempt: int, config: Config,
                      adapters: Adapters, dead_letters: bool = False) -> None:
     """What held back the message's previous delivery here, read first (one read) before its evidence: its own
-    page claim not yet completed (`_page_still_held`), or another message's write (`_write_still_held`)."""
-    _page_still_held(counter, message_id, adapters)
+    page claim not yet completed (`page_still_held`), or another message's write (`_write_still_held`). Both are one
+    check of one shape, a claim remembered with its holder and read alone (`_held_still`); each keeps its own
+    exception, which says what is waited on, and the write's its own exit (a delivery that may give up is read in
+    full)."""
+    page_still_held(counter, message_id, adapters)
     _write_still_held(counter, message_id, attempt, config, adapters, dead_letters)
 
 
-def _page_still_held(counter: DeliveryCounter, message_id: str | None, adapters: Adapters) -> None:
+def _held_still(counter: DeliveryCounter, message_id: str | None, collection: str, key: str, holder: str,
+                adapters: Adapters) -> ClaimRecord | None:
+    """The claim `key` a message's previous delivery here waited on, when it is still `holder`'s: not completed,
+    within its lease. Completed, given back (gone), taken by another or lapsed: None, and the message is let through
+    (handled in full). One read. (A write claim is given back, never completed: read the same way.)"""
+    claim = adapters.state.get(collection, key)
+    if (claim is None or claim.owner != holder or claim.status is ClaimStatus.COMPLETED
+            or claim.expired(adapters.clock.now())):
+        counter.let_through(message_id)
+        return None
+    return claim
+
+
+def page_still_held(counter: DeliveryCounter, message_id: str | None, adapters: Adapters) -> None:
     """A delivery whose previous one here waited on the message's page claim (PageInProgress: taken by another
     delivery, not completed) reads only that claim: still held by the same delivery, not completed and within its
     lease, it raises PageInProgress again before any evidence is read, so that waiting a claim out (up to its
     lease, 600 s and the clock-skew allowance) costs one read a delivery, not the alert's every read. Completed,
     given back (gone), taken by another or lapsed: handled in full, which then answers `skipped` naming the
-    outcome sent, or sends the page itself. Never given up on (an attempt at the same message: `retry_or_give_up`)."""
+    outcome sent, or sends the page itself. Never given up on (an attempt at the same message: `retry_or_give_up`).
+    An alert's delivery (`handle_delivery`) and a command's (shared/commands `handle_command_delivery`: a
+    notification on the commands topic, whose rejection pages) alike."""
     waited = counter.page_waited_on(message_id)
     if waited is None:
         return
     claim_key, holder = waited
-    claim = adapters.state.get(CLAIMS, claim_key)
-    if (claim is None or claim.owner != holder or claim.status is ClaimStatus.COMPLETED
-            or claim.expired(adapters.clock.now())):
-        counter.let_through(message_id)
+    claim = _held_still(counter, message_id, CLAIMS, claim_key, holder, adapters)
+    if claim is None:
         return
     raise PageInProgress(f"message {message_id}: another delivery is sending its outcome (its page claim held by "
                          f"{holder} since {claim.claimed_at:%H:%M:%S}Z, until {claim.expires_at:%H:%M:%S}Z at the "
@@ -1634,9 +1650,8 @@ def _write_still_held(counter: DeliveryCounter, message_id: str | None, attempt:
     if held is None or _gives_up(config, attempt, dead_letters, counter.held_for(message_id, adapters.clock.now())):
         return
     target, holder = held
-    claim = adapters.state.get(WRITING, bound_key(target))
-    if claim is None or claim.owner != holder or claim.expired(adapters.clock.now()):
-        counter.let_through(message_id)
+    claim = _held_still(counter, message_id, WRITING, bound_key(target), holder, adapters)
+    if claim is None:
         return
     busy = (f"another write to {target} is in flight (its write claim held by {holder} since "
             f"{claim.claimed_at:%H:%M:%S}Z, until {claim.expires_at:%H:%M:%S}Z at the latest)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 
 import ahocorasick_rs
 
@@ -332,19 +333,51 @@ def _expression(names: tuple[str, ...]) -> re.Pattern[str]:
 
 def redacted(text: str) -> str:
     """`text` with every credential it holds replaced by REDACTED (what names it, a header or a URL's user, kept)."""
+    expression = _expression_for(text)
+    return text if expression is None else expression.sub(_redaction, text)
+
+
+def redactions(text: str) -> Iterator[tuple[int, int, str]]:
+    """What `redacted(text)` replaces, in order and found lazily: each credential's start and end in `text` and what
+    stands for it. The matches are those of `redacted` (one expression, searched over the whole text, so a credential
+    is always found whole, wherever a reader stops), for a reader that keeps only the start of a long text
+    (shared/alerts/received.py): redacting all of it to keep its first megabyte built every replacement of a 7 MB
+    text of credentials (bench/rejected_naming.py)."""
+    expression = _expression_for(text)
+    for match in expression.finditer(text) if expression is not None else ():
+        yield match.start(), match.end(), _redaction(match)
+
+
+# A long text's shapes' words are searched a slice at a time: the automaton answers with every place a word is found,
+# a list as long as the text is dense with them (a 7 MB message of passwords: millions). The slices overlap by the
+# longest word, so that none is missed where two meet.
+_SLICE = 1 << 20
+_OVERLAP = max(map(len, _WORDS)) - 1
+
+
+def _expression_for(text: str) -> re.Pattern[str] | None:
+    """The expression of the shapes whose words `text` holds (`_NEEDLES`); None when it holds none."""
     lowered = text.lower()
     try:
-        found = _SEARCH.find_matches_as_indexes(lowered, overlapping=True)
+        found = (_SEARCH.find_matches_as_indexes(lowered, overlapping=True) if len(lowered) <= _SLICE
+                 else _sliced(lowered))
     except UnicodeEncodeError:   # a lone surrogate (JSON's "\ud800" decoded), which the automaton cannot encode
         found = [(index, 0, 0) for index, word in enumerate(_WORDS) if word in lowered]
     if not found:   # most lines: no shape's words at all
-        return text
+        return None
     names = {name for index, _, _ in found for name in _SHAPES_OF[index]}
     if "secret_field" in names and not _FIELD_NEEDLE.search(lowered):
         names.discard("secret_field")
-    if not names:
-        return text
-    return _expression(tuple(sorted(names, key=_ORDER.__getitem__))).sub(_redaction, text)
+    return _expression(tuple(sorted(names, key=_ORDER.__getitem__))) if names else None
+
+
+def _sliced(lowered: str) -> list[tuple[int, int, int]]:
+    """`_SEARCH`'s answer for a long text, as its words' indexes (each once, their places 0), a slice at a time."""
+    found: set[int] = set()
+    for start in range(0, len(lowered), _SLICE):
+        found.update(index for index, _, _ in
+                     _SEARCH.find_matches_as_indexes(lowered[start:start + _SLICE + _OVERLAP], overlapping=True))
+    return [(index, 0, 0) for index in sorted(found)]
 
 
 def _redaction(match: re.Match[str]) -> str:

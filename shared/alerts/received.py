@@ -37,7 +37,7 @@ from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, MAX_WRAPPINGS, Reache
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, IncidentIdCharacter, folded_incident_id,
                                     stripped_incident_id)
 from shared.outcomes import Received
-from shared.redaction import redacted
+from shared.redaction import redacted, redactions
 from shared.timeline.queries import is_incident_id
 
 # Beyond any notification or command Runwarden reads whole (256 KiB, 64 KiB), not beyond a relay's wrappings (up to
@@ -112,28 +112,45 @@ _SCANNED_DATA = re.compile(r'"data"\s*:\s*"([A-Za-z0-9+/]{16,}={0,2})"')
 _SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*\\?"((?:[^"\\]|\\[^"\\]){1,3072})\\?"')
 
 
-def _scanned(text: str) -> Mapping[str, Any]:
+# At most this many different values of one key are kept from a scan (a text of megabytes may quote ids without end):
+# past it, the count is said as at least this many.
+_SCANNED_MAX = 100
+
+
+def _scanned(text: str) -> tuple[Mapping[str, Any], tuple[str, ...]]:
     """The incident's id and policy name in `text` past what the pipeline parses (MAX_WRAPPED_TEXT_BYTES), found by a
     search of the text, not a parse of it: a parse of megabytes of small objects took 120 MiB more of a function's
     256 MiB and a second of CPU (bench/rejected_naming.py). A relay's base64 `data` is decoded and searched the same
-    way, up to MAX_WRAPPINGS deep. Each is taken only when the text gives one value for it, wherever found: two ids
-    (one quoted in a summary, say) name no incident. A name is redacted on its own; the text is never redacted whole
-    here."""
+    way, up to MAX_WRAPPINGS deep. Each is taken only when the text gives one value for it, wherever found: of two
+    ids (one quoted in a summary, say) the notification's own cannot be told from the quote, so none names the
+    incident; the ids of an incident's shape found are given beside (in the order found, at most _SCANNED_MAX), for
+    the words to name them. A name is redacted on its own; the text is never redacted whole here."""
     found = _found(text, MAX_WRAPPINGS)
-    return {key: redacted(_unescaped(next(iter(values)))) for key, values in found.items() if len(values) == 1}
+    named = {key: redacted(_unescaped(next(iter(values)))) for key, values in found.items() if len(values) == 1}
+    ids = [readable for readable in map(_readable_id, map(_unescaped, found["incident_id"])) if readable]
+    return named, tuple(dict.fromkeys(ids))
 
 
-def _found(text: str, depth: int) -> dict[str, set[str]]:
-    found = {key: {match.group(1) for match in pattern.finditer(text)}
-             for key, pattern in (("incident_id", _SCANNED_ID), ("policy_name", _SCANNED_POLICY))}
+def _found(text: str, depth: int) -> dict[str, dict[str, None]]:
+    """Each key's values in `text`, different ones in the order found, at most _SCANNED_MAX of each."""
+    found: dict[str, dict[str, None]] = {"incident_id": {}, "policy_name": {}}
+    for key, pattern in (("incident_id", _SCANNED_ID), ("policy_name", _SCANNED_POLICY)):
+        _add(found[key], (match.group(1) for match in pattern.finditer(text)))
     for match in _SCANNED_DATA.finditer(text) if depth else ():
         try:
             inner = base64.b64decode(match.group(1), validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
             continue
         for key, values in _found(inner, depth - 1).items():
-            found[key] |= values
+            _add(found[key], values)
     return found
+
+
+def _add(values: dict[str, None], more: Any) -> None:
+    for value in more:
+        if len(values) >= _SCANNED_MAX:
+            return
+        values[value] = None
 
 
 def _unescaped(value: str) -> str:
@@ -147,19 +164,72 @@ def _unescaped(value: str) -> str:
 
 def _kept(form: str, text: str, size: int | None = None) -> dict[str, Any]:
     size = len(text.encode("utf-8", "surrogatepass")) if size is None else size
-    text = redacted(text)
-    if _on_outcome(text) <= MAX_KEPT_BYTES:
-        return {"data_form": form, "data": text, "data_bytes": size}
-    kept = text[:_fitting(text)]
-    # The cut is of the redacted text, never of the bytes as received: a redaction changes lengths (a 10-byte
-    # password becomes the 21-byte `[redacted credential]`), so no count of the received bytes' tail is true. Both
-    # sizes are said, each for what it counts, and kept + cut is the redacted text's size.
-    kept_bytes = len(kept.encode("utf-8", "surrogatepass"))
-    cut = len(text[len(kept):].encode("utf-8", "surrogatepass"))
-    text = kept + (f"... [cut: {size} bytes as received; of its {kept_bytes + cut} bytes with credentials redacted, "
-                   f"the last {cut} not kept]")
-    return {"data_form": form, "data": text, "data_bytes": size, "data_kept_bytes": kept_bytes,
-            "data_cut_bytes": cut}
+    head = _redacted_head(text)
+    if head.end == len(text):
+        return {"data_form": form, "data": head.text, "data_bytes": size}
+    # Cut where a credential cannot be split: `head` is the start of the redacted text, ending in text left as it
+    # came or before a credential's replacement, never inside one (shared/redaction.py `redactions`). So the cut is
+    # of the bytes as received, counted truly: the tail is never redacted, never kept.
+    kept_bytes = len(head.text.encode("utf-8", "surrogatepass"))
+    cut = size - len(text[:head.end].encode("utf-8", "surrogatepass"))
+    return {"data_form": form, "data_bytes": size, "data_kept_bytes": kept_bytes, "data_cut_bytes": cut,
+            "data": head.text + (f"... [cut: {size} bytes as received: the first {size - cut} kept, with credentials "
+                                 f"redacted ({kept_bytes} bytes here), the last {cut} not kept]")}
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The longest start of a text's redaction that the outcome keeps (`text`, at most MAX_KEPT_BYTES on it), and
+    where in the text as received it ends (`end`, in characters: the text's length when it is whole)."""
+
+    text: str
+    end: int
+
+
+def _redacted_head(text: str) -> _Head:
+    """The start of `redacted(text)` the outcome keeps, the text redacted only as far as that: pieces of the text as
+    it came and each credential's replacement, in order, read until they pass what an outcome holds. Redacting the
+    whole first, as before, took 214 MiB for a 7 MB message of credentials (bench/rejected_naming.py)."""
+    pieces: list[_Piece] = []
+    size, position = 0, 0
+    for start, end, replacement in redactions(text):
+        if size + start - position > MAX_KEPT_BYTES:
+            break
+        pieces += [_Piece(text[position:start], position, start), _Piece(replacement, start, end, replaced=True)]
+        size, position = size + start - position + len(replacement), end
+        if size > MAX_KEPT_BYTES:
+            break
+    if size <= MAX_KEPT_BYTES:   # one character past the bound, when the text has it: the cut is then said
+        plain = text[position:position + MAX_KEPT_BYTES + 1 - size]
+        pieces.append(_Piece(plain, position, position + len(plain)))
+    return _fitted(pieces, len(text))
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A piece of a text's redaction: the text from `start` to `end` as it came, or its credential's replacement."""
+
+    text: str
+    start: int
+    end: int
+    replaced: bool = False
+
+
+def _fitted(pieces: list[_Piece], whole: int) -> _Head:
+    """The longest start of `pieces` that takes at most MAX_KEPT_BYTES on the outcome, cut in a piece of the text
+    as it came or before a replacement, never inside one; and where it ends in the text of `whole` characters."""
+    joined = "".join(piece.text for piece in pieces)
+    fit = _fitting(joined)
+    if fit == len(joined) and _on_outcome(joined) <= MAX_KEPT_BYTES and pieces[-1].end == whole:
+        return _Head(joined, whole)
+    taken = 0
+    for piece in pieces:
+        if taken + len(piece.text) > fit:
+            if piece.replaced:
+                return _Head(joined[:taken], piece.start)
+            return _Head(joined[:fit], piece.start + fit - taken)
+        taken += len(piece.text)
+    return _Head(joined, pieces[-1].end)
 
 
 def cut_words(content: Received) -> str:
@@ -167,11 +237,10 @@ def cut_words(content: Received) -> str:
     how much was cut, so that nobody reads the outcome's `received` as the whole message. "" when it is whole."""
     if not content.data_cut_bytes:
         return ""
-    redacted_bytes = content.data_kept_bytes + content.data_cut_bytes
     return (f"; the message's data is {content.data_bytes} bytes as received, and the outcome holds it only in part "
-            f"(`received`): with credentials redacted it is {redacted_bytes} bytes, of which the first "
-            f"{content.data_kept_bytes} are kept and the last {content.data_cut_bytes} are cut, past the "
-            f"{MAX_KEPT_BYTES}-byte bound an outcome keeps under Pub/Sub's 10 MB message; the whole is only where it "
+            f"(`received`): its first {content.data_bytes - content.data_cut_bytes} bytes are kept, with credentials "
+            f"redacted ({content.data_kept_bytes} bytes there), and the last {content.data_cut_bytes} are cut, past "
+            f"the {MAX_KEPT_BYTES}-byte bound an outcome keeps under Pub/Sub's 10 MB message; the whole is only where it "
             "was published from (the relay's own copy)")
 
 
@@ -223,7 +292,7 @@ def named(content: Received, field: str, event_data: Any = None) -> Named:
     push envelope the `messageId` and `publishTime` (PubsubMessage, google/pubsub/v1/pubsub.proto). `event_data`:
     the event `content` was read from, whose whole data is read when the outcome holds it cut, so that the cut
     never costs the page its incident."""
-    incident, relayed = _named_by(content, event_data)
+    incident, relayed, ids = _named_by(content, event_data)
     policy = incident.get("policy_name")
     policy_words = f"policy {quoted(policy, _POLICY_SHOWN)}" if isinstance(policy, str) and policy.strip() else ""
     incident_id = None if field.startswith("incident.incident_id") else _readable_id(incident.get("incident_id"))
@@ -234,20 +303,35 @@ def named(content: Received, field: str, event_data: Any = None) -> Named:
              f"published {quoted(content.publish_time)}" if content.publish_time else "", policy_words]
     found = [words for words in found if words]
     held = "the message as far as the outcome holds it" if content.data_cut_bytes else "the whole message"
-    return Named(None, "; its incident id could not be read, so no incident is named: "
+    ids = () if field.startswith("incident.incident_id") else ids
+    return Named(None, ("; its incident id could not be read, so no incident is named: " if len(ids) < 2 else
+                        f"; its incident id could not be told, so no incident is named: {_quoted_ids(ids)}; ")
                  + (f"find it by its {', '.join(found)}" if found else "nothing else in it identifies it either")
                  + f" ({held} is on the outcome, `received`)" + cut_words(content), relayed)
 
 
-def _named_by(content: Received, event_data: Any) -> tuple[Mapping[str, Any], tuple[Relayed, ...]]:
-    """The notification's `incident` object and the wrappings read to it: from the whole message when the outcome holds
-    it cut, parsed up to the pipeline's own bound on a relay's text (MAX_WRAPPED_TEXT_BYTES) and searched past it
+def _quoted_ids(ids: tuple[str, ...]) -> str:
+    """The ids of an incident's shape a message past the pipeline's bound quotes (two or more), as a person reads
+    them: both, or the first and how many (at least _SCANNED_MAX, the most a scan keeps). Searched, not parsed, the
+    text cannot tell the notification's own from one quoted in it (a summary naming another incident)."""
+    why = f"searched past the {MAX_WRAPPED_TEXT_BYTES} bytes a relay's message is parsed to, it cannot tell its own"
+    if len(ids) == 2:
+        return f"it quotes two incident ids, {ids[0]} and {ids[1]} ({why})"
+    count = f"at least {len(ids)}" if len(ids) >= _SCANNED_MAX else str(len(ids))
+    return f"it quotes {count} incident ids, the first {ids[0]} ({why})"
+
+
+def _named_by(content: Received, event_data: Any) -> tuple[Mapping[str, Any], tuple[Relayed, ...], tuple[str, ...]]:
+    """The notification's `incident` object, the wrappings read to it and the incident ids a search found (past the
+    bound: two or more when it cannot tell the notification's own; else none): from the whole message when the outcome
+    holds it cut, parsed up to the pipeline's own bound on a relay's text (MAX_WRAPPED_TEXT_BYTES) and searched past it
     (`_scanned`); else from what the outcome holds."""
     whole = _whole_text(event_data) if content.data_cut_bytes and event_data is not None else None
     if whole is not None and len(whole.encode("utf-8", "surrogatepass")) > MAX_WRAPPED_TEXT_BYTES:
-        return _scanned(whole), ()
+        incident, ids = _scanned(whole)
+        return incident, (), ids
     reached = _reached(Received(data_form="text", data=redacted(whole)) if whole is not None else content)
-    return _incident_of(reached), reached.relayed if reached else ()
+    return _incident_of(reached), reached.relayed if reached else (), ()
 
 
 def _incident_of(reached: Reached | None) -> Mapping[str, Any]:

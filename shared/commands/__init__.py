@@ -42,8 +42,8 @@ from shared.errors import AttemptInProgress, DamagedRecord, PermanentError, Tran
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps, message_outcome_id
 from shared.alerts.delivery import DeliveryCounter, message_key
 from shared.alerts.received import cut_words, received
-from shared.pipeline import (Adapters, also_answered, deliver_bounded, message_id_of, publish_once,
-                             publish_outcome, retry_or_give_up)
+from shared.pipeline import (Adapters, PageInProgress, also_answered, deliver_bounded, message_id_of,
+                             page_still_held, publish_once, publish_outcome, retry_or_give_up)
 from shared.ports import ClaimRecord
 from shared.remediation import switch_since
 from shared.remediation.records import COMMAND_RETENTION, COMMANDS
@@ -73,14 +73,21 @@ def handle_command_delivery(event_data: Any, config: Config, adapters: Adapters,
     (shared.pipeline.handle_delivery): each retried attempt writes one `deferred` or `error` step;
     the last (`delivery.max_attempts`) publishes one `failed` outcome carrying the command_id, so
     the operator waiting on it hears why. A command still being handled by an earlier delivery is
-    waited out (`CommandInProgress`), never given up on."""
+    waited out (`CommandInProgress`), never given up on. So is a page claim another delivery of the message holds
+    (PageInProgress: a notification sent to the commands topic, whose rejection pages), as an alert's is: the
+    message's next delivery here reads that claim alone (one read, shared.pipeline `page_still_held`) before it
+    parses or logs anything again, for as long as the claim is held."""
+    counter = counter if counter is not None else DELIVERIES
+
     def failed(exc: Exception, message_id: str | None, attempt: int) -> list[Outcome]:
+        if isinstance(exc, PageInProgress):
+            counter.wait_on_page(message_id, exc.claim_key, exc.holder)
         command_id = _command_id_of(event_data)
         return [retry_or_give_up(exc, message_id, attempt, config, adapters, CommandTimeline(None, command_id),
                                  trigger="command", command_id=command_id, event_data=event_data)]
 
-    return deliver_bounded(handle_command, event_data, config, adapters,
-                           counter if counter is not None else DELIVERIES, delivery_attempt, failed)
+    return deliver_bounded(handle_command, event_data, config, adapters, counter, delivery_attempt, failed,
+                           ahead=lambda message_id, _attempt, guarded: page_still_held(counter, message_id, guarded))
 
 
 def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[Outcome]:

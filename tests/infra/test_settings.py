@@ -518,7 +518,10 @@ def _refusals_span(attempts: int, minimum: int, maximum: int, factor: float) -> 
 
 
 def test_the_dead_letter_arithmetic_of_a_storm_s_429s_is_the_deployed_one() -> None:
-    """docs/deploy.md, "A storm's 429s and the dead-letter count": each number recomputed from infra/."""
+    """docs/deploy.md, "The dead-letter count: a storm's 429s and a page waited on": each number recomputed from infra/
+    and the config's defaults (the page claim's lease), each row of its table and what it concludes."""
+    from shared.clock import skew_safe_lease
+
     config = load_module()
     push = config.resource("google_pubsub_subscription", "push")
     retry = single(push["retry_policy"])
@@ -527,13 +530,29 @@ def test_the_dead_letter_arithmetic_of_a_storm_s_429s_is_the_deployed_one() -> N
     attempts = config.variables["max_delivery_attempts"]["default"]
     instances = config.variables["max_instances"]["default"]
     timeout = evaluate(config.locals["function_timeout_seconds"])
+    lease = int(skew_safe_lease(Guardrails().claim_ttl_seconds).total_seconds())
     doubling, flat = _refusals_span(attempts, minimum, maximum, 2), _refusals_span(attempts, minimum, maximum, 1)
     most = _refusals_span(100, minimum, maximum, 1)
     doc = (ROOT / "docs" / "deploy.md").read_text()
-    section = doc[doc.index("### A storm's 429s and the dead-letter count"):doc.index("## A faster first alert")]
+    section = doc[doc.index("### The dead-letter count: a storm's 429s and a page waited on"):
+                  doc.index("## A faster first alert")]
     said = " ".join(section.split())
     assert f"`max_instances` {instances}, concurrency 1" in said
-    assert f"({attempts} attempts, {minimum} s to {maximum} s)" in said, said
+    assert f"({attempts} attempts, {minimum} s to {maximum} s" in said, said
     assert f"= {doubling:,} s" in said and f"the {timeout} s function timeout" in said, said
     assert f"{attempts - 1} × {minimum} s = {flat} s" in said and f"99 × {minimum} s = {most} s" in said, said
     assert doubling > 4 * timeout and flat < timeout < most     # what the section concludes from them
+    assert f"and the clock-skew allowance (300 s): {lease} s" in said and f"outlasts the page's lease ({lease} s)" in said
+    rows = {int(row.split("|")[1].split()[0]): row for row in section.splitlines() if row.startswith("| ")
+            and row.split("|")[1].strip()[:1].isdigit()}
+    assert set(rows) == {5, attempts, 92, 100}, rows
+    for count, row in rows.items():
+        grown, even = _refusals_span(count, minimum, maximum, 2), _refusals_span(count, minimum, maximum, 1)
+        assert f"{grown:,} s" in row and f"{count - 1} × {minimum} s = {even} s" in row, row
+        verdicts = [cell.strip() for cell in row.split("|")[4:6]]
+        expected = ["yes" if even > limit else "doubling only" if grown > limit else "no" for limit in (timeout, lease)]
+        assert verdicts == expected, (count, verdicts, expected)
+    least_direct = next(n for n in range(5, 101) if _refusals_span(n, minimum, maximum, 1) > lease)
+    assert least_direct == 92 and f"Raising `max_delivery_attempts` to {least_direct} or more" in said, least_direct
+    description = config.variables["max_delivery_attempts"]["description"]
+    assert f"{least_direct} or more" in description and f"span {flat} s" in description, description

@@ -5,6 +5,9 @@ read a delivery, as waiting out another message's write in flight does (`_still_
 the alert's evidence. On the in-process parts (tests/property/fast.py), through the function's own entry."""
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -13,6 +16,7 @@ import pytest
 
 from shared.alerts.delivery import DeliveryCounter, message_key
 from shared.clock import skew_safe_lease
+from shared.commands import handle_command_delivery
 from shared.outcomes import OutcomeStatus
 from shared.pipeline import PageInProgress, handle_delivery
 from shared.remediation.guardrails import CLAIMS
@@ -112,3 +116,66 @@ def test_a_redelivery_after_the_page_claim_ends_is_handled_in_full(ends: str):
     else:
         assert answer.status is OutcomeStatus.ESCALATED, answer.reason
         assert [o["status"] for o in w.published()] == ["escalated"]
+
+
+# --- a command's delivery (on_command) waiting on a page claim ------------------------------------------------------
+
+def _held_command_page(message_id: str = "cmd-page-1") -> tuple[FastWorld, dict, str, Any]:
+    """A notification sent to the commands topic (a channel pointed at the wrong topic): its rejection pages, and
+    another delivery took that page claim a moment ago and holds it, unsent."""
+    w = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
+    counting = _CountingState(w.adapters.state)
+    w.adapters = replace(w.adapters, state=counting)
+    message = w.alert("bad_revision", message_id=message_id)
+    key = f"page/{OutcomeStatus.REJECTED.value}/{message_key(message)}"
+    w.state.claim(CLAIMS, key, HOLDER, skew_safe_lease(w.config.guardrails.claim_ttl_seconds), w.clock.now())
+    return w, message, key, counting
+
+
+def _command_deliveries(w: FastWorld, message: dict, counter: DeliveryCounter, times: int) -> list[str]:
+    """`times` deliveries of the command message, each raising PageInProgress; the timeline steps they logged."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for _ in range(times):
+            with pytest.raises(PageInProgress):
+                handle_command_delivery(message, w.config, w.adapters, counter=counter)
+    return [json.loads(line)["runwarden"]["step"] for line in out.getvalue().splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("times", [1, 3])
+def test_a_command_redelivery_waiting_on_its_page_claim_reads_only_that_claim(times: int):
+    """Before: each redelivery of the command message parsed it again, logged its rejection again and tried the
+    page claim again (a transaction), for up to the claim's lease; as an alert's, it now reads the claim alone (one
+    `get`), logging only that it waits."""
+    w, message, _, counting = _held_command_page()
+    counter = DeliveryCounter()
+    first = _command_deliveries(w, message, counter, 1)
+    assert "rejected" in first and "claim" in counting.calls      # the first delivery handled it in full
+    calls = len(counting.calls)
+    steps = _command_deliveries(w, message, counter, times)
+    assert counting.calls[calls:] == ["get"] * times, counting.calls[calls:]
+    assert "rejected" not in steps and "in_progress" not in steps, steps
+    assert w.published() == []
+
+
+@pytest.mark.parametrize("ends", ["completed", "given back", "lapsed"])
+def test_a_command_redelivery_after_the_page_claim_ends_is_handled_in_full(ends: str):
+    """Completed: `skipped`, naming the outcome sent; given back or lapsed: this delivery sends the rejection."""
+    w, message, key, counting = _held_command_page()
+    counter = DeliveryCounter()
+    _command_deliveries(w, message, counter, 2)
+    now, lease = w.clock.now(), skew_safe_lease(w.config.guardrails.claim_ttl_seconds)
+    if ends == "completed":
+        w.state.complete(CLAIMS, key, HOLDER, timedelta(hours=1), now, {"outcome_id": "sent-1", "status": "rejected"})
+    elif ends == "given back":
+        w.state.release(CLAIMS, key, HOLDER)
+    else:
+        w.clock.advance(lease.total_seconds() + 1)
+    with contextlib.redirect_stdout(io.StringIO()):
+        [answer] = handle_command_delivery(message, w.config, w.adapters, counter=counter)
+    if ends == "completed":
+        assert answer.status is OutcomeStatus.SKIPPED and "(outcome sent-1)" in answer.reason, answer.reason
+        assert [o["status"] for o in w.published()] == ["skipped"]
+    else:
+        assert answer.status is OutcomeStatus.REJECTED, answer.reason
+        assert [o["status"] for o in w.published()] == ["rejected"]
