@@ -111,7 +111,13 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   one, so a query's "@" (`https://host:8443?next=a@b`) is no password's end; nor is a port (digits then "/", "?",
 #   "#", a space or the end: `https://host:443 is down, mail ops@example.com` keeps its port);
 # - `private_key`: a PEM private key up to its END line (or the end of the JSON string it is in: a service account
-#   key's `private_key`, in an environment's dump);
+#   key's `private_key`, in an environment's dump), and a text that is nothing but one line of a PEM body (`_PEM_LINE`):
+#   a key printed to stdout reaches Cloud Logging a line an entry (Cloud Run "Logging and viewing logs": each line
+#   written to stdout or stderr is its own entry, unless it is one JSON object), so its BEGIN line, redacted whole,
+#   leaves the body's lines each alone in an entry. RFC 7468 section 2: a body line holds exactly 64 base64 characters;
+#   a line of both cases and a digit (a hex digest, one case, is no such line). A certificate's body line, public, is
+#   redacted too, on the safe side; the body's last line, shorter, is not told from a short base64 value (a message's
+#   data kept as base64, shared/alerts/received.py) and is left: a known limit;
 # - `secret_field`: the value under a name that says it is a secret, the name kept: `password`, `passwd`, `pwd`,
 #   `secret`, `token`, an API, access, secret or private key, `pass` and `auth` as a name's own word (`DB_PASS`,
 #   `REDISCLI_AUTH`, not `bypass`), a header's or parameter's `-Signature` (`X-Goog-Signature`), a query's `?Signature=`/`&Signature=` (a V2 signed
@@ -228,7 +234,7 @@ _STRICT_PROSE = (r"(?i:yes|no|none|null|nil|not|expired|invalid|required|missing
 # its words as its value).
 _SENTENCE = (r"(?:[A-Za-z][A-Za-z_'-]*:?[ \t]+){0,2}(?i:is|are|was|were|has|have|had|must|may|can|cannot|could"
              r"|should|will|would|does|did|do|not|no|never|too|be|been|failed|denied|expired|supplied|required"
-             r"|rejected|refused|changed|mismatched)(?=[\s.,;:!?)\]}]|$)")
+             r"|rejected|refused|changed|mismatched|revoked|disabled|locked)(?=[\s.,;:!?)\]}]|$)")
 # A Secret Manager secret's name after `secret:` ("secret: db-pass not found"): lower-case words joined by "-" or "_",
 # as such names are written (Secret Manager "Create a secret": letters, digits, "-" and "_"). A password spelt so
 # (`secret: correct-horse`) is kept with it: a known limit.
@@ -268,6 +274,9 @@ _MYSQL_COMMAND = (r"(?<![^\n$#%>+;|&(`'\"])[ \t]*"
 # backslash escapes the next character (`-p"pa\"ss"`).
 _SHELL_SQ = r"(?:[^'\n]|'\\'')*"
 _SHELL_DQ = r'(?:[^"\\\n]|\\.)*'
+# One line of a PEM body, the whole of a text (RFC 7468 section 2; `private_key`).
+_PEM_BODY = (r"[ \t]*(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*\d)"
+             r"[A-Za-z0-9+/]{64}[ \t]*")
 # A cookie's `name=value` (RFC 6265 section 4.1.1: a cookie-octet is no space, no DQUOTE, ",", ";" or backslash).
 _COOKIE_PAIR = r"""[^\s;,="'\\]+=[^\s;,"'\\\]]*"""
 SHAPES: tuple[tuple[str, str], ...] = (
@@ -283,7 +292,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"(?!{re.escape(REDACTED)}@)"
                      rf"(?:(?:[^\s/?#@\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+ ){{0,4}}"
                      rf"(?:[^\s/?#\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+(?=@)"),
-    ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
+    ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"
+                    rf"|\A{_PEM_BODY}\Z"),
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
     ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=(?!>)\s*|\s*=>\s*|\\?[\"'\]]\s*(?:=>|[:=](?!>))\s*|:\s*(?=\\?[\"'])"
                      r"|(?:(?<=Password)|(?<=Passwd)|(?<=Secret)|(?<=Token)|(?<=Key)):(?=[^\s/:\"'{}\\\]])"
@@ -368,6 +378,8 @@ _OPTION_NEEDLES: dict[str, re.Pattern[str]] = {
     "curl": re.compile(r"[ \t]['\"]?-(?:[0-9A-Za-z#:]*[uU]|-(?:proxy-)?user)"),
     "redis-cli": re.compile(r"[ \t](?:-a|--pass)[ \t]")}
 _OPTION_NEEDLES["podman login"] = _OPTION_NEEDLES["docker login"]
+# A text that is one line of a PEM body alone (`private_key`'s second form), which holds none of the shapes' words.
+_PEM_LINE = re.compile(_PEM_BODY)
 _WORDS = sorted({needle for needles in _NEEDLES.values() for needle in needles})
 # Each word's shapes, in SHAPES's order (which decides between two matching at one place).
 _SHAPES_OF = [tuple(name for name, _ in SHAPES if word in _NEEDLES[name]) for word in _WORDS]
@@ -384,6 +396,8 @@ def _expression(names: tuple[str, ...]) -> re.Pattern[str]:
 
 def redacted(text: str) -> str:
     """`text` with every credential it holds replaced by REDACTED (what names it, a header or a URL's user, kept)."""
+    if len(text) <= 72 and _PEM_LINE.fullmatch(text):   # a PEM body's line alone may hold any shape's word
+        return REDACTED
     lowered = text.lower()
     try:
         found = _SEARCH.find_matches_as_indexes(lowered, overlapping=True)

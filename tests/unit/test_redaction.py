@@ -512,3 +512,14 @@ MORE = {
                               'name  = "API_TOKEN"\n  value = "' + REDACTED + '"'),
 }
 ROWS += list(MORE.values())
+# A key printed to stdout reaches Cloud Logging a line an entry (Cloud Run "Logging and viewing logs"): a PEM body's line
+# alone in its entry (RFC 7468 section 2: 64 base64 characters) is the key's, redacted; a hex digest alone (one case)
+# and a short base64 value alone are no such line, kept. And a sentence after `api_key:` naming its revocation.
+PEM_LINES = {
+    "a PEM body line alone": ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj", "MIIEvQIBADAN", REDACTED),
+    "a PEM body line alone, indented": ("  Us8cKjMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtC",
+                                        "Us8cKjMzEfYy", REDACTED),
+}
+ROWS += list(PEM_LINES.values())
+KEPT += ["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "//57fQ==",
+         "api_key: revoked by ops@shop.example on 2026-12-06", "password: account locked after 5 attempts"]
