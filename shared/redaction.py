@@ -196,7 +196,7 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
 _SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret)[_-]?key(?:[_-]?base)?)|(?P<fphrase>passphrase)"
-                 r"|(?P<fsecret>(?<!--)secret)|token|(?:access|private|app|signing)[_-]?key"
+                 r"|(?P<fsecret>(?<!--)(?:(?P<fbare>(?<![\w-]))secret|(?<=[\w-])secret))|token|(?:access|private|app|signing)[_-]?key"
                  r"|(?<=[-?&])signature|(?<![A-Za-z0-9])(?:auth[_-]?string|pass|auth))")
 # A word a colon's prose puts after a secret's name ("invalid token: expired", "using password: YES", "token: 401"): a
 # word of letters (words joined by "-", "_" or "'": "db-pass", a secret's name), a class's name ("next_page_token:
@@ -239,6 +239,13 @@ _SENTENCE = (r"(?:[A-Za-z][A-Za-z_'-]*:?[ \t]+){0,2}(?i:is|are|was|were|has|have
 # as such names are written (Secret Manager "Create a secret": letters, digits, "-" and "_"). A password spelt so
 # (`secret: correct-horse`) is kept with it: a known limit.
 _SECRET_NAME = r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+(?=[\s.,;:!?)\]}]|$)"
+# A Secret Manager secret's name quoted under the bare name `secret`, as Cloud Run's API writes a revision's secret
+# reference (Cloud Run Admin API v2, `SecretKeySelector.secret`: "The name of the secret in Cloud Secret Manager";
+# `SecretVolumeSource.secret`; Terraform's `secret_key_ref { secret = "db-pass" }` in a plan):
+# `"secretKeyRef": {"secret": "db-pass", "version": "latest"}` names what a person checks, kept, as `secret: db-pass`
+# is (`_SECRET_NAME`, with the same known limit). A name joined to another (`client_secret`) reads its quoted value as
+# a secret's.
+_QUOTED_NAME = r"(?(fbare)(?!\\?[\"'][a-z][a-z0-9]*(?:[-_][a-z0-9]+)+\\?[\"']))"
 # A passphrase holds spaces ("correct horse battery staple"): its unquoted value runs to the end of its line, a quote
 # (a line inside a JSON string), or the next `name=` or `name: ` pair.
 _PHRASE = (r"[^\s&;,'\"{\\](?:[^\n\"\\]*?[^\s\"\\])?"
@@ -295,7 +302,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"
                     rf"|\A{_PEM_BODY}\Z"),
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
-    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=(?!>)\s*|\s*=>\s*|\\?[\"'\]]\s*(?:=>|[:=](?!>))\s*|:\s*(?=\\?[\"'])"
+    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=>\s*"
+                     rf"|(?:\s*=(?!>)\s*|\\?[\"'\]]\s*(?:=>|[:=](?!>))\s*|:\s*(?=\\?[\"'])){_QUOTED_NAME}"
                      r"|(?:(?<=Password)|(?<=Passwd)|(?<=Secret)|(?<=Token)|(?<=Key)):(?=[^\s/:\"'{}\\\]])"
                      r"|(?i:(?<=-api-key)|(?<=-apikey)|(?<=-token)):\s*"
                      r"|(?i:(?<![^_-]pass)(?<![^_-]auth)):[ \t]+"

@@ -523,3 +523,10 @@ PEM_LINES = {
 ROWS += list(PEM_LINES.values())
 KEPT += ["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "//57fQ==",
          "api_key: revoked by ops@shop.example on 2026-12-06", "password: account locked after 5 attempts"]
+# A Secret Manager secret's name under the bare name `secret`, as Cloud Run's API (`SecretKeySelector.secret`) and a
+# Terraform plan write a revision's secret reference: what a person checks, kept; a value joined to another name's
+# (`client_secret`) or not written as a secret's name is redacted.
+KEPT += ['"env": [{"name": "DB_PASS", "valueSource": {"secretKeyRef": {"secret": "db-pass", "version": "latest"}}}]',
+         '      + secret_key_ref {\n          + secret  = "orders-db-password"\n          + version = "latest"\n        }']
+ROWS += [('{"client_secret": "abc-def-ghi", "secret": "Xy7s3cret"}', "Xy7s3cret",
+          '{"client_secret": "' + REDACTED + '", "secret": "' + REDACTED + '"}')]
