@@ -405,7 +405,7 @@ def _expression(names: tuple[str, ...]) -> re.Pattern[str]:
 def redacted(text: str) -> str:
     """`text` with every credential it holds replaced by REDACTED (what names it, a header or a URL's user, kept)."""
     if len(text) <= 72 and _PEM_LINE.fullmatch(text):   # a PEM body's line alone may hold any shape's word
-        return REDACTED
+        return _expression(("private_key",)).sub(_redaction, text)
     lowered = text.lower()
     try:
         found = _SEARCH.find_matches_as_indexes(lowered, overlapping=True)
