@@ -71,10 +71,14 @@ _VALUE_ENDS = r"""(?=[\s&;,'"})\]]|$)"""
 # a version "latest" or a number: gcloud run deploy `--set-secrets=DB_PASS=db-pass:latest`, Cloud Run "Configure
 # secrets for services"; the secret's name is what a person checks), Terraform's mark of a value it hides ("(sensitive
 # value)" in a plan, Terraform "Sensitive Data in State" / output values' `sensitive`), or a placeholder in angle
-# brackets (Go's fmt prints a nil pointer `<nil>`; a template's `<password>`).
+# brackets (Go's fmt prints a nil pointer `<nil>`; a template's `<password>`), or a value a library or a person already
+# masked: a run of asterisks (Spring Boot's actuator `/env` shows "******", its Sanitizer), pydantic's
+# `SecretStr('**********')` (pydantic "Secret Types": a SecretStr's repr), a bracketed `[REDACTED]`, `[hidden]`,
+# `[masked]` or `[filtered]` (Rails' parameter filter writes "[FILTERED]").
 _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-9._-]*(?:/[a-z0-9._-]*)*{_VALUE_ENDS}"
                  rf"|projects/[^/\s]+/secrets/|\$\{{?[A-Z_][A-Z0-9_]*\}}?{_VALUE_ENDS}|{re.escape(REDACTED)}"
-                 rf"|[A-Za-z0-9_-]+:(?:latest|\d{{1,6}}){_VALUE_ENDS}|\(sensitive(?: value)?\)|<[a-z ]{{1,20}}>)")
+                 rf"|[A-Za-z0-9_-]+:(?:latest|\d{{1,6}}){_VALUE_ENDS}|\(sensitive(?: value)?\)|<[a-z ]{{1,20}}>"
+                 rf"|\*{{3,}}{_VALUE_ENDS}|Secret(?:Str|Bytes)\(b?'\*+'\)|\[(?i:redacted|hidden|masked|filtered)\])")
 
 # The shapes of credentials, by name, each a regular expression (joined into one, DOTALL):
 # - `authorization`: the credentials of any `Authorization:` (or `Proxy-Authorization:`) header, of a registered scheme
@@ -108,7 +112,13 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   one, so a query's "@" (`https://host:8443?next=a@b`) is no password's end; nor is a port (digits then "/", "?",
 #   "#", a space or the end: `https://host:443 is down, mail ops@example.com` keeps its port);
 # - `private_key`: a PEM private key up to its END line (or the end of the JSON string it is in: a service account
-#   key's `private_key`, in an environment's dump);
+#   key's `private_key`, in an environment's dump), and a text that is nothing but one line of a PEM body (`_PEM_LINE`):
+#   a key printed to stdout reaches Cloud Logging a line an entry (Cloud Run "Logging and viewing logs": each line
+#   written to stdout or stderr is its own entry, unless it is one JSON object), so its BEGIN line, redacted whole,
+#   leaves the body's lines each alone in an entry. RFC 7468 section 2: a body line holds exactly 64 base64 characters;
+#   a line of both cases and a digit (a hex digest, one case, is no such line). A certificate's body line, public, is
+#   redacted too, on the safe side; the body's last line, shorter, is not told from a short base64 value (a message's
+#   data kept as base64, shared/alerts/received.py) and is left: a known limit;
 # - `secret_field`: the value under a name that says it is a secret, the name kept: `password`, `passwd`, `pwd`,
 #   `secret`, `token`, an API, access, secret or private key, `pass` and `auth` as a name's own word (`DB_PASS`,
 #   `REDISCLI_AUTH`, not `bypass`), a header's or parameter's `-Signature` (`X-Goog-Signature`), a query's `?Signature=`/`&Signature=` (a V2 signed
@@ -130,6 +140,11 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   API key's name only `_STRICT_PROSE`'s words, "using password: YES", and after `secret:` a secret's name); a
 #   passphrase's unquoted words to its line's end or the next pair (`_PHRASE`). Not when the value is one `_NOT_A_SECRET` keeps; gcloud's
 #   `--secret=NAME` names a Secret Manager secret (gcloud secrets versions access), kept;
+# - `env_value`: the value of an environment variable named for a secret, where the name and the value are two fields
+#   of one entry, as Cloud Run's API writes a container's env (Cloud Run Admin API v2, `EnvVar`: `name`, `value`, in
+#   the JSON of an audit log's request or `gcloud run services describe --format=json`; Kubernetes' `- name: X` /
+#   `value: Y` in YAML; Terraform's `env { name = "X" value = "Y" }`): `{"name": "DB_PASSWORD", "value": "..."}`, the
+#   name kept; a `value_source`'s secret reference holds no value;
 # - `statement_password`: the password a SQL statement sets, as an application logs its statement or a driver's
 #   error quotes it: MySQL's `IDENTIFIED BY 'pw'` (also `IDENTIFIED WITH plugin BY`), `SET PASSWORD ... = 'pw'`
 #   (MySQL "CREATE USER Statement", "SET PASSWORD Statement": the server's own logs rewrite them, "Passwords and
@@ -181,8 +196,8 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
-_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret)[_-]?key)|(?P<fphrase>passphrase)"
-                 r"|(?P<fsecret>(?<!--)secret)|token|(?:access|private)[_-]?key"
+_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret)[_-]?key(?:[_-]?base)?)|(?P<fphrase>passphrase)"
+                 r"|(?P<fsecret>(?<!--)(?:(?P<fbare>(?<![\w-]))secret|(?<=[\w-])secret))|token|(?:access|private|app|signing)[_-]?key"
                  r"|(?<=[-?&])signature|(?<![A-Za-z0-9])(?:auth[_-]?string|pass|auth))")
 # A word a colon's prose puts after a secret's name ("invalid token: expired", "using password: YES", "token: 401"): a
 # word of letters (words joined by "-", "_" or "'": "db-pass", a secret's name), a class's name ("next_page_token:
@@ -204,11 +219,34 @@ _KEY_RUN = r"(?:[0-9a-f]{8,}|[0-9A-F]{8,}|[a-z]{24,}|[A-Z]{24,})(?=[\s.,;:!?)\]}
 # hidden ("redacted"), a status of up to three digits. Any other word there is taken as the value it names, on the
 # safe side: `password: changeme`, `secret: letmein` and `api_key: abcdefabcdef` are credentials, though made of letters.
 _STRICT_PROSE = (r"(?i:yes|no|none|null|nil|not|expired|invalid|required|missing|incorrect|empty|wrong|changed"
-                 r"|rotated|set|unset|redacted|\d{1,3})(?=[\s.,;:!?)\]}]|$)")
+                 r"|rotated|set|unset|redacted|failed|denied|rejected|\d{1,3})(?=[\s.,;:!?)\]}]|$)")
+# A sentence after such a name and a colon: a driver's or a tool's message whose first word happens to follow the
+# name (`password: authentication failed for user "app"`, `password: Access denied for user ...`, `password: password
+# has expired`, `password: fe_sendauth: no password supplied`, `secret: permission denied on ...`), not a value. The
+# drivers' messages (PostgreSQL src/backend/libpq/auth.c `auth_failed`: "password authentication failed for user
+# \"%s\"", "no password supplied" in libpq's src/interfaces/libpq/fe-auth.c `pg_fe_sendauth`; MySQL's error reference:
+# 1045 ER_ACCESS_DENIED_ERROR "Access denied for user '%s'@'%s' (using password: %s)", 1820 ER_MUST_CHANGE_PASSWORD
+# "You must reset your password using ALTER USER statement ...", 1862 ER_MUST_CHANGE_PASSWORD_LOGIN "Your password has
+# expired"; SQL Server's 18488 "The password of the account must be changed") are English sentences: up to two
+# words of letters, then an auxiliary, a negation or a participle of refusal ("failed", "denied", "expired"). A value
+# is one word (a digit, a symbol or a case change inside it is a secret's, `_PROSE_WORD`): `password: letmein host:
+# 10.0.0.3` names no such word, and is redacted. A passphrase of English words with an auxiliary among its first
+# three (`password: it is me`) reads as a sentence: a known limit (a passphrase's own name, `passphrase:`, reads
+# its words as its value).
+_SENTENCE = (r"(?:[A-Za-z][A-Za-z_'-]*:?[ \t]+){0,2}(?i:is|are|was|were|has|have|had|must|may|can|cannot|could"
+             r"|should|will|would|does|did|do|not|no|never|too|be|been|failed|denied|expired|supplied|required"
+             r"|rejected|refused|changed|mismatched|revoked|disabled|locked)(?=[\s.,;:!?)\]}]|$)")
 # A Secret Manager secret's name after `secret:` ("secret: db-pass not found"): lower-case words joined by "-" or "_",
 # as such names are written (Secret Manager "Create a secret": letters, digits, "-" and "_"). A password spelt so
 # (`secret: correct-horse`) is kept with it: a known limit.
 _SECRET_NAME = r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+(?=[\s.,;:!?)\]}]|$)"
+# A Secret Manager secret's name quoted under the bare name `secret`, as Cloud Run's API writes a revision's secret
+# reference (Cloud Run Admin API v2, `SecretKeySelector.secret`: "The name of the secret in Cloud Secret Manager";
+# `SecretVolumeSource.secret`; Terraform's `secret_key_ref { secret = "db-pass" }` in a plan):
+# `"secretKeyRef": {"secret": "db-pass", "version": "latest"}` names what a person checks, kept, as `secret: db-pass`
+# is (`_SECRET_NAME`, with the same known limit). A name joined to another (`client_secret`) reads its quoted value as
+# a secret's.
+_QUOTED_NAME = r"(?(fbare)(?!\\?[\"'][a-z][a-z0-9]*(?:[-_][a-z0-9]+)+\\?[\"']))"
 # A passphrase holds spaces ("correct horse battery staple"): its unquoted value runs to the end of its line, a quote
 # (a line inside a JSON string), or the next `name=` or `name: ` pair.
 _PHRASE = (r"[^\s&;,'\"{\\](?:[^\n\"\\]*?[^\s\"\\])?"
@@ -234,10 +272,19 @@ _AUTH_SCHEMES = (r"(?i:basic|bearer|digest|hoba|mutual|negotiate|oauth|scram-sha
 # prompt, `set -x`'s `+`, `;`, `|`, `&&`, `(`, a backquote or a quote (`sh -c 'mysql ...'`), behind `sudo`, `exec`,
 # `env`, `VAR=value` or `docker exec ...`/`kubectl exec ... --`. "starting mysql proxy -port=3306" names no client in
 # such a place; nor is a Go flag (`-port=3306`, `-pool=4`) or a long option's word (`-private-ip`) ever `-p` and a password.
+# The client may be named by a path, absolute or relative (`/usr/bin/mysql`, `./mysql`, `bin/mysqldump`).
 _MYSQL_COMMAND = (r"(?<![^\n$#%>+;|&(`'\"])[ \t]*"
                   r"(?:(?:sudo|exec|env|time|nohup|command)[ \t]+(?:-\S+[ \t]+)*|[A-Z_][A-Z0-9_]*=\S*[ \t]+"
-                  r"|(?:docker|podman|kubectl)[ \t]+exec\b[^\n;|&]*?[ \t])*(?:/[\w./-]*/)?"
+                  r"|(?:docker|podman|kubectl)[ \t]+exec\b[^\n;|&]*?[ \t])*(?:[\w.-]*/)*"
                   r"(?:mysql(?:dump|admin|check|import|show|slap|pump|binlog|sh)?|mariadb(?:-[a-z]+)?)(?![\w.-])")
+# What a shell's quotes hold (POSIX "Shell Command Language", 2.2 Quoting): in single quotes anything but a single
+# quote, which a script writes as `'\''` (close, an escaped quote, open again: `-p'it'\''s'`); in double quotes a
+# backslash escapes the next character (`-p"pa\"ss"`).
+_SHELL_SQ = r"(?:[^'\n]|'\\'')*"
+_SHELL_DQ = r'(?:[^"\\\n]|\\.)*'
+# One line of a PEM body, the whole of a text (RFC 7468 section 2; `private_key`).
+_PEM_BODY = (r"[ \t]*(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*\d)"
+             r"[A-Za-z0-9+/]{64}[ \t]*")
 # A cookie's `name=value` (RFC 6265 section 4.1.1: a cookie-octet is no space, no DQUOTE, ",", ";" or backslash).
 _COOKIE_PAIR = r"""[^\s;,="'\\]+=[^\s;,"'\\\]]*"""
 SHAPES: tuple[tuple[str, str], ...] = (
@@ -253,16 +300,24 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"(?!{re.escape(REDACTED)}@)"
                      rf"(?:(?:[^\s/?#@\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+ ){{0,4}}"
                      rf"(?:[^\s/?#\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+(?=@)"),
-    ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
+    ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"
+                    rf"|\A{_PEM_BODY}\Z"),
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
-    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=\s*|\\?[\"']\s*[:=]>?\s*|:\s*(?=\\?[\"'])"
+    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=>\s*"
+                     rf"|(?:\s*=(?!>)\s*|\\?[\"'\]]\s*(?:=>|[:=](?!>))\s*|:\s*(?=\\?[\"'])){_QUOTED_NAME}"
+                     r"|(?:(?<=Password)|(?<=Passwd)|(?<=Secret)|(?<=Token)|(?<=Key)):(?=[^\s/:\"'{}\\\]])"
                      r"|(?i:(?<=-api-key)|(?<=-apikey)|(?<=-token)):\s*"
                      r"|(?i:(?<![^_-]pass)(?<![^_-]auth)):[ \t]+"
-                     rf"(?(fstrict)(?!{_STRICT_PROSE})|(?(fphrase)(?!{_STRICT_PROSE})"
-                     rf"|(?(fsecret)(?!{_STRICT_PROSE}|{_SECRET_NAME})|(?!(?!{_KEY_RUN}){_PROSE_WORD})))))"
+                     rf"(?(fstrict)(?!{_STRICT_PROSE}|{_SENTENCE})|(?(fphrase)(?!{_STRICT_PROSE})"
+                     rf"|(?(fsecret)(?!{_STRICT_PROSE}|{_SECRET_NAME}|{_SENTENCE})|(?!(?!{_KEY_RUN}){_PROSE_WORD})))))"
                      r"(?:[bBrRuU]{1,2}(?=\\?[\"']))?(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
                      rf"{_NOT_A_SECRET}(?(fdq)(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+"
+                     rf"(?:(?P<farrow>\"[ \t]+->[ \t]+\")(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+)?"
                      r"|(?(fsq)(?:[^'\\\n]|\\.|'(?!" + _CLOSES + r"))+|(?(fbrace)[^}\n]+|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\][^\s&;,'\"]*))))"),
+    ("env_value", r"(?P<envname>\bname\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[\w.-]*?"
+                  r"(?i:password|passwd|secret|token|api[_-]?key|pass)\\?[\"']?[ \t]*,?\s*(?:-[ \t]+)?"
+                  r"\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*(?P<envq>\\?[\"'])?)"
+                  rf"{_NOT_A_SECRET}(?(envq)(?:[^\"'\\\n])+|[^\s,}}\"'\\]+)"),
     ("statement_password", r"(?P<statement>(?i:\bidentified(?:\s+with\s+\w+)?\s+by(?:\s+password)?"
                            r"|\bset\s+password\b[^=\n]*=|\bpassword)\s+')"
                            rf"(?!{re.escape(REDACTED)}')(?:[^'\\\n]|\\.|'')+(?=')"),
@@ -271,11 +326,13 @@ SHAPES: tuple[tuple[str, str], ...] = (
                rf"(?(setcookie){_COOKIE_PAIR}|{_COOKIE_PAIR}(?:;[ \t]*{_COOKIE_PAIR})*)"),
     ("option_password", rf"(?P<option>(?<![\w-])(?:{_MYSQL_COMMAND}[^\n;|&]*?[ \t]-p(?=[^\s-])"
                         r"(?![a-z][a-z-]*=|[a-z]+-[a-z-]+(?![^\s'\"]))"
-                        r"|curl\b[^\n;|&]*?[ \t](?:-u[ \t]*|--user(?:[ \t]+|=))['\"]?[^\s:'\"]*:"
+                        r"|curl\b[^\n;|&]*?[ \t]['\"]?(?:-[0-9A-Za-z#:]*?[uU][ \t]*|--(?:proxy-)?user(?:[ \t]+|=))"
+                        r"(?:(?P<optsq>')[^\s:']*:|(?P<optdq>\")[^\s:\"]*:|[^\s:'\"]*:)"
                         r"|redis-cli\b[^\n;|&]*?[ \t](?:-a|--pass)[ \t]+"
                         r"|(?:docker|podman)[ \t]+login\b[^\n;|&]*?[ \t]-p[ \t]+|sshpass[ \t]+-p[ \t]*"
                         r"|--(?!no-)(?:(?:[\w-]*[-_])?(?:password|passwd|token)|[\w-]+-secret)[ \t]+(?!-)))"
-                        rf"{_NOT_A_SECRET}(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s'\"]+)"),
+                        rf"{_NOT_A_SECRET}(?(optsq){_SHELL_SQ}|(?(optdq){_SHELL_DQ}"
+                        rf"|(?:'{_SHELL_SQ}'|\"{_SHELL_DQ}\"|[^\s'\"]+)))"),
     ("dsn_password", r"(?P<dsn>(?<![^\s\"'=(,\[])[\w.$+-]*:(?!\d+@)|(?P<oracle>\bjdbc:oracle:\w+:[\w.$#-]*/))"
                      rf"(?!{re.escape(REDACTED)}@)(?(oracle)[^\s\"'@/]+(?=@)"
                      r"|[^\s\"']+?(?=@(?:tcp[46]?|unix|udp|cloudsql[\w-]*)\())"),
@@ -300,6 +357,7 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
     "jwt": ("eyj",), "url_password": ("://",), "private_key": ("private key",),
     # _FIELD_NEEDLE's, searched for only in a text holding one of these
     "secret_field": ("auth", "pass", "pwd", "secret", "token", "key", "-signature", "?signature", "&signature"),
+    "env_value": ("value",),
     "statement_password": ("identified", "password"),
     "host_userinfo": ("host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server"),
     "cookie": ("cookie",),
@@ -315,8 +373,22 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
 }
 # `secret_field`'s: a secret's name and what may follow it (`=`, a key's closing quote, escaped or not, `:`), in one
 # search of the lower-cased text (a third of the time of 54 substring searches).
-_FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word|phrase)?|pwd|secret|token|key|auth(?:[_-]?string)?"
-                           r"|[-?&]signature)(?:\s*=|['\"\\:])")
+_FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word|phrase)?|pwd|secret|token|key(?:[_-]?base)?"
+                           r"|auth(?:[_-]?string)?|[-?&]signature)(?:\s*=|['\"\\:\]])")
+# `option_password`'s, by the client its needle names: an option that client takes a password by, in the text as
+# written (options are case-sensitive): a MySQL client's `-pX`, curl's `-u`/`-U` alone or last of a group of short
+# options (`-sSfu`) or `--user`/`--proxy-user`, redis-cli's `-a`/`--pass`, docker's or podman's `login -p`. A line naming
+# curl, mysql or redis-cli without one (most: `curl -sS -X POST ...`, "Can't connect to MySQL server") is not read by
+# that expression, whose alternatives cost more than the rest of a URL's line at every character
+# (bench/redaction_lines.py). The other needles (sshpass, a long option's name) are that option's own words.
+_MYSQL_P = re.compile(r"[ \t]-p[^\s-]")
+_OPTION_NEEDLES: dict[str, re.Pattern[str]] = {
+    "mysql": _MYSQL_P, "mariadb": _MYSQL_P, "docker login": re.compile(r"[ \t]-p[ \t]"),
+    "curl": re.compile(r"[ \t]['\"]?-(?:[0-9A-Za-z#:]*[uU]|-(?:proxy-)?user)"),
+    "redis-cli": re.compile(r"[ \t](?:-a|--pass)[ \t]")}
+_OPTION_NEEDLES["podman login"] = _OPTION_NEEDLES["docker login"]
+# A text that is one line of a PEM body alone (`private_key`'s second form), which holds none of the shapes' words.
+_PEM_LINE = re.compile(_PEM_BODY)
 _WORDS = sorted({needle for needles in _NEEDLES.values() for needle in needles})
 # Each word's shapes, in SHAPES's order (which decides between two matching at one place).
 _SHAPES_OF = [tuple(name for name, _ in SHAPES if word in _NEEDLES[name]) for word in _WORDS]
@@ -357,6 +429,8 @@ _OVERLAP = max(map(len, _WORDS)) - 1
 
 def _expression_for(text: str) -> re.Pattern[str] | None:
     """The expression of the shapes whose words `text` holds (`_NEEDLES`); None when it holds none."""
+    if len(text) <= 72 and _PEM_LINE.fullmatch(text):   # a PEM body's line alone may hold any shape's word
+        return _expression(("private_key",))
     lowered = text.lower()
     try:
         found = (_SEARCH.find_matches_as_indexes(lowered, overlapping=True) if len(lowered) <= _SLICE
@@ -368,6 +442,8 @@ def _expression_for(text: str) -> re.Pattern[str] | None:
     names = {name for index, _, _ in found for name in _SHAPES_OF[index]}
     if "secret_field" in names and not _FIELD_NEEDLE.search(lowered):
         names.discard("secret_field")
+    if "option_password" in names and not _options_read(text, found):
+        names.discard("option_password")
     return _expression(tuple(sorted(names, key=_ORDER.__getitem__))) if names else None
 
 
@@ -380,13 +456,25 @@ def _sliced(lowered: str) -> list[tuple[int, int, int]]:
     return [(index, 0, 0) for index in sorted(found)]
 
 
+def _options_read(text: str, found: list[tuple[int, int, int]]) -> bool:
+    """Whether a client `option_password`'s needles found takes a password by an option the text holds."""
+    for index, _, _ in found:
+        word = _WORDS[index]
+        if "option_password" in _SHAPES_OF[index] and (word not in _OPTION_NEEDLES or _OPTION_NEEDLES[word].search(text)):
+            return True
+    return False
+
+
 def _redaction(match: re.Match[str]) -> str:
     groups = match.groupdict()   # the groups of the shapes in the expression that matched
     if groups.get("hostname"):   # the host after the last "@" is kept, as a URL's is
         return groups["hostname"] + REDACTED + "@"
-    kept = (groups.get("header") or groups.get("userinfo") or groups.get("field") or groups.get("statement")
+    kept = (groups.get("header") or groups.get("userinfo") or groups.get("field") or groups.get("envname")
+            or groups.get("statement")
             or groups.get("cookie") or groups.get("option") or groups.get("dsn") or groups.get("hook")
             or groups.get("payload"))
+    if groups.get("farrow"):   # Terraform's change of a value: both sides redacted, the change kept
+        return kept + REDACTED + groups["farrow"] + REDACTED
     if kept:
         return kept + REDACTED
     return (" " if match.group().startswith((" ", "\t")) else "") + REDACTED

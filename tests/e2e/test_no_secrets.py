@@ -64,7 +64,8 @@ def _planted() -> dict[str, str]:
             "dsn_password": "pw" + secrets.token_hex(10),        # a Go MySQL DSN's user:PASS@tcp(...)
             "webhook": "Wh" + secrets.token_hex(12),             # a Slack webhook URL's token
             "vendor_token": "1//0" + secrets.token_urlsafe(30),  # a Google OAuth refresh token
-            "secret_payload": "pw" + secrets.token_hex(10)}      # a printed AccessSecretVersionResponse's data
+            "secret_payload": "pw" + secrets.token_hex(10),      # a printed AccessSecretVersionResponse's data
+            "env_value": "pw" + secrets.token_hex(10)}           # a Cloud Run EnvVar's value under a secret's name
 
 
 def test_every_redacted_shape_is_planted():
@@ -86,6 +87,7 @@ def _runbook(planted: dict[str, str]) -> str:
             f"dsn app:{planted['dsn_password']}@tcp(10.30.0.5:3306)/shop; "
             f"https://hooks.slack.com/services/T0A1B2C3D/B0E4F5G6H/{planted['webhook']}; "
             f"refresh token {planted['vendor_token']}; "
+            f"env {{\"name\": \"DB_PASSWORD\", \"value\": \"{planted['env_value']}\"}}; "
             f"payload {{ data: \"{planted['secret_payload']}\" }}\n-----BEGIN PRIVATE KEY-----\n"
             f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
 

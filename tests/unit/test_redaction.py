@@ -331,6 +331,100 @@ KEPT += ["authorization=missing user=app host=10.0.0.3", "Authorization: denied 
          "page_token: NextPageTokenValue"]
 
 
+# A driver's or a tool's message after a password's, a secret's or a key's name and a colon is a sentence, not a value:
+# its words are what a person and the diagnosis read (PostgreSQL's auth.c "password authentication failed for user",
+# libpq's fe-auth.c "no password supplied"; MySQL's 1045, 1820 and 1862), kept whole; one word there is still a value.
+SENTENCES = [
+    'psql: error: password: authentication failed for user "app"',
+    'password: authentication failed for user "app"; host=10.40.0.3',
+    "Error: password: password authentication failed for user \"app\"",
+    "password: fe_sendauth: no password supplied",
+    "password: Access denied for user 'app'@'10.8.0.5'",
+    "password: password has expired",
+    "password: must be changed",
+    "error: password: cannot be empty",
+    "validation: password: too short",
+    "secret: permission denied on resource projects/shop/secrets/db-pass",
+    "password: SCRAM authentication failed",
+    "check password: failed",
+    # a value a library or a person already masked: pydantic's SecretStr repr, Spring Boot's actuator's "******"
+    "DbSettings(host='10.40.0.3', user='app', password=SecretStr('**********'), port=5432)",
+    "spring.datasource.password=****** spring.datasource.url=jdbc:postgresql://10.40.0.3/orders",
+    "params: {\"user\": \"app\", \"password\": \"[FILTERED]\"}",
+]
+KEPT += SENTENCES
+# Commands as a deploy script's `set -x` or a process listing shows them, each a form the shapes missed: curl's short
+# options grouped with `-u` last or its value joined (curl's src/tool_getparam.c `getparameter`: a letter taking a value
+# takes the rest of its word, or the next argument), `-U`/`--proxy-user` (curl's manual, "-U, --proxy-user
+# <user:password>"), a value quoted around the user and holding a space or a quote as a shell writes it (`'\''`), a
+# MySQL client named by a relative path.
+COMMANDS = {
+    "curl's -u last of grouped options": ("+ curl -sSfu admin:Cu1s3cret https://10.0.0.3/metrics", "Cu1s3cret",
+                                         "curl -sSfu admin:" + REDACTED + " https://10.0.0.3/metrics"),
+    "curl's -u grouped and joined": ("curl -sSfuadmin:Cu2s3cret https://x.internal/", "Cu2s3cret",
+                                     "-sSfuadmin:" + REDACTED + " https://x.internal/"),
+    "curl's -U proxy user": ("curl -sS -U proxyuser:Cu3s3cret -x http://proxy.internal:3128 https://api.example",
+                             "Cu3s3cret", "-U proxyuser:" + REDACTED + " -x http://proxy.internal:3128"),
+    "curl's quoted user and password holding a space": ('curl -sSf -u "admin:Cu4 s3cret" https://x.internal/', "s3cret",
+                                                        '-u "admin:' + REDACTED + '" https://x.internal/'),
+    "curl's password holding a shell-quoted quote": ("curl -u 'admin:it'\\''s9x' https://x.internal/", "s9x",
+                                                     "-u 'admin:" + REDACTED + "' https://x.internal/"),
+    "mysql's -p holding a shell-quoted quote": ("mysql -uroot -p'My'\\''s9x' shop", "s9x", "-p" + REDACTED + " shop"),
+    "a MySQL client by a relative path": ("$ ./bin/mysqldump -h 10.30.0.5 -uroot -pMd5s3cret shop", "Md5s3cret",
+                                          "./bin/mysqldump -h 10.30.0.5 -uroot -p" + REDACTED + " shop"),
+    "mysqladmin in the working directory": ("./mysqladmin -pMa6s3cret status", "Ma6s3cret", "-p" + REDACTED + " status"),
+}
+ROWS += list(COMMANDS.values())
+# More of this world's lines holding a credential in a form the shapes missed, each with its source.
+MORE = {
+    # Terraform's plan of a value it was not told is sensitive: `~ password = "old" -> "new"`; both redacted
+    "Terraform's change of an unmarked password": ('  ~ password = "Tf7s3cret" -> "Tf8s3cret"', "Tf8s3cret",
+                                                  '~ password = "' + REDACTED + '" -> "' + REDACTED + '"'),
+    # Go's fmt `%+v` of a config struct: field names and values joined by ":", no space (fmt package, "Printing")
+    "Go's %+v of a config struct": ("config: {Host:10.40.0.3 User:app Password:Go7s3cret DB:orders}", "Go7s3cret",
+                                    "{Host:10.40.0.3 User:app Password:" + REDACTED + " DB:orders}"),
+    # Ruby's Hash#inspect before 3.4: `{:password=>"..."}`; PHP's print_r: `[password] => ...`
+    "Ruby's hash inspect": ('{:host=>"10.40.0.3", :password=>"Rb7s3cret", :user=>"app"}', "Rb7s3cret",
+                            ':password=>"' + REDACTED + '", :user=>"app"}'),
+    "PHP's print_r": ("Array\n(\n    [host] => 10.40.0.3\n    [password] => Php7s3cret\n)", "Php7s3cret",
+                      "[host] => 10.40.0.3\n    [password] => " + REDACTED),
+    # Rails' secret_key_base, Laravel's APP_KEY, in an environment's dump (`env`, a .env file echoed)
+    "Rails' SECRET_KEY_BASE in an env dump": ("SECRET_KEY_BASE=0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d RAILS_ENV=production",
+                                              "0a1b2c3d4e5f", "SECRET_KEY_BASE=" + REDACTED + " RAILS_ENV=production"),
+    "Laravel's APP_KEY": ("APP_KEY=base64:Lk7s3cretQ2hBb1RrT0lLdz09\nAPP_ENV=production", "Lk7s3cret",
+                          "APP_KEY=" + REDACTED + "\nAPP_ENV=production"),
+    # Cloud Run Admin API v2 `EnvVar` (name, value) as an audit log's request or `gcloud run services describe
+    # --format=json` writes a container's env; Kubernetes' YAML; Terraform's `env` block
+    "Cloud Run's env var as JSON": ('"env": [{"name": "DB_HOST", "value": "10.40.0.3"}, {"name": "DB_PASSWORD", '
+                                    '"value": "Cr7s3cret"}]', "Cr7s3cret",
+                                    '{"name": "DB_HOST", "value": "10.40.0.3"}, {"name": "DB_PASSWORD", "value": "'
+                                    + REDACTED + '"}'),
+    "an env var in YAML": ("env:\n- name: DB_PASSWORD\n  value: Cr8s3cret\n- name: DB_HOST\n  value: 10.40.0.3",
+                           "Cr8s3cret", "- name: DB_PASSWORD\n  value: " + REDACTED + "\n- name: DB_HOST\n  value: 10.40.0.3"),
+    "Terraform's env block": ('env {\n  name  = "API_TOKEN"\n  value = "Tf9s3cretTok"\n}', "Tf9s3cretTok",
+                              'name  = "API_TOKEN"\n  value = "' + REDACTED + '"'),
+}
+ROWS += list(MORE.values())
+# A key printed to stdout reaches Cloud Logging a line an entry (Cloud Run "Logging and viewing logs"): a PEM body's line
+# alone in its entry (RFC 7468 section 2: 64 base64 characters) is the key's, redacted; a hex digest alone (one case)
+# and a short base64 value alone are no such line, kept. And a sentence after `api_key:` naming its revocation.
+PEM_LINES = {
+    "a PEM body line alone": ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj", "MIIEvQIBADAN", REDACTED),
+    "a PEM body line alone, indented": ("  Us8cKjMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtC",
+                                        "Us8cKjMzEfYy", REDACTED),
+}
+ROWS += list(PEM_LINES.values())
+KEPT += ["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "//57fQ==",
+         "api_key: revoked by ops@shop.example on 2026-12-06", "password: account locked after 5 attempts"]
+# A Secret Manager secret's name under the bare name `secret`, as Cloud Run's API (`SecretKeySelector.secret`) and a
+# Terraform plan write a revision's secret reference: what a person checks, kept; a value joined to another name's
+# (`client_secret`) or not written as a secret's name is redacted.
+KEPT += ['"env": [{"name": "DB_PASS", "valueSource": {"secretKeyRef": {"secret": "db-pass", "version": "latest"}}}]',
+         '      + secret_key_ref {\n          + secret  = "orders-db-password"\n          + version = "latest"\n        }']
+ROWS += [('{"client_secret": "abc-def-ghi", "secret": "Xy7s3cret"}', "Xy7s3cret",
+          '{"client_secret": "' + REDACTED + '", "secret": "' + REDACTED + '"}')]
+
+
 @pytest.mark.parametrize("text, gone, kept", ROWS)
 def test_each_shape_is_redacted_and_what_names_it_kept(text, gone, kept):
     out = redacted(text)
