@@ -677,7 +677,8 @@ def _subsume(matched: list[Finding]) -> list[Finding]:
 
 
 def _human_changes(facts: Facts, blamed: frozenset[str] = frozenset()) -> tuple[str, list[EvidenceItem]]:
-    """Changes to the service by someone other than Runwarden, from the audit log.
+    """Changes to the service by someone other than Runwarden, from the audit log, and a person's change the
+    service's last_modifier shows with no audit entry read for it (`_unaudited`).
 
     A deploy before the incident is context (it may be the cause), and so is a pipeline's own promotion
     (`_pipeline_promotions`): the release step of a blue/green deploy. A deploy after the incident
@@ -753,9 +754,9 @@ def _pipeline_promotions(facts: Facts, entries: list[LogRecord], deploys: dict[i
     the release step of a blue/green deploy (`--no-traffic`, then `update-traffic`), the deploy itself, as a
     deploy's own entry is. A person's change (as themselves, or acting through the account), one whose principal
     is not known to be a pipeline's (no email, a delegate kept only as a third party principal), a share, or a
-    change at another time is not: it stands automation down. A service account is any pipeline's, not only a release's:
-    UNCONFIRMED which pipeline made it, and not needed, since only the change that promoted the failing revision
-    at its first requests is read as its deploy."""
+    change at another time is not: it stands automation down. A service account is any pipeline's, not only a
+    release's: UNCONFIRMED which pipeline made it, and not needed, since only the change that promoted the failing
+    revision at its first requests is read as its deploy."""
     suspect = facts.newest_serving
     promoted = facts.promotion(suspect) if suspect is not None else None
     if promoted is None or facts.b.service.serving_percent(suspect.short_name) < 100:
@@ -791,9 +792,8 @@ def _rollout_steps(facts: Facts, entries: list[LogRecord], deploys: dict[int, Re
     50 %), while it still serves a share short of all traffic. Such a step is context, as Service.last_modifier
     reads it when no entry is read (shared/remediation/release_pipeline.rollout_mover): rolling the canary back
     to its stable revision is what an SRE expects, and the tool is named so that a person stops it. Everything
-    else stands automation down: a
-    person's move (as themselves or through an account), a delegate that does not say who it was, a step that lowered the failing revision's share (a
-    rollback already under way: never fought), a move of another revision's share, a write whose split is not
+    else stands automation down: a person's move (as themselves or through an account), a delegate that does not
+    say who it was, a step that lowered the failing revision's share (a rollback already under way: never fought), a move of another revision's share, a write whose split is not
     read, and any step when more than one principal changed the service in the window (who is at work is then
     not one tool). Only a step of the revision a bad_revision finding blames (`blamed`, its subject) is context:
     a step of a clean canary while an older revision fails rolls out what may be the fix, and stands down.
@@ -860,8 +860,7 @@ def _step_item(facts: Facts, entry: LogRecord, step: _Step) -> EvidenceItem:
                         observed=f"{entry.method_name} by {named(entry)} at {hms(entry.timestamp)}: traffic change "
                                  f"stepping {step.revision.short_name} from {step.before}% to {step.after}%, {after} s "
                                  f"after it was deployed, by {named(entry)}{_whose(entry)} (not a person): a rollout "
-                                 "tool moving "
-                                 "traffic in steps (gcloud run services update-traffic, canary/stable tags); stop its "
+                                 "tool moving traffic in steps (gcloud run services update-traffic, canary/stable tags); stop its "
                                  "rollout, or its next step undoes a rollback",
                         threshold="a pipeline (a service account acting as itself, or a pipeline acting through one "
                                   "or a workload identity pool) raising the newest revision's share short of "
