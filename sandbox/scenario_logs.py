@@ -172,6 +172,10 @@ class AuditLogSpec(Spec):
     request: dict[str, Any] | None = None
     done: Offset | None = None               # a long-running operation: when its last entry is written
     kind: Literal["traffic", "deploy"] | None = None   # documentation only: what the change was
+    # The write was made (the service's last_modifier and update_time show it: sandbox.scenarios.last_write) but its
+    # entries reach Logging after Runwarden reads, so no read finds them. How late an Admin Activity entry may be
+    # readable is not documented (UNCONFIRMED): the audit-absent reading, on the stand-ins.
+    late: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> AuditLogSpec:
@@ -214,7 +218,7 @@ def materialize_logs(project: str, region: str, logs: Iterable[LogSpec], audit_l
     if anchor.tzinfo is None:
         raise ValueError("anchor must be timezone-aware (UTC)")
     seeds = [seed for spec in logs for seed in _log_seeds(project, region, spec, anchor)]
-    seeds += [seed for spec in audit_logs for seed in _audit_seeds(project, region, spec, anchor)]
+    seeds += [seed for spec in audit_logs if not spec.late for seed in _audit_seeds(project, region, spec, anchor)]
     return tuple(sorted(seeds, key=lambda s: s.timestamp))
 
 

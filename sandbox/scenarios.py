@@ -28,9 +28,11 @@ from sandbox.scenario_secrets import SecretVersionSpec, seed_secrets
 from sandbox.standins.metric_catalogue import descriptor as metric_descriptor
 from sandbox.standins.metric_catalogue import series_problems
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
-from sandbox.standins.run import ConditionSeed, TrafficSeed, hashed_run_app_url, project_number
+from sandbox.standins.run import (DEPLOY_ASKED_BEFORE, SEEDED_BY, ConditionSeed, TrafficSeed, hashed_run_app_url,
+                                  project_number)
 from sandbox.standins.server import StandIns, start_standins
 from shared.config import strict_yaml_loader
+from shared.diagnosis.run_audit import SERVICE_WRITES, service_methods
 from shared.gcp.identifiers import SqlInstance, is_connection_name
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -908,6 +910,9 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
             # `audit_logs` record (a deploy, a person's or a pipeline's split move, each with its own request).
             # Audited here too, it would read as a change by SEEDED_BY at the moment of seeding.
             standins.run.set_traffic(service.name, service.traffic, audited=False)
+        written = last_write(service, scenario.audit_logs, anchor)
+        if written is not None:
+            standins.run.seeded_last_write(service.name, *written)
         for rev in service.revisions:
             if rev.deleted:
                 standins.run.delete_revision(service.name, rev.name)
@@ -917,6 +922,34 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
     seed_logs(standins.logging, scenario.project, scenario.region, scenario.logs, scenario.audit_logs, anchor)
     seed_secrets(standins.secretmanager, scenario.project, scenario.secret_versions, pinned_versions(scenario))
     return world
+
+
+# The writes that change a Service resource (Service.last_modifier and update_time move with them): v2's
+# UpdateService and CreateService, v1's ReplaceService (shared/diagnosis/run_audit.SERVICE_WRITES). An IAM policy's
+# change (SetIamPolicy) is a change of the policy, not of the Service, and leaves them as they were (UNCONFIRMED:
+# service.proto says only "last authenticated modifier").
+_SERVICE_WRITE = re.compile(service_methods(SERVICE_WRITES))
+# A deploy's audit entry and its revision's create_time are this close at most (diagnose._DEPLOY_MATCH): the entry
+# then names the deploy's caller, whom a seeded revision (no caller of its own) does not.
+_DEPLOY_MATCH = timedelta(seconds=120)
+
+
+def last_write(service: ServiceSeed, audits: Sequence[AuditLogSpec], anchor: datetime) -> tuple[str, datetime] | None:
+    """The principal and time of the last write of `service` (Service.last_modifier, update_time), as Cloud Run
+    would keep them for the state a scenario starts in: the latest of its audited writes (`audit_logs` of api run
+    naming it, by a method that writes the Service) and its newest revision's deploy. A deploy with no audited
+    entry within _DEPLOY_MATCH of its revision's creation was made by SEEDED_BY, DEPLOY_ASKED_BEFORE its revision
+    (`RunStandIn.deploy` dates it so). None: no revision and no audited write (the creation stays)."""
+    short = service.name.rsplit("/", 1)[-1]
+    writes = [(anchor + a.at, a.principal) for a in audits
+              if a.api == "run" and a.service == short and _SERVICE_WRITE.search(a.method_name)]
+    newest = max(service.revisions, key=lambda r: r.create_time, default=None)
+    if newest is not None and not any(abs(at - newest.create_time) <= _DEPLOY_MATCH for at, _ in writes):
+        writes.append((newest.create_time - DEPLOY_ASKED_BEFORE, SEEDED_BY))
+    if not writes:
+        return None
+    at, by = max(writes)
+    return by, at
 
 
 def pinned_versions(scenario: Scenario) -> list[tuple[str, str]]:

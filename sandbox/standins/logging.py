@@ -99,7 +99,9 @@ class AuditSeed:
     method_name: str                      # e.g. google.cloud.run.v2.Services.UpdateService
     resource_name: str                    # e.g. projects/P/locations/L/services/S
     principal_email: str = ""
-    # authenticationInfo.serviceAccountDelegationInfo: the first-party principals who acted through it, in order.
+    # authenticationInfo.serviceAccountDelegationInfo: who acted through it, in order: a first-party principal's
+    # email, or a federated identity's `principal://...` (the delegation's principal_subject, beside a
+    # ThirdPartyPrincipal: google/cloud/audit/audit_log.proto).
     delegated_by: tuple[str, ...] = ()
     service_name: str = "run.googleapis.com"
     status_code: int | None = None        # AuditLog.status.code; set on an operation's last entry
@@ -178,8 +180,13 @@ def _audit_log(seed: AuditSeed) -> Any:
                                    resource_name=seed.resource_name)
     if seed.principal_email:
         audit.authentication_info.principal_email = seed.principal_email
-    for email in seed.delegated_by:
-        audit.authentication_info.service_account_delegation_info.add().first_party_principal.principal_email = email
+    for who in seed.delegated_by:
+        delegation = audit.authentication_info.service_account_delegation_info.add()
+        if who.startswith("principal://"):
+            delegation.principal_subject = who
+            delegation.third_party_principal.SetInParent()
+        else:
+            delegation.first_party_principal.principal_email = who
     if seed.status_code is not None:
         audit.status.code = seed.status_code
     if seed.request is not None:

@@ -94,8 +94,10 @@ SERVER_DEFAULT_CONCURRENCY_UNDER_ONE_CPU = 1
 # them from the caller's credentials, which the stand-in does not check: an RPC's caller is `RunStandIn.caller`
 # (Runwarden's own service account by default), a seeded change names its own (a person who deployed by default).
 # That a traffic-only UpdateService moves last_modifier and update_time as any update does is UNCONFIRMED (the
-# docstrings say "last", for any modification); the product reads them only to name another tool's rollout
-# (shared/remediation/release_pipeline.rollout_mover), never to hold a write back, so either reading is safe.
+# docstrings say "last", for any modification); the product reads them to name another tool's rollout
+# (shared/remediation/release_pipeline.rollout_mover) and to hold a write back for a person's change no audit entry
+# read accounts for (shared/diagnosis/unaudited_change.py); under the other reading the audit entry alone decides.
+# A scenario's seeded service names the principal of its last write (`sandbox.scenarios.last_write`).
 RUNWARDEN_CALLER = "runwarden@demo-project.iam.gserviceaccount.com"
 SEEDED_BY = "deployer@example.com"
 # The Admin Activity audit entries of every write: an out-of-band one (`deploy`, `set_service_max_instances`: a
@@ -581,20 +583,24 @@ class RunStandIn(StandIn):
             self._templates.pop(name, None)
             self._refresh_status(service)
 
-    def set_traffic(self, service: str, traffic: Sequence[TrafficSeed], by: str = SEEDED_BY,
+    def set_traffic(self, service: str, traffic: Sequence[TrafficSeed], by: str | None = None,
                     at: datetime | None = None, *, audited: bool = True) -> run_v2.Service:
         """An out-of-band change (as if someone ran `gcloud run services update-traffic`): validated, bumps generation
         and etag. `by`: whose credentials made it (Service.last_modifier: a person, or a CI job's service account
         stepping a rollout); `at`: when (Service.update_time and its audit entries; the stand-in's clock's now by
         default). Audited as every other write is (`audit_into`): an UpdateService by `by` whose request carries the
         split ("Cloud Run audit logging" lists UpdateService among the Admin Activity methods; a split move is one).
-        `audited=False` only for a split that is the state a scenario starts in, not a write within it (`seed`)."""
+        `audited=False` only for a split that is the state a scenario starts in, not a write within it (`seed`): then,
+        unless `by` is given, no one's write, and the service's last_modifier and update_time are kept (what made the
+        state is `seeded_last_write`'s); `by` given, a write whose audit entry is not read."""
         targets = [run_v2.TrafficTarget(type_=_LATEST if t.revision is None else _REVISION,
                                         revision=t.revision or "", percent=t.percent, tag=t.tag) for t in traffic]
         when = at or self.clock()
+        written = audited or by is not None
+        by = by or SEEDED_BY
         with self.lock:
             self._require_service(service)
-            answer = self._apply_traffic(service, self._validated_traffic(service, targets), by, when)
+            answer = self._apply_traffic(service, self._validated_traffic(service, targets), by, when, written)
         if audited:
             self._audited(service, by, when, {"service": {"name": service, "traffic": _split_request(targets)}})
         return answer
@@ -696,12 +702,26 @@ class RunStandIn(StandIn):
             # The last-modified time (Service.update_time) is the deploy's own, on the stand-in's one clock: when
             # it was asked for, as its audit entry dates it, not the wall time of the test that seeds it.
             stored.update_time = create_time - DEPLOY_ASKED_BEFORE
+            # ... by its caller: Service.last_modifier, "Email address of the last authenticated modifier"
+            # (google/cloud/run/v2/service.proto), for a template's change as for a split's.
+            stored.last_modifier = by
             answer = _copy(stored)
         containers = [{"image": c.image, "env": [{"name": e.name, "value": e.value} for e in c.env]}
                       for c in proto.containers]
         self._audited(service, by, create_time - DEPLOY_ASKED_BEFORE,
                       {"service": {"name": service, "template": {"revision": revision, "containers": containers}}})
         return answer
+
+    def seeded_last_write(self, service: str, by: str, at: datetime) -> run_v2.Service:
+        """Who made the write a seeded service was last changed by, and when (Service.last_modifier, update_time:
+        "Email address of the last authenticated modifier", "The last-modified time", output only,
+        google/cloud/run/v2/service.proto), as Cloud Run keeps them for the writes that made the state a scenario
+        starts in: its revisions' deploys and the changes its audit entries record (`sandbox.scenarios.seed`). Not a
+        write of its own: generation, etag and split are kept, and nothing is audited."""
+        with self.lock:
+            stored = self._require_service(service)
+            stored.last_modifier, stored.update_time = by, at
+            return _copy(stored)
 
     def set_service_max_instances(self, service: str, max_instance_count: int, *, by: str = SEEDED_BY,
                                   at: datetime | None = None) -> run_v2.Service:
@@ -898,9 +918,14 @@ class RunStandIn(StandIn):
         return self._validated_shape(targets)
 
     def _apply_traffic(self, name: str, traffic: list[run_v2.TrafficTarget], by: str,
-                       at: datetime | None) -> run_v2.Service:
-        """Out-of-band change: reconciled at once."""
+                       at: datetime | None, written: bool = True) -> run_v2.Service:
+        """Out-of-band change: reconciled at once. Not `written`: the state the world starts in, its last modifier
+        and update_time kept."""
+        kept = self._services[name]
+        kept = (kept.last_modifier, kept.update_time)
         service = self._accept_traffic(name, traffic, by, at)
+        if not written:
+            service.last_modifier, service.update_time = kept
         failure = self._reconcile(name)
         if failure is not None:
             raise invalid(failure[1])

@@ -32,7 +32,7 @@ from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.notable import notable, noted
 from shared.diagnosis.check_results import check_results, check_unread
-from shared.diagnosis.principals import PrincipalKind, named, principal_kind
+from shared.diagnosis.principals import acts_as_tool, named
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.run_audit import TRAFFIC_WRITES, service_methods
@@ -40,6 +40,7 @@ from shared.diagnosis.saturated_stretch import saturated_stretch
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 from shared.diagnosis.still_failing import too_few
 from shared.diagnosis.two_ceilings import resolve as two_ceilings
+from shared.diagnosis.unaudited_change import unaudited_change
 from shared.diagnosis.uncounted import refusals_uncounted
 from shared.diagnosis.unfinished import what_to_do
 
@@ -676,7 +677,8 @@ def _subsume(matched: list[Finding]) -> list[Finding]:
 
 
 def _human_changes(facts: Facts, blamed: frozenset[str] = frozenset()) -> tuple[str, list[EvidenceItem]]:
-    """Changes to the service by someone other than Runwarden, from the audit log.
+    """Changes to the service by someone other than Runwarden, from the audit log, and a person's change the
+    service's last_modifier shows with no audit entry read for it (`_unaudited`).
 
     A deploy before the incident is context (it may be the cause), and so is a pipeline's own promotion
     (`_pipeline_promotions`): the release step of a blue/green deploy. A deploy after the incident
@@ -684,9 +686,36 @@ def _human_changes(facts: Facts, blamed: frozenset[str] = frozenset()) -> tuple[
     tool's step (`_rollout_steps`) is context only when it steps a revision in `blamed` (the subjects of the
     bad_revision findings that stand).
     """
+    reasons, items = _audited_changes(facts, blamed)
+    unaudited = _unaudited(facts)
+    if unaudited is not None:
+        items.append(unaudited[1])
+        reasons.append(unaudited[0])
+    return ("recent human change: " + "; ".join(reasons)) if reasons else "", items
+
+
+def _unaudited(facts: Facts) -> tuple[str, EvidenceItem] | None:
+    """A person's change the service's last_modifier and update_time show and no audit entry read accounts for
+    (unaudited_change.py): a person at work, as their audited move would say, with who and when only."""
+    s, b = facts.s, facts.b
+    since = b.incident_started_at - timedelta(seconds=s.manual_change_window_seconds)
+    change = unaudited_change(b.service, b.revisions, b.audit.entries if b.audit is not None else (), since,
+                              s.self_principals)
+    if change is None:
+        return None
+    item = EvidenceItem(source="api", query="run.services.get (last_modifier, update_time)",
+                        observed=change.words(), passed=True, role="supports", about="stand_down",
+                        threshold=(f"a person's change within {s.manual_change_window_seconds} s before the incident "
+                                   "or since, not a deploy and with no audit entry read for it, stands automation "
+                                   "down: what they changed is not known"))
+    return change.words(), item
+
+
+def _audited_changes(facts: Facts, blamed: frozenset[str]) -> tuple[list[str], list[EvidenceItem]]:
+    """The audit reading of `_human_changes`: each entry's words and evidence."""
     s, b = facts.s, facts.b
     if b.audit is None:
-        return "", []
+        return [], []
     reasons, items = [], []
     entries = sorted((e for e in b.audit.entries if e.principal not in s.self_principals), key=lambda e: e.timestamp)
     deploys = _deploy_entries(entries, b.revisions)
@@ -701,7 +730,7 @@ def _human_changes(facts: Facts, blamed: frozenset[str] = frozenset()) -> tuple[
         deployed = deploys.get(i) or promotions.get(i)
         kind = ("traffic or configuration change" + _whose(entry) if deployed is None else
                 f"traffic change promoting {deployed.short_name} (all traffic to it, at its first requests, by a "
-                "service account acting as itself: its pipeline's release)" if i in promotions else
+                f"pipeline{_whose(entry)}: its pipeline's release)" if i in promotions else
                 f"deploy of {deployed.short_name}" if i not in finishing else
                 f"traffic change finishing the deploy of {deployed.short_name} (all traffic to it, by the same principal)")
         acting = entry.timestamp >= b.incident_started_at if deployed else True
@@ -713,20 +742,21 @@ def _human_changes(facts: Facts, blamed: frozenset[str] = frozenset()) -> tuple[
                                   passed=acting, role="supports" if acting else "context", about="stand_down"))
         if acting:
             reasons.append(f"{kind} by {named(entry)} at {hms(entry.timestamp)}")
-    return ("recent human change: " + "; ".join(reasons)) if reasons else "", items
+    return reasons, items
 
 
 def _pipeline_promotions(facts: Facts, entries: list[LogRecord], deploys: dict[int, Revision]) -> dict[int, Revision]:
     """The entries (by position) that are a pipeline's own promotion of the newest serving revision: a change
     within _DEPLOY_MATCH of the minute its traffic began (Facts.promotion, which dates it from its own requests)
-    by a service account acting as itself (principals.principal_kind, read off the entry's principalEmail and
+    by a pipeline (principals.acts_as_tool: a service account acting as itself, or a pipeline acting through one or
+    through a workload identity pool, read off the entry's principalEmail, principalSubject and
     serviceAccountDelegationInfo: google/cloud/audit/audit_log.proto), while it takes all the traffic. That is
     the release step of a blue/green deploy (`--no-traffic`, then `update-traffic`), the deploy itself, as a
-    deploy's own entry is. A person's change, one whose principal is not known to be a service account acting
-    as itself (no email, a third party's subject, a person acting through the account), a share, or a change at
-    another time is not: it stands automation down. A service account is any pipeline's, not only a release's:
-    UNCONFIRMED which pipeline made it, and not needed, since only the change that promoted the failing revision
-    at its first requests is read as its deploy."""
+    deploy's own entry is. A person's change (as themselves, or acting through the account), one whose principal
+    is not known to be a pipeline's (no email, a delegate kept only as a third party principal), a share, or a
+    change at another time is not: it stands automation down. A service account is any pipeline's, not only a
+    release's: UNCONFIRMED which pipeline made it, and not needed, since only the change that promoted the failing
+    revision at its first requests is read as its deploy."""
     suspect = facts.newest_serving
     promoted = facts.promotion(suspect) if suspect is not None else None
     if promoted is None or facts.b.service.serving_percent(suspect.short_name) < 100:
@@ -738,7 +768,7 @@ def _pipeline_promotions(facts: Facts, entries: list[LogRecord], deploys: dict[i
     releases = [i for i, entry in enumerate(entries)
                 if i not in deploys and abs(entry.timestamp - at) <= _DEPLOY_MATCH
                 and _TRAFFIC_WRITE.search(entry.method_name or "")
-                and principal_kind(entry) is PrincipalKind.SERVICE_ACCOUNT]
+                and acts_as_tool(entry)]
     nearest = min(releases, key=lambda i: abs(entries[i].timestamp - at), default=None)
     return {} if nearest is None else {nearest: suspect}
 
@@ -755,42 +785,64 @@ class _Step:
 def _rollout_steps(facts: Facts, entries: list[LogRecord], deploys: dict[int, Revision],
                    blamed: frozenset[str]) -> dict[int, _Step]:
     """The entries (by position) that are a rollout tool's step of the failing revision's canary: a traffic write
-    by a service account acting as itself (principals.principal_kind: no serviceAccountDelegationInfo) after the
+    by a pipeline (principals.acts_as_tool: a service account acting as itself, or a pipeline acting through one or
+    through a workload identity pool; a person acting through it is a person) after the
     newest serving revision's deploy, whose request's split (LogRecord.traffic, read off AuditLog.request) raised
     that revision's share, short of all traffic (a CI job stepping `gcloud run services update-traffic` 5 -> 25 ->
     50 %), while it still serves a share short of all traffic. Such a step is context, as Service.last_modifier
     reads it when no entry is read (shared/remediation/release_pipeline.rollout_mover): rolling the canary back
     to its stable revision is what an SRE expects, and the tool is named so that a person stops it. Everything
-    else stands automation down: a
-    person's move, a service account someone acted through, a step that lowered the failing revision's share (a
-    rollback already under way: never fought), a move of another revision's share, a write whose split is not
+    else stands automation down: a person's move (as themselves or through an account), a delegate that does not
+    say who it was, a step that lowered the failing revision's share (a rollback already under way: never fought), a move of another revision's share, a write whose split is not
     read, and any step when more than one principal changed the service in the window (who is at work is then
     not one tool). Only a step of the revision a bad_revision finding blames (`blamed`, its subject) is context:
     a step of a clean canary while an older revision fails rolls out what may be the fix, and stands down.
     The share before is the one the latest earlier split read gave it, its own deploy's included (the deploy's
     entry is written before or at the revision's create_time, within _DEPLOY_MATCH: `_deploy_entries`), so a
     deploy that gave it all (a LATEST 100 target) and a tool's step down to 10 % is a step away, and stands
-    down. With no split read for its deploy the share before is 0: a deploy that named no split for it gave
-    it none (`--no-traffic`); UNCONFIRMED whether Cloud Run's entry of a deploy always carries the split, and
-    a deploy with no split under a LATEST 100 split gives it all (a step down from there would then be read
-    as a step up)."""
+    down. With no split read for it (no deploy entry read, or one whose request holds no `traffic`), the share
+    before is the one the revision served (`_served_share`): what Cloud Run did with an update without `traffic`
+    is read in two ways. Service.traffic: "If traffic is empty or not provided, defaults to 100% traffic to the
+    latest `Ready` Revision" (google/cloud/run/v2/service.proto; google-cloud-run's run_v2.types.Service
+    docstring), so the deploy gave it everything; or the request held the split as the client read it (gcloud
+    sends the service it read, its flags applied) and the audit entry does not log it, so the split in force was
+    kept (a pin: nothing to the new revision; a LATEST target: its share). Which one a deploy's audit entry
+    shows is UNCONFIRMED; its requests settle it. Served nothing known (no request in the minutes between), the
+    share before is 0, as before: a step from a deploy that gave it everything would then read as a step up,
+    and the rollback it allows goes where the tool was already stepping."""
     suspect = facts.newest_serving
     # A canary still under way, as rollout_mover reads it: the revision serves a share short of all traffic now. A
     # share written before a promotion to 100 % is not a step of a canary still running (the rollout is done).
     if (suspect is None or suspect.short_name not in blamed or len({named(e) for e in entries}) != 1
             or not 0 < facts.b.service.serving_percent(suspect.short_name) < 100):
         return {}
-    steps, before = {}, 0
+    steps, before, since = {}, None, suspect.create_time
     for i, entry in enumerate(entries):
         own_deploy = i in deploys and deploys[i].short_name == suspect.short_name
-        if entry.traffic is None or (entry.timestamp <= suspect.create_time and not own_deploy):
+        if entry.timestamp <= suspect.create_time and not own_deploy:
+            continue
+        if entry.traffic is None:
+            if own_deploy:      # the split it left is not read: what the revision served says it
+                before, since = None, max(entry.timestamp, suspect.create_time)
             continue
         share = _asked_share(facts, entry.traffic, suspect)
-        if (i not in deploys and 0 < share < 100 and share > before and _TRAFFIC_WRITE.search(entry.method_name or "")
-                and principal_kind(entry) is PrincipalKind.SERVICE_ACCOUNT):
-            steps[i] = _Step(suspect, before, share)
-        before = share
+        if (i not in deploys and 0 < share < 100 and _TRAFFIC_WRITE.search(entry.method_name or "")
+                and acts_as_tool(entry)):
+            was = before if before is not None else _served_share(facts, suspect, Window(since, entry.timestamp))
+            if share > was:
+                steps[i] = _Step(suspect, was, share)
+        before, since = share, entry.timestamp
     return steps
+
+
+def _served_share(facts: Facts, revision: Revision, between: Window) -> int:
+    """`revision`'s share of the service's requests in the whole minutes of `between` (the minute the next write
+    came in is left out: it may hold both splits), rounded; 0 when none were served or none read."""
+    whole = Window(between.start, between.end - timedelta(minutes=1))
+    if whole.end <= whole.start:
+        return 0
+    total = facts.requests(whole).total
+    return round(100 * facts.requests(whole, revision.short_name).total / total) if total else 0
 
 
 def _asked_share(facts: Facts, split: tuple[tuple[str, int], ...], revision: Revision) -> int:
@@ -807,10 +859,11 @@ def _step_item(facts: Facts, entry: LogRecord, step: _Step) -> EvidenceItem:
     return EvidenceItem(source="log", query=facts.b.audit.query if facts.b.audit else "",
                         observed=f"{entry.method_name} by {named(entry)} at {hms(entry.timestamp)}: traffic change "
                                  f"stepping {step.revision.short_name} from {step.before}% to {step.after}%, {after} s "
-                                 f"after it was deployed, by {named(entry)} (not a person): a rollout tool moving "
-                                 "traffic in steps (gcloud run services update-traffic, canary/stable tags); stop its "
+                                 f"after it was deployed, by {named(entry)}{_whose(entry)} (not a person): a rollout "
+                                 "tool moving traffic in steps (gcloud run services update-traffic, canary/stable tags); stop its "
                                  "rollout, or its next step undoes a rollback",
-                        threshold="a service account acting as itself raising the newest revision's share short of "
+                        threshold="a pipeline (a service account acting as itself, or a pipeline acting through one "
+                                  "or a workload identity pool) raising the newest revision's share short of "
                                   "all traffic after its deploy, alone in the window, is a rollout's step: context, "
                                   "never a stand-down",
                         passed=False, role="context", about="stand_down")

@@ -12,30 +12,37 @@ automation down. A person's Google account or Workspace user has any other email
 
 A service account is not always a pipeline: a person may act as one (`gcloud --impersonate-service-account`),
 and then the entry's `serviceAccountDelegationInfo` holds "the real authorities that try to access GCP resources
-by delegating on a service account" (AuthenticationInfo.service_account_delegation_info, audit_log.proto). Such
-an entry, one with no email (a third party identity, a workload or workforce pool's principal: `principal_subject`
-only), or an email of no known form is UNKNOWN: precision treats it as a person's.
+by delegating on a service account" (AuthenticationInfo.service_account_delegation_info, audit_log.proto). Who
+acted through the account is who made the change, as an SRE reads it:
+- a person (a delegate's email of a person, or a workforce pool's principal): PERSON. Workforce identity
+  federation is IAM's "identities for users" and its single identity is `principal://iam.googleapis.com/locations/
+  global/workforcePools/POOL_ID/subject/SUBJECT_ATTRIBUTE_VALUE` (IAM docs, "Principals overview" and "Principal
+  identifiers").
+- a pipeline: a service account impersonating the deployer account (Cloud Build's account, a runner's, through
+  `--impersonate-service-account`), or a workload identity pool's principal (GitHub Actions' `google-github-actions/
+  auth` with a service account): WORKLOAD, a tool as the account acting as itself is. Workload identity federation
+  is IAM's "identities for workloads", its single identity `principal://iam.googleapis.com/projects/PROJECT_NUMBER/
+  locations/global/workloadIdentityPools/POOL_ID/subject/SUBJECT_ATTRIBUTE_VALUE` (same pages); the delegation's
+  `principal_subject` is "For most identities, the format will be principal://iam.googleapis.com/{identity pool
+  name}/subjects/{subject}" (ServiceAccountDelegationInfo.principal_subject, audit_log.proto: "subjects" there,
+  "subject" in IAM's pages, so the pool's kind is read off its `workloadIdentityPools/` or `workforcePools/` segment
+  alone). UNCONFIRMED that an audit entry always names the pool's principal so: a delegate kept only as "a third
+  party principal" (a ThirdPartyPrincipal's claims, not kept) or in another form says nothing, and is UNKNOWN. A
+  person let into a workload pool (its provider trusting a person's token) reads as a pipeline: the pool's own
+  configuration decides that, as it decides the account's roles.
+- a chain of several: PERSON if anyone in it is a person, WORKLOAD if every one is a pipeline, else UNKNOWN.
+The same federation with direct resource access (no service account): principalEmail empty, principalSubject the
+pool's principal ("For third party identity callers, the `principal_subject` field is populated instead",
+AuthenticationInfo.principal_email); read as a delegate is. One with no email and no subject of a known pool, or an
+email of no known form, is UNKNOWN: precision treats it as a person's.
 
-A CI/CD pipeline may not run as a service account acting as itself:
-- through workload identity federation, impersonating a service account (GitHub Actions' `google-github-actions/
-  auth` with a service account, for one): the entry names the service account in principalEmail and the pool's
-  principal in serviceAccountDelegationInfo (a ThirdPartyPrincipal, or the delegation's `principal_subject`, "For
-  most identities, the format will be principal://iam.googleapis.com/{identity pool name}/subjects/{subject}":
-  ServiceAccountDelegationInfo.principal_subject, audit_log.proto). UNKNOWN: a workforce pool's person reaches
-  a service account the same way, and the entry does not tell a workload pool's pipeline from a workforce pool's
-  person by any field documented to say so (UNCONFIRMED that the subject's `workloadIdentityPools` segment is
-  always present for a workload and never for a person). It stands automation down, as a person's change does;
-  a pipeline that wants its promotions read as its release runs as its service account itself (a key, or the
-  account attached to its runner).
-- through workload identity federation with direct resource access (no service account): principalEmail empty,
-  principalSubject the pool's principal ("principal://iam.googleapis.com/projects/.../workloadIdentityPools/...";
-  which of the two fields the audit entry fills for it is UNCONFIRMED: either way no `.gserviceaccount.com` email
-  names it). UNKNOWN.
-- as a user account (a `ci-bot@company.com` Google account): no field tells it from a person's. PERSON.
-Each stands automation down: escalating is the safe reading, and a person's change is never taken for a pipeline's.
+A CI/CD pipeline as a user account (a `ci-bot@company.com` Google account): no field tells it from a person's.
+PERSON. Each of PERSON and UNKNOWN stands automation down: escalating is the safe reading, and a person's change is
+never taken for a pipeline's.
 """
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 from shared.diagnosis.evidence import LogRecord
@@ -51,20 +58,56 @@ def is_service_account(email: str) -> bool:
 
 class PrincipalKind(str, Enum):
     SERVICE_ACCOUNT = "a service account"
+    WORKLOAD = "a pipeline acting through a service account or a workload identity pool"
     PERSON = "a person"
     UNKNOWN = "not known to be a service account or a person"
 
 
+# A workload identity pool's and a workforce pool's principal (IAM docs, "Principal identifiers"; the proto's
+# "subjects" read too): the pool's kind is its path's segment.
+_WORKLOAD_POOL = re.compile(r"^principal://iam\.googleapis\.com/projects/[^/]+/locations/[^/]+/workloadIdentityPools/"
+                            r"[^/]+/subjects?/.+")
+_WORKFORCE_POOL = re.compile(r"^principal://iam\.googleapis\.com/locations/[^/]+/workforcePools/[^/]+/subjects?/.+")
+
+
 def principal_kind(entry: LogRecord) -> PrincipalKind:
-    """Who made `entry`'s change: a service account acting as itself, a person, or UNKNOWN (no email, one
-    of no known form, or a service account someone delegated on)."""
+    """Who made `entry`'s change: a service account acting as itself, a pipeline acting through one (WORKLOAD), a
+    person (acting as themselves or through an account), or UNKNOWN (no email nor known subject, one of no known
+    form, a delegate that says nothing)."""
     email = (entry.principal or "").strip().lower()
+    if not email:
+        return _identity(entry.principal_subject or "")
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain or any(c.isspace() for c in email):
         return PrincipalKind.UNKNOWN
-    if is_service_account(email):
-        return PrincipalKind.UNKNOWN if entry.delegates else PrincipalKind.SERVICE_ACCOUNT
-    return PrincipalKind.PERSON
+    if not is_service_account(email):
+        return PrincipalKind.PERSON
+    if not entry.delegates:
+        return PrincipalKind.SERVICE_ACCOUNT
+    kinds = {_identity(d) for d in entry.delegates}
+    return (PrincipalKind.PERSON if PrincipalKind.PERSON in kinds else
+            PrincipalKind.WORKLOAD if kinds == {PrincipalKind.WORKLOAD} else PrincipalKind.UNKNOWN)
+
+
+def _identity(who: str) -> PrincipalKind:
+    """A delegate's or a federated caller's kind: a person's email or a workforce pool's principal is a person's, a
+    service account's email or a workload pool's principal a pipeline's; anything else (a delegate kept only as "a
+    third party principal") UNKNOWN."""
+    who = who.strip()
+    if _WORKLOAD_POOL.match(who):
+        return PrincipalKind.WORKLOAD
+    if _WORKFORCE_POOL.match(who):
+        return PrincipalKind.PERSON
+    local, at, domain = who.lower().rpartition("@")
+    if not at or not local or not domain or any(c.isspace() for c in who) or "/" in who:
+        return PrincipalKind.UNKNOWN
+    return PrincipalKind.WORKLOAD if is_service_account(who) else PrincipalKind.PERSON
+
+
+def acts_as_tool(entry: LogRecord) -> bool:
+    """Whether `entry`'s change is a pipeline's: a service account acting as itself, or a pipeline acting through
+    one or through a workload identity pool (principal_kind)."""
+    return principal_kind(entry) in (PrincipalKind.SERVICE_ACCOUNT, PrincipalKind.WORKLOAD)
 
 
 def named(entry: LogRecord) -> str:

@@ -65,18 +65,33 @@ def test_a_step_by_runwardens_own_account_is_not_named(world, audited):
     assert not any(RUNWARDEN_CALLER in n for n in outcome.notes), outcome.notes
 
 
-def test_a_persons_step_read_from_its_audit_entry_stands_automation_down(world):
+@READINGS
+def test_a_persons_step_stands_automation_down_under_both_readings(world, audited):
     """A person's move of the split is a person at work (diagnose._human_changes): nothing is done. Not read from
-    the audit log, the same move is seen by Service.last_modifier only, which diagnosis does not read: the rollback
-    goes ahead with no note (the one case the two readings still answer differently)."""
+    the audit log, the same move is seen by Service.last_modifier and update_time only (unaudited_change.py): the
+    person and the time are named, and nothing is done either."""
     world.seed(SCENARIO)
-    _moved(world, SEEDED_BY)
+    _moved(world, SEEDED_BY, audited)
 
     outcome = world.handle(world.alert(SCENARIO))
 
     assert outcome.status.value != "applied", outcome.reason
     assert "recent human change" in outcome.reason and SEEDED_BY in outcome.reason, outcome.reason
+    moved_at = f"{(world.anchor - timedelta(minutes=5)):%H:%M:%S}"
+    assert moved_at in outcome.reason, outcome.reason
     assert world.serving() == {OLD: 90, NEW: 10}
+
+
+def test_a_seeded_scenario_names_its_deployer_as_the_last_modifier_at_the_deploy(world):
+    """The stand-in seeds a scenario's service as Cloud Run keeps it (Service.last_modifier, update_time): the
+    last write is the newest revision's deploy, by its deployer, a moment before the revision was created."""
+    world.seed(SCENARIO)
+
+    service = world.standins.run.service(SERVICE)
+
+    deployed = world.anchor - timedelta(minutes=10)
+    assert service.last_modifier == SEEDED_BY
+    assert timedelta(0) < deployed - service.update_time <= timedelta(seconds=60), (service.update_time, deployed)
 
 
 def test_runwardens_own_write_makes_it_the_last_modifier_and_keeps_the_creator(world):

@@ -1,11 +1,12 @@
 """A pipeline's own promotion is its release, not a person at work (diagnose._pipeline_promotions,
 diagnosis/principals.py). A blue/green release promotes a revision deployed hours before with `--no-traffic`
 (`update-traffic`): the audit log holds that traffic change, within manual_change_window_seconds of the
-incident. Made by a service account acting as itself (its principalEmail ends in .gserviceaccount.com and no
-one delegated on it: AuthenticationInfo, google/cloud/audit/audit_log.proto), at the minute the revision's
-traffic began (Facts.promotion), sending it everything, it is the deploy, context as a deploy's own entry is.
-A person's change, a principal not known to be a service account acting as itself, a share, another time, or
-a change after the incident began stands automation down."""
+incident. Made by a pipeline (a service account acting as itself: its principalEmail ends in .gserviceaccount.com
+and no one delegated on it; or a pipeline acting through it, another service account or a workload identity pool:
+AuthenticationInfo, google/cloud/audit/audit_log.proto), at the minute the revision's traffic began
+(Facts.promotion), sending it everything, it is the deploy, context as a deploy's own entry is. A person's change
+(as themselves or through the account), a principal not known to be a pipeline's, a share, another time, or a
+change after the incident began stands automation down."""
 from __future__ import annotations
 
 import pytest
@@ -117,8 +118,11 @@ def test_a_pipelines_change_that_writes_no_traffic_is_not_its_promotion():
     (CI, (), PrincipalKind.SERVICE_ACCOUNT),
     ("my-app@appspot.gserviceaccount.com", (), PrincipalKind.SERVICE_ACCOUNT),
     ("service-123@gcp-sa-cloudbuild.iam.gserviceaccount.com", (), PrincipalKind.SERVICE_ACCOUNT),
-    (CI, ("alice@example.com",), PrincipalKind.UNKNOWN),
+    (CI, ("alice@example.com",), PrincipalKind.PERSON),
     (CI, ("a third party principal",), PrincipalKind.UNKNOWN),
+    (CI, ("builder@demo.iam.gserviceaccount.com",), PrincipalKind.WORKLOAD),
+    (CI, ("builder@demo.iam.gserviceaccount.com", "alice@example.com"), PrincipalKind.PERSON),
+    (CI, ("builder@demo.iam.gserviceaccount.com", "a third party principal"), PrincipalKind.UNKNOWN),
     ("alice@example.com", (), PrincipalKind.PERSON),
     ("ci-robot@example.com", (), PrincipalKind.PERSON),
     (None, (), PrincipalKind.UNKNOWN),
@@ -143,18 +147,39 @@ def _by(principal: str | None, subject: str | None, delegates: tuple[str, ...]):
     return e.bundle()
 
 
-# A CI/CD pipeline that does not run as its service account acting as itself (principals.py): (case, principalEmail,
-# principalSubject, serviceAccountDelegationInfo, who the evidence names). Each stands automation down.
+WORKFORCE = "principal://iam.googleapis.com/locations/global/workforcePools/staff/subject/alice@acme.example"
+# An identity whose entry does not say it is a pipeline's (principals.py): (case, principalEmail, principalSubject,
+# serviceAccountDelegationInfo, who the evidence names). Each stands automation down.
 CI_IDENTITIES = [
-    ("workload identity federation impersonating the pipeline's account", CI, None, (POOL,),
-     f"{CI} at"),
     ("... the pool's principal kept only as a third party principal", CI, None, ("a third party principal",),
      "a third party principal"),
-    ("workload identity federation with direct access: no email, the pool's principalSubject", None, POOL, (),
-     f"by {POOL} at"),
     ("a user account the pipeline runs as: no field tells it from a person", "ci-bot@acme.example", None, (),
      "by ci-bot@acme.example at"),
+    ("a workforce pool's person impersonating the pipeline's account", CI, None, (WORKFORCE,), f"{CI} at"),
+    ("a workforce pool's person with direct access", None, WORKFORCE, (), f"by {WORKFORCE} at"),
 ]
+
+
+# A pipeline acting through its deployer account or a workload identity pool (principals.py): its promotion is its
+# release, as the account's own is. (case, principalEmail, principalSubject, serviceAccountDelegationInfo)
+PIPELINES_THROUGH = [
+    ("workload identity federation impersonating the pipeline's account", CI, None, (POOL,)),
+    ("workload identity federation with direct access: no email, the pool's principalSubject", None, POOL, ()),
+    ("Cloud Build's account impersonating the deployer account", CI, None,
+     ("123@cloudbuild.gserviceaccount.com",)),
+]
+
+
+@pytest.mark.parametrize("case,principal,subject,delegates", PIPELINES_THROUGH, ids=[c[0] for c in PIPELINES_THROUGH])
+def test_a_pipeline_acting_through_an_account_or_a_pool_promotes_as_its_release(case, principal, subject, delegates):
+    bundle = _by(principal, subject, delegates)
+
+    result = diagnose(bundle, S)
+
+    assert not result.stand_down, result.stand_down
+    said = [i.observed for i in result.evidence if i.about == "stand_down"]
+    assert len(said) == 1 and "its pipeline's release" in said[0], said
+    assert all(d in said[0] for d in delegates), said
 
 
 @pytest.mark.parametrize("case,principal,subject,delegates,named", CI_IDENTITIES, ids=[c[0] for c in CI_IDENTITIES])
@@ -192,4 +217,4 @@ def test_an_audit_entrys_federated_principals_are_decoded():
 
     assert [(r.principal, r.principal_subject, r.delegates) for r in records] == [
         (None, POOL, ()), (CI, None, (POOL,))]
-    assert [principal_kind(r) for r in records] == [PrincipalKind.UNKNOWN, PrincipalKind.UNKNOWN]
+    assert [principal_kind(r) for r in records] == [PrincipalKind.WORKLOAD, PrincipalKind.WORKLOAD]

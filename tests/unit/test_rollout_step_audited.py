@@ -4,8 +4,9 @@ service account acting as itself: the Admin Activity entry of that UpdateService
 audit logs cannot be disabled, Cloud Audit Logs overview) names the account, and its request holds the split
 (AuditLog.request, google/cloud/audit/audit_log.proto). Service.last_modifier reads the same step as a rollout
 tool's when no entry is read (release_pipeline.rollout_mover): both readings roll the canary back and name the
-tool when the account acted as itself. A person's move, a service account someone acted through (impersonation,
-where the two readings still differ), a step away from the failing revision (the share before read from the latest
+tool when the account acted as itself, or a pipeline acted through it (another service account, a workload
+identity pool). A person's move (as themselves, or through the account: where the two readings still differ, as
+Service.last_modifier names the account), a delegate that does not say who it was, a step away from the failing revision (the share before read from the latest
 earlier split, its own deploy entry's included), a step of a revision no bad_revision finding blames, a move of
 another revision's share, a change that is not traffic, a split not read, or several accounts in the window stand
 automation down."""
@@ -26,6 +27,8 @@ CI = "ci-deployer@demo.iam.gserviceaccount.com"
 PERSON = "alice@example.com"
 UPDATE = "google.cloud.run.v2.Services.UpdateService"
 SET_IAM = "google.cloud.run.v2.Services.SetIamPolicy"
+POOL = "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/github/subject/repo:acme/app"
+WORKFORCE = "principal://iam.googleapis.com/locations/global/workforcePools/staff/subject/alice@acme.example"
 
 
 def _canary(*writes: tuple[float, str, tuple[tuple[str, int], ...] | None, tuple[str, ...], str]) -> Evidence:
@@ -54,6 +57,12 @@ CASES = [
      False),
     ("a person steps it", [(-5, PERSON, STEP, (), UPDATE)], True),
     ("a person acting through the CI account (delegation)", [(-5, CI, STEP, (PERSON,), UPDATE)], True),
+    ("a workforce pool's person acting through the CI account", [(-5, CI, STEP, (WORKFORCE,), UPDATE)], True),
+    ("a delegate kept only as a third party principal", [(-5, CI, STEP, ("a third party principal",), UPDATE)], True),
+    ("a pipeline acting through the CI account (Cloud Build's account impersonating it)",
+     [(-5, CI, STEP, ("123@cloudbuild.gserviceaccount.com",), UPDATE)], False),
+    ("a pipeline acting through the CI account from a workload identity pool", [(-5, CI, STEP, (POOL,), UPDATE)],
+     False),
     ("the tool steps it away, 50 -> 10 % (a rollback under way)",
      [(-7, CI, ((OLD, 50), (NEW, 50)), (), UPDATE), (-5, CI, STEP, (), UPDATE)], True),
     ("a move of another revision's share (NEW kept at 10 %)",
@@ -115,3 +124,44 @@ def test_a_step_of_a_clean_canary_while_the_old_revision_fails_stands_down():
     said = [i.observed for i in result.evidence if i.about == "stand_down"]
     assert said and not any("rollout tool" in s for s in said), said
     assert plan(result, bundle, S).action is None
+
+
+def _deployed_without_split(served_before_step: int) -> Evidence:
+    """NEW deployed at -10 by the CI account, its deploy's entry holding no `traffic` (AuditLog.request without the
+    split), serving `served_before_step` % of 100 requests a minute until the tool's step to 10 % at -5 (OLD 90,
+    NEW 10), failing 60 % of what it serves."""
+    before = served_before_step
+    e = quiet_connector(
+        Evidence().revision(OLD, -300, sql=(SQL,)).revision(NEW, -10, sql=(SQL,))
+        .traffic(**{OLD: 90, NEW: 10})
+        .requests(OLD, -90, -10, 100).requests(OLD, -10, -5, 100 - before).requests(OLD, -5, 5, 90)
+        .requests(NEW, -5, 5, 4).requests(NEW, -5, 5, 6, code="500")
+        .latency(OLD, -90, 5, 0.2).latency(NEW, -10, 5, 0.2))
+    if before:
+        e = e.requests(NEW, -10, -5, before * 4 // 10).requests(NEW, -10, -5, before * 6 // 10, code="500")
+    for minute, split in ((DEPLOYED, None), (-5, STEP)):
+        e.audits.append(LogRecord(timestamp=at(minute), log_id="cloudaudit.googleapis.com/activity", severity="NOTICE",
+                                  text=UPDATE, method_name=UPDATE, principal=CI, traffic=split))
+    return e
+
+
+# What Cloud Run did with the deploy's update without `traffic` (diagnose._rollout_steps): the share NEW served until
+# the step says it. (case, NEW's share served between its deploy and the step, stands down)
+NO_SPLIT_READINGS = [
+    ("no traffic means 100% to the latest ready revision (service.proto): it served all, the step to 10 % is a step "
+     "away", 100, True),
+    ("the split in force was kept (a pin to OLD): it served nothing, the step to 10 % is a step up", 0, False),
+]
+
+
+@pytest.mark.parametrize("case,served,stands_down", NO_SPLIT_READINGS, ids=[c[0] for c in NO_SPLIT_READINGS])
+def test_a_deploy_whose_entry_holds_no_split_is_read_by_what_its_revision_served(case, served, stands_down):
+    bundle = _deployed_without_split(served).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert bool(result.stand_down) is stands_down, (result.stand_down, result.summary)
+    assert plan(result, bundle, S).action == (None if stands_down else "rollback_traffic")
+    if not stands_down:
+        [step] = [i for i in result.evidence if "rollout tool" in i.observed]
+        assert "from 0% to 10%" in step.observed, step.observed
