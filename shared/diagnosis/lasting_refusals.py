@@ -18,8 +18,10 @@ minutes since it.
 """
 from __future__ import annotations
 
+from shared.diagnosis.evidence import Revision
 from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.log_signals import Refusal
+from shared.diagnosis.secret_refs import names_a_credential, where_read
 
 # The refusals that name the connection itself (who connects, with what, from where, to what): each stays until
 # a person changes a setting, a credential, a grant or a name. Those of a state that passes are left out.
@@ -41,8 +43,20 @@ def lasting_refusal(facts: Facts) -> str:
             continue
         revisions = sorted({e.resource_labels.get("revision_name", "") for e in own})
         first, last = min(e.timestamp for e in own), max(e.timestamp for e in own)
+        reads = _credentials_read([r for r in facts.serving if r.short_name in revisions]) \
+            if kind == Refusal.CREDENTIALS else ""
         return (f"the database refused new connections of {', '.join(revisions)}, which still serve"
-                f"{'s' if len(revisions) == 1 else ''}: {kind}, {len(own)} times from {hms(first)} to {hms(last)}. "
-                "Such a refusal does not end by itself, and only a new connection meets it (a pool keeps its own): "
-                "the clean minutes since show no new instance refused, not the cause fixed")
+                f"{'s' if len(revisions) == 1 else ''}: {kind}, {len(own)} times from {hms(first)} to {hms(last)}"
+                f"{reads}. Such a refusal does not end by itself, and only a new connection meets it (a pool keeps "
+                "its own): the clean minutes since show no new instance refused, not the cause fixed")
     return ""
+
+
+def _credentials_read(revisions: list[Revision]) -> str:
+    """The secrets the refused revisions read a credential from, by name and version ("" for none): an instance
+    resolves them when it starts (Cloud Run docs, "Configure secrets for services"), so a version added since
+    under `latest` reaches only the instances started since. Names only, never a value."""
+    read = sorted({f"{where_read(ref)} from {ref.secret} at {ref.version or 'latest'}"
+                   for revision in revisions for ref in revision.secrets
+                   if (ref.env and names_a_credential(ref.env)) or ref.volume})
+    return f" (the credential read when an instance starts: {'; '.join(read)})" if read else ""

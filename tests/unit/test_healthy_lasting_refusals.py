@@ -14,6 +14,7 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import SecretRef
 from shared.diagnosis.signatures import Signature
 from tests.unit.builders import Evidence, healthy_or_held
 from tests.unit.test_healthy_fast_refusals import LATENCY, RATIO
@@ -38,7 +39,8 @@ def _burst(text: str, *, logged_by: str = OLD, serving: str = OLD, now: float = 
     of new instances answers 20 500s a minute, each minute 3 lines of `text` logged by `logged_by`; clean since,
     read at `now`."""
     e = Evidence(now=now)
-    e.revision(OLD, -6000)
+    e.revision(OLD, -6000, secrets=(SecretRef(env="DB_PASSWORD", secret="ledger-db-password", version="latest"),
+                                    SecretRef(env="DB_USER", secret="ledger-db-user", version="3")))
     if NEW in (logged_by, serving):
         e.revision(NEW, -3000)
     e.traffic(**{serving: 100}).instances(serving, -120, now, 4)
@@ -71,6 +73,14 @@ def test_clean_minutes_after_a_lasting_refusal_are_never_healthy(name, evidence,
     if not healthy:
         assert f"refused new connections of {OLD}, which still serves" in d.summary, d.summary
         assert "not the cause fixed" in d.summary, d.summary
+
+
+def test_a_refused_password_names_the_secret_it_is_read_from():
+    """A refused password names the secret the serving revision reads it from, with its version: the one a person
+    fixes (a version added under `latest`); a secret that holds no credential by its variable's name is left out."""
+    d = healthy_or_held(_burst(PASSWORD), RATIO, S, False)
+    assert "env DB_PASSWORD from ledger-db-password at latest" in d.summary, d.summary
+    assert "ledger-db-user" not in d.summary, d.summary
 
 
 def test_the_sweep_judges_its_own_action_on_the_minutes_since():
