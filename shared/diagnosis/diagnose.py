@@ -29,6 +29,7 @@ from shared.diagnosis.clean_stretch import too_few_clean
 from shared.diagnosis.client_errors import client_errors_risen
 from shared.diagnosis.grpc_calls import grpc_failing, grpc_kind, grpc_unshown, statuses
 from shared.diagnosis.health_bar import HealthBar, health_bar
+from shared.diagnosis.lasting_refusals import lasting_refusal
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.notable import notable, noted
 from shared.diagnosis.check_results import check_results, check_unread
@@ -453,6 +454,16 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                             "a person must judge whether the connector needs more room before the load returns: "
                             "raise its max instances or machine type (gcloud compute networks vpc-access "
                             "connectors update), or move the load that filled it", shown=ceiling)
+    # The database refused new connections in words that do not end by themselves (a password, a certificate, an
+    # account or address not admitted) on a revision that still serves: the minutes since are clean because no
+    # instance started, not because the cause is gone (shared/diagnosis/lasting_refusals.py). On the alert path
+    # only, as the connector's stretch: the sweep judges its own action on the minutes since it.
+    lasting = lasting_refusal(facts) if traffic_judged else ""
+    if lasting:
+        return _not_healthy(b, context, about, observed, lasting, "log", b.logs.query if b.logs else b.requests.query,
+                            "a person must fix what the database refuses before the next instance starts: the "
+                            "credential, certificate or grant its words name (a secret read at latest, a rotated "
+                            "server CA, a changed user), then check that new instances connect")
     # An alert whose own failure no minute read shows: the alert and the evidence disagree, and clean minutes of
     # what was read are not its condition cleared (shared/diagnosis/alert_unseen.py). On the alert path only: the
     # sweep judges its own action on the minutes since it.
