@@ -37,6 +37,14 @@ from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
 
+def _too_few(count: int) -> str:
+    """What the rule counted, said so that other database words in the logs (a connection found closed after it was
+    open, a query cancelled) are not read as "none at all": only failed, timed-out or refused connects are counted."""
+    counted = "no errors" if count == 0 else f"only {count} error{'s' if count > 1 else ''}"
+    return (f"{counted} of connecting to the database (a connect that failed, timed out or was refused; "
+            f"a connection found closed after it was open is not one)")
+
+
 def evaluate(facts: Facts) -> Finding:
     s = facts.s
     c = Citation(Signature.DATABASE_UNREACHABLE)
@@ -76,7 +84,7 @@ def evaluate(facts: Facts) -> Finding:
         if pooled:
             return c.doubt(pooled, _POOLER_WAIT_ADVICE)
         waits = pool_waits(facts, c)
-        return c.no("Cloud SQL is up (or unknown) and the application logs no database connection errors"
+        return c.no(f"Cloud SQL is up (or unknown) and the application logs {_too_few(len(errors))}"
                     + (f"; it waits for its own connection pool ({waits}x): requests wait on the database path "
                        "(slow queries or a slow path hold the connections, or the pool is too small for the "
                        "load), which is not the database refusing or unreachable" if waits else ""))
