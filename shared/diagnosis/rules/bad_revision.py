@@ -22,15 +22,15 @@ from shared.diagnosis.log_signals import (REPLICA_CONFLICT, SQL_USER_WRITES, Log
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
-from shared.diagnosis.env_hosts import (connection_target_changed, database_address_changed, deploy_brought,
-                                     endpoint_brought)
+from shared.diagnosis.env_hosts import (asked_for, connection_target_changed, database_address_changed,
+                                     deploy_brought, endpoint_brought)
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
                                                   deploy_lowered_timeout, requests_per_instance, settings_changed,
                                                   timeout_seconds)
 from shared.diagnosis.rules.platform_onset import (ADVICE as PLATFORM_ADVICE, platform_answers_after_clean_minutes,
                                                   replaced_served_cleanly)
-from shared.diagnosis.rules.refusals import refusals
+from shared.diagnosis.rules.refusals import names_said, refusals
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
@@ -205,12 +205,17 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
                                         suspect.cloudsql_instances)):
         return ""
     first = min(e.timestamp for entries in refused.values() for e in entries)
+    users = _users_logging_in(refused, previous, suspect)
     changes = [e for e in read.entries if e.method_name in SQL_USER_WRITES and e.status_code in (None, 0)
-               and e.principal not in facts.s.self_principals and e.timestamp <= first]
+               and e.principal not in facts.s.self_principals and e.timestamp <= first
+               and (e.sql_user is None or e.sql_user in users)]
+    others = sorted({e.sql_user for e in read.entries if e.sql_user is not None and e.sql_user not in users})
     if not c.cite("log", read.query, f"{len(changes)} database user change(s) on the revisions' Cloud SQL instances "
-                                     f"at or before the first refusal ({first:%H:%M:%S})",
-                  "at least 1 (cloudsql.users.update), with the login refused and the deploy changing no credential "
-                  "setting", bool(changes)):
+                                     f"at or before the first refusal ({first:%H:%M:%S})"
+                                     + (f"; of another user than the revisions log in as ({', '.join(users) or 'none read'}):"
+                                        f" {', '.join(others)}" if others else ""),
+                  "at least 1 (cloudsql.users.update) of a user the revisions log in as (or naming none), with the "
+                  "login refused and the deploy changing no credential setting", bool(changes)):
         return ""
     if _previous_not_refused(facts, c, previous, first):
         return ""
@@ -220,6 +225,17 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
             f"({last.method_name}) at {last.timestamp:%H:%M:%S}, and {suspect.short_name}'s deploy changed no "
             f"user, password or secret it logs in with against {previous.short_name}: the credentials changed "
             "under the service, and sending traffic back presents the same ones (database_unreachable)")
+
+
+def _users_logging_in(refused: dict[str, list[LogRecord]], previous: Revision, suspect: Revision) -> list[str]:
+    """The database users the revisions are shown to log in as: each a refusal names (`refusals.names_said`: 'for
+    user "U"', pgx's `user=U`, MySQL's 'U'@), and each either revision's plain env asks for (env_hosts.asks_for's
+    reading of DB_USER, a connection URL's user: `asked_for`). A users.update entry naming another user (a rotation of
+    `reports` while the service logs in as `invoices`) changed no password the service presents: it is not the
+    refusals' cause (Cloud SQL Admin API REST reference, users.update: "Name of the user in the instance")."""
+    said = {name for entries in refused.values() for e in entries for what, name in names_said(e.text)
+            if what == "user"}
+    return sorted(said | asked_for(previous.plain_env, "user") | asked_for(suspect.plain_env, "user"))
 
 
 def _previous_not_refused(facts: Facts, c: Citation, previous: Revision, first: datetime) -> bool:

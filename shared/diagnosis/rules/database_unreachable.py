@@ -33,7 +33,7 @@ from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.secret_refs import (env_read_from_secrets, pinned_env_changed, pinned_env_moved,
                                           pinned_secrets_changed, plain_credentials_changed)
 from shared.diagnosis.tls_settings import tls_settings_changed
-from shared.diagnosis.rules.refusals import refusals, refused_observed
+from shared.diagnosis.rules.refusals import names_said as _names_said, refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -1194,23 +1194,6 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
 # a name both revisions ask for ties nothing to the deploy either way (_names_brought). The server admits one
 # user or database and not another.
 _NAMES_DECIDE = _SETTINGS_NAMED | {Refusal.NOT_ADMITTED, Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT, Refusal.IAM_USER}
-# The names a refusal gives: pgx's ConnectError header, "failed to connect to `user=U database=D`" (v5.5+)
-# or "`host=H user=U database=D`" (v4; jackc/pgx pgconn/errors.go), and the server's own words, 'user "U"',
-# 'role "U"', 'database "D"' (PostgreSQL's auth.c, hba.c, postinit.c, miscinit.c messages), a MySQL 1045's
-# "for user 'U'@" and 1049's "Unknown database 'D'" (MySQL server error reference), and Rails' username error,
-# "... with your username/password, username: U." (activerecord errors.rb, DatabaseConnectionError.username_error).
-_NAMES_SAID = (("user", re.compile(r'(?:`|\s)user=([^\s`]+)|\b(?:user|role) "([^"\n]+)"|\bfor user \'([^\'\n]+)\'@'
-                                   r"|\busername/password, username: (\S+?)\.?(?:\s|$)")),
-               ("database", re.compile(r'(?:`|\s)database=([^\s`]+)|\bdatabase "([^"\n]+)"'
-                                       r"|\bUnknown database '([^'\n]+)'")))
-
-
-def _names_said(text: str) -> set[tuple[str, str]]:
-    """The (setting, name) pairs one refusal gives ("user", "app"), wherever its driver or server says them."""
-    return {(what, next(g for g in m.groups() if g is not None))
-            for what, pattern in _NAMES_SAID for m in pattern.finditer(text)}
-
-
 def _kinds_changed(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
     """Each setting the refusals' kinds name (`_settings_named`: a role or database that does not exist, a
     password refused or expired) -> the variables the deploy changed for it (a plain value, or a pinned secret's
