@@ -57,6 +57,15 @@ CANARY = {
         dict(old=160, old_500=1, old_line=LIBPQ), DATABASE),
     "the revision before clean but too quiet to tell (11 requests in all): the password's": (
         dict(old=1, old_500=0, old_line=None), DATABASE),
+    # No user the revisions log in as changed: the canary refused alone, the revision before logging in beside it.
+    "no entry, the revision before clean beside it: the canary's own": (
+        dict(old=160, old_500=0, old_line=None, entry=False), ROLLBACK),
+    "another user changed, the revision before clean beside it: the canary's own": (
+        dict(old=160, old_500=0, old_line=None, user="reports"), ROLLBACK),
+    "no entry, the revision before refused too: the database's, never a rollback": (
+        dict(old=160, old_500=1, old_line=LIBPQ, entry=False), DATABASE),
+    "no entry, the revision before too quiet to tell: the two compete": (
+        dict(old=1, old_500=0, old_line=None, entry=False), COMPETE),
 }
 
 
@@ -85,7 +94,9 @@ def test_a_password_set_under_a_canary_whose_revision_before_is_not_refused(case
                 .requests(NEW, -6, 5, 28).requests(NEW, -6, 5, 14, code="500").latency(NEW, -6, 5, 0.5)
                 .connector(max_instances=3).connector_metric("instances", -40, 5, 2)
                 .connector_metric("cpu", -40, 5, 0.2).connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1)
-                .log(-5, LIBPQ, NEW, count=20).sql_user_changed(-20, DBA))
+                .log(-5, LIBPQ, NEW, count=20))
+    if case.get("entry", True):
+        evidence.sql_user_changed(-20, DBA, user=case.get("user"))
     if case["old_500"]:
         evidence.requests(OLD, -5, 5, case["old_500"], code="500")
     if case["old_line"]:

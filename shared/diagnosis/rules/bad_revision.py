@@ -17,20 +17,20 @@ from shared.diagnosis.evidence import (LogRecord, Revision, TrafficType, short_n
                                       update_traffic_command)
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis.health_bar import health_bar, timeout_share_bar
-from shared.diagnosis.log_signals import (REPLICA_CONFLICT, SQL_USER_WRITES, LogSignal, Refusal, found_in, pattern_of,
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of,
                                          per_text, refusals_of)
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
-from shared.diagnosis.env_hosts import (asked_for, connection_target_changed, database_address_changed,
-                                     deploy_brought, endpoint_brought)
+from shared.diagnosis.env_hosts import (connection_target_changed, database_address_changed, deploy_brought,
+                                     endpoint_brought)
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
                                                   deploy_lowered_timeout, requests_per_instance, settings_changed,
                                                   timeout_seconds)
 from shared.diagnosis.rules.platform_onset import (ADVICE as PLATFORM_ADVICE, platform_answers_after_clean_minutes,
                                                   replaced_served_cleanly)
-from shared.diagnosis.rules.refusals import names_said, refusals
+from shared.diagnosis.rules.refusals import refusals, user_changes, users_logging_in
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
@@ -199,16 +199,11 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
     if deploy is None or deploy[0].name != suspect.name:
         return ""
     previous = deploy[1]
-    if (secrets_changed(previous, suspect) or plain_credentials_changed(previous, suspect)
-            or connection_target_changed(previous.plain_env, suspect.plain_env, "user")
-            or database_address_changed(previous.plain_env, suspect.plain_env, previous.cloudsql_instances,
-                                        suspect.cloudsql_instances)):
+    if _login_settings_changed(previous, suspect):
         return ""
     first = min(e.timestamp for entries in refused.values() for e in entries)
-    users = _users_logging_in(refused, previous, suspect)
-    changes = [e for e in read.entries if e.method_name in SQL_USER_WRITES and e.status_code in (None, 0)
-               and e.principal not in facts.s.self_principals and e.timestamp <= first
-               and (e.sql_user is None or e.sql_user in users)]
+    users = users_logging_in(refused, previous, suspect)
+    changes = user_changes(facts, read.entries, users, first)
     others = sorted({e.sql_user for e in read.entries if e.sql_user is not None and e.sql_user not in users})
     if not c.cite("log", read.query, f"{len(changes)} database user change(s) on the revisions' Cloud SQL instances "
                                      f"at or before the first refusal ({first:%H:%M:%S})"
@@ -227,15 +222,41 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
             "under the service, and sending traffic back presents the same ones (database_unreachable)")
 
 
-def _users_logging_in(refused: dict[str, list[LogRecord]], previous: Revision, suspect: Revision) -> list[str]:
-    """The database users the revisions are shown to log in as: each a refusal names (`refusals.names_said`: 'for
-    user "U"', pgx's `user=U`, MySQL's 'U'@), and each either revision's plain env asks for (env_hosts.asks_for's
-    reading of DB_USER, a connection URL's user: `asked_for`). A users.update entry naming another user (a rotation of
-    `reports` while the service logs in as `invoices`) changed no password the service presents: it is not the
-    refusals' cause (Cloud SQL Admin API REST reference, users.update: "Name of the user in the instance")."""
-    said = {name for entries in refused.values() for e in entries for what, name in names_said(e.text)
-            if what == "user"}
-    return sorted(said | asked_for(previous.plain_env, "user") | asked_for(suspect.plain_env, "user"))
+def _login_settings_changed(previous: Revision, suspect: Revision) -> bool:
+    """Whether the deploy changed how the service logs in against the revision before: a secret, a plain credential,
+    the user asked for, the database's address (secret_refs, env_hosts)."""
+    return bool(secrets_changed(previous, suspect) or plain_credentials_changed(previous, suspect)
+                or connection_target_changed(previous.plain_env, suspect.plain_env, "user")
+                or database_address_changed(previous.plain_env, suspect.plain_env, previous.cloudsql_instances,
+                                            suspect.cloudsql_instances))
+
+
+def _login_refused_on_both(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why `suspect`'s failures are the database's, not its deploy's, or "": every database refusal is of the login
+    (`_LOGIN_REFUSED`), and the revision the deploy replaced, still serving beside it (a canary), logged at least
+    db_error_logs_min of them itself. The server refuses what both revisions present: a rollback sends the traffic
+    to a revision refused the same way (database_unreachable names the refusals). A deploy that changed how the
+    service logs in (`_login_settings_changed`) is not ruled out: the two compete, as before. The opposite split,
+    the new revision refused alone while the old one logs in, is database_unreachable's
+    `_refused_on_the_new_revision_alone`."""
+    refused = refusals(facts)
+    if not refused or not refused.keys() <= _LOGIN_REFUSED:
+        return ""
+    deploy = facts.replaced(suspect)
+    if deploy is None or _login_settings_changed(deploy[0], suspect):
+        return ""     # a user or password the deploy changed: its own refusals are judged elsewhere, and compete
+    previous = deploy[0].short_name
+    own = [e for entries in refused.values() for e in entries if e.resource_labels.get("revision_name") == previous]
+    both = facts.logged_enough(own)
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
+           f"{len(own)} of the login refusals on {previous}, the revision {suspect.short_name} replaced",
+           f">= {facts.s.db_error_logs_min} on the revision before too: the server refuses both revisions' logins",
+           not both)
+    if not both:
+        return ""
+    return (f"the database refuses the login ({', '.join(refused)}) of {previous}, the revision {suspect.short_name} "
+            f"replaced, too ({len(own)}x, e.g. {excerpt(own[0].text, limit=120)!r}): both present what the server "
+            "refuses, and sending traffic back meets the same refusals (database_unreachable)")
 
 
 def _previous_not_refused(facts: Facts, c: Citation, previous: Revision, first: datetime) -> bool:
@@ -272,7 +293,7 @@ def _not_its_own(facts: Facts, c: Citation, suspect: Revision) -> Finding | None
     revisions beside it share (names unresolved on its path, replica conflicts, lock waits, connections taken on its
     database). One list for every path that names a revision the cause (`_judge`, `_earlier_deploy_failing`,
     `_tag_only_cause`): a revision named by one path is cleared of what every path clears it of."""
-    password = _password_set_under_it(facts, c, suspect)
+    password = _password_set_under_it(facts, c, suspect) or _login_refused_on_both(facts, c, suspect)
     if password:
         return c.no(password)
     refused = _refused_for_want_of_instances(facts, c, suspect)
