@@ -48,8 +48,8 @@ def users_logging_in(refused: dict[str, list[LogRecord]], previous: Revision, su
     reading of DB_USER, a connection URL's user: `asked_for`). A users.update entry naming another user (a rotation of
     `reports` while the service logs in as `invoices`) changed no password the service presents: it is not the
     refusals' cause (Cloud SQL Admin API REST reference, users.update: "Name of the user in the instance")."""
-    said = {name for entries in refused.values() for e in entries for what, name in names_said(e.text)
-            if what == "user"}
+    texts = {e.text for entries in refused.values() for e in entries}    # each text searched once, not each line
+    said = {name for text in texts for what, name in names_said(text) if what == "user"}
     return sorted(said | asked_for(previous.plain_env, "user") | asked_for(suspect.plain_env, "user"))
 
 
