@@ -36,6 +36,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import product
 
 from shared.alerts.label_filters import LabelTest
 
@@ -102,6 +104,58 @@ class Selection:
 def metric_selection(text: str) -> Selection:
     """What a Monitoring filter's `response_code` and `response_code_class` comparisons let through."""
     return _selection(text, _CODE_FIELD, _metric_codes, ("OR", "AND"))
+
+
+# How many comparisons of something else `exact_metric_codes` reads a filter's code selection across (each read as
+# selecting every request and as none, every combination): a longer filter is not read exactly.
+_OTHERS_READ = 8
+
+
+@lru_cache(maxsize=256)
+def exact_metric_codes(text: str) -> frozenset[int] | None:
+    """The codes a Monitoring filter's `response_code` / `response_code_class` comparisons select, where that is read
+    exactly: empty when it compares none; None when it compares one in a form not read exactly (a regular expression,
+    `:`, a function but `one_of`, an ordered comparison of a value not of 3 characters, a value of another form), when
+    the two orders of AND and OR disagree, when it selects no code at all, or when a comparison of something else
+    changes which codes it selects (`response_code_class="5xx" OR resource.labels.service_name="a"` counts every code
+    of `a`). Each comparison of something else is read as selecting every request and as selecting none, in every
+    combination (up to _OTHERS_READ of them): the codes are exact when every combination that selects anything
+    selects the same codes (an AND, or an AND NOT, with the code's comparisons; an OR changes them). `=`, `!=`, `<`,
+    `<=`, `>`, `>=`, `one_of` and NOT are read as `metric_selection` reads them (the module docstring's sources)."""
+    if not _CODE_FIELD.search(text):
+        return frozenset()
+    tokens, terms = _tokens(text, _CODE_FIELD, _metric_codes)
+    if not terms:
+        return frozenset()
+    if not all(_plainly_compared(term) for term in terms) or any(isinstance(t, Codes) and t.unread for t in tokens):
+        return None
+    others = [i for i, t in enumerate(tokens) if t is OTHER]
+    if len(others) > _OTHERS_READ:
+        return None
+    selected: set[frozenset[int]] = set()
+    for chosen in product((_exact(set(ALL)), _exact(set())), repeat=len(others)):
+        fixed = list(tokens)
+        for i, rest in zip(others, chosen):
+            fixed[i] = rest
+        codes = _widest(fixed, ("OR", "AND"))
+        if codes is None or codes.least != codes.most:
+            return None
+        if codes.most:
+            selected.add(codes.most)
+    return next(iter(selected)) if len(selected) == 1 else None
+
+
+def _plainly_compared(term: str) -> bool:
+    """Whether one comparison of the code is of a form read exactly: `=`, `==`, `!=` or an ordered comparison with a
+    value, or `=`/`!=` with `one_of(...)` (a regular expression, `:` and the other functions are left unread)."""
+    named = _CODE_FIELD.match(term)
+    compared = _COMPARED.match(term, named.end()) if named else None
+    if compared is None:
+        return False
+    op, _, function, _ = compared.groups()
+    if op in ("=~", "!~", ":"):
+        return False
+    return function is None or function.lower().startswith("one_of")
 
 
 def log_selection(text: str) -> Selection:

@@ -530,6 +530,11 @@ def connection_target_changed(before: tuple[tuple[str, str], ...], after: tuple[
             if old.get(name, set()) != new.get(name, set()) and (old.get(name) or new.get(name))]
 
 
+def asked_for(env: tuple[tuple[str, str], ...], what: str) -> set[str]:
+    """Every database (`what` "database") or user ("user") the plain env `env` asks for (`_asked_for`)."""
+    return set().union(*(_asked_for(name, value, what) for name, value in env))
+
+
 def asks_for(env: tuple[tuple[str, str], ...], what: str, value: str) -> bool:
     """Whether any plain env var of `env` asks for the database (`what` "database") or user ("user") `value`
     (`_asked_for`; compared exactly, as connection_target_changed)."""

@@ -757,6 +757,12 @@ class LogRecord(_Model):
     # latestRevision). None: the request holds no split (not a traffic write, or trimmed: whether Cloud Run's entry
     # always carries it is UNCONFIRMED, and a change whose split is not read is never read as a rollout's step).
     traffic: tuple[tuple[str, int], ...] | None = None
+    # The database user a Cloud SQL users.update call changed: its `name` ("Name of the user in the instance", a query
+    # parameter, or the request body's User.name; Cloud SQL Admin API REST reference, users.update, v1 and v1beta4),
+    # read off AuditLog.request, or a resourceName ending `/users/NAME`. Whether Cloud SQL's audit entry (Cloud SQL
+    # docs, "Cloud SQL audit logging") carries the request's name, and in which field, is UNCONFIRMED: None where it
+    # names none, and a change naming no user is read as before (any user).
+    sql_user: str | None = None
     # LogEntry.labels.instanceId of a textPayload entry: the container instance that wrote the line
     # (Cloud Run "Logging and viewing logs"), so the lines of one stack trace split over several
     # entries are joined within one instance only (shared/diagnosis/split_lines.py).

@@ -33,7 +33,7 @@ alert's own:
   service by a label the health check does not read (a route; a revision the notification does not name:
   `_share_per_series`); a share or a count whose numerator counts anything but
   5xx and 429 (`counts_only_server_errors`: non-2xx, `one_of("4xx", "5xx")`, 3xx, a code compared by a
-  regular expression or negated) is not judged either, nor a share whose denominatorFilter selects by
+  regular expression; `!=`, the ordered comparisons and NOT are read, `numerator_codes`) is not judged either, nor a share whose denominatorFilter selects by
   response code (5xx over 2xx is a larger share than over all requests) or counts another metric, nor one
   whose denominatorAggregations align otherwise than its numerator or reduce by anything but REDUCE_SUM
   (`_denominator_unread`); a share whose denominatorAggregations combine no series or keep a response-code
@@ -115,11 +115,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from shared.alerts.code_filters import ALL as ALL_CODES, exact_metric_codes
 from shared.alerts.present_failure import CERT_EXPIRES
 from shared.alerts.ratio_query import ratio_query_covers_504
 from shared.alerts.response_selection import CODE_TERM as _CODE_TERM
 from shared.alerts.response_selection import SERVER_FAILURE as _SERVER_CODE
-from shared.alerts.response_selection import compared_codes
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext
 
@@ -356,7 +356,7 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     labels = alert.metric_labels
     client = (labels.get("response_code_class", "").lower() == "4xx"
               or (labels.get("response_code", "").startswith("4") and labels.get("response_code") != "429")
-              or bool(_CLIENT_ERRORS.search(alert.condition_filter)))
+              or _filter_names(alert, _CLIENT_ERRORS, _CLIENT_CODE))
     if client:
         return _not_judged(s, "the alert counts client errors (4xx): the health check judges 5xx and 429 only")
     threshold = alert.threshold
@@ -729,14 +729,43 @@ def counts_server_errors(alert: AlertContext) -> bool:
     """The condition's numerator selects 5xx: its metric labels or its filter name the 5xx class or a 5xx code."""
     labels = alert.metric_labels
     return (labels.get("response_code_class", "").lower() == "5xx" or labels.get("response_code", "").startswith("5")
-            or bool(_SERVER_ERRORS.search(alert.condition_filter)))
+            or _filter_names(alert, _SERVER_ERRORS, _SERVER_CODE))
+
+
+# A client error the health check does not judge: 4xx but 429 (which it reads with the 5xx).
+_CLIENT_CODE = re.compile(r"4xx|4(?!29)\d\d")
+
+
+def _filter_names(alert: AlertContext, written: re.Pattern[str], code: re.Pattern[str]) -> bool:
+    """Whether the condition's filter selects a response `code` matches: from the codes it selects where they are
+    read exactly (`numerator_codes`: `response_code > "499"` names no 4xx), else from its text (`written`)."""
+    codes = numerator_codes(alert)
+    if codes:
+        return any(code.fullmatch(c) for c in codes)
+    return bool(written.search(alert.condition_filter))
 
 
 def numerator_codes(alert: AlertContext) -> frozenset[str] | None:
-    """The response classes and codes a threshold condition's filter compares its numerator with ("5xx",
-    "503", ...; lower case), empty when it names none; None when a comparison is not read (negated, not
-    an equality, a value of another form): response_selection.compared_codes."""
-    return compared_codes(alert.condition_filter)
+    """The response classes and codes a threshold condition's filter selects for its numerator ("5xx", "503",
+    ...; lower case; a whole class as its class), empty when it compares none; None ("not judged", the safe side)
+    when its comparisons are not read exactly, select every code or none, or another comparison joined by OR
+    changes them (code_filters.exact_metric_codes: `=`, `!=`, `<`, `<=`, `>`, `>=`, their ranges, `one_of` and NOT
+    read; a regular expression, `:` and other functions not). `response_code >= "500"` is the 5xx class, as
+    `response_code_class = "5xx"` is; `response_code_class != "2xx"` is 1xx, 3xx, 4xx and 5xx."""
+    codes = exact_metric_codes(alert.condition_filter)
+    if codes is None or codes == ALL_CODES:
+        return None
+    return frozenset(_in_words(codes))
+
+
+def _in_words(codes: frozenset[int]) -> list[str]:
+    """Codes as Cloud Run's metrics label them: a whole class as its `response_code_class` ("5xx"), the rest as
+    `response_code`s ("503")."""
+    words: list[str] = []
+    for first in range(100, 600, 100):
+        whole = frozenset(range(first, first + 100))
+        words += [f"{first // 100}xx"] if whole <= codes else [str(c) for c in sorted(codes & whole)]
+    return words
 
 
 def counts_only_server_errors(alert: AlertContext) -> bool:
@@ -845,8 +874,8 @@ _LATENCY_OF_SOME = (f"the alert on {REQUEST_LATENCIES} measures the latency of {
 
 def latency_codes(alert: AlertContext) -> frozenset[str] | None:
     """The response classes and codes a request_latencies condition's value is the latency of (lower case),
-    empty for all requests, None when its filter compares a code in a way not read (`!=`, a regular
-    expression, a negation: `numerator_codes`). request_latencies carries the labels response_code and
+    empty for all requests, None when its filter compares a code in a way not read exactly (a regular
+    expression, `:`: `numerator_codes`). request_latencies carries the labels response_code and
     response_code_class (UNCONFIRMED: a third-party copy, dynatrace-gcp-monitor cloud_run_revision.yml), so a
     filter on them selects those responses' latency alone; and a filter naming none may still measure one
     class or code: the violating series' labels name it when the condition groups by it or does not

@@ -18,7 +18,7 @@ from typing import Any
 from shared.errors import IncompleteReadError, PermanentError, TransientError
 from shared.diagnosis.evidence import (GRPC_CODE_KEY, READ_KEYS, LogRecord, LogResult, decoded, payload_severity,
                                        payload_text)
-from shared.diagnosis.log_signals import bytes_hold_a_needle, holds_a_needle
+from shared.diagnosis.log_signals import SQL_USER_WRITES, bytes_hold_a_needle, holds_a_needle
 from shared.gcp.endpoints import CallPolicy, PageCursor, call_with_retry, connect, logging_client
 from shared.redaction import redacted
 from shared.gcp.run_logs import log_id_of
@@ -238,6 +238,7 @@ def record_from_entry(entry: Any) -> LogRecord:
         "operation_last": operation.last if operation is not None else False,
         "status_code": (audit.status.code if audit.HasField("status") else None) if audit is not None else None,
         "traffic": _requested_split(audit) if audit is not None and audit.HasField("request") else None,
+        "sql_user": _changed_user(audit) if audit is not None and audit.method_name in SQL_USER_WRITES else None,
         # Only a plain line (textPayload) can be one line of a split stack trace: a JSON line is one
         # whole entry, so the label is read of text entries alone (split_lines.py).
         "instance": raw.labels.get("instanceId", "") if payload == "text_payload" else "",
@@ -299,6 +300,24 @@ def _requested_split(audit: Any) -> tuple[tuple[str, int], ...] | None:
     return tuple(split)
 
 
+def _changed_user(audit: Any) -> str | None:
+    """The database user a Cloud SQL users.update entry changed (LogRecord.sql_user): its request's `name` (the query
+    parameter "Name of the user in the instance"), else its `body`'s or `user`'s `name` (the User resource the request
+    body holds: Cloud SQL Admin API REST reference, users.update), else the end of a resourceName
+    `projects/P/instances/I/users/NAME`; None when none names one. Which of these the entry carries is UNCONFIRMED
+    (Cloud SQL docs, "Cloud SQL audit logging", show no users.update entry): each is read, none assumed."""
+    request = audit.request.fields if audit.HasField("request") else {}
+    if "name" in request and request["name"].string_value:
+        return request["name"].string_value
+    for key in ("body", "user"):
+        if key in request:
+            inner = request[key].struct_value.fields
+            if "name" in inner and inner["name"].string_value:
+                return inner["name"].string_value
+    resource = audit.resource_name or ""
+    return (resource.rpartition("/users/")[2] or None) if "/users/" in resource else None
+
+
 def merge_operation_entries(result: LogResult) -> LogResult:
     """One record per long-running operation. Cloud Run operations "usually generate two audit log
     entries: one when the operation starts and another when it ends" (Cloud Run audit logging,
@@ -336,7 +355,8 @@ def _merge(group: list[LogRecord]) -> LogRecord:
     method = next((r.method_name for r in ordered if r.method_name), None)
     delegates = tuple(dict.fromkeys(d for r in ordered for d in r.delegates))
     traffic = next((r.traffic for r in ordered if r.traffic is not None), None)
-    return first.model_copy(update={"traffic": traffic,
+    sql_user = next((r.sql_user for r in ordered if r.sql_user), None)
+    return first.model_copy(update={"traffic": traffic, "sql_user": sql_user,
         "principal": principal, "principal_subject": subject, "method_name": method, "delegates": delegates, "operation_first": any(r.operation_first for r in group),
         "operation_last": any(r.operation_last for r in group),
         "status_code": last.status_code if last.operation_last else first.status_code})

@@ -203,14 +203,15 @@ class Evidence:
         return self
 
     def sql_user_changed(self, minute: float, principal: str, method: str = "cloudsql.users.update",
-                         instance: str = "main-db", status: int | None = None):
-        """An Admin Activity entry of a database user changed on the Cloud SQL instance `instance`."""
+                         instance: str = "main-db", status: int | None = None, user: str | None = None):
+        """An Admin Activity entry of a database user changed on the Cloud SQL instance `instance` (`user`: the
+        user its request names, None for none)."""
         self.sql_audits.append(LogRecord(timestamp=at(minute), log_id="cloudaudit.googleapis.com/activity",
                                          severity="NOTICE", text=method, method_name=method,
                                          resource_type="cloudsql_database",
                                          resource_labels={"database_id": f"{PROJECT}:{instance}"},
                                          resource_name=f"projects/{PROJECT}/instances/{instance}",
-                                         principal=principal, status_code=status))
+                                         principal=principal, status_code=status, sql_user=user))
         return self
 
     # --- the bundle ----------------------------------------------------------------------

@@ -310,3 +310,29 @@ def test_random_payloads_read_their_own_keys_as_the_plain_decoding():
         payload = {key: rng.choice(values) for key in rng.sample(keys, rng.randrange(1, len(keys)))}
         raw = entry(severity=rng.choice((0, 500)), json=_json(**payload))
         assert record_from_entry(raw) == reference(raw), payload
+
+
+
+def _users_update(request: dict | None, resource: str = "projects/p/instances/main-db",
+                  method: str = "cloudsql.users.update"):
+    audit = _audit(method=method, resource=resource, who="carol@example.com")
+    if request is not None:
+        audit.request.update(request)
+    return entry(log_name="projects/p/logs/cloudaudit.googleapis.com%2Factivity", audit=audit)
+
+
+# The request or resource a users.update entry may carry (which one it does is UNCONFIRMED: each is read) -> the user.
+USERS_UPDATE = {
+    "the query parameter `name`": (_users_update({"name": "app", "host": ""}), "app"),
+    "the request body's User.name": (_users_update({"body": {"name": "app", "password": "[REDACTED]"}}), "app"),
+    "a `user` object's name": (_users_update({"user": {"name": "app"}}), "app"),
+    "a resourceName ending in /users/NAME": (_users_update(None, "projects/p/instances/main-db/users/app"), "app"),
+    "no request, the instance's resourceName": (_users_update(None), None),
+    "another method's name is not a user": (_users_update({"name": "app"}, method="cloudsql.instances.update"), None),
+}
+
+
+@pytest.mark.parametrize("name", USERS_UPDATE)
+def test_the_user_a_cloud_sql_users_update_changed_is_read(name):
+    raw, user = USERS_UPDATE[name]
+    assert record_from_entry(raw).sql_user == user

@@ -57,6 +57,15 @@ CANARY = {
         dict(old=160, old_500=1, old_line=LIBPQ), DATABASE),
     "the revision before clean but too quiet to tell (11 requests in all): the password's": (
         dict(old=1, old_500=0, old_line=None), DATABASE),
+    # No user the revisions log in as changed: the canary refused alone, the revision before logging in beside it.
+    "no entry, the revision before clean beside it: the canary's own": (
+        dict(old=160, old_500=0, old_line=None, entry=False), ROLLBACK),
+    "another user changed, the revision before clean beside it: the canary's own": (
+        dict(old=160, old_500=0, old_line=None, user="reports"), ROLLBACK),
+    "no entry, the revision before refused too: the database's, never a rollback": (
+        dict(old=160, old_500=1, old_line=LIBPQ, entry=False), DATABASE),
+    "no entry, the revision before too quiet to tell: the two compete": (
+        dict(old=1, old_500=0, old_line=None, entry=False), COMPETE),
 }
 
 
@@ -85,7 +94,9 @@ def test_a_password_set_under_a_canary_whose_revision_before_is_not_refused(case
                 .requests(NEW, -6, 5, 28).requests(NEW, -6, 5, 14, code="500").latency(NEW, -6, 5, 0.5)
                 .connector(max_instances=3).connector_metric("instances", -40, 5, 2)
                 .connector_metric("cpu", -40, 5, 0.2).connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1)
-                .log(-5, LIBPQ, NEW, count=20).sql_user_changed(-20, DBA))
+                .log(-5, LIBPQ, NEW, count=20))
+    if case.get("entry", True):
+        evidence.sql_user_changed(-20, DBA, user=case.get("user"))
     if case["old_500"]:
         evidence.requests(OLD, -5, 5, case["old_500"], code="500")
     if case["old_line"]:
@@ -108,3 +119,34 @@ def test_the_audit_read_asks_for_the_users_changed_on_the_revisions_instances():
     # An instance of another project logs its changes in that project's audit log, not read here.
     assert "other:db2" not in query
     assert "cloudsql" not in audit_filter("shop", "api", "us-central1", at, at)
+
+
+# A password set at -5.5 on the instance, its entry naming `user` (None: naming none), the refusal `line`, and the
+# users the revisions' plain env asks for: only a change of a user the revisions are shown to log in as rules the
+# deploy out (Cloud SQL Admin API REST reference, users.update: "Name of the user in the instance").
+NO_USER_ENV = (("DB_HOST", "10.10.0.3"), ("DB_NAME", "shop"))
+# Prisma's P1000, a credentials refusal whose user `refusals.names_said` does not read.
+NO_USER_LINE = ("PrismaClientInitializationError: Authentication failed against database server at `10.10.0.3`, the "
+                "provided database credentials for `app` are not valid.")
+USERS = {
+    "the user the refusal and the env name": (("app", LIBPQ, ENV), DATABASE),
+    "MySQL's 1045 names the user changed": (("app", MYSQL, ENV), DATABASE),
+    "the user only the env names (Prisma's P1000 read for none)": (("app", NO_USER_LINE, ENV), DATABASE),
+    "an entry naming no user (as before)": ((None, LIBPQ, ENV), DATABASE),
+    "another user of the instance (a reports user rotated)": (("reports", LIBPQ, ENV), COMPETE),
+    "another user, MySQL": (("reports", MYSQL, ENV), COMPETE),
+    "a user named, none read of the revisions": (("app", NO_USER_LINE, NO_USER_ENV), COMPETE),
+}
+
+
+@pytest.mark.parametrize("args, expected", USERS.values(), ids=USERS.keys())
+def test_only_a_password_set_for_a_user_the_revisions_log_in_as_is_the_databases(args, expected):
+    user, line, env = args
+    evidence = deployed(line, env, env, old_secrets=PINNED_6, new_secrets=PINNED_6)
+    evidence.sql_user_changed(-5.5, DBA, user=user)
+    bundle = evidence.bundle()
+    result = diagnose(bundle, S)
+    assert (result.signature, plan(result, bundle, S).action) == expected, result.summary
+    if user == "reports":
+        assert any("of another user than the revisions log in as (app): reports" in i.observed
+                   for i in result.evidence), [i.observed for i in result.evidence]

@@ -17,7 +17,7 @@ from shared.diagnosis.evidence import (LogRecord, Revision, TrafficType, short_n
                                       update_traffic_command)
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis.health_bar import health_bar, timeout_share_bar
-from shared.diagnosis.log_signals import (REPLICA_CONFLICT, SQL_USER_WRITES, LogSignal, Refusal, found_in, pattern_of,
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of,
                                          per_text, refusals_of)
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
@@ -28,8 +28,9 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_M
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
                                                   deploy_lowered_timeout, requests_per_instance, settings_changed,
                                                   timeout_seconds)
-from shared.diagnosis.rules.platform_onset import ADVICE as PLATFORM_ADVICE, platform_answers_after_clean_minutes
-from shared.diagnosis.rules.refusals import refusals
+from shared.diagnosis.rules.platform_onset import (ADVICE as PLATFORM_ADVICE, platform_answers_after_clean_minutes,
+                                                  replaced_served_cleanly)
+from shared.diagnosis.rules.refusals import refusals, user_changes, users_logging_in
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
@@ -198,18 +199,18 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
     if deploy is None or deploy[0].name != suspect.name:
         return ""
     previous = deploy[1]
-    if (secrets_changed(previous, suspect) or plain_credentials_changed(previous, suspect)
-            or connection_target_changed(previous.plain_env, suspect.plain_env, "user")
-            or database_address_changed(previous.plain_env, suspect.plain_env, previous.cloudsql_instances,
-                                        suspect.cloudsql_instances)):
+    if _login_settings_changed(previous, suspect):
         return ""
     first = min(e.timestamp for entries in refused.values() for e in entries)
-    changes = [e for e in read.entries if e.method_name in SQL_USER_WRITES and e.status_code in (None, 0)
-               and e.principal not in facts.s.self_principals and e.timestamp <= first]
+    users = users_logging_in(refused, previous, suspect)
+    changes = user_changes(facts, read.entries, users, first)
+    others = sorted({e.sql_user for e in read.entries if e.sql_user is not None and e.sql_user not in users})
     if not c.cite("log", read.query, f"{len(changes)} database user change(s) on the revisions' Cloud SQL instances "
-                                     f"at or before the first refusal ({first:%H:%M:%S})",
-                  "at least 1 (cloudsql.users.update), with the login refused and the deploy changing no credential "
-                  "setting", bool(changes)):
+                                     f"at or before the first refusal ({first:%H:%M:%S})"
+                                     + (f"; of another user than the revisions log in as ({', '.join(users) or 'none read'}):"
+                                        f" {', '.join(others)}" if others else ""),
+                  "at least 1 (cloudsql.users.update) of a user the revisions log in as (or naming none), with the "
+                  "login refused and the deploy changing no credential setting", bool(changes)):
         return ""
     if _previous_not_refused(facts, c, previous, first):
         return ""
@@ -219,6 +220,43 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
             f"({last.method_name}) at {last.timestamp:%H:%M:%S}, and {suspect.short_name}'s deploy changed no "
             f"user, password or secret it logs in with against {previous.short_name}: the credentials changed "
             "under the service, and sending traffic back presents the same ones (database_unreachable)")
+
+
+def _login_settings_changed(previous: Revision, suspect: Revision) -> bool:
+    """Whether the deploy changed how the service logs in against the revision before: a secret, a plain credential,
+    the user asked for, the database's address (secret_refs, env_hosts)."""
+    return bool(secrets_changed(previous, suspect) or plain_credentials_changed(previous, suspect)
+                or connection_target_changed(previous.plain_env, suspect.plain_env, "user")
+                or database_address_changed(previous.plain_env, suspect.plain_env, previous.cloudsql_instances,
+                                            suspect.cloudsql_instances))
+
+
+def _login_refused_on_both(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why `suspect`'s failures are the database's, not its deploy's, or "": every database refusal is of the login
+    (`_LOGIN_REFUSED`), and the revision the deploy replaced, still serving beside it (a canary), logged at least
+    db_error_logs_min of them itself. The server refuses what both revisions present: a rollback sends the traffic
+    to a revision refused the same way (database_unreachable names the refusals). A deploy that changed how the
+    service logs in (`_login_settings_changed`) is not ruled out: the two compete, as before. The opposite split,
+    the new revision refused alone while the old one logs in, is database_unreachable's
+    `_refused_on_the_new_revision_alone`."""
+    refused = refusals(facts)
+    if not refused or not refused.keys() <= _LOGIN_REFUSED:
+        return ""
+    deploy = facts.replaced(suspect)
+    if deploy is None or _login_settings_changed(deploy[0], suspect):
+        return ""     # a user or password the deploy changed: its own refusals are judged elsewhere, and compete
+    previous = deploy[0].short_name
+    own = [e for entries in refused.values() for e in entries if e.resource_labels.get("revision_name") == previous]
+    both = facts.logged_enough(own)
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
+           f"{len(own)} of the login refusals on {previous}, the revision {suspect.short_name} replaced",
+           f">= {facts.s.db_error_logs_min} on the revision before too: the server refuses both revisions' logins",
+           not both)
+    if not both:
+        return ""
+    return (f"the database refuses the login ({', '.join(refused)}) of {previous}, the revision {suspect.short_name} "
+            f"replaced, too ({len(own)}x, e.g. {excerpt(own[0].text, limit=120)!r}): both present what the server "
+            "refuses, and sending traffic back meets the same refusals (database_unreachable)")
 
 
 def _previous_not_refused(facts: Facts, c: Citation, previous: Revision, first: datetime) -> bool:
@@ -255,7 +293,7 @@ def _not_its_own(facts: Facts, c: Citation, suspect: Revision) -> Finding | None
     revisions beside it share (names unresolved on its path, replica conflicts, lock waits, connections taken on its
     database). One list for every path that names a revision the cause (`_judge`, `_earlier_deploy_failing`,
     `_tag_only_cause`): a revision named by one path is cleared of what every path clears it of."""
-    password = _password_set_under_it(facts, c, suspect)
+    password = _password_set_under_it(facts, c, suspect) or _login_refused_on_both(facts, c, suspect)
     if password:
         return c.no(password)
     refused = _refused_for_want_of_instances(facts, c, suspect)
@@ -1058,7 +1096,14 @@ LATE_ONSET_MINUTES = 5
 
 
 def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
-    """Why the failures did not begin with the deploy, or "" when they did (or cannot be told apart)."""
+    """Why the failures did not begin with the deploy, or "" when they did (or cannot be told apart): `suspect`
+    served LATE_ONSET_MINUTES or more cleanly after its deploy before its first failing minute, and the revision it
+    replaced (Facts.replaced) does not show the failures its own (`_replaced_beside`). A canary whose old revision
+    served cleanly in the very minutes the new one failed, and before the deploy, shows them the new revision's own
+    though they began late (a leak, a path its traffic reached later): on the same platform, dependencies and load
+    the old one was clean, and the deploy is not cleared. One whose old revision failed too, in those minutes or
+    before the deploy, shows a cause both share; with the old one serving too few requests to compare (all traffic
+    moved), the late onset decides alone: a person looks."""
     s = facts.s
     window = Window(suspect.create_time, facts.incident.end)   # from the deploy itself (its baseline is read)
     name = suspect.short_name
@@ -1081,8 +1126,68 @@ def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
            f"{s.healthy_error_ratio:.0%} 5xx) between the deploy and the failures", not clean)
     if not clean:
         return ""
-    return (f"{name} served cleanly for {len(before)} minutes after its deploy before failing from {hms(onset)}: "
-            "the failures did not begin with the deploy (a dependency, load or a leak may have started them)")
+    failing = Window(onset - timedelta(minutes=1), facts.incident.end)
+    beside = _more_load(facts, c, suspect, failing, served / len(before)) or _replaced_beside(facts, c, suspect,
+                                                                                             failing)
+    if beside is None:
+        return ""
+    return (f"{name} served cleanly for {len(before)} minutes after its deploy before failing from {hms(onset)}, and "
+            f"{beside}: the failures did not begin with the deploy (a dependency, load or a leak may have started "
+            "them)")
+
+
+def _more_load(facts: Facts, c: Citation, suspect: Revision, failing: Window, clean_rate: float) -> str:
+    """How `suspect`'s own request rate rose when its failures began (a larger share sent to it: a rollout's next
+    step), in words, or "": over SAME_LOAD_MAX_RISE times its rate in its clean minutes (`clean_rate`, a minute).
+    Then the late onset may be the load the revision before no longer carries, on one side of a split that moved,
+    and its serving cleanly beside it shows nothing of the same load (scenario gradual_rollout_by_hand_midway)."""
+    minutes = [total for _, total, _ in facts.revision_minutes(failing, suspect.short_name) if total]
+    rate = sum(minutes) / len(minutes) if minutes else 0.0
+    rose = rate > SAME_LOAD_MAX_RISE * clean_rate
+    c.cite("metric", facts.requests_query,
+           f"{suspect.short_name}'s requests {rate:.0f}/min from its first failing minute {failing}, "
+           f"{clean_rate:.0f}/min in its clean minutes before",
+           f"> {SAME_LOAD_MAX_RISE:g}x its clean minutes' rate: more load sent to it when the failures began", rose)
+    if not rose:
+        return ""
+    return (f"its requests rose from {clean_rate:.0f}/min to {rate:.0f}/min as they began (a larger share sent to "
+            "it): the revision before, serving less beside it, does not show the same load served cleanly")
+
+
+def _replaced_beside(facts: Facts, c: Citation, suspect: Revision, failing: Window) -> str | None:
+    """What the revision `suspect` replaced shows of `suspect`'s late failures (`_clean_before_onset`), in words, or
+    None when it shows them `suspect`'s own: it served cleanly in the minutes `suspect` failed
+    (platform_onset.replaced_served_cleanly: at least min_requests, at most healthy_error_ratio 5xx) and had no
+    failing minute of min_requests or more in the baseline before the deploy (Facts.baseline, minute by minute: a
+    sum over the baseline would dilute a failing stretch)."""
+    s = facts.s
+    deploy = facts.replaced(suspect)
+    if deploy is None:
+        return "no revision it replaced is read beside it"
+    previous = deploy[0].short_name
+    minutes = facts.revision_minutes(facts.baseline(suspect), previous)
+    bad = [(at, total, failed) for at, total, failed in minutes if total and failed / total >= s.bad_error_ratio]
+    total, failed = sum(m[1] for m in bad), sum(m[2] for m in bad)
+    failing_before = total >= s.min_requests
+    c.cite("metric", facts.requests_query,
+           f"{previous}, the revision {suspect.short_name} replaced, in the {len(minutes)} minutes with requests "
+           f"before the deploy {facts.baseline(suspect)}: {len(bad)} failing minute(s), {failed:.0f} 5xx of "
+           f"{total:.0f} in them",
+           f"failing minutes (>= {s.bad_error_ratio:.0%} 5xx) holding >= {s.min_requests} requests: the revision "
+           "before was failing before the deploy", failing_before)
+    if failing_before:
+        first = min(at for at, _, _ in bad) - timedelta(minutes=1)
+        return (f"{previous}, the revision it replaced, was itself failing before the deploy ({failed:.0f} 5xx of "
+                f"{total:.0f} in {len(bad)} minute(s) from {hms(first)})")
+    if replaced_served_cleanly(facts, c, suspect, failing):
+        return None
+    during = facts.requests(failing, previous)
+    if during.total >= s.min_requests:
+        how = "failed too" if during.error_ratio >= s.bad_error_ratio else "did not serve cleanly either"
+        return (f"{previous}, the revision it replaced, {how} in those minutes ({pct(during.error_ratio)} 5xx of "
+                f"{during.total:.0f})")
+    return (f"{previous}, the revision it replaced, served {during.total:.0f} requests in those minutes, too few to "
+            "tell a cause of its own from one both share")
 
 
 def _began_before_its_deploy(facts: Facts, c: Citation, suspect: Revision) -> str:

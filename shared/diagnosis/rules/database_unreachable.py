@@ -21,7 +21,7 @@ from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, USERINFO_
                                           dial_timed_out, is_pooler_wait, pattern_of, per_text, pool_size,
                                           read_timed_out, refresh_failed, refusal_quote, startup_timed_out,
                                           userinfo_in_host)
-from shared.diagnosis.rules.base import Citation, duration
+from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, UP_AGAIN_MIN_POINTS, UpAgain,
                                                    no_failed_dial, on_an_open_connection, outage_inside_failures,
@@ -33,7 +33,8 @@ from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.secret_refs import (env_read_from_secrets, pinned_env_changed, pinned_env_moved,
                                           pinned_secrets_changed, plain_credentials_changed)
 from shared.diagnosis.tls_settings import tls_settings_changed
-from shared.diagnosis.rules.refusals import refusals, refused_observed
+from shared.diagnosis.rules.refusals import (names_said as _names_said, refusals, refused_observed, user_changes,
+                                            users_logging_in)
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -1202,23 +1203,6 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
 # a name both revisions ask for ties nothing to the deploy either way (_names_brought). The server admits one
 # user or database and not another.
 _NAMES_DECIDE = _SETTINGS_NAMED | {Refusal.NOT_ADMITTED, Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT, Refusal.IAM_USER}
-# The names a refusal gives: pgx's ConnectError header, "failed to connect to `user=U database=D`" (v5.5+)
-# or "`host=H user=U database=D`" (v4; jackc/pgx pgconn/errors.go), and the server's own words, 'user "U"',
-# 'role "U"', 'database "D"' (PostgreSQL's auth.c, hba.c, postinit.c, miscinit.c messages), a MySQL 1045's
-# "for user 'U'@" and 1049's "Unknown database 'D'" (MySQL server error reference), and Rails' username error,
-# "... with your username/password, username: U." (activerecord errors.rb, DatabaseConnectionError.username_error).
-_NAMES_SAID = (("user", re.compile(r'(?:`|\s)user=([^\s`]+)|\b(?:user|role) "([^"\n]+)"|\bfor user \'([^\'\n]+)\'@'
-                                   r"|\busername/password, username: (\S+?)\.?(?:\s|$)")),
-               ("database", re.compile(r'(?:`|\s)database=([^\s`]+)|\bdatabase "([^"\n]+)"'
-                                       r"|\bUnknown database '([^'\n]+)'")))
-
-
-def _names_said(text: str) -> set[tuple[str, str]]:
-    """The (setting, name) pairs one refusal gives ("user", "app"), wherever its driver or server says them."""
-    return {(what, next(g for g in m.groups() if g is not None))
-            for what, pattern in _NAMES_SAID for m in pattern.finditer(text)}
-
-
 def _kinds_changed(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
     """Each setting the refusals' kinds name (`_settings_named`: a role or database that does not exist, a
     password refused or expired) -> the variables the deploy changed for it (a plain value, or a pinned secret's
@@ -1324,6 +1308,43 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
             "the server for what it does not hold or admit, so they are its own (bad_revision)")
 
 
+# The refusals of what one revision's connections present (a user and its password, an IAM identity, a database
+# name): an old revision logging in on the same server in the same minutes shows the server takes its logins.
+_PRESENTED = frozenset({Refusal.CREDENTIALS, Refusal.IAM_USER, Refusal.UNKNOWN_DATABASE})
+
+
+def _refused_on_the_new_revision_alone(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the refusals are the new revision's own, or "": every refusal is of what a connection presents
+    (`_PRESENTED`) and came from the revision deployed within the window (`_only_from_the_new_revision`), while the
+    revision it replaced, still serving beside it (a canary), served at least min_requests since the first refusal
+    with at most healthy_error_ratio of them 5xx and no refusal of its own; and no database user the revisions log
+    in as (or one unnamed) was changed at or before the first refusal (`refusals.user_changes`). On the same server
+    in the same minutes, the database takes the old revision's logins and refuses the new one's: its user, its
+    password's source, its driver or identity, what its deploy brought (an SRE sends its share back). A password
+    changed under both would refuse the old revision's new connections too; that its pooled sessions, opened
+    before, survive such a change is UNCONFIRMED (PostgreSQL's "Client Authentication" chapter describes
+    authentication as a connection starts), so with such a change read the two compete (bad_revision's
+    `_previous_not_refused`). Both revisions refused: the database's (this says nothing)."""
+    s = facts.s
+    alone = _only_from_the_new_revision(facts, refused, _PRESENTED)
+    if alone is None:
+        return ""
+    suspect, previous, entries = alone
+    first = min(e.timestamp for e in entries)
+    read = facts.b.sql_audit
+    changed = user_changes(facts, read.entries, users_logging_in(refused, previous, suspect), first) if read else []
+    if changed:
+        return ""
+    counts = facts.requests(Window(first, facts.incident.end), previous.short_name)
+    if counts.total < s.min_requests or counts.error_ratio > s.healthy_error_ratio:
+        return ""
+    return (f"every refusal ({len(entries)}x) is {suspect.short_name}'s, while {previous.short_name}, the revision it "
+            f"replaced, served {counts.total:.0f} requests ({pct(counts.error_ratio)} 5xx) with no refusal since the "
+            f"first one ({first:%H:%M:%S}), and no database user they log in as was changed: the database takes "
+            f"{previous.short_name}'s logins in the same minutes, so the refusals are what {suspect.short_name} "
+            "presents (its user, password, identity or driver: bad_revision)")
+
+
 # The refusals a deploy brought about itself, each check in this order with what it read and the
 # condition it held: when one says why, the refusals are the new revision's own, this rule does not
 # match, and bad_revision judges the deploy. Each asks for refusals of its own kinds only, none of
@@ -1354,4 +1375,7 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
     (_asks_for_another, "run.revisions.list: containers[].env[].value",
      "refusals of a database or a user the server does not hold only from a new revision whose deploy changed "
      "which one it asks for"),
+    (_refused_on_the_new_revision_alone, "run.googleapis.com/request_count by revision; the log read; the audit read",
+     "login refusals only from a new revision while the revision before, serving beside it, logs in cleanly and no "
+     "database user they use was changed"),
 )

@@ -75,7 +75,7 @@ def platform_answers_after_clean_minutes(facts: Facts, c: Citation, suspect: Rev
         return ""
     failing = Window(onset - timedelta(minutes=1), facts.incident.end)
     share = platform_share(facts, answers, _BROKEN, failing)
-    if share is None or not share.most or _replaced_served_cleanly(facts, c, suspect, failing):
+    if share is None or not share.most or replaced_served_cleanly(facts, c, suspect, failing):
         return ""
     c.cite("log", f"{REQUEST_LOG}: {pattern_of(LogSignal.CONNECTOR_503)}; its container's streams and {SYSTEM_LOG}",
            f"{name} served {minutes} clean minutes after its deploy ({errors:.0f} of {served:.0f} requests 5xx), then "
@@ -114,7 +114,7 @@ def _container_said(facts: Facts, name: str, suspect: Revision) -> list[LogRecor
     return app + system
 
 
-def _replaced_served_cleanly(facts: Facts, c: Citation, suspect: Revision, failing: Window) -> bool:
+def replaced_served_cleanly(facts: Facts, c: Citation, suspect: Revision, failing: Window) -> bool:
     """Whether the revision `suspect`'s deploy replaced served cleanly in the minutes `suspect` failed (module
     docstring): at least min_requests of its requests in them, at most healthy_error_ratio of those 5xx. Only the
     minutes in which `suspect` failed count, so that traffic moved off the old revision before the failures began
