@@ -105,11 +105,13 @@ def _whole_text(event_data: Any) -> str | None:
 # What names an incident in a text too large to parse: `"incident_id": "..."` and `"policy_name": "..."`, as a
 # notification gives them (schema 1.2), also inside a relay's JSON string (its quotes escaped). An id is at most 128
 # characters of its shape (is_incident_id); a policy's display name at most 512 (alert.proto); each escaped up to 6
-# bytes a character (`\u0061`): an id spelled with JSON's escapes is found, and read as the id it spells.
-_SCANNED_ID = re.compile(r'\\?"incident_id\\?"\s*:\s*\\?"((?:[^"\\]|\\[^"\\]){1,768})\\?"')
+# bytes a character (`\u0061`): an id spelled with JSON's escapes is found, and read as the id it spells. A key whose
+# value is no such string (null, a number, an object, one past the bound, an escape inside a relay's JSON string) is
+# found too, its value None: it may be the notification's own, so it reads as a value of no id's shape, never skipped.
+_SCANNED_ID = re.compile(r'\\?"incident_id\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"\\]){1,768})\\?")?')
 # A relay's wrapping's base64 `data` (shared/alerts/relayed.py), in one piece.
 _SCANNED_DATA = re.compile(r'"data"\s*:\s*"([A-Za-z0-9+/]{16,}={0,2})"')
-_SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*\\?"((?:[^"\\]|\\[^"\\]){1,3072})\\?"')
+_SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"\\]){1,3072})\\?")?')
 
 
 # At most this many different ids (or policy names) are kept from a scan, and at most _SCANNED_READ different values of
@@ -131,17 +133,17 @@ class _Ids:
 
 @dataclass
 class _Values:
-    """What a scan found of one key: each different value as found (`read`), and what it reads as (`read_as`: None
-    for a value the words may not show); the different values read (`values`), in the order found; `unread`: a value
+    """What a scan found of one key: each different value as found (`read`; None: the key with no value the scan
+    reads), and what it reads as (`read_as`: None for a value the words may not show); the different values read (`values`), in the order found; `unread`: a value
     read as None was found; `more`: the scan stopped at its bound, so more may follow."""
 
     read_as: Callable[[str], str | None]
-    read: dict[str, str | None] = field(default_factory=dict)
+    read: dict[str | None, str | None] = field(default_factory=dict)
     values: dict[str, None] = field(default_factory=dict)
     unread: bool = False
     more: bool = False
 
-    def add(self, found: Iterable[str]) -> None:
+    def add(self, found: Iterable[str | None]) -> None:
         """Read each value in `found` not read before, until the scan's bound."""
         for value in found:
             if self.more:
@@ -149,11 +151,11 @@ class _Values:
             if value not in self.read:
                 self._take(value)
 
-    def _take(self, value: str) -> None:
+    def _take(self, value: str | None) -> None:
         if len(self.read) >= _SCANNED_READ:
             self.more = True
             return
-        read = self.read[value] = self.read_as(value)
+        read = self.read[value] = None if value is None else self.read_as(value)
         if read is None:
             self.unread = True
         elif read not in self.values:

@@ -634,10 +634,12 @@ def _quoting(*ids: str, inner: str = "") -> bytes:
                        "version": "1.2"}).encode()
 
 
-def _spelled(*spellings: str, policies: tuple[str, ...] = ()) -> bytes:
+def _spelled(*spellings: str, policies: tuple[str, ...] = (), values: tuple[str, ...] = ()) -> bytes:
     """A notification past the pipeline's bound whose id and policy name are given in several places, spelled as each
-    is given there (JSON-escaped already: written into the text as they are)."""
+    is given there (JSON-escaped already: written into the text as they are); `values`: other values of its id's key,
+    JSON as they are written."""
     ids = "".join(f'"incident_id": "{spelling}", ' for spelling in spellings[1:])
+    ids += "".join(f'"incident_id": {value}, ' for value in values)
     policy = "".join(f'"policy_name": "{name}", ' for name in policies)
     return (f'{{"incident": {{"incident_id": "{spellings[0]}", {ids}{policy}"summary": "' + "x" * 7_000_000
             + '"}, "version": "1.2"}').encode()
@@ -668,6 +670,11 @@ QUOTED_IDS = {
     # Ids read as Runwarden keys them: two spellings of one id are one, and two others make two.
     "three ids, two differing in case": (_quoting("0.a", "0.B", "0.b"), "it quotes two incident ids, 0.a and 0.b"),
     "two ids, one JSON-escaped": (_spelled("0.a", "0.\\u0062"), "it quotes two incident ids, 0.a and 0.b"),
+    # A key whose value is no string an id could be is a value of no id's shape, never skipped: it may be the own.
+    "an id and a null one": (_spelled("0.a", values=("null",)), "its incident id could not be read"),
+    "an id and a number": (_spelled("0.a", values=("12",)), "its incident id could not be read"),
+    "an id and one past an id's bound": (_spelled("0.a", "0." + "b" * 800), "its incident id could not be read"),
+    "an id and one escaped inside a summary": (_quoting("0.a", "0.\\u0062"), "its incident id could not be read"),
     # More different values than a scan reads (1,000) stop it: the ids found so far are said as at least.
     "ids among 1,500 values of no id's shape": (_quoting("0.a", "0.b", *(f"not id {i}" for i in range(1_500))),
                                                "it quotes at least 2 incident ids, the first 0.a"),
