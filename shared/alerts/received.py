@@ -134,8 +134,9 @@ class _Ids:
 @dataclass
 class _Values:
     """What a scan found of one key: each different value as found (`read`; None: the key with no value the scan
-    reads), and what it reads as (`read_as`: None for a value the words may not show); the different values read (`values`), in the order found; `unread`: a value
-    read as None was found; `more`: the scan stopped at its bound, so more may follow."""
+    reads), and what it reads as (`read_as`: None for a value the words may not show); the different values read
+    (`values`), in the order found; `unread`: a value read as None was found; `more`: the scan stopped at its bound,
+    so more may follow."""
 
     read_as: Callable[[str], str | None]
     read: dict[str | None, str | None] = field(default_factory=dict)
