@@ -23,6 +23,11 @@ CASES = {
     "7 MB notification quoting 100,000 ids": (
         "json.dumps({'incident': {'incident_id': '0.big', 'summary': ''.join("
         "f'see \"incident_id\": \"0.q{i}\" ' for i in range(100_000)) + 'x' * 4_000_000}}).encode()"),
+    # A 7 MB notification whose summary quotes 200,000 different values of no id's shape, each read (unescaped,
+    # redacted, read as an id) until a search has read 1,000 of them.
+    "7 MB notification quoting 200,000 values of no id's shape": (
+        "json.dumps({'incident': {'incident_id': '0.big', 'summary': ''.join("
+        "f'see \"incident_id\": \"no id {i}\" ' for i in range(200_000)) + 'x' * 1_000_000}}).encode()"),
     # A 7 MB message of passwords: every redaction makes it longer.
     "7.03 MB of password: s3cr3tX1": "(b'password: s3cr3tX1 ' * 370_000)[:7_030_000]",
 }

@@ -27,8 +27,8 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.alerts.incidents import quoted
@@ -104,53 +104,103 @@ def _whole_text(event_data: Any) -> str | None:
 
 # What names an incident in a text too large to parse: `"incident_id": "..."` and `"policy_name": "..."`, as a
 # notification gives them (schema 1.2), also inside a relay's JSON string (its quotes escaped). An id is at most 128
-# characters of its shape (is_incident_id); a policy's display name at most 512 (alert.proto), escaped up to 6 bytes
-# a character.
-_SCANNED_ID = re.compile(r'\\?"incident_id\\?"\s*:\s*\\?"([^"\\]{1,128})\\?"')
+# characters of its shape (is_incident_id); a policy's display name at most 512 (alert.proto); each escaped up to 6
+# bytes a character (`\u0061`): an id spelled with JSON's escapes is found, and read as the id it spells. A key whose
+# value is no such string (null, a number, an object, one past the bound, an escape inside a relay's JSON string) is
+# found too, its value None: it may be the notification's own, so it reads as a value of no id's shape, never skipped.
+_SCANNED_ID = re.compile(r'\\?"incident_id\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"\\]){1,768})\\?")?')
 # A relay's wrapping's base64 `data` (shared/alerts/relayed.py), in one piece.
 _SCANNED_DATA = re.compile(r'"data"\s*:\s*"([A-Za-z0-9+/]{16,}={0,2})"')
-_SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*\\?"((?:[^"\\]|\\[^"\\]){1,3072})\\?"')
+_SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"\\]){1,3072})\\?")?')
 
 
-# At most this many different values of one key are kept from a scan (a text of megabytes may quote ids without end):
-# past it, the count is said as at least this many.
+# At most this many different ids (or policy names) are kept from a scan, and at most _SCANNED_READ different values of
+# a key, as found, are read (a text of megabytes may quote ids without end, and reading one takes some 20 us): past
+# either, the scan of that key stops, and the count is said as at least the ids kept.
 _SCANNED_MAX = 100
+_SCANNED_READ = 1_000
 
 
-def _scanned(text: str) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+@dataclass(frozen=True)
+class _Ids:
+    """The ids of an incident's shape a scan found, different ones as Runwarden keys them, in the order found
+    (`found`); `more`: the scan stopped at its bound (_SCANNED_MAX ids, _SCANNED_READ values), so the text may quote
+    more than these."""
+
+    found: tuple[str, ...] = ()
+    more: bool = False
+
+
+@dataclass
+class _Values:
+    """What a scan found of one key: each different value as found (`read`; None: the key with no value the scan
+    reads), and what it reads as (`read_as`: None for a value the words may not show); the different values read
+    (`values`), in the order found; `unread`: a value read as None was found; `more`: the scan stopped at its bound,
+    so more may follow."""
+
+    read_as: Callable[[str], str | None]
+    read: dict[str | None, str | None] = field(default_factory=dict)
+    values: dict[str, None] = field(default_factory=dict)
+    unread: bool = False
+    more: bool = False
+
+    def add(self, found: Iterable[str | None]) -> None:
+        """Read each value in `found` not read before, until the scan's bound."""
+        for value in found:
+            if self.more:
+                return
+            if value not in self.read:
+                self._take(value)
+
+    def _take(self, value: str | None) -> None:
+        if len(self.read) >= _SCANNED_READ:
+            self.more = True
+            return
+        read = self.read[value] = None if value is None else self.read_as(value)
+        if read is None:
+            self.unread = True
+        elif read not in self.values:
+            self.more = len(self.values) >= _SCANNED_MAX
+            if not self.more:
+                self.values[read] = None
+
+    @property
+    def one(self) -> str | None:
+        """The value the text gives, when every value found reads as that one, and the text was searched to its end."""
+        if len(self.values) != 1 or self.unread or self.more:
+            return None
+        return next(iter(self.values))
+
+
+def _scanned(text: str) -> tuple[Mapping[str, Any], _Ids]:
     """The incident's id and policy name in `text` past what the pipeline parses (MAX_WRAPPED_TEXT_BYTES), found by a
     search of the text, not a parse of it: a parse of megabytes of small objects took 120 MiB more of a function's
     256 MiB and a second of CPU (bench/rejected_naming.py). A relay's base64 `data` is decoded and searched the same
-    way, up to MAX_WRAPPINGS deep. Each is taken only when the text gives one value for it, wherever found: of two
-    ids (one quoted in a summary, say) the notification's own cannot be told from the quote, so none names the
-    incident; the ids of an incident's shape found are given beside (in the order found, at most _SCANNED_MAX), for
-    the words to name them. A name is redacted on its own; the text is never redacted whole here."""
-    found = _found(text, MAX_WRAPPINGS)
-    named = {key: redacted(_unescaped(next(iter(values)))) for key, values in found.items() if len(values) == 1}
-    ids = [readable for readable in map(_readable_id, map(_unescaped, found["incident_id"])) if readable]
-    return named, tuple(dict.fromkeys(ids))
+    way, up to MAX_WRAPPINGS deep. Each value is read as it is shown: unescaped, its credentials redacted, an id as
+    Runwarden keys it (`_readable_id`: "0.ABC" and "0.abc" are one id; a credential, once redacted, is of no id's
+    shape and never shown). Each key is taken only when every value found reads as one: of two ids (one quoted in a
+    summary, say), or an id and a value of no id's shape, the notification's own cannot be told from the quote, so
+    none names the incident; the ids found are given beside (`_Ids`), for the words to name them. The text is never
+    redacted whole here."""
+    ids = _Values(lambda value: _readable_id(redacted(_unescaped(value))))
+    policies = _Values(lambda value: redacted(_unescaped(value)))
+    _search(text, ids, policies, MAX_WRAPPINGS)
+    named = {key: values.one for key, values in (("incident_id", ids), ("policy_name", policies))
+             if values.one is not None}
+    return named, _Ids(tuple(ids.values), ids.more)
 
 
-def _found(text: str, depth: int) -> dict[str, dict[str, None]]:
-    """Each key's values in `text`, different ones in the order found, at most _SCANNED_MAX of each."""
-    found: dict[str, dict[str, None]] = {"incident_id": {}, "policy_name": {}}
-    for key, pattern in (("incident_id", _SCANNED_ID), ("policy_name", _SCANNED_POLICY)):
-        _add(found[key], (match.group(1) for match in pattern.finditer(text)))
+def _search(text: str, ids: _Values, policies: _Values, depth: int) -> None:
+    """Add each key's values in `text` to `ids` and `policies`, then those in each relay's base64 `data` in it, down to
+    `depth` wrappings."""
+    ids.add(match.group(1) for match in _SCANNED_ID.finditer(text))
+    policies.add(match.group(1) for match in _SCANNED_POLICY.finditer(text))
     for match in _SCANNED_DATA.finditer(text) if depth else ():
         try:
             inner = base64.b64decode(match.group(1), validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
             continue
-        for key, values in _found(inner, depth - 1).items():
-            _add(found[key], values)
-    return found
-
-
-def _add(values: dict[str, None], more: Any) -> None:
-    for value in more:
-        if len(values) >= _SCANNED_MAX:
-            return
-        values[value] = None
+        _search(inner, ids, policies, depth - 1)
 
 
 def _unescaped(value: str) -> str:
@@ -303,25 +353,26 @@ def named(content: Received, field: str, event_data: Any = None) -> Named:
              f"published {quoted(content.publish_time)}" if content.publish_time else "", policy_words]
     found = [words for words in found if words]
     held = "the message as far as the outcome holds it" if content.data_cut_bytes else "the whole message"
-    ids = () if field.startswith("incident.incident_id") else ids
-    return Named(None, ("; its incident id could not be read, so no incident is named: " if len(ids) < 2 else
+    ids = _Ids() if field.startswith("incident.incident_id") else ids
+    return Named(None, ("; its incident id could not be read, so no incident is named: " if len(ids.found) < 2 else
                         f"; its incident id could not be told, so no incident is named: {_quoted_ids(ids)}; ")
                  + (f"find it by its {', '.join(found)}" if found else "nothing else in it identifies it either")
                  + f" ({held} is on the outcome, `received`)" + cut_words(content), relayed)
 
 
-def _quoted_ids(ids: tuple[str, ...]) -> str:
+def _quoted_ids(ids: _Ids) -> str:
     """The ids of an incident's shape a message past the pipeline's bound quotes (two or more), as a person reads
-    them: both, or the first and how many (at least _SCANNED_MAX, the most a scan keeps). Searched, not parsed, the
-    text cannot tell the notification's own from one quoted in it (a summary naming another incident)."""
+    them: both, or the first and how many ("at least" that many when the scan stopped at its bound: it keeps at most
+    _SCANNED_MAX). Searched, not parsed, the text cannot tell the notification's own from one quoted in it (a summary
+    naming another incident)."""
     why = f"searched past the {MAX_WRAPPED_TEXT_BYTES} bytes a relay's message is parsed to, it cannot tell its own"
-    if len(ids) == 2:
-        return f"it quotes two incident ids, {ids[0]} and {ids[1]} ({why})"
-    count = f"at least {len(ids)}" if len(ids) >= _SCANNED_MAX else str(len(ids))
-    return f"it quotes {count} incident ids, the first {ids[0]} ({why})"
+    first, count = ids.found[0], len(ids.found)
+    if count == 2 and not ids.more:
+        return f"it quotes two incident ids, {first} and {ids.found[1]} ({why})"
+    return f"it quotes {'at least ' if ids.more else ''}{count} incident ids, the first {first} ({why})"
 
 
-def _named_by(content: Received, event_data: Any) -> tuple[Mapping[str, Any], tuple[Relayed, ...], tuple[str, ...]]:
+def _named_by(content: Received, event_data: Any) -> tuple[Mapping[str, Any], tuple[Relayed, ...], _Ids]:
     """The notification's `incident` object, the wrappings read to it and the incident ids a search found (past the
     bound: two or more when it cannot tell the notification's own; else none): from the whole message when the outcome
     holds it cut, parsed up to the pipeline's own bound on a relay's text (MAX_WRAPPED_TEXT_BYTES) and searched past it
@@ -331,7 +382,7 @@ def _named_by(content: Received, event_data: Any) -> tuple[Mapping[str, Any], tu
         incident, ids = _scanned(whole)
         return incident, (), ids
     reached = _reached(Received(data_form="text", data=redacted(whole)) if whole is not None else content)
-    return _incident_of(reached), reached.relayed if reached else (), ()
+    return _incident_of(reached), reached.relayed if reached else (), _Ids()
 
 
 def _incident_of(reached: Reached | None) -> Mapping[str, Any]:

@@ -634,6 +634,17 @@ def _quoting(*ids: str, inner: str = "") -> bytes:
                        "version": "1.2"}).encode()
 
 
+def _spelled(*spellings: str, policies: tuple[str, ...] = (), values: tuple[str, ...] = ()) -> bytes:
+    """A notification past the pipeline's bound whose id and policy name are given in several places, spelled as each
+    is given there (JSON-escaped already: written into the text as they are); `values`: other values of its id's key,
+    JSON as they are written."""
+    ids = "".join(f'"incident_id": "{spelling}", ' for spelling in spellings[1:])
+    ids += "".join(f'"incident_id": {value}, ' for value in values)
+    policy = "".join(f'"policy_name": "{name}", ' for name in policies)
+    return (f'{{"incident": {{"incident_id": "{spellings[0]}", {ids}{policy}"summary": "' + "x" * 7_000_000
+            + '"}, "version": "1.2"}').encode()
+
+
 # (the ids the message quotes, in order; what the rejection's words name)
 QUOTED_IDS = {
     "two ids": (_quoting("0.a", "0.b"), "it quotes two incident ids, 0.a and 0.b"),
@@ -642,6 +653,31 @@ QUOTED_IDS = {
     "a hundred and more ids": (_quoting("0.a", *(f"0.q{i}" for i in range(150))),
                                "it quotes at least 100 incident ids, the first 0.a"),
     "two ids, one of no id's shape": (_quoting("0.a", "not an id!"), "its incident id could not be read"),
+    # An access token is of an id's shape: redacted first, it is none, never named.
+    "two access tokens as ids": (_quoting("ya29.a0AfH6SMBx3kZ9qLmN8pQ7rS2tU4vW6xY", "ya29.c0AbCdEfGhIjKlMnOpQrStUvWx"),
+                                 "its incident id could not be read"),
+    "an id and an access token": (_quoting("0.a", "ya29.a0AfH6SMBx3kZ9qLmN8pQ7rS2tU4vW6xY"),
+                                  "its incident id could not be read"),
+    "two ids and an access token": (_quoting("0.a", "ya29.a0AfH6SMBx3kZ9qLmN8pQ7rS2tU4vW6xY", "0.b"),
+                                    "it quotes two incident ids, 0.a and 0.b"),
+    "an access token inside a relay's data": (_quoting("0.a", "0.b", inner="ya29.a0AfH6SMBx3kZ9qLmN8pQ7rS2tU4vW6xY"),
+                                             "it quotes two incident ids, 0.a and 0.b"),
+    # The bound counts ids, not the values found: one of no id's shape does not make 150 ids 99.
+    "a value of no id's shape, then 150 ids": (_quoting("not an id!", *(f"0.q{i}" for i in range(150))),
+                                               "it quotes at least 100 incident ids, the first 0.q0"),
+    "exactly a hundred ids": (_quoting("0.a", *(f"0.q{i}" for i in range(99))),
+                              "it quotes 100 incident ids, the first 0.a"),
+    # Ids read as Runwarden keys them: two spellings of one id are one, and two others make two.
+    "three ids, two differing in case": (_quoting("0.a", "0.B", "0.b"), "it quotes two incident ids, 0.a and 0.b"),
+    "two ids, one JSON-escaped": (_spelled("0.a", "0.\\u0062"), "it quotes two incident ids, 0.a and 0.b"),
+    # A key whose value is no string an id could be is a value of no id's shape, never skipped: it may be the own.
+    "an id and a null one": (_spelled("0.a", values=("null",)), "its incident id could not be read"),
+    "an id and a number": (_spelled("0.a", values=("12",)), "its incident id could not be read"),
+    "an id and one past an id's bound": (_spelled("0.a", "0." + "b" * 800), "its incident id could not be read"),
+    "an id and one escaped inside a summary": (_quoting("0.a", "0.\\u0062"), "its incident id could not be read"),
+    # More different values than a scan reads (1,000) stop it: the ids found so far are said as at least.
+    "ids among 1,500 values of no id's shape": (_quoting("0.a", "0.b", *(f"not id {i}" for i in range(1_500))),
+                                               "it quotes at least 2 incident ids, the first 0.a"),
 }
 
 
@@ -658,3 +694,28 @@ def test_a_rejected_alert_past_the_pipelines_bound_quoting_several_ids_names_the
     words = named(content, "incident", event_data)
     assert words.incident_id is None and said in words.words, words.words[:400]
     assert "find it by its Pub/Sub message id '49'" in words.words
+    assert "ya29" not in words.words.lower(), words.words[:400]
+
+
+# (the text; the incident named; the policy named)
+SPELLED_IDS = {
+    "in two cases": (_spelled("0.ABC", "0.abc"), "0.abc", None),
+    "with whitespace around": (_spelled(" 0.abc", "0.abc\\n"), "0.abc", None),
+    "JSON-escaped": (_spelled("0.abc", "0.\\u0061bc"), "0.abc", None),
+    "a policy JSON-escaped": (_spelled("0.abc", policies=("caf\\u00e9 5xx", "caf\u00e9 5xx")), "0.abc", "café 5xx"),
+}
+
+
+@pytest.mark.parametrize("text, incident, policy", SPELLED_IDS.values(), ids=SPELLED_IDS.keys())
+def test_a_rejected_alert_past_the_pipelines_bound_giving_one_id_in_several_spellings_names_it(text, incident, policy,
+                                                                                            monkeypatch):
+    """An id given twice, in two spellings that read as one id as Runwarden keys it (case, whitespace around, JSON's
+    escapes), is one id: the incident is named. Before, two values as found named none."""
+    from shared.alerts.received import named
+
+    event_data = _large(text)
+    content = received(event_data)
+    _bounded(monkeypatch)
+    words = named(content, "incident", event_data)
+    assert words.incident_id == incident, words.words[:400]
+    assert (f"policy '{policy}'" in words.words) if policy else "policy" not in words.words, words.words[:400]
