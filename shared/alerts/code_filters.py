@@ -124,12 +124,12 @@ def audited_only(text: str) -> tuple[str, ...]:
     `log_id("X")` is read as `logName:"X"` ("Logging query language", "Functions": log_id matches the log named
     `projects/P/logs/X` URL-encoded, the same log a logName comparison names)."""
     written = {f"logName:{m.group(1)}": m.group(0) for m in _LOG_ID.finditer(text)}
-    read = _LOG_ID.sub(lambda m: f"logName:{m.group(1)}", text)
-    read = _PRESENT.sub(':"*"', _SEVERITY.sub(lambda m: f'severity{m.group(1)}"{m.group(2)}"', read))
+    read = _BARE.sub(_quoted, _LOG_ID.sub(lambda m: f"logName:{m.group(1)}", text))
     selection = _selection(read, _AUDIT_FIELD, _audit_entries, ("OR",))
     if selection.codes is None or _CHANGE - selection.codes.most or not selection.codes.most <= _CHANGE:
         return ()
-    return tuple(written.get(term, term) for term in selection.terms if not term.lower().startswith("severity"))
+    # A term on a failure held here is negated (`NOT severity>=ERROR`): it names no change, so it is not said.
+    return tuple(written.get(term, term) for term in selection.terms if not _FAILURE_TERM.match(term))
 
 
 # Audit log entries, read apart from every other entry: `protoPayload` holds "type.googleapis.com/google.cloud.audit.
@@ -162,12 +162,15 @@ _READ = frozenset({101})
 _DENIED = frozenset({102})
 _ANY_AUDIT = _CHANGE | _READ | _DENIED
 _LOG_ID = re.compile(rf"\blog_id\s*\(\s*({_STRING})\s*\)", re.IGNORECASE)
-_PRESENT = re.compile(r":\s*\*(?![\w\"*])")      # `field:*`, "has a value" ("Logging query language"), as a string
-_SEVERITY = re.compile(r'(?<![\w."@])severity\s*(>=|<=|!=|=|:|>|<)\s*([A-Za-z]+)\b', re.IGNORECASE)
+# Outside a string: a severity compared to a bare name (`severity>=ERROR`), and `field:*` ("has a value", "Logging query
+# language"), each read as a comparison to a string.
+_BARE = re.compile(rf'({_STRING})|(?<![\w."@])severity\s*(>=|<=|!=|=|:|>|<)\s*([A-Za-z]+)\b|:\s*\*(?![\w"*])',
+                   re.IGNORECASE)
 _AUDIT_FIELD = re.compile(
     r'(?<![\w."@])(logName|severity|protoPayload\.(?:"?@type"?|methodName|serviceName|resourceName|'
     r'authenticationInfo|authorizationInfo|requestMetadata|request|response|metadata|policyViolationInfo|'
     r'resourceLocation|resourceOriginalState|numResponseItems|status\.[\w.]+)(?:\.[\w@]+)*)(?![\w"@])', re.IGNORECASE)
+_FAILURE_TERM = re.compile(r"severity|protoPayload\.(?:status\.|policyViolationInfo)", re.IGNORECASE)
 _AUDIT_LOG = re.compile(r"cloudaudit\.googleapis\.com", re.IGNORECASE)
 _AUDIT_LOGS = {"activity": _CHANGE, "system_event": _CHANGE, "data_access": _READ, "policy": _DENIED}
 _AUDIT_LOG_TYPE = re.compile(r"(?:%2F|[/(|])(activity|system_event|data_access|policy)(?![a-z_])", re.IGNORECASE)
@@ -180,6 +183,12 @@ _LEVELS = {"DEFAULT": 0, "DEBUG": 100, "INFO": 200, "NOTICE": 300, "WARNING": 40
            "ALERT": 700, "EMERGENCY": 800}
 _COMPARE = {"=": int.__eq__, ":": int.__eq__, "==": int.__eq__, "!=": int.__ne__, ">": int.__gt__, ">=": int.__ge__,
             "<": int.__lt__, "<=": int.__le__}
+
+
+def _quoted(found: re.Match[str]) -> str:
+    if found.group(1):
+        return found.group(1)
+    return f'severity{found.group(2)}"{found.group(3)}"' if found.group(2) else ':"*"'
 
 
 def _audit_entries(label: str, compared: re.Match[str]) -> Codes:

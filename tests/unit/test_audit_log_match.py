@@ -76,6 +76,8 @@ HELD = [
     ("changes that did not fail, by severity", f"{ACTIVITY} AND {RUN} AND severity<ERROR", ("logName=",)),
     ("changes that did not fail, by NOT", f"{ACTIVITY} AND {RUN} AND NOT severity>=ERROR", ("logName=",)),
     ("changes with no error status", f"{ACTIVITY} AND {RUN} AND NOT protoPayload.status.code:*", ("logName=",)),
+    ("a severity written in a text search is none", f'{ACTIVITY} AND {DEPLOY} AND NOT textPayload:"severity>=ERROR"',
+     (DEPLOY,)),
 ]
 
 # Entries other than records of changes may come through (the service's own lines, reads, denials, failed calls): the
@@ -126,6 +128,7 @@ def test_a_log_match_on_audit_entries_is_held_naming_them(name, log_filter, said
     assert "policy 'backend changes' matched audit log entries" in why, why
     assert all(words in why for words in said), why
     assert "not the service's failing requests" in why and "nothing was written" in why, why
+    assert not any(word in why for word in ("severity", "status.code")), why
 
 
 @pytest.mark.parametrize("name, log_filter", NOT_HELD, ids=[c[0] for c in NOT_HELD])
