@@ -142,7 +142,10 @@ def audited_only(text: str) -> tuple[str, ...]:
 # resource ID and audit log type"): `cloudaudit.googleapis.com/activity`, Admin Activity, "API calls or other actions
 # that modify the configuration or metadata of resources"; `/system_event`, System Event, Google Cloud's own actions
 # that modify the configuration of resources, not driven by a user (Cloud Run's audit logging page lists no System
-# Event operation of Cloud Run: an instance's crash or memory limit is not one, UNCONFIRMED beyond that page);
+# Event operation; Cloud Run writes one when a revision's Ready condition changes, "Ready condition status changed to
+# False for Revision R with message: ...", as public logs print it, diagnosis/narrative.py; an instance's crash or its
+# memory limit exceeded is written to the service's own logs, not there, UNCONFIRMED beyond those pages). Such an
+# entry selected by its error (`severity=ERROR`, `protoPayload.status.message:...`) is a failed rollout: not held;
 # `/data_access`, Data Access, calls that read configuration or metadata (ADMIN_READ) or read or write user-provided
 # data (DATA_READ, DATA_WRITE: Cloud Run's Jobs.RunJob); `/policy`, Policy Denied, a call refused because it violated
 # a security policy (VPC Service Controls): a failure of the caller. Only the first two record changes (`_CHANGE`).

@@ -65,8 +65,8 @@ HELD = [
     ("one of two methods", f'{RUN} AND (protoPayload.methodName="a.Delete" OR protoPayload.methodName="b.Replace")',
      ("a.Delete", "b.Replace")),
     ("a system event", f'{RUN} AND logName:"cloudaudit.googleapis.com%2Fsystem_event"', ("system_event",)),
-    # Cloud Run lists no System Event operation: an instance's crash or memory limit is not one, so what this fired on
-    # is a change Google Cloud made, read as the other logs of changes are.
+    # Cloud Run's System Event entries record a revision's Ready condition changing (diagnosis/narrative.py), not an
+    # instance's crash or memory limit: what this fired on is a change, read as the other logs of changes are.
     ("a system event, by log_id", f'{RUN} AND log_id("cloudaudit.googleapis.com/system_event")',
      ('log_id("cloudaudit.googleapis.com/system_event")',)),
     ("both logs of changes, by a regular expression",
@@ -107,6 +107,8 @@ NOT_HELD = [
     ("a failed call's status message", f'{ACTIVITY} AND {RUN} AND protoPayload.status.message:"denied"'),
     ("a status present", f"{ACTIVITY} AND {RUN} AND protoPayload.status.code:*"),
     ("errors within the Admin Activity log", f"{ACTIVITY} AND {RUN} AND severity>=ERROR"),
+    ("a failed rollout's System Event line (scenario rollout_not_ready_log_match_alert)",
+     f'{RUN} AND severity=ERROR AND protoPayload.status.message:"Ready condition status changed to False"'),
     ("warnings and up within the Admin Activity log", f"{ACTIVITY} AND {RUN} AND severity>=WARNING"),
     ("any severity but NOTICE within the Admin Activity log", f"{ACTIVITY} AND {RUN} AND severity!=NOTICE"),
     ("a deploy refused by a policy", f"{ACTIVITY} AND {DEPLOY} AND protoPayload.policyViolationInfo:*"),
