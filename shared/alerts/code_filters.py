@@ -164,22 +164,26 @@ def log_selection(text: str) -> Selection:
 
 
 def audited_only(text: str) -> tuple[str, ...]:
-    """The terms by which a Logging filter selects audit log entries, when every entry it may let through is one
-    (a log-match condition on `protoPayload.methodName` or on a `cloudaudit.googleapis.com` log: the record of a change
-    to a resource, a deploy, an IAM change, a revision's readiness, not a line about the service's requests); ()
-    otherwise.
+    """The terms by which a Logging filter selects records of changes, when every entry it may let through is one (a
+    log-match condition on the Admin Activity or System Event audit log, or on the method of a write: a deploy, an IAM
+    change, a revision's readiness, not a line about the service's requests); () otherwise.
 
-    Read with the parser that reads `httpRequest.status` (NOT, then OR, then AND), over two kinds of entry: a term
-    naming audit entries lets at most those through; a comparison of anything else, or a negated one, any entry. So
-    `protoPayload.methodName="...ReplaceService" OR severity>=ERROR` may let the service's own errors through: ().
+    Read with the parser that reads `httpRequest.status` (NOT, then OR, then AND), over kinds of entry (`_CHANGE`,
+    `_READ`, `_DENIED`, every other entry): a term naming a kind lets at most those through; a comparison of anything
+    else, or a negated one, any entry. So `protoPayload.methodName="...ReplaceService" OR severity>=ERROR` may let the
+    service's own errors through: (). Not a change, so (): an entry of the Data Access log (reads of configuration or
+    data) or of the Policy Denied log (VPC Service Controls' denials, a failure of the caller), an entry selected by
+    its call's error status (`protoPayload.status.code=7`: a failed call changed nothing) or by a severity of ERROR or
+    above, or by a field every audit log has (`principalEmail`, the AuditLog's `@type`) with no log of changes named.
     `log_id("X")` is read as `logName:"X"` ("Logging query language", "Functions": log_id matches the log named
     `projects/P/logs/X` URL-encoded, the same log a logName comparison names)."""
     written = {f"logName:{m.group(1)}": m.group(0) for m in _LOG_ID.finditer(text)}
-    selection = _selection(_LOG_ID.sub(lambda m: f"logName:{m.group(1)}", text), _AUDIT_FIELD, _audit_entries,
-                           ("OR",))
-    if selection.codes is None or not selection.codes.most or not selection.codes.most <= _AUDITED:
+    read = _BARE.sub(_quoted, _LOG_ID.sub(lambda m: f"logName:{m.group(1)}", text))
+    selection = _selection(read, _AUDIT_FIELD, _audit_entries, ("OR",))
+    if selection.codes is None or _CHANGE - selection.codes.most or not selection.codes.most <= _CHANGE:
         return ()
-    return tuple(written.get(term, term) for term in selection.terms)
+    # A term on a failure held here is negated (`NOT severity>=ERROR`): it names no change, so it is not said.
+    return tuple(written.get(term, term) for term in selection.terms if not _FAILURE_TERM.match(term))
 
 
 # Audit log entries, read apart from every other entry: `protoPayload` holds "type.googleapis.com/google.cloud.audit.
@@ -187,33 +191,107 @@ def audited_only(text: str) -> tuple[str, ...]:
 # google/logging/v2/log_entry.proto). The fields only an AuditLog has (google/cloud/audit/audit_log.proto: method_name,
 # service_name, resource_name, authentication_info, authorization_info, request_metadata, request, response, metadata,
 # policy_violation_info, resource_location, resource_original_state, num_response_items, and its `status`, a
-# google.rpc.Status, read by a field of it: RequestLog's status is a number) name an audit entry; so does a log named
-# `cloudaudit.googleapis.com/activity`, `/data_access`, `/system_event` or `/policy` ("Cloud Audit Logs overview").
-# The parser's lattice of codes is reused: one value stands for an audit entry, every other value for any other.
-_AUDITED = frozenset({100})
+# google.rpc.Status, read by a field of it: RequestLog's status is a number) name an audit entry.
+# Of which log ("Cloud Audit Logs overview", "Types of audit logs"; "Understand audit logs": the logName "contains the
+# resource ID and audit log type"): `cloudaudit.googleapis.com/activity`, Admin Activity, "API calls or other actions
+# that modify the configuration or metadata of resources"; `/system_event`, System Event, Google Cloud's own actions
+# that modify the configuration of resources, not driven by a user (Cloud Run's audit logging page lists no System
+# Event operation; Cloud Run writes one when a revision's Ready condition changes, "Ready condition status changed to
+# False for Revision R with message: ...", as public logs print it, diagnosis/narrative.py; an instance's crash or its
+# memory limit exceeded is written to the service's own logs, not there, UNCONFIRMED beyond those pages). Such an
+# entry selected by its error (`severity=ERROR`, `protoPayload.status.message:...`) is a failed rollout: not held;
+# `/data_access`, Data Access, calls that read configuration or metadata (ADMIN_READ) or read or write user-provided
+# data (DATA_READ, DATA_WRITE: Cloud Run's Jobs.RunJob); `/policy`, Policy Denied, a call refused because it violated
+# a security policy (VPC Service Controls): a failure of the caller. Only the first two record changes (`_CHANGE`).
+# A method's log follows its permission's type (Cloud Run audit logging, "Methods by permission type": ADMIN_WRITE
+# methods write Admin Activity entries; ADMIN_READ, DATA_READ, DATA_WRITE ones Data Access entries): a method named
+# by a verb of reading (Services.GetService, ListServices, GetIamPolicy, Jobs.RunJob) is `_READ`, by a verb of writing
+# (ReplaceService, UpdateService, SetIamPolicy, DeleteRevision) `_CHANGE`, by neither (or both) either. A write refused
+# by VPC Service Controls is also logged under its method in the Policy Denied log: a refused deploy of the service,
+# not its requests failing, so read with the changes.
+# A call's error status (AuditLog.status, "The status of the overall operation", google.rpc.Status) names a failed
+# call, whichever log holds it; severity: an audit entry's severity for a failed call is UNCONFIRMED (no page read says
+# it), so a severity that may be ERROR or above is read as possibly selecting failed calls, and either way not as a
+# change (LogSeverity, google/logging/type/log_severity.proto: ERROR is 500).
+# The parser's lattice of codes is reused: one value per kind of audit entry, every other value any other entry.
+_CHANGE = frozenset({100})
+_READ = frozenset({101})
+_DENIED = frozenset({102})
+_ANY_AUDIT = _CHANGE | _READ | _DENIED
 _LOG_ID = re.compile(rf"\blog_id\s*\(\s*({_STRING})\s*\)", re.IGNORECASE)
+# Outside a string: a severity compared to a bare name (`severity>=ERROR`), and `field:*` ("has a value", "Logging query
+# language"), each read as a comparison to a string.
+_BARE = re.compile(rf'({_STRING})|(?<![\w."@])severity\s*(>=|<=|!=|=|:|>|<)\s*([A-Za-z]+)\b|:\s*\*(?![\w"*])',
+                   re.IGNORECASE)
 _AUDIT_FIELD = re.compile(
-    r'(?<![\w."@])(logName|protoPayload\.(?:"?@type"?|methodName|serviceName|resourceName|authenticationInfo|'
-    r'authorizationInfo|requestMetadata|request|response|metadata|policyViolationInfo|resourceLocation|'
-    r'resourceOriginalState|numResponseItems|status\.[\w.]+)(?:\.[\w@]+)*)(?![\w"@])', re.IGNORECASE)
+    r'(?<![\w."@])(logName|severity|protoPayload\.(?:"?@type"?|methodName|serviceName|resourceName|'
+    r'authenticationInfo|authorizationInfo|requestMetadata|request|response|metadata|policyViolationInfo|'
+    r'resourceLocation|resourceOriginalState|numResponseItems|status\.[\w.]+)(?:\.[\w@]+)*)(?![\w"@])', re.IGNORECASE)
+_FAILURE_TERM = re.compile(r"severity|protoPayload\.(?:status\.|policyViolationInfo)", re.IGNORECASE)
 _AUDIT_LOG = re.compile(r"cloudaudit\.googleapis\.com", re.IGNORECASE)
+_AUDIT_LOGS = {"activity": _CHANGE, "system_event": _CHANGE, "data_access": _READ, "policy": _DENIED}
+_AUDIT_LOG_TYPE = re.compile(r"(?:%2F|[/(|])(activity|system_event|data_access|policy)(?![a-z_])", re.IGNORECASE)
 _AUDIT_TYPE = re.compile(r"google\.cloud\.audit\.AuditLog", re.IGNORECASE)
+_READ_VERB = re.compile(r"(?:^|[^A-Za-z0-9])(?:Get|List|AggregatedList|Search|Lookup|Read|Query|Watch|Test|RunJob)"
+                        r"(?!(?-i:[a-z]))", re.IGNORECASE)
+_WRITE_VERB = re.compile(r"(?:^|[^A-Za-z0-9])(?:Create|Replace|Update|Delete|Set|Patch|Insert|Remove|Add|Undelete|"
+                         r"Cancel|Move|Enable|Disable|Deploy|Rollback|Migrate)(?!(?-i:[a-z]))", re.IGNORECASE)
+_LEVELS = {"DEFAULT": 0, "DEBUG": 100, "INFO": 200, "NOTICE": 300, "WARNING": 400, "ERROR": 500, "CRITICAL": 600,
+           "ALERT": 700, "EMERGENCY": 800}
+_COMPARE = {"=": int.__eq__, ":": int.__eq__, "==": int.__eq__, "!=": int.__ne__, ">": int.__gt__, ">=": int.__ge__,
+            "<": int.__lt__, "<=": int.__le__}
+
+
+def _quoted(found: re.Match[str]) -> str:
+    if found.group(1):
+        return found.group(1)
+    return f'severity{found.group(2)}"{found.group(3)}"' if found.group(2) else ':"*"'
 
 
 def _audit_entries(label: str, compared: re.Match[str]) -> Codes:
-    """One comparison of a log's name or an audit entry's field: at most audit entries, at most the others (a log
-    named outright that is not an audit log), or any entry (negated, or a value of another form)."""
+    """One comparison of a log's name, a severity or an audit entry's field: the kinds of entry it may let through (a
+    negated comparison, or a value of another form, any entry)."""
     op, string, _, number = compared.groups()
+    value = number if string is None else (string or "")[1:-1]
+    field_name = label.lower()
+    if field_name == "severity" or field_name.startswith(("protopayload.status.", "protopayload.policyviolationinfo")):
+        return _failures(field_name, op, value)
     if op in ("!=", "!~") or (string is None and number is None):
         return OTHER
-    value = number if string is None else string[1:-1]
-    if label.lower() == "logname":
+    if field_name == "logname":
         if _AUDIT_LOG.search(value):
-            return Codes(_NONE, _AUDITED)
-        return Codes(_NONE, ALL - _AUDITED) if op in ("=", "==") else OTHER
-    if "type" in label.lower() and not _AUDIT_TYPE.search(value):
+            return Codes(_NONE, _named_logs(value))
+        return Codes(_NONE, ALL - _ANY_AUDIT) if op in ("=", "==") else OTHER
+    if "type" in field_name and not _AUDIT_TYPE.search(value):
         return OTHER
-    return Codes(_NONE, _AUDITED)
+    if field_name == "protopayload.methodname":
+        return Codes(_NONE, _method_kinds(value))
+    return Codes(_NONE, _ANY_AUDIT)
+
+
+def _failures(field_name: str, op: str, value: str) -> Codes:
+    """A call's status or policy violation compared (a call that failed or was refused: AuditLog.policy_violation_info,
+    google/cloud/audit/audit_log.proto, names the policy a call violated; that it is set only on refused calls is
+    UNCONFIRMED), or a severity that may be ERROR or above: any entry but a change recorded, so never held on."""
+    if field_name == "severity":
+        level = _LEVELS.get(value.upper(), int(value) if value.isdigit() else None)
+        if level is not None and op in _COMPARE and not any(_COMPARE[op](at, level) for at in range(500, 900, 100)):
+            return OTHER
+    return Codes(_NONE, ALL - _CHANGE)
+
+
+def _named_logs(value: str) -> frozenset[int]:
+    """The kinds of entry a name of a `cloudaudit.googleapis.com` log holds: every audit kind where no type is named."""
+    named = [_AUDIT_LOGS[m.group(1).lower()] for m in _AUDIT_LOG_TYPE.finditer(value[_AUDIT_LOG.search(value).end():])]
+    return frozenset().union(*named) if named else _ANY_AUDIT
+
+
+def _method_kinds(value: str) -> frozenset[int]:
+    """The kinds of entry a method named (or part of one) is logged in: by its verb, either where none is read."""
+    reads, writes = bool(_READ_VERB.search(value)), bool(_WRITE_VERB.search(value))
+    if writes and not reads:
+        return _CHANGE
+    return _READ if reads and not writes else _CHANGE | _READ
 
 
 def query_selection(query: str) -> Selection | None:

@@ -47,14 +47,17 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   then not ruled out); so is the same floor on another metric of how much work a resource does, not how well
   (`_ACTIVITY`: a service's instances, CPU, concurrency or bytes, a connector's, a Cloud SQL instance's CPU or
   connections), which falls when the callers stop or a service scales to zero;
-- a log match on audit log entries: a filter letting through only entries of a `cloudaudit.googleapis.com` log or
-  with an AuditLog's fields (`protoPayload.methodName="google.cloud.run.v1.Services.ReplaceService"`: "Admin Activity
-  audit logs contain log entries for API calls or other actions that modify the configuration or metadata of
-  resources", and System Event ones "for Google Cloud actions that modify the configuration of resources", "Cloud
-  Audit Logs overview"; code_filters.audited_only). Such a policy tells of a change (a deploy, a traffic or IAM
-  change, a revision that did not become ready and so serves nothing), not of failing requests, and its start is when
-  the change was recorded (before, an IAM change's or a deploy's notification rolled back a deploy whenever the live
-  evidence showed it failing, as a failure's alert would);
+- a log match on audit log entries of changes: a filter letting through only entries of the Admin Activity or
+  System Event audit log (`cloudaudit.googleapis.com/activity`, `/system_event`), or of a write's method
+  (`protoPayload.methodName="google.cloud.run.v1.Services.ReplaceService"`: "Admin Activity audit logs contain log
+  entries for API calls or other actions that modify the configuration or metadata of resources", and System Event
+  ones of Google Cloud's actions that modify the configuration of resources, "Cloud Audit Logs overview", "Types of
+  audit logs"; code_filters.audited_only). Not the Data Access log (reads of configuration or data) nor the Policy
+  Denied one (VPC Service Controls' refusals), nor entries selected by an error status or a severity of ERROR or
+  above (a failed call changed nothing): those take the usual path. Such a policy tells of a change (a deploy, a
+  traffic or IAM change, a revision that did not become ready and so serves nothing), not of failing requests, and its
+  start is when the change was recorded (before, an IAM change's or a deploy's notification rolled back a deploy
+  whenever the live evidence showed it failing, as a failure's alert would);
 - an uptime check's certificate running out: `uptime_check/time_until_ssl_cert_expires`, "Days remaining until
   the SSL certificate expires" (Cloud Monitoring's metric list, "Google Cloud metrics", section monitoring),
   under a number of days (the Uptime checks docs' certificate expiration policy). The certificate is still
@@ -579,14 +582,15 @@ def _another_condition(incident: Incident, policy: str) -> str:
 
 
 def _audited(incident: Incident, policy: str) -> str:
-    """A log match on audit log entries (code_filters.audited_only): a change notification, not a failure."""
+    """A log match on audit log entries of changes (code_filters.audited_only): a change notification, not a failure."""
     terms = audited_only(incident.condition_filter) if incident.condition_kind == "log_match" else ()
     if not terms:
         return ""
-    return (f"{policy} matched audit log entries (its log-match condition's filter selects them by "
-            f"{', '.join(quoted(t, 100) for t in terms)}): each records a change to a resource's configuration or "
-            "access (a deploy, a traffic or IAM change, a revision's readiness), not the service's failing requests, "
-            "so no present failure is stated, and its start is when the change was recorded")
+    return (f"{policy} matched audit log entries of changes (its log-match condition's filter selects them by "
+            f"{', '.join(quoted(t, 100) for t in terms)}): Admin Activity or System Event entries of calls that "
+            "modify a resource's configuration or metadata (a deploy, a traffic or IAM change, a revision's "
+            "readiness), not the service's failing requests, so no present failure is stated, and its start is "
+            "when the change was recorded")
 
 
 _FORMS = (_certificate, _forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,
