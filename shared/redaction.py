@@ -40,7 +40,8 @@ LOOKUP_WORDS: tuple[tuple[str, str], ...] = (
 # "}", libpq's `" to address`, MySQL's `' (-2)`, a repr's ")"). A quote followed by anything else (`"s3cr"et@...`: a
 # word, an "@") closes nothing, so the value runs on to its real end, on the safe side; the next JSON field's key,
 # after `",`, is never reached. A password holding a quote followed by one of those is not told from the value's end:
-# it is read as ended there (a known limit, as any parser of the line would read it).
+# it is read as ended there (a known limit, as any parser of the line would read it). An unquoted value under a
+# secret's name is read so too: `password: it's-Q9x` and `PGPASSWORD=ab"cd` run on past their quote.
 _CLOSES = r"(?:[\s,;:)\]}>]|$)"
 
 
@@ -198,7 +199,7 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
-_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret)[_-]?key(?:[_-]?base)?)|(?P<fphrase>passphrase)"
+_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret)[_-]?key(?:[_-]?base)?|(?<=[A-Za-z0-9]_)pass)|(?P<fphrase>passphrase)"
                  r"|(?P<fsecret>(?<!--)(?:(?P<fbare>(?<![\w-]))secret|(?<=[\w-])secret))|token|(?:access|private|app|signing)[_-]?key"
                  r"|(?<=[-?&])signature|(?<![A-Za-z0-9])(?:auth[_-]?string|pass|auth))")
 # A word a colon's prose puts after a secret's name ("invalid token: expired", "using password: YES", "token: 401"): a
@@ -213,7 +214,8 @@ _PROSE_WORD = (r"(?:[A-Za-z][a-z]*(?:[-_'][a-z]+)*|(?:[A-Z][a-z]+)+|[A-Z]+(?:_[A
 # digest, a key's bytes: `token: deadbeef`), or 24 letters of one case (base64url's or a random token's letters; no
 # English word of prose in a log line runs so long). A class's name in CamelCase is no such run.
 _KEY_RUN = r"(?:[0-9a-f]{8,}|[0-9A-F]{8,}|[a-z]{24,}|[A-Z]{24,})(?=[\s.,;:!?)\]}]|$)"
-# What follows `password:`, `passwd:`, `pwd:`, `passphrase:`, `secret:` or an API or secret key's name and a colon as
+# What follows `password:`, `passwd:`, `pwd:`, `passphrase:`, `secret:`, an API or secret key's name, or a name joined to
+# `pass` by "_" (`DB_PASS:`, as an environment variable is named; `db-pass:`, as a Secret Manager secret is, apart) and a colon as
 # prose, from the lines that write one: MySQL's "(using password: YES)"/"NO" (ER_ACCESS_DENIED_ERROR, "Access denied
 # for user '%s'@'%s' (using password: %s)"), a settings dump's nothing-set ("password: none", "null", "empty",
 # "not set", "unset", "<nil>" by `_NOT_A_SECRET`), a check's verdict ("api_key: missing", "invalid", "required",
@@ -332,11 +334,13 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      r"(?:[bBrRuU]{1,2}(?=\\?[\"']))?(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
                      rf"{_NOT_A_SECRET}(?(fdq){_DQ_BODY}(?:(?P<farrow>\"[ \t]+->[ \t]+\"){_DQ_BODY})?"
                      rf"|(?(fsq){_SQ_BODY}|"
-                     r"(?(fbrace)[^}\n]+|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\][^\s&;,'\"]*))))"),
+                     r"(?(fbrace)[^}\n]+|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\]"
+                     r"(?:[^\s&;,'\"]|[\"'](?!" + _CLOSES + r"))*))))"),
     ("env_value", r"(?P<envname>\bname\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[\w.-]*?"
                   r"(?i:password|passwd|secret|token|api[_-]?key|pass)\\?[\"']?[ \t]*,?\s*(?:-[ \t]+)?"
                   r"\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*(?:(?P<envdq>\\?\")|(?P<envsq>'))?)"
-                  rf"{_NOT_A_SECRET}(?(envdq){_DQ_BODY}|(?(envsq){_SQ_BODY}|[^\s,}}\"'\\]+))"),
+                  rf"{_NOT_A_SECRET}(?(envdq){_DQ_BODY}|(?(envsq){_SQ_BODY}"
+                  rf"|[^\s,}}\"'\\](?:[^\s,}}\"'\\]|[\"'](?!{_CLOSES}))*))"),
     ("statement_password", r"(?P<statement>(?i:\bidentified(?:\s+with\s+\w+)?\s+by(?:\s+password)?"
                            r"|\bset\s+password\b[^=\n]*=|\bpassword)\s+')"
                            rf"(?!{re.escape(REDACTED)}')(?:[^'\\\n]|\\.|'')+(?=')"),

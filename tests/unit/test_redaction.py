@@ -467,6 +467,19 @@ ENV_QUOTES = {
                                   '\\"value\\": \\"' + REDACTED + '\\"}"}'),
 }
 ROWS += list(ENV_QUOTES.values())
+# An unquoted value holding a quote followed by more of it (`it's-Q9x`, `ab"cd`): the quote closes nothing (`_CLOSES`),
+# the value runs on to its end; and a letters-only password under a name joined to `pass` (`DB_PASS:`), read as
+# strictly as `password:`.
+QUOTE_INSIDE = {
+    "a YAML password holding a quote": ("password: it's-Q9x host: db", "s-Q9x", "password: " + REDACTED + " host: db"),
+    "PGPASSWORD holding a quote": ("PGPASSWORD=it's-Q9x psql -h db", "s-Q9x", "PGPASSWORD=" + REDACTED + " psql"),
+    "a libpq password holding a double quote": ('password=ab"cdQ9 user=app', "cdQ9", "password=" + REDACTED + " user"),
+    "a YAML env value holding a quote": ("- name: DB_PASSWORD\n  value: it's-Q9x\n- name: B", "s-Q9x",
+                                         "value: " + REDACTED + "\n- name: B"),
+    "a joined pass name before a sentence": ("DB_PASS: tiger was rejected", "tiger", "DB_PASS: " + REDACTED + " was"),
+}
+ROWS += list(QUOTE_INSIDE.values())
+KEPT += ["REDIS_PASS: yes", "DB_PASS: not set", "checks pass: 3/3"]
 # A PEM body's line printed with its line end, "\n" or a CRLF program's "\r\n": redacted, the line end kept.
 PEM_LINE_ENDS = {
     "a PEM body line and its newline": ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n", "MIIEvQIB",
