@@ -411,9 +411,9 @@ _OPTION_NEEDLES: dict[str, re.Pattern[str]] = {
     "redis-cli": re.compile(r"[ \t](?:-a|--pass)[ \t]")}
 _OPTION_NEEDLES["podman login"] = _OPTION_NEEDLES["docker login"]
 # A text that is one line of a PEM body alone (`private_key`'s second form), which holds none of the shapes' words, and
-# the longest such text read (its 64 characters, an indent and a line's end).
+# the longest such text read (its 64 characters and up to 8 of an indent, blanks and a line's end).
 _PEM_LINE = re.compile(_PEM_BODY)
-_PEM_LINE_MAX = 96
+_PEM_LINE_MAX = 72
 _WORDS = sorted({needle for needles in _NEEDLES.values() for needle in needles})
 # Each word's shapes, in SHAPES's order (which decides between two matching at one place).
 _SHAPES_OF = [tuple(name for name, _ in SHAPES if word in _NEEDLES[name]) for word in _WORDS]
