@@ -40,7 +40,8 @@ LOOKUP_WORDS: tuple[tuple[str, str], ...] = (
 # "}", libpq's `" to address`, MySQL's `' (-2)`, a repr's ")"). A quote followed by anything else (`"s3cr"et@...`: a
 # word, an "@") closes nothing, so the value runs on to its real end, on the safe side; the next JSON field's key,
 # after `",`, is never reached. A password holding a quote followed by one of those is not told from the value's end:
-# it is read as ended there (a known limit, as any parser of the line would read it).
+# it is read as ended there (a known limit, as any parser of the line would read it). An unquoted value under a
+# secret's name is read so too: `password: it's-Q9x` and `PGPASSWORD=ab"cd` run on past their quote.
 _CLOSES = r"(?:[\s,;:)\]}>]|$)"
 
 
@@ -115,7 +116,8 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   key's `private_key`, in an environment's dump), and a text that is nothing but one line of a PEM body (`_PEM_LINE`):
 #   a key printed to stdout reaches Cloud Logging a line an entry (Cloud Run "Logging and viewing logs": each line
 #   written to stdout or stderr is its own entry, unless it is one JSON object), so its BEGIN line, redacted whole,
-#   leaves the body's lines each alone in an entry. RFC 7468 section 2: a body line holds exactly 64 base64 characters;
+#   leaves the body's lines each alone in an entry, its line end ("\n", "\r\n") after it or not, kept as it is. RFC
+#   7468 section 2: a body line holds exactly 64 base64 characters;
 #   a line of both cases and a digit (a hex digest, one case, is no such line). A certificate's body line, public, is
 #   redacted too, on the safe side; the body's last line, shorter, is not told from a short base64 value (a message's
 #   data kept as base64, shared/alerts/received.py) and is left: a known limit;
@@ -144,7 +146,8 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   of one entry, as Cloud Run's API writes a container's env (Cloud Run Admin API v2, `EnvVar`: `name`, `value`, in
 #   the JSON of an audit log's request or `gcloud run services describe --format=json`; Kubernetes' `- name: X` /
 #   `value: Y` in YAML; Terraform's `env { name = "X" value = "Y" }`): `{"name": "DB_PASSWORD", "value": "..."}`, the
-#   name kept; a `value_source`'s secret reference holds no value;
+#   name kept, a quoted value to its own closing quote (`_DQ_BODY`, `_SQ_BODY`: `"it's-x"`, `"ab\"cd"` whole); a
+#   `value_source`'s secret reference holds no value;
 # - `statement_password`: the password a SQL statement sets, as an application logs its statement or a driver's
 #   error quotes it: MySQL's `IDENTIFIED BY 'pw'` (also `IDENTIFIED WITH plugin BY`), `SET PASSWORD ... = 'pw'`
 #   (MySQL "CREATE USER Statement", "SET PASSWORD Statement": the server's own logs rewrite them, "Passwords and
@@ -196,7 +199,7 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
-_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret)[_-]?key(?:[_-]?base)?)|(?P<fphrase>passphrase)"
+_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret)[_-]?key(?:[_-]?base)?|(?<=[A-Za-z0-9]_)pass)|(?P<fphrase>passphrase)"
                  r"|(?P<fsecret>(?<!--)(?:(?P<fbare>(?<![\w-]))secret|(?<=[\w-])secret))|token|(?:access|private|app|signing)[_-]?key"
                  r"|(?<=[-?&])signature|(?<![A-Za-z0-9])(?:auth[_-]?string|pass|auth))")
 # A word a colon's prose puts after a secret's name ("invalid token: expired", "using password: YES", "token: 401"): a
@@ -211,7 +214,8 @@ _PROSE_WORD = (r"(?:[A-Za-z][a-z]*(?:[-_'][a-z]+)*|(?:[A-Z][a-z]+)+|[A-Z]+(?:_[A
 # digest, a key's bytes: `token: deadbeef`), or 24 letters of one case (base64url's or a random token's letters; no
 # English word of prose in a log line runs so long). A class's name in CamelCase is no such run.
 _KEY_RUN = r"(?:[0-9a-f]{8,}|[0-9A-F]{8,}|[a-z]{24,}|[A-Z]{24,})(?=[\s.,;:!?)\]}]|$)"
-# What follows `password:`, `passwd:`, `pwd:`, `passphrase:`, `secret:` or an API or secret key's name and a colon as
+# What follows `password:`, `passwd:`, `pwd:`, `passphrase:`, `secret:`, an API or secret key's name, or a name joined to
+# `pass` by "_" (`DB_PASS:`, as an environment variable is named; `db-pass:`, as a Secret Manager secret is, apart) and a colon as
 # prose, from the lines that write one: MySQL's "(using password: YES)"/"NO" (ER_ACCESS_DENIED_ERROR, "Access denied
 # for user '%s'@'%s' (using password: %s)"), a settings dump's nothing-set ("password: none", "null", "empty",
 # "not set", "unset", "<nil>" by `_NOT_A_SECRET`), a check's verdict ("api_key: missing", "invalid", "required",
@@ -223,19 +227,28 @@ _STRICT_PROSE = (r"(?i:yes|no|none|null|nil|not|expired|invalid|required|missing
 # A sentence after such a name and a colon: a driver's or a tool's message whose first word happens to follow the
 # name (`password: authentication failed for user "app"`, `password: Access denied for user ...`, `password: password
 # has expired`, `password: fe_sendauth: no password supplied`, `secret: permission denied on ...`), not a value. The
-# drivers' messages (PostgreSQL src/backend/libpq/auth.c `auth_failed`: "password authentication failed for user
-# \"%s\"", "no password supplied" in libpq's src/interfaces/libpq/fe-auth.c `pg_fe_sendauth`; MySQL's error reference:
-# 1045 ER_ACCESS_DENIED_ERROR "Access denied for user '%s'@'%s' (using password: %s)", 1820 ER_MUST_CHANGE_PASSWORD
-# "You must reset your password using ALTER USER statement ...", 1862 ER_MUST_CHANGE_PASSWORD_LOGIN "Your password has
-# expired"; SQL Server's 18488 "The password of the account must be changed") are English sentences: up to two
-# words of letters, then an auxiliary, a negation or a participle of refusal ("failed", "denied", "expired"). A value
-# is one word (a digit, a symbol or a case change inside it is a secret's, `_PROSE_WORD`): `password: letmein host:
-# 10.0.0.3` names no such word, and is redacted. A passphrase of English words with an auxiliary among its first
-# three (`password: it is me`) reads as a sentence: a known limit (a passphrase's own name, `passphrase:`, reads
-# its words as its value).
-_SENTENCE = (r"(?:[A-Za-z][A-Za-z_'-]*:?[ \t]+){0,2}(?i:is|are|was|were|has|have|had|must|may|can|cannot|could"
+# drivers' messages are English sentences whose words before an auxiliary, a negation or a participle of refusal
+# ("failed", "denied", "expired") are few and fixed (`_SENTENCE_WORDS`): PostgreSQL src/backend/libpq/auth.c
+# `auth_failed` ("password authentication failed for user \"%s\"", "Peer authentication failed", "Ident ...", "LDAP
+# ...", "RADIUS ...", "PAM ...", "certificate ...", "GSSAPI ...", "SSPI ..."), libpq's src/interfaces/libpq/fe-auth.c
+# `pg_fe_sendauth` ("fe_sendauth: no password supplied"), the "FATAL:  " libpq puts before a server's error (PostgreSQL
+# "Error Message Reporting": the severity, then the message); MySQL's error reference: 1045 ER_ACCESS_DENIED_ERROR
+# "Access denied for user '%s'@'%s' (using password: %s)", 1820 ER_MUST_CHANGE_PASSWORD "You must reset your password
+# using ALTER USER statement ...", 1862 ER_MUST_CHANGE_PASSWORD_LOGIN "Your password has expired"; SQL Server's 18488
+# "The password of the account must be changed." and 18456 "Login failed for user '%.*ls'." (SQL Server "Database
+# engine events and errors"); Oracle's "ORA-28001: the password has expired" (Oracle "Database Error Messages"). Any
+# other word there is the value it names, letters only or not, on the safe side: `password: tiger was rejected`,
+# `password: LetMeIn was rejected`, `secret: Hunter is wrong`, `password: changeme: no such user` and `password:
+# letmein host: 10.0.0.3` are redacted (a driver's word hidden costs less than a password kept). Known limits: a
+# password that is itself one of these words or an auxiliary followed by more words (`password: password was
+# rejected`, `password: Never was rejected`) reads as a sentence; a passphrase of such words too (a passphrase's own
+# name, `passphrase:`, reads its words as its value).
+_SENTENCE_WORDS = (r"(?:passwords?|authentication|access|permission|scram|sasl|account|user|login|your|you|the|of"
+                   r"|peer|ident|ldap|radius|pam|gssapi|sspi|certificate)[ \t]+"
+                   r"|(?:fe_sendauth|fatal|error|ora-\d{5}):[ \t]+")
+_SENTENCE = (rf"(?i:(?:{_SENTENCE_WORDS}){{0,6}}(?:is|are|was|were|has|have|had|must|may|can|cannot|could"
              r"|should|will|would|does|did|do|not|no|never|too|be|been|failed|denied|expired|supplied|required"
-             r"|rejected|refused|changed|mismatched|revoked|disabled|locked)(?=[\s.,;:!?)\]}]|$)")
+             r"|rejected|refused|changed|mismatched|revoked|disabled|locked))(?=[\s.,;:!?)\]}]|$)")
 # A Secret Manager secret's name after `secret:` ("secret: db-pass not found"): lower-case words joined by "-" or "_",
 # as such names are written (Secret Manager "Create a secret": letters, digits, "-" and "_"). A password spelt so
 # (`secret: correct-horse`) is kept with it: a known limit.
@@ -282,9 +295,17 @@ _MYSQL_COMMAND = (r"(?<![^\n$#%>+;|&(`'\"])[ \t]*"
 # backslash escapes the next character (`-p"pa\"ss"`).
 _SHELL_SQ = r"(?:[^'\n]|'\\'')*"
 _SHELL_DQ = r'(?:[^"\\\n]|\\.)*'
-# One line of a PEM body, the whole of a text (RFC 7468 section 2; `private_key`).
+# One line of a PEM body, the whole of a text (RFC 7468 section 2; `private_key`), from the text's start: after it only
+# blanks and line ends, left as they are (a line printed with its "\n", or "\r\n" by a program writing CRLF, reaches
+# an entry so when the runtime does not take the line end off: UNCONFIRMED which do, so both are read).
 _PEM_BODY = (r"[ \t]*(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])(?=[A-Za-z0-9+/]*\d)"
-             r"[A-Za-z0-9+/]{64}[ \t]*")
+             r"[A-Za-z0-9+/]{64}(?=[ \t\r\n]*\Z)")
+# A quoted value's body, as `_CLOSES` reads its end (`secret_field`'s and `env_value`'s alike): in double quotes, escaped
+# or not (a line inside a JSON string), any character but a quote that closes, an escaped quote (`"ab\\"cd"`: JSON's
+# escape, RFC 8259 section 7) the value's own; in single quotes a backslash escapes the next character and a quote
+# followed by a word is the value's (`'it's-Q9x'`, YAML's `'it''s'`).
+_DQ_BODY = rf"(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+"
+_SQ_BODY = rf"(?:[^'\\\n]|\\.|'(?!{_CLOSES}))+"
 # A cookie's `name=value` (RFC 6265 section 4.1.1: a cookie-octet is no space, no DQUOTE, ",", ";" or backslash).
 _COOKIE_PAIR = r"""[^\s;,="'\\]+=[^\s;,"'\\\]]*"""
 SHAPES: tuple[tuple[str, str], ...] = (
@@ -301,7 +322,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"(?:(?:[^\s/?#@\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+ ){{0,4}}"
                      rf"(?:[^\s/?#\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+(?=@)"),
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"
-                    rf"|\A{_PEM_BODY}\Z"),
+                    rf"|\A{_PEM_BODY}"),
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
     ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=>\s*"
                      rf"|(?:\s*=(?!>)\s*|\\?[\"'\]]\s*(?:=>|[:=](?!>))\s*|:\s*(?=\\?[\"'])){_QUOTED_NAME}"
@@ -311,13 +332,15 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"(?(fstrict)(?!{_STRICT_PROSE}|{_SENTENCE})|(?(fphrase)(?!{_STRICT_PROSE})"
                      rf"|(?(fsecret)(?!{_STRICT_PROSE}|{_SECRET_NAME}|{_SENTENCE})|(?!(?!{_KEY_RUN}){_PROSE_WORD})))))"
                      r"(?:[bBrRuU]{1,2}(?=\\?[\"']))?(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
-                     rf"{_NOT_A_SECRET}(?(fdq)(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+"
-                     rf"(?:(?P<farrow>\"[ \t]+->[ \t]+\")(?:[^\"\\\n]|\\(?!\")|\\?\"(?!{_CLOSES}))+)?"
-                     r"|(?(fsq)(?:[^'\\\n]|\\.|'(?!" + _CLOSES + r"))+|(?(fbrace)[^}\n]+|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\][^\s&;,'\"]*))))"),
+                     rf"{_NOT_A_SECRET}(?(fdq){_DQ_BODY}(?:(?P<farrow>\"[ \t]+->[ \t]+\"){_DQ_BODY})?"
+                     rf"|(?(fsq){_SQ_BODY}|"
+                     r"(?(fbrace)[^}\n]+|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\]"
+                     r"(?:[^\s&;,'\"]|[\"'](?!" + _CLOSES + r"))*))))"),
     ("env_value", r"(?P<envname>\bname\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[\w.-]*?"
                   r"(?i:password|passwd|secret|token|api[_-]?key|pass)\\?[\"']?[ \t]*,?\s*(?:-[ \t]+)?"
-                  r"\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*(?P<envq>\\?[\"'])?)"
-                  rf"{_NOT_A_SECRET}(?(envq)(?:[^\"'\\\n])+|[^\s,}}\"'\\]+)"),
+                  r"\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*(?:(?P<envdq>\\?\")|(?P<envsq>'))?)"
+                  rf"{_NOT_A_SECRET}(?(envdq){_DQ_BODY}|(?(envsq){_SQ_BODY}"
+                  rf"|[^\s,}}\"'\\](?:[^\s,}}\"'\\]|[\"'](?!{_CLOSES}))*))"),
     ("statement_password", r"(?P<statement>(?i:\bidentified(?:\s+with\s+\w+)?\s+by(?:\s+password)?"
                            r"|\bset\s+password\b[^=\n]*=|\bpassword)\s+')"
                            rf"(?!{re.escape(REDACTED)}')(?:[^'\\\n]|\\.|'')+(?=')"),
@@ -387,8 +410,10 @@ _OPTION_NEEDLES: dict[str, re.Pattern[str]] = {
     "curl": re.compile(r"[ \t]['\"]?-(?:[0-9A-Za-z#:]*[uU]|-(?:proxy-)?user)"),
     "redis-cli": re.compile(r"[ \t](?:-a|--pass)[ \t]")}
 _OPTION_NEEDLES["podman login"] = _OPTION_NEEDLES["docker login"]
-# A text that is one line of a PEM body alone (`private_key`'s second form), which holds none of the shapes' words.
+# A text that is one line of a PEM body alone (`private_key`'s second form), which holds none of the shapes' words, and
+# the longest such text read (its 64 characters and up to 8 of an indent, blanks and a line's end).
 _PEM_LINE = re.compile(_PEM_BODY)
+_PEM_LINE_MAX = 72
 _WORDS = sorted({needle for needles in _NEEDLES.values() for needle in needles})
 # Each word's shapes, in SHAPES's order (which decides between two matching at one place).
 _SHAPES_OF = [tuple(name for name, _ in SHAPES if word in _NEEDLES[name]) for word in _WORDS]
@@ -409,13 +434,14 @@ def redacted(text: str) -> str:
     return text if expression is None else expression.sub(_redaction, text)
 
 
-def redactions(text: str) -> Iterator[tuple[int, int, str]]:
+def redactions(text: str, *, pem_line: bool = True) -> Iterator[tuple[int, int, str]]:
     """What `redacted(text)` replaces, in order and found lazily: each credential's start and end in `text` and what
     stands for it. The matches are those of `redacted` (one expression, searched over the whole text, so a credential
     is always found whole, wherever a reader stops), for a reader that keeps only the start of a long text
     (shared/alerts/received.py): redacting all of it to keep its first megabyte built every replacement of a 7 MB
-    text of credentials (bench/rejected_naming.py)."""
-    expression = _expression_for(text)
+    text of credentials (bench/rejected_naming.py). `pem_line=False`: a text that is a PEM body's line alone is not
+    read as one (a binary message's own base64 form, which is no line a program printed: shared/alerts/received.py)."""
+    expression = _expression_for(text, pem_line=pem_line)
     for match in expression.finditer(text) if expression is not None else ():
         yield match.start(), match.end(), _redaction(match)
 
@@ -427,9 +453,12 @@ _SLICE = 1 << 20
 _OVERLAP = max(map(len, _WORDS)) - 1
 
 
-def _expression_for(text: str) -> re.Pattern[str] | None:
-    """The expression of the shapes whose words `text` holds (`_NEEDLES`); None when it holds none."""
-    if len(text) <= 72 and _PEM_LINE.fullmatch(text):   # a PEM body's line alone may hold any shape's word
+def _expression_for(text: str, *, pem_line: bool = True) -> re.Pattern[str] | None:
+    """The expression of the shapes whose words `text` holds (`_NEEDLES`); None when it holds none. `pem_line`: whether
+    a text that is a PEM body's line alone is read as one (no shape's words are in such a text, "private key" holding a
+    space, so without it the line is read by no shape)."""
+    # A PEM body's line may hold any shape's word; its length is looked at first (a call of the expression costs more).
+    if pem_line and 64 <= len(text) <= _PEM_LINE_MAX and len(text.strip()) == 64 and _PEM_LINE.match(text):
         return _expression(("private_key",))
     lowered = text.lower()
     try:

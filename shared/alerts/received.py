@@ -77,10 +77,28 @@ def _data(raw: Any) -> dict[str, Any]:
         return _kept("base64", text_of(raw) or "")
     try:
         decoded = base64.b64decode(raw, validate=True)
-        text = decoded.decode("utf-8")
-    except (binascii.Error, ValueError):   # not base64, or not UTF-8 (UnicodeDecodeError is a ValueError)
+    except (binascii.Error, ValueError):   # not base64: kept as it came, read as any text
         return _kept("base64", raw)
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:   # binary data, kept in its base64 form
+        return _kept("base64", raw, pem_line=_der_sequence(decoded))
     return _kept("text", text, len(decoded))
+
+
+def _der_sequence(data: bytes) -> bool:
+    """Whether binary data is one whole DER SEQUENCE (X.690 section 8.9: tag 0x30, then its length, short or long
+    form), as a private key's DER is. Binary data's base64 form is this service's own writing, no line a program
+    printed: 48 bytes of it make 64 base64 characters, which `redactions` would read as a PEM body's line alone and hide
+    whole (a binary message a person reads). Only DER is read so: an Ed25519 private key's PKCS#8 is 48 bytes, its
+    base64 one 64-character line (RFC 8410 section 7, "MC4CAQAwBQYDK2VwBCIEI..."), a key published raw. A PEM line
+    sent as text is decoded as UTF-8, and read as the text it is."""
+    if len(data) < 2 or data[0] != 0x30:
+        return False
+    if data[1] < 0x80:
+        return data[1] == len(data) - 2
+    octets = data[1] & 0x7F
+    return 0 < octets <= 4 and int.from_bytes(data[2:2 + octets], "big") == len(data) - 2 - octets
 
 
 def _event(event_data: Any) -> Received:
@@ -212,9 +230,10 @@ def _unescaped(value: str) -> str:
     return text if isinstance(text, str) else value
 
 
-def _kept(form: str, text: str, size: int | None = None) -> dict[str, Any]:
+def _kept(form: str, text: str, size: int | None = None, *, pem_line: bool = True) -> dict[str, Any]:
+    """`pem_line`: whether a text that is a PEM body's line alone is hidden as one (shared/redaction.py `redactions`)."""
     size = len(text.encode("utf-8", "surrogatepass")) if size is None else size
-    head = _redacted_head(text)
+    head = _redacted_head(text, pem_line=pem_line)
     if head.end == len(text):
         return {"data_form": form, "data": head.text, "data_bytes": size}
     # Cut where a credential cannot be split: `head` is the start of the redacted text, ending in text left as it
@@ -236,13 +255,13 @@ class _Head:
     end: int
 
 
-def _redacted_head(text: str) -> _Head:
+def _redacted_head(text: str, *, pem_line: bool = True) -> _Head:
     """The start of `redacted(text)` the outcome keeps, the text redacted only as far as that: pieces of the text as
     it came and each credential's replacement, in order, read until they pass what an outcome holds. Redacting the
     whole first, as before, took 214 MiB for a 7 MB message of credentials (bench/rejected_naming.py)."""
     pieces: list[_Piece] = []
     size, position = 0, 0
-    for start, end, replacement in redactions(text):
+    for start, end, replacement in redactions(text, pem_line=pem_line):
         if size + start - position > MAX_KEPT_BYTES:
             break
         pieces += [_Piece(text[position:start], position, start), _Piece(replacement, start, end, replaced=True)]

@@ -19,6 +19,7 @@ import os
 import queue
 import re
 import secrets
+import string
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -68,6 +69,11 @@ def _planted() -> dict[str, str]:
             "env_value": "pw" + secrets.token_hex(10)}           # a Cloud Run EnvVar's value under a secret's name
 
 
+# A password of letters alone, as a person sets one, before a driver's sentence (`password: ... was rejected`): the
+# sentence after it is no reason to keep it. Fresh on each run; a case change inside it, as such passwords have.
+LETTERS = "Pw" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
+
+
 def test_every_redacted_shape_is_planted():
     assert set(_planted()) == {name for name, _ in SHAPES}
 
@@ -87,7 +93,8 @@ def _runbook(planted: dict[str, str]) -> str:
             f"dsn app:{planted['dsn_password']}@tcp(10.30.0.5:3306)/shop; "
             f"https://hooks.slack.com/services/T0A1B2C3D/B0E4F5G6H/{planted['webhook']}; "
             f"refresh token {planted['vendor_token']}; "
-            f"env {{\"name\": \"DB_PASSWORD\", \"value\": \"{planted['env_value']}\"}}; "
+            f"env {{\"name\": \"DB_PASSWORD\", \"value\": \"it's-{planted['env_value']}\"}}; "
+            f"password: {LETTERS} was rejected; "
             f"payload {{ data: \"{planted['secret_payload']}\" }}\n-----BEGIN PRIVATE KEY-----\n"
             f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
 
@@ -164,7 +171,7 @@ def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source, handled, 
     assert any(f'"step": "{handled}"' in line for line in captured)   # the scan saw the real timeline
     assert forwarded
     for text in written:
-        for name, value in (*planted.items(), ("password", password)):
+        for name, value in (*planted.items(), ("password", password), ("letters", LETTERS)):
             assert value not in text, (name, text[:300])
         found = CREDENTIAL_SHAPES.search(text)
         assert found is None, (found.group(), text[max(found.start() - 200, 0):found.end() + 100])

@@ -424,6 +424,71 @@ KEPT += ['"env": [{"name": "DB_PASS", "valueSource": {"secretKeyRef": {"secret":
 ROWS += [('{"client_secret": "abc-def-ghi", "secret": "Xy7s3cret"}', "Xy7s3cret",
           '{"client_secret": "' + REDACTED + '", "secret": "' + REDACTED + '"}')]
 
+# A password of letters alone before a sentence is the value it names, not the sentence's first word: only the words
+# drivers write before their auxiliary ("password authentication failed", "Access denied", "Your password has
+# expired") read as a sentence; any other word there is redacted, the sentence after it kept.
+LETTERS_BEFORE_A_SENTENCE = {
+    "a lower-case word": ("password: tiger was rejected", "tiger", "password: " + REDACTED + " was rejected"),
+    "a case change inside the word": ("password: LetMeIn was rejected", "LetMeIn", "password: " + REDACTED + " was"),
+    "the word and a colon": ("password: changeme: no such user", "changeme", "password: " + REDACTED + " no such user"),
+    "a capitalised word after secret": ("secret: Hunter is wrong", "Hunter", "secret: " + REDACTED + " is wrong"),
+    "a capitalised word before has expired": ("Password: Welcome has expired", "Welcome",
+                                              "Password: " + REDACTED + " has expired"),
+    "before does not match": ("password: dragon does not match", "dragon", "password: " + REDACTED + " does not"),
+    "before not found, after secret": ("secret: Opensesame not found", "Opensesame", "secret: " + REDACTED + " not"),
+    "before is too short": ("password: hunters is too short", "hunters", "password: " + REDACTED + " is too short"),
+    "words joined by a hyphen": ("pwd: correct-horse was rejected", "correct-horse", "pwd: " + REDACTED + " was"),
+    "an API key's words joined by _": ("api_key: qwerty_asdf is invalid", "qwerty", "api_key: " + REDACTED + " is"),
+    "two capitalised words": ("password: Sunshine Monkey are wrong", "Sunshine", "password: " + REDACTED),
+    "the word and a colon before must": ("passwd: letmein: must be changed", "letmein", "passwd: " + REDACTED + " must"),
+    "before was not accepted": ("password: tiger was not accepted", "tiger", "password: " + REDACTED + " was not"),
+}
+ROWS += list(LETTERS_BEFORE_A_SENTENCE.values())
+# Drivers' messages after a password's name whose first words are a driver's own, kept whole: SQL Server's 18488, libpq's
+# "FATAL:  " before the server's message, Oracle's ORA-28001, PostgreSQL auth.c's other methods, MySQL's 1820 and 1862.
+KEPT += ["password: The password of the account must be changed.",
+         'password: FATAL:  password authentication failed for user "app"',
+         "password: ORA-28001: the password has expired",
+         'password: peer authentication failed for user "app"',
+         "password: Login failed for user 'app'.",
+         "password: You must reset your password using ALTER USER statement before executing this statement.",
+         "password: Your password has expired. To log in you must change it using a client that supports expired "
+         "passwords."]
+# An env var's value holding a quote or an escaped quote (`EnvVar.value` in JSON; YAML's `''`): the value runs to its
+# own closing quote as `_CLOSES` reads it, none of it kept.
+ENV_QUOTES = {
+    "a quote of the other kind": ('{"name": "DB_PASSWORD", "value": "it\'s-Q9x"}', "s-Q9x",
+                                  '{"name": "DB_PASSWORD", "value": "' + REDACTED + '"}'),
+    "an escaped quote": ('{"name": "DB_PASSWORD", "value": "ab\\"cdSECRET"}', "cdSECRET",
+                         '{"name": "DB_PASSWORD", "value": "' + REDACTED + '"}'),
+    "YAML's doubled single quote": ("- name: API_TOKEN\n  value: 'it''s-Tk9x'\n- name: B", "s-Tk9x",
+                                    "value: '" + REDACTED + "'\n- name: B"),
+    "in a JSON string, escaped": ('{"msg": "{\\"name\\": \\"DB_PASS\\", \\"value\\": \\"x\'yQ9z\\"}"}', "yQ9z",
+                                  '\\"value\\": \\"' + REDACTED + '\\"}"}'),
+}
+ROWS += list(ENV_QUOTES.values())
+# An unquoted value holding a quote followed by more of it (`it's-Q9x`, `ab"cd`): the quote closes nothing (`_CLOSES`),
+# the value runs on to its end; and a letters-only password under a name joined to `pass` (`DB_PASS:`), read as
+# strictly as `password:`.
+QUOTE_INSIDE = {
+    "a YAML password holding a quote": ("password: it's-Q9x host: db", "s-Q9x", "password: " + REDACTED + " host: db"),
+    "PGPASSWORD holding a quote": ("PGPASSWORD=it's-Q9x psql -h db", "s-Q9x", "PGPASSWORD=" + REDACTED + " psql"),
+    "a libpq password holding a double quote": ('password=ab"cdQ9 user=app', "cdQ9", "password=" + REDACTED + " user"),
+    "a YAML env value holding a quote": ("- name: DB_PASSWORD\n  value: it's-Q9x\n- name: B", "s-Q9x",
+                                         "value: " + REDACTED + "\n- name: B"),
+    "a joined pass name before a sentence": ("DB_PASS: tiger was rejected", "tiger", "DB_PASS: " + REDACTED + " was"),
+}
+ROWS += list(QUOTE_INSIDE.values())
+KEPT += ["REDIS_PASS: yes", "DB_PASS: not set", "checks pass: 3/3"]
+# A PEM body's line printed with its line end, "\n" or a CRLF program's "\r\n": redacted, the line end kept.
+PEM_LINE_ENDS = {
+    "a PEM body line and its newline": ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n", "MIIEvQIB",
+                                        REDACTED + "\n"),
+    "a PEM body line and a CRLF": ("  Us8cKjMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtC \r\n", "Us8cKjMz",
+                                   REDACTED + " \r\n"),
+}
+ROWS += list(PEM_LINE_ENDS.values())
+
 
 @pytest.mark.parametrize("text, gone, kept", ROWS)
 def test_each_shape_is_redacted_and_what_names_it_kept(text, gone, kept):
