@@ -706,8 +706,9 @@ def _human_changes(facts: Facts, blamed: frozenset[str] = frozenset()) -> tuple[
 
 
 def _unaudited(facts: Facts) -> tuple[str, EvidenceItem] | None:
-    """A person's change the service's last_modifier and update_time show and no audit entry read accounts for
-    (unaudited_change.py): a person at work, as their audited move would say, with who and when only."""
+    """A change the service's last_modifier and update_time show and no audit entry read accounts for
+    (unaudited_change.py): a person at work, as their audited move would say, or a service account's that no entry
+    says who acted through (UNKNOWN, as principals.principal_kind reads it), with who and when only."""
     s, b = facts.s, facts.b
     since = b.incident_started_at - timedelta(seconds=s.manual_change_window_seconds)
     change = unaudited_change(b.service, b.revisions, b.audit.entries if b.audit is not None else (), since,
@@ -717,8 +718,9 @@ def _unaudited(facts: Facts) -> tuple[str, EvidenceItem] | None:
     item = EvidenceItem(source="api", query="run.services.get (last_modifier, update_time)",
                         observed=change.words(), passed=True, role="supports", about="stand_down",
                         threshold=(f"a person's change within {s.manual_change_window_seconds} s before the incident "
-                                   "or since, not a deploy and with no audit entry read for it, stands automation "
-                                   "down: what they changed is not known"))
+                                   "or since, or a service account's (anyone may act through it), not a deploy and "
+                                   "with no audit entry read for it, stands automation down: what was changed, and "
+                                   "through an account by whom, is not known"))
     return change.words(), item
 
 
@@ -800,8 +802,9 @@ def _rollout_steps(facts: Facts, entries: list[LogRecord], deploys: dict[int, Re
     through a workload identity pool; a person acting through it is a person) after the
     newest serving revision's deploy, whose request's split (LogRecord.traffic, read off AuditLog.request) raised
     that revision's share, short of all traffic (a CI job stepping `gcloud run services update-traffic` 5 -> 25 ->
-    50 %), while it still serves a share short of all traffic. Such a step is context, as Service.last_modifier
-    reads it when no entry is read (shared/remediation/release_pipeline.rollout_mover): rolling the canary back
+    50 %), while it still serves a share short of all traffic. Such a step is context (with no entry read,
+    Service.last_modifier names the account alone and the step is held as not known whose: unaudited_change.py;
+    the rollback's note names the tool: shared/remediation/release_pipeline.rollout_mover): rolling the canary back
     to its stable revision is what an SRE expects, and the tool is named so that a person stops it. Everything
     else stands automation down: a person's move (as themselves or through an account), a delegate that does not
     say who it was, a step that lowered the failing revision's share (a rollback already under way: never fought), a move of another revision's share, a write whose split is not

@@ -748,6 +748,12 @@ class LogRecord(_Model):
     operation_producer: str = ""          # LogEntryOperation.producer, e.g. "run.googleapis.com"
     operation_first: bool = False
     operation_last: bool = False
+    # When the operation's last entry was written (a merged record's: shared/gcp/logging.merge_operation_entries
+    # keeps the first entry's `timestamp`, when it was asked for). Cloud Run's operation "usually generate[s] two
+    # audit log entries: one when the operation starts and another when it ends" (Cloud Run audit logging); a
+    # deploy's ends when its revision serves, which may be minutes later (UNCONFIRMED: that the
+    # last entry is dated when the operation is done is the page's reading, not its words). None: no last entry read.
+    operation_ended_at: datetime | None = None
     status_code: int | None = None        # AuditLog.status.code (google.rpc.Code; 0 = OK)
     # The split a Cloud Run write's request asked for (AuditLog.request: "The operation request. This may not
     # include all request parameters, such as those that are too large, privacy-sensitive, or duplicated elsewhere

@@ -33,7 +33,7 @@ acted through the account is who made the change, as an SRE reads it:
 - a chain of several: PERSON if anyone in it is a person, WORKLOAD if every one is a pipeline, else UNKNOWN.
 The same federation with direct resource access (no service account): principalEmail empty, principalSubject the
 pool's principal ("For third party identity callers, the `principal_subject` field is populated instead",
-AuthenticationInfo.principal_email); read as a delegate is. One with no email and no subject of a known pool, or an
+AuthenticationInfo.principal_email); read as a delegate is, and with its delegates, if any, as one chain. One with no email and no subject of a known pool, or an
 email of no known form, is UNKNOWN: precision treats it as a person's.
 
 A CI/CD pipeline as a user account (a `ci-bot@company.com` Google account): no field tells it from a person's.
@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from typing import Iterable
 
 from shared.diagnosis.evidence import LogRecord
 
@@ -76,7 +77,9 @@ def principal_kind(entry: LogRecord) -> PrincipalKind:
     form, a delegate that says nothing)."""
     email = (entry.principal or "").strip().lower()
     if not email:
-        return _identity(entry.principal_subject or "")
+        # A federated caller with no email: its subject and whoever delegated, one chain (a person anywhere in
+        # it is a person, as through an account).
+        return _chain([entry.principal_subject or "", *entry.delegates])
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain or any(c.isspace() for c in email):
         return PrincipalKind.UNKNOWN
@@ -84,7 +87,12 @@ def principal_kind(entry: LogRecord) -> PrincipalKind:
         return PrincipalKind.PERSON
     if not entry.delegates:
         return PrincipalKind.SERVICE_ACCOUNT
-    kinds = {_identity(d) for d in entry.delegates}
+    return _chain(entry.delegates)
+
+
+def _chain(identities: Iterable[str]) -> PrincipalKind:
+    """A chain's kind: PERSON if anyone in it is a person, WORKLOAD if every one is a pipeline, else UNKNOWN."""
+    kinds = {_identity(who) for who in identities}
     return (PrincipalKind.PERSON if PrincipalKind.PERSON in kinds else
             PrincipalKind.WORKLOAD if kinds == {PrincipalKind.WORKLOAD} else PrincipalKind.UNKNOWN)
 
@@ -102,6 +110,13 @@ def _identity(who: str) -> PrincipalKind:
     if not at or not local or not domain or any(c.isspace() for c in who) or "/" in who:
         return PrincipalKind.UNKNOWN
     return PrincipalKind.WORKLOAD if is_service_account(who) else PrincipalKind.PERSON
+
+
+def is_workload_pool(who: str) -> bool:
+    """`who` is a workload identity pool's principal (a pipeline's identity of its own, no service account):
+    `principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/...` (IAM docs,
+    "Principal identifiers")."""
+    return _WORKLOAD_POOL.match(who.strip()) is not None
 
 
 def acts_as_tool(entry: LogRecord) -> bool:

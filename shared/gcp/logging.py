@@ -236,6 +236,7 @@ def record_from_entry(entry: Any) -> LogRecord:
         "operation_producer": operation.producer if operation is not None else "",
         "operation_first": operation.first if operation is not None else False,
         "operation_last": operation.last if operation is not None else False,
+        "operation_ended_at": None,   # a merged record's (merge_operation_entries)
         "status_code": (audit.status.code if audit.HasField("status") else None) if audit is not None else None,
         "traffic": _requested_split(audit) if audit is not None and audit.HasField("request") else None,
         "sql_user": _changed_user(audit) if audit is not None and audit.method_name in SQL_USER_WRITES else None,
@@ -323,7 +324,9 @@ def merge_operation_entries(result: LogResult) -> LogResult:
     entries: one when the operation starts and another when it ends" (Cloud Run audit logging,
     cloud.google.com/run/docs/audit-logging); LogEntry.operation {id, first, last} ties them
     (LogEntry reference). The merged record is the first entry (when, who, what was asked), with
-    what only the last may hold: its status, and a principal or method the first lacked. Whether
+    what only the last may hold: its status, when it was written (`operation_ended_at`: a deploy's operation
+    ends when its revision is ready, which may be minutes after it was asked), and a principal or method the
+    first lacked. Whether
     the last entry names the principal is UNCONFIRMED, so neither entry is trusted alone.
     An operation is its id with its producer (`LogRecord.operation_key`: "The combination of id and producer
     must be globally unique", LogEntryOperation.producer, google/logging/v2/log_entry.proto): the audit read
@@ -359,6 +362,7 @@ def _merge(group: list[LogRecord]) -> LogRecord:
     return first.model_copy(update={"traffic": traffic, "sql_user": sql_user,
         "principal": principal, "principal_subject": subject, "method_name": method, "delegates": delegates, "operation_first": any(r.operation_first for r in group),
         "operation_last": any(r.operation_last for r in group),
+        "operation_ended_at": last.timestamp if last.operation_last else None,
         "status_code": last.status_code if last.operation_last else first.status_code})
 
 

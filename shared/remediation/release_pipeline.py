@@ -104,8 +104,10 @@ def canary_in_progress(pipeline: ReleasePipeline, suspect_share: int) -> bool:
 
 # A change of the service within this of the failing revision's creation is taken as the deploy's own: whether
 # Service.update_time is stamped when UpdateService is asked (before the revision is created) or when the service
-# reconciles (after) is not documented (UNCONFIRMED); a minute covers either, and a tool's next canary step comes
-# minutes later. Missing a step inside it loses a note, never a rollback.
+# reconciles (after, when the revision is ready, which may be minutes for a slow start) is not documented
+# (UNCONFIRMED). A minute is this note's choice, not a cited bound: a tool's next canary step comes minutes later,
+# a deploy slower than it is named as a step (a note too many), and missing a step inside it loses a note, never a
+# rollback. Whether a change is held is diagnosis's (unaudited_change.py reads the deploy's whole operation).
 DEPLOYS_OWN_UPDATE = timedelta(seconds=60)
 # Service accounts' addresses ("SA_NAME@PROJECT_ID.iam.gserviceaccount.com", Google-managed agents such as
 # "PROJECT_NUMBER@cloudbuild.gserviceaccount.com" and "service-PROJECT_NUMBER@gcp-sa-*.iam.gserviceaccount.com":

@@ -32,6 +32,15 @@ def test_start_and_end_become_one_change_with_the_starters_principal_and_the_end
     assert change.operation_first and change.operation_last and change.status_code == 0
 
 
+def test_the_end_entrys_time_is_kept_beside_the_starts():
+    """A deploy's operation ends when its revision is ready, minutes after it was asked: both times are read
+    (unaudited_change.py matches an update anywhere between them)."""
+    [change] = merged(entry(0, "op1", first=True, who="alice@example.com"), entry(150, "op1", last=True, status=0))
+    [lone] = merged(entry(0, "op2", first=True, who="alice@example.com"))
+    assert change.timestamp == T and change.operation_ended_at == T + timedelta(seconds=150)
+    assert lone.operation_ended_at is None
+
+
 def test_a_principal_only_on_the_end_entry_is_kept():
     [change] = merged(entry(0, "op1", first=True), entry(15, "op1", last=True, who="alice@example.com", status=9))
     assert change.principal == "alice@example.com" and change.status_code == 9

@@ -157,7 +157,26 @@ CI_IDENTITIES = [
      "by ci-bot@acme.example at"),
     ("a workforce pool's person impersonating the pipeline's account", CI, None, (WORKFORCE,), f"{CI} at"),
     ("a workforce pool's person with direct access", None, WORKFORCE, (), f"by {WORKFORCE} at"),
+    ("a workload pool's caller with a person delegating on it (no email)", None, POOL, ("alice@example.com",),
+     f"by {POOL} at"),
 ]
+
+
+# A federated caller with no email (principalSubject) and whoever delegated: one chain, as through an account.
+@pytest.mark.parametrize("subject,delegates,kind", [
+    (POOL, (), PrincipalKind.WORKLOAD),
+    (POOL, ("builder@demo.iam.gserviceaccount.com",), PrincipalKind.WORKLOAD),
+    (POOL, ("alice@example.com",), PrincipalKind.PERSON),
+    (POOL, (WORKFORCE,), PrincipalKind.PERSON),
+    (POOL, ("a third party principal",), PrincipalKind.UNKNOWN),
+    (None, ("builder@demo.iam.gserviceaccount.com",), PrincipalKind.UNKNOWN),
+    (None, ("alice@example.com",), PrincipalKind.PERSON),
+])
+def test_a_federated_callers_chain_is_read_whole(subject, delegates, kind):
+    entry = LogRecord(timestamp="2026-01-01T00:00:00Z", log_id="cloudaudit.googleapis.com/activity",
+                      principal_subject=subject, delegates=delegates)
+
+    assert principal_kind(entry) is kind
 
 
 # A pipeline acting through its deployer account or a workload identity pool (principals.py): its promotion is its

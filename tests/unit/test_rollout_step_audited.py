@@ -2,11 +2,10 @@
 (diagnose._rollout_steps). A canary deployed at -10 with no traffic, then stepped 0 -> 10 % at -5 by a CI job's
 service account acting as itself: the Admin Activity entry of that UpdateService (always written: Admin Activity
 audit logs cannot be disabled, Cloud Audit Logs overview) names the account, and its request holds the split
-(AuditLog.request, google/cloud/audit/audit_log.proto). Service.last_modifier reads the same step as a rollout
-tool's when no entry is read (release_pipeline.rollout_mover): both readings roll the canary back and name the
-tool when the account acted as itself, or a pipeline acted through it (another service account, a workload
-identity pool). A person's move (as themselves, or through the account: where the two readings still differ, as
-Service.last_modifier names the account), a delegate that does not say who it was, a step away from the failing revision (the share before read from the latest
+(AuditLog.request, google/cloud/audit/audit_log.proto): the canary is rolled back and the tool named when the
+account acted as itself, or a pipeline acted through it (another service account, a workload identity pool). With
+no entry read, Service.last_modifier names the account alone, and the step is held as not known whose
+(tests/unit/test_unaudited_change.py). A person's move (as themselves, or through the account), a delegate that does not say who it was, a step away from the failing revision (the share before read from the latest
 earlier split, its own deploy entry's included), a step of a revision no bad_revision finding blames, a move of
 another revision's share, a change that is not traffic, a split not read, or several accounts in the window stand
 automation down."""
