@@ -163,7 +163,6 @@ def _build():
         Timeline(None).step("config_error", f"cannot start: {exc}", severity="CRITICAL")
         raise
     # Runwarden's own service account joins self_principals: its changes are not a person's.
-
     from shared.timeline.writer import set_principal
 
     principal = own_principal()
