@@ -151,15 +151,18 @@ def _build():
     from shared.pipeline import google_adapters
     from shared.timeline.writer import Timeline
 
+    from shared.gcp.identity import own_principal, own_services, with_own_principal, with_own_services
+
     try:
         config = load_config()
+        # Runwarden's own functions join own_services: an alert about one is told, never acted on (and a config
+        # managing one cannot be used).
+        config = with_own_services(config, own_services(os.environ, config.project))
     except ConfigError as exc:
         # Not cached: the event is redelivered and handled once the config is fixed, never dropped.
         Timeline(None).step("config_error", f"cannot start: {exc}", severity="CRITICAL")
         raise
     # Runwarden's own service account joins self_principals: its changes are not a person's.
-    from shared.gcp.identity import own_principal, with_own_principal
-
     from shared.timeline.writer import set_principal
 
     principal = own_principal()

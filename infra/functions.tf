@@ -130,6 +130,10 @@ locals {
   environment = {
     # gen2 functions run from /workspace, where the source is unpacked.
     RUNWARDEN_CONFIG = "/workspace/${var.config_file}"
+    # Runwarden's own functions, as the Cloud Run services they run as: an alert about one is told to a person,
+    # never acted on. K_SERVICE names only the instance's own, with no region (shared/gcp/identity.py).
+    RUNWARDEN_REGION       = var.region
+    RUNWARDEN_OWN_SERVICES = join(",", local.own_services)
   }
 }
 

@@ -164,6 +164,14 @@ class Sandbox:
         return {**self.pubsub.env(), **self.firestore.env(), **self.standins.env(), **self.metadata.env(),
                 "RUNWARDEN_CONFIG": str(self.config_path), "GOOGLE_CLOUD_PROJECT": self.project}
 
+    def own_service_env(self, target: str) -> dict[str, str]:
+        """What tells the function its own services (shared/gcp/identity.py, own_services): functions-framework
+        sets none of it, so it is set here as Cloud Run's container contract (K_SERVICE) and infra/functions.tf
+        (RUNWARDEN_REGION, RUNWARDEN_OWN_SERVICES) set it, with the names its log lines are written under."""
+        return {"K_SERVICE": function_service_name(target), "RUNWARDEN_REGION": self.scenario.region,
+                "RUNWARDEN_OWN_SERVICES": ",".join(function_service_name(t) for t in ("on_alert", "on_command",
+                                                                                    "incident_timeline"))}
+
     @property
     def outcomes_topic(self) -> str:
         return f"projects/{self.project}/topics/{OUTCOMES_TOPIC}"
@@ -197,7 +205,7 @@ class Sandbox:
         command = [sys.executable, "-m", "functions_framework", "--target", target, "--signature-type",
                    "cloudevent", "--source", str(source or root / "main.py"), "--host", "127.0.0.1",
                    "--port", str(port)]
-        env = {**os.environ, **self.env(), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.env(), **self.own_service_env(target), "PYTHONUNBUFFERED": "1"}
         if checkout is not None:
             env["PYTHONPATH"] = str(checkout)
         process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,

@@ -9,6 +9,7 @@ import os
 import re
 from enum import Enum
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -96,6 +97,19 @@ def _once(names: list[str], what: str, fix: str) -> None:
         if name in seen:
             raise ValueError(f"{what} {name} is listed more than once: {fix}")
         seen.add(name)
+
+
+def own_and_managed(own: Sequence[str], managed: Sequence[str]) -> str:
+    """Why a config whose services list one of Runwarden's own functions (`own`) cannot be used, or "". A watchdog
+    that rolls back or scales itself can take down the one thing that would tell a person it failed: whatever else
+    the config says, its own service is never managed (refused at load; the functions add the service they run as
+    at start, shared/gcp/identity.py `with_own_services`)."""
+    both = sorted(set(own) & set(managed))
+    if not both:
+        return ""
+    return (f"{', '.join(both)} is Runwarden's own function (own_services) and also listed under services: Runwarden "
+            "never acts on its own service; remove it from services (alerts about it are told to a person, "
+            "docs/behaviour.md)")
 
 
 class ConfigError(ValueError):
@@ -475,6 +489,12 @@ class Config(_Section):
     # Principals (as commands give them in requested_by) who may approve or reject proposals and
     # override cooldown and budgets. Authentication is IAM on the commands topic (docs/commands.md).
     operators: tuple[str, ...] = ()
+    # Runwarden's own functions as Cloud Run services (projects/P/locations/L/services/S): a Cloud Run functions
+    # (2nd gen) function runs as the Cloud Run service of its name ("Cloud Run functions ... deployed as a service on
+    # Cloud Run": Google Cloud, "Compare Cloud Run functions"; infra/watchdog.tf reads their logs
+    # under resource.labels.service_name so). An alert about one is told to a person and never acted on; the one
+    # an instance runs as is added at start from the container contract (shared/gcp/identity.py, own_services).
+    own_services: tuple[str, ...] = ()
 
     @field_validator("outcomes_topic", "commands_topic")
     @classmethod
@@ -522,6 +542,16 @@ class Config(_Section):
         _once([o.strip().lower() for o in v], "operator", "list each operator once")
         return v
 
+    @field_validator("own_services")
+    @classmethod
+    def _never_managed(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        names = tuple(_full_resource_name(name, "services", "SERVICE") for name in v)
+        _once(list(names), "own service", "list each of Runwarden's own functions once")
+        problem = own_and_managed(names, [s.name for s in info.data.get("services", ())])
+        if problem:
+            raise ValueError(problem)
+        return names
+
     @field_validator("actions")
     @classmethod
     def _known_actions(cls, v: dict[str, ActionMode]) -> dict[str, ActionMode]:
@@ -553,6 +583,12 @@ class Config(_Section):
 
     def manages(self, service_name: str) -> bool:
         return self.service(service_name) is not None
+
+    def owns(self, service_name: str) -> bool:
+        """Whether `service_name` (projects/P/locations/L/services/S) is one of Runwarden's own functions: the
+        same project, region and name, exactly (a service id is unique only within its project and region:
+        google/cloud/run/v2/service.proto, Service.name), so a service of the same name elsewhere is not."""
+        return service_name in self.own_services
 
     def service(self, service_name: str) -> ManagedService | None:
         return next((s for s in self.services if s.name == service_name), None)

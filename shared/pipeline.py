@@ -25,7 +25,8 @@ from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
                                    not_managed, notified_after_verdict, opened_after_close, test_notification,
-                                   unknown_schema, unknown_start, unselected_unmanaged)
+                                   own_function, unknown_schema, unknown_start,
+                                   unselected_unmanaged)
 from shared.alerts.present_failure import alert_hold
 from shared.alerts.received import Named, cut_words, named, received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
@@ -290,6 +291,10 @@ class _AlertRun:
 
     def for_service(self, service: str) -> Outcome:
         state, now = self.adapters.state, self.adapters.clock.now()
+        if self.config.owns(service):
+            # Before anything is read or claimed: never Runwarden's to act on (Config.own_services).
+            return self.outcome(OutcomeStatus.ESCALATED, own_function(service, self.incident.policy_name),
+                                target=service)
         if not self.config.manages(service):
             managed = [s.name for s in self.config.services]
             told = unselected_unmanaged(self.incident, service, managed)

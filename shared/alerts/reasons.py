@@ -207,6 +207,18 @@ def unselected_unmanaged(incident: Incident, service: str, managed: Sequence[str
             f"read or done; a person must look at it{said}. Policy {quoted(incident.policy_name)}")
 
 
+def own_function(service: str, policy: str) -> str:
+    """The `escalated` outcome's reason for an alert about one of Runwarden's own functions (Config.owns: the same
+    project, region and name). Never acted on, whatever the config says: a watchdog that rolls itself back or scales
+    itself may take down what would tell a person it failed. Told, not `skipped` as another team's service is: a
+    person whose watchdog fails hears of it from no one else through Runwarden."""
+    name = service.rsplit("/", 1)[-1]
+    return (f"an alert about Runwarden's own function {name} ({service}): not acted on, Runwarden never rolls back "
+            f"or scales its own service; nothing was read or done. A person must check its logs and revisions "
+            f"(gcloud run services describe {name} --project {service.split('/')[1]} --region {service.split('/')[3]}; "
+            f"its logs: resource.labels.service_name = \"{name}\"). Policy {quoted(policy)}")
+
+
 def not_managed(service: str, managed: Sequence[str], policy: str) -> str:
     """The `skipped` outcome's reason for an alert on a Cloud Run service the config does not manage
     (`projects/P/locations/L/services/S`): nothing read or done. When a managed service has the same service id in

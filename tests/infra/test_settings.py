@@ -199,6 +199,25 @@ def test_the_sweep_knows_the_deployed_function_timeout() -> None:
     assert DEFAULT_FUNCTION_TIMEOUT_SECONDS == evaluate(config.locals["function_timeout_seconds"])
 
 
+def test_the_functions_are_told_their_own_services_in_their_region() -> None:
+    """Every function (the timeline too) is told the region and the names of Runwarden's own functions as
+    shared/gcp/identity.py reads them: without them, an alert about on_command reaching on_alert was answered
+    `skipped` as another team's service, and a config managing one of them was used."""
+    from shared.gcp.identity import OWN_SERVICES_ENV, REGION_ENV
+
+    config = load_module()
+    env = config.locals["environment"]
+    assert env[REGION_ENV] == "${var.region}"
+    assert env[OWN_SERVICES_ENV] == '${join(",", local.own_services)}'
+    deployed = set(config.locals["own_services"])
+    functions = {f["name"] for f in config.locals["functions"].values()} | {
+        config.resource("google_cloudfunctions2_function", "timeline")["name"]}
+    assert deployed == functions
+    for kind in ("pubsub", "timeline"):
+        service = single(config.resource("google_cloudfunctions2_function", kind)["service_config"])
+        assert "local.environment" in str(service["environment_variables"]), kind
+
+
 def test_the_sweeps_margin_covers_its_longest_step_and_leaves_it_time() -> None:
     timeout = evaluate(load_module().locals["function_timeout_seconds"])
     assert LONGEST_STEP_SECONDS >= sweep_step_budget(), \

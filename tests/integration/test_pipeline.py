@@ -310,6 +310,25 @@ def test_an_unmanaged_service_is_skipped_without_reading_it(standin_env, firesto
     assert world.standins.run.calls == []
 
 
+def test_an_alert_about_runwardens_own_function_reaches_a_person_once_and_nothing_is_read(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """A 5xx alert whose resource is Runwarden's own function (a Cloud Run service of the config's own_services) was
+    answered `skipped` "not a managed service": its failing watchdog reached nobody through Runwarden. Escalated,
+    naming it, with nothing read or written; a second delivery of the message is not told again."""
+    world = World(standin_env, pubsub, project_id, anchor, services=(), own_services=[SERVICE])
+    world.seed("bad_revision")
+
+    outcome = world.handle(world.alert())
+    again = world.handle(world.alert())
+
+    first, second = world.published(2)
+    assert first["status"] == outcome.status.value == "escalated", outcome.reason
+    assert "Runwarden's own function backend" in first["reason"] and "not acted on" in first["reason"]
+    assert first["target"] == SERVICE
+    assert second["status"] == again.status.value == "skipped" and "not sent to a person again" in again.reason
+    assert world.standins.run.calls == [] and world.writes() == 0
+
+
 def _bad_revision_alert(world, change) -> dict:
     """The bad_revision notification with `change` made to its incident, as a delivery."""
     document = resolve_scenario("bad_revision").notification(world.anchor)
