@@ -6,9 +6,11 @@ A pool keeps the connections it opened before the change; only a new connection 
 or how: a password the database no longer takes (a secret version added under `latest`, read when an instance
 starts: Cloud Run docs, "Configure secrets for services"), a server certificate the client's CA file no longer
 verifies (instances.rotateServerCa, Cloud SQL Admin API reference), an account, a source address or an encryption
-the instance does not admit. The failures then come with new instances (a burst, a scale-out) and stop with them,
-and the minutes after are clean because no instance started, not because anything was fixed: the next instance
-started fails alike (sandbox/scenarios/secret_latest_newline_new_instances_exit_burst_over_read_at_6m.yaml).
+the instance does not admit, a role or a database the server does not hold or a role it does not let log in
+(PostgreSQL's own FATALs: shared/diagnosis/server_fatal.py). The failures then come with new instances (a burst, a
+scale-out) and stop with them, and the minutes after are clean because no instance started, not because anything
+was fixed: the next instance started fails alike
+(sandbox/scenarios/secret_latest_newline_new_instances_exit_burst_over_read_at_6m.yaml).
 A restart's, a failover's or a limit's refusals (RESTARTING, CRASHED, CONNECTION_LIMIT, the pooler's or the
 proxy's limit, an instance state an operation holds) end on their own and stay `healthy`'s to clear.
 
@@ -18,10 +20,11 @@ minutes since it.
 """
 from __future__ import annotations
 
-from shared.diagnosis.evidence import Revision
+from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.log_signals import Refusal
 from shared.diagnosis.secret_refs import names_a_credential, where_read
+from shared.diagnosis.server_fatal import names_what_is_not_held
 
 # The refusals that name the connection itself (who connects, with what, from where, to what): each stays until
 # a person changes a setting, a credential, a grant or a name. Those of a state that passes are left out.
@@ -36,9 +39,7 @@ def lasting_refusal(facts: Facts) -> str:
     failed by a revision that still serves ("" when there was none)."""
     serving = {r.short_name for r in facts.serving}
     for kind, lines in facts.db_refusals.items():
-        if kind not in LASTING:
-            continue
-        own = [e for e in lines if e.resource_labels.get("revision_name") in serving]
+        own = [e for e in _lasting_lines(kind, lines) if e.resource_labels.get("revision_name") in serving]
         if not own:
             continue
         revisions = sorted({e.resource_labels.get("revision_name", "") for e in own})
@@ -50,6 +51,18 @@ def lasting_refusal(facts: Facts) -> str:
                 f"{reads}. Such a refusal does not end by itself, and only a new connection meets it (a pool keeps "
                 "its own): the clean minutes since show no new instance refused, not the cause fixed")
     return ""
+
+
+def _lasting_lines(kind: str, lines: list[LogRecord]) -> list[LogRecord]:
+    """The lines of one refusal kind that last: all of a LASTING kind; of the server's own FATALs
+    (Refusal.SERVER_FATAL), those that name a role or a database it does not hold or a role it does not let log in
+    (server_fatal.names_what_is_not_held: PostgreSQL's miscinit.c and postinit.c words), as MySQL's unknown
+    database is (Refusal.UNKNOWN_DATABASE); a FATAL of a state that passes (out of memory) is left out."""
+    if kind in LASTING:
+        return lines
+    if kind == Refusal.SERVER_FATAL:
+        return [e for e in lines if names_what_is_not_held(e.text)]
+    return []
 
 
 def _credentials_read(revisions: list[Revision]) -> str:

@@ -30,6 +30,14 @@ HBA = ('psycopg2.OperationalError: connection to server at "10.30.0.5", port 543
 MYSQL_DENIED = ("pymysql.err.OperationalError: (1045, \"Access denied for user 'ledger'@'10.8.0.3' "
                 "(using password: YES)\")")
 TOO_MANY = "asyncpg.exceptions.TooManyConnectionsError: sorry, too many clients already"
+# PostgreSQL's own FATALs of a role or a database it does not hold, or a role it does not let log in
+# (src/backend/utils/init/miscinit.c, postinit.c): read as Refusal.SERVER_FATAL, lasting as MySQL's unknown database.
+NO_LOGIN = ('psycopg2.OperationalError: connection to server at "10.30.0.5", port 5432 failed: FATAL:  role "ledger" '
+            'is not permitted to log in')
+NO_ROLE = 'pq: role "ledger" does not exist'
+NO_DATABASE = 'pq: database "ledger" does not exist'
+OUT_OF_MEMORY = ('psycopg2.OperationalError: connection to server at "10.30.0.5", port 5432 failed: FATAL:  out of '
+                 'memory')
 RESTART = ("sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
            "administrator command")
 
@@ -59,9 +67,13 @@ ROWS = [
     ("a server certificate not trusted (a rotated CA): held", _burst(CERTIFICATE), RATIO, False),
     ("no pg_hba.conf entry for the source address: held", _burst(HBA), RATIO, False),
     ("MySQL's access denied: held", _burst(MYSQL_DENIED), RATIO, False),
+    ("PostgreSQL: a role not permitted to log in: held", _burst(NO_LOGIN), RATIO, False),
+    ("PostgreSQL: a role that does not exist: held", _burst(NO_ROLE), RATIO, False),
+    ("PostgreSQL: a database that does not exist: held", _burst(NO_DATABASE), RATIO, False),
     # Controls: healthy on main and now.
     ("too many clients under the burst's load, gone with it: healthy", _burst(TOO_MANY), RATIO, True),
     ("a restart's sessions ended, the database back: healthy", _burst(RESTART), RATIO, True),
+    ("a server FATAL of a state that passes (out of memory): healthy", _burst(OUT_OF_MEMORY), RATIO, True),
     ("a password refused to a revision that serves no more: the serving one's minutes, healthy",
      _burst(PASSWORD, logged_by=NEW, serving=OLD), RATIO, True),
 ]

@@ -233,8 +233,9 @@ def _login_settings_changed(previous: Revision, suspect: Revision) -> bool:
 
 def _login_refused_on_both(facts: Facts, c: Citation, suspect: Revision) -> str:
     """Why `suspect`'s failures are the database's, not its deploy's, or "": every database refusal is of the login
-    (`_LOGIN_REFUSED`), and the revision the deploy replaced, still serving beside it (a canary), logged at least
-    db_error_logs_min of them itself. The server refuses what both revisions present: a rollback sends the traffic
+    (`_LOGIN_REFUSED`), the suspect logged at least db_error_logs_min of them (its own failures are the refusals, not
+    a bug of its own beside them), and the revision the deploy replaced, still serving beside it (a canary), logged
+    at least db_error_logs_min of them itself. The server refuses what both revisions present: a rollback sends the traffic
     to a revision refused the same way (database_unreachable names the refusals). A deploy that changed how the
     service logs in (`_login_settings_changed`) is not ruled out: the two compete, as before. The opposite split,
     the new revision refused alone while the old one logs in, is database_unreachable's
@@ -246,7 +247,17 @@ def _login_refused_on_both(facts: Facts, c: Citation, suspect: Revision) -> str:
     if deploy is None or _login_settings_changed(deploy[0], suspect):
         return ""     # a user or password the deploy changed: its own refusals are judged elsewhere, and compete
     previous = deploy[0].short_name
-    own = [e for entries in refused.values() for e in entries if e.resource_labels.get("revision_name") == previous]
+    lines = [e for entries in refused.values() for e in entries]
+    own = [e for e in lines if e.resource_labels.get("revision_name") == previous]
+    # The suspect's own refusals too: a canary failing of its own bug (a traceback, no refusal) beside a revision
+    # before it that is refused is not cleared by refusals that are not its own.
+    theirs = [e for e in lines if e.resource_labels.get("revision_name") == suspect.short_name]
+    if not facts.logged_enough(theirs):
+        c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
+               f"{len(theirs)} of the login refusals on {suspect.short_name} itself",
+               f"< {facts.s.db_error_logs_min}: its failures are not shown to be the refusals the revision before "
+               "logs, and its deploy is not ruled out", True)
+        return ""
     both = facts.logged_enough(own)
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
            f"{len(own)} of the login refusals on {previous}, the revision {suspect.short_name} replaced",

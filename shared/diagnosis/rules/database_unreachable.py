@@ -19,8 +19,8 @@ from shared.diagnosis.env_hosts import (asks_for, connection_names, connection_t
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, USERINFO_IN_HOST_ADVICE, LogSignal, Refusal,
                                           closed_connection, database_dial_hosts, database_dial_ports, database_engine,
                                           dial_timed_out, is_pooler_wait, pattern_of, per_text, pool_size,
-                                          read_timed_out, refresh_failed, refusal_quote, startup_timed_out,
-                                          userinfo_in_host)
+                                          read_timed_out, refresh_failed, refusal_quote, sql_user_changes_clause,
+                                          startup_timed_out, userinfo_in_host)
 from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, UP_AGAIN_MIN_POINTS, UpAgain,
@@ -30,8 +30,10 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_host
                                                   max_instances, requests_per_instance)
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
-from shared.diagnosis.secret_refs import (env_read_from_secrets, pinned_env_changed, pinned_env_moved,
-                                          pinned_secrets_changed, plain_credentials_changed)
+from shared.diagnosis.server_fatal import NO_DATABASE, NO_ROLE
+from shared.diagnosis.secret_refs import (env_read_from_secrets, names_a_credential, pinned_env_changed,
+                                          pinned_env_moved, pinned_secrets_changed, plain_credentials_changed,
+                                          where_read)
 from shared.diagnosis.tls_settings import tls_settings_changed
 from shared.diagnosis.rules.refusals import (names_said as _names_said, refusals, refused_observed, user_changes,
                                             users_logging_in)
@@ -1166,8 +1168,7 @@ def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str
 # the user (28000 'role "%s" does not exist', miscinit.c; 28P01 'password authentication failed for
 # user', auth.c; MySQL 1045 "Access denied for user", Refusal.CREDENTIALS). Any other FATAL the server
 # sends (out of memory, permission denied for the database) is not named by which one is asked for.
-_NO_DATABASE = re.compile(r'\bdatabase "[^"]*" does not exist', re.IGNORECASE)
-_NO_ROLE = re.compile(r'\brole "[^"]*" does not exist', re.IGNORECASE)
+# The patterns live in shared/diagnosis/server_fatal.py, shared with lasting_refusals.
 # The refusals of the user the connection logs in as, whatever their words name: a password refused
 # (Refusal.CREDENTIALS; PostgreSQL says the same 'password authentication failed for user' for a role past
 # its VALID UNTIL, auth.c) and MySQL's expired password, 1862 at the login and 1820 at each statement
@@ -1181,9 +1182,9 @@ _SETTINGS_NAMED = _USERS_OWN | {Refusal.SERVER_FATAL, Refusal.UNKNOWN_DATABASE}
 def _settings_named(kind: str, text: str) -> tuple[str, ...]:
     """The connection settings (connection_target_changed's "database", "user") one refusal names; ()
     for a refusal no setting of the client's decides."""
-    if kind in _USERS_OWN or (kind == Refusal.SERVER_FATAL and _NO_ROLE.search(text)):
+    if kind in _USERS_OWN or (kind == Refusal.SERVER_FATAL and NO_ROLE.search(text)):
         return ("user",)
-    if kind == Refusal.UNKNOWN_DATABASE or (kind == Refusal.SERVER_FATAL and _NO_DATABASE.search(text)):
+    if kind == Refusal.UNKNOWN_DATABASE or (kind == Refusal.SERVER_FATAL and NO_DATABASE.search(text)):
         return ("database",)
     return ()
 
@@ -1313,6 +1314,40 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
 _PRESENTED = frozenset({Refusal.CREDENTIALS, Refusal.IAM_USER, Refusal.UNKNOWN_DATABASE})
 
 
+def _login_read_at_latest(revision: Revision) -> list[str]:
+    """Where `revision` reads what it logs in with from a secret at `latest` (or no version, read as latest): an env
+    var named as a credential (secret_refs.names_a_credential: DB_PASSWORD), one holding the user or the database
+    (env_hosts.holds_setting: DB_USER, DB_NAME, DATABASE_URL), or a secret volume (a file may hold any of them)."""
+    return [where_read(ref) for ref in revision.secrets if ref.version in ("", "latest")
+            and (ref.volume or names_a_credential(ref.env) or holds_setting(ref.env, "user")
+                 or holds_setting(ref.env, "database"))]
+
+
+def _presented_alike(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> bool:
+    """Whether the two revisions may present the same refused thing, so that the revision before logging in cleanly
+    (on connections its pool opened before, UNCONFIRMED either way) tells nothing of the new one's: either reads its
+    login at `latest` (`_login_read_at_latest`: a version added under latest reaches only the instances started
+    since, Cloud Run docs "Configure secrets for services", as `_credentials_changed` reads it); an IAM login refused
+    for both running as the same service account (the IAM user is the account's email, Cloud SQL docs "Manage users
+    with IAM database authentication"); a database refused as unknown whose name the refusal does not give, or the
+    revision before asks for too (env_hosts.asks_for: a database dropped refuses the new connections of both)."""
+    if _login_read_at_latest(previous) or _login_read_at_latest(suspect):
+        return True
+    if Refusal.IAM_USER in refused and suspect.service_account == previous.service_account:
+        return True
+    unknown = {e.text for e in refused.get(Refusal.UNKNOWN_DATABASE, ())}
+    return any(not names or any(asks_for(previous.plain_env, "database", name) for name in names)
+               for names in ({name for what, name in _names_said(text) if what == "database"} for text in unknown))
+
+
+def _users_audited(facts: Facts, suspect: Revision, previous: Revision) -> bool:
+    """Whether the audit read asked for the database users changed on the instances these revisions name
+    (log_signals.sql_user_changes_clause: a Cloud SQL instance of the service's project): none named (a private IP
+    reached through the connector) or another project's made no such query, and its empty answer says nothing."""
+    project = facts.b.service.name.split("/")[1] if facts.b.service.name.startswith("projects/") else ""
+    return bool(sql_user_changes_clause(project, suspect.cloudsql_instances + previous.cloudsql_instances))
+
+
 def _refused_on_the_new_revision_alone(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why the refusals are the new revision's own, or "": every refusal is of what a connection presents
     (`_PRESENTED`) and came from the revision deployed within the window (`_only_from_the_new_revision`), while the
@@ -1324,16 +1359,21 @@ def _refused_on_the_new_revision_alone(facts: Facts, refused: dict[str, list[Log
     changed under both would refuse the old revision's new connections too; that its pooled sessions, opened
     before, survive such a change is UNCONFIRMED (PostgreSQL's "Client Authentication" chapter describes
     authentication as a connection starts), so with such a change read the two compete (bad_revision's
-    `_previous_not_refused`). Both revisions refused: the database's (this says nothing)."""
+    `_previous_not_refused`). So they do where the revisions may present the same (`_presented_alike`: a login read
+    at `latest`, the same service account, the same database asked for), where the users audit was not read for
+    their instances (`_users_audited`: the read failed, or none named), or where a user changed and the revisions'
+    own is not read. Both revisions refused: the database's (this says nothing)."""
     s = facts.s
     alone = _only_from_the_new_revision(facts, refused, _PRESENTED)
-    if alone is None:
+    if alone is None or _presented_alike(refused, alone[0], alone[1]):
         return ""
     suspect, previous, entries = alone
     first = min(e.timestamp for e in entries)
     read = facts.b.sql_audit
-    changed = user_changes(facts, read.entries, users_logging_in(refused, previous, suspect), first) if read else []
-    if changed:
+    if read is None or not _users_audited(facts, suspect, previous):
+        return ""     # the audit not read for their instances: "not read" is not "no user changed"
+    users = users_logging_in(refused, previous, suspect)
+    if user_changes(facts, read.entries, users, first, unread_users_match=True):
         return ""
     counts = facts.requests(Window(first, facts.incident.end), previous.short_name)
     if counts.total < s.min_requests or counts.error_ratio > s.healthy_error_ratio:

@@ -53,11 +53,16 @@ def users_logging_in(refused: dict[str, list[LogRecord]], previous: Revision, su
     return sorted(said | asked_for(previous.plain_env, "user") | asked_for(suspect.plain_env, "user"))
 
 
-def user_changes(facts: Facts, entries: Sequence[LogRecord], users: list[str], first: datetime) -> list[LogRecord]:
+def user_changes(facts: Facts, entries: Sequence[LogRecord], users: list[str], first: datetime, *,
+                 unread_users_match: bool = False) -> list[LogRecord]:
     """The Admin Activity entries of a database user changed (cloudsql.users.update, log_signals.SQL_USER_WRITES) at
     or before the first refusal (`first`), not failed, by anyone but Runwarden, of one of `users` (the users the
     revisions log in as, `users_logging_in`) or naming none (LogRecord.sql_user: which field carries it is
-    UNCONFIRMED, so an entry naming no user may be any)."""
+    UNCONFIRMED, so an entry naming no user may be any). With no user of the revisions read (`users` empty: DB_USER
+    held in a secret, a refusal that names none, Prisma's P1000), an entry naming a user may be theirs: it counts
+    when `unread_users_match`, the reading on the safe side for a caller that rules a rollback in when nothing
+    changed (database_unreachable); a caller that rules the deploy out when something changed (bad_revision) keeps
+    it out."""
     return [e for e in entries if e.method_name in SQL_USER_WRITES and e.status_code in (None, 0)
             and e.principal not in facts.s.self_principals and e.timestamp <= first
-            and (e.sql_user is None or e.sql_user in users)]
+            and (e.sql_user is None or e.sql_user in users or (unread_users_match and not users))]
