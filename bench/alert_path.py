@@ -294,6 +294,8 @@ def main() -> int:
     from sandbox.scenarios import resolve_scenario
     from shared.clock import FixedClock
     from shared.config import parse_config
+    from sandbox.standins.run import RUNWARDEN_CALLER
+    from shared.gcp.identity import with_own_principal
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.pubsub import PubSubPublisher
@@ -318,6 +320,9 @@ def main() -> int:
         topic = pubsub.ensure_topic("outcomes")
         config = parse_config({"project": project, "mode": "enforce", "outcomes_topic": topic,
                                "services": [{"name": service}]})
+        # As the deployed function runs it (functions/runtime.py): its own account's writes (the stand-in's
+        # RUNWARDEN_CALLER) are Runwarden's, not a change under it that nobody can explain.
+        config = with_own_principal(config, RUNWARDEN_CALLER)
         counter = RpcCounter()
         run = _FirstWrite(CloudRunAdapter(poll_initial_delay=0.01, poll_max_delay=0.05), counter)
         adapters = Adapters(run=run, monitoring=CloudMonitoringAdapter(), publisher=PubSubPublisher(),

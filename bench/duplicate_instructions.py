@@ -79,6 +79,8 @@ def _adapters(project: str, topic: str, service: str) -> tuple[Any, Any]:
     from bench.alert_path import T0
     from shared.clock import FixedClock
     from shared.config import parse_config
+    from sandbox.standins.run import RUNWARDEN_CALLER
+    from shared.gcp.identity import with_own_principal
     from shared.gcp.firestore import FirestoreStateStore
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
@@ -90,6 +92,9 @@ def _adapters(project: str, topic: str, service: str) -> tuple[Any, Any]:
 
     config = parse_config({"project": project, "mode": "enforce", "outcomes_topic": topic,
                            "services": [{"name": service}]})
+    # As the deployed function runs it (functions/runtime.py): its own account's writes (the stand-in's
+    # RUNWARDEN_CALLER) are Runwarden's, not a change under it that nobody can explain.
+    config = with_own_principal(config, RUNWARDEN_CALLER)
     adapters = Adapters(run=CloudRunAdapter(poll_initial_delay=0.01, poll_max_delay=0.05),
                         monitoring=CloudMonitoringAdapter(), publisher=PubSubPublisher(),
                         state=FirestoreStateStore(project), clock=FixedClock(T0 + timedelta(minutes=2)),

@@ -64,6 +64,8 @@ class _Stack:
         from sandbox.scenarios import resolve_scenario
         from shared.clock import FixedClock
         from shared.config import parse_config
+        from sandbox.standins.run import RUNWARDEN_CALLER
+        from shared.gcp.identity import with_own_principal
         from shared.gcp.firestore import FirestoreStateStore
         from shared.gcp.logging import CloudLoggingAdapter
         from shared.gcp.monitoring import CloudMonitoringAdapter
@@ -75,6 +77,9 @@ class _Stack:
         self.scenario, self.service, self.t0 = resolve_scenario("bad_revision"), service, T0
         self.config = parse_config({"project": project, "mode": "enforce", "outcomes_topic": topic,
                                     "services": [{"name": service}]})
+        # As the deployed function runs it (functions/runtime.py): its own account's writes (the stand-in's
+        # RUNWARDEN_CALLER) are Runwarden's, not a change under it that nobody can explain.
+        self.config = with_own_principal(self.config, RUNWARDEN_CALLER)
         self.run = CloudRunAdapter(poll_initial_delay=0.01, poll_max_delay=0.05)
         self.adapters = Adapters(run=self.run, monitoring=CloudMonitoringAdapter(), publisher=PubSubPublisher(),
                                  state=FirestoreStateStore(project), clock=FixedClock(T0 + timedelta(minutes=2)),
