@@ -41,13 +41,14 @@ from shared.diagnosis.saturated_stretch import saturated_stretch
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 from shared.diagnosis.still_failing import too_few
 from shared.diagnosis.two_ceilings import resolve as two_ceilings
-from shared.diagnosis.unaudited_change import unaudited_change
+from shared.diagnosis.unaudited_change import AUDITED, unaudited_change
 from shared.diagnosis.uncounted import refusals_uncounted
 from shared.diagnosis.unfinished import what_to_do
 
 RULE_SET = "runwarden rules v1 (docs/signatures.md)"
-# A deploy is the audit entry within this long of a revision's create_time.
-_DEPLOY_MATCH = timedelta(seconds=120)
+# A deploy is the audit entry within this long of a revision's create_time (the bound that matches an audit entry to
+# a change of the service: unaudited_change.AUDITED).
+_DEPLOY_MATCH = AUDITED
 
 
 def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings, *, traffic_judged: bool = True) -> Diagnosis:

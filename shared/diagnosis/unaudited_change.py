@@ -20,8 +20,8 @@ Not such a change:
   UNCONFIRMED, the field is documented as an email; an email it is read as one);
 - one before the window the audit log is read over (manual_change_window_seconds before the incident);
 - a revision's own deploy: an update within OWN_DEPLOY of a revision's create_time (whether update_time is stamped
-  when the update is asked for or when it reconciles is not documented, UNCONFIRMED: release_pipeline.
-  DEPLOYS_OWN_UPDATE); a deploy is evidence of a cause, read by the rules;
+  when the update is asked for or when it reconciles is not documented, UNCONFIRMED); a deploy is evidence of a
+  cause, read by the rules;
 - one an audit entry read accounts for: an entry by the same principal (its principalEmail, else its
   principalSubject: a federated caller's) from AUDITED before its operation's first entry to AUDITED after its last
   (`LogRecord.operation_ended_at`). The first entry is dated when the change was asked for, the last when its
@@ -39,9 +39,16 @@ from shared.diagnosis.evidence import LogRecord, Revision, Service
 from shared.diagnosis.facts import hms
 from shared.diagnosis.principals import PrincipalKind, is_service_account, is_workload_pool
 
-# As release_pipeline.DEPLOYS_OWN_UPDATE: a change this close to a revision's creation is its deploy's own.
+# A change of the service within this of the failing revision's creation is taken as the deploy's own: whether
+# Service.update_time is stamped when UpdateService is asked (before the revision is created) or when the service
+# reconciles (after, when the revision is ready, which may be minutes for a slow start) is not documented
+# (UNCONFIRMED). A minute is a choice, not a cited bound: a tool's next canary step comes minutes later. Read where
+# no audit entry accounts for the change (a slower deploy is held: the safe side) and for a rollout tool's note
+# (release_pipeline.rollout_mover: a slower deploy named as a step, a note too many, never a rollback); with an
+# entry read, the deploy's whole operation decides (`_accounts_for`).
 OWN_DEPLOY = timedelta(seconds=60)
-# An audit entry this close to update_time, by the same principal, is the change's own (diagnose._DEPLOY_MATCH).
+# An audit entry this close to update_time, by the same principal, is the change's own; the same bound dates a deploy's
+# entry by its revision's create_time (diagnose._DEPLOY_MATCH).
 AUDITED = timedelta(seconds=120)
 
 

@@ -27,12 +27,13 @@ rollbacks the target with the last successful deployed release", gcloud referenc
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.diagnosis.evidence import Revision, Service
+from shared.diagnosis.unaudited_change import OWN_DEPLOY
 
 CLOUD_DEPLOY = "google-cloud-deploy"
 _MANAGED_BY = ("app.kubernetes.io/managed-by", "managed-by")
@@ -102,13 +103,9 @@ def canary_in_progress(pipeline: ReleasePipeline, suspect_share: int) -> bool:
     return pipeline.cloud_deploy and 0 < suspect_share < 100
 
 
-# A change of the service within this of the failing revision's creation is taken as the deploy's own: whether
-# Service.update_time is stamped when UpdateService is asked (before the revision is created) or when the service
-# reconciles (after, when the revision is ready, which may be minutes for a slow start) is not documented
-# (UNCONFIRMED). A minute is this note's choice, not a cited bound: a tool's next canary step comes minutes later,
-# a deploy slower than it is named as a step (a note too many), and missing a step inside it loses a note, never a
-# rollback. Whether a change is held is diagnosis's (unaudited_change.py reads the deploy's whole operation).
-DEPLOYS_OWN_UPDATE = timedelta(seconds=60)
+# A change of the service this close to the failing revision's creation is the deploy's own (diagnosis's one bound,
+# unaudited_change.OWN_DEPLOY, which says why a minute).
+DEPLOYS_OWN_UPDATE = OWN_DEPLOY
 # Service accounts' addresses ("SA_NAME@PROJECT_ID.iam.gserviceaccount.com", Google-managed agents such as
 # "PROJECT_NUMBER@cloudbuild.gserviceaccount.com" and "service-PROJECT_NUMBER@gcp-sa-*.iam.gserviceaccount.com":
 # IAM docs, "Service accounts" and "Service agents"): a principal that is not a person.
