@@ -358,6 +358,10 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
               or (labels.get("response_code", "").startswith("4") and labels.get("response_code") != "429")
               or _filter_names(alert, _CLIENT_ERRORS, _CLIENT_CODE))
     if client:
+        if not _client_errors_only(alert):
+            # `response_code_class != "2xx"` counts 4xx among 1xx, 3xx and 5xx: say it counts more than the
+            # 5xx and 429 read, not as if 4xx were all it counted.
+            return _not_judged(s, _OTHER_RESPONSES.format(filter=alert.condition_filter[:160]))
         return _not_judged(s, "the alert counts client errors (4xx): the health check judges 5xx and 429 only")
     threshold = alert.threshold
     if threshold is not None and threshold >= 0 and not alert.ratio and (threshold >= 1 or alert.aligner):
@@ -743,6 +747,13 @@ def _filter_names(alert: AlertContext, written: re.Pattern[str], code: re.Patter
     if codes:
         return any(code.fullmatch(c) for c in codes)
     return bool(written.search(alert.condition_filter))
+
+
+def _client_errors_only(alert: AlertContext) -> bool:
+    """Whether every code the numerator selects is a client error (not 429), as far as its codes are read exactly:
+    a filter whose codes are not read exactly is taken at its written 4xx."""
+    codes = numerator_codes(alert)
+    return not codes or all(_CLIENT_CODE.fullmatch(c) for c in codes)
 
 
 def numerator_codes(alert: AlertContext) -> frozenset[str] | None:

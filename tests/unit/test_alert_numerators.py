@@ -163,6 +163,35 @@ def test_a_request_count_condition_is_judged_only_when_its_numerator_counts_5xx_
         assert "5xx and 429" in bar.why_not or "volume" in bar.why_not
 
 
+# name: (a numerator that counts 4xx, the words why it is not judged)
+CLIENT_NUMERATORS = {
+    "4xx alone": (_share('metric.labels.response_code_class="4xx"'), "counts client errors (4xx)"),
+    "404 alone": (_share('metric.labels.response_code="404"'), "counts client errors (4xx)"),
+    "non-2xx (!=): 4xx among 1xx, 3xx and 5xx": (_share('metric.labels.response_code_class!="2xx"'),
+                                                 "counts responses other than the 5xx and 429"),
+    "4xx and 5xx (one_of)": (_share('metric.labels.response_code_class=one_of("4xx","5xx")'),
+                             "counts responses other than the 5xx and 429"),
+    "5xx or 404": (_share('(metric.labels.response_code_class="5xx" OR metric.labels.response_code="404")'),
+                   "counts responses other than the 5xx and 429"),
+}
+COUNTED = {"count of anything but 2xx": (_count('metric.labels.response_code_class!="2xx"'),
+                                         "counts responses other than the 5xx and 429")}
+
+
+@pytest.mark.parametrize("name", [*CLIENT_NUMERATORS, *COUNTED])
+def test_a_numerator_counting_4xx_beside_other_codes_is_not_called_client_errors_alone(name):
+    """`response_code_class != "2xx"` counts 4xx, and 5xx and 3xx beside them: "the alert counts client errors"
+    would tell a person it counts nothing else. Only a numerator of client errors alone is called one."""
+    condition, words = {**CLIENT_NUMERATORS, **COUNTED}[name]
+    document = notification(condition, threshold="5" if name in COUNTED else "0.005")
+    document["incident"]["metric"]["labels"] = {}
+
+    bar = health_bar(alert_context(parse_notification(document)), S)
+
+    assert not bar.judged
+    assert words in bar.why_not, bar.why_not
+
+
 def _over(denominator: str) -> dict[str, Any]:
     condition = _share('metric.labels.response_code_class="5xx"')
     condition["conditionThreshold"]["denominatorFilter"] = denominator
