@@ -111,7 +111,6 @@ def metric_selection(text: str) -> Selection:
 _OTHERS_READ = 8
 
 
-@lru_cache(maxsize=256)
 def exact_metric_codes(text: str) -> frozenset[int] | None:
     """The codes a Monitoring filter's `response_code` / `response_code_class` comparisons select, where that is read
     exactly: empty when it compares none; None when it compares one in a form not read exactly (a regular expression,
@@ -121,28 +120,56 @@ def exact_metric_codes(text: str) -> frozenset[int] | None:
     of `a`). Each comparison of something else is read as selecting every request and as selecting none, in every
     combination (up to _OTHERS_READ of them): the codes are exact when every combination that selects anything
     selects the same codes (an AND, or an AND NOT, with the code's comparisons; an OR changes them). `=`, `!=`, `<`,
-    `<=`, `>`, `>=`, `one_of` and NOT are read as `metric_selection` reads them (the module docstring's sources)."""
+    `<=`, `>`, `>=`, `one_of` and NOT are read as `metric_selection` reads them (the module docstring's sources).
+    The one reader of a filter's codes: health_bar.numerator_codes and response_selection.compared_codes ask it."""
+    return metric_code_readings(text).exact
+
+
+@dataclass(frozen=True)
+class CodeReadings:
+    """A Monitoring filter's code selection under each reading `exact_metric_codes` makes: `exact` (its answer) and
+    `each`, every non-empty selection of codes some reading gives (each comparison of something else selecting every
+    request or none, each order of AND and OR); `each` is empty where a comparison of the code is not read exactly."""
+
+    exact: frozenset[int] | None
+    each: frozenset[frozenset[int]] = frozenset()
+
+
+@lru_cache(maxsize=256)
+def metric_code_readings(text: str) -> CodeReadings:
+    """`exact_metric_codes`'s readings of `text` (CodeReadings). Past _OTHERS_READ comparisons of something else, not
+    exact, and only the two readings that take them all alike (every request, none) are in `each`."""
     if not _CODE_FIELD.search(text):
-        return frozenset()
+        return CodeReadings(frozenset())
     tokens, terms = _tokens(text, _CODE_FIELD, _metric_codes)
     if not terms:
-        return frozenset()
+        return CodeReadings(frozenset())
     if not all(_plainly_compared(term) for term in terms) or any(isinstance(t, Codes) and t.unread for t in tokens):
-        return None
+        return CodeReadings(None)
     others = [i for i, t in enumerate(tokens) if t is OTHER]
-    if len(others) > _OTHERS_READ:
-        return None
+    exact = len(others) <= _OTHERS_READ
+    alike = [(_exact(set(ALL)),) * len(others), (_exact(set()),) * len(others)]
     selected: set[frozenset[int]] = set()
-    for chosen in product((_exact(set(ALL)), _exact(set())), repeat=len(others)):
+    for chosen in product((_exact(set(ALL)), _exact(set())), repeat=len(others)) if exact else alike:
         fixed = list(tokens)
         for i, rest in zip(others, chosen):
             fixed[i] = rest
-        codes = _widest(fixed, ("OR", "AND"))
-        if codes is None or codes.least != codes.most:
-            return None
-        if codes.most:
-            selected.add(codes.most)
-    return next(iter(selected)) if len(selected) == 1 else None
+        readings = [_Parser(fixed, first).parse() for first in ("OR", "AND")]
+        if any(r is None for r in readings):
+            return CodeReadings(None)
+        exact = exact and readings[0].most == readings[1].most
+        selected.update(r.most for r in readings if r.most)
+    return CodeReadings(next(iter(selected)) if exact and len(selected) == 1 else None, frozenset(selected))
+
+
+def code_words(codes: frozenset[int]) -> list[str]:
+    """Codes as Cloud Run's metrics label them: a whole class as its `response_code_class` ("5xx"), the rest as
+    `response_code`s ("503")."""
+    words: list[str] = []
+    for first in range(100, 600, 100):
+        whole = frozenset(range(first, first + 100))
+        words += [f"{first // 100}xx"] if whole <= codes else [str(c) for c in sorted(codes & whole)]
+    return words
 
 
 def _plainly_compared(term: str) -> bool:
