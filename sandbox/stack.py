@@ -259,9 +259,16 @@ def _received(message: Any) -> ReceivedOutcome:
     return ReceivedOutcome(json.loads(message.data), dict(message.attributes), message.ordering_key)
 
 
+# The Cloud Run service each function runs as, as infra/ deploys it (infra/locals.tf `functions`: PREFIX-on-alert,
+# PREFIX-on-command; infra/functions.tf: PREFIX-timeline, the name of its own RUNWARDEN_OWN_SERVICES lists), under
+# infra's default prefix. Before, the timeline ran here as runwarden-incident-timeline, a name infra never deploys.
+_FUNCTION_SERVICES = {"on_alert": "on-alert", "on_command": "on-command", "incident_timeline": "timeline"}
+_NAME_PREFIX = "runwarden"     # infra/variables.tf name_prefix's default
+
+
 def function_service_name(target: str) -> str:
-    """The Cloud Run service a gen2 function runs as (names there allow no underscores)."""
-    return f"runwarden-{target.replace('_', '-')}"
+    """The Cloud Run service a gen2 function runs as, named as infra/ names it (names there allow no underscores)."""
+    return f"{_NAME_PREFIX}-{_FUNCTION_SERVICES.get(target, target.replace('_', '-'))}"
 
 
 def _pump(process: subprocess.Popen, lines: "queue.Queue[str]", sink: StdoutSink | None = None) -> None:

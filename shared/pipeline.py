@@ -25,8 +25,8 @@ from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
                                    not_managed, notified_after_verdict, opened_after_close, test_notification,
-                                   own_function, unknown_schema, unknown_start,
-                                   unselected_unmanaged)
+                                   own_function, own_function_closed, own_query_names, unknown_schema,
+                                   unknown_start, unselected_unmanaged)
 from shared.alerts.present_failure import alert_hold
 from shared.alerts.received import Named, cut_words, named, received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
@@ -228,6 +228,7 @@ class _AlertRun:
         self.received_at = received_at
         self._holder: Holder | None = None   # the report this delivery holds the publish of, if any
         self._seen: Future | None = None     # the create recording its OPEN seen (note_seen), while under way
+        self._per_incident = False           # its answer told once per incident, not per message (`page_key`)
 
     def decide(self) -> Outcome:
         incident = self.incident
@@ -244,6 +245,11 @@ class _AlertRun:
             if record.open_unseen and handled is not None:
                 # Its OPEN never reached Runwarden (or not yet): nobody heard of this incident through it.
                 return self.outcome(OutcomeStatus.ESCALATED, never_opened(incident, handled), target=about)
+            own = self.own_service()
+            if own is not None:
+                # Its OPEN was told to a person (`for_service`): so is its closing, once per incident.
+                self._per_incident = True
+                return self.outcome(OutcomeStatus.ESCALATED, own_function_closed(incident, own), target=own)
             return self.outcome(OutcomeStatus.RESOLVED, closed_reason(incident), step="resolved", target=about)
         if not incident.schema_known:
             # Read as 1.2 is, to show a person what it said; never acted on (incidents.SCHEMA_VERSION).
@@ -274,6 +280,12 @@ class _AlertRun:
             return self.for_service(target.name)
         return self.for_shared(target)
 
+    def own_service(self) -> str | None:
+        """The service the notification names by its resource when it is one of Runwarden's own functions, or None."""
+        target = self.incident.target
+        owned = self.incident.schema_known and target.kind is TargetKind.SERVICE and self.config.owns(target.name)
+        return target.name if owned else None
+
     def handled_target(self) -> str | None:
         """The target whose OPEN of this incident `note_opened` would have recorded (a managed service, by
         its resource or its uptime host; a connector or Cloud SQL instance), or None: an OPEN Runwarden
@@ -292,7 +304,9 @@ class _AlertRun:
     def for_service(self, service: str) -> Outcome:
         state, now = self.adapters.state, self.adapters.clock.now()
         if self.config.owns(service):
-            # Before anything is read or claimed: never Runwarden's to act on (Config.own_services).
+            # Before anything is read or claimed: never Runwarden's to act on (Config.own_services). Told once per
+            # incident: a reminder (renotifyInterval) of it says nothing new, as nothing is read.
+            self._per_incident = True
             return self.outcome(OutcomeStatus.ESCALATED, own_function(service, self.incident.policy_name),
                                 target=service)
         if not self.config.manages(service):
@@ -1095,6 +1109,9 @@ class _AlertRun:
             # told once per message; a report about a write keeps its own once-only records.
             tells = not _reports_a_write(outcome) or outcome.status is OutcomeStatus.PROPOSED
             if self.event_data is not None and tells and notify_severity(outcome) is not None:
+                if self._per_incident:
+                    return publish_once(outcome, incident_page_key(self.incident), self.config, self.adapters,
+                                        self.timeline, again=_INCIDENT_AGAIN)
                 return publish_once(outcome, message_key(self.event_data), self.config, self.adapters, self.timeline)
             return publish(outcome)
         return self._holder.publish(outcome, publish, self.timeline)   # a held report: marked once published
@@ -1225,7 +1242,23 @@ def _reject_once(error: IncidentParseError, command_id: str | None, also: str, e
 _PAGES = "page"
 
 
-def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters, timeline: Any) -> Outcome:
+def incident_page_key(incident: Incident) -> str:
+    """The page key of an answer told once per incident rather than per message (`publish_once`): its id, start and
+    state. Monitoring repeats an incident's id and start in each of its notifications, reminders at the policy's
+    renotifyInterval among them ("The frequency at which to send reminder notifications for open incidents",
+    AlertPolicy.AlertStrategy.NotificationChannelStrategy.renotify_interval, google/monitoring/v3/alert.proto), so a
+    reminder finds the page its first notification claimed; its CLOSED is another state, told apart. Kept, as every
+    page, for the claim's retention (`claim_retention_seconds`, 24 h by default): a reminder after that pages again."""
+    return f"incident:{incident.incident_id}:{incident.started_at}:{incident.state.value}"
+
+
+# What `publish_once` says came again for an answer told once per incident (`incident_page_key`).
+_INCIDENT_AGAIN = ("incident {incident} notified again (a reminder at its policy's renotifyInterval, another "
+                   "delivery of a notification of it)")
+
+
+def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters, timeline: Any,
+                 again: str = "") -> Outcome:
     """Publishes `outcome`, unless it would tell a person (a `notify` line) what an earlier delivery
     of the same message (`key`: `message_key`) already told with the same status: then a `skipped`
     outcome naming that one is published instead. Never at the cost of the page: a state store that
@@ -1254,7 +1287,7 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
         return _send_claimed(outcome, claim_key, owner, config, adapters, timeline)
     if not taken.acquired:
         _unless_sent(outcome, taken.record, claim_key, timeline)
-        told = _told_before(outcome, taken.record, claim_key)
+        told = _told_before(outcome, taken.record, claim_key, again)
         timeline.step("skipped", told.reason, status=told.status.value, message_id=outcome.message_id)
         return publish_outcome(told, config, adapters, timeline)
     return _send_claimed(outcome, claim_key, owner, config, adapters, timeline)
@@ -1305,7 +1338,7 @@ def _send_claimed(outcome: Outcome, claim_key: str, owner: str, config: Config, 
     return published
 
 
-def _told_before(outcome: Outcome, record: ClaimRecord, page: str) -> Outcome:
+def _told_before(outcome: Outcome, record: ClaimRecord, page: str, again: str = "") -> Outcome:
     """The `skipped` answer of a delivery whose page an earlier delivery of the message sent (its claim
     completed: one still being sent is waited out, `_unless_sent`).
     It is one answer however often the message comes again ("this message's <status> was told to a
@@ -1314,15 +1347,17 @@ def _told_before(outcome: Outcome, record: ClaimRecord, page: str) -> Outcome:
     once. Its text may differ between deliveries (the first answer's id once recorded, what this
     delivery found): the fact it states does not."""
     first = record.result.get("outcome_id") or "not recorded"
-    told = (f"an earlier delivery answered it {outcome.status.value} at {record.claimed_at:%H:%M:%S} (outcome "
+    earlier = "notification" if again else "delivery"
+    told = (f"an earlier {earlier} answered it {outcome.status.value} at {record.claimed_at:%H:%M:%S} (outcome "
             f"{first}) and a person was told")
+    came = (again.format(incident=outcome.incident_id) if again
+            else f"message {outcome.message_id or '(no id)'} delivered again (Pub/Sub delivers at least once)")
     # What this delivery found is kept on the outcome (its reason and diagnosis), only not paged again:
     # a redelivery minutes later may see more than the first did.
     return Outcome(incident_id=outcome.incident_id, trigger=outcome.trigger, command_id=outcome.command_id,
                    target=outcome.target, status=OutcomeStatus.SKIPPED, message_id=outcome.message_id,
                    diagnosis=outcome.diagnosis, outcome_id=message_outcome_id(page, "told-before"),
-                   reason=f"message {outcome.message_id or '(no id)'} delivered again (Pub/Sub delivers at least "
-                          f"once): {told}; not sent to a person again. This delivery's answer: "
+                   reason=f"{came}: {told}; not sent to a person again. This delivery's answer: "
                           f"{outcome.status.value}: {outcome.reason}",
                    timestamps=outcome.timestamps)
 
@@ -1773,13 +1808,20 @@ def query_named_services(incident: Incident, config: Config) -> str:
         if not services:
             return ""
         names = QueryNames(services=services)
-    found = [s.name for s in config.services if s.name.rsplit("/", 1)[-1] in names.services
-             and (not names.projects or s.name.split("/")[1] in names.projects)
-             and (not names.locations or s.name.split("/")[3] in names.locations)]
+    found = _named_by(names, [s.name for s in config.services])
+    # Runwarden's own functions (Config.own_services) are never managed: a query naming one is said to be about it.
+    own = f"; {own_query_names(owned)}" if (owned := _named_by(names, config.own_services)) else ""
     if not found:
-        return f"; no managed service is named {' or '.join(quoted(s, 60) for s in names.services)}"
+        return f"; no managed service is named {' or '.join(quoted(s, 60) for s in names.services)}{own}"
     return (f"; managed service{'s' if len(found) > 1 else ''} of that name: {', '.join(found)}; nothing was read or "
-            "done on any of them")
+            f"done on any of them{own}")
+
+
+def _named_by(names: QueryNames, services: Sequence[str]) -> list[str]:
+    """The services (full names) whose id a query names, in a project and location it names, if it names any."""
+    return [name for name in services if name.rsplit("/", 1)[-1] in names.services
+            and (not names.projects or name.split("/")[1] in names.projects)
+            and (not names.locations or name.split("/")[3] in names.locations)]
 
 
 def _deleted_at(pin: Mapping[str, Any], revision: str) -> datetime | None:

@@ -111,7 +111,6 @@ def metric_selection(text: str) -> Selection:
 _OTHERS_READ = 8
 
 
-@lru_cache(maxsize=256)
 def exact_metric_codes(text: str) -> frozenset[int] | None:
     """The codes a Monitoring filter's `response_code` / `response_code_class` comparisons select, where that is read
     exactly: empty when it compares none; None when it compares one in a form not read exactly (a regular expression,
@@ -121,28 +120,56 @@ def exact_metric_codes(text: str) -> frozenset[int] | None:
     of `a`). Each comparison of something else is read as selecting every request and as selecting none, in every
     combination (up to _OTHERS_READ of them): the codes are exact when every combination that selects anything
     selects the same codes (an AND, or an AND NOT, with the code's comparisons; an OR changes them). `=`, `!=`, `<`,
-    `<=`, `>`, `>=`, `one_of` and NOT are read as `metric_selection` reads them (the module docstring's sources)."""
+    `<=`, `>`, `>=`, `one_of` and NOT are read as `metric_selection` reads them (the module docstring's sources).
+    The one reader of a filter's codes: health_bar.numerator_codes and response_selection.compared_codes ask it."""
+    return metric_code_readings(text).exact
+
+
+@dataclass(frozen=True)
+class CodeReadings:
+    """A Monitoring filter's code selection under each reading `exact_metric_codes` makes: `exact` (its answer) and
+    `each`, every non-empty selection of codes some reading gives (each comparison of something else selecting every
+    request or none, each order of AND and OR); `each` is empty where a comparison of the code is not read exactly."""
+
+    exact: frozenset[int] | None
+    each: frozenset[frozenset[int]] = frozenset()
+
+
+@lru_cache(maxsize=256)
+def metric_code_readings(text: str) -> CodeReadings:
+    """`exact_metric_codes`'s readings of `text` (CodeReadings). Past _OTHERS_READ comparisons of something else, not
+    exact, and only the two readings that take them all alike (every request, none) are in `each`."""
     if not _CODE_FIELD.search(text):
-        return frozenset()
+        return CodeReadings(frozenset())
     tokens, terms = _tokens(text, _CODE_FIELD, _metric_codes)
     if not terms:
-        return frozenset()
+        return CodeReadings(frozenset())
     if not all(_plainly_compared(term) for term in terms) or any(isinstance(t, Codes) and t.unread for t in tokens):
-        return None
+        return CodeReadings(None)
     others = [i for i, t in enumerate(tokens) if t is OTHER]
-    if len(others) > _OTHERS_READ:
-        return None
+    exact = len(others) <= _OTHERS_READ
+    alike = [(_exact(set(ALL)),) * len(others), (_exact(set()),) * len(others)]
     selected: set[frozenset[int]] = set()
-    for chosen in product((_exact(set(ALL)), _exact(set())), repeat=len(others)):
+    for chosen in product((_exact(set(ALL)), _exact(set())), repeat=len(others)) if exact else alike:
         fixed = list(tokens)
         for i, rest in zip(others, chosen):
             fixed[i] = rest
-        codes = _widest(fixed, ("OR", "AND"))
-        if codes is None or codes.least != codes.most:
-            return None
-        if codes.most:
-            selected.add(codes.most)
-    return next(iter(selected)) if len(selected) == 1 else None
+        readings = [_Parser(fixed, first).parse() for first in ("OR", "AND")]
+        if any(r is None for r in readings):
+            return CodeReadings(None)
+        exact = exact and readings[0].most == readings[1].most
+        selected.update(r.most for r in readings if r.most)
+    return CodeReadings(next(iter(selected)) if exact and len(selected) == 1 else None, frozenset(selected))
+
+
+def code_words(codes: frozenset[int]) -> list[str]:
+    """Codes as Cloud Run's metrics label them: a whole class as its `response_code_class` ("5xx"), the rest as
+    `response_code`s ("503")."""
+    words: list[str] = []
+    for first in range(100, 600, 100):
+        whole = frozenset(range(first, first + 100))
+        words += [f"{first // 100}xx"] if whole <= codes else [str(c) for c in sorted(codes & whole)]
+    return words
 
 
 def _plainly_compared(term: str) -> bool:
@@ -292,6 +319,85 @@ def _method_kinds(value: str) -> frozenset[int]:
     if writes and not reads:
         return _CHANGE
     return _READ if reads and not writes else _CHANGE | _READ
+
+
+def quiet_only(text: str) -> tuple[str, ...]:
+    """The severity comparisons by which a Logging filter lets through only entries below WARNING, when it names no
+    failure; () otherwise. Such a log-match condition counts the service's ordinary work (`severity=INFO AND
+    jsonPayload.event="cache_warmed"`, `severity<=NOTICE`, `severity=DEBUG`), not a failure.
+
+    Read as `audited_only` reads a filter (the same parser: NOT, then OR, then AND), over the levels of LogSeverity
+    (`_QUIET_LEVELS`): a comparison of the severity lets its levels through; anything else, negated or not, every
+    level. So `severity=INFO OR severity>=ERROR` may let errors through: (). A severity compared in a form not read (a
+    regular expression, a value that is no level) is (). A filter that names a failure anywhere (`names_failure`: a
+    failure's words, `httpRequest.status>=500`) is () too, whatever severity it asks for: an INFO line saying
+    "connection refused" is a failure the application logged at the wrong level, and takes the usual path."""
+    selection = _severities(text)
+    if selection.codes is None or selection.codes.unread:
+        return ()
+    levels = selection.codes.most & _LEVEL_VALUES
+    if not levels or not levels <= _QUIET_LEVELS or names_failure(text):
+        return ()
+    written = {_quoted(m): m.group(0) for m in _BARE.finditer(text) if m.group(2)}
+    return tuple(written.get(term, term) for term in selection.terms)
+
+
+def quiet_levels(text: str) -> str:
+    """The levels a filter `quiet_only` holds lets through, by name (`INFO`; `DEFAULT, DEBUG, INFO, NOTICE`)."""
+    selection = _severities(text)
+    levels = selection.codes.most if selection.codes is not None else _QUIET_LEVELS
+    return ", ".join(name for name, at in _LEVELS.items() if 100 + at // 100 in levels & _QUIET_LEVELS)
+
+
+def _severities(text: str) -> Selection:
+    """What a Logging filter's severity comparisons let through, over the levels (`_LEVEL_VALUES`)."""
+    return _selection(_BARE.sub(_quoted, text), _SEVERITY_FIELD, _severity_levels, ("OR",))
+
+
+def names_failure(text: str) -> str:
+    """The first failure a Logging filter names outside its severity comparisons, as written, or "": a failure's
+    words (`_FAILURE_WORDS`: an error, a refusal, a timeout, a crash, a 5xx or 429), or an `httpRequest.status`
+    comparison that may let a 5xx or 429 through (`log_selection`). Negated or not: `NOT textPayload:"error"` is read
+    as naming one (a filter about failures, whichever way it turns them, is not read as the service's quiet work)."""
+    status = log_selection(text)
+    if status.codes is not None and status.codes.most & _SERVER_STATUSES:
+        return ", ".join(status.terms)
+    found = _FAILURE_WORDS.search(_SEVERITY_TERM.sub(" ", text))
+    return found.group(0) if found else ""
+
+
+# LogSeverity (google/logging/type/log_severity.proto): DEFAULT 0 ("The log entry has no assigned severity level"),
+# DEBUG 100, INFO 200, NOTICE 300 ("Normal but significant events, such as start up, shut down, or a configuration
+# change"), WARNING 400 ("Warning events might cause problems"), ERROR 500, CRITICAL 600, ALERT 700, EMERGENCY 800;
+# "Logging query language", "Comparisons": severity compared by name or number, in that order. Each level is a value
+# of the parser's lattice of its own, 100 + level / 100 (a severity between two levels is compared as written).
+_LEVEL_VALUES = frozenset(100 + at // 100 for at in _LEVELS.values())
+_QUIET_LEVELS = frozenset(100 + at // 100 for at in range(0, 400, 100))     # DEFAULT, DEBUG, INFO, NOTICE
+_SEVERITY_FIELD = re.compile(r'(?<![\w."@])(severity)(?![\w"@])', re.IGNORECASE)
+_SEVERITY_TERM = re.compile(rf'(?<![\w."@])severity\s*(?:{_OPS})\s*(?:{_STRING}|[\w.]+)', re.IGNORECASE)
+_SERVER_STATUSES = frozenset([429, *range(500, 600)])
+# Words a filter names a failure by, in any case and inside a longer name (`connectionRefused`, `db_error`,
+# `jsonPayload.error:*`): an error or exception, a failure, a refusal or denial, a timeout or deadline, a crash, a
+# panic, a process killed or out of memory, a broken connection, something unavailable or unreachable; a 5xx or 429 as
+# a number or a class. A filter naming one of them is read as being about a failure (the usual path: the live
+# evidence decides, as before this reading), never held as quiet work.
+_FAILURE_WORDS = re.compile(
+    r"error|exception|fail|fatal|panic|crash|abort|refus|reject|denied|forbidden|unauthori[sz]ed|unavailable|"
+    r"unreachable|unhealthy|timeout|timed[\s_-]?out|deadline|exceeded|exhausted|killed|(?<![a-z])oom|"
+    r"out[\s_-]?of[\s_-]?memory|traceback|stack[\s_-]?trace|broken[\s_-]?pipe|reset\b|terminat|(?<!\d)(?:5\d\d|429)"
+    r"(?!\d)|\b5xx\b", re.IGNORECASE)
+
+
+def _severity_levels(_: str, compared: re.Match[str]) -> Codes:
+    """One comparison of an entry's severity: the levels it lets through (`:` read as `=`, as _COMPARE does); a
+    function, a regular expression or a value that is no level, unread."""
+    op, string, function, number = compared.groups()
+    value = number if number is not None else (string or "")[1:-1]
+    level = _LEVELS.get(value.upper(), int(value) if value.isdigit() else None)
+    words = "severity" + compared.string[compared.start():compared.end()].strip()
+    if function is not None or level is None or op not in _COMPARE:
+        return Codes(_NONE, ALL, (words,))
+    return _exact({100 + at // 100 for at in _LEVELS.values() if _COMPARE[op](at, level)})
 
 
 def query_selection(query: str) -> Selection | None:

@@ -58,6 +58,17 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   traffic or IAM change, a revision that did not become ready and so serves nothing), not of failing requests, and its
   start is when the change was recorded (before, an IAM change's or a deploy's notification rolled back a deploy
   whenever the live evidence showed it failing, as a failure's alert would);
+- a log match on entries below WARNING that names no failure: a filter letting through only DEFAULT, DEBUG, INFO or
+  NOTICE entries (`severity=INFO AND jsonPayload.event="cache_warmed"`, `severity<=NOTICE`, `severity=DEBUG`;
+  LogSeverity, google/logging/type/log_severity.proto: NOTICE is "Normal but significant events, such as start up,
+  shut down, or a configuration change", WARNING the first level of events that "might cause problems") with no
+  failure's words and no `httpRequest.status` that may be a 5xx or 429 (code_filters.quiet_only). It counts the
+  service's ordinary work; its start is when such a line was written (before, a policy counting cache warm-ups
+  rolled back a deploy whenever the live evidence showed it failing). An INFO filter that names a failure
+  (`textPayload:"connection refused"`, `httpRequest.status>=500`) is a failure logged at a low level: the usual
+  path. A filter letting DEFAULT through may match a line written with no level (a plain stderr line, whose
+  level Cloud Run may leave DEFAULT: UNCONFIRMED, shared/diagnosis/failure_lines.py); with no failure's words
+  named it is held all the same: escalated with the evidence, never dropped;
 - an uptime check's certificate running out: `uptime_check/time_until_ssl_cert_expires`, "Days remaining until
   the SSL certificate expires" (Cloud Monitoring's metric list, "Google Cloud metrics", section monitoring),
   under a number of days (the Uptime checks docs' certificate expiration policy). The certificate is still
@@ -81,7 +92,7 @@ from __future__ import annotations
 
 import re
 
-from shared.alerts.code_filters import audited_only
+from shared.alerts.code_filters import audited_only, quiet_levels, quiet_only
 from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
 from shared.alerts.query_grouping import MQL_QUERY as _MQL_QUERY
@@ -593,8 +604,22 @@ def _audited(incident: Incident, policy: str) -> str:
             "when the change was recorded")
 
 
+def _quiet(incident: Incident, policy: str) -> str:
+    """A log match on entries below WARNING that names no failure (code_filters.quiet_only): the service's ordinary
+    work, not a failure."""
+    terms = quiet_only(incident.condition_filter) if incident.condition_kind == "log_match" else ()
+    if not terms:
+        return ""
+    return (f"{policy} matched log entries below WARNING (its log-match condition's filter lets through only "
+            f"{quiet_levels(incident.condition_filter)} entries, by {', '.join(quoted(t, 60) for t in terms)}, in "
+            f"{quoted(incident.condition_filter, 160)}) and names no failure (no severity of ERROR or above, no "
+            "failure's words, no HTTP 5xx status): what it counts is the service's ordinary work (a cache warmed, a "
+            "job done, a start-up), not its failing requests, so no present failure is stated, and its start is when "
+            "such a line was written")
+
+
 _FORMS = (_certificate, _forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,
-          _query, _long_range, _sql_window, _audited, _another_condition)
+          _query, _long_range, _sql_window, _audited, _quiet, _another_condition)
 
 
 def _query_form(query: str) -> str:

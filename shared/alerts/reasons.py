@@ -214,9 +214,36 @@ def own_function(service: str, policy: str) -> str:
     person whose watchdog fails hears of it from no one else through Runwarden."""
     name = service.rsplit("/", 1)[-1]
     return (f"an alert about Runwarden's own function {name} ({service}): not acted on, Runwarden never rolls back "
-            f"or scales its own service; nothing was read or done. A person must check its logs and revisions "
-            f"(gcloud run services describe {name} --project {service.split('/')[1]} --region {service.split('/')[3]}; "
-            f"its logs: resource.labels.service_name = \"{name}\"). Policy {quoted(policy)}")
+            f"or scales its own service; nothing was read or done. A person must check {_own_checks(service)}. "
+            f"Policy {quoted(policy)}")
+
+
+def own_function_closed(incident: Incident, service: str) -> str:
+    """The `escalated` outcome's reason for a CLOSED of an incident about one of Runwarden's own functions: its OPEN
+    was told to a person (`own_function`), who hears it closed as a person told of an incident whose OPEN never
+    reached Runwarden does (`never_opened`); `resolved` alone writes no notify line. A closing is no proof the
+    function works again (a snooze, data that stopped, a close by hand close an incident too: `closed_reason`)."""
+    name = service.rsplit("/", 1)[-1]
+    ended = f" at {_utc(incident.ended_at)}" if incident.ended_at is not None else ""
+    return (f"incident {incident.incident_id} about Runwarden's own function {name} ({service}) closed{ended}, policy "
+            f"{quoted(incident.policy_name)}: its OPEN was told to a person, so is its closing; nothing was read or done "
+            f"on it, at its OPEN or now, and a closing alone is no proof it works again ({closed_reason(incident)}). "
+            f"To see it: {_own_checks(service)}")
+
+
+def own_query_names(services: Sequence[str]) -> str:
+    """What a query condition naming Runwarden's own functions by name (`services`, full names) says of them: never
+    acted on, whichever resource the query's result names."""
+    names = ", ".join(f"{s.rsplit('/', 1)[-1]} ({s})" for s in services)
+    return (f"Runwarden's own function{'s' if len(services) > 1 else ''} of that name: {names}, never acted on by "
+            f"Runwarden; a person must check {_own_checks(services[0])}")
+
+
+def _own_checks(service: str) -> str:
+    """Where a person checks one of Runwarden's own functions: its revisions and its logs."""
+    name, parts = service.rsplit("/", 1)[-1], service.split("/")
+    return (f"its logs and revisions (gcloud run services describe {name} --project {parts[1]} --region {parts[3]}; "
+            f"its logs: resource.labels.service_name = \"{name}\")")
 
 
 def not_managed(service: str, managed: Sequence[str], policy: str) -> str:

@@ -45,8 +45,8 @@ from __future__ import annotations
 
 import re
 
-from shared.alerts.code_filters import (Selection, downward_selection, log_selection, metric_selection,
-                                        query_selection)
+from shared.alerts.code_filters import (Selection, code_words, downward_selection, exact_metric_codes, log_selection,
+                                        metric_code_readings, metric_selection, query_selection)
 from shared.alerts.incidents import Incident, quoted
 
 # One comparison of a response-code label in a Monitoring filter ("Monitoring filters":
@@ -79,29 +79,19 @@ _4XX = frozenset(range(400, 500))
 
 
 def compared_codes(condition_filter: str) -> frozenset[str] | None:
-    """The response classes and codes a filter compares by equality ("5xx", "503", ...; lower case), empty when it
-    names none; None when a comparison is not read (negated, not an equality, a value of another form). Its terms'
-    AND or OR is not read: callers ask of every value."""
-    values: set[str] = set()
-    for term in CODE_TERM.finditer(condition_filter):
-        op, value = term.group("op"), term.group("value") or ""
-        if term.group("neg") or op not in ("=", "==") or not value:
-            return None
-        # A filter function's name, not a value: `= monitoring.regex.full_match("5..")`, `= starts_with("5")`
-        # ("Monitoring filters": the documented forms of a label's value): not read.
-        if re.match(r"\s*\(", condition_filter[term.end():]) and not value.lower().startswith("one_of"):
-            return None
-        found = QUOTED.findall(value) if value.lower().startswith("one_of") else [value.strip("\"'")]
-        if not found:
-            return None
-        values.update(v.lower() for v in found)
-    return frozenset(values)
+    """The response classes and codes a filter selects ("5xx", "503", ...; lower case; a whole class as its class),
+    read exactly by code_filters.exact_metric_codes, as health_bar.numerator_codes reads them: empty when it names
+    none; None when it is not read exactly (a regular expression, `:`, a function but `one_of`; an OR with a
+    comparison of something else, which changes the codes; no code at all). Before, only equalities were read, and
+    their AND, OR and NOT were not: `NOT (response_code_class = "5xx")` read as the 5xx class."""
+    codes = exact_metric_codes(condition_filter)
+    return None if codes is None else frozenset(code_words(codes))
 
 
 def selected_responses(incident: Incident) -> tuple[frozenset[str], str] | None:
     """The responses the alert is about and where it says so: the violating series' `metric.labels` when they name
-    a class or code (the series that crossed), else its filter's equalities; None when neither names one, or the
-    filter compares one in a way not read."""
+    a class or code (the series that crossed), else what its filter selects, read exactly (`compared_codes`); None when
+    neither names one, or the filter's selection is not read exactly."""
     labels = incident.metric_labels
     fired = {key: labels[key].strip().lower() for key in CODE_LABELS if str(labels.get(key, "")).strip()}
     if fired:
@@ -157,11 +147,10 @@ def _failures_below(incident: Incident, selection: Selection) -> str:
     if selected is not None and selected[0] and all(SERVER_FAILURE.fullmatch(code) for code in selected[0]):
         codes, where = ", ".join(sorted(selected[0])), selected[1]
     else:
-        if selection.codes is None or selection.codes.unread or not selection.codes.most \
-                or not selection.codes.most <= _SERVER_CODES:
+        read = _server_failures_alone(incident, selection, query)
+        if read is None:
             return ""
-        codes = _classes(selection.codes.most)
-        where = f"its condition's {'query' if query else 'filter'} ({quoted(incident.condition_filter, 160)})"
+        codes, where = read
     bar = "" if query else f"{incident.comparison} {incident.threshold_value or 'unstated'}"
     value = f"its value {incident.observed_value}" if incident.observed_value else ""
     said = f" ({', '.join(part for part in (bar, value) if part)})" if bar or value else ""
@@ -169,6 +158,27 @@ def _failures_below(incident: Incident, selection: Selection) -> str:
             f"read from {where}: few server "
             f"failures is no failure, so the alert and the live evidence disagree on what is failing; it was "
             f"diagnosed, and nothing was written: a person must decide on the change below")
+
+
+def _server_failures_alone(incident: Incident, selection: Selection, query: bool) -> tuple[str, str] | None:
+    """The server failures alone a downward condition's filter or query counts, and where that is read, or None.
+    Every code it may let through a server failure's; or, a threshold's filter not read exactly, some reading of its
+    other comparisons (each selecting every request or none: code_filters.metric_code_readings) leaving server
+    failures alone counted (`response_code_class = "5xx" OR resource.labels.service_name = "a"` counts 5xx alone where
+    `a` adds nothing): held on the safe side, as the equalities' reading held it before. Where the exact reading shows
+    other codes counted (`NOT (response_code_class = "5xx")`, a success share), it is not held: the share falling is
+    the failures' rising."""
+    where = f"its condition's {'query' if query else 'filter'} ({quoted(incident.condition_filter, 160)})"
+    codes = selection.codes
+    if codes is not None and not codes.unread and codes.most and codes.most <= _SERVER_CODES:
+        return _classes(codes.most), where
+    readings = None if query else metric_code_readings(incident.condition_filter)
+    if readings is None or readings.exact is not None:
+        return None
+    alone = sorted((r for r in readings.each if r <= _SERVER_CODES), key=sorted)
+    if not alone:
+        return None
+    return _classes(alone[0]), f"{where}, read with its other comparisons adding no request"
 
 
 def _unselected_by_series(incident: Incident, latency: bool) -> str:

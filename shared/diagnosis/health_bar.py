@@ -115,7 +115,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from shared.alerts.code_filters import ALL as ALL_CODES, exact_metric_codes
+from shared.alerts.code_filters import ALL as ALL_CODES, code_words, exact_metric_codes
 from shared.alerts.present_failure import CERT_EXPIRES
 from shared.alerts.ratio_query import ratio_query_covers_504
 from shared.alerts.response_selection import CODE_TERM as _CODE_TERM
@@ -766,17 +766,7 @@ def numerator_codes(alert: AlertContext) -> frozenset[str] | None:
     codes = exact_metric_codes(alert.condition_filter)
     if codes is None or codes == ALL_CODES:
         return None
-    return frozenset(_in_words(codes))
-
-
-def _in_words(codes: frozenset[int]) -> list[str]:
-    """Codes as Cloud Run's metrics label them: a whole class as its `response_code_class` ("5xx"), the rest as
-    `response_code`s ("503")."""
-    words: list[str] = []
-    for first in range(100, 600, 100):
-        whole = frozenset(range(first, first + 100))
-        words += [f"{first // 100}xx"] if whole <= codes else [str(c) for c in sorted(codes & whole)]
-    return words
+    return frozenset(code_words(codes))
 
 
 def counts_only_server_errors(alert: AlertContext) -> bool:

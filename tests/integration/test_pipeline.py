@@ -329,6 +329,58 @@ def test_an_alert_about_runwardens_own_function_reaches_a_person_once_and_nothin
     assert world.standins.run.calls == [] and world.writes() == 0
 
 
+def _notify_lines(capsys) -> list[dict]:
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"notify"' in line]
+    return [line for line in lines if line["logging.googleapis.com/labels"].get("runwarden_step") == "notify"]
+
+
+def test_an_own_function_alert_is_told_once_per_incident_and_its_close_is_told_too(
+        standin_env, firestore, pubsub, project_id, anchor, capsys):
+    """Monitoring re-notifies an open incident (renotifyInterval) in a new message: about Runwarden's own function it
+    paged a person again each time, with nothing new (nothing is read). Its CLOSED was `resolved`, no notify line: the
+    person paged by the OPEN never heard it closed. Now: one page per incident, and its closing told."""
+    world = World(standin_env, pubsub, project_id, anchor, services=(), own_services=[SERVICE])
+    world.seed("bad_revision")
+
+    first = world.handle(world.alert(message_id="1"))
+    reminder = world.handle(world.alert(message_id="2"))      # a reminder at the renotify interval
+    closed = world.handle(world.alert(message_id="3", state="closed", ended_at=world.anchor + timedelta(minutes=5)))
+
+    assert first.status.value == "escalated", first.reason
+    assert reminder.status.value == "skipped", reminder.reason
+    assert "notified again (a reminder at its policy's renotifyInterval" in reminder.reason, reminder.reason
+    assert "not sent to a person again" in reminder.reason and first.outcome_id in reminder.reason, reminder.reason
+    assert closed.status.value == "escalated" and closed.target == SERVICE, closed.reason
+    assert "about Runwarden's own function backend" in closed.reason and "closed at" in closed.reason, closed.reason
+    assert "its OPEN was told to a person, so is its closing" in closed.reason, closed.reason
+    assert [line["logging.googleapis.com/labels"]["runwarden_status"] for line in _notify_lines(capsys)] == [
+        "escalated", "escalated"]
+    assert world.standins.run.calls == [] and world.writes() == 0
+
+
+def test_a_query_naming_only_an_own_function_says_it_is_runwardens_own(standin_env, firestore, pubsub, project_id,
+                                                                        anchor):
+    """A PromQL condition whose result keeps no Cloud Run resource (a `prometheus_target`), its query selecting
+    Runwarden's own function by name: it said "no managed service is named 'backend'", nothing of whose it is."""
+    world = World(standin_env, pubsub, project_id, anchor, services=(), own_services=[SERVICE])
+    world.seed("bad_revision")
+    query = ('sum(rate(run_googleapis_com:request_count{monitored_resource="cloud_run_revision",'
+             'service_name="backend",response_code_class="5xx"}[5m])) > 1')
+
+    def promql(incident):
+        incident["condition"] = {"name": incident["condition"]["name"], "displayName": "5xx",
+                                 "conditionPrometheusQueryLanguage": {"query": query, "duration": "60s"}}
+        incident["resource"] = {"type": "prometheus_target", "labels": {"project_id": project_id,
+                                                                        "location": "us-central1"}}
+
+    outcome = world.handle(_bad_revision_alert(world, promql))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "no managed service is named 'backend'" in outcome.reason, outcome.reason
+    assert f"Runwarden's own function of that name: backend ({SERVICE}), never acted on" in outcome.reason
+    assert world.standins.run.calls == [] and world.writes() == 0
+
+
 def _bad_revision_alert(world, change) -> dict:
     """The bad_revision notification with `change` made to its incident, as a delivery."""
     document = resolve_scenario("bad_revision").notification(world.anchor)

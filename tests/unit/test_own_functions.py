@@ -88,3 +88,17 @@ def test_the_functions_own_services_join_the_config_and_a_config_managing_one_is
     assert as_deployed(_config(), deployed).own_services == names
     with pytest.raises(ConfigError, match="runwarden-on-command is Runwarden's own function"):
         with_own_services(_config(services=[{"name": OWN.replace("on-alert", "on-command")}]), names)
+
+
+def test_the_sandbox_runs_each_function_as_the_service_infra_deploys():
+    """The sandbox's stack tells each function its own services by the names infra/ deploys them under (the default
+    name_prefix): the timeline ran as runwarden-incident-timeline, a name no deployment has."""
+    import re
+    from pathlib import Path
+
+    from sandbox.stack import function_service_name
+
+    locals_tf = (Path(__file__).resolve().parents[2] / "infra" / "locals.tf").read_text()
+    deployed = re.search(r"own_services\s*=\s*\[([^\]]*)\]", locals_tf).group(1)
+    names = [n.replace("${var.name_prefix}", "runwarden") for n in re.findall(r'"([^"]+)"', deployed)]
+    assert [function_service_name(t) for t in ("on_alert", "on_command", "incident_timeline")] == names

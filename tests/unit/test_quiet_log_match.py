@@ -1,0 +1,84 @@
+"""A log-match policy whose filter lets through only entries below WARNING and names no failure (`severity=INFO AND
+jsonPayload.event="cache_warmed"`) counts the service's ordinary work, not a failure: diagnosed and held, never written
+for (present_failure.alert_hold; code_filters.quiet_only). Pure: the documented bad_revision OPEN (backend-00002-xyz
+failing 60 % since its deploy) as a log-match policy's, read by parse_notification.
+
+An INFO filter that names a failure (its words, an `httpRequest.status` that may be a 5xx) is a failure the
+application logged at a low level: it takes the usual path, the live evidence deciding, as before.
+
+Sources: LogSeverity (google/logging/type/log_severity.proto: DEFAULT 0, DEBUG 100, INFO 200, NOTICE 300, WARNING 400,
+ERROR 500); "Logging query language" (severity compared by name or number; NOT, OR, AND)."""
+from __future__ import annotations
+
+import pytest
+
+from shared.alerts.code_filters import names_failure, quiet_only
+from shared.alerts.present_failure import alert_hold
+from tests.unit.test_audit_log_match import RUN, _log_match
+
+# Held: every entry the filter lets through is below WARNING, and it names no failure. Unheld, each rolled back
+# backend-00002-xyz on the live evidence, as a failure's alert does. (name, filter, the levels said, the terms said)
+HELD = [
+    ("an INFO event", f'{RUN} AND severity=INFO AND jsonPayload.event="cache_warmed"', "INFO", "severity=INFO"),
+    ("up to NOTICE", f"{RUN} AND severity<=NOTICE", "DEFAULT, DEBUG, INFO, NOTICE", "severity<=NOTICE"),
+    ("DEBUG", f"{RUN} AND severity=DEBUG", "DEBUG", "severity=DEBUG"),
+    ("below WARNING, quoted", f'{RUN} AND severity<"WARNING"', "DEFAULT, DEBUG, INFO, NOTICE", 'severity<"WARNING"'),
+    ("by number", f"{RUN} AND severity=200", "INFO", "severity=200"),
+    ("by NOT", f'{RUN} AND NOT severity>=WARNING AND textPayload:"started"', "DEFAULT, DEBUG, INFO, NOTICE",
+     "severity>=WARNING"),
+    ("INFO or DEBUG", f'{RUN} AND (severity=INFO OR severity=DEBUG) AND jsonPayload.msg:"warmed"', "DEBUG, INFO",
+     "severity=INFO', 'severity=DEBUG"),
+    ("INFO with a 2xx status", f'{RUN} AND severity=INFO AND httpRequest.status=200', "INFO", "severity=INFO"),
+    ("spaced, lower case", f'{RUN} AND severity = info AND jsonPayload.job="nightly"', "INFO", "severity = info"),
+]
+
+# The usual path: a failure named, or entries of WARNING or above let through, or no severity bound.
+NOT_HELD = [
+    ("INFO naming a refusal", f'{RUN} AND severity=INFO AND textPayload:"connection refused"'),
+    ("INFO with a 5xx status", f"{RUN} AND severity=INFO AND httpRequest.status>=500"),
+    ("INFO with a 503 in its payload", f"{RUN} AND severity=INFO AND jsonPayload.status=503"),
+    ("INFO naming an error field", f"{RUN} AND severity=INFO AND jsonPayload.error:*"),
+    ("INFO naming a timeout", f'{RUN} AND severity<=NOTICE AND jsonPayload.message:"upstreamTimeout"'),
+    ("INFO or ERROR", f'{RUN} AND (severity=INFO OR severity>=ERROR) AND jsonPayload.event="cache_warmed"'),
+    ("WARNING", f"{RUN} AND severity=WARNING"),
+    ("not DEBUG", f"{RUN} AND severity!=DEBUG"),
+    ("no severity at all", f'{RUN} AND jsonPayload.event="cache_warmed"'),
+    ("a severity by a regular expression", f'{RUN} AND severity=~"INFO"'),
+    ("a payload's own severity field", f'{RUN} AND jsonPayload.severity="INFO"'),
+    ("INFO, the failure's words negated", f'{RUN} AND severity=INFO AND NOT textPayload:"error"'),
+]
+
+
+@pytest.mark.parametrize("name, log_filter, levels, terms", HELD, ids=[c[0] for c in HELD])
+def test_a_log_match_on_quiet_entries_naming_no_failure_is_held(name, log_filter, levels, terms):
+    incident = _log_match(log_filter)
+    assert incident.condition_kind == "log_match"
+    why = alert_hold(incident)
+    assert "policy 'backend changes' matched log entries below WARNING" in why, why
+    assert f"lets through only {levels} entries, by '{terms}'" in why, why
+    assert "names no failure" in why and "nothing was written" in why and "the change below" in why, why
+
+
+@pytest.mark.parametrize("name, log_filter", NOT_HELD, ids=[c[0] for c in NOT_HELD])
+def test_a_log_match_that_names_a_failure_or_lets_warnings_through_takes_the_usual_path(name, log_filter):
+    assert quiet_only(log_filter) == ()
+    assert alert_hold(_log_match(log_filter)) == "", alert_hold(_log_match(log_filter))
+
+
+def test_the_failure_a_filter_names_is_said_as_written():
+    assert names_failure('severity=INFO AND textPayload:"connection refused"') == "refus"
+    assert names_failure("severity=INFO AND httpRequest.status>=500") == "httpRequest.status>=500"
+    assert names_failure("severity>=ERROR") == ""      # the severity's own comparison is not a word of failure
+
+
+def test_a_metric_condition_is_not_read_as_a_log_match():
+    """The hold reads a log match's filter only: a threshold's filter is a Monitoring filter of series."""
+    import copy
+
+    from shared.alerts.incidents import parse_notification
+    from tests.property.fast import scenario_model
+    from tests.property.harness import ANCHOR
+
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    document["incident"]["condition"]["conditionThreshold"]["filter"] += ' AND metadata.user_labels.severity="INFO"'
+    assert "below WARNING" not in alert_hold(parse_notification(document))
