@@ -1842,7 +1842,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 Refusal.READ_ONLY),
     # The server refused an ENCRYPTED connection by its pg_hba.conf rules (PostgreSQL 12+ ends the message
     # with "SSL encryption" or "GSS encryption", older servers with "SSL on"; a server built without SSL
-    # says nothing of it): no entry, or a reject entry, for the client's address, user and database. SSL
+    # says nothing of it. The auth.c read, an 8.x one, shows the "SSL on" / "SSL off" form; the 12+ words are
+    # UNCONFIRMED against the source, and both forms are read): no entry, or a reject entry, for the client's address, user and database. SSL
     # is not what it wants, so the address (the path) or the user is (HBA_NO_ENTRY, path-dependent as
     # MySQL's 1130 is). An unencrypted connection refused ("no encryption", "SSL off") is the next row's:
     # SSL enforced is the likelier reading, and it is the same on every path. Before that row: the first

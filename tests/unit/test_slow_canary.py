@@ -88,6 +88,8 @@ CASES = [
     ("a canary at 4 s under a 3 s bar: not well over it, escalated", canary(new_p99=4.0), LATENCY, False),
     ("deployed two hours before the incident: escalated", canary(deployed=-120), LATENCY, False),
     ("a 5xx alert: the slow canary is not its failure", canary(), FIVE_XX_RATIO, False),
+    ("a latency alert on the 5xx alone: each revision's p99 of all requests is not what it measures",
+     canary(), LATENCY.model_copy(update={"metric_labels": {"response_code_class": "5xx"}}), False),
 ]
 
 

@@ -17,7 +17,7 @@ from shared.diagnosis.evidence import (LogRecord, Revision, TrafficType, short_n
                                       update_traffic_command)
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis import slow_canary
-from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar, timeout_share_bar
+from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar, latency_codes, timeout_share_bar
 from shared.diagnosis.slow_canary import Beside, SlowCanary
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of,
                                          per_text, refusals_of)
@@ -850,7 +850,9 @@ def _slowness(facts: Facts, suspect: Revision) -> SlowCanary:
     alert = facts.b.alert
     if alert is None or alert.metric_type != REQUEST_LATENCIES or alert.threshold is None:
         return SlowCanary(False, "")
-    if not health_bar(alert, facts.s).judged:
+    # Judged as the health check judges the alert (an upper threshold on a percentile), and on the latency of all
+    # requests: a condition on some classes' latency alone (5xx) is not what each revision's p99 of all measures.
+    if not health_bar(alert, facts.s).judged or latency_codes(alert) != frozenset():
         return SlowCanary(False, "")
     bar = alert.threshold / 1000.0   # request_latencies is in milliseconds
     window = facts.since_deploy(suspect)
