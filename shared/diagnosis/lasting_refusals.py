@@ -55,8 +55,9 @@ def lasting_refusal(facts: Facts) -> str:
 
 def _lasting_lines(kind: str, lines: list[LogRecord]) -> list[LogRecord]:
     """The lines of one refusal kind that last: all of a LASTING kind; of the server's own FATALs
-    (Refusal.SERVER_FATAL), those that name a role or a database it does not hold or a role it does not let log in
-    (server_fatal.names_what_is_not_held: PostgreSQL's miscinit.c and postinit.c words), as MySQL's unknown
+    (Refusal.SERVER_FATAL), those that name a role or a database it does not hold or admit (a role missing or not
+    permitted to log in, a database missing or taking no connection of the role's: server_fatal.names_what_is_not_held,
+    PostgreSQL's miscinit.c and postinit.c words), as MySQL's unknown
     database is (Refusal.UNKNOWN_DATABASE); a FATAL of a state that passes (out of memory) is left out."""
     if kind in LASTING:
         return lines

@@ -194,8 +194,8 @@ REFUSAL_ADVICE = {
                               "(a deploy that raised either, a job holding sessions)",
     # PostgreSQL counts a role's (or a database's) sessions against its own CONNECTION LIMIT
     # (pg_roles.rolconnlimit, pg_database.datconnlimit; CREATE ROLE / ALTER ROLE ... CONNECTION LIMIT,
-    # PostgreSQL docs) and refuses past it while max_connections still has room (postinit.c
-    # InitializeSessionUserId / CheckMyDatabase: "too many connections for role" / "... for database").
+    # PostgreSQL docs) and refuses past it while max_connections still has room (miscinit.c
+    # InitializeSessionUserId: "too many connections for role"; postinit.c CheckMyDatabase: "... for database").
     Refusal.ROLE_LIMIT: "the role's and the database's own CONNECTION LIMIT (SELECT rolconnlimit FROM pg_roles, "
                         "datconnlimit FROM pg_database; ALTER ROLE ... CONNECTION LIMIT) and who changed it, against "
                         "the sessions the role holds (pg_stat_activity by usename) and every client's pool size x max "
@@ -1517,8 +1517,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r'too many connections for (?:role|database) "',
                 'psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  too many '
                 'connections for role "app"',
-                "PostgreSQL postinit.c (InitializeSessionUserId: rolconnlimit; CheckMyDatabase: datconnlimit), "
-                "SQLSTATE 53300; UNCONFIRMED in a Cloud SQL thread", Refusal.ROLE_LIMIT),
+                "PostgreSQL miscinit.c (InitializeSessionUserId: rolconnlimit) and postinit.c (CheckMyDatabase: "
+                "datconnlimit), SQLSTATE 53300; UNCONFIRMED in a Cloud SQL thread", Refusal.ROLE_LIMIT),
     DbErrorText("PostgreSQL server (authentication)", r"password authentication failed for user",
                 'psycopg2.OperationalError: connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: '
                 'FATAL:  password authentication failed for user "superset"',
@@ -1530,9 +1530,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # database: #{db_name}. ...", errors.rb), and one that holds the user's name DatabaseConnectionError.
     # username_error ("There is an issue connecting to your database with your username/password, username:
     # #{username}.", errors.rb). Both are substring tests of libpq's message, never of a SQLSTATE. The user's name
-    # is in the server's refusals of that user: 'password authentication failed for user "U"' (28P01, auth.c),
-    # 'role "U" does not exist' (28000, miscinit.c), 'role "U" is not permitted to log in', 'too many connections
-    # for role "U"' (53300). But a message that names the host or a socket path holding the user's name as a part
+    # is in the server's refusals of that user: 'password authentication failed for user "U"' (auth.c; 28P01 in
+    # current releases, UNCONFIRMED against the source read: an 8.x auth.c sends it with 28000), 'role "U" does not
+    # exist' and 'role "U" is not permitted to log in' (28000, miscinit.c), 'too many connections for role "U"'
+    # (53300, miscinit.c). But a message that names the host or a socket path holding the user's name as a part
     # of it (a user "orders" and a host "orders-db.internal", a socket "/cloudsql/p:r:orders-pg/.s.PGSQL.5432")
     # says so too whatever failed, a dial that timed out through a saturated connector among them: so, as the
     # hostname error and NoDatabaseError above, an error of reaching the database whose cause the words do not
@@ -1841,7 +1842,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 Refusal.READ_ONLY),
     # The server refused an ENCRYPTED connection by its pg_hba.conf rules (PostgreSQL 12+ ends the message
     # with "SSL encryption" or "GSS encryption", older servers with "SSL on"; a server built without SSL
-    # says nothing of it): no entry, or a reject entry, for the client's address, user and database. SSL
+    # says nothing of it. The auth.c read, an 8.x one, shows the "SSL on" / "SSL off" form; the 12+ words are
+    # UNCONFIRMED against the source, and both forms are read): no entry, or a reject entry, for the client's address, user and database. SSL
     # is not what it wants, so the address (the path) or the user is (HBA_NO_ENTRY, path-dependent as
     # MySQL's 1130 is). An unencrypted connection refused ("no encryption", "SSL off") is the next row's:
     # SSL enforced is the likelier reading, and it is the same on every path. Before that row: the first
@@ -2285,7 +2287,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Go: lib/pq (database or role missing)", r'\bpq: (?:database|role) "[^"]*" does not exist',
                 'pq: database "orders" does not exist',
                 "lib/pq error.go (Error.Error: 'pq: ' + Message); PostgreSQL postinit.c ('database \"%s\" does not "
-                "exist', 'role \"%s\" does not exist'); UNCONFIRMED in a Cloud SQL thread", Refusal.SERVER_FATAL),
+                "exist'), miscinit.c ('role \"%s\" does not exist'); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.SERVER_FATAL),
     # node-postgres prints the server's ErrorResponse as an Error whose name is its severity word in
     # lower case and whose message is the server's (pg-protocol's DatabaseError, built by
     # parseErrorMessage with name "error"; the "error: " prefix as Node prints it UNCONFIRMED word for
@@ -2297,6 +2300,56 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "brianc/node-postgres packages/pg-protocol (DatabaseError, parseErrorMessage; the printed prefix "
                 "UNCONFIRMED); PostgreSQL postinit.c ('database \"%s\" does not exist'), miscinit.c ('role \"%s\" "
                 "does not exist')", Refusal.SERVER_FATAL),
+    # The same login refusals in the frames of drivers that print neither the severity nor "pq: " nor "error: ",
+    # told by what the driver names the SQLSTATE: asyncpg raises a class per SQLSTATE whose traceback line is the
+    # class and the server's message (MagicStack/asyncpg asyncpg/exceptions/__init__.py: InvalidCatalogNameError
+    # sqlstate 3D000, InvalidAuthorizationSpecificationError 28000, InvalidPasswordError 28P01, the last read by
+    # the authentication row above); Npgsql's PostgresException says "SQLSTATE: message" (its GetMessage:
+    # sqlState + ": " + messageText, as a public copy of Npgsql's PostgresException.cs holds it; the repository
+    # path UNCONFIRMED); Postgrex names the condition ("(invalid_catalog_name)", elixir-ecto/postgrex
+    # lib/postgrex/error.ex). The role's refusal needs 28000 or its name: 'role "x" does not exist' is also a
+    # statement's ERROR (42704 undefined_object: SET ROLE, GRANT), not a refusal of the connection. The database's
+    # 3D000 is InitPostgres's FATAL at connect (postinit.c) and, UNCONFIRMED how often, a statement's naming
+    # another database (DROP DATABASE): read as the connection's. 'role "x" is not permitted to log in' has no
+    # other source (miscinit.c InitializeSessionUserId, FATAL), so it is read in any frame (sqlx's "error returned
+    # from database: ", lib/pq's, node-postgres'); a bare 'role "x" does not exist' or 'database "x" does not
+    # exist' with no frame naming the login (sqlx's) is not read as a refusal.
+    DbErrorText("PostgreSQL server (login refused: role or database, by the driver's SQLSTATE or class)",
+                r'\brole "[^"\n]*" is not permitted to log in'
+                r'|InvalidAuthorizationSpecificationError\b[^\n]*?\brole "[^"\n]*" does not exist'
+                r'|\b28000: [^\n]*?\brole "[^"\n]*" does not exist'
+                r'|\binvalid_authorization_specification\b[^\n]*?\brole "[^"\n]*" does not exist'
+                r'|InvalidCatalogNameError\b[^\n]*?\bdatabase "[^"\n]*" does not exist'
+                r'|\b3D000: [^\n]*?\bdatabase "[^"\n]*" does not exist'
+                r'|\binvalid_catalog_name\b[^\n]*?\bdatabase "[^"\n]*" does not exist',
+                'asyncpg.exceptions.InvalidCatalogNameError: database "orders_v2" does not exist',
+                "MagicStack/asyncpg asyncpg/exceptions/__init__.py (InvalidCatalogNameError 3D000, "
+                "InvalidAuthorizationSpecificationError 28000); Npgsql PostgresException.GetMessage (\"SQLSTATE: "
+                "message\"; repository path UNCONFIRMED); elixir-ecto/postgrex lib/postgrex/error.ex (the condition's "
+                "name); PostgreSQL postinit.c (InitPostgres: 'database \"%s\" does not exist', 3D000) and miscinit.c "
+                "(InitializeSessionUserId: 'role \"%s\" does not exist', 'role \"%s\" is not permitted to log in', "
+                "28000, FATAL); UNCONFIRMED in a Cloud SQL thread", Refusal.SERVER_FATAL),
+    # Prisma's P1003, whatever the engine: "Database `NAME` does not exist on the database server at `HOST:PORT`."
+    # (prisma/prisma-engines libs/user-facing-errors/src/common.rs, DatabaseDoesNotExist; prisma/prisma's CLI
+    # tests quote it with `localhost:5432`). The words do not name the engine; the port does for the engines'
+    # own ports, which a Cloud SQL Auth Proxy listens on too (5432 PostgreSQL's 3D000, 3306 MySQL's 1049); at
+    # another port the refusal is not read (the engine unknown). A name with a dot is PostgreSQL's schema, not a
+    # database (the older "Database `db.schema` does not exist" form), and is left out. Two rows, not two
+    # alternatives of one: the `re` parser would take their common start out of the alternation.
+    DbErrorText("Prisma (P1003, database missing, PostgreSQL's port)",
+                r"\bDatabase `[^`.\n]*` does not exist on the database server at `[^`\n]*:5432`",
+                "PrismaClientInitializationError: Database `orders_v2` does not exist on the database server at "
+                "`127.0.0.1:5432`.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (DatabaseDoesNotExist, P1003); PostgreSQL "
+                "postinit.c (3D000); the engine told by the port alone; UNCONFIRMED in a Cloud SQL thread",
+                Refusal.SERVER_FATAL),
+    DbErrorText("Prisma (P1003, database missing, MySQL's port)",
+                r"\bDatabase `[^`.\n]*` does not exist on the database server at `[^`\n]*:3306`",
+                "PrismaClientInitializationError: Database `shop2` does not exist on the database server at "
+                "`127.0.0.1:3306`.",
+                "prisma/prisma-engines libs/user-facing-errors/src/common.rs (DatabaseDoesNotExist, P1003); MySQL 1049 "
+                "(ER_BAD_DB_ERROR); the engine told by the port alone; UNCONFIRMED in a Cloud SQL thread",
+                Refusal.UNKNOWN_DATABASE),
     # MySQL's 1049 ER_BAD_DB_ERROR "Unknown database '%s'" (SQLSTATE 42000), sent at connect for the
     # database the handshake names: mysql2 (Node) prints its message bare ("Error: Unknown database
     # 'x'", code ER_BAD_DB_ERROR), PDO as "SQLSTATE[HY000] [1049] Unknown database 'x'", Go's MySQL
@@ -2330,6 +2383,22 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "pgjdbc ServerErrorMessage; PostgreSQL's 42501 \"permission denied for database\" with DETAIL \"User "
                 "does not have CONNECT privilege.\" (postinit.c CheckMyDatabase); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.SERVER_FATAL),
+    # Any other FATAL in the frames of two more drivers that print the server's severity: pg8000 (the driver of
+    # the Cloud SQL Python connector's PostgreSQL connections) raises DatabaseError with the ErrorResponse's fields
+    # as a dict, "{'S': 'FATAL', 'V': 'FATAL', 'C': '3D000', 'M': 'database \"x\" does not exist', 'F':
+    # 'postinit.c', 'L': '885', 'R': 'InitPostgres'}" as a public log quotes it ('V' only from PostgreSQL 9.6);
+    # Postgrex's Postgrex.Error prints "FATAL 3D000 (invalid_catalog_name) MSG" (newer releases; UNCONFIRMED word
+    # for word) or "FATAL (invalid_catalog_name): MSG" (elixir-ecto/postgrex lib/postgrex/error.ex, older), as
+    # DBConnection logs it after "** (Postgrex.Error) ". As the row above, the client writes FATAL only for what
+    # the server sent, and PgBouncer's query_wait_timeout and the server's session timeouts are left out.
+    DbErrorText("PostgreSQL server (any other FATAL, pg8000 / Postgrex)",
+                rf"'S': 'FATAL', (?:'V': 'FATAL', )?'C': '[0-9A-Z]{{5}}', 'M': '(?!query_wait_timeout\b|{SESSION_TIMEOUT})"
+                rf"|\(Postgrex\.Error\) FATAL (?:[0-9A-Z]{{5}} )?\(\w+\):? (?!query_wait_timeout\b|{SESSION_TIMEOUT})",
+                "pg8000.exceptions.DatabaseError: {'S': 'FATAL', 'V': 'FATAL', 'C': '28000', 'M': 'role \"orders_rw\" "
+                "is not permitted to log in', 'F': 'miscinit.c', 'L': '733', 'R': 'InitializeSessionUserId'}",
+                "tlocke/pg8000 (DatabaseError with the ErrorResponse's fields, as a public log quotes it; the "
+                "repository's path UNCONFIRMED); elixir-ecto/postgrex lib/postgrex/error.ex (message: severity, "
+                "condition, message); UNCONFIRMED in a Cloud SQL thread", Refusal.SERVER_FATAL),
 )
 
 
@@ -4774,7 +4843,10 @@ def _anchored() -> tuple[_Anchor, ...]:
                 if known is not None:
                     reach = None if reach is None or known.reach is None else max(reach, known.reach)
                     needs &= known.needs
-                found[key] = _Anchor(anchor, _BITS[signal] | _KIND_BITS.get(source, 0), pattern,
+                # The bits of the signals the anchor was already filed under are kept: a pattern in two signals
+                # whose alternatives share an anchor was otherwise filed under the last signal alone.
+                bits = _BITS[signal] | _KIND_BITS.get(source, 0) | (known.bit if known is not None else 0)
+                found[key] = _Anchor(anchor, bits, pattern,
                                      whole or (known is not None and known.whole),
                                      leads and (known is None or known.leads), reach, needs)
     return tuple(found.values())

@@ -16,7 +16,9 @@ from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, S
 from shared.diagnosis.evidence import (LogRecord, Revision, TrafficType, short_name, update_tags_flag,
                                       update_traffic_command)
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
-from shared.diagnosis.health_bar import health_bar, timeout_share_bar
+from shared.diagnosis import slow_canary
+from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar, latency_codes, timeout_share_bar
+from shared.diagnosis.slow_canary import Beside, SlowCanary
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of,
                                          per_text, refusals_of)
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
@@ -155,14 +157,14 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
     since = _since_its_deploy(facts, promoted)
     if good is None:
         # Still a bad revision: what is missing is somewhere to send its traffic. Say why, and escalate.
-        return c.yes(confidence, f"{suspect.short_name} fails {since} ({pct(counts.error_ratio)} 5xx), "
+        return c.yes(confidence, f"{suspect.short_name} fails {since} ({_how_it_fails(facts, suspect, counts)}), "
                                  f"and there is no rollback target: {why_none}{changed}",
                      subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
                      recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
                                     "revision you trust" + (f"; the share the revision before is shown to carry: "
                                                             f"{command}" if command else ""))
     past = f" (stepped past: {why_none})" if why_none else ""
-    return c.yes(confidence, f"{suspect.short_name} fails {since} ({pct(counts.error_ratio)} 5xx); "
+    return c.yes(confidence, f"{suspect.short_name} fails {since} ({_how_it_fails(facts, suspect, counts)}); "
                              f"{good.short_name} served cleanly before it{past}{changed}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps, target_background=background,
@@ -377,8 +379,8 @@ def _earlier_deploy_failing(facts: Facts, newest: Revision, promoted: Promotion 
     why = (f"{newest.short_name}, deployed after it and serving {theirs:g}% cleanly, would lose its share too if all "
            f"traffic went back to a revision before {suspect.short_name}")
     changed = _what_the_deploy_changed(facts, c, suspect, None)
-    return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx of "
-                             f"{counts.total:.0f}) at {mine:g}% of the split, the revisions beside it clean; there is "
+    return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({_how_it_fails(facts, suspect, counts)} "
+                             f"of {counts.total:.0f}) at {mine:g}% of the split, the revisions beside it clean; there is "
                              f"no rollback target: {why}{changed}{unread}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
                  recommendation=_share_moved(facts, suspect, mine))
@@ -810,7 +812,55 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
            f"({pct(counts.error_ratio)})", f"5xx >= {s.bad_error_ratio:.0%}", failing)
     if failing or _cut_at_the_timeout_its_deploy_lowered(facts, c, suspect, counts):
         return True
-    return f"{suspect.short_name} is not failing enough to blame it"
+    slow = _slow_alone(facts, c, suspect)
+    if slow.slow:
+        return True
+    return slow.why or f"{suspect.short_name} is not failing enough to blame it"
+
+
+def _slow_alone(facts: Facts, c: Citation, suspect: Revision) -> SlowCanary:
+    """`_slowness`, cited (the evidence, or the part of it missing)."""
+    verdict = _slowness(facts, suspect)
+    if verdict.why:
+        threshold = facts.b.alert.threshold if facts.b.alert is not None else None
+        c.cite("metric", facts.latencies_query, verdict.why,
+               f"its p99 >= the alert's {threshold:g} ms in {slow_canary.SLOW_SHARE:.0%} of its minutes, "
+               f"{slow_canary.WELL_OVER:g} times it in the middle one; every revision beside it with >= "
+               f"{facts.s.min_requests} requests under it; the service under it before the deploy", verdict.slow)
+    return verdict
+
+
+def _how_it_fails(facts: Facts, suspect: Revision, counts: Requests) -> str:
+    """The suspect's failure in words for the summary: its 5xx share, and its own slowness where that is what
+    failed it (`_slowness`)."""
+    shown = f"{pct(counts.error_ratio)} 5xx"
+    if counts.error_ratio >= facts.s.bad_error_ratio:
+        return shown
+    slow = _slowness(facts, suspect)
+    return f"{shown}, slow alone: {slow.why}" if slow.slow else shown
+
+
+def _slowness(facts: Facts, suspect: Revision) -> SlowCanary:
+    """Whether, on a latency alert, the suspect is slow on its own requests while the revisions beside it serve
+    fast in the same minutes, and the service was fast before its deploy (slow_canary.judged): failing as surely as
+    by 5xx, at the alert's own bar (its request_latencies threshold, a percentile the p99 read bounds:
+    health_bar.health_bar). Each revision's p99 is its own request_latencies series (Facts.revision_p99_seconds), so
+    a 2 % canary's tail is told from the 98 % beside it. Not asked on any other alert: a 5xx alert's slow canary is
+    not the alert's failure."""
+    alert = facts.b.alert
+    if alert is None or alert.metric_type != REQUEST_LATENCIES or alert.threshold is None:
+        return SlowCanary(False, "")
+    # Judged as the health check judges the alert (an upper threshold on a percentile), and on the latency of all
+    # requests: a condition on some classes' latency alone (5xx) is not what each revision's p99 of all measures.
+    if not health_bar(alert, facts.s).judged or latency_codes(alert) != frozenset():
+        return SlowCanary(False, "")
+    bar = alert.threshold / 1000.0   # request_latencies is in milliseconds
+    window = facts.since_deploy(suspect)
+    beside = [Beside(name, facts.requests(window, name).total, facts.revision_p99_seconds(window, name))
+              for name in facts.revision_names_with_requests(window) if name != suspect.short_name]
+    before = Window(suspect.create_time - timedelta(seconds=facts.s.baseline_seconds), suspect.create_time)
+    return slow_canary.judged(suspect.short_name, facts.revision_p99_seconds(window, suspect.short_name), beside,
+                              facts.p99_seconds(before), bar, facts.s.min_requests)
 
 
 def _cut_at_the_timeout_its_deploy_lowered(facts: Facts, c: Citation, suspect: Revision, counts: Requests) -> bool:

@@ -30,7 +30,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_host
                                                   max_instances, requests_per_instance)
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
-from shared.diagnosis.server_fatal import NO_DATABASE, NO_ROLE
+from shared.diagnosis.server_fatal import names_the_database, names_the_user
 from shared.diagnosis.secret_refs import (env_read_from_secrets, names_a_credential, pinned_env_changed,
                                           pinned_env_moved, pinned_secrets_changed, plain_credentials_changed,
                                           where_read)
@@ -1163,12 +1163,15 @@ def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str
             "revision that holds it): the new revision writes to another server, so they are its own (bad_revision)")
 
 
-# What a refusal says the server does not hold for the connection's own settings: the database it asks
-# for (PostgreSQL 3D000 'database "%s" does not exist', postinit.c; MySQL 1049 "Unknown database"), or
-# the user (28000 'role "%s" does not exist', miscinit.c; 28P01 'password authentication failed for
-# user', auth.c; MySQL 1045 "Access denied for user", Refusal.CREDENTIALS). Any other FATAL the server
-# sends (out of memory, permission denied for the database) is not named by which one is asked for.
-# The patterns live in shared/diagnosis/server_fatal.py, shared with lasting_refusals.
+# What a refusal says the server does not hold or admit for the connection's own settings: the database it
+# asks for (PostgreSQL 3D000 'database "%s" does not exist', postinit.c InitPostgres; 55000 'database "%s" is
+# not currently accepting connections' and 42501 'permission denied for database "%s"', postinit.c
+# CheckMyDatabase; MySQL 1049 "Unknown database"), or the user (28000 'role "%s" does not exist' and 'role "%s"
+# is not permitted to log in', miscinit.c InitializeSessionUserId; 'password authentication failed for user',
+# auth.c, 28P01 in current releases: UNCONFIRMED against the source read, an 8.x auth.c whose auth_failed sends
+# "%s authentication failed for user" with 28000; MySQL 1045 "Access denied for user", Refusal.CREDENTIALS).
+# Any other FATAL the server sends (out of memory) names neither. The patterns live in
+# shared/diagnosis/server_fatal.py, shared with lasting_refusals.
 # The refusals of the user the connection logs in as, whatever their words name: a password refused
 # (Refusal.CREDENTIALS; PostgreSQL says the same 'password authentication failed for user' for a role past
 # its VALID UNTIL, auth.c) and MySQL's expired password, 1862 at the login and 1820 at each statement
@@ -1182,9 +1185,9 @@ _SETTINGS_NAMED = _USERS_OWN | {Refusal.SERVER_FATAL, Refusal.UNKNOWN_DATABASE}
 def _settings_named(kind: str, text: str) -> tuple[str, ...]:
     """The connection settings (connection_target_changed's "database", "user") one refusal names; ()
     for a refusal no setting of the client's decides."""
-    if kind in _USERS_OWN or (kind == Refusal.SERVER_FATAL and NO_ROLE.search(text)):
+    if kind in _USERS_OWN or (kind == Refusal.SERVER_FATAL and names_the_user(text)):
         return ("user",)
-    if kind == Refusal.UNKNOWN_DATABASE or (kind == Refusal.SERVER_FATAL and NO_DATABASE.search(text)):
+    if kind == Refusal.UNKNOWN_DATABASE or (kind == Refusal.SERVER_FATAL and names_the_database(text)):
         return ("database",)
     return ()
 
