@@ -124,12 +124,29 @@ def _whole_text(event_data: Any) -> str | None:
 # notification gives them (schema 1.2), also inside a relay's JSON string (its quotes escaped). An id is at most 128
 # characters of its shape (is_incident_id); a policy's display name at most 512 (alert.proto); each escaped up to 6
 # bytes a character (`\u0061`): an id spelled with JSON's escapes is found, and read as the id it spells. A key whose
-# value is no such string (null, a number, an object, one past the bound, an escape inside a relay's JSON string) is
-# found too, its value None: it may be the notification's own, so it reads as a value of no id's shape, never skipped.
-_SCANNED_ID = re.compile(r'\\?"incident_id\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"\\]){1,768})\\?")?')
+# value is no such string (null, a number, an object, one past the bound) is found too, its value None: it may be the
+# notification's own, so it reads as a value of no id's shape, never skipped. A value runs to its own closing quote
+# (RFC 8259 section 7: `\"` is a quote inside the string, `\\` a backslash): in the notification's JSON, each `\x` is
+# one escape; inside a relay's JSON string, whose every quote and backslash is escaped once more, the value's close is
+# `\"`, and an escape of the value's own is an escaped backslash and what it escapes (`\\\"`, a quote of the value).
+def _scanned_key(key: str, bound: int) -> re.Pattern[str]:
+    """`"key": "value"` in the notification's JSON (group `plain`) or inside a relay's JSON string (group `relayed`)."""
+    plain = rf'"{key}"\s*:\s*(?:"(?P<plain>(?:[^"\\]|\\.){{1,{bound}}})")?'
+    relayed = rf'\\"{key}\\"\s*:\s*(?:\\"(?P<relayed>(?:[^"\\]|\\[^"\\]|\\\\(?:\\.|[^"\\])){{1,{bound}}})\\")?'
+    return re.compile(f"{plain}|{relayed}", re.DOTALL)
+
+
+def _found(match: re.Match[str]) -> str | None:
+    """The value a `_scanned_key` match holds, as the notification's JSON would write it: a relay's escaping taken off."""
+    if match.group("relayed") is not None:
+        return _unescaped(match.group("relayed"))
+    return match.group("plain")
+
+
+_SCANNED_ID = _scanned_key("incident_id", 768)
 # A relay's wrapping's base64 `data` (shared/alerts/relayed.py), in one piece.
 _SCANNED_DATA = re.compile(r'"data"\s*:\s*"([A-Za-z0-9+/]{16,}={0,2})"')
-_SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"\\]){1,3072})\\?")?')
+_SCANNED_POLICY = _scanned_key("policy_name", 3072)
 
 
 # At most this many different ids (or policy names) are kept from a scan, and at most _SCANNED_READ different values of
@@ -211,8 +228,8 @@ def _scanned(text: str) -> tuple[Mapping[str, Any], _Ids]:
 def _search(text: str, ids: _Values, policies: _Values, depth: int) -> None:
     """Add each key's values in `text` to `ids` and `policies`, then those in each relay's base64 `data` in it, down to
     `depth` wrappings."""
-    ids.add(match.group(1) for match in _SCANNED_ID.finditer(text))
-    policies.add(match.group(1) for match in _SCANNED_POLICY.finditer(text))
+    ids.add(_found(match) for match in _SCANNED_ID.finditer(text))
+    policies.add(_found(match) for match in _SCANNED_POLICY.finditer(text))
     for match in _SCANNED_DATA.finditer(text) if depth else ():
         try:
             inner = base64.b64decode(match.group(1), validate=True).decode("utf-8")
