@@ -35,7 +35,7 @@ from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
 from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, NOTIFICATION_BYTES, Relayed, WrappedTooDeep, read_through,
-                                   wrapped_too_deep)
+                                   message_id_written, wrapped_too_deep)
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.echo import quoted as echoed_quoted
 from shared.errors import PermanentError
@@ -1929,7 +1929,8 @@ class PubSubMessage(_Wire):
 
     model_config = ConfigDict(ser_json_bytes="base64")
 
-    message_id: str = ""
+    # as Runwarden writes it: Pub/Sub's own id as it came, any other text a push body put there as its digest
+    message_id: Annotated[str, AfterValidator(message_id_written)] = ""
     publish_time: datetime | None = None
     attributes: Labels = Field(default_factory=dict)
     data: bytes = b""  # an attributes-only message has none

@@ -33,7 +33,7 @@ from typing import Any
 
 from shared.alerts.incidents import quoted
 from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, MAX_WRAPPINGS, Reached, Relayed, WrappedTooDeep, read_through, shown,
-                                   shown_attributes, text_of)
+                                   message_id_written, shown_attributes, text_of)
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, IncidentIdCharacter, folded_incident_id,
                                     stripped_incident_id)
 from shared.outcomes import Received
@@ -49,7 +49,8 @@ MAX_KEPT_BYTES = 1024 * 1024
 # .ApiViolationReason docstring of google-cloud-pubsub quotes it for the count and 10 MB; the value's 1024 as
 # Pub/Sub's own refusal states it, googleapis/google-cloud-python#7906). A message that came through a topic keeps
 # every attribute whole; one past them (no Pub/Sub message) is cut there, saying so, by the one rule
-# (shared/alerts/relayed.py `shown_attributes`). A message id or publish time is cut at the same length.
+# (shared/alerts/relayed.py `shown_attributes`). A publish time is cut at the same length; a message id is written as
+# every line writes it (shared/alerts/relayed.py `message_id_written`).
 PUBSUB_MAX_ATTRIBUTES = 100
 PUBSUB_MAX_ATTRIBUTE_CHARACTERS = 1024
 
@@ -59,7 +60,7 @@ def received(event_data: Any) -> Received:
     message = event_data.get("message") if isinstance(event_data, Mapping) else None
     if not isinstance(message, Mapping):
         return _event(event_data)
-    return Received(message_id=_kept_value(message.get("messageId", message.get("message_id"))),
+    return Received(message_id=message_id_written(message.get("messageId", message.get("message_id"))),
                     publish_time=_kept_value(message.get("publishTime", message.get("publish_time"))),
                     attributes=shown_attributes(message.get("attributes"), PUBSUB_MAX_ATTRIBUTES,
                                                 PUBSUB_MAX_ATTRIBUTE_CHARACTERS),
