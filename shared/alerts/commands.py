@@ -31,6 +31,7 @@ from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stri
 from shared.alerts.operators import CLI_SENDER
 from shared.echo import quoted
 from shared.outcomes import BIDI, C1, INVISIBLE
+from shared.redaction import redacted
 
 SCHEMA = "runwarden.command/v1"
 MAX_COMMAND_BYTES = 64 * 1024
@@ -253,9 +254,13 @@ CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The id
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
                                  description="Who asks: recorded, not a credential (IAM on the topic decides who "
                                              "may publish)."), _PLAIN_PRINCIPAL, _NOTHING_AROUND, _ONE_READING]
+# A reason is free text recorded everywhere a command goes (the timeline, its outcome, a pause's record shown to other
+# operators): a credential pasted into it (`rotating ENCRYPTION_KEY=...`, a DSN copied from a runbook) is redacted as
+# it is read, by the one function every text Runwarden writes goes through (shared/redaction.py).
+_REDACTED = AfterValidator(redacted)
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
-                              description="Why: required for every command that writes."), _PLAIN_REASON]
-OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON]
+                              description="Why: required for every command that writes."), _PLAIN_REASON, _REDACTED]
+OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON, _REDACTED]
 
 
 def _as_google_writes_it(value: str) -> str:

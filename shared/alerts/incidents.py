@@ -38,6 +38,7 @@ from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, NOTIFICATION_BYTES, R
                                    message_id_written, wrapped_too_deep)
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.echo import quoted as echoed_quoted
+from shared.redaction import redacted
 from shared.errors import PermanentError
 from shared.alerts import label_keys
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, INCIDENT_ID_CHARACTER, IncidentIdCharacter,
@@ -437,6 +438,12 @@ class Link(_Wire):
     url: str = ""
 
 
+# The words a person wrote into a policy (its display name, a condition's, the incident's summary Monitoring builds from
+# them), which every line and outcome of the incident quotes: a credential pasted there is redacted as it is read, by
+# the one function every text Runwarden writes goes through (shared/redaction.py).
+ShownText = Annotated[str, AfterValidator(redacted)]
+
+
 class Documentation(_Wire):
     content: str = ""
     mime_type: str = ""
@@ -612,7 +619,7 @@ _CAMEL_HUMP = re.compile(r"_([a-z])")
 
 class _Condition(_Wire):
     name: str = ""
-    display_name: str = ""
+    display_name: ShownText = ""
     condition_threshold: _ConditionBody | None = None
     condition_absent: _ConditionBody | None = None
     condition_matched_log: _ConditionBody | None = None
@@ -744,10 +751,10 @@ class _IncidentWire(_Wire):
     scoping_project_id: str = ""
     url: str = ""
     severity: str = ""
-    summary: str = ""
-    policy_name: str = ""
+    summary: ShownText = ""
+    policy_name: ShownText = ""
     policy_user_labels: Labels = Field(default_factory=dict)
-    condition_name: str = ""
+    condition_name: ShownText = ""
     condition: _Condition = Field(default_factory=_Condition)
     # The policy's conditions, when something lists them beside the one `condition` (AlertPolicy.conditions,
     # google/monitoring/v3/alert.proto): no schema-1.2 notification seen carries the list (Cloud Monitoring's
