@@ -122,8 +122,9 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   redacted too, on the safe side; the body's last line, shorter, is not told from a short base64 value (a message's
 #   data kept as base64, shared/alerts/received.py) and is left: a known limit;
 # - `secret_field`: the value under a name that says it is a secret, the name kept: `password`, `passwd`, `pwd`,
-#   `secret`, `token`, an API, access, secret or private key, `pass` and `auth` as a name's own word (`DB_PASS`,
-#   `REDISCLI_AUTH`, not `bypass`), a header's or parameter's `-Signature` (`X-Goog-Signature`), a query's `?Signature=`/`&Signature=` (a V2 signed
+#   `secret`, `token`, an API, access, secret or private key and a key named for what it is (`_KEY_NAMES`:
+#   `ENCRYPTION_KEY`, `RAILS_MASTER_KEY`, `HMAC_KEY`, `SIGNING_KEY`, a key file's `private_key_id`), `pass` and `auth`
+#   as a name's own word (`DB_PASS`, `db-pass`, `REDISCLI_AUTH`, not `bypass`), a header's or parameter's `-Signature` (`X-Goog-Signature`), a query's `?Signature=`/`&Signature=` (a V2 signed
 #   URL's, beside `GoogleAccessId` and `Expires`: google-cloud-storage blob.py `generate_signed_url`, whose version
 #   defaults to "v2"; a bare "signature" is
 #   the diagnosis's own word, `"signature": "bad_revision"`), ending the name (`PGPASSWORD`, `sslpassword`,
@@ -137,15 +138,19 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   matching API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE, django/views/debug.py `SafeExceptionReporterFilter`), a name
 #   and a colon before a quoted value (YAML), and an `X-...-Api-Key:` or `X-...-Token:` header, and a name and a colon
 #   before an unquoted value (YAML 1.2 section 7.3.3's plain scalar, `password: s3cret` in a config echoed at start-up;
-#   a log line's `secret: ... api_key: ...`) unless that value is a word of prose (`_PROSE_WORD`: "invalid token:
-#   expired", "token: 401"; not a hex or long single-case run, `_KEY_RUN`; after a password's, passphrase's, secret's or
-#   API key's name only `_STRICT_PROSE`'s words, "using password: YES", and after `secret:` a secret's name); a
+#   a log line's `secret: ... api_key: ...`; after a password's or a key's name no space either, `password:tiger`,
+#   unless a secret's version follows, `db-pass:latest`) unless that value is a word of prose (`_PROSE_WORD`: "invalid
+#   token: expired", "token: 401"; not a hex or long single-case run, `_KEY_RUN`, nor a word before a finite verb,
+#   `token: Hunter is wrong`; after a password's, passphrase's, secret's or a key's name only `_STRICT_PROSE`'s words,
+#   "using password: YES", a driver's sentence, `_SENTENCE`, and after `secret:` a secret's name), and after a
+#   password's or a secret's name each further word of a spaced value (`_MORE_WORDS`); a
 #   passphrase's unquoted words to its line's end or the next pair (`_PHRASE`). Not when the value is one `_NOT_A_SECRET` keeps; gcloud's
 #   `--secret=NAME` names a Secret Manager secret (gcloud secrets versions access), kept;
 # - `env_value`: the value of an environment variable named for a secret, where the name and the value are two fields
 #   of one entry, as Cloud Run's API writes a container's env (Cloud Run Admin API v2, `EnvVar`: `name`, `value`, in
 #   the JSON of an audit log's request or `gcloud run services describe --format=json`; Kubernetes' `- name: X` /
-#   `value: Y` in YAML; Terraform's `env { name = "X" value = "Y" }`): `{"name": "DB_PASSWORD", "value": "..."}`, the
+#   `value: Y` in YAML; Terraform's `env { name = "X" value = "Y" }`): `{"name": "DB_PASSWORD", "value": "..."}`,
+#   `{"name": "ENCRYPTION_KEY", ...}` (`_KEY_NAMES`), the
 #   name kept, a quoted value to its own closing quote (`_DQ_BODY`, `_SQ_BODY`: `"it's-x"`, `"ab\"cd"` whole); a
 #   `value_source`'s secret reference holds no value;
 # - `statement_password`: the password a SQL statement sets, as an application logs its statement or a driver's
