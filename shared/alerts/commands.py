@@ -251,13 +251,14 @@ def _not_a_label(value: str) -> str:
 CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The idempotency key: the same id "
                                  "again is answered `skipped` with the first result. Not `command:…`, the label a "
                                  "command's writes carry."), AfterValidator(_not_a_label)]
+# A reason is free text recorded everywhere a command goes (the timeline, its outcome, a pause's record shown to other
+# operators), and so is who asks: a credential pasted into either (`rotating ENCRYPTION_KEY=...`, a DSN copied from a
+# runbook) is redacted as it is read, by the one function every text Runwarden writes goes through
+# (shared/redaction.py).
+_REDACTED = AfterValidator(redacted)
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
                                  description="Who asks: recorded, not a credential (IAM on the topic decides who "
-                                             "may publish)."), _PLAIN_PRINCIPAL, _NOTHING_AROUND, _ONE_READING]
-# A reason is free text recorded everywhere a command goes (the timeline, its outcome, a pause's record shown to other
-# operators): a credential pasted into it (`rotating ENCRYPTION_KEY=...`, a DSN copied from a runbook) is redacted as
-# it is read, by the one function every text Runwarden writes goes through (shared/redaction.py).
-_REDACTED = AfterValidator(redacted)
+                                             "may publish)."), _PLAIN_PRINCIPAL, _NOTHING_AROUND, _ONE_READING, _REDACTED]
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
                               description="Why: required for every command that writes."), _PLAIN_REASON, _REDACTED]
 OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON, _REDACTED]

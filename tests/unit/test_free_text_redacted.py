@@ -1,7 +1,7 @@
-"""Free text a person writes that every line and outcome quotes: a command's `reason`, an alert policy's display name,
-its condition's, the incident's summary. A credential pasted there reaches neither the timeline nor an outcome: each is
-redacted as it is read (shared/alerts/commands.py `Reason`, shared/alerts/incidents.py `ShownText`). The in-process
-world (tests/property/fast.py) through the real entry points."""
+"""Free text a person writes that every line and outcome quotes: a command's `reason` and `requested_by`, an alert
+policy's display name, its condition's, the incident's summary. A credential pasted there reaches neither the timeline
+nor an outcome: each is redacted as it is read (shared/alerts/commands.py `Reason`, `Principal`;
+shared/alerts/incidents.py `ShownText`). The in-process world (tests/property/fast.py) through the real entry points."""
 from __future__ import annotations
 
 import contextlib
@@ -45,6 +45,16 @@ def test_a_commands_reason_is_written_with_its_credentials_redacted(pasted, comm
     assert world.published() and SECRET not in written
     if command == "pause":
         assert "rotating" in written and "[redacted credential]" in written
+
+
+@pytest.mark.parametrize("pasted", PASTED.values(), ids=PASTED.keys())
+def test_who_asks_is_written_with_its_credentials_redacted(pasted):
+    """`requested_by` is recorded on every line of the command and its outcome, as its reason is."""
+    world = FastWorld(seeded_copy("bad_revision", None), ANCHOR, operators=[OPERATOR])
+    body = {"command": "status", "command_id": "c-1", "requested_by": f"ops {pasted}", "reason": "check"}
+    written = _written(world, lambda: handle_command(event(json.dumps(body).encode(), "m-1"), world.config,
+                                                      world.adapters))
+    assert world.published() and SECRET not in written
 
 
 @pytest.mark.parametrize("field", ["policy_name", "condition_name", "summary"])
