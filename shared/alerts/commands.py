@@ -540,6 +540,8 @@ def _misrouted_incident_id(value: Any) -> tuple[str | None, str]:
     kept as it came, an id with a zero-width space inside labelled a timeline no alert of it could share."""
     if not isinstance(value, str):
         return None, ""
+    if redacted(value) != value:   # as the alerts path refuses it (shared/alerts/incidents.py `_no_credential`)
+        return None, "holds a credential"
     try:
         return folded_incident_id(stripped_incident_id(value)) or None, ""
     except IncidentIdCharacter as e:

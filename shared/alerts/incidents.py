@@ -741,10 +741,24 @@ def _not_a_command_label(value: str) -> str:
     return value
 
 
+def _no_credential(value: str) -> str:
+    """An incident id holding a credential's shape is refused: it keys every record and labels every line of the
+    incident, so it would be written everywhere as sent, and redacted it would be another id (two such incidents one).
+    Monitoring writes none so (every sample: letters, digits and '.'); a relayed or hand-made notification may. The
+    rejection, like every one, keeps the message with its credentials redacted, and names no incident
+    (shared/alerts/received.py `_readable_id`)."""
+    if redacted(value) != value:
+        raise PydanticCustomError(
+            "incident_id_credential", "holds a credential (shared/redaction.py), which no Monitoring incident id does "
+            "(they look like '0.nrwotmyokd9n'): it would be written on every line of the incident")
+    return value
+
+
 class _IncidentWire(_Wire):
     # Field order is the order errors are reported in: identity first.
     incident_id: Annotated[str, BeforeValidator(_non_empty), BeforeValidator(_incident_id),
-                           AfterValidator(_key_sized), AfterValidator(_not_a_command_label)]
+                           AfterValidator(_key_sized), AfterValidator(_not_a_command_label),
+                           AfterValidator(_no_credential)]
     state: Annotated[IncidentState, BeforeValidator(_state)]
     started_at: EpochSeconds
     ended_at: OptionalEpochSeconds = None

@@ -68,3 +68,22 @@ def test_an_alerts_display_names_are_written_with_their_credentials_redacted(pas
     written = _written(world, lambda: handle_alert(event(json.dumps(notification).encode(), "7"), world.config,
                                                     world.adapters))
     assert world.published() and SECRET not in written
+
+
+# An incident id keys every record and labels every line of its incident: one holding a credential (an access token is
+# of an id's shape) is refused, on the alerts topic and misrouted to the commands topic alike, and named nowhere.
+IDS = {"a key's pair": f"ENCRYPTION_KEY={SECRET}", "an access token": f"ya29.{SECRET}-abc"}
+
+
+@pytest.mark.parametrize("topic", ["alerts", "commands"])
+@pytest.mark.parametrize("incident_id", IDS.values(), ids=IDS.keys())
+def test_an_incident_id_holding_a_credential_is_refused_and_written_nowhere(incident_id, topic):
+    """Before, the alert was read and acted on, its id written on every line and outcome as sent."""
+    world = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
+    notification = scenario_model("bad_revision").notification(ANCHOR)
+    notification["incident"]["incident_id"] = incident_id
+    handle = handle_alert if topic == "alerts" else handle_command
+    written = _written(world, lambda: handle(event(json.dumps(notification).encode(), "7"), world.config,
+                                              world.adapters))
+    assert [o["status"] for o in world.published()] == ["rejected"] and SECRET not in written
+    assert world.standins.run.calls == []
