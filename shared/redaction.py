@@ -204,7 +204,8 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
-_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret|encryption|master|hmac|signing)[_-]?key(?:[_-]?base)?"
+_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd"
+                 r"|(?:api|secret|encryption|master|hmac|signing)[_-]?key(?:[_-]?base)?"
                  r"|private[_-]?key(?:[_-]?id)?|(?<=[A-Za-z0-9][_-])pass)|(?P<fphrase>passphrase)"
                  r"|(?P<fsecret>(?<!--)(?:(?P<fbare>(?<![\w-]))secret|(?<=[\w-])secret))|token|(?:access|app)[_-]?key"
                  r"|(?<=[-?&])signature|(?<![A-Za-z0-9])(?:auth[_-]?string|pass|auth))")
@@ -283,7 +284,8 @@ _VERSION = r"(?:latest|\d{1,6})" + _VALUE_ENDS
 # The names of keys that are secrets, whatever follows them: a data encryption key (`ENCRYPTION_KEY`, Rails'
 # `active_record_encryption` keys), Rails' `RAILS_MASTER_KEY`, an HMAC or a signing key (a webhook's or a cookie's),
 # a secret key (`AWS_SECRET_KEY`, `DJANGO_SECRET_KEY`), and a service account key's `private_key` and `private_key_id`
-# (IAM "Create and delete service account keys": the key file's fields; the id names the key, redacted on the safe side).
+# (IAM "Create and delete service account keys": the key file's fields; the id names the key, redacted on the safe
+# side).
 _KEY_NAMES = r"(?:encryption|master|hmac|signing|secret|private|access|app)[_-]?key(?:[_-]?(?:id|base))?"
 # A Secret Manager secret's name after `secret:` ("secret: db-pass not found"): lower-case words joined by "-" or "_",
 # as such names are written (Secret Manager "Create a secret": letters, digits, "-" and "_"). A password spelt so

@@ -258,7 +258,8 @@ CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The id
 _REDACTED = AfterValidator(redacted)
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
                                  description="Who asks: recorded, not a credential (IAM on the topic decides who "
-                                             "may publish)."), _PLAIN_PRINCIPAL, _NOTHING_AROUND, _ONE_READING, _REDACTED]
+                                             "may publish)."), _PLAIN_PRINCIPAL, _NOTHING_AROUND, _ONE_READING,
+                      _REDACTED]
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
                               description="Why: required for every command that writes."), _PLAIN_REASON, _REDACTED]
 OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON, _REDACTED]

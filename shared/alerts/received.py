@@ -138,7 +138,7 @@ def _scanned_key(key: str, bound: int) -> re.Pattern[str]:
 
 
 def _found(match: re.Match[str]) -> str | None:
-    """The value a `_scanned_key` match holds, as the notification's JSON would write it: a relay's escaping taken off."""
+    """The value a `_scanned_key` match holds, as the notification's JSON writes it: a relay's escaping taken off."""
     if match.group("relayed") is not None:
         return _unescaped(match.group("relayed"))
     return match.group("plain")
