@@ -52,7 +52,7 @@ from shared.remediation.history import (
 from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, MisroutedCommand, TargetKind,
                                     check_not_ahead, parse_message_published, quoted, read_message_published)
 from shared.alerts.query_names import QueryNames, query_names
-from shared.alerts.relayed import Relayed
+from shared.alerts.relayed import Relayed, message_id_written
 from shared.outcomes import (
     ActionReport,
     DiagnosisReport,
@@ -1563,11 +1563,11 @@ def _attempt_owner(message_id: str | None) -> str:
 
 
 def message_id_of(event_data: Any) -> str | None:
-    """The Pub/Sub message id of a messagePublished event's data, when it carries one."""
+    """The Pub/Sub message id of a messagePublished event's data, when it carries one, as Runwarden writes it (bounded
+    in length and characters, never a credential: shared/alerts/relayed.py `message_id_written`)."""
     message = event_data.get("message") if isinstance(event_data, dict) else None
     if isinstance(message, dict):
-        value = message.get("messageId") or message.get("message_id")
-        return str(value) if value is not None else None
+        return message_id_written(message.get("messageId") or message.get("message_id"))
     return None
 
 

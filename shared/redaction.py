@@ -122,8 +122,9 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   redacted too, on the safe side; the body's last line, shorter, is not told from a short base64 value (a message's
 #   data kept as base64, shared/alerts/received.py) and is left: a known limit;
 # - `secret_field`: the value under a name that says it is a secret, the name kept: `password`, `passwd`, `pwd`,
-#   `secret`, `token`, an API, access, secret or private key, `pass` and `auth` as a name's own word (`DB_PASS`,
-#   `REDISCLI_AUTH`, not `bypass`), a header's or parameter's `-Signature` (`X-Goog-Signature`), a query's `?Signature=`/`&Signature=` (a V2 signed
+#   `secret`, `token`, an API, access, secret or private key and a key named for what it is (`_KEY_NAMES`:
+#   `ENCRYPTION_KEY`, `RAILS_MASTER_KEY`, `HMAC_KEY`, `SIGNING_KEY`, a key file's `private_key_id`), `pass` and `auth`
+#   as a name's own word (`DB_PASS`, `db-pass`, `REDISCLI_AUTH`, not `bypass`), a header's or parameter's `-Signature` (`X-Goog-Signature`), a query's `?Signature=`/`&Signature=` (a V2 signed
 #   URL's, beside `GoogleAccessId` and `Expires`: google-cloud-storage blob.py `generate_signed_url`, whose version
 #   defaults to "v2"; a bare "signature" is
 #   the diagnosis's own word, `"signature": "bad_revision"`), ending the name (`PGPASSWORD`, `sslpassword`,
@@ -137,15 +138,19 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   matching API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE, django/views/debug.py `SafeExceptionReporterFilter`), a name
 #   and a colon before a quoted value (YAML), and an `X-...-Api-Key:` or `X-...-Token:` header, and a name and a colon
 #   before an unquoted value (YAML 1.2 section 7.3.3's plain scalar, `password: s3cret` in a config echoed at start-up;
-#   a log line's `secret: ... api_key: ...`) unless that value is a word of prose (`_PROSE_WORD`: "invalid token:
-#   expired", "token: 401"; not a hex or long single-case run, `_KEY_RUN`; after a password's, passphrase's, secret's or
-#   API key's name only `_STRICT_PROSE`'s words, "using password: YES", and after `secret:` a secret's name); a
+#   a log line's `secret: ... api_key: ...`; after a password's or a key's name no space either, `password:tiger`,
+#   unless a secret's version follows, `db-pass:latest`) unless that value is a word of prose (`_PROSE_WORD`: "invalid
+#   token: expired", "token: 401"; not a hex or long single-case run, `_KEY_RUN`, nor a word before a finite verb,
+#   `token: Hunter is wrong`; after a password's, passphrase's, secret's or a key's name only `_STRICT_PROSE`'s words,
+#   "using password: YES", a driver's sentence, `_SENTENCE`, and after `secret:` a secret's name), and after a
+#   password's or a secret's name each further word of a spaced value (`_MORE_WORDS`); a
 #   passphrase's unquoted words to its line's end or the next pair (`_PHRASE`). Not when the value is one `_NOT_A_SECRET` keeps; gcloud's
 #   `--secret=NAME` names a Secret Manager secret (gcloud secrets versions access), kept;
 # - `env_value`: the value of an environment variable named for a secret, where the name and the value are two fields
 #   of one entry, as Cloud Run's API writes a container's env (Cloud Run Admin API v2, `EnvVar`: `name`, `value`, in
 #   the JSON of an audit log's request or `gcloud run services describe --format=json`; Kubernetes' `- name: X` /
-#   `value: Y` in YAML; Terraform's `env { name = "X" value = "Y" }`): `{"name": "DB_PASSWORD", "value": "..."}`, the
+#   `value: Y` in YAML; Terraform's `env { name = "X" value = "Y" }`): `{"name": "DB_PASSWORD", "value": "..."}`,
+#   `{"name": "ENCRYPTION_KEY", ...}` (`_KEY_NAMES`), the
 #   name kept, a quoted value to its own closing quote (`_DQ_BODY`, `_SQ_BODY`: `"it's-x"`, `"ab\"cd"` whole); a
 #   `value_source`'s secret reference holds no value;
 # - `statement_password`: the password a SQL statement sets, as an application logs its statement or a driver's
@@ -199,8 +204,10 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
-_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd|(?:api|secret)[_-]?key(?:[_-]?base)?|(?<=[A-Za-z0-9]_)pass)|(?P<fphrase>passphrase)"
-                 r"|(?P<fsecret>(?<!--)(?:(?P<fbare>(?<![\w-]))secret|(?<=[\w-])secret))|token|(?:access|private|app|signing)[_-]?key"
+_SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd"
+                 r"|(?:api|secret|encryption|master|hmac|signing)[_-]?key(?:[_-]?base)?"
+                 r"|private[_-]?key(?:[_-]?id)?|(?<=[A-Za-z0-9][_-])pass)|(?P<fphrase>passphrase)"
+                 r"|(?P<fsecret>(?<!--)(?:(?P<fbare>(?<![\w-]))secret|(?<=[\w-])secret))|token|(?:access|app)[_-]?key"
                  r"|(?<=[-?&])signature|(?<![A-Za-z0-9])(?:auth[_-]?string|pass|auth))")
 # A word a colon's prose puts after a secret's name ("invalid token: expired", "using password: YES", "token: 401"): a
 # word of letters (words joined by "-", "_" or "'": "db-pass", a secret's name), a class's name ("next_page_token:
@@ -227,28 +234,59 @@ _STRICT_PROSE = (r"(?i:yes|no|none|null|nil|not|expired|invalid|required|missing
 # A sentence after such a name and a colon: a driver's or a tool's message whose first word happens to follow the
 # name (`password: authentication failed for user "app"`, `password: Access denied for user ...`, `password: password
 # has expired`, `password: fe_sendauth: no password supplied`, `secret: permission denied on ...`), not a value. The
-# drivers' messages are English sentences whose words before an auxiliary, a negation or a participle of refusal
-# ("failed", "denied", "expired") are few and fixed (`_SENTENCE_WORDS`): PostgreSQL src/backend/libpq/auth.c
-# `auth_failed` ("password authentication failed for user \"%s\"", "Peer authentication failed", "Ident ...", "LDAP
-# ...", "RADIUS ...", "PAM ...", "certificate ...", "GSSAPI ...", "SSPI ..."), libpq's src/interfaces/libpq/fe-auth.c
+# drivers' messages are English sentences of a fixed grammar: PostgreSQL src/backend/libpq/auth.c `auth_failed`
+# ("password authentication failed for user \"%s\"", "Peer authentication failed", "Ident ...", "LDAP ...", "RADIUS
+# ...", "PAM ...", "certificate ...", "GSSAPI ...", "SSPI ..."), libpq's src/interfaces/libpq/fe-auth.c
 # `pg_fe_sendauth` ("fe_sendauth: no password supplied"), the "FATAL:  " libpq puts before a server's error (PostgreSQL
 # "Error Message Reporting": the severity, then the message); MySQL's error reference: 1045 ER_ACCESS_DENIED_ERROR
 # "Access denied for user '%s'@'%s' (using password: %s)", 1820 ER_MUST_CHANGE_PASSWORD "You must reset your password
 # using ALTER USER statement ...", 1862 ER_MUST_CHANGE_PASSWORD_LOGIN "Your password has expired"; SQL Server's 18488
 # "The password of the account must be changed." and 18456 "Login failed for user '%.*ls'." (SQL Server "Database
-# engine events and errors"); Oracle's "ORA-28001: the password has expired" (Oracle "Database Error Messages"). Any
-# other word there is the value it names, letters only or not, on the safe side: `password: tiger was rejected`,
+# engine events and errors"); Oracle's "ORA-28001: the password has expired" (Oracle "Database Error Messages").
+# After a header of theirs (`_SENTENCE_HEADER`: "FATAL:", "ORA-28001:"), each is one of three forms (`_SENTENCE`):
+# - no subject: a predicate first ("must be changed", "cannot be empty", "too short", "failed", "no password
+#   supplied"), whose first word (`_PREDICATE`) is a participle alone, or words on, never a finite verb (`_FINITE`):
+#   in `password: Never was rejected` the word before "was" is its subject, so the value, and `password: Never` alone
+#   is one too;
+# - a subject of two to six of the drivers' words (`_SENTENCE_WORD`: "the password of the account", "your password",
+#   "peer authentication", "password authentication") and any predicate;
+# - one such word alone and a driver's own predicate after a bare noun (`_BARE_PREDICATE`: "Access denied", "Login
+#   failed", "password has expired", "You must ..."): `password: password was rejected` and `password: access is
+#   wrong` are a value and prose.
+# Any other word there is the value it names, letters only or not, on the safe side: `password: tiger was rejected`,
 # `password: LetMeIn was rejected`, `secret: Hunter is wrong`, `password: changeme: no such user` and `password:
 # letmein host: 10.0.0.3` are redacted (a driver's word hidden costs less than a password kept). Known limits: a
-# password that is itself one of these words or an auxiliary followed by more words (`password: password was
-# rejected`, `password: Never was rejected`) reads as a sentence; a passphrase of such words too (a passphrase's own
-# name, `passphrase:`, reads its words as its value).
-_SENTENCE_WORDS = (r"(?:passwords?|authentication|access|permission|scram|sasl|account|user|login|your|you|the|of"
-                   r"|peer|ident|ldap|radius|pam|gssapi|sspi|certificate)[ \t]+"
-                   r"|(?:fe_sendauth|fatal|error|ora-\d{5}):[ \t]+")
-_SENTENCE = (rf"(?i:(?:{_SENTENCE_WORDS}){{0,6}}(?:is|are|was|were|has|have|had|must|may|can|cannot|could"
-             r"|should|will|would|does|did|do|not|no|never|too|be|been|failed|denied|expired|supplied|required"
-             r"|rejected|refused|changed|mismatched|revoked|disabled|locked))(?=[\s.,;:!?)\]}]|$)")
+# password that is one of the drivers' words before another and a predicate (`password: password authentication
+# failed`), or before a participle alone (`password: password rejected`), reads as a sentence; a passphrase of such
+# words too (a passphrase's own name, `passphrase:`, reads its words as its value).
+_SENTENCE_WORD = (r"(?:passwords?|authentication|access|permission|scram|sasl|account|user|login|your|you|the|of"
+                  r"|peer|ident|ldap|radius|pam|gssapi|sspi|certificate)[ \t]+")
+_SENTENCE_HEADER = r"(?:fe_sendauth|fatal|error|ora-\d{5}):[ \t]+"
+_WORD_ENDS = r"(?=[\s.,;:!?)\]}]|$)"
+# A verb that has a subject before it: a word before one is that subject.
+_FINITE = (r"(?i:is|are|was|were|has|have|had|does|did|do|must|may|might|can|cannot|could|should|shall|will|would)"
+           + _WORD_ENDS)
+_PARTICIPLE = r"(?:failed|denied|expired|supplied|required|rejected|refused|changed|mismatched|revoked|disabled|locked)"
+_PREDICATE = (r"(?:is|are|was|were|has|have|had|must|may|can|cannot|could|should|will|would|does|did|do|not|no|never"
+              rf"|too|be|been|{_PARTICIPLE})" + _WORD_ENDS)
+_BARE_PREDICATE = rf"(?:{_PARTICIPLE}|has[ \t]+expired|must|cannot){_WORD_ENDS}"
+_SENTENCE = (rf"(?i:(?:{_SENTENCE_HEADER})*(?:{_PARTICIPLE}{_WORD_ENDS}|{_PREDICATE}(?=[ \t]+\w)(?![ \t]+{_FINITE})"
+             rf"|(?:{_SENTENCE_WORD}){{2,6}}{_PREDICATE}|{_SENTENCE_WORD}{_BARE_PREDICATE}))")
+# A spaced password's further words (`password: correct horse battery`), after a password's or a secret's name and a
+# colon: a value written so is a YAML plain scalar, which runs on over its spaces (YAML 1.2 section 7.3.3), so each word
+# up to what ends it is the value's, on the safe side: a sentence's predicate (`password: tiger lion was rejected`),
+# the next `name: ` or `name=` pair (`password: letmein host: 10.0.0.3`), a quote, a separator or the line's end.
+_MORE_WORDS = (rf"(?:[ \t]+(?!{_PREDICATE}|[\w.-]+(?:=|:(?:[ \t]|$)))[^\s&;,'\"{{\\]"
+               rf"(?:[^\s&;,'\"\\]|[\"'](?!{_CLOSES}))*)*")
+# A secret's version as Cloud Run takes it after the secret's name and a colon, no space (`db-pass:latest`, gcloud run
+# deploy `--set-secrets`): no value.
+_VERSION = r"(?:latest|\d{1,6})" + _VALUE_ENDS
+# The names of keys that are secrets, whatever follows them: a data encryption key (`ENCRYPTION_KEY`, Rails'
+# `active_record_encryption` keys), Rails' `RAILS_MASTER_KEY`, an HMAC or a signing key (a webhook's or a cookie's),
+# a secret key (`AWS_SECRET_KEY`, `DJANGO_SECRET_KEY`), and a service account key's `private_key` and `private_key_id`
+# (IAM "Create and delete service account keys": the key file's fields; the id names the key, redacted on the safe
+# side).
+_KEY_NAMES = r"(?:encryption|master|hmac|signing|secret|private|access|app)[_-]?key(?:[_-]?(?:id|base))?"
 # A Secret Manager secret's name after `secret:` ("secret: db-pass not found"): lower-case words joined by "-" or "_",
 # as such names are written (Secret Manager "Create a secret": letters, digits, "-" and "_"). A password spelt so
 # (`secret: correct-horse`) is kept with it: a known limit.
@@ -324,20 +362,23 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"
                     rf"|\A{_PEM_BODY}"),
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
-    ("secret_field", rf"(?=[AaPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=>\s*"
+    ("secret_field", rf"(?=[AaEeHhMmPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=>\s*"
                      rf"|(?:\s*=(?!>)\s*|\\?[\"'\]]\s*(?:=>|[:=](?!>))\s*|:\s*(?=\\?[\"'])){_QUOTED_NAME}"
                      r"|(?:(?<=Password)|(?<=Passwd)|(?<=Secret)|(?<=Token)|(?<=Key)):(?=[^\s/:\"'{}\\\]])"
+                     rf"|(?(fstrict):(?=[^\s/:\"'{{}}\\\]])(?!{_STRICT_PROSE}|{_VERSION})|(?!))"
                      r"|(?i:(?<=-api-key)|(?<=-apikey)|(?<=-token)):\s*"
-                     r"|(?i:(?<![^_-]pass)(?<![^_-]auth)):[ \t]+"
+                     r"|(?i:(?<![^_-]pass)(?<![^_-]auth)):[ \t]+(?P<fspaced>)"
                      rf"(?(fstrict)(?!{_STRICT_PROSE}|{_SENTENCE})|(?(fphrase)(?!{_STRICT_PROSE})"
-                     rf"|(?(fsecret)(?!{_STRICT_PROSE}|{_SECRET_NAME}|{_SENTENCE})|(?!(?!{_KEY_RUN}){_PROSE_WORD})))))"
+                     rf"|(?(fsecret)(?!{_STRICT_PROSE}|{_SECRET_NAME}|{_SENTENCE})"
+                     rf"|(?!{_SENTENCE}|(?!{_KEY_RUN}){_PROSE_WORD}(?![ \t]+{_FINITE}))))))"
                      r"(?:[bBrRuU]{1,2}(?=\\?[\"']))?(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
                      rf"{_NOT_A_SECRET}(?(fdq){_DQ_BODY}(?:(?P<farrow>\"[ \t]+->[ \t]+\"){_DQ_BODY})?"
                      rf"|(?(fsq){_SQ_BODY}|"
                      r"(?(fbrace)[^}\n]+|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\]"
-                     r"(?:[^\s&;,'\"]|[\"'](?!" + _CLOSES + r"))*))))"),
+                     r"(?:[^\s&;,'\"]|[\"'](?!" + _CLOSES + r"))*"
+                     r"(?(fspaced)(?(fstrict)" + _MORE_WORDS + r"|(?(fsecret)" + _MORE_WORDS + r")))))))"),
     ("env_value", r"(?P<envname>\bname\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[\w.-]*?"
-                  r"(?i:password|passwd|secret|token|api[_-]?key|pass)\\?[\"']?[ \t]*,?\s*(?:-[ \t]+)?"
+                  r"(?i:password|passwd|secret|token|api[_-]?key|pass|" + _KEY_NAMES + r")\\?[\"']?[ \t]*,?\s*(?:-[ \t]+)?"
                   r"\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*(?:(?P<envdq>\\?\")|(?P<envsq>'))?)"
                   rf"{_NOT_A_SECRET}(?(envdq){_DQ_BODY}|(?(envsq){_SQ_BODY}"
                   rf"|[^\s,}}\"'\\](?:[^\s,}}\"'\\]|[\"'](?!{_CLOSES}))*))"),
@@ -396,7 +437,7 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
 }
 # `secret_field`'s: a secret's name and what may follow it (`=`, a key's closing quote, escaped or not, `:`), in one
 # search of the lower-cased text (a third of the time of 54 substring searches).
-_FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word|phrase)?|pwd|secret|token|key(?:[_-]?base)?"
+_FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word|phrase)?|pwd|secret|token|key(?:[_-]?(?:base|id))?"
                            r"|auth(?:[_-]?string)?|[-?&]signature)(?:\s*=|['\"\\:\]])")
 # `option_password`'s, by the client its needle names: an option that client takes a password by, in the text as
 # written (options are case-sensitive): a MySQL client's `-pX`, curl's `-u`/`-U` alone or last of a group of short

@@ -31,6 +31,7 @@ from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stri
 from shared.alerts.operators import CLI_SENDER
 from shared.echo import quoted
 from shared.outcomes import BIDI, C1, INVISIBLE
+from shared.redaction import redacted
 
 SCHEMA = "runwarden.command/v1"
 MAX_COMMAND_BYTES = 64 * 1024
@@ -250,12 +251,18 @@ def _not_a_label(value: str) -> str:
 CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The idempotency key: the same id "
                                  "again is answered `skipped` with the first result. Not `command:…`, the label a "
                                  "command's writes carry."), AfterValidator(_not_a_label)]
+# A reason is free text recorded everywhere a command goes (the timeline, its outcome, a pause's record shown to other
+# operators), and so is who asks: a credential pasted into either (`rotating ENCRYPTION_KEY=...`, a DSN copied from a
+# runbook) is redacted as it is read, by the one function every text Runwarden writes goes through
+# (shared/redaction.py).
+_REDACTED = AfterValidator(redacted)
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
                                  description="Who asks: recorded, not a credential (IAM on the topic decides who "
-                                             "may publish)."), _PLAIN_PRINCIPAL, _NOTHING_AROUND, _ONE_READING]
+                                             "may publish)."), _PLAIN_PRINCIPAL, _NOTHING_AROUND, _ONE_READING,
+                      _REDACTED]
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
-                              description="Why: required for every command that writes."), _PLAIN_REASON]
-OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON]
+                              description="Why: required for every command that writes."), _PLAIN_REASON, _REDACTED]
+OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON, _REDACTED]
 
 
 def _as_google_writes_it(value: str) -> str:
@@ -534,6 +541,8 @@ def _misrouted_incident_id(value: Any) -> tuple[str | None, str]:
     kept as it came, an id with a zero-width space inside labelled a timeline no alert of it could share."""
     if not isinstance(value, str):
         return None, ""
+    if redacted(value) != value:   # as the alerts path refuses it (shared/alerts/incidents.py `_no_credential`)
+        return None, "holds a credential"
     try:
         return folded_incident_id(stripped_incident_id(value)) or None, ""
     except IncidentIdCharacter as e:

@@ -35,9 +35,10 @@ from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
 from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, NOTIFICATION_BYTES, Relayed, WrappedTooDeep, read_through,
-                                   wrapped_too_deep)
+                                   message_id_written, wrapped_too_deep)
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.echo import quoted as echoed_quoted
+from shared.redaction import redacted
 from shared.errors import PermanentError
 from shared.alerts import label_keys
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, INCIDENT_ID_CHARACTER, IncidentIdCharacter,
@@ -437,6 +438,12 @@ class Link(_Wire):
     url: str = ""
 
 
+# The words a person wrote into a policy (its display name, a condition's, the incident's summary Monitoring builds from
+# them), which every line and outcome of the incident quotes: a credential pasted there is redacted as it is read, by
+# the one function every text Runwarden writes goes through (shared/redaction.py).
+ShownText = Annotated[str, AfterValidator(redacted)]
+
+
 class Documentation(_Wire):
     content: str = ""
     mime_type: str = ""
@@ -612,7 +619,7 @@ _CAMEL_HUMP = re.compile(r"_([a-z])")
 
 class _Condition(_Wire):
     name: str = ""
-    display_name: str = ""
+    display_name: ShownText = ""
     condition_threshold: _ConditionBody | None = None
     condition_absent: _ConditionBody | None = None
     condition_matched_log: _ConditionBody | None = None
@@ -734,20 +741,34 @@ def _not_a_command_label(value: str) -> str:
     return value
 
 
+def _no_credential(value: str) -> str:
+    """An incident id holding a credential's shape is refused: it keys every record and labels every line of the
+    incident, so it would be written everywhere as sent, and redacted it would be another id (two such incidents one).
+    Monitoring writes none so (every sample: letters, digits and '.'); a relayed or hand-made notification may. The
+    rejection, like every one, keeps the message with its credentials redacted, and names no incident
+    (shared/alerts/received.py `_readable_id`)."""
+    if redacted(value) != value:
+        raise PydanticCustomError(
+            "incident_id_credential", "holds a credential (shared/redaction.py), which no Monitoring incident id does "
+            "(they look like '0.nrwotmyokd9n'): it would be written on every line of the incident")
+    return value
+
+
 class _IncidentWire(_Wire):
     # Field order is the order errors are reported in: identity first.
     incident_id: Annotated[str, BeforeValidator(_non_empty), BeforeValidator(_incident_id),
-                           AfterValidator(_key_sized), AfterValidator(_not_a_command_label)]
+                           AfterValidator(_key_sized), AfterValidator(_not_a_command_label),
+                           AfterValidator(_no_credential)]
     state: Annotated[IncidentState, BeforeValidator(_state)]
     started_at: EpochSeconds
     ended_at: OptionalEpochSeconds = None
     scoping_project_id: str = ""
     url: str = ""
     severity: str = ""
-    summary: str = ""
-    policy_name: str = ""
+    summary: ShownText = ""
+    policy_name: ShownText = ""
     policy_user_labels: Labels = Field(default_factory=dict)
-    condition_name: str = ""
+    condition_name: ShownText = ""
     condition: _Condition = Field(default_factory=_Condition)
     # The policy's conditions, when something lists them beside the one `condition` (AlertPolicy.conditions,
     # google/monitoring/v3/alert.proto): no schema-1.2 notification seen carries the list (Cloud Monitoring's
@@ -1929,7 +1950,8 @@ class PubSubMessage(_Wire):
 
     model_config = ConfigDict(ser_json_bytes="base64")
 
-    message_id: str = ""
+    # as Runwarden writes it: Pub/Sub's own id as it came, any other text a push body put there as its digest
+    message_id: Annotated[str, AfterValidator(message_id_written)] = ""
     publish_time: datetime | None = None
     attributes: Labels = Field(default_factory=dict)
     data: bytes = b""  # an attributes-only message has none

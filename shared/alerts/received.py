@@ -33,7 +33,7 @@ from typing import Any
 
 from shared.alerts.incidents import quoted
 from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, MAX_WRAPPINGS, Reached, Relayed, WrappedTooDeep, read_through, shown,
-                                   shown_attributes, text_of)
+                                   message_id_written, shown_attributes, text_of)
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, IncidentIdCharacter, folded_incident_id,
                                     stripped_incident_id)
 from shared.outcomes import Received
@@ -49,7 +49,8 @@ MAX_KEPT_BYTES = 1024 * 1024
 # .ApiViolationReason docstring of google-cloud-pubsub quotes it for the count and 10 MB; the value's 1024 as
 # Pub/Sub's own refusal states it, googleapis/google-cloud-python#7906). A message that came through a topic keeps
 # every attribute whole; one past them (no Pub/Sub message) is cut there, saying so, by the one rule
-# (shared/alerts/relayed.py `shown_attributes`). A message id or publish time is cut at the same length.
+# (shared/alerts/relayed.py `shown_attributes`). A publish time is cut at the same length; a message id is written as
+# every line writes it (shared/alerts/relayed.py `message_id_written`).
 PUBSUB_MAX_ATTRIBUTES = 100
 PUBSUB_MAX_ATTRIBUTE_CHARACTERS = 1024
 
@@ -59,7 +60,7 @@ def received(event_data: Any) -> Received:
     message = event_data.get("message") if isinstance(event_data, Mapping) else None
     if not isinstance(message, Mapping):
         return _event(event_data)
-    return Received(message_id=_kept_value(message.get("messageId", message.get("message_id"))),
+    return Received(message_id=message_id_written(message.get("messageId", message.get("message_id"))),
                     publish_time=_kept_value(message.get("publishTime", message.get("publish_time"))),
                     attributes=shown_attributes(message.get("attributes"), PUBSUB_MAX_ATTRIBUTES,
                                                 PUBSUB_MAX_ATTRIBUTE_CHARACTERS),
@@ -124,12 +125,29 @@ def _whole_text(event_data: Any) -> str | None:
 # notification gives them (schema 1.2), also inside a relay's JSON string (its quotes escaped). An id is at most 128
 # characters of its shape (is_incident_id); a policy's display name at most 512 (alert.proto); each escaped up to 6
 # bytes a character (`\u0061`): an id spelled with JSON's escapes is found, and read as the id it spells. A key whose
-# value is no such string (null, a number, an object, one past the bound, an escape inside a relay's JSON string) is
-# found too, its value None: it may be the notification's own, so it reads as a value of no id's shape, never skipped.
-_SCANNED_ID = re.compile(r'\\?"incident_id\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"\\]){1,768})\\?")?')
+# value is no such string (null, a number, an object, one past the bound) is found too, its value None: it may be the
+# notification's own, so it reads as a value of no id's shape, never skipped. A value runs to its own closing quote
+# (RFC 8259 section 7: `\"` is a quote inside the string, `\\` a backslash): in the notification's JSON, each `\x` is
+# one escape; inside a relay's JSON string, whose every quote and backslash is escaped once more, the value's close is
+# `\"`, and an escape of the value's own is an escaped backslash and what it escapes (`\\\"`, a quote of the value).
+def _scanned_key(key: str, bound: int) -> re.Pattern[str]:
+    """`"key": "value"` in the notification's JSON (group `plain`) or inside a relay's JSON string (group `relayed`)."""
+    plain = rf'"{key}"\s*:\s*(?:"(?P<plain>(?:[^"\\]|\\.){{1,{bound}}})")?'
+    relayed = rf'\\"{key}\\"\s*:\s*(?:\\"(?P<relayed>(?:[^"\\]|\\[^"\\]|\\\\(?:\\.|[^"\\])){{1,{bound}}})\\")?'
+    return re.compile(f"{plain}|{relayed}", re.DOTALL)
+
+
+def _found(match: re.Match[str]) -> str | None:
+    """The value a `_scanned_key` match holds, as the notification's JSON writes it: a relay's escaping taken off."""
+    if match.group("relayed") is not None:
+        return _unescaped(match.group("relayed"))
+    return match.group("plain")
+
+
+_SCANNED_ID = _scanned_key("incident_id", 768)
 # A relay's wrapping's base64 `data` (shared/alerts/relayed.py), in one piece.
 _SCANNED_DATA = re.compile(r'"data"\s*:\s*"([A-Za-z0-9+/]{16,}={0,2})"')
-_SCANNED_POLICY = re.compile(r'\\?"policy_name\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"\\]){1,3072})\\?")?')
+_SCANNED_POLICY = _scanned_key("policy_name", 3072)
 
 
 # At most this many different ids (or policy names) are kept from a scan, and at most _SCANNED_READ different values of
@@ -211,8 +229,8 @@ def _scanned(text: str) -> tuple[Mapping[str, Any], _Ids]:
 def _search(text: str, ids: _Values, policies: _Values, depth: int) -> None:
     """Add each key's values in `text` to `ids` and `policies`, then those in each relay's base64 `data` in it, down to
     `depth` wrappings."""
-    ids.add(match.group(1) for match in _SCANNED_ID.finditer(text))
-    policies.add(match.group(1) for match in _SCANNED_POLICY.finditer(text))
+    ids.add(_found(match) for match in _SCANNED_ID.finditer(text))
+    policies.add(_found(match) for match in _SCANNED_POLICY.finditer(text))
     for match in _SCANNED_DATA.finditer(text) if depth else ():
         try:
             inner = base64.b64decode(match.group(1), validate=True).decode("utf-8")

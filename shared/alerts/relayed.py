@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -250,6 +251,28 @@ def _decoded(text: str) -> bytes | None:
 def text_of(value: Any) -> str | None:
     """A value a message gave, as text: a string as it is, anything else as its JSON (None as None)."""
     return None if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+# A Pub/Sub message's id as Runwarden writes it: an outcome's `message_id`, the timeline's, a claim's owner, an intent's
+# key. Pub/Sub sets it: "ID of this message, assigned by the server when the message is published. Guaranteed to be
+# unique within the topic." (PubsubMessage.message_id, google/pubsub/v1/pubsub.proto); the ids it assigns are decimal
+# digits (UNCONFIRMED: the proto promises no format, so any id of a token's characters is taken as it came). A push
+# body is JSON posted to the function, so a forged one, or a relay's republished envelope, may put anything under
+# `messageId`: a credential, a sentence, megabytes. An id of letters, digits, ".", "_", ":" and "-", at most
+# MESSAGE_ID_MAX of them and holding no credential, is written as it came; any other as a digest of itself, which
+# names the same message on every delivery (its answers' outcome ids derive from it) and shows none of it.
+MESSAGE_ID_MAX = 128
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
+
+
+def message_id_written(value: Any) -> str | None:
+    """The id a message gave (`messageId`), as Runwarden writes it; None or "" as given."""
+    text = text_of(value)
+    if not text:
+        return text
+    if len(text) <= MESSAGE_ID_MAX and _MESSAGE_ID.fullmatch(text) and redacted(text) == text:
+        return text
+    return "unreadable-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 def shown(value: Any, characters: int = _SHOWN_CHARACTERS) -> str | None:

@@ -74,6 +74,20 @@ def _planted() -> dict[str, str]:
 LETTERS = "Pw" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
 
 
+
+def _word(first: str = "") -> str:
+    return first + "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
+
+
+# Values a shape reads only by what names them, in the forms a person writes them: under a key named for what it is
+# (`ENCRYPTION_KEY`, `MASTER_KEY`, a key file's `private_key_id`), a password of words with spaces, one after a colon
+# with no space, one under a name joined to `-pass`, a token's word before a finite verb; and a pause's reason holding
+# one. Fresh on each run.
+SPOKEN = {"encryption_key": _word("Ek"), "master_key": _word("Mk"), "private_key_id": secrets.token_hex(20),
+          "spaced": _word(), "joined": _word(), "no_space": _word(), "hyphen_pass": _word(), "token_word": _word("T"),
+          "reason": _word("Rs")}
+
+
 def test_every_redacted_shape_is_planted():
     assert set(_planted()) == {name for name, _ in SHAPES}
 
@@ -95,6 +109,10 @@ def _runbook(planted: dict[str, str]) -> str:
             f"refresh token {planted['vendor_token']}; "
             f"env {{\"name\": \"DB_PASSWORD\", \"value\": \"it's-{planted['env_value']}\"}}; "
             f"password: {LETTERS} was rejected; "
+            f"ENCRYPTION_KEY={SPOKEN['encryption_key']} RAILS_MASTER_KEY={SPOKEN['master_key']}; "
+            f"{{\"private_key_id\": \"{SPOKEN['private_key_id']}\"}}; "
+            f"password: {SPOKEN['spaced']} {SPOKEN['joined']} was rejected; password:{SPOKEN['no_space']}; "
+            f"db-pass: {SPOKEN['hyphen_pass']}; token: {SPOKEN['token_word']} is wrong; "
             f"payload {{ data: \"{planted['secret_payload']}\" }}\n-----BEGIN PRIVATE KEY-----\n"
             f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
 
@@ -111,6 +129,7 @@ def _scenario_with_secrets(source: str, path: Path, planted: dict[str, str], pas
             env = revision.get("env", {})
             hosts[revision["name"]] = env.get("DB_HOST", "db.internal.example")
             revision["env"] = {**env, "DB_PASSWORD": password, "UPSTREAM_TOKEN": planted["token"],
+                               "ENCRYPTION_KEY": SPOKEN["encryption_key"],
                                "MAPS_API_KEY": planted["api_key"],
                                "DATABASE_URL": _dsn(planted, hosts[revision["name"]])}
     for line in data["logs"]:   # the application's error, as a line the diagnosis quotes, names its DSN
@@ -151,7 +170,10 @@ def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source, handled, 
         box.publish_alert(broken)
         box.publish_command({"command": "unlock", "command_id": "c-1", "requested_by": "ops",
                              "reason": _runbook(planted), "token": planted["token"]})
-        outcomes = box.wait_outcomes(4, timeout=60)
+        # A command Runwarden runs, its reason holding a key pasted from a runbook: recorded with it redacted.
+        box.publish_command({"command": "status", "command_id": "s-1", "requested_by": "ops",
+                             "reason": f"after rotating SIGNING_KEY={SPOKEN['reason']}"})
+        outcomes = box.wait_outcomes(5, timeout=60)
         captured = []
         for server in servers:
             while True:
@@ -166,12 +188,13 @@ def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source, handled, 
     finally:
         box.stop()
 
-    assert sorted(o.body["status"] for o in outcomes) == sorted([handled, "rejected", "rejected", "rejected"])
+    assert sorted(o.body["status"] for o in outcomes) == sorted([handled, "rejected", "rejected", "rejected",
+                                                                "reported"])
     written = captured + [json.dumps(o.body) + json.dumps(o.attributes) for o in outcomes] + forwarded
     assert any(f'"step": "{handled}"' in line for line in captured)   # the scan saw the real timeline
     assert forwarded
     for text in written:
-        for name, value in (*planted.items(), ("password", password), ("letters", LETTERS)):
+        for name, value in (*planted.items(), *SPOKEN.items(), ("password", password), ("letters", LETTERS)):
             assert value not in text, (name, text[:300])
         found = CREDENTIAL_SHAPES.search(text)
         assert found is None, (found.group(), text[max(found.start() - 200, 0):found.end() + 100])

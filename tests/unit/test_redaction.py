@@ -269,7 +269,7 @@ KEPT += ["Access denied for user 'app'@'10.8.0.5' (using password: YES)", "PWD=/
          "DB_PASSWORD_FILE=/secrets/db/password", "{'PASSWORD': None, 'TOKEN': ''}", "password=null&user=app",
          "DB_SECRET=projects/shop-prod/secrets/db-password/versions/7", "psql password=${DB_PASSWORD} host=db",
          "token_type=bearer expires_in=3599", "bypass=true oauth=off", "invalid token: expired",
-         "FATAL:  password authentication failed for user \"app\"", "private_key_id=1a2b3c",
+         "FATAL:  password authentication failed for user \"app\"",
          "CREATE USER 'app'@'%' IDENTIFIED WITH caching_sha2_password", "eyJhbGciOi alone",
          "password=yes)",
          # Runwarden's own words: a diagnosis's signature, in its outcome's JSON
@@ -488,6 +488,61 @@ PEM_LINE_ENDS = {
                                    REDACTED + " \r\n"),
 }
 ROWS += list(PEM_LINE_ENDS.values())
+
+# A password that is itself a word the drivers' sentences hold, or a word before a finite verb (`Never was`, `Hunter
+# is`: the verb's subject, so the value), a name joined to `pass` by "-" as by "_", a value after a strict name's colon
+# with no space in any case, and a spaced value's every word: the value redacted, the sentence after it kept.
+SPOKEN_AS_WORDS = {
+    "an auxiliary before a finite verb": ("password: Never was rejected", "Never", "password: " + REDACTED + " was rejected"),
+    "an auxiliary alone": ("password: Never", "Never", "password: " + REDACTED),
+    "a driver's word before a verb no driver writes after it": ("password: password was rejected", "password: password",
+                                                                "password: " + REDACTED + " was rejected"),
+    "a driver's word before is": ("pwd: Access is wrong", "Access", "pwd: " + REDACTED + " is wrong"),
+    "a token's word before is": ("token: Hunter is wrong", "Hunter", "token: " + REDACTED + " is wrong"),
+    "a token's word before was": ("api_token: Falcon was revoked", "Falcon", "api_token: " + REDACTED + " was revoked"),
+    "a name joined to pass by a hyphen": ("db-pass: tiger", "tiger", "db-pass: " + REDACTED),
+    "no space, lower case": ("password:tiger", "tiger", "password:" + REDACTED),
+    "no space, before a sentence": ("db_passwd:Tiger was rejected", "Tiger", "db_passwd:" + REDACTED + " was rejected"),
+    "a spaced value": ("password: correct horse battery staple", "staple", "password: " + REDACTED),
+    "a spaced value before a sentence": ("password: tiger lion was rejected", "lion",
+                                         "password: " + REDACTED + " was rejected"),
+    "a spaced value before the next pair": ("secret: open sesame user: app", "sesame",
+                                            "secret: " + REDACTED + " user: app"),
+}
+ROWS += list(SPOKEN_AS_WORDS.values())
+# The drivers' sentences after a password's name still kept whole (each form `_SENTENCE` reads), and a secret's version
+# after its name and a colon with no space (gcloud run deploy `--set-secrets`).
+KEPT += ["password: failed", "password: password has expired", "password: Access denied for user 'app'@'10.8.0.5'",
+         "password: Login failed for user 'app'.", "token: Expired", "auth: token expired", "DB_PASS=db-pass:3",
+         "--set-secrets=DB_PASSWORD=db-password:latest", "password:yes", "password: never set"]
+# Keys named for what they are (a data encryption key, Rails' master key, an HMAC or a signing key, a secret key, a
+# service account key's `private_key_id`, an OAuth client's secret), in each form a log line or a dump writes them; the
+# other credentials each Google and database client writes, in the forms Runwarden receives them.
+NAMED_KEYS = {
+    "ENCRYPTION_KEY in an env dump": ("ENCRYPTION_KEY=Ek7s3cretValue RAILS_ENV=production", "Ek7s3cret",
+                                      "ENCRYPTION_KEY=" + REDACTED + " RAILS_ENV=production"),
+    "RAILS_MASTER_KEY": ("RAILS_MASTER_KEY=0a1b2c3d4e5f60718293a4b5c6d7e8f9", "0a1b2c3d", "RAILS_MASTER_KEY=" + REDACTED),
+    "HMAC_KEY in YAML": ("webhook:\n  hmac_key: tiger\n  url: x", "tiger", "hmac_key: " + REDACTED + "\n  url: x"),
+    "SIGNING_KEY": ("SIGNING_KEY=Sg7s3cret", "Sg7s3cret", "SIGNING_KEY=" + REDACTED),
+    "a *_SECRET_KEY": ("DJANGO_SECRET_KEY='dj7-s3cret' python manage.py", "dj7-s3cret",
+                       "DJANGO_SECRET_KEY='" + REDACTED + "' python"),
+    "PRIVATE_KEY_ID": ("PRIVATE_KEY_ID=1a2b3c4d5e6f", "1a2b3c4d5e6f", "PRIVATE_KEY_ID=" + REDACTED),
+    "CLIENT_SECRET": ("CLIENT_SECRET=Cs7s3cret", "Cs7s3cret", "CLIENT_SECRET=" + REDACTED),
+    "a key file's private_key_id": ('{"type": "service_account", "private_key_id": "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", '
+                                    '"client_email": "a@p.iam.gserviceaccount.com"}', "1a2b3c4d5e6f7a8b",
+                                    '"private_key_id": "' + REDACTED + '", "client_email": "a@p.iam.gserviceaccount.com"}'),
+    "an encryption key as Cloud Run's EnvVar": ('{"name": "ENCRYPTION_KEY", "value": "Ek8s3cret"}', "Ek8s3cret",
+                                                '{"name": "ENCRYPTION_KEY", "value": "' + REDACTED + '"}'),
+    "a master key as a Kubernetes env var": ("- name: RAILS_MASTER_KEY\n  value: Mk8s3cret", "Mk8s3cret",
+                                             "value: " + REDACTED),
+    "a postgres:// URL": ("postgres://u:Pg9s3cret@h/db", "Pg9s3cret", "postgres://u:" + REDACTED + "@h/db"),
+    "a mysql:// URL": ("mysql://u:My9s3cret@h/db", "My9s3cret", "mysql://u:" + REDACTED + "@h/db"),
+    "a mongodb+srv:// URL": ("mongodb+srv://u:Mg9s3cret@c0.x.mongodb.net/db", "Mg9s3cret",
+                             "mongodb+srv://u:" + REDACTED + "@c0.x.mongodb.net/db"),
+    "an OAuth access token alone": ("ya29.a0AfB_byC3xq-9Zt0Lk", "a0AfB_byC3", REDACTED),
+    "a refresh token alone": ("1//0gAbCdEfGhIjKlMnOpQrStUvWxYz", "gAbCdEfGh", REDACTED),
+}
+ROWS += list(NAMED_KEYS.values())
 
 
 @pytest.mark.parametrize("text, gone, kept", ROWS)

@@ -681,7 +681,8 @@ QUOTED_IDS = {
     "an id and a null one": (_spelled("0.a", values=("null",)), "its incident id could not be read"),
     "an id and a number": (_spelled("0.a", values=("12",)), "its incident id could not be read"),
     "an id and one past an id's bound": (_spelled("0.a", "0." + "b" * 800), "its incident id could not be read"),
-    "an id and one escaped inside a summary": (_quoting("0.a", "0.\\u0062"), "its incident id could not be read"),
+    # Inside a summary's string an id's own escape is escaped once more (`\\u0062`): read through both, it is 0.b.
+    "an id and one escaped inside a summary": (_quoting("0.a", "0.\\u0062"), "it quotes two incident ids, 0.a and 0.b"),
     # More different values than a scan reads (1,000) stop it: the ids found so far are said as at least.
     "ids among 1,500 values of no id's shape": (_quoting("0.a", "0.b", *(f"not id {i}" for i in range(1_500))),
                                                "it quotes at least 2 incident ids, the first 0.a"),
