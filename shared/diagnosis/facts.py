@@ -1361,6 +1361,12 @@ class Facts:
             return list(found)
         return [e for e in found if e.resource_labels.get("revision_name") == revision]
 
+    def matches_while_failing(self, signal: LogSignal) -> list[LogRecord]:
+        """The entries of a signal logged from the failing window's start (shortly before the first failing
+        minute) on, or every one when no minute failed: what was logged while the requests failed."""
+        failing = self.failing_window
+        return [e for e in self.log_matches(signal) if failing is None or e.timestamp >= failing.start]
+
     def database_lines(self, signal: LogSignal) -> list[LogRecord]:
         """The entries of a database signal (errors of reaching it, its refusals) logged while requests
         failed: from the failing window's start (shortly before the first failing minute) on, or every

@@ -273,8 +273,10 @@ def _where_503s_come_from(facts: Facts) -> str:
     if ended:
         return "; ".join(ended) + ", and the request log's 503 texts (503s)"
     connectors = _serving_connectors(facts)
-    return (f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
-            if connectors else "the request log's 503 texts (503s)")
+    where = (f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
+             if connectors else "the request log's 503 texts (503s)")
+    stuck = _worker_timeouts(facts)
+    return f"{stuck}, and {where}" if stuck else where
 
 
 def _memory_kills(facts: Facts) -> str:
@@ -285,6 +287,23 @@ def _memory_kills(facts: Facts) -> str:
     return (f"the instances' memory (Cloud Run ended instances over a memory limit: {len(killed)} 'Memory "
             f"limit ... exceeded' entries in its system log; their requests in flight end as 503s): each "
             f"container's memory limit against what it holds")
+
+
+def _worker_timeouts(facts: Facts) -> str:
+    """The application's own server, when it timed its workers out while the requests failed, at least
+    startup_failure_logs_min times over the window (LogSignal.WORKER_TIMEOUT, counted as connector_saturation's
+    `_workers_stuck` counts them): gunicorn's arbiter ends a worker that did not notify it within --timeout, 30 s
+    by default (benoitc/gunicorn gunicorn/arbiter.py murder_workers; docs "Settings", timeout), and the request
+    that worker held ends unanswered, which Cloud Run answers 503 ("connection to the instance had an error":
+    its troubleshooting page names a framework's timeout, gunicorn's WORKER TIMEOUT, among that 503's causes).
+    Its line says a worker was stuck, not on what, and carries no severity of its own, so the top error texts,
+    warnings and worse, leave it out: named here, before the connector, where a person starts."""
+    lines = facts.matches_while_failing(LogSignal.WORKER_TIMEOUT)
+    if not facts.logged_enough(lines, facts.s.startup_failure_logs_min):
+        return ""
+    return (f"the application server's own worker timeout ({len(lines)} entries of workers it timed out or killed, "
+            f"e.g. {excerpt(lines[0].text)!r}; the requests those workers held end unanswered, as 503s): which "
+            "handlers ran past it and what they waited on (a slow query, a lock, a call with no timeout of its own)")
 
 
 def _liveness_shutdowns(facts: Facts) -> str:

@@ -199,3 +199,34 @@ def test_look_next_names_the_settings_a_recent_deploy_changed_with_their_before_
             in result.recommendation, result.recommendation
     else:
         assert "the settings" not in result.recommendation, result.recommendation
+
+
+WORKER_TIMEOUT = "[2026-11-30 09:51:12 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:14)"
+WORKER_KILLED = "[2026-11-30 09:51:13 +0000] [1] [ERROR] Worker (pid:15) was sent SIGKILL! Perhaps out of memory?"
+
+
+# (the application server's lines: (minute, text, count), memory kills) -> what the advice must name, and must
+# not. gunicorn's lines carry no severity (stderr, DEFAULT): the top error texts leave them out, so before, an
+# escalation of 503s its workers' timeouts explained sent a person to the connector's metrics alone.
+@pytest.mark.parametrize("stuck, killed, named, unnamed", [
+    ([(-5, WORKER_TIMEOUT, 4)], False,
+     ["the application server's own worker timeout (4 entries", "WORKER TIMEOUT (pid:14)",
+      "which handlers ran past it", "and the request log's 503 texts and the metrics of connector backend-conn"], []),
+    ([(-6, WORKER_TIMEOUT, 2), (-6, WORKER_KILLED, 1)], False,
+     ["the application server's own worker timeout (3 entries"], []),
+    # Fewer than startup_failure_logs_min (3): not named.
+    ([(-5, WORKER_TIMEOUT, 2)], False, ["the request log's 503 texts and the metrics of connector backend-conn"],
+     ["worker timeout"]),
+    # Only before the requests failed (the failing minutes begin about 15 min before the read): not theirs.
+    ([(-40, WORKER_TIMEOUT, 5)], False, ["the request log's 503 texts and the metrics of connector backend-conn"],
+     ["worker timeout"]),
+    # Cloud Run ended instances over their memory limit: the instances' memory is where the 503s come from.
+    ([(-5, WORKER_TIMEOUT, 4)], True, ["the instances' memory"], ["worker timeout", "metrics of connector"]),
+], ids=["timeouts", "timeouts and a kill", "too few", "before the failing minutes", "with memory kills"])
+def test_look_next_on_503s_names_the_workers_the_application_server_timed_out(stuck, killed, named, unnamed):
+    e = _inconclusive_503s("connector", sql=False)
+    for minute, text, count in stuck:
+        e = e.log(minute, text, OLD, count=count, log_id="run.googleapis.com/stderr", severity="DEFAULT")
+    if killed:
+        e = e.log(-5, MEMORY, OLD, count=3, log_id=SYSTEM)
+    _advises(e, named, unnamed)

@@ -1953,8 +1953,7 @@ def _workers_stuck(facts: Facts, c: Citation) -> str:
     traffic is not shown to be what the workers waited on. Not ruled out (a read with no timeout of its
     own waits silently through a saturated connector too), it competes, and is never scaled alone."""
     s = facts.s
-    failing = facts.failing_window
-    lines = [e for e in facts.log_matches(LogSignal.WORKER_TIMEOUT) if failing is None or e.timestamp >= failing.start]
+    lines = facts.matches_while_failing(LogSignal.WORKER_TIMEOUT)
     if not facts.logged_enough(lines, s.startup_failure_logs_min) or refusals(facts):
         return ""
     unreached, pooled = _path_waits(facts)
@@ -2183,8 +2182,7 @@ def _platform_503s(facts: Facts) -> list[LogRecord]:
     network bottleneck, a Serverless VPC Access connector's among them, as one of their causes
     (docs.cloud.google.com/run/docs/troubleshooting, the request log's texts), so they never make the 503s
     the application's own."""
-    failing = facts.failing_window
-    return [e for e in facts.log_matches(LogSignal.CONNECTOR_503) if failing is None or e.timestamp >= failing.start]
+    return facts.matches_while_failing(LogSignal.CONNECTOR_503)
 
 
 def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
@@ -2195,9 +2193,7 @@ def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
     before: a saturated connector's failures end as 503s too). A 503 share alone does not say whose the
     503s are; the framework's own line does, and a wait logged on the database path puts them back on it."""
     s = facts.s
-    failing = facts.failing_window
-    lines = [e for e in facts.log_matches(LogSignal.APP_TIMEOUT_503)
-             if failing is None or e.timestamp >= failing.start]
+    lines = facts.matches_while_failing(LogSignal.APP_TIMEOUT_503)
     if not lines or not facts.logged_enough(lines):
         return []
     unreached, pooled = _path_waits(facts)
