@@ -27,16 +27,20 @@ Not such a change:
   read by the rules. A person's `update-traffic` a minute after their own deploy is after its revision was ready,
   so it is a change of its own, as a person's other changes are.
 
-A deploy begun after the incident began, seen only so, is someone at work on the service (their fix, a pipeline's
-next release): it cannot be the incident's cause, and a rollback then would pin traffic over it. It stands
-automation down, as its audit entry would (diagnose._audited_changes), named as that deploy; so does one through a
-workload identity pool's principal, as its entry would.
 - one an audit entry read accounts for: an entry by the same principal (its principalEmail, else its
   principalSubject: a federated caller's) from AUDITED before its operation's first entry to AUDITED after its last
   (`LogRecord.operation_ended_at`). The first entry is dated when the change was asked for, the last when its
   operation ended, for a deploy when its revision was ready, minutes later for a slow start; which one update_time
-  follows is UNCONFIRMED, and the span holds both readings. The audit reading already judged that entry: deploy,
-  step or person's move (a service account's entry shows who acted through it).
+  follows is UNCONFIRMED, and the span holds both readings. A deploy's entry (within AUDITED of a revision's
+  create_time) ends at its last entry or its revision's Ready transition, whichever is later, and SETTLES after:
+  the same person's `update-traffic` a minute after their deploy, its own entry not read, is not the deploy's. The
+  audit reading already judged that entry: deploy, step or person's move (a service account's entry shows who
+  acted through it).
+
+A deploy begun after the incident began, seen only so, is someone at work on the service (their fix, a pipeline's
+next release): it cannot be the incident's cause, and a rollback then would pin traffic over it. It stands
+automation down, as its audit entry would (diagnose._audited_changes), named as that deploy; so does one through a
+workload identity pool's principal, as its entry would.
 """
 from __future__ import annotations
 
@@ -93,10 +97,10 @@ def unaudited_change(service: Service, revisions: Iterable[Revision], audited: I
     """Who changed `service` last, at or after `since`, when no entry of `audited` accounts for it and it was not
     Runwarden's own, nor a workload pool's or a deploy begun before the incident `started` (None: every deploy is
     before); None otherwise."""
-    by, at = service.last_modifier.strip(), service.update_time
+    by, at, revisions = service.last_modifier.strip(), service.update_time, tuple(revisions)
     if not by or at is None or at < since:
         return None
-    if among(by, ours) or any(_accounts_for(e, by, at) for e in audited):
+    if among(by, ours) or any(_accounts_for(e, by, at, revisions) for e in audited):
         return None
     kind = PrincipalKind.UNKNOWN if is_service_account(by) else PrincipalKind.PERSON
     deployed = deploy_of(at, revisions)
@@ -123,9 +127,20 @@ def deploys_own(at: datetime, revision: Revision) -> bool:
     return revision.create_time - OWN_DEPLOY <= at <= end
 
 
-def _accounts_for(entry: LogRecord, by: str, at: datetime) -> bool:
-    """`entry` is the change of `by` at `at`: the same principal, `at` within its operation's span widened by
-    AUDITED on either side."""
-    ended = max(entry.operation_ended_at or entry.timestamp, entry.timestamp)
+def _accounts_for(entry: LogRecord, by: str, at: datetime, revisions: Iterable[Revision]) -> bool:
+    """`entry` is the change of `by` at `at`: the same principal, `at` from AUDITED before its operation's first entry
+    to AUDITED after its last, or, for a deploy's entry, to SETTLES after its revision was ready (`_entry_ends`)."""
     return ((entry.principal or entry.principal_subject or "").strip().lower() == by.lower()
-            and entry.timestamp - AUDITED <= at <= ended + AUDITED)
+            and entry.timestamp - AUDITED <= at <= _entry_ends(entry, revisions))
+
+
+def _entry_ends(entry: LogRecord, revisions: Iterable[Revision]) -> datetime:
+    """Where a change `entry` accounts for may be stamped at the latest: AUDITED after its operation's last entry,
+    or, when it is a revision's deploy (that revision created within AUDITED of it), SETTLES after the later of its
+    last entry and the revision's Ready transition (Revision.settled_at)."""
+    ended = max(entry.operation_ended_at or entry.timestamp, entry.timestamp)
+    deployed = [r for r in revisions if abs(r.create_time - entry.timestamp) <= AUDITED]
+    if not deployed:
+        return ended + AUDITED
+    made = min(deployed, key=lambda r: abs(r.create_time - entry.timestamp))
+    return max(ended, made.settled_at or ended) + SETTLES

@@ -14,14 +14,14 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.evidence import Condition
+from shared.diagnosis.evidence import Condition, LogRecord, LogResult
 from shared.diagnosis.principals import PrincipalKind
 from shared.diagnosis.unaudited_change import deploys_own, unaudited_change
 from shared.remediation.planning import plan
 
 from tests.unit.builders import SQL, at
 from tests.unit.test_diagnosis import NEW
-from tests.unit.test_rollout_step_audited import CI, PERSON, POOL, _canary
+from tests.unit.test_rollout_step_audited import CI, PERSON, POOL, UPDATE, _canary
 
 RUNWARDEN = "runwarden@demo.iam.gserviceaccount.com"
 S = DiagnosisSettings(self_principals=(RUNWARDEN,))
@@ -135,3 +135,31 @@ def test_the_slow_deploys_span_reaches_past_a_minute_only_by_its_ready_transitio
 
     assert deploys_own(at(-7) + timedelta(seconds=10), new)
     assert not deploys_own(at(-7) + timedelta(seconds=11), new)
+
+
+# The same person's deploy entry read, the later change's not (late): the deploy's entry accounts for an update only
+# up to SETTLES after the later of its last entry and its revision's Ready transition.
+# (case, update_time (minutes), NEW's Ready transition after its creation (minutes), the entry's last (minutes; None:
+#  not read), stands down)
+ENTRY_READ = [
+    ("her update-traffic 40 s after her deploy, its entry read, the move's not", -10 + 40 * SECOND, 0, None, True),
+    ("... the deploy's operation ended 15 s after it was asked", -10 + 40 * SECOND, 0, -10 + 14 * SECOND, True),
+    ("the deploy's own update, stamped when it was asked", -10 - 1 * SECOND, 0, None, False),
+    ("a slow start's update stamped at its Ready transition, the last entry not read", -7 + 4 * SECOND, 3, None, False),
+    ("... its last entry read at the Ready transition", -7 + 4 * SECOND, 3, -7, False),
+]
+
+
+@pytest.mark.parametrize("case,minute,ready_after,ended,stands_down", ENTRY_READ, ids=[c[0] for c in ENTRY_READ])
+def test_a_deploys_entry_accounts_for_its_own_update_not_the_next_change(case, minute, ready_after, ended,
+                                                                        stands_down):
+    bundle = _bundle(PERSON, minute, ready_after)
+    deploy = LogRecord(timestamp=at(-10 - 1 * SECOND), log_id="cloudaudit.googleapis.com/activity", severity="NOTICE",
+                       text=UPDATE, method_name=UPDATE, principal=PERSON,
+                       operation_ended_at=at(ended) if ended is not None else None)
+    bundle = bundle.model_copy(update={"audit": LogResult(query="audit", entries=(deploy,))})
+
+    result = diagnose(bundle, S)
+
+    assert bool(result.stand_down) is stands_down, (result.stand_down, result.summary)
+    assert plan(result, bundle, S).action == (None if stands_down else "rollback_traffic")
