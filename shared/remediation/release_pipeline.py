@@ -104,7 +104,6 @@ def canary_in_progress(pipeline: ReleasePipeline, suspect_share: int) -> bool:
     return pipeline.cloud_deploy and 0 < suspect_share < 100
 
 
-
 class RolloutMover(BaseModel):
     """A service whose traffic a tool, not a person, moved after the failing revision's deploy, with that revision
     short of all traffic: a gradual rollout other than Cloud Deploy's (a CI job stepping `gcloud run services

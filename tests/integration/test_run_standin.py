@@ -207,11 +207,10 @@ def test_a_slow_deploy_is_dated_by_its_ready_transition_beside_update_time(stand
 
     standins.run.audit_into(standins.logging)
     created, slow = anchor + timedelta(minutes=1), timedelta(minutes=3)
-    asked = standins.run.deploy(SERVICE, "backend-00003-pip", created, by="ci@demo-project.iam.gserviceaccount.com",
-                                ready_after=slow)
+    ci = "ci@demo-project.iam.gserviceaccount.com"
+    asked = standins.run.deploy(SERVICE, "backend-00003-pip", created, by=ci, ready_after=slow)
     standins.run.update_time_when_ready = True
-    ready = standins.run.deploy(SERVICE, "backend-00004-pip", created + slow, by="ci@demo-project.iam.gserviceaccount.com",
-                                ready_after=slow)
+    ready = standins.run.deploy(SERVICE, "backend-00004-pip", created + slow, by=ci, ready_after=slow)
 
     assert asked.update_time == created - DEPLOY_ASKED_BEFORE and ready.update_time == created + 2 * slow
     run = CloudRunAdapter()
