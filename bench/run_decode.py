@@ -74,8 +74,10 @@ def plain_revision(proto: Any) -> Any:
 
     def condition(c: Any) -> Condition:
         which = run_v2.Condition.pb(c).WhichOneof("reasons")
+        moved = c.last_transition_time if "last_transition_time" in c else None
         return Condition(type=c.type_, state=c.state.name, reason=getattr(c, which).name if which else "",
-                         message=c.message)
+                         message=c.message,
+                         last_transition_time=datetime.combine(moved.date(), moved.timetz()) if moved else None)
 
     instances: list[str] = []
     for volume in proto.volumes:

@@ -158,6 +158,9 @@ class RevisionSpec(_Spec):
     sidecars: tuple[SidecarSpec, ...] = ()
     # Deleted since: not listed by the Run API, while Monitoring keeps its series.
     deleted: bool = False
+    # A slow start: its Ready condition's last transition this long after `created` (Condition.last_transition_time,
+    # google/cloud/run/v2/condition.proto), when its deploy ended. Unset: at `created`.
+    ready_after: Duration | None = None
 
     @model_validator(mode="after")
     def _check(self) -> RevisionSpec:
@@ -210,6 +213,10 @@ class ServiceSpec(_Spec):
     # a service scaled by hand to a fixed total of instances, divided among the revisions with traffic.
     scaling_mode: Literal["AUTOMATIC", "MANUAL"] | None = None
     manual_instances: int | None = Field(default=None, ge=0)
+    # Which time Service.update_time keeps for its newest revision's deploy: when it was asked for, or when it
+    # reconciled, that revision's Ready transition (`ready_after`). Neither is documented (UNCONFIRMED:
+    # RunStandIn.update_time_when_ready).
+    deploy_stamped: Literal["asked", "ready"] = "asked"
 
     @model_validator(mode="after")
     def _check(self) -> ServiceSpec:
@@ -519,6 +526,7 @@ class RevisionSeed:
     execution_environment: str | None = None
     image: str | None = None
     port_name: str | None = None
+    ready_after: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -530,6 +538,7 @@ class ServiceSeed:
     max_instances: int | None = None        # service-level (Service.scaling.max_instance_count)
     scaling_mode: str | None = None         # Service.scaling.scaling_mode: AUTOMATIC, MANUAL
     manual_instances: int | None = None     # Service.scaling.manual_instance_count
+    deploy_stamped: str = "asked"           # ServiceSpec.deploy_stamped
 
 
 @dataclass(frozen=True)
@@ -650,11 +659,12 @@ class Scenario(_Spec):
                                        tuple((k, v.secret, v.mount_path, tuple((i.path, i.version) for i in v.items))
                                              for k, v in r.secret_volumes.items()),
                                        r.min_instances, r.startup_cpu_boost, r.session_affinity,
-                                       r.execution_environment, r.image, r.port_name)
+                                       r.execution_environment, r.image, r.port_name,
+                                       r.ready_after or timedelta(0))
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances, spec.scaling_mode,
-                           spec.manual_instances)
+                           spec.manual_instances, spec.deploy_stamped)
 
     def _series_seed(self, spec: SeriesSpec, anchor: datetime) -> SeriesSeed:
         stored = {id(p): spec.stored_value(p.value) for p in spec.points}  # one Distribution per spec point
@@ -904,7 +914,7 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
                                       min_instance_count=rev.min_instances, startup_cpu_boost=rev.startup_cpu_boost,
                                       session_affinity=rev.session_affinity,
                                       execution_environment=rev.execution_environment, image=rev.image,
-                                      port_name=rev.port_name)
+                                      port_name=rev.port_name, ready_after=rev.ready_after)
         if service.traffic:
             # The split the scenario starts in, not a write within it: the writes that made it are the ones its
             # `audit_logs` record (a deploy, a person's or a pipeline's split move, each with its own request).
@@ -939,13 +949,20 @@ def last_write(service: ServiceSeed, audits: Sequence[AuditLogSpec], anchor: dat
     would keep them for the state a scenario starts in: the latest of its audited writes (`audit_logs` of api run
     naming it, by a method that writes the Service) and its newest revision's deploy. A deploy with no audited
     entry within _DEPLOY_MATCH of its revision's creation was made by SEEDED_BY, DEPLOY_ASKED_BEFORE its revision
-    (`RunStandIn.deploy` dates it so). None: no revision and no audited write (the creation stays)."""
+    (`RunStandIn.deploy` dates it so). A service whose deploys are stamped when ready (`deploy_stamped`) dates that
+    deploy at its revision's Ready transition instead. None: no revision and no audited write (the creation stays)."""
     short = service.name.rsplit("/", 1)[-1]
     writes = [(anchor + a.at, a.principal) for a in audits
               if a.api == "run" and a.service == short and _SERVICE_WRITE.search(a.method_name)]
     newest = max(service.revisions, key=lambda r: r.create_time, default=None)
-    if newest is not None and not any(abs(at - newest.create_time) <= _DEPLOY_MATCH for at, _ in writes):
-        writes.append((newest.create_time - DEPLOY_ASKED_BEFORE, SEEDED_BY))
+    if newest is not None:
+        deploy = min(((at, by) for at, by in writes if abs(at - newest.create_time) <= _DEPLOY_MATCH),
+                     key=lambda w: abs(w[0] - newest.create_time), default=None)
+        if deploy is None:
+            deploy = (newest.create_time - DEPLOY_ASKED_BEFORE, SEEDED_BY)
+            writes.append(deploy)
+        if service.deploy_stamped == "ready":
+            writes[writes.index(deploy)] = (newest.create_time + newest.ready_after, deploy[1])
     if not writes:
         return None
     at, by = max(writes)

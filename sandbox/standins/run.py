@@ -282,6 +282,11 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _conditions(seeds: Sequence[ConditionSeed], created: datetime, ready_after: timedelta) -> list[run_v2.Condition]:
+    """A revision's conditions, dated at its creation, but its Ready condition `ready_after` it (a slow start)."""
+    return [_condition(c, created + ready_after if c.type == "Ready" else created) for c in seeds]
+
+
 def _condition(seed: ConditionSeed, at: datetime) -> run_v2.Condition:
     try:
         state = run_v2.Condition.State[seed.state]
@@ -354,6 +359,14 @@ class RunStandIn(StandIn):
         # what the spec is after the operation (google.longrunning.Operation.error: "The error result of the
         # operation in case of failure or cancellation"); UNCONFIRMED which, so the product is tested under both.
         self.failed_update_keeps_spec = True
+        # Which time Service.update_time ("The last-modified time", output only, google/cloud/run/v2/service.proto)
+        # keeps for a deploy: False, when it was asked for (DEPLOY_ASKED_BEFORE its revision's create_time); True,
+        # when it reconciled, its revision's Ready condition's last transition (a slow start's minutes later).
+        # Neither is documented (UNCONFIRMED); the product is tested under both (unaudited_change.deploys_own).
+        self.update_time_when_ready = False
+        # The services whose last write is still the one seeding made (`add_service`): their last_modifier and
+        # update_time follow their newest revision's deploy, as a real project's service shows.
+        self._seeded_writes: set[str] = set()
         # The principal an RPC's credentials name (Service.last_modifier of an UpdateService it makes).
         self.caller = RUNWARDEN_CALLER
         self._failing_operations: list[tuple[int, str]] = []
@@ -397,7 +410,10 @@ class RunStandIn(StandIn):
         (Service.scaling.max_instance_count); `scaling_mode` ("AUTOMATIC" or "MANUAL") and
         `manual_instance_count` are ServiceScaling's own (google/cloud/run/v2/vendor_settings.proto),
         stored as given: an unset mode is SCALING_MODE_UNSPECIFIED, an unset count absent (`optional`). `by`: who
-        created it (Service.creator, and last_modifier until someone changes it)."""
+        created it (Service.creator, and last_modifier until a revision is added). A service is created by its
+        first deploy, and each seeded revision's deploy is its last write until another is made: add_revision
+        dates last_modifier and update_time by its newest revision's (`_deployed_last`), never the moment the
+        world is built."""
         if manual_instance_count is not None and manual_instance_count < 0:
             raise ValueError(f"manual_instance_count must be at least 0, got {manual_instance_count}")
         if not _SERVICE_NAME.match(name):
@@ -425,6 +441,7 @@ class RunStandIn(StandIn):
                     scaling_mode=run_v2.ServiceScaling.ScalingMode[scaling_mode or "SCALING_MODE_UNSPECIFIED"],
                     manual_instance_count=manual_instance_count)
             self._serving[name] = [run_v2.TrafficTarget(type_=_LATEST, percent=100)]
+            self._seeded_writes.add(name)
             self._refresh_status(name)
             return _copy(self._services[name])
 
@@ -441,7 +458,8 @@ class RunStandIn(StandIn):
                      sidecars: Sequence[tuple[str, str | None]] = (), min_instance_count: int | None = None,
                      startup_cpu_boost: bool | None = None, session_affinity: bool = False,
                      execution_environment: str | None = None, image: str | None = None,
-                     port_name: str | None = None, creator: str = SEEDED_BY) -> run_v2.Revision:
+                     port_name: str | None = None, creator: str = SEEDED_BY,
+                     ready_after: timedelta = timedelta(0)) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
@@ -450,7 +468,9 @@ class RunStandIn(StandIn):
         unless `fills_revision_defaults` is off, request timeout 300 s and concurrency 80, or 1
         under one CPU (SERVER_DEFAULT_TIMEOUT). `image` is the ingress container's (Container.image, a tag or
         a `@sha256:` digest); unset, a placeholder every such revision shares. `creator`: whose credentials
-        deployed it (Revision.creator, "Email address of the authenticated creator", revision.proto)."""
+        deployed it (Revision.creator, "Email address of the authenticated creator", revision.proto). `ready_after`:
+        how long after create_time its Ready condition last transitioned (Condition.last_transition_time, "Last time
+        the condition transitioned from one status to another", google/cloud/run/v2/condition.proto): a slow start."""
         bad = [i for i in cloudsql_instances if not _CLOUDSQL_INSTANCE.match(i)]
         if bad:
             raise ValueError(f"Cloud SQL instances must be project:region:instance, got {bad}")
@@ -517,7 +537,7 @@ class RunStandIn(StandIn):
                 name=name, uid=str(uuid.uuid4()), generation=1, observed_generation=1, service=service,
                 create_time=create_time, update_time=create_time, vpc_access=vpc_access,
                 service_account=service_account,
-                conditions=[_condition(c, create_time) for c in conditions], etag=_new_etag(),
+                conditions=_conditions(conditions, create_time, ready_after), etag=_new_etag(),
                 containers=[container, *extra], volumes=volumes,
                 scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or SERVER_DEFAULT_MAX_INSTANCES,
                                                min_instance_count=min_instance_count or 0),
@@ -537,8 +557,26 @@ class RunStandIn(StandIn):
             template = _template_of(proto)
             self._templates[name] = template
             self._services[service].template = _copy(template)
+            self._deployed_last(service)
             self._refresh_status(service)
             return _copy(self._revisions[name])
+
+    def _deployed_last(self, service: str) -> None:
+        """A seeded service's last write is its newest revision's deploy, by its creator (Service.last_modifier,
+        update_time), dated as `deploy` dates one (`_deploy_stamp`)."""
+        if service not in self._seeded_writes:
+            return
+        newest = max((r for r in self._revisions.values() if r.service == service), key=lambda r: r.create_time)
+        stored = self._services[service]
+        stored.last_modifier = newest.creator or stored.last_modifier
+        stored.update_time = self._deploy_stamp(newest)
+
+    def _deploy_stamp(self, revision: run_v2.Revision) -> datetime:
+        """The service's update_time a deploy of `revision` leaves (`update_time_when_ready`)."""
+        if not self.update_time_when_ready:
+            return revision.create_time - DEPLOY_ASKED_BEFORE
+        ready = next((c for c in revision.conditions if c.type_ == "Ready"), None)
+        return ready.last_transition_time if ready is not None else revision.create_time
 
     def delete_service(self, name: str) -> None:
         """An out-of-band delete that has already ended (a person's `gcloud run services delete`): the service
@@ -620,13 +658,14 @@ class RunStandIn(StandIn):
         """Dates everything the stand-in stamps by `clock` (the test's or the scenario's), as one clock."""
         self.clock = clock
 
-    def _audited(self, service: str, principal: str, at: datetime, request: dict[str, Any]) -> None:
-        """An out-of-band write's two audit entries (its operation's start at `at`, its end OPERATION_TAKES later),
-        if any."""
+    def _audited(self, service: str, principal: str, at: datetime, request: dict[str, Any],
+                 ended: datetime | None = None) -> None:
+        """An out-of-band write's two audit entries (its operation's start at `at`, its end OPERATION_TAKES later, or
+        at `ended` if later: a deploy's when its revision is ready), if any."""
         if self._audit is None:
             return
         operation = self._audit_started(service, principal, at, request, self._audit[1])
-        self._audit_ended(service, operation, at + OPERATION_TAKES, 0, self._audit[1])
+        self._audit_ended(service, operation, max(at + OPERATION_TAKES, ended or at), 0, self._audit[1])
 
     def _audit_started(self, service: str, principal: str, at: datetime, request: dict[str, Any],
                        method: str) -> str:
@@ -662,7 +701,8 @@ class RunStandIn(StandIn):
             audit=audit))
 
     def deploy(self, service: str, revision: str, create_time: datetime, *, image: str | None = None,
-               env: Sequence[tuple[str, str]] = (), by: str = SEEDED_BY) -> run_v2.Service:
+               env: Sequence[tuple[str, str]] = (), by: str = SEEDED_BY,
+               ready_after: timedelta = timedelta(0)) -> run_v2.Service:
         """An out-of-band deploy (as `gcloud run deploy --image`, a pipeline's, or `gcloud run services update
         --update-env-vars`, a person's): a change of the service's template ("The template used to create revisions
         for this Service", Service docstring, google-cloud-run), so a new revision, and the desired state changed:
@@ -671,7 +711,8 @@ class RunStandIn(StandIn):
         one's configuration with only what is given changed: the ingress container's image, and each `env` variable set (others kept), as gcloud sends the
         template it read with its flags applied (settings not given are kept from the service's template: gcloud's
         `run deploy` reference, UNCONFIRMED in so many words). The desired split is kept, as `--no-traffic` keeps it:
-        while it names revisions (a rollback's pin), the new one takes no traffic."""
+        while it names revisions (a rollback's pin), the new one takes no traffic. `ready_after`: a slow start, its
+        revision's Ready transition that long after its creation, when its operation ends (its last audit entry)."""
         with self.lock:
             stored = self._require_service(service)
             newest = self._revisions.get(stored.latest_created_revision)
@@ -684,7 +725,7 @@ class RunStandIn(StandIn):
             proto.name, proto.uid, proto.etag = name, str(uuid.uuid4()), _new_etag()
             proto.create_time = proto.update_time = create_time
             proto.creator = by      # Revision.creator: the deploy's caller
-            proto.conditions = [_condition(c, create_time) for c in READY]
+            proto.conditions = _conditions(READY, create_time, ready_after)
             ingress = proto.containers[0]
             if image:
                 ingress.image = image
@@ -700,8 +741,10 @@ class RunStandIn(StandIn):
             stored.observed_generation = stored.generation
             stored.etag = _new_etag()
             # The last-modified time (Service.update_time) is the deploy's own, on the stand-in's one clock: when
-            # it was asked for, as its audit entry dates it, not the wall time of the test that seeds it.
-            stored.update_time = create_time - DEPLOY_ASKED_BEFORE
+            # it was asked for, as its first audit entry dates it, or when it reconciled (`_deploy_stamp`), not the
+            # wall time of the test that seeds it.
+            stored.update_time = self._deploy_stamp(proto)
+            self._seeded_writes.discard(service)
             # ... by its caller: Service.last_modifier, "Email address of the last authenticated modifier"
             # (google/cloud/run/v2/service.proto), for a template's change as for a split's.
             stored.last_modifier = by
@@ -709,7 +752,8 @@ class RunStandIn(StandIn):
         containers = [{"image": c.image, "env": [{"name": e.name, "value": e.value} for e in c.env]}
                       for c in proto.containers]
         self._audited(service, by, create_time - DEPLOY_ASKED_BEFORE,
-                      {"service": {"name": service, "template": {"revision": revision, "containers": containers}}})
+                      {"service": {"name": service, "template": {"revision": revision, "containers": containers}}},
+                      ended=create_time + ready_after)
         return answer
 
     def seeded_last_write(self, service: str, by: str, at: datetime) -> run_v2.Service:
@@ -721,6 +765,7 @@ class RunStandIn(StandIn):
         with self.lock:
             stored = self._require_service(service)
             stored.last_modifier, stored.update_time = by, at
+            self._seeded_writes.discard(service)
             return _copy(stored)
 
     def set_service_max_instances(self, service: str, max_instance_count: int, *, by: str = SEEDED_BY,
@@ -741,6 +786,7 @@ class RunStandIn(StandIn):
             stored.observed_generation = stored.generation
             stored.etag = _new_etag()
             stored.update_time = when
+            self._seeded_writes.discard(service)
             answer = _copy(stored)
         self._audited(service, by, when,
                       {"service": {"name": service, "scaling": {"maxInstanceCount": max_instance_count}}})
@@ -922,10 +968,12 @@ class RunStandIn(StandIn):
         """Out-of-band change: reconciled at once. Not `written`: the state the world starts in, its last modifier
         and update_time kept."""
         kept = self._services[name]
-        kept = (kept.last_modifier, kept.update_time)
+        kept = (kept.last_modifier, kept.update_time, name in self._seeded_writes)
         service = self._accept_traffic(name, traffic, by, at)
         if not written:
-            service.last_modifier, service.update_time = kept
+            service.last_modifier, service.update_time, seeded = kept
+            if seeded:
+                self._seeded_writes.add(name)
         failure = self._reconcile(name)
         if failure is not None:
             raise invalid(failure[1])
@@ -941,6 +989,7 @@ class RunStandIn(StandIn):
         service.etag = _new_etag()
         service.update_time = at or self.clock()
         service.last_modifier = by
+        self._seeded_writes.discard(name)
         service.reconciling = True
         return service
 

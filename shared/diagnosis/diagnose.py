@@ -713,15 +713,15 @@ def _unaudited(facts: Facts) -> tuple[str, EvidenceItem] | None:
     s, b = facts.s, facts.b
     since = b.incident_started_at - timedelta(seconds=s.manual_change_window_seconds)
     change = unaudited_change(b.service, b.revisions, b.audit.entries if b.audit is not None else (), since,
-                              s.self_principals)
+                              s.self_principals, started=b.incident_started_at)
     if change is None:
         return None
     item = EvidenceItem(source="api", query="run.services.get (last_modifier, update_time)",
                         observed=change.words(), passed=True, role="supports", about="stand_down",
                         threshold=(f"a person's change within {s.manual_change_window_seconds} s before the incident "
-                                   "or since, or a service account's (anyone may act through it), not a deploy and "
-                                   "with no audit entry read for it, stands automation down: what was changed, and "
-                                   "through an account by whom, is not known"))
+                                   "or since, or a service account's (anyone may act through it), not a deploy begun "
+                                   "before the incident and with no audit entry read for it, stands automation down: "
+                                   "what was changed, and through an account by whom, is not known"))
     return change.words(), item
 
 

@@ -78,6 +78,9 @@ class Condition(_Model):
     state: str                      # CONDITION_SUCCEEDED | CONDITION_FAILED | CONDITION_RECONCILING | CONDITION_PENDING
     reason: str = ""                # e.g. SECRETS_ACCESS_CHECK_FAILED (reason or revision_reason)
     message: str = ""
+    # Condition.last_transition_time ("Last time the condition transitioned from one status to another",
+    # google/cloud/run/v2/condition.proto; google-cloud-run's run_v2.types.Condition docstring). None: not read.
+    last_transition_time: datetime | None = None
 
 
 class SecretRef(_Model):
@@ -197,6 +200,14 @@ class Revision(_Model):
         of this Revision, containing its readiness status", google/cloud/run/v2/revision.proto), or None when
         it shows none yet (a revision just created)."""
         return next((c for c in self.conditions if c.type == "Ready"), None)
+
+    @property
+    def settled_at(self) -> datetime | None:
+        """When its Ready condition last changed (Condition.last_transition_time): when the revision became ready,
+        or failed to, and the deploy that made it ended. A slow start shows here minutes after create_time. None:
+        no Ready condition, or none dated, read."""
+        ready = self.ready_condition
+        return ready.last_transition_time if ready is not None else None
 
 
 class TrafficType(str, Enum):

@@ -57,6 +57,12 @@ def is_service_account(email: str) -> bool:
     return email.lower().endswith(SERVICE_ACCOUNT_DOMAIN)
 
 
+def among(email: str, emails: Iterable[str]) -> bool:
+    """`email` is one of `emails`, in any case (as `is_service_account` folds it)."""
+    email = email.strip().lower()
+    return any(email == e.strip().lower() for e in emails)
+
+
 class PrincipalKind(str, Enum):
     SERVICE_ACCOUNT = "a service account"
     WORKLOAD = "a pipeline acting through a service account or a workload identity pool"

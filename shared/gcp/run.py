@@ -913,7 +913,10 @@ _REVISION_FIELDS = set(Revision.model_fields)
 def _condition_from_proto(proto: Any) -> Condition:
     which = proto.WhichOneof("reasons")
     return decoded(Condition, {"type": proto.type_, "state": _enum_name(proto, "state"),
-                               "reason": _enum_name(proto, which) if which else "", "message": proto.message},
+                               "reason": _enum_name(proto, which) if which else "", "message": proto.message,
+                               # Condition.last_transition_time (google/cloud/run/v2/condition.proto): a Timestamp.
+                               "last_transition_time": _timestamp(proto.last_transition_time)
+                               if proto.HasField("last_transition_time") else None},
                    _CONDITION_FIELDS)
 
 

@@ -33,7 +33,8 @@ from typing import Mapping, Sequence
 from pydantic import BaseModel, ConfigDict
 
 from shared.diagnosis.evidence import Revision, Service
-from shared.diagnosis.unaudited_change import OWN_DEPLOY
+from shared.diagnosis.principals import among, is_service_account
+from shared.diagnosis.unaudited_change import deploys_own
 
 CLOUD_DEPLOY = "google-cloud-deploy"
 _MANAGED_BY = ("app.kubernetes.io/managed-by", "managed-by")
@@ -103,15 +104,6 @@ def canary_in_progress(pipeline: ReleasePipeline, suspect_share: int) -> bool:
     return pipeline.cloud_deploy and 0 < suspect_share < 100
 
 
-# A change of the service this close to the failing revision's creation is the deploy's own (diagnosis's one bound,
-# unaudited_change.OWN_DEPLOY, which says why a minute).
-DEPLOYS_OWN_UPDATE = OWN_DEPLOY
-# Service accounts' addresses ("SA_NAME@PROJECT_ID.iam.gserviceaccount.com", Google-managed agents such as
-# "PROJECT_NUMBER@cloudbuild.gserviceaccount.com" and "service-PROJECT_NUMBER@gcp-sa-*.iam.gserviceaccount.com":
-# IAM docs, "Service accounts" and "Service agents"): a principal that is not a person.
-_SERVICE_ACCOUNT_DOMAIN = ".gserviceaccount.com"
-
-
 class RolloutMover(BaseModel):
     """A service whose traffic a tool, not a person, moved after the failing revision's deploy, with that revision
     short of all traffic: a gradual rollout other than Cloud Deploy's (a CI job stepping `gcloud run services
@@ -143,8 +135,10 @@ def rollout_mover(service: Service, suspect: Revision, ours: Sequence[str] = ())
     accounts (`ours`: diagnosis.self_principals) is no other tool's."""
     share = service.serving_percent(suspect.short_name)
     changed, by = service.update_time, service.last_modifier
-    if not (0 < share < 100) or changed is None or not by.endswith(_SERVICE_ACCOUNT_DOMAIN) or by in ours:
+    # A service account by its domain in any case, Runwarden's own accounts too (principals.is_service_account).
+    if not (0 < share < 100) or changed is None or not is_service_account(by) or among(by, ours):
         return None
-    if changed - suspect.create_time <= DEPLOYS_OWN_UPDATE:
+    # The deploy's own update (unaudited_change.deploys_own: up to its revision's Ready transition), or one before it.
+    if changed <= suspect.create_time or deploys_own(changed, suspect):
         return None
     return RolloutMover(by=by, at=changed, deployed_at=suspect.create_time, share=share)

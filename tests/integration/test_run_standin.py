@@ -197,6 +197,56 @@ def test_a_persons_split_move_writes_its_admin_activity_entries_on_the_stand_ins
     assert [(t["revision"], t["percent"]) for t in request["service"]["traffic"]] == [(OLD, 50), (NEW, 50)]
 
 
+def test_a_slow_deploy_is_dated_by_its_ready_transition_beside_update_time(standins, standin_env, seeded, anchor):
+    """A deploy whose revision takes minutes to start: its Ready condition's last transition (Condition.
+    last_transition_time, google/cloud/run/v2/condition.proto) and its operation's last audit entry come when it is
+    ready; the service's update_time is when it was asked for, or, under the other reading (`update_time_when_ready`,
+    UNCONFIRMED which Cloud Run stamps), that Ready transition. Before, every condition was dated at the revision's
+    creation and a slow deploy could not be told from a fast one."""
+    from shared.gcp.run import CloudRunAdapter
+
+    standins.run.audit_into(standins.logging)
+    created, slow = anchor + timedelta(minutes=1), timedelta(minutes=3)
+    ci = "ci@demo-project.iam.gserviceaccount.com"
+    asked = standins.run.deploy(SERVICE, "backend-00003-pip", created, by=ci, ready_after=slow)
+    standins.run.update_time_when_ready = True
+    ready = standins.run.deploy(SERVICE, "backend-00004-pip", created + slow, by=ci, ready_after=slow)
+
+    assert asked.update_time == created - DEPLOY_ASKED_BEFORE and ready.update_time == created + 2 * slow
+    run = CloudRunAdapter()
+    try:
+        [revision] = [r for r in run.list_revisions(SERVICE) if r.short_name == "backend-00003-pip"]
+    finally:
+        run.close()
+    assert revision.create_time == created and revision.settled_at == created + slow
+    [first, _] = [c for c in _changes(anchor) if c.principal.startswith("ci@")]
+    assert first.operation_ended_at == created + slow
+
+
+def test_a_service_built_by_hand_was_last_changed_by_its_newest_deploy(standins, anchor):
+    """A service seeded with `add_service` and its revisions shows what a real project's would: its last write is
+    its newest revision's deploy, by that revision's creator, dated as a deploy is (Service.last_modifier and
+    update_time), whenever the world is built; the split it starts in changes neither; a write since is its own.
+    Before, the service read as changed by deployer@example.com at the moment the test built it, a person at work
+    beside every alert."""
+    name = "projects/demo-project/locations/us-central1/services/ledger"
+    standins.run.add_service(name)
+    standins.run.add_revision(name, "ledger-00001-aaa", anchor - timedelta(days=3))
+    standins.run.add_revision(name, "ledger-00002-bbb", anchor - timedelta(hours=2),
+                              creator="ci@demo-project.iam.gserviceaccount.com")
+    standins.run.add_revision(name, "ledger-00000-old", anchor - timedelta(days=9))   # an older one seeded after
+    seeded = standins.run.set_traffic(name, [TrafficSeed(100, "ledger-00002-bbb")], audited=False)
+
+    assert (seeded.last_modifier, seeded.update_time) == (
+        "ci@demo-project.iam.gserviceaccount.com", anchor - timedelta(hours=2) - DEPLOY_ASKED_BEFORE)
+    moved = standins.run.set_traffic(name, [TrafficSeed(100, "ledger-00001-aaa")], by="alice@example.com",
+                                     at=anchor - timedelta(minutes=1))
+    standins.run.add_revision(name, "ledger-00003-ccc", anchor - timedelta(minutes=30))
+    kept = standins.run.service(name)
+    assert (moved.last_modifier, moved.update_time) == ("alice@example.com", anchor - timedelta(minutes=1))
+    assert (kept.last_modifier, kept.update_time) == ("alice@example.com", anchor - timedelta(minutes=1))
+
+
 def test_unknown_service_and_revision_are_not_found(services, revisions, seeded):
     with pytest.raises(exceptions.NotFound):
         services.get_service(name=SERVICE.replace("backend", "frontend"))

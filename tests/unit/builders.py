@@ -73,8 +73,11 @@ class Evidence:
                  env: tuple[str, ...] = (), secrets: tuple[SecretRef, ...] = (),
                  plain_env: tuple[tuple[str, str], ...] = (), images: tuple[str, ...] = (),
                  creator: str = "") -> "Evidence":
+        # Conditions given are kept as given; the default Ready (or failed) one is dated at the revision's creation,
+        # as Cloud Run dates it (Condition.last_transition_time) for a revision that starts at once.
+        default = tuple(c.model_copy(update={"last_transition_time": at(created)}) for c in (READY if ready else FAILED))
         self.revs.append(Revision(name=f"{SERVICE}/revisions/{name}", service=SERVICE, create_time=at(created),
-                                  conditions=conditions if conditions is not None else (READY if ready else FAILED),
+                                  conditions=conditions if conditions is not None else default,
                                   vpc_connector=connector, cloudsql_instances=sql, timeout_seconds=timeout,
                                   max_instance_count=max_instances, service_account=service_account,
                                   container_concurrency=concurrency, memory_mib=memory_mib, vpc_egress=egress,

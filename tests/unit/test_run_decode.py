@@ -54,6 +54,8 @@ def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
     for _ in range(rng.randrange(4)):
         c = run_v2.Condition(type_=rng.choice(["Ready", "ContainerHealthy", "ResourcesAvailable"]),
                              state=run_v2.Condition.State[rng.choice(STATES)], message=rng.choice(["", "why"]))
+        if rng.random() < 0.5:
+            c.last_transition_time = created + timedelta(seconds=rng.randrange(600), microseconds=rng.randrange(10**6))
         kind = rng.randrange(3)
         if kind == 1:
             c.reason = run_v2.Condition.CommonReason[rng.choice(COMMON_REASONS)]
@@ -296,6 +298,21 @@ def test_the_secrets_a_revision_reads_are_read_by_name_and_version_never_by_valu
                                 SecretRef(volume="config", secret="app-config", version="latest", path="flags.json",
                                           mode=0o444))
     assert [r.pinned for r in revision.secrets] == [True, False, False, True, False]
+
+
+def test_a_conditions_last_transition_is_read():
+    """Condition.last_transition_time ("Last time the condition transitioned from one status to another",
+    google/cloud/run/v2/condition.proto): when a revision's Ready condition settled (Revision.settled_at), a slow
+    start's minutes after its create_time; unset, None."""
+    created = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    ready = created + timedelta(minutes=3, microseconds=250000)
+    proto = run_v2.Revision(name=f"{SERVICE}/revisions/r", create_time=created, conditions=[
+        run_v2.Condition(type_="Ready", state=run_v2.Condition.State.CONDITION_SUCCEEDED, last_transition_time=ready),
+        run_v2.Condition(type_="ContainerHealthy", state=run_v2.Condition.State.CONDITION_SUCCEEDED)])
+    for answer in (proto, run_v2.Revision.pb(proto)):
+        read = revision_from_proto(answer)
+        assert [c.last_transition_time for c in read.conditions] == [ready, None]
+        assert read.settled_at == ready
 
 
 def test_who_changed_the_service_last_and_when_are_read():
