@@ -22,6 +22,7 @@ spelling there is the one the metric's writer used, whatever the metric.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 
@@ -62,10 +63,16 @@ _MATCHER = re.compile(r'[{,]\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|!=|=~|!~)\s*"')
 _NOT_LABELS = frozenset({"type", "labels", "label", "display_name", "displayName"})
 
 
+# What a label key's spellings put between its words.
+_SEPARATORS = re.compile(r"[_\-\s.]")
+
+
+@functools.lru_cache(maxsize=512)
 def spelling(key: str) -> str:
     """A label key as its spellings share it: `revisionName`, `RevisionName`, `revision-name` and `REVISION_NAME`
-    are all `revisionname`."""
-    return re.sub(r"[_\-\s.]", "", key).lower()
+    are all `revisionname`. Kept for the keys seen last: every notification's labels are spelt out a dozen times
+    (`respelled`), most of them the same few keys, and a duplicate delivery reads them as the first did."""
+    return _SEPARATORS.sub("", key).lower()
 
 
 def named_by(texts: Iterable[str]) -> tuple[set[str], set[str]]:

@@ -59,6 +59,37 @@ def test_the_state_store_is_named_in_its_faults_and_nothing_else_changes():
     assert state.prefix == "runwarden"
 
 
+
+def test_a_guards_method_is_labelled_once_and_read_as_a_plain_attribute_after():
+    """Each read of a method through the guard built a new labelled wrapper: a delivery reads every method of
+    the port twice before it reads any state (require_state_store, for its Adapters and its gate), about a fifth
+    of a duplicate's own CPU. Now the first read labels it and keeps it on the guard."""
+    from shared.ports import require_state_store
+    from tests.unit.fakes import MemoryStateStore
+
+    state = GuardedState(MemoryStateStore())
+    assert state.get_record is state.get_record
+    first = {name: getattr(state, name) for name in ("get_record", "put_record", "claim_all")}
+    require_state_store(state)
+    assert all(getattr(state, name) is kept for name, kept in first.items())
+    assert "get_record" in vars(state), "kept on the guard: no __getattr__ on the next read"
+
+
+def test_a_guards_method_calls_what_the_store_holds_when_called():
+    """The labelled method looks the store's method up when called, as each read did before: a method the store
+    is given after the guard first read it is the one that runs, its faults still labelled."""
+    store = _Store()
+    state = GuardedState(store)
+    state.find_records("actions", "incident_id", "i")
+
+    def unavailable(*args, **kwargs):
+        raise TransientError("UNAVAILABLE: 503")
+
+    store.find_records = unavailable
+    with pytest.raises(StateStoreUnavailable, match="^state store unavailable: UNAVAILABLE"):
+        state.find_records("actions", "incident_id", "i")
+    assert state.prefix == "runwarden" and "prefix" not in vars(state), "a value is read through, not kept"
+
 # --- giving up: never while an earlier attempt at the same message is in progress -----------------
 
 class _Publisher:

@@ -68,3 +68,13 @@ def test_metric_labels_read_are_those_of_the_metric_type():
     assert "response_code_class" in label_keys.metric_labels_read("run.googleapis.com/request_latencies")
     assert "check_id" in label_keys.metric_labels_read("monitoring.googleapis.com/uptime_check/check_passed")
     assert label_keys.metric_labels_read("custom.googleapis.com/x") == ()
+
+
+def test_a_keys_spelling_is_worked_out_once_and_the_same_after():
+    """A notification's labels are spelt out a dozen times each delivery (`respelled`), the same few keys every
+    time: the spelling of a key seen before is the one kept, and it is what working it out gives."""
+    label_keys.spelling.cache_clear()
+    first = [label_keys.spelling(key) for key in ("revisionName", "Response-Code-Class", "REVISION_NAME")]
+    again = [label_keys.spelling(key) for key in ("revisionName", "Response-Code-Class", "REVISION_NAME")]
+    assert first == again == ["revisionname", "responsecodeclass", "revisionname"]
+    assert label_keys.spelling.cache_info().hits == 3
