@@ -9,6 +9,11 @@ after a service that was under it before the deploy, fails as surely as by 5xx: 
 before (bad_revision's rollback, with every check it makes of the target). Anything missing is named, and escalated:
 the revision beside it slow too (a database or connector they share), too few requests beside it, the service slow
 before the deploy, a p99 that only brushes the bar, a deploy long before, an alert on 5xx.
+
+The revisions are compared minute by minute, in the minutes both served: a revision that served only before the
+canary's slow minutes (the minute a 100 % deploy moved the traffic) shows nothing of them, and its requests count
+toward min_requests only there. Before, a 100 % deploy slow beside a database backfill it started with was rolled
+back against the revision before's fast minutes before it.
 """
 from __future__ import annotations
 
