@@ -28,7 +28,7 @@ NOT_ACCEPTING = re.compile(r'\bdatabase "[^"]*" is not currently accepting conne
 # The FATALs that name the role the connection logs in as, and those that name the database it asks for. A missing
 # CONNECT privilege (42501) is both: it is granted to a role on a database (GRANT CONNECT ON DATABASE d TO r;
 # PostgreSQL docs, "Privileges"; postinit.c CheckMyDatabase checks pg_database_aclcheck of the database for the
-# session's user), so moving to another role refuses it as moving to another database does.
+# role that logs in), so moving to another role refuses it as moving to another database does.
 NAMES_THE_USER = (NO_ROLE, NO_LOGIN, NO_CONNECT)
 NAMES_THE_DATABASE = (NO_DATABASE, NO_CONNECT, NOT_ACCEPTING)
 
