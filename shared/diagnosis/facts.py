@@ -867,16 +867,17 @@ class Facts:
             known = self._p99s[window] = tuple((at_micros(k), per_minute[k]) for k in sorted(per_minute))
         return known
 
-    def revision_p99_seconds(self, window: Window, revision: str) -> list[float]:
-        """One revision's own p99 latency per minute in the window, in seconds, oldest first (its
-        request_latencies series; several series of one revision, the largest each minute)."""
+    def revision_p99_by_minute(self, window: Window, revision: str) -> dict[datetime, float]:
+        """One revision's own p99 latency by minute end in the window, in seconds, oldest first (its
+        request_latencies series; several series of one revision, the largest each minute): keyed by minute, so
+        two revisions are compared only in the minutes both served."""
         per_minute: dict[int, float] = {}
         for points in self.points(self.b.latencies):
             if points.label("resource.labels.revision_name") != revision:
                 continue
             for at, value in zip(*points.columns_in(window)):
                 per_minute[at] = max(per_minute.get(at, 0.0), value / 1000.0)
-        return [per_minute[k] for k in sorted(per_minute)]
+        return {at_micros(k): per_minute[k] for k in sorted(per_minute)}
 
     # The p99 hang band and the band before it, read once per diagnosis: seven checks in connector_saturation
     # ask for them (connector_signs.hang_minutes, usual_hang), each over the per-minute p99 against the timeout.

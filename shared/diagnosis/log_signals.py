@@ -2306,29 +2306,35 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # sqlstate 3D000, InvalidAuthorizationSpecificationError 28000, InvalidPasswordError 28P01, the last read by
     # the authentication row above); Npgsql's PostgresException says "SQLSTATE: message" (its GetMessage:
     # sqlState + ": " + messageText, as a public copy of Npgsql's PostgresException.cs holds it; the repository
-    # path UNCONFIRMED); Postgrex names the condition ("(invalid_catalog_name)", elixir-ecto/postgrex
-    # lib/postgrex/error.ex). The role's refusal needs 28000 or its name: 'role "x" does not exist' is also a
-    # statement's ERROR (42704 undefined_object: SET ROLE, GRANT), not a refusal of the connection. The database's
-    # 3D000 is InitPostgres's FATAL at connect (postinit.c) and, UNCONFIRMED how often, a statement's naming
-    # another database (DROP DATABASE): read as the connection's. 'role "x" is not permitted to log in' has no
-    # other source (miscinit.c InitializeSessionUserId, FATAL), so it is read in any frame (sqlx's "error returned
-    # from database: ", lib/pq's, node-postgres'); a bare 'role "x" does not exist' or 'database "x" does not
-    # exist' with no frame naming the login (sqlx's) is not read as a refusal.
+    # path UNCONFIRMED). Postgrex prints the server's severity first in every release ("#{severity} (#{code}):
+    # #{message}", later "#{severity} #{pg_code} (#{code}) #{message}", elixir-ecto/postgrex lib/postgrex/error.ex),
+    # so its refusals are the FATAL row's below and its ERROR 3D000 is a statement's: not read here.
+    # The role's refusal needs 28000 or its class: 'role "x" does not exist' is also a statement's ERROR (22023
+    # invalid_parameter_value for SET ROLE: variable.c check_role reports it through GUC_check_errmsg, which guc.c
+    # sends with ERRCODE_INVALID_PARAMETER_VALUE unless the hook sets another code; 42704 undefined_object for
+    # GRANT, acl.c get_role_oid), not a refusal of the connection. The database's 3D000 'database "x" does not
+    # exist' is InitPostgres's FATAL at connect (postinit.c) and a statement's ERROR naming another database
+    # (DROP, ALTER or GRANT ... ON DATABASE: dbcommands.c, get_database_oid); these two drivers print no severity,
+    # so it is read as the connection's (UNCONFIRMED how often a request path runs such a statement): a statement's
+    # read so competes with the database (database_unreachable acts on nothing), and the database's dropped read
+    # as a statement's would roll back a deploy that did not cause it. CREATE DATABASE ... TEMPLATE's ERROR,
+    # 'template database "x" does not exist' (dbcommands.c createdb, 3D000), is a statement's alone: never read.
+    # 'role "x" is not permitted to log in' has no other source (miscinit.c InitializeSessionUserId, FATAL), so it
+    # is read in any frame (sqlx's "error returned from database: ", lib/pq's, node-postgres'); a bare 'role "x"
+    # does not exist' or 'database "x" does not exist' with no frame naming the login (sqlx's) is not read.
     DbErrorText("PostgreSQL server (login refused: role or database, by the driver's SQLSTATE or class)",
                 r'\brole "[^"\n]*" is not permitted to log in'
                 r'|InvalidAuthorizationSpecificationError\b[^\n]*?\brole "[^"\n]*" does not exist'
                 r'|\b28000: [^\n]*?\brole "[^"\n]*" does not exist'
-                r'|\binvalid_authorization_specification\b[^\n]*?\brole "[^"\n]*" does not exist'
-                r'|InvalidCatalogNameError\b[^\n]*?\bdatabase "[^"\n]*" does not exist'
-                r'|\b3D000: [^\n]*?\bdatabase "[^"\n]*" does not exist'
-                r'|\binvalid_catalog_name\b[^\n]*?\bdatabase "[^"\n]*" does not exist',
+                r'|InvalidCatalogNameError\b[^\n]*?(?<!template )\bdatabase "[^"\n]*" does not exist'
+                r'|\b3D000: [^\n]*?(?<!template )\bdatabase "[^"\n]*" does not exist',
                 'asyncpg.exceptions.InvalidCatalogNameError: database "orders_v2" does not exist',
                 "MagicStack/asyncpg asyncpg/exceptions/__init__.py (InvalidCatalogNameError 3D000, "
                 "InvalidAuthorizationSpecificationError 28000); Npgsql PostgresException.GetMessage (\"SQLSTATE: "
-                "message\"; repository path UNCONFIRMED); elixir-ecto/postgrex lib/postgrex/error.ex (the condition's "
-                "name); PostgreSQL postinit.c (InitPostgres: 'database \"%s\" does not exist', 3D000) and miscinit.c "
-                "(InitializeSessionUserId: 'role \"%s\" does not exist', 'role \"%s\" is not permitted to log in', "
-                "28000, FATAL); UNCONFIRMED in a Cloud SQL thread", Refusal.SERVER_FATAL),
+                "message\"; repository path UNCONFIRMED); PostgreSQL postinit.c (InitPostgres: 'database \"%s\" does "
+                "not exist', 3D000), dbcommands.c (createdb: 'template database \"%s\" does not exist', an ERROR) and "
+                "miscinit.c (InitializeSessionUserId: 'role \"%s\" does not exist', 'role \"%s\" is not permitted to "
+                "log in', 28000, FATAL); UNCONFIRMED in a Cloud SQL thread", Refusal.SERVER_FATAL),
     # Prisma's P1003, whatever the engine: "Database `NAME` does not exist on the database server at `HOST:PORT`."
     # (prisma/prisma-engines libs/user-facing-errors/src/common.rs, DatabaseDoesNotExist; prisma/prisma's CLI
     # tests quote it with `localhost:5432`). The words do not name the engine; the port does for the engines'

@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import re
 
-NO_DATABASE = re.compile(r'\bdatabase (?:"[^"]*"|`[^`]*`) does not exist', re.IGNORECASE)
+# Not CREATE DATABASE ... TEMPLATE's 'template database "%s" does not exist' (dbcommands.c createdb): a statement's.
+NO_DATABASE = re.compile(r'(?<!template )\bdatabase (?:"[^"]*"|`[^`]*`) does not exist', re.IGNORECASE)
 NO_ROLE = re.compile(r'\brole "[^"]*" does not exist', re.IGNORECASE)
 NO_LOGIN = re.compile(r'\brole "[^"]*" is not permitted to log in', re.IGNORECASE)
 # A database the role may not connect to (CONNECT revoked), or one that takes no connection at all.
 NO_CONNECT = re.compile(r'\bpermission denied for database "[^"]*"', re.IGNORECASE)
 NOT_ACCEPTING = re.compile(r'\bdatabase "[^"]*" is not currently accepting connections', re.IGNORECASE)
 
-# The FATALs that name the role the connection logs in as, and those that name the database it asks for.
-NAMES_THE_USER = (NO_ROLE, NO_LOGIN)
+# The FATALs that name the role the connection logs in as, and those that name the database it asks for. A missing
+# CONNECT privilege (42501) is both: it is granted to a role on a database (GRANT CONNECT ON DATABASE d TO r;
+# PostgreSQL docs, "Privileges"; postinit.c CheckMyDatabase checks pg_database_aclcheck of the database for the
+# role that logs in), so moving to another role refuses it as moving to another database does.
+NAMES_THE_USER = (NO_ROLE, NO_LOGIN, NO_CONNECT)
 NAMES_THE_DATABASE = (NO_DATABASE, NO_CONNECT, NOT_ACCEPTING)
 
 

@@ -11,8 +11,8 @@ pgjdbc's of a role not permitted to log in, were no refusal at all: a deploy tha
 rolled back, and clean minutes after such a refusal could read `healthy`. And `_settings_named` did not read a role
 not permitted to log in as naming the user, so a deploy that moved DB_USER to such a role was escalated.
 
-Precision: a role's 'does not exist' is a statement's ERROR too (42704: SET ROLE, GRANT), so it is read only in a
-frame that says the login (28000, the class, FATAL); Prisma's words name no engine, so only the engines' own ports
+Precision: a role's 'does not exist' is a statement's ERROR too (22023: SET ROLE, variable.c check_role; 42704:
+GRANT), so it is read only in a frame that says the login (28000, the class, FATAL); Prisma's words name no engine, so only the engines' own ports
 are read; a bare 'does not exist' with no frame (sqlx's) stays unread.
 """
 from __future__ import annotations
@@ -61,6 +61,10 @@ PRISMA_MYSQL_NO_DATABASE = ("PrismaClientInitializationError: Database `orders_v
 PGJDBC_NO_LOGIN = 'org.postgresql.util.PSQLException: FATAL: role "orders_rw" is not permitted to log in'
 PGX_NO_CONNECT = ('failed to connect to `user=orders database=orders_v2`: 10.50.0.3:5432 (10.50.0.3): server error: '
                   'FATAL: permission denied for database "orders_v2" (SQLSTATE 42501)')
+LIBPQ_NO_CONNECT = ('psycopg2.OperationalError: connection to server at "10.50.0.3", port 5432 failed: FATAL:  '
+                    'permission denied for database "orders"\nDETAIL:  User does not have CONNECT privilege.')
+PGX_NO_CONNECT_ORDERS = ('failed to connect to `user=orders_ro database=orders`: 10.50.0.3:5432 (10.50.0.3): server '
+                         'error: FATAL: permission denied for database "orders" (SQLSTATE 42501)')
 PSYCOPG_NOT_ACCEPTING = ('psycopg2.OperationalError: connection to server at "10.50.0.3", port 5432 failed: FATAL:  '
                          'database "orders_v2" is not currently accepting connections')
 
@@ -93,7 +97,7 @@ READ = {
     "Npgsql.PostgresException (0x80004005): 57P03: the database system is starting up": Refusal.RESTARTING,
     "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"orders_rw\"":
         Refusal.CREDENTIALS,
-    # Not a refusal of the connection: a statement's ERROR in the same words (42704, SET ROLE), a bare message with
+    # Not a refusal of the connection: a statement's ERROR in the same words (42704, GRANT), a bare message with
     # no frame that says the login (sqlx), Prisma at a port of no known engine or naming a schema, pg8000's
     # PgBouncer wait and the server's own session timeout (the application's).
     'asyncpg.exceptions.UndefinedObjectError: role "tenant_42" does not exist': "",
@@ -124,7 +128,8 @@ NAMED = {
     "role missing (asyncpg)": (Refusal.SERVER_FATAL, ASYNCPG_NO_ROLE, ("user",)),
     "database missing (Npgsql)": (Refusal.SERVER_FATAL, NPGSQL_NO_DATABASE, ("database",)),
     "database missing (Prisma, PostgreSQL)": (Refusal.SERVER_FATAL, PRISMA_PG_NO_DATABASE, ("database",)),
-    "no CONNECT on the database (pgx)": (Refusal.SERVER_FATAL, PGX_NO_CONNECT, ("database",)),
+    # The CONNECT privilege is a role's on a database: either setting moved brings its refusal.
+    "no CONNECT on the database (pgx)": (Refusal.SERVER_FATAL, PGX_NO_CONNECT, ("user", "database")),
     "database taking no connection (libpq)": (Refusal.SERVER_FATAL, PSYCOPG_NOT_ACCEPTING, ("database",)),
     "the server out of memory: names neither": (
         Refusal.SERVER_FATAL, "server error: FATAL: out of memory (SQLSTATE 53200)", ()),
@@ -161,7 +166,23 @@ INCIDENTS = {
     "DB_NAME changed, Prisma's P1003: rolled back": dict(
         build=after(env(), env(db="orders_v2"), PRISMA_PG_NO_DATABASE),
         expect=Signature.BAD_REVISION, action="rollback_traffic", names="plain env db_name"),
+    # No CONNECT privilege (42501): the role's on the database, so moving either brings it. libpq's words name no
+    # user or database of their own, so only the setting the refusal names ties it to the deploy.
+    "DB_USER moved to a role without CONNECT (libpq): rolled back": dict(
+        build=after(env(), env(user="orders_ro"), LIBPQ_NO_CONNECT),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", names="plain env db_user"),
+    "DB_NAME moved to a database the role may not connect to (libpq): rolled back": dict(
+        build=after(env(), env(db="orders_v2"), LIBPQ_NO_CONNECT),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", names="plain env db_name"),
+    "DB_USER moved to a role without CONNECT (pgx, naming both): rolled back": dict(
+        build=after(env(), env(user="orders_ro"), PGX_NO_CONNECT_ORDERS),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
     # Controls: the same settings on both (the role's LOGIN taken away on the server), or another setting changed.
+    "the same settings, CONNECT revoked on the server (libpq): competes": dict(
+        build=after(env(), env(), LIBPQ_NO_CONNECT), expect=Signature.INCONCLUSIVE, competing=BOTH),
+    "only DB_HOST changed, no CONNECT (libpq): competes": dict(
+        build=after(env(), env(host="10.50.0.9"), LIBPQ_NO_CONNECT), expect=Signature.INCONCLUSIVE,
+        competing=BOTH),
     "the same settings, a role's LOGIN revoked on the server (pgx): competes": dict(
         build=after(env(), env(), PGX_NO_LOGIN), expect=Signature.INCONCLUSIVE, competing=BOTH),
     "only DB_NAME changed, the refusal a role's LOGIN (asyncpg): competes": dict(

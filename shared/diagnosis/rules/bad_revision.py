@@ -841,12 +841,26 @@ def _how_it_fails(facts: Facts, suspect: Revision, counts: Requests) -> str:
 
 
 def _slowness(facts: Facts, suspect: Revision) -> SlowCanary:
+    """`_slowness_read`, read once per revision and diagnosis: `_failing` asks it of each revision in the deploy
+    window, and the summary (`_how_it_fails`) says it again."""
+    kept = facts.once(_slowness_kept)
+    if suspect.name not in kept:
+        kept[suspect.name] = _slowness_read(facts, suspect)
+    return kept[suspect.name]
+
+
+def _slowness_kept(facts: Facts) -> dict[str, SlowCanary]:
+    return {}
+
+
+def _slowness_read(facts: Facts, suspect: Revision) -> SlowCanary:
     """Whether, on a latency alert, the suspect is slow on its own requests while the revisions beside it serve
     fast in the same minutes, and the service was fast before its deploy (slow_canary.judged): failing as surely as
     by 5xx, at the alert's own bar (its request_latencies threshold, a percentile the p99 read bounds:
-    health_bar.health_bar). Each revision's p99 is its own request_latencies series (Facts.revision_p99_seconds), so
-    a 2 % canary's tail is told from the 98 % beside it. Not asked on any other alert: a 5xx alert's slow canary is
-    not the alert's failure."""
+    health_bar.health_bar). Each revision's p99 is its own request_latencies series
+    (Facts.revision_p99_by_minute), so a 2 % canary's tail is told from the 98 % beside it, minute by minute: a
+    revision is compared in the minutes it served beside the canary, its requests counted there alone. Not asked
+    on any other alert: a 5xx alert's slow canary is not the alert's failure."""
     alert = facts.b.alert
     if alert is None or alert.metric_type != REQUEST_LATENCIES or alert.threshold is None:
         return SlowCanary(False, "")
@@ -856,10 +870,11 @@ def _slowness(facts: Facts, suspect: Revision) -> SlowCanary:
         return SlowCanary(False, "")
     bar = alert.threshold / 1000.0   # request_latencies is in milliseconds
     window = facts.since_deploy(suspect)
-    beside = [Beside(name, facts.requests(window, name).total, facts.revision_p99_seconds(window, name))
+    beside = [Beside(name, {at: total for at, total, _ in facts.revision_minutes(window, name)},
+                     facts.revision_p99_by_minute(window, name))
               for name in facts.revision_names_with_requests(window) if name != suspect.short_name]
     before = Window(suspect.create_time - timedelta(seconds=facts.s.baseline_seconds), suspect.create_time)
-    return slow_canary.judged(suspect.short_name, facts.revision_p99_seconds(window, suspect.short_name), beside,
+    return slow_canary.judged(suspect.short_name, facts.revision_p99_by_minute(window, suspect.short_name), beside,
                               facts.p99_seconds(before), bar, facts.s.min_requests)
 
 

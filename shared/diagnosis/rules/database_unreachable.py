@@ -1183,13 +1183,16 @@ _SETTINGS_NAMED = _USERS_OWN | {Refusal.SERVER_FATAL, Refusal.UNKNOWN_DATABASE}
 
 
 def _settings_named(kind: str, text: str) -> tuple[str, ...]:
-    """The connection settings (connection_target_changed's "database", "user") one refusal names; ()
-    for a refusal no setting of the client's decides."""
+    """The connection settings (connection_target_changed's "database", "user") one refusal names, either of
+    which changed explains it (`_kinds_changed`); () for a refusal no setting of the client's decides. A missing
+    CONNECT privilege names both (server_fatal.NAMES_THE_USER and NAMES_THE_DATABASE): the grant is a role's on a
+    database."""
+    named = []
     if kind in _USERS_OWN or (kind == Refusal.SERVER_FATAL and names_the_user(text)):
-        return ("user",)
+        named.append("user")
     if kind == Refusal.UNKNOWN_DATABASE or (kind == Refusal.SERVER_FATAL and names_the_database(text)):
-        return ("database",)
-    return ()
+        named.append("database")
+    return tuple(named)
 
 
 # The refusals whose answer turns on which user or database the connection asks for: besides the three
@@ -1209,18 +1212,21 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
 _NAMES_DECIDE = _SETTINGS_NAMED | {Refusal.NOT_ADMITTED, Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT, Refusal.IAM_USER}
 def _kinds_changed(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
     """Each setting the refusals' kinds name (`_settings_named`: a role or database that does not exist, a
-    password refused or expired) -> the variables the deploy changed for it (a plain value, or a pinned secret's
-    version), when every refusal names one and every one named was changed; {} otherwise."""
+    password refused or expired, a CONNECT privilege missing) -> the variables the deploy changed for it (a plain
+    value, or a pinned secret's version), when every refusal names one and the deploy changed, for every refusal,
+    one of the settings it names; {} otherwise."""
     if not refused.keys() <= _SETTINGS_NAMED:
         return {}
     said = [per_text(lambda text, kind=kind: _settings_named(kind, text), entries) for kind, entries in refused.items()]
-    named = {what for by_text in said for whats in by_text.values() for what in whats}
-    if not named or any(not whats for by_text in said for whats in by_text.values()):
+    each = [whats for by_text in said for whats in by_text.values()]
+    if not each or not all(each):
         return {}
     changed = {what: connection_target_changed(previous.plain_env, suspect.plain_env, what)
                or pinned_env_changed(previous, suspect, lambda name, what=what: holds_setting(name, what))
-               for what in named}
-    return changed if all(changed.values()) else {}
+               for what in {what for whats in each for what in whats}}
+    if not all(any(changed[what] for what in whats) for whats in each):
+        return {}
+    return {what: variables for what, variables in changed.items() if variables}
 
 
 def _names_brought(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
