@@ -388,7 +388,8 @@ def _ordinary_terms(text: str) -> bool:
             continue
         if term := _LOG_TERM.match(text, i):
             field_name, op, value = term.group("field", "op", "value")
-            if not _SEVERITY_FIELD.fullmatch(field_name) and (negated or not _ordinary_comparison(field_name, op, value)):
+            read_apart = _SEVERITY_FIELD.fullmatch(field_name)      # its levels: `_severities`
+            if not read_apart and (negated or not _ordinary_comparison(field_name, op, value)):
                 return False
         elif term := _SEARCHED.match(text, i):
             called = text[term.end():].lstrip().startswith("(")

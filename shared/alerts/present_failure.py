@@ -613,11 +613,11 @@ def _quiet(incident: Incident, policy: str) -> str:
         return ""
     return (f"{policy} matched log entries below WARNING (its log-match condition's filter lets through only "
             f"{quiet_levels(incident.condition_filter)} entries, by {', '.join(quoted(t, 60) for t in terms)}, in "
-            f"{quoted(incident.condition_filter, 160)}) and names no failure (no DEFAULT entry, which a plain stdout or "
-            "stderr line is; each other term a text compared or searched for naming no failure: no level, status, "
-            "code or latency compared, no number, no regular expression, no negated term): what it counts is the "
-            "service's ordinary work (a cache warmed, a job done, a start-up), not its failing requests, so no present "
-            "failure is stated, and its start is when such a line was written")
+            f"{quoted(incident.condition_filter, 160)}) and names no failure (no DEFAULT entry, which a plain "
+            "stdout or stderr line is; each other term a text compared or searched for naming no failure: no level, "
+            "status, code or latency compared, no number, no regular expression, no negated term): what it counts is "
+            "the service's ordinary work (a cache warmed, a job done, a start-up), not its failing requests, so no "
+            "present failure is stated, and its start is when such a line was written")
 
 
 _FORMS = (_certificate, _forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,

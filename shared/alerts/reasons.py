@@ -229,8 +229,8 @@ def own_function_closed(incident: Incident, service: str, open_seen: bool) -> st
     name = service.rsplit("/", 1)[-1]
     ended = f" at {_utc(incident.ended_at)}" if incident.ended_at is not None else ""
     told = ("its OPEN was told to a person, so is its closing" if open_seen else
-            "no OPEN of it has reached Runwarden (dropped, dead-lettered, sent only to another channel, or still on its "
-            f"way: it started at {_utc(incident.started_at)}), so no person heard of it through Runwarden; it is "
+            "no OPEN of it has reached Runwarden (dropped, dead-lettered, sent only to another channel, or still on "
+            f"its way: it started at {_utc(incident.started_at)}), so no person heard of it through Runwarden; it is "
             "recorded closed, so that OPEN, if it comes, is not told again")
     return (f"incident {incident.incident_id} about Runwarden's own function {name} ({service}) closed{ended}, policy "
             f"{quoted(incident.policy_name)}: {told}; nothing was read or done on it, and a closing alone is no proof "

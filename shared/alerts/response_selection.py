@@ -137,11 +137,12 @@ def unselected_responses(incident: Incident) -> str:
 
 
 def _failures_below(incident: Incident, selection: Selection) -> str:
-    """A count or share of failures counting no 2xx (5xx, 429, 4xx: `_counts_failures`) compared downward (a threshold's `comparison`, a query's own `<`):
-    it fires when they are few, so no failure is stated (a success share falling is another matter: its selection
-    holds other responses, and is not held here). A latency below a bar is not read here. Before, `5xx / all < 0.05`
-    (a success policy copied, its class changed and not its comparison) rolled back on the live 5xx while its own
-    value said 2 % failed; so did an errors share, `one_of("4xx", "5xx")` or `!= "2xx"` below a bar. `selection`: the filter's, or the query's counted part (code_filters.downward_selection)."""
+    """A count or share of failures counting no 2xx (5xx, 429, 4xx: `_counts_failures`) compared downward (a
+    threshold's `comparison`, a query's own `<`): it fires when they are few, so no failure is stated (a success share
+    falling is another matter: its selection holds 2xx, and is not held here). A latency below a bar is not read here.
+    Before, `5xx / all < 0.05` (a success policy copied, its class changed and not its comparison) rolled back on the
+    live 5xx while its own value said 2 % failed; so did an errors share, `one_of("4xx", "5xx")` or `!= "2xx"` below a
+    bar. `selection`: the filter's, or the query's counted part (code_filters.downward_selection)."""
     query = incident.condition_kind == "other"
     if ("request_latencies" in incident.condition_filter if query
             else incident.metric_type.endswith("request_latencies")):
