@@ -247,9 +247,11 @@ class _AlertRun:
                 return self.outcome(OutcomeStatus.ESCALATED, never_opened(incident, handled), target=about)
             own = self.own_service()
             if own is not None:
-                # Its OPEN was told to a person (`for_service`): so is its closing, once per incident.
+                # Told once per incident, worded from what was recorded: its OPEN seen and told (`own_function_open`),
+                # or not yet (Pub/Sub does not order messages), which that OPEN, late, finds closed.
                 self._per_incident = True
-                return self.outcome(OutcomeStatus.ESCALATED, own_function_closed(incident, own), target=own)
+                return self.outcome(OutcomeStatus.ESCALATED, own_function_closed(incident, own, not record.open_unseen),
+                                    target=own)
             return self.outcome(OutcomeStatus.RESOLVED, closed_reason(incident), step="resolved", target=about)
         if not incident.schema_known:
             # Read as 1.2 is, to show a person what it said; never acted on (incidents.SCHEMA_VERSION).
@@ -286,6 +288,20 @@ class _AlertRun:
         owned = self.incident.schema_known and target.kind is TargetKind.SERVICE and self.config.owns(target.name)
         return target.name if owned else None
 
+    def own_function_open(self, service: str) -> Outcome:
+        """An OPEN about one of Runwarden's own functions: never Runwarden's to act on (Config.own_services), nothing
+        of it read live. Skipped as closed when its CLOSED came first (`closed`, as a managed service's OPEN is), else
+        recorded seen (so its CLOSED says the OPEN was told) and told once per incident: a reminder
+        (renotifyInterval) of it says nothing new, as nothing is read."""
+        record = self.adapters.state.get_record(INCIDENTS, self.incident.incident_id)
+        closed = self.closed(service, record)
+        if closed is not None:
+            return closed
+        if record is None and not self.incident.is_log_match:
+            self._write_seen(service, self.adapters.clock.now())
+        self._per_incident = True
+        return self.outcome(OutcomeStatus.ESCALATED, own_function(service, self.incident.policy_name), target=service)
+
     def handled_target(self) -> str | None:
         """The target whose OPEN of this incident `note_opened` would have recorded (a managed service, by
         its resource or its uptime host; a connector or Cloud SQL instance), or None: an OPEN Runwarden
@@ -304,11 +320,7 @@ class _AlertRun:
     def for_service(self, service: str) -> Outcome:
         state, now = self.adapters.state, self.adapters.clock.now()
         if self.config.owns(service):
-            # Before anything is read or claimed: never Runwarden's to act on (Config.own_services). Told once per
-            # incident: a reminder (renotifyInterval) of it says nothing new, as nothing is read.
-            self._per_incident = True
-            return self.outcome(OutcomeStatus.ESCALATED, own_function(service, self.incident.policy_name),
-                                target=service)
+            return self.own_function_open(service)
         if not self.config.manages(service):
             managed = [s.name for s in self.config.services]
             told = unselected_unmanaged(self.incident, service, managed)
@@ -324,7 +336,7 @@ class _AlertRun:
         earlier = self.earlier_attempt(gate, prior)
         if earlier is not None:
             return earlier
-        closed = self.closed(service, prior) or self.held_before(gate, service, prior)
+        closed = self.closed(service, prior.incident) or self.held_before(gate, service, prior)
         if closed is not None:
             return closed
         note_opened(state, self.incident, service, now, existing=prior.incident)
@@ -463,8 +475,9 @@ class _AlertRun:
         data = prior.found[read]
         return read_record(ClaimRecord, data, read[0], read[1]) if data is not None else None
 
-    def closed(self, target: str, prior: _Prior) -> Outcome | None:
-        closed = _closed_record(prior.incident, self.incident.incident_id)
+    def closed(self, target: str, record: Any) -> Outcome | None:
+        """The answer to an OPEN of an incident its record (`record`, as read) says closed, or None."""
+        closed = _closed_record(record, self.incident.incident_id)
         if closed is None:
             return None
         if closed.closed_by in OWN_CLOSINGS:
@@ -630,7 +643,7 @@ class _AlertRun:
         earlier = self.earlier_attempt(gate, prior)
         if earlier is not None:
             return earlier
-        closed = self.closed(target.name, prior) or self.held_before(gate, target.name, prior)
+        closed = self.closed(target.name, prior.incident) or self.held_before(gate, target.name, prior)
         if closed is not None:
             return closed
         now = self.adapters.clock.now()

@@ -322,28 +322,28 @@ def _method_kinds(value: str) -> frozenset[int]:
 
 
 def quiet_only(text: str) -> tuple[str, ...]:
-    """The severity comparisons by which a Logging filter lets through only entries below WARNING, when it names no
-    failure; () otherwise. Such a log-match condition counts the service's ordinary work (`severity=INFO AND
-    jsonPayload.event="cache_warmed"`, `severity<=NOTICE`, `severity=DEBUG`), not a failure.
+    """The severity comparisons by which a Logging filter positively selects the service's ordinary work, as written
+    (a negation with its term: `-severity>=WARNING`); () otherwise. Such a log-match condition counts entries that are
+    no failure (`severity=INFO AND jsonPayload.event="cache_warmed"`, `severity=DEBUG`).
 
-    Read as `audited_only` reads a filter (the same parser: NOT, then OR, then AND), over the levels of LogSeverity
-    (`_QUIET_LEVELS`): a comparison of the severity lets its levels through; anything else, negated or not, every
-    level. So `severity=INFO OR severity>=ERROR` may let errors through: (). A severity compared in a form not read (a
-    regular expression, a value that is no level) is (). A filter that names a failure anywhere (`names_failure`: a
-    failure's words, `httpRequest.status>=500`) is () too, whatever severity it asks for: an INFO line saying
-    "connection refused" is a failure the application logged at the wrong level, and takes the usual path."""
+    The burden is on the filter: held only when (1) its severity comparisons, read as `audited_only` reads a filter
+    (NOT, then OR, then AND) over the levels of LogSeverity, let through only DEBUG, INFO or NOTICE entries, never
+    DEFAULT (what a line written to stdout or stderr with no structure carries: a traceback, a driver's error) nor
+    WARNING or above; and (2) every other term reads as not about a failure (`_ordinary_terms`). Anything else, a
+    severity compared in a form not read among it, takes the usual path: the live evidence decides, as before the
+    hold existed."""
     selection = _severities(text)
     if selection.codes is None or selection.codes.unread:
         return ()
     levels = selection.codes.most & _LEVEL_VALUES
-    if not levels or not levels <= _QUIET_LEVELS or names_failure(text):
+    if not levels or not levels <= _QUIET_LEVELS or not _ordinary_terms(text):
         return ()
     written = {_quoted(m): m.group(0) for m in _BARE.finditer(text) if m.group(2)}
-    return tuple(written.get(term, term) for term in selection.terms)
+    return tuple(_with_negation(text, written.get(term, term)) for term in selection.terms)
 
 
 def quiet_levels(text: str) -> str:
-    """The levels a filter `quiet_only` holds lets through, by name (`INFO`; `DEFAULT, DEBUG, INFO, NOTICE`)."""
+    """The levels a filter `quiet_only` holds lets through, by name (`INFO`; `DEBUG, INFO, NOTICE`)."""
     selection = _severities(text)
     levels = selection.codes.most if selection.codes is not None else _QUIET_LEVELS
     return ", ".join(name for name, at in _LEVELS.items() if 100 + at // 100 in levels & _QUIET_LEVELS)
@@ -354,16 +354,63 @@ def _severities(text: str) -> Selection:
     return _selection(_BARE.sub(_quoted, text), _SEVERITY_FIELD, _severity_levels, ("OR",))
 
 
-def names_failure(text: str) -> str:
-    """The first failure a Logging filter names outside its severity comparisons, as written, or "": a failure's
-    words (`_FAILURE_WORDS`: an error, a refusal, a timeout, a crash, a 5xx or 429), or an `httpRequest.status`
-    comparison that may let a 5xx or 429 through (`log_selection`). Negated or not: `NOT textPayload:"error"` is read
-    as naming one (a filter about failures, whichever way it turns them, is not read as the service's quiet work)."""
-    status = log_selection(text)
-    if status.codes is not None and status.codes.most & _SERVER_STATUSES:
-        return ", ".join(status.terms)
-    found = _FAILURE_WORDS.search(_SEVERITY_TERM.sub(" ", text))
-    return found.group(0) if found else ""
+def _with_negation(text: str, term: str) -> str:
+    """A term as the filter writes it, with the `NOT` or `-` directly before it (the level it names is excluded)."""
+    at = text.find(term)
+    if at > 0 and text[at - 1] == "-":
+        return "-" + term
+    return f"NOT {term}" if at > 0 and _NOT_BEFORE.search(text, 0, at) else term
+
+
+def _ordinary_terms(text: str) -> bool:
+    """Whether every term of a Logging filter but its severity comparisons reads as not about a failure: a field
+    compared by `=` or `:` to a text (`_ordinary_comparison`), a text searched for (`"cache warmed"`), `log_id(...)`,
+    none naming a failure (`_FAILURE_WORDS`). Not so: a negated term or group (`NOT jsonPayload.event="a"` selects every
+    other entry, failures among them), `!=`, an ordered comparison, a regular expression, a number, a function but
+    `log_id`, anything the scan does not read."""
+    i, negated = 0, False
+    while i < len(text):
+        if text[i].isspace() or text[i] in ")":
+            i += 1
+            continue
+        if text[i] == "(":
+            if negated:
+                return False
+            i += 1
+            continue
+        word = _WORD.match(text, i)
+        if word and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "._")):
+            negated = word.group(1) == "NOT"
+            i = word.end()
+            continue
+        if text[i] == "-" and i + 1 < len(text) and not text[i + 1].isspace():
+            negated, i = True, i + 1
+            continue
+        if term := _LOG_TERM.match(text, i):
+            field_name, op, value = term.group("field", "op", "value")
+            read_apart = _SEVERITY_FIELD.fullmatch(field_name)      # its levels: `_severities`
+            if not read_apart and (negated or not _ordinary_comparison(field_name, op, value)):
+                return False
+        elif term := _SEARCHED.match(text, i):
+            called = text[term.end():].lstrip().startswith("(")
+            if negated or _FAILURE_WORDS.search(term.group(0)) or (called and term.group(0).lower() != "log_id"):
+                return False
+        else:
+            return False
+        negated, i = False, term.end()
+    return True
+
+
+def _ordinary_comparison(field_name: str, op: str, value: str) -> bool:
+    """One comparison of a field other than `severity` that reads as not about a failure: `=` or `:` to a text or a
+    has-value test, the field naming no level, status, code, latency or failure (a payload's own level only when it
+    names one below WARNING: `jsonPayload.level="info"`), the value naming no failure."""
+    if op not in ("=", "==", ":") or _NUMBER.fullmatch(value):
+        return False
+    bare = value[1:-1] if value[:1] in "\"'" else value
+    if _LEVEL_FIELD.search(field_name):
+        return bare.lower() in _QUIET_PAYLOAD_LEVELS
+    return not (_FAILURE_FIELD.search(field_name) or _FAILURE_WORDS.search(field_name) or _FAILURE_WORDS.search(bare))
 
 
 # LogSeverity (google/logging/type/log_severity.proto): DEFAULT 0 ("The log entry has no assigned severity level"),
@@ -372,20 +419,42 @@ def names_failure(text: str) -> str:
 # "Logging query language", "Comparisons": severity compared by name or number, in that order. Each level is a value
 # of the parser's lattice of its own, 100 + level / 100 (a severity between two levels is compared as written).
 _LEVEL_VALUES = frozenset(100 + at // 100 for at in _LEVELS.values())
-_QUIET_LEVELS = frozenset(100 + at // 100 for at in range(0, 400, 100))     # DEFAULT, DEBUG, INFO, NOTICE
+# Levels a filter may let through and still count the service's ordinary work: DEBUG, INFO, NOTICE. Not DEFAULT
+# ("The log entry has no assigned severity level"): Cloud Run, "Logging and viewing logs": "Logs written directly to
+# stdout or stderr do not have an associated log level", so a traceback, a driver's error or a crash printed as plain
+# text is DEFAULT.
+_QUIET_LEVELS = frozenset(100 + at // 100 for at in range(100, 400, 100))
 _SEVERITY_FIELD = re.compile(r'(?<![\w."@])(severity)(?![\w"@])', re.IGNORECASE)
-_SEVERITY_TERM = re.compile(rf'(?<![\w."@])severity\s*(?:{_OPS})\s*(?:{_STRING}|[\w.]+)', re.IGNORECASE)
-_SERVER_STATUSES = frozenset([429, *range(500, 600)])
+_NOT_BEFORE = re.compile(r"(?:^|[\s(])NOT\s*\Z")
+# One comparison of a Logging filter ("Logging query language", "Comparisons"): a field path (`jsonPayload.a.b`,
+# `labels."k8s-pod/app"`), an operator, a value (a quoted text, or a bare word or number). A text searched for alone,
+# or a function's name (`log_id`, `sample`): `_SEARCHED`.
+_LOG_TERM = re.compile(rf'(?P<field>[A-Za-z_@][\w.@/%-]*(?:\."[^"]*"[\w.@/%-]*)*)\s*(?P<op>{_OPS})\s*'
+                       rf'(?P<value>{_STRING}|[^\s()"\']+)')
+_SEARCHED = re.compile(rf'{_STRING}|[^\s()"\']+')
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+# A field whose comparison is about a failure whatever its value reads as: a level (a logger's own, `level`,
+# `levelname`: pino writes 50 for error, 60 for fatal), a status or code (`httpStatus`, gRPC's `grpc_code`, 13
+# INTERNAL, 14 UNAVAILABLE; an audit entry's `protoPayload.status.code`), a latency or duration (Cloud Run's request
+# log writes a slow 2xx at INFO), an exit or a signal.
+_FAILURE_FIELD = re.compile(r"status|code|latency|duration|elapsed|exit|signal", re.IGNORECASE)
+_LEVEL_FIELD = re.compile(r"level|severity", re.IGNORECASE)
+_QUIET_PAYLOAD_LEVELS = frozenset({"debug", "trace", "verbose", "info", "information", "notice"})
 # Words a filter names a failure by, in any case and inside a longer name (`connectionRefused`, `db_error`,
-# `jsonPayload.error:*`): an error or exception, a failure, a refusal or denial, a timeout or deadline, a crash, a
-# panic, a process killed or out of memory, a broken connection, something unavailable or unreachable; a 5xx or 429 as
-# a number or a class. A filter naming one of them is read as being about a failure (the usual path: the live
-# evidence decides, as before this reading), never held as quiet work.
+# `jsonPayload.error:*`), read broadly: an error or exception, a failure, a refusal or denial, a timeout or deadline,
+# a crash, a signal or fault, a panic, a process killed or out of memory, a connection lost, closed, broken or not
+# made, a deadlock, a limit reached, something unavailable, unreachable or unknown, a level above WARNING in words,
+# plain stderr, a 4xx or 5xx as a number or a class. A term naming one of them is read as being about a failure (the
+# usual path: the live evidence decides), never held as quiet work. Missing a word here holds nothing by itself: the
+# severity selection must also exclude DEFAULT and WARNING up, and the field and operator be read (`quiet_only`).
 _FAILURE_WORDS = re.compile(
-    r"error|exception|fail|fatal|panic|crash|abort|refus|reject|denied|forbidden|unauthori[sz]ed|unavailable|"
+    r"error|\berr\b|exception|fail|fatal|panic|crash|abort|refus|reject|denied|forbidden|unauthori[sz]ed|unavailable|"
     r"unreachable|unhealthy|timeout|timed[\s_-]?out|deadline|exceeded|exhausted|killed|(?<![a-z])oom|"
-    r"out[\s_-]?of[\s_-]?memory|traceback|stack[\s_-]?trace|broken[\s_-]?pipe|reset\b|terminat|(?<!\d)(?:5\d\d|429)"
-    r"(?!\d)|\b5xx\b", re.IGNORECASE)
+    r"out[\s_-]?of[\s_-]?memory|traceback|stack[\s_-]?trace|broken[\s_-]?pipe|reset\b|terminat|critical|emerg|"
+    r"alert|severe|warn|could[\s_-]?not|couldn|cannot|can'?t\b|unable|lost|closed|disconnect|deadlock|too[\s_-]?many|"
+    r"\bsig[a-z]{2,4}\b|segmentation|fault|core[\s_-]?dump|internal|unknown|invalid|\bbad\b|stderr|retr(?:y|ies)|"
+    r"slow|throttl|quota|limit|overload|busy|restart|shut[\s_-]?down|\bdead\b|\bdown\b|violat|corrupt|"
+    r"(?<!\d)(?:[45]\d\d)(?!\d)|\b[45]xx\b", re.IGNORECASE)
 
 
 def _severity_levels(_: str, compared: re.Match[str]) -> Codes:

@@ -58,17 +58,18 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   traffic or IAM change, a revision that did not become ready and so serves nothing), not of failing requests, and its
   start is when the change was recorded (before, an IAM change's or a deploy's notification rolled back a deploy
   whenever the live evidence showed it failing, as a failure's alert would);
-- a log match on entries below WARNING that names no failure: a filter letting through only DEFAULT, DEBUG, INFO or
-  NOTICE entries (`severity=INFO AND jsonPayload.event="cache_warmed"`, `severity<=NOTICE`, `severity=DEBUG`;
+- a log match that positively selects the service's ordinary work (code_filters.quiet_only): a filter letting
+  through only DEBUG, INFO or NOTICE entries (`severity=INFO AND jsonPayload.event="cache_warmed"`, `severity=DEBUG`;
   LogSeverity, google/logging/type/log_severity.proto: NOTICE is "Normal but significant events, such as start up,
-  shut down, or a configuration change", WARNING the first level of events that "might cause problems") with no
-  failure's words and no `httpRequest.status` that may be a 5xx or 429 (code_filters.quiet_only). It counts the
-  service's ordinary work; its start is when such a line was written (before, a policy counting cache warm-ups
-  rolled back a deploy whenever the live evidence showed it failing). An INFO filter that names a failure
-  (`textPayload:"connection refused"`, `httpRequest.status>=500`) is a failure logged at a low level: the usual
-  path. A filter letting DEFAULT through may match a line written with no level (a plain stderr line, whose
-  level Cloud Run may leave DEFAULT: UNCONFIRMED, shared/diagnosis/failure_lines.py); with no failure's words
-  named it is held all the same: escalated with the evidence, never dropped;
+  shut down, or a configuration change", WARNING the first level of events that "might cause problems"), never
+  DEFAULT (Cloud Run, "Logging and viewing logs": "Logs written directly to stdout or stderr do not have an
+  associated log level": a traceback or a driver's error printed as plain text), each other term a field compared by
+  `=` or `:` to a text naming no failure, or a text searched for naming none: no level above NOTICE in a payload, no
+  status, code or latency compared, no number, no regular expression, no negated term. It counts the service's
+  ordinary work; its start is when such a line was written (before, a policy counting cache warm-ups rolled back a
+  deploy whenever the live evidence showed it failing). Any filter not read so takes the usual path, the live
+  evidence deciding: a failure logged at a low level (`textPayload:"deadlock detected"`, `jsonPayload.level>=50`,
+  `httpRequest.latency>="10s"`), plain stderr (`severity=DEFAULT`), a filter that only may be quiet work;
 - an uptime check's certificate running out: `uptime_check/time_until_ssl_cert_expires`, "Days remaining until
   the SSL certificate expires" (Cloud Monitoring's metric list, "Google Cloud metrics", section monitoring),
   under a number of days (the Uptime checks docs' certificate expiration policy). The certificate is still
@@ -605,17 +606,18 @@ def _audited(incident: Incident, policy: str) -> str:
 
 
 def _quiet(incident: Incident, policy: str) -> str:
-    """A log match on entries below WARNING that names no failure (code_filters.quiet_only): the service's ordinary
-    work, not a failure."""
+    """A log match that positively selects entries below WARNING, DEFAULT excluded, naming no failure
+    (code_filters.quiet_only): the service's ordinary work, not a failure."""
     terms = quiet_only(incident.condition_filter) if incident.condition_kind == "log_match" else ()
     if not terms:
         return ""
     return (f"{policy} matched log entries below WARNING (its log-match condition's filter lets through only "
             f"{quiet_levels(incident.condition_filter)} entries, by {', '.join(quoted(t, 60) for t in terms)}, in "
-            f"{quoted(incident.condition_filter, 160)}) and names no failure (no severity of ERROR or above, no "
-            "failure's words, no HTTP 5xx status): what it counts is the service's ordinary work (a cache warmed, a "
-            "job done, a start-up), not its failing requests, so no present failure is stated, and its start is when "
-            "such a line was written")
+            f"{quoted(incident.condition_filter, 160)}) and names no failure (no DEFAULT entry, which a plain "
+            "stdout or stderr line is; each other term a text compared or searched for naming no failure: no level, "
+            "status, code or latency compared, no number, no regular expression, no negated term): what it counts is "
+            "the service's ordinary work (a cache warmed, a job done, a start-up), not its failing requests, so no "
+            "present failure is stated, and its start is when such a line was written")
 
 
 _FORMS = (_certificate, _forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,

@@ -218,17 +218,23 @@ def own_function(service: str, policy: str) -> str:
             f"Policy {quoted(policy)}")
 
 
-def own_function_closed(incident: Incident, service: str) -> str:
-    """The `escalated` outcome's reason for a CLOSED of an incident about one of Runwarden's own functions: its OPEN
-    was told to a person (`own_function`), who hears it closed as a person told of an incident whose OPEN never
-    reached Runwarden does (`never_opened`); `resolved` alone writes no notify line. A closing is no proof the
-    function works again (a snooze, data that stopped, a close by hand close an incident too: `closed_reason`)."""
+def own_function_closed(incident: Incident, service: str, open_seen: bool) -> str:
+    """The `escalated` outcome's reason for a CLOSED of an incident about one of Runwarden's own functions, worded from
+    what was recorded (`open_seen`: its OPEN's record, history.note_seen). Seen, its OPEN was told to a person
+    (`own_function`), who hears it closed; not seen, no OPEN of it has reached Runwarden (dropped, dead-lettered, sent
+    to another channel, or still on its way: Pub/Sub does not order messages), as `never_opened` says of a managed
+    service's, and that OPEN, late, is skipped as closed. `resolved` alone writes no notify line. A closing is no
+    proof the function works again (a snooze, data that stopped, a close by hand close an incident too:
+    `closed_reason`)."""
     name = service.rsplit("/", 1)[-1]
     ended = f" at {_utc(incident.ended_at)}" if incident.ended_at is not None else ""
+    told = ("its OPEN was told to a person, so is its closing" if open_seen else
+            "no OPEN of it has reached Runwarden (dropped, dead-lettered, sent only to another channel, or still on "
+            f"its way: it started at {_utc(incident.started_at)}), so no person heard of it through Runwarden; it is "
+            "recorded closed, so that OPEN, if it comes, is not told again")
     return (f"incident {incident.incident_id} about Runwarden's own function {name} ({service}) closed{ended}, policy "
-            f"{quoted(incident.policy_name)}: its OPEN was told to a person, so is its closing; nothing was read or done "
-            f"on it, at its OPEN or now, and a closing alone is no proof it works again ({closed_reason(incident)}). "
-            f"To see it: {_own_checks(service)}")
+            f"{quoted(incident.policy_name)}: {told}; nothing was read or done on it, and a closing alone is no proof "
+            f"it works again ({closed_reason(incident)}). To see it: {_own_checks(service)}")
 
 
 def own_query_names(services: Sequence[str]) -> str:

@@ -37,9 +37,9 @@ Not held here: a selection that may let a 5xx class or code, or 429, through (th
 (every response), and a condition compared downward (a success share falling is the failures' share rising, so the
 complement of a 5xx share, `!= "5xx"` below a bar, is a 5xx alert: health_bar._complement; a floor on a count is
 present_failure's activity floor). `!= "5xx"` above a bar is the share of every other response: held. A threshold or
-a query read so (code_filters.downward_selection) counting only server failures (5xx, 429) compared downward fires when
-they are few, and is held (`_failures_below`): `5xx / all < 0.05`, a success policy copied with its class changed and
-not its comparison.
+a query read so (code_filters.downward_selection) counting failures (5xx, 429, 4xx) and no 2xx compared downward fires
+when they are few, and is held (`_failures_below`): `5xx / all < 0.05`, a success policy copied with its class changed
+and not its comparison; an errors share, `one_of("4xx", "5xx")` or `!= "2xx"` below a bar, the same.
 """
 from __future__ import annotations
 
@@ -64,6 +64,8 @@ REQUEST_METRICS = frozenset({"run.googleapis.com/request_count", "run.googleapis
 # available (the health check reads it with the 5xx: health_bar._SERVER_CODE), which a connector's saturation
 # causes too (requests hung on it fill the instances). The 4xx class is not: most of it is the callers' own.
 SERVER_FAILURE = re.compile(r"5xx|5\d\d|429", re.IGNORECASE)
+# A response counted as a failure by a share compared downward: a server's or a caller's (4xx), a class or a code.
+_FAILURE_CLASS = re.compile(r"[45]xx|[45]\d\d", re.IGNORECASE)
 # What a latency's selection may name and still be answered by the writes: the server's failures, and the
 # successful responses, whose slowness is the latency a rollback (a revision's) or a connector change (a saturated
 # path's) answers: a latency alert on 2xx is the usual way to write one. A 3xx's or a 4xx's latency is not.
@@ -76,6 +78,7 @@ _DISAGREE = (": the change below answers the service's live 5xx and latency, whi
 _SERVER_CODES = frozenset([429, *range(500, 600)])
 _ANSWERED_CODES = _SERVER_CODES | frozenset(range(200, 300))     # a latency's: _ANSWERED_LATENCY as codes
 _4XX = frozenset(range(400, 500))
+_2XX = frozenset(range(200, 300))
 
 
 def compared_codes(condition_filter: str) -> frozenset[str] | None:
@@ -134,17 +137,18 @@ def unselected_responses(incident: Incident) -> str:
 
 
 def _failures_below(incident: Incident, selection: Selection) -> str:
-    """A count or share of server failures alone compared downward (a threshold's `comparison`, a query's own `<`):
-    it fires when they are few, so no failure is stated (a success share falling is another matter: its selection
-    holds other responses, and is not held here). A latency below a bar is not read here. Before, `5xx / all < 0.05`
-    (a success policy copied, its class changed and not its comparison) rolled back on the live 5xx while its own
-    value said 2 % failed. `selection`: the filter's, or the query's counted part (code_filters.downward_selection)."""
+    """A count or share of failures counting no 2xx (5xx, 429, 4xx: `_counts_failures`) compared downward (a
+    threshold's `comparison`, a query's own `<`): it fires when they are few, so no failure is stated (a success share
+    falling is another matter: its selection holds 2xx, and is not held here). A latency below a bar is not read here.
+    Before, `5xx / all < 0.05` (a success policy copied, its class changed and not its comparison) rolled back on the
+    live 5xx while its own value said 2 % failed; so did an errors share, `one_of("4xx", "5xx")` or `!= "2xx"` below a
+    bar. `selection`: the filter's, or the query's counted part (code_filters.downward_selection)."""
     query = incident.condition_kind == "other"
     if ("request_latencies" in incident.condition_filter if query
             else incident.metric_type.endswith("request_latencies")):
         return ""
     selected = None if query else selected_responses(incident)
-    if selected is not None and selected[0] and all(SERVER_FAILURE.fullmatch(code) for code in selected[0]):
+    if selected is not None and selected[0] and all(_FAILURE_CLASS.fullmatch(code) for code in selected[0]):
         codes, where = ", ".join(sorted(selected[0])), selected[1]
     else:
         read = _server_failures_alone(incident, selection, query)
@@ -155,14 +159,14 @@ def _failures_below(incident: Incident, selection: Selection) -> str:
     value = f"its value {incident.observed_value}" if incident.observed_value else ""
     said = f" ({', '.join(part for part in (bar, value) if part)})" if bar or value else ""
     return (f"policy {quoted(incident.policy_name)} fires when its {codes} responses fall below its bar{said}, "
-            f"read from {where}: few server "
+            f"read from {where}: few "
             f"failures is no failure, so the alert and the live evidence disagree on what is failing; it was "
             f"diagnosed, and nothing was written: a person must decide on the change below")
 
 
 def _server_failures_alone(incident: Incident, selection: Selection, query: bool) -> tuple[str, str] | None:
-    """The server failures alone a downward condition's filter or query counts, and where that is read, or None.
-    Every code it may let through a server failure's; or, a threshold's filter not read exactly, some reading of its
+    """The failures a downward condition's filter or query counts with no 2xx (`_counts_failures`), and where that is
+    read, or None. Every code it may let through one; or, a threshold's filter not read exactly, some reading of its
     other comparisons (each selecting every request or none: code_filters.metric_code_readings) leaving server
     failures alone counted (`response_code_class = "5xx" OR resource.labels.service_name = "a"` counts 5xx alone where
     `a` adds nothing): held on the safe side, as the equalities' reading held it before. Where the exact reading shows
@@ -170,15 +174,21 @@ def _server_failures_alone(incident: Incident, selection: Selection, query: bool
     the failures' rising."""
     where = f"its condition's {'query' if query else 'filter'} ({quoted(incident.condition_filter, 160)})"
     codes = selection.codes
-    if codes is not None and not codes.unread and codes.most and codes.most <= _SERVER_CODES:
+    if codes is not None and not codes.unread and _counts_failures(codes.most):
         return _classes(codes.most), where
     readings = None if query else metric_code_readings(incident.condition_filter)
     if readings is None or readings.exact is not None:
         return None
-    alone = sorted((r for r in readings.each if r <= _SERVER_CODES), key=sorted)
+    alone = sorted((r for r in readings.each if _counts_failures(r)), key=sorted)
     if not alone:
         return None
     return _classes(alone[0]), f"{where}, read with its other comparisons adding no request"
+
+
+def _counts_failures(codes: frozenset[int]) -> bool:
+    """Whether a selection counts failures (a 4xx or 5xx, 429 among them) and no 2xx: its share falling is failures
+    falling, never a success share's fall (which is the failures' rise, and acts)."""
+    return bool(codes & (_4XX | _SERVER_CODES)) and not codes & _2XX
 
 
 def _unselected_by_series(incident: Incident, latency: bool) -> str:
