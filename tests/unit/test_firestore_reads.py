@@ -271,3 +271,90 @@ def test_an_error_to_reraise_or_of_another_kind_leaves_as_it_is():
     with pytest.raises(KeyError) as raised:
         firestore._call(_raises(bug))
     assert raised.value is bug and raised.value.__cause__ is None
+
+
+# --- what a state store going away and coming back raises: each a transient fault -----------------
+# google-api-core's exceptions reference (google.api_core.exceptions): ServiceUnavailable is gRPC
+# UNAVAILABLE / HTTP 503, DeadlineExceeded DEADLINE_EXCEEDED / 504, InternalServerError INTERNAL / 500,
+# Unknown UNKNOWN, Aborted ABORTED / 409; RetryError, "Raised when a function has exhausted all of its
+# available retries", carries the last error as `cause`; `from_grpc_error` maps a grpc.RpcError onto one
+# of them by its status code. Each is the store unreachable or cut off for now (shared.errors
+# TRANSIENT_CODES): the delivery is answered non-2xx and delivered again, never given a `failed` outcome
+# before delivery.max_attempts (shared.pipeline `retry_or_give_up`).
+
+def _restart_faults():
+    import grpc
+    from google.api_core import exceptions
+
+    from tests.unit.grpc_calls import failed_call
+
+    refused = "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:8080: Connection refused"
+    return {
+        "refused": exceptions.ServiceUnavailable(refused),
+        "a deadline that ran out": exceptions.DeadlineExceeded("Deadline Exceeded"),
+        "a retry that ran out": exceptions.RetryError("Timeout of 10.0s exceeded",
+                                                      exceptions.ServiceUnavailable(refused)),
+        "a retry that ran out with no cause": exceptions.RetryError("Timeout of 10.0s exceeded", None),
+        "an aborted commit": exceptions.Aborted("Transaction lock timeout"),
+        "an internal error while starting": exceptions.InternalServerError("Internal error"),
+        "a stream removed": exceptions.Unknown("Stream removed"),
+        "raw gRPC, unavailable": failed_call(grpc.StatusCode.UNAVAILABLE, "Socket closed"),
+        "raw gRPC, stream reset": failed_call(grpc.StatusCode.UNKNOWN, "Stream removed"),
+        "raw gRPC, deadline": failed_call(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded"),
+        "a connection reset": ConnectionResetError(104, "Connection reset by peer"),
+        "a connection refused": ConnectionRefusedError(111, "Connection refused"),
+        "a socket timeout": TimeoutError("timed out"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_restart_faults()))
+def test_each_fault_of_a_store_restart_leaves_transient_from_a_read(name):
+    """A read (BatchGetDocuments, a server-streaming call) through the wire's error mapping
+    (shared/gcp/wire.py `streamed`, as GAPIC's `_wrap_stream_errors` maps them), its answers cut
+    off before or after the first: classified transient by `_call`."""
+    from shared.gcp.wire import streamed
+
+    fault = _restart_faults()[name]
+
+    def cut_off(request, timeout=None, metadata=None):
+        yield "first answer"
+        raise fault
+
+    for stub in (_raises_called(fault), cut_off):
+        with pytest.raises(TransientError):
+            firestore._call(lambda: streamed(stub, "request", 1.0, ()))
+
+
+def _raises_called(error):
+    def stub(request, timeout=None, metadata=None):
+        raise error
+    return stub
+
+
+@pytest.mark.parametrize("name", list(_restart_faults()))
+def test_each_fault_of_a_store_restart_is_labelled_unavailable_and_redelivered(name):
+    """Through the delivery's guard (shared/alerts/delivery.py GuardedState), the fault is the state
+    store unavailable, and before the delivery limit the pipeline raises it again (redelivery) with a
+    `deferred` step naming it, never an `unexpected error`."""
+    from types import SimpleNamespace
+
+    from shared.alerts.delivery import GuardedState
+    from shared.config import Config
+    from shared.gcp.wire import streamed
+    from shared.pipeline import retry_or_give_up
+
+    fault = _restart_faults()[name]
+
+    class Store:
+        def get_many(self, keys):
+            return firestore._call(lambda: streamed(_raises_called(fault), "request", 1.0, ()))
+
+    with pytest.raises(TransientError) as raised:
+        GuardedState(Store()).get_many([("claims", "k")])
+    assert str(raised.value).startswith("state store unavailable")
+    steps = []
+    timeline = SimpleNamespace(step=lambda step, detail, **fields: steps.append((step, detail)))
+    config = Config(project="p", outcomes_topic="projects/p/topics/outcomes")
+    with pytest.raises(TransientError):
+        retry_or_give_up(raised.value, "17", config.delivery.max_attempts - 1, config, None, timeline)
+    assert [step for step, _ in steps] == ["deferred"] and "unexpected" not in steps[0][1]
