@@ -65,9 +65,9 @@ def host_userinfo_pattern(*, escaped_quote: bool, redacted_tail: bool) -> str:
 # `=$uperS3cret`) is a secret's start.
 _VALUE_ENDS = r"""(?=[\s&;,'"})\]]|$)"""
 # Where a word saying nothing is set (`no`, `none`) ends a value: as a value's end does, but before a space only at the
-# line's end, an opening parenthesis or the next pair; before another word it is a passphrase's first (`no pain no
+# line's end, an opening parenthesis, a comment or the next pair; before another word it is a passphrase's first (`no pain no
 # gain`).
-_SET_ENDS = r"""(?=[&;,'"})\]]|[ \t]*(?:\r?\n|$)|[ \t]+(?:\(|[\w.-]+(?:=|:(?:[ \t]|$))))"""
+_SET_ENDS = r"""(?=[&;,'"})\]]|[ \t]*(?:\r?\n|$)|[ \t]+(?:[(#]|[\w.-]+(?:=|:(?:[ \t]|$))))"""
 # What a value under a secret's name may be without being one, kept: nothing set (Python's None, JSON's null, a
 # boolean; MySQL's "(using password: YES)", which the diagnosis reads), a path (a secret mounted as a file, Cloud Run's
 # volumes; a shell's PWD: lower-case letters, digits, ".", "_" and "-" between its slashes, as such paths are
@@ -143,11 +143,13 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_SET_ENDS}|/[a-z0-9.
 #   and a colon before a quoted value (YAML), and an `X-...-Api-Key:` or `X-...-Token:` header, and a name and a colon
 #   before an unquoted value (YAML 1.2 section 7.3.3's plain scalar, `password: s3cret` in a config echoed at start-up;
 #   a log line's `secret: ... api_key: ...`; after a password's or a key's name no space either, `password:tiger`,
-#   unless a secret's version follows, `db-pass:latest`) unless that value is a word of prose (`_PROSE_WORD`: "invalid
+#   unless a secret's version follows a secret's name, `db-pass:latest`, `_VERSION`) unless that value is a word of prose (`_PROSE_WORD`: "invalid
 #   token: expired", "token: 401"; not a hex or long single-case run, `_KEY_RUN`, nor a word before a finite verb,
 #   `token: Hunter is wrong`; after a password's, passphrase's, secret's or a key's name only `_STRICT_PROSE`'s words,
-#   "using password: YES", a driver's sentence, `_SENTENCE`, and after `secret:` a secret's name), and after a
-#   password's or a secret's name each further word of a spaced value (`_MORE_WORDS`); a
+#   "using password: YES", a driver's sentence or message, `_SENTENCE`, and after `secret:` a secret's name), and
+#   after a password's or a secret's name each further word of a spaced value (`_MORE_WORDS`); a YAML block scalar's
+#   lines (`password: |` and the lines indented as its first, YAML 1.2 section 8.1); a URL-encoded pair's value
+#   (`password%3D...`, a query encoded inside another's parameter, RFC 3986 section 2.1); a
 #   passphrase's unquoted words to its line's end or the next pair (`_PHRASE`). Not when the value is one `_NOT_A_SECRET` keeps; gcloud's
 #   `--secret=NAME` names a Secret Manager secret (gcloud secrets versions access), kept;
 # - `env_value`: the value of an environment variable named for a secret, where the name and the value are two fields
@@ -242,7 +244,7 @@ _KEY_RUN = r"(?:[0-9a-f]{8,}|[0-9A-F]{8,}|[a-z]{24,}|[A-Z]{24,})(?=[\s.,;:!?)\]}
 # password: YES)" writes it (`_ALONE`); before another word it begins a passphrase (`password: no pain no gain`). A
 # verdict ("expired", "rotated") is prose alone or before a clause's preposition ("changed by admin", "expired at ...",
 # `_CLAUSE`); before any other word (`password: rejected flowers bloom`) it is a passphrase's first word.
-_ALONE = r"(?=[.,;:!?)\]}]|[ \t]*(?:\r?\n|$)|[ \t]+(?:\(|[\w.-]+(?:=|:(?:[ \t]|$))))"
+_ALONE = r"(?=[.,;:!?)\]}]|[ \t]*(?:\r?\n|$)|[ \t]+(?:[(#]|[\w.-]+(?:=|:(?:[ \t]|$))))"
 _CLAUSE = (r"[ \t]+(?i:for|by|to|at|on|in|because|due|since|after|while|from|when|during|until)"
            r"(?=[\s.,;:!?)\]}]|$)")
 _STRICT_PROSE = (rf"(?i:(?:yes|no|none|null|nil|not|set|unset){_ALONE}"

@@ -34,6 +34,7 @@ KEPT = [
     "password: not set", "password: never set", "password: must be changed", "password: does not match",
     "password: is too short", "password: cannot be empty", "password: has expired", "password: changed by admin",
     "db-pass:latest", "app_db_password:3", "primary_key: id", "password=no host=10.0.0.3", "password: none (x)",
+    "password: true # from the environment",
 ]
 
 
