@@ -65,8 +65,8 @@ def host_userinfo_pattern(*, escaped_quote: bool, redacted_tail: bool) -> str:
 # `=$uperS3cret`) is a secret's start.
 _VALUE_ENDS = r"""(?=[\s&;,'"})\]]|$)"""
 # Where a word saying nothing is set (`no`, `none`) ends a value: as a value's end does, but before a space only at the
-# line's end, an opening parenthesis, a comment or the next pair; before another word it is a passphrase's first (`no pain no
-# gain`).
+# line's end, an opening parenthesis, a comment or the next pair; before another word it is a passphrase's first (`no
+# pain no gain`).
 _SET_ENDS = r"""(?=[&;,'"})\]]|[ \t]*(?:\r?\n|$)|[ \t]+(?:[(#]|[\w.-]+(?:=|:(?:[ \t]|$))))"""
 # What a value under a secret's name may be without being one, kept: nothing set (Python's None, JSON's null, a
 # boolean; MySQL's "(using password: YES)", which the diagnosis reads), a path (a secret mounted as a file, Cloud Run's
@@ -143,7 +143,8 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_SET_ENDS}|/[a-z0-9.
 #   and a colon before a quoted value (YAML), and an `X-...-Api-Key:` or `X-...-Token:` header, and a name and a colon
 #   before an unquoted value (YAML 1.2 section 7.3.3's plain scalar, `password: s3cret` in a config echoed at start-up;
 #   a log line's `secret: ... api_key: ...`; after a password's or a key's name no space either, `password:tiger`,
-#   unless a secret's version follows a secret's name, `db-pass:latest`, `_VERSION`) unless that value is a word of prose (`_PROSE_WORD`: "invalid
+#   unless a secret's version follows a secret's name, `db-pass:latest`, `_VERSION`) unless that value is a word of
+#   prose (`_PROSE_WORD`: "invalid
 #   token: expired", "token: 401"; not a hex or long single-case run, `_KEY_RUN`, nor a word before a finite verb,
 #   `token: Hunter is wrong`; after a password's, passphrase's, secret's or a key's name only `_STRICT_PROSE`'s words,
 #   "using password: YES", a driver's sentence or message, `_SENTENCE`, and after `secret:` a secret's name), and
@@ -306,17 +307,17 @@ _BARE_PREDICATE = rf"(?:{_PARTICIPLE}|has[ \t]+expired|must|cannot){_WORD_ENDS}"
 # - an exception's class before its message: a name ending in Error or Exception, possibly qualified by "." or "::"
 #   (Python's `asyncpg.exceptions.InvalidPasswordError: `, Java's `com.microsoft.sqlserver.jdbc.SQLServerException: `,
 #   .NET's `Npgsql.NpgsqlException (0x80004005): `, Node's `Error: `, SQLAlchemy's `(psycopg2.OperationalError) `), a
-#   class qualified by a package of two names or more (`psycopg.errors.X: `) or by a Ruby module (`PG::ConnectionBad: `),
-#   and the frames a trace opens with (Python's "Traceback (most recent call last):", Java's "Caused by:");
+#   class qualified by a package of two names or more (`psycopg.errors.X: `) or by a Ruby module
+#   (`PG::ConnectionBad: `), and the frames a trace opens with (Python's "Traceback (most recent call last):", Java's "Caused by:");
 # - a severity or an error's number before a colon: libpq's "FATAL:  " (PostgreSQL "Error Message Reporting"),
 #   node-postgres' "error: ", go-sql-driver/mysql's "Error 1045 (28000): " (errors.go, MySQLError.Error), the mysql
 #   client's "ERROR 2026 (HY000): ", MySQL Connector/Python's "1045 (28000): ", Postgrex's "FATAL 28P01
 #   (invalid_password) ", Npgsql's "28P01: " (a SQLSTATE, PostgreSQL "Appendix A. Error Codes"), a Go connector's
 #   "Refresh error: ", "error connecting ..."; Oracle's "ORA-01017: ", lib/pq's "pq: ", libpq's "fe_sendauth: ",
 #   PHP PDO's "SQLSTATE[HY000] ", node-mysql's "ER_ACCESS_DENIED_ERROR: ", PyMySQL's "(1045, \"";
-# - a log's own prefix: go-sql-driver/mysql's "[mysql] " logger, a level in brackets (Elixir's Logger, "[error] "), Go's log package's date and time
-#   ("2026/12/01 21:40:12 ", log.LstdFlags), a Cloud SQL Java connector's instance name "[p:r:i] ", ODBC's
-#   "[Microsoft]", a HikariCP pool's name "HikariPool-1 - ";
+# - a log's own prefix: go-sql-driver/mysql's "[mysql] " logger, a level in brackets (Elixir's Logger, "[error] "), Go's
+#   log package's date and time ("2026/12/01 21:40:12 ", log.LstdFlags), a Cloud SQL Java connector's instance name
+#   "[p:r:i] ", ODBC's "[Microsoft]", a HikariCP pool's name "HikariPool-1 - ";
 # - a network operation's error (Go's net.OpError: "dial tcp H:P: ", "read tcp ", "write tcp "), and a connection's
 #   failure as drivers open it ("connection to server at", "could not connect", "Can't create a connection", "Unable
 #   to connect", "server closed the connection", "database H unreachable", "SSL connection error", libpq's hint "Is the
@@ -327,12 +328,14 @@ _DRIVER_MESSAGE = (r"(?:\(?(?:[A-Za-z_][\w$]*(?:\.|::))*[A-Za-z_]*(?:Error|Excep
                    r"|Traceback \(most recent call last\):|Caused by:"
                    r"|(?i:(?:[a-z]+[ \t]+)?(?:error|fatal|panic)(?:[ \t]+\d{3,5})?(?:[ \t]+\([0-9A-Z]{5}\))?:"
                    r"|(?:fatal|error)[ \t]+[0-9A-Z]{5}[ \t]+\(\w+\)|error[ \t]+\w+ing\b|ora-\d{5}:|pq:|fe_sendauth:"
-                   r"|sqlstate(?:\[\w+\]|[ \t]+[0-9A-Z]{5}\b)|er_[a-z_]+:|\d{4}[ \t]+\([0-9A-Z]{5}\):|\(\d{4},[ \t]*[\"']"
-                   r"|\[(?:mysql|microsoft|error|warn(?:ing)?|info|debug|fatal|critical|notice)\]|\[[\w.-]+:[\w.-]+:[\w.-]+\]|\d{4}/\d\d/\d\d[ \t]+\d\d:\d\d:\d\d\b"
+                   r"|sqlstate(?:\[\w+\]|[ \t]+[0-9A-Z]{5}\b)|er_[a-z_]+:|\d{4}[ \t]+\([0-9A-Z]{5}\):"
+                   r"|\(\d{4},[ \t]*[\"']|\[(?:mysql|microsoft|error|warn(?:ing)?|info|debug|fatal|critical|notice)\]"
+                   r"|\[[\w.-]+:[\w.-]+:[\w.-]+\]|\d{4}/\d\d/\d\d[ \t]+\d\d:\d\d:\d\d\b"
                    r"|\w*pool-\d+[ \t]+-[ \t]|(?:dial|read|write)[ \t]+(?:tcp|udp|unix|ip)[46]?[ \t]"
                    r"|(?:can't|cannot|could[ \t]+not|couldn't|unable[ \t]+to|failed[ \t]+to)[ \t]+(?:connect|create"
                    r"|reach|open|establish|resolve|translate|receive|send|dial)\b"
-                   r"|(?:is[ \t]+the[ \t]+)?(?:connection|database|server|ssl|tls|socket)[ \t]+(?:to|on|running|at|closed|lost|refused|reset"
+                   r"|(?:is[ \t]+the[ \t]+)?(?:connection|database|server|ssl|tls|socket)[ \t]+"
+                   r"(?:to|on|running|at|closed|lost|refused|reset"
                    r"|terminated|timed|timeout|error|failed|is|was|has|[\d\"'`/]))"
                    r"|(?=[0-9A-Z]{5}:)[0-9A-Z]*\d[0-9A-Z]*:)")
 _SENTENCE = (rf"(?:(?i:(?:{_SENTENCE_HEADER})*(?:{_DRIVER_PREDICATE}"
@@ -354,8 +357,8 @@ _MORE_WORDS = (rf"(?:(?<!:)[ \t]+(?!{_SENTENCE}|[\w.-]+(?:=|:(?:[ \t]|$)))[^\s&;
 _VERSION = (r"(?:(?<=[a-z0-9][-_]pass:)|(?<=[a-z0-9][-_]password:)|(?<=[a-z0-9][-_]passwd:)|(?<=[a-z0-9][-_]pwd:)"
             r"|(?<=[a-z0-9][-_]key:))(?:latest|\d{1,6})" + _VALUE_ENDS)
 # The names of keys that are secrets, whatever follows them: a data encryption key (`ENCRYPTION_KEY`, Rails'
-# Active Record encryption keys, `_RAILS_KEYS`), Rails' `RAILS_MASTER_KEY`, an HMAC or a signing key (a webhook's or a cookie's),
-# a secret key (`AWS_SECRET_KEY`, `DJANGO_SECRET_KEY`), and a service account key's `private_key` and `private_key_id`
+# Active Record encryption keys, `_RAILS_KEYS`), Rails' `RAILS_MASTER_KEY`, an HMAC or a signing key (a webhook's or a
+# cookie's), a secret key (`AWS_SECRET_KEY`, `DJANGO_SECRET_KEY`), and a service account key's `private_key` and `private_key_id`
 # (IAM "Create and delete service account keys": the key file's fields; the id names the key, redacted on the safe
 # side).
 _KEY_NAMES = (r"(?:(?:encryption|master|hmac|signing|secret|private|access|app)[_-]?key(?:[_-]?(?:id|base))?|"
@@ -448,7 +451,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      r"|(?(fspaced)(?P<fblock>[|>][-+1-9]{0,2}[ \t]*\r?\n(?P<findent>[ \t]+))|(?!)))?)"
                      rf"{_NOT_A_SECRET}(?(fdq){_DQ_BODY}(?:(?P<farrow>\"[ \t]+->[ \t]+\"){_DQ_BODY})?"
                      rf"|(?(fsq){_SQ_BODY}|"
-                     r"(?(fbrace)[^}\n]+|(?(fblock)[^\n]+(?:\n(?P=findent)[^\n]+)*|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\]"
+                     r"(?(fbrace)[^}\n]+|(?(fblock)[^\n]+(?:\n(?P=findent)[^\n]+)*"
+                     r"|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\]"
                      r"(?:[^\s&;,'\"]|[\"'](?!" + _CLOSES + r"))*"
                      r"(?(fspaced)(?(fstrict)" + _MORE_WORDS + r"|(?(fsecret)" + _MORE_WORDS + r"))))))))"),
     ("env_value", r"(?P<envname>\bname\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[\w.-]*?"
