@@ -64,6 +64,10 @@ def host_userinfo_pattern(*, escaped_quote: bool, redacted_tail: bool) -> str:
 # Where a value kept as no secret must end: a word that merely begins one (`password=no-way-Q9`, `=/x8KdQ2+vL0`,
 # `=$uperS3cret`) is a secret's start.
 _VALUE_ENDS = r"""(?=[\s&;,'"})\]]|$)"""
+# Where a word saying nothing is set (`no`, `none`) ends a value: as a value's end does, but before a space only at the
+# line's end, an opening parenthesis, a comment or the next pair; before another word it is a passphrase's first (`no
+# pain no gain`).
+_SET_ENDS = r"""(?=[&;,'"})\]]|[ \t]*(?:\r?\n|$)|[ \t]+(?:[(#]|[\w.-]+(?:=|:(?:[ \t]|$))))"""
 # What a value under a secret's name may be without being one, kept: nothing set (Python's None, JSON's null, a
 # boolean; MySQL's "(using password: YES)", which the diagnosis reads), a path (a secret mounted as a file, Cloud Run's
 # volumes; a shell's PWD: lower-case letters, digits, ".", "_" and "-" between its slashes, as such paths are
@@ -76,7 +80,7 @@ _VALUE_ENDS = r"""(?=[\s&;,'"})\]]|$)"""
 # masked: a run of asterisks (Spring Boot's actuator `/env` shows "******", its Sanitizer), pydantic's
 # `SecretStr('**********')` (pydantic "Secret Types": a SecretStr's repr), a bracketed `[REDACTED]`, `[hidden]`,
 # `[masked]` or `[filtered]` (Rails' parameter filter writes "[FILTERED]").
-_NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-9._-]*(?:/[a-z0-9._-]*)*{_VALUE_ENDS}"
+_NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_SET_ENDS}|/[a-z0-9._-]*(?:/[a-z0-9._-]*)*{_VALUE_ENDS}"
                  rf"|projects/[^/\s]+/secrets/|\$\{{?[A-Z_][A-Z0-9_]*\}}?{_VALUE_ENDS}|{re.escape(REDACTED)}"
                  rf"|[A-Za-z0-9_-]+:(?:latest|\d{{1,6}}){_VALUE_ENDS}|\(sensitive(?: value)?\)|<[a-z ]{{1,20}}>"
                  rf"|\*{{3,}}{_VALUE_ENDS}|Secret(?:Str|Bytes)\(b?'\*+'\)|\[(?i:redacted|hidden|masked|filtered)\])")
@@ -139,11 +143,14 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   and a colon before a quoted value (YAML), and an `X-...-Api-Key:` or `X-...-Token:` header, and a name and a colon
 #   before an unquoted value (YAML 1.2 section 7.3.3's plain scalar, `password: s3cret` in a config echoed at start-up;
 #   a log line's `secret: ... api_key: ...`; after a password's or a key's name no space either, `password:tiger`,
-#   unless a secret's version follows, `db-pass:latest`) unless that value is a word of prose (`_PROSE_WORD`: "invalid
+#   unless a secret's version follows a secret's name, `db-pass:latest`, `_VERSION`) unless that value is a word of
+#   prose (`_PROSE_WORD`: "invalid
 #   token: expired", "token: 401"; not a hex or long single-case run, `_KEY_RUN`, nor a word before a finite verb,
 #   `token: Hunter is wrong`; after a password's, passphrase's, secret's or a key's name only `_STRICT_PROSE`'s words,
-#   "using password: YES", a driver's sentence, `_SENTENCE`, and after `secret:` a secret's name), and after a
-#   password's or a secret's name each further word of a spaced value (`_MORE_WORDS`); a
+#   "using password: YES", a driver's sentence or message, `_SENTENCE`, and after `secret:` a secret's name), and
+#   after a password's or a secret's name each further word of a spaced value (`_MORE_WORDS`); a YAML block scalar's
+#   lines (`password: |` and the lines indented as its first, YAML 1.2 section 8.1); a URL-encoded pair's value
+#   (`password%3D...`, a query encoded inside another's parameter, RFC 3986 section 2.1); a
 #   passphrase's unquoted words to its line's end or the next pair (`_PHRASE`). Not when the value is one `_NOT_A_SECRET` keeps; gcloud's
 #   `--secret=NAME` names a Secret Manager secret (gcloud secrets versions access), kept;
 # - `env_value`: the value of an environment variable named for a secret, where the name and the value are two fields
@@ -204,8 +211,13 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_VALUE_ENDS}|/[a-z0-
 #   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
+# Rails' Active Record encryption keys, as `bin/rails db:encryption:init` prints them and an environment names them
+# (Rails guides "Active Record Encryption": `primary_key`, `deterministic_key`, `key_derivation_salt`;
+# `ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY`), and a list of keys (`ENCRYPTION_KEYS`). A bare `primary_key` is a table's
+# (`primary_key: id`), so only after "encryption".
+_RAILS_KEYS = r"encryption[_-]?(?:primary[_-]?key|keys)|deterministic[_-]?key|key[_-]?derivation[_-]?salt"
 _SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd"
-                 r"|(?:api|secret|encryption|master|hmac|signing)[_-]?key(?:[_-]?base)?"
+                 r"|(?:api|secret|encryption|master|hmac|signing)[_-]?key(?:[_-]?base)?|" + _RAILS_KEYS +
                  r"|private[_-]?key(?:[_-]?id)?|(?<=[A-Za-z0-9][_-])pass)|(?P<fphrase>passphrase)"
                  r"|(?P<fsecret>(?<!--)(?:(?P<fbare>(?<![\w-]))secret|(?<=[\w-])secret))|token|(?:access|app)[_-]?key"
                  r"|(?<=[-?&])signature|(?<![A-Za-z0-9])(?:auth[_-]?string|pass|auth))")
@@ -229,8 +241,16 @@ _KEY_RUN = r"(?:[0-9a-f]{8,}|[0-9A-F]{8,}|[a-z]{24,}|[A-Z]{24,})(?=[\s.,;:!?)\]}
 # "expired", "incorrect", "wrong"), a rotation's ("secret: rotated", "password: changed", "set"), a value already
 # hidden ("redacted"), a status of up to three digits. Any other word there is taken as the value it names, on the
 # safe side: `password: changeme`, `secret: letmein` and `api_key: abcdefabcdef` are credentials, though made of letters.
-_STRICT_PROSE = (r"(?i:yes|no|none|null|nil|not|expired|invalid|required|missing|incorrect|empty|wrong|changed"
-                 r"|rotated|set|unset|redacted|failed|denied|rejected|\d{1,3})(?=[\s.,;:!?)\]}]|$)")
+# A word that says nothing is set (yes, no, none, not, set) is such prose only alone, as a dump or MySQL's "(using
+# password: YES)" writes it (`_ALONE`); before another word it begins a passphrase (`password: no pain no gain`). A
+# verdict ("expired", "rotated") is prose alone or before a clause's preposition ("changed by admin", "expired at ...",
+# `_CLAUSE`); before any other word (`password: rejected flowers bloom`) it is a passphrase's first word.
+_ALONE = r"(?=[.,;:!?)\]}]|[ \t]*(?:\r?\n|$)|[ \t]+(?:[(#]|[\w.-]+(?:=|:(?:[ \t]|$))))"
+_CLAUSE = (r"[ \t]+(?i:for|by|to|at|on|in|because|due|since|after|while|from|when|during|until)"
+           r"(?=[\s.,;:!?)\]}]|$)")
+_STRICT_PROSE = (rf"(?i:(?:yes|no|none|null|nil|not|set|unset){_ALONE}"
+                 r"|(?:expired|invalid|required|missing|incorrect|empty|wrong|changed|rotated|redacted|failed|denied"
+                 rf"|rejected|\d{{1,3}})(?:{_ALONE}|(?={_CLAUSE})))")
 # A sentence after such a name and a colon: a driver's or a tool's message whose first word happens to follow the
 # name (`password: authentication failed for user "app"`, `password: Access denied for user ...`, `password: password
 # has expired`, `password: fe_sendauth: no password supplied`, `secret: permission denied on ...`), not a value. The
@@ -244,21 +264,26 @@ _STRICT_PROSE = (r"(?i:yes|no|none|null|nil|not|expired|invalid|required|missing
 # "The password of the account must be changed." and 18456 "Login failed for user '%.*ls'." (SQL Server "Database
 # engine events and errors"); Oracle's "ORA-28001: the password has expired" (Oracle "Database Error Messages").
 # After a header of theirs (`_SENTENCE_HEADER`: "FATAL:", "ORA-28001:"), each is one of three forms (`_SENTENCE`):
-# - no subject: a predicate first ("must be changed", "cannot be empty", "too short", "failed", "no password
-#   supplied"), whose first word (`_PREDICATE`) is a participle alone, or words on, never a finite verb (`_FINITE`):
-#   in `password: Never was rejected` the word before "was" is its subject, so the value, and `password: Never` alone
-#   is one too;
+# - no subject: a driver's predicate first (`_DRIVER_PREDICATE`: "must be changed", "cannot be empty", "does not
+#   match", "is too short", "has expired", "too short", "not set", "no password supplied", a participle alone or
+#   before a clause, "failed for user ..."), read positively: an auxiliary before anything else (`password: may the
+#   force be with you`, `DB_PASSWORD: do not disturb`), "never" or "no" before a word (`password: never gonna give you
+#   up`, `password: no pain no gain`, `password: Never Zq8...`) begins a passphrase, the value;
 # - a subject of two to six of the drivers' words (`_SENTENCE_WORD`: "the password of the account", "your password",
-#   "peer authentication", "password authentication") and any predicate;
+#   "peer authentication", "password authentication") and an auxiliary or a participle;
 # - one such word alone and a driver's own predicate after a bare noun (`_BARE_PREDICATE`: "Access denied", "Login
 #   failed", "password has expired", "You must ..."): `password: password was rejected` and `password: access is
 #   wrong` are a value and prose.
+# A driver's message in its own frame (`_DRIVER_MESSAGE`) after the name is kept whole too: an application that logs
+# `db connect with password: ` before its driver's error writes the driver's words there, and the diagnosis reads
+# them (shared/gcp/logging.py redacts each line before shared/diagnosis/log_signals.py classifies it).
 # Any other word there is the value it names, letters only or not, on the safe side: `password: tiger was rejected`,
 # `password: LetMeIn was rejected`, `secret: Hunter is wrong`, `password: changeme: no such user` and `password:
 # letmein host: 10.0.0.3` are redacted (a driver's word hidden costs less than a password kept). Known limits: a
 # password that is one of the drivers' words before another and a predicate (`password: password authentication
-# failed`), or before a participle alone (`password: password rejected`), reads as a sentence; a passphrase of such
-# words too (a passphrase's own name, `passphrase:`, reads its words as its value).
+# failed`), or before a participle alone (`password: password rejected`), reads as a sentence, and so does a
+# passphrase opening as a driver's message does (`password: connection lost forever`, `password: must be changed`);
+# a passphrase of such words too (a passphrase's own name, `passphrase:`, reads its words as its value).
 _SENTENCE_WORD = (r"(?:passwords?|authentication|access|permission|scram|sasl|account|user|login|your|you|the|of"
                   r"|peer|ident|ldap|radius|pam|gssapi|sspi|certificate)[ \t]+")
 _SENTENCE_HEADER = r"(?:fe_sendauth|fatal|error|ora-\d{5}):[ \t]+"
@@ -266,27 +291,78 @@ _WORD_ENDS = r"(?=[\s.,;:!?)\]}]|$)"
 # A verb that has a subject before it: a word before one is that subject.
 _FINITE = (r"(?i:is|are|was|were|has|have|had|does|did|do|must|may|might|can|cannot|could|should|shall|will|would)"
            + _WORD_ENDS)
+_AUXILIARY = r"(?:is|are|was|were|has|have|had|must|may|might|can|cannot|could|should|will|would|does|did|do)"
 _PARTICIPLE = r"(?:failed|denied|expired|supplied|required|rejected|refused|changed|mismatched|revoked|disabled|locked)"
-_PREDICATE = (r"(?:is|are|was|were|has|have|had|must|may|can|cannot|could|should|will|would|does|did|do|not|no|never"
-              rf"|too|be|been|{_PARTICIPLE})" + _WORD_ENDS)
+# What a driver says of a password after an auxiliary (PostgreSQL's, MySQL's, SQL Server's and Oracle's messages cited
+# above, and a validator's "does not match", "is too short", "cannot be empty", "was not accepted"), or after "not" or
+# "never" ("not set", "never configured").
+_STATE = (rf"(?:{_PARTICIPLE}|[a-z]+ed|too|empty|blank|null|invalid|incorrect|wrong|set|unset|match(?:es)?|contain"
+          r"|change|reset|expire)")
+_DRIVER_PREDICATE = (rf"(?:{_AUXILIARY}(?:n't)?(?:[ \t]+not)?(?:[ \t]+(?:be|been|have[ \t]+been))?[ \t]+{_STATE}"
+                     r"|too[ \t]+(?:short|long|weak|simple|common)|no[ \t]+password[ \t]+(?:supplied|provided|given)"
+                     r"|(?:not|never)[ \t]+(?:set|given|found|[a-z]+ed)"
+                     rf"|{_PARTICIPLE}(?:{_ALONE}|(?={_CLAUSE}))){_WORD_ENDS}")
 _BARE_PREDICATE = rf"(?:{_PARTICIPLE}|has[ \t]+expired|must|cannot){_WORD_ENDS}"
-_SENTENCE = (rf"(?i:(?:{_SENTENCE_HEADER})*(?:{_PARTICIPLE}{_WORD_ENDS}|{_PREDICATE}(?=[ \t]+\w)(?![ \t]+{_FINITE})"
-             rf"|(?:{_SENTENCE_WORD}){{2,6}}{_PREDICATE}|{_SENTENCE_WORD}{_BARE_PREDICATE}))")
+# A driver's message by its frame, its first words as drivers and their runtimes write them:
+# - an exception's class before its message: a name ending in Error or Exception, possibly qualified by "." or "::"
+#   (Python's `asyncpg.exceptions.InvalidPasswordError: `, Java's `com.microsoft.sqlserver.jdbc.SQLServerException: `,
+#   .NET's `Npgsql.NpgsqlException (0x80004005): `, Node's `Error: `, SQLAlchemy's `(psycopg2.OperationalError) `), a
+#   class qualified by a package of two names or more (`psycopg.errors.X: `) or by a Ruby module
+#   (`PG::ConnectionBad: `), and the frames a trace opens with (Python's "Traceback (most recent call last):", Java's "Caused by:");
+# - a severity or an error's number before a colon: libpq's "FATAL:  " (PostgreSQL "Error Message Reporting"),
+#   node-postgres' "error: ", go-sql-driver/mysql's "Error 1045 (28000): " (errors.go, MySQLError.Error), the mysql
+#   client's "ERROR 2026 (HY000): ", MySQL Connector/Python's "1045 (28000): ", Postgrex's "FATAL 28P01
+#   (invalid_password) ", Npgsql's "28P01: " (a SQLSTATE, PostgreSQL "Appendix A. Error Codes"), a Go connector's
+#   "Refresh error: ", "error connecting ..."; Oracle's "ORA-01017: ", lib/pq's "pq: ", libpq's "fe_sendauth: ",
+#   PHP PDO's "SQLSTATE[HY000] ", node-mysql's "ER_ACCESS_DENIED_ERROR: ", PyMySQL's "(1045, \"";
+# - a log's own prefix: go-sql-driver/mysql's "[mysql] " logger, a level in brackets (Elixir's Logger, "[error] "), Go's
+#   log package's date and time ("2026/12/01 21:40:12 ", log.LstdFlags), a Cloud SQL Java connector's instance name
+#   "[p:r:i] ", ODBC's "[Microsoft]", a HikariCP pool's name "HikariPool-1 - ";
+# - a network operation's error (Go's net.OpError: "dial tcp H:P: ", "read tcp ", "write tcp "), and a connection's
+#   failure as drivers open it ("connection to server at", "could not connect", "Can't create a connection", "Unable
+#   to connect", "server closed the connection", "database H unreachable", "SSL connection error", libpq's hint "Is the
+#   server running on that host ...", fe-connect.c).
+_DRIVER_MESSAGE = (r"(?:\(?(?:[A-Za-z_][\w$]*(?:\.|::))*[A-Za-z_]*(?:Error|Exception|ERROR|error)"
+                   r"(?:[ \t]+\(0x[0-9A-Fa-f]+\))?(?::|\)|::)"
+                   r"|(?:[A-Za-z_]\w*\.){2,}[A-Z]\w*:|(?:[A-Z]\w*::)+[A-Z]\w*:"
+                   r"|Traceback \(most recent call last\):|Caused by:"
+                   r"|(?i:(?:[a-z]+[ \t]+)?(?:error|fatal|panic)(?:[ \t]+\d{3,5})?(?:[ \t]+\([0-9A-Z]{5}\))?:"
+                   r"|(?:fatal|error)[ \t]+[0-9A-Z]{5}[ \t]+\(\w+\)|error[ \t]+\w+ing\b|ora-\d{5}:|pq:|fe_sendauth:"
+                   r"|sqlstate(?:\[\w+\]|[ \t]+[0-9A-Z]{5}\b)|er_[a-z_]+:|\d{4}[ \t]+\([0-9A-Z]{5}\):"
+                   r"|\(\d{4},[ \t]*[\"']|\[(?:mysql|microsoft|error|warn(?:ing)?|info|debug|fatal|critical|notice)\]"
+                   r"|\[[\w.-]+:[\w.-]+:[\w.-]+\]|\d{4}/\d\d/\d\d[ \t]+\d\d:\d\d:\d\d\b"
+                   r"|\w*pool-\d+[ \t]+-[ \t]|(?:dial|read|write)[ \t]+(?:tcp|udp|unix|ip)[46]?[ \t]"
+                   r"|(?:can't|cannot|could[ \t]+not|couldn't|unable[ \t]+to|failed[ \t]+to)[ \t]+(?:connect|create"
+                   r"|reach|open|establish|resolve|translate|receive|send|dial)\b"
+                   r"|(?:is[ \t]+the[ \t]+)?(?:connection|database|server|ssl|tls|socket)[ \t]+"
+                   r"(?:to|on|running|at|closed|lost|refused|reset"
+                   r"|terminated|timed|timeout|error|failed|is|was|has|[\d\"'`/]))"
+                   r"|(?=[0-9A-Z]{5}:)[0-9A-Z]*\d[0-9A-Z]*:)")
+_SENTENCE = (rf"(?:(?i:(?:{_SENTENCE_HEADER})*(?:{_DRIVER_PREDICATE}"
+             rf"|(?:{_SENTENCE_WORD}){{2,6}}(?:{_AUXILIARY}|{_PARTICIPLE}){_WORD_ENDS}"
+             rf"|{_SENTENCE_WORD}{_BARE_PREDICATE}))|{_DRIVER_MESSAGE})")
 # A spaced password's further words (`password: correct horse battery`), after a password's or a secret's name and a
 # colon: a value written so is a YAML plain scalar, which runs on over its spaces (YAML 1.2 section 7.3.3), so each word
-# up to what ends it is the value's, on the safe side: a sentence's predicate (`password: tiger lion was rejected`),
-# the next `name: ` or `name=` pair (`password: letmein host: 10.0.0.3`), a quote, a separator or the line's end.
-_MORE_WORDS = (rf"(?:[ \t]+(?!{_PREDICATE}|[\w.-]+(?:=|:(?:[ \t]|$)))[^\s&;,'\"{{\\]"
+# up to what ends it is the value's, on the safe side: a driver's sentence or message (`password: tiger lion was
+# rejected`, `password: tiger dial tcp ...`), the next `name: ` or `name=` pair (`password: letmein host: 10.0.0.3`), a
+# colon and a space (which a plain scalar never holds, YAML 1.2 section 7.3.3: `password: changeme: no such user`), a
+# quote, a separator or the line's end.
+_MORE_WORDS = (rf"(?:(?<!:)[ \t]+(?!{_SENTENCE}|[\w.-]+(?:=|:(?:[ \t]|$)))[^\s&;,'\"{{\\]"
                rf"(?:[^\s&;,'\"\\]|[\"'](?!{_CLOSES}))*)*")
 # A secret's version as Cloud Run takes it after the secret's name and a colon, no space (`db-pass:latest`, gcloud run
-# deploy `--set-secrets`): no value.
-_VERSION = r"(?:latest|\d{1,6})" + _VALUE_ENDS
+# deploy `--set-secrets`; Secret Manager "Access a secret version": a version is a number or "latest"): no value, when
+# the name is a Secret Manager secret's as people write one, lower-case words joined by "-" or "_" (`_SECRET_NAME`):
+# `db-pass:latest`, `app_db_password:3`. After any other name (`password:123456`, `PGPASSWORD:424242`,
+# `password:latest`) the digits or the word are the password.
+_VERSION = (r"(?:(?<=[a-z0-9][-_]pass:)|(?<=[a-z0-9][-_]password:)|(?<=[a-z0-9][-_]passwd:)|(?<=[a-z0-9][-_]pwd:)"
+            r"|(?<=[a-z0-9][-_]key:))(?:latest|\d{1,6})" + _VALUE_ENDS)
 # The names of keys that are secrets, whatever follows them: a data encryption key (`ENCRYPTION_KEY`, Rails'
-# `active_record_encryption` keys), Rails' `RAILS_MASTER_KEY`, an HMAC or a signing key (a webhook's or a cookie's),
-# a secret key (`AWS_SECRET_KEY`, `DJANGO_SECRET_KEY`), and a service account key's `private_key` and `private_key_id`
+# Active Record encryption keys, `_RAILS_KEYS`), Rails' `RAILS_MASTER_KEY`, an HMAC or a signing key (a webhook's or a
+# cookie's), a secret key (`AWS_SECRET_KEY`, `DJANGO_SECRET_KEY`), and a service account key's `private_key` and `private_key_id`
 # (IAM "Create and delete service account keys": the key file's fields; the id names the key, redacted on the safe
 # side).
-_KEY_NAMES = r"(?:encryption|master|hmac|signing|secret|private|access|app)[_-]?key(?:[_-]?(?:id|base))?"
+_KEY_NAMES = (r"(?:(?:encryption|master|hmac|signing|secret|private|access|app)[_-]?key(?:[_-]?(?:id|base))?|"
+              + _RAILS_KEYS + ")")
 # A Secret Manager secret's name after `secret:` ("secret: db-pass not found"): lower-case words joined by "-" or "_",
 # as such names are written (Secret Manager "Create a secret": letters, digits, "-" and "_"). A password spelt so
 # (`secret: correct-horse`) is kept with it: a known limit.
@@ -362,8 +438,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"
                     rf"|\A{_PEM_BODY}"),
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
-    ("secret_field", rf"(?=[AaEeHhMmPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=>\s*"
-                     rf"|(?:\s*=(?!>)\s*|\\?[\"'\]]\s*(?:=>|[:=](?!>))\s*|:\s*(?=\\?[\"'])){_QUOTED_NAME}"
+    ("secret_field", rf"(?=[AaDdEeHhKkMmPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=>\s*"
+                     rf"|(?:\s*=(?!>)\s*|%3[dD]|\\?[\"'\]]\s*(?:=>|[:=](?!>))\s*|:\s*(?=\\?[\"'])){_QUOTED_NAME}"
                      r"|(?:(?<=Password)|(?<=Passwd)|(?<=Secret)|(?<=Token)|(?<=Key)):(?=[^\s/:\"'{}\\\]])"
                      rf"|(?(fstrict):(?=[^\s/:\"'{{}}\\\]])(?!{_STRICT_PROSE}|{_VERSION})|(?!))"
                      r"|(?i:(?<=-api-key)|(?<=-apikey)|(?<=-token)):\s*"
@@ -371,12 +447,14 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"(?(fstrict)(?!{_STRICT_PROSE}|{_SENTENCE})|(?(fphrase)(?!{_STRICT_PROSE})"
                      rf"|(?(fsecret)(?!{_STRICT_PROSE}|{_SECRET_NAME}|{_SENTENCE})"
                      rf"|(?!{_SENTENCE}|(?!{_KEY_RUN}){_PROSE_WORD}(?![ \t]+{_FINITE}))))))"
-                     r"(?:[bBrRuU]{1,2}(?=\\?[\"']))?(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{))?)"
+                     r"(?:[bBrRuU]{1,2}(?=\\?[\"']))?(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{)"
+                     r"|(?(fspaced)(?P<fblock>[|>][-+1-9]{0,2}[ \t]*\r?\n(?P<findent>[ \t]+))|(?!)))?)"
                      rf"{_NOT_A_SECRET}(?(fdq){_DQ_BODY}(?:(?P<farrow>\"[ \t]+->[ \t]+\"){_DQ_BODY})?"
                      rf"|(?(fsq){_SQ_BODY}|"
-                     r"(?(fbrace)[^}\n]+|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\]"
+                     r"(?(fbrace)[^}\n]+|(?(fblock)[^\n]+(?:\n(?P=findent)[^\n]+)*"
+                     r"|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\]"
                      r"(?:[^\s&;,'\"]|[\"'](?!" + _CLOSES + r"))*"
-                     r"(?(fspaced)(?(fstrict)" + _MORE_WORDS + r"|(?(fsecret)" + _MORE_WORDS + r")))))))"),
+                     r"(?(fspaced)(?(fstrict)" + _MORE_WORDS + r"|(?(fsecret)" + _MORE_WORDS + r"))))))))"),
     ("env_value", r"(?P<envname>\bname\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[\w.-]*?"
                   r"(?i:password|passwd|secret|token|api[_-]?key|pass|" + _KEY_NAMES + r")\\?[\"']?[ \t]*,?\s*(?:-[ \t]+)?"
                   r"\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*(?:(?P<envdq>\\?\")|(?P<envsq>'))?)"
@@ -420,7 +498,7 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
     "authorization": ("authorization",), "token": ("ya29.",), "bearer": ("bearer",), "api_key": ("aiza",),
     "jwt": ("eyj",), "url_password": ("://",), "private_key": ("private key",),
     # _FIELD_NEEDLE's, searched for only in a text holding one of these
-    "secret_field": ("auth", "pass", "pwd", "secret", "token", "key", "-signature", "?signature", "&signature"),
+    "secret_field": ("auth", "pass", "pwd", "secret", "token", "key", "salt", "-signature", "?signature", "&signature"),
     "env_value": ("value",),
     "statement_password": ("identified", "password"),
     "host_userinfo": ("host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server"),
@@ -437,8 +515,8 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
 }
 # `secret_field`'s: a secret's name and what may follow it (`=`, a key's closing quote, escaped or not, `:`), in one
 # search of the lower-cased text (a third of the time of 54 substring searches).
-_FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word|phrase)?|pwd|secret|token|key(?:[_-]?(?:base|id))?"
-                           r"|auth(?:[_-]?string)?|[-?&]signature)(?:\s*=|['\"\\:\]])")
+_FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word|phrase)?|pwd|secret|token|keys?(?:[_-]?(?:base|id))?"
+                           r"|auth(?:[_-]?string)?|salt|[-?&]signature)(?:\s*=|%3d|['\"\\:\]])")
 # `option_password`'s, by the client its needle names: an option that client takes a password by, in the text as
 # written (options are case-sensitive): a MySQL client's `-pX`, curl's `-u`/`-U` alone or last of a group of short
 # options (`-sSfu`) or `--user`/`--proxy-user`, redis-cli's `-a`/`--pass`, docker's or podman's `login -p`. A line naming

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.alerts.relayed import message_id_written
 from shared.errors import PermanentError, TransientError
 
 
@@ -169,7 +170,10 @@ def message_key(event_data: Any) -> str:
     carries (data, attributes, ordering key), so that a message without an id (an envelope that
     lost it) is still known by its content. Every delivery of a message carries the same message:
     "a Pub/Sub-defined unique message ID" (Pub/Sub "Exactly-once delivery"); the push request's own
-    fields (`deliveryAttempt`, the subscription) are not part of it."""
+    fields (`deliveryAttempt`, the subscription) are not part of it. The id is the one Runwarden writes
+    (shared/alerts/relayed.py `message_id_written`): the key names the held-message record (a document's id and
+    its `key`) and every outcome id derived from it, so a forged id (a token, a sentence) is keyed by its digest,
+    the same on every delivery, and a real id as it came."""
     message = event_data.get("message") if isinstance(event_data, Mapping) else None
     if isinstance(message, Mapping):
         ident = message.get("messageId", message.get("message_id"))
@@ -177,7 +181,8 @@ def message_key(event_data: Any) -> str:
     else:
         ident, text = None, json.dumps({"event": event_data}, sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-    return f"{ident}:{digest}" if isinstance(ident, (str, int)) and str(ident) else digest
+    written = message_id_written(str(ident)) if isinstance(ident, (str, int)) else None
+    return f"{written}:{digest}" if written else digest
 
 
 # What a message carries, by its keys as `json.dumps(..., sort_keys=True)` orders them ("K" sorts before "_").

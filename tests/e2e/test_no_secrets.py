@@ -81,11 +81,13 @@ def _word(first: str = "") -> str:
 
 # Values a shape reads only by what names them, in the forms a person writes them: under a key named for what it is
 # (`ENCRYPTION_KEY`, `MASTER_KEY`, a key file's `private_key_id`), a password of words with spaces, one after a colon
-# with no space, one under a name joined to `-pass`, a token's word before a finite verb; and a pause's reason holding
+# with no space, one under a name joined to `-pass`, a token's word before a finite verb, a passphrase opening with a
+# word that looks like a verb, digits after a password's name, Rails' encryption key; and a pause's reason holding
 # one. Fresh on each run.
 SPOKEN = {"encryption_key": _word("Ek"), "master_key": _word("Mk"), "private_key_id": secrets.token_hex(20),
           "spaced": _word(), "joined": _word(), "no_space": _word(), "hyphen_pass": _word(), "token_word": _word("T"),
-          "reason": _word("Rs")}
+          "reason": _word("Rs"), "verb_first": _word("Vb") + "9", "digits": str(secrets.randbelow(900_000) + 100_000),
+          "rails_key": _word("Rk")}
 
 
 def test_every_redacted_shape_is_planted():
@@ -113,6 +115,8 @@ def _runbook(planted: dict[str, str]) -> str:
             f"{{\"private_key_id\": \"{SPOKEN['private_key_id']}\"}}; "
             f"password: {SPOKEN['spaced']} {SPOKEN['joined']} was rejected; password:{SPOKEN['no_space']}; "
             f"db-pass: {SPOKEN['hyphen_pass']}; token: {SPOKEN['token_word']} is wrong; "
+            f"password: never {SPOKEN['verb_first']}; PGPASSWORD:{SPOKEN['digits']}; "
+            f"ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY={SPOKEN['rails_key']}; "
             f"payload {{ data: \"{planted['secret_payload']}\" }}\n-----BEGIN PRIVATE KEY-----\n"
             f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
 

@@ -11,11 +11,13 @@ import json
 
 import pytest
 
+from shared.alerts.delivery import message_key
 from shared.alerts.incidents import decode_message_published
 from shared.alerts.relayed import MESSAGE_ID_MAX, message_id_written
 from shared.commands import handle_command
 from shared.pipeline import handle_alert, message_id_of
-from tests.property.fast import FastWorld, seeded_copy
+from shared.remediation.records import FLAGS, KILL_SWITCH
+from tests.property.fast import FastWorld, scenario_model, seeded_copy
 from tests.property.harness import ANCHOR
 
 # What a forged body may carry as its messageId, none of it ever written.
@@ -71,3 +73,30 @@ def test_a_forged_id_reaches_no_outcome_and_no_timeline_line(forged, topic):
     assert outcomes and all(json.loads(o)["message_id"] == message_id_of(_event(forged)) for o in outcomes)
     for text in [lines, *outcomes]:
         assert forged not in text and forged[:40] not in text.replace("\\n", "\n")
+
+
+@pytest.mark.parametrize("forged", FORGED.values(), ids=FORGED.keys())
+def test_the_message_key_holds_the_id_as_written(forged):
+    """`message_key` names the held-message record and every outcome id derived from it: its id is the one written,
+    the same on every delivery; a real id keys as it always did (redeliveries still found)."""
+    key = message_key(_event(forged))
+    assert forged[:40] not in key and key.startswith(message_id_of(_event(forged)) + ":")
+    assert key == message_key(_event(forged)) != message_key(_event(forged + "x"))
+
+
+@pytest.mark.parametrize("message_id", KEPT)
+def test_a_real_ids_message_key_is_the_id_and_the_digest(message_id):
+    assert message_key(_event(message_id)).split(":")[0] == message_id
+
+
+def test_a_held_alert_under_a_forged_id_is_stored_under_its_digest():
+    """An alert held by the kill switch under a forged messageId: the held-message record's id and `key` hold the
+    digest, never the token."""
+    forged = FORGED["a GitHub token"]
+    world = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
+    world.state.put_record(FLAGS, KILL_SWITCH, {"engaged": True, "by": "bob", "reason": "freeze"})
+    notification = json.dumps(scenario_model("bad_revision").notification(ANCHOR)).encode()
+    lines = _written(lambda: handle_alert(_event(forged, notification), world.config, world.adapters))
+    assert world.published()[-1]["status"] == "skipped"
+    assert forged not in lines and forged not in json.dumps(world.published())
+    assert forged not in repr(world.state.__dict__)
