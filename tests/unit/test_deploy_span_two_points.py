@@ -19,7 +19,7 @@ from shared.diagnosis.unaudited_change import LONGEST_DEPLOY, deploy_ready_at, d
 from shared.remediation.planning import plan
 
 from tests.unit.builders import at
-from tests.unit.test_deploy_span import FIX, NEW, S, SECOND, _bundle
+from tests.unit.test_deploy_span import FIX, NEW, S, SECOND, _bundle, assert_entry_read
 from tests.unit.test_rollout_step_audited import CI, OLD, PERSON, UPDATE
 
 BOB = "bob@example.com"
@@ -102,16 +102,7 @@ ENTRY_READ = [
 
 @pytest.mark.parametrize("case,minute,ended,stands_down", ENTRY_READ, ids=[c[0] for c in ENTRY_READ])
 def test_a_deploys_entry_does_not_cover_a_change_while_its_revision_starts(case, minute, ended, stands_down):
-    bundle = _bundle(PERSON, minute, ready_after=3)
-    deploy = LogRecord(timestamp=at(-10 - 1 * SECOND), log_id="cloudaudit.googleapis.com/activity", severity="NOTICE",
-                       text=UPDATE, method_name=UPDATE, principal=PERSON,
-                       operation_ended_at=at(ended) if ended is not None else None)
-    bundle = bundle.model_copy(update={"audit": LogResult(query="audit", entries=(deploy,))})
-
-    result = diagnose(bundle, S)
-
-    assert bool(result.stand_down) is stands_down, (result.stand_down, result.summary)
-    assert plan(result, bundle, S).action == (None if stands_down else "rollback_traffic")
+    assert_entry_read(_bundle(PERSON, minute, ready_after=3), ended, stands_down)
 
 
 # NEW fails from -5 (its first failing minute ends at -4); a person deploys FIX (no traffic yet) after that, before the
