@@ -42,10 +42,10 @@ Not such a change:
   while it starts, its own entry not read, is not the deploy's. The audit reading already judged that entry:
   deploy, step or person's move (a service account's entry shows who acted through it).
 
-A deploy begun after the failures were already seen (the end of the first failing minute, Facts.failing_since, or
-the incident's start, the earlier), seen only so, is someone at work on the service (their fix, a pipeline's next
-release): its revision did not exist when they began, so it cannot be their cause, and a rollback then would pin
-traffic over it. It stands automation down, as its audit entry would (diagnose._audited_changes), named as that
+A deploy begun after the incident began, or of a revision the rules do not blame created after the blamed
+revision's first failing minute ended (diagnose._failures_seen), seen only so, is someone at work on the service
+(their fix, a pipeline's next release): it cannot be the incident's cause, and a rollback then would pin traffic
+over it. It stands automation down, as its audit entry would (diagnose._audited_changes), named as that
 deploy; so does one through a workload identity pool's principal, as its entry would.
 """
 from __future__ import annotations
@@ -112,10 +112,11 @@ class UnauditedChange:
 
 def unaudited_change(service: Service, revisions: Iterable[Revision], audited: Iterable[LogRecord], since: datetime,
                      ours: Iterable[str] = (), started: datetime | None = None,
-                     failing: datetime | None = None) -> UnauditedChange | None:
+                     failing: datetime | None = None, suspects: Iterable[str] = ()) -> UnauditedChange | None:
     """Who changed `service` last, at or after `since`, when no entry of `audited` accounts for it and it was not
     Runwarden's own, nor a workload pool's or a deploy begun before the incident `started` (None: every deploy is
-    before) whose revision was created before the failures were seen, `failing` (None: not read); None otherwise."""
+    before) whose revision was created before the failures were seen, `failing` (None: not read), or is among
+    `suspects` (the revisions the rules blame: their deploys are evidence of a cause); None otherwise."""
     by, at, revisions = service.last_modifier.strip(), service.update_time, tuple(revisions)
     if not by or at is None or at < since:
         return None
@@ -126,7 +127,8 @@ def unaudited_change(service: Service, revisions: Iterable[Revision], audited: I
     if deployed is not None:
         begun = min(at, deployed.create_time)
         after = started is not None and begun >= started
-        failed_first = failing is not None and deployed.create_time >= failing
+        failed_first = (failing is not None and deployed.create_time >= failing
+                        and deployed.short_name not in set(suspects))
         if not (after or failed_first):
             return None
         return UnauditedChange(by=by, at=begun, kind=kind, deploy=deployed.short_name, before_incident=not after)

@@ -4,8 +4,9 @@ creation) or when it reconciles (at its revision's Ready transition), never in t
 person, by a pipeline's account, or by the deployer themselves, is a change of its own: it stands automation down,
 not rolled back over. Condition.last_transition_time is the LAST transition (google/cloud/run/v2/condition.proto),
 so a revision's later Ready flip dates no deploy (`deploy_ready_at`, LONGEST_DEPLOY). A deploy whose revision was
-created after the failures were already seen (the end of the first failing minute), though before the alert opened
-the incident, cannot be their cause: it stands automation down, named, whether its audit entry is read or not.
+of a revision not blamed, created after the blamed revision's failures were already seen (the end of its first
+failing minute), though before the alert opened the incident, cannot be their cause: it stands automation down,
+named, whether its audit entry is read or not; the blamed revision's own deploy stays evidence of a cause.
 Pure: no I/O."""
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import Condition, LogRecord, LogResult
-from shared.diagnosis.unaudited_change import LONGEST_DEPLOY, deploy_ready_at, deploys_own
+from shared.diagnosis.unaudited_change import LONGEST_DEPLOY, deploy_ready_at, deploys_own, unaudited_change
 from shared.remediation.planning import plan
 
 from tests.unit.builders import at
@@ -141,3 +142,15 @@ def test_a_deploy_made_within_the_first_failing_minute_is_still_read_by_the_rule
     bundle = _bundle(PERSON, -4.5 - 5 * SECOND, ready_after=0, fix_at=-4.5)
 
     assert "after the failures began" not in diagnose(bundle, S).stand_down
+
+
+def test_the_blamed_revisions_own_deploy_after_the_failures_began_stays_evidence_of_a_cause():
+    """A deploy after other failures began (a partner's 503s, a busy connector) may be the cause of what followed:
+    when the rules blame its revision, its deploy is theirs to judge, not someone at work."""
+    bundle = _bundle(PERSON, -2 - 5 * SECOND, ready_after=0, fix_at=-2)
+    args = (bundle.service, bundle.revisions, (), at(-30))
+
+    assert unaudited_change(*args, started=at(0), failing=at(-4), suspects=(FIX,)) is None
+    named = unaudited_change(*args, started=at(0), failing=at(-4), suspects=(NEW,))
+    assert named is not None and named.deploy == FIX and named.before_incident
+    assert unaudited_change(*args, started=at(0), failing=at(-1), suspects=(NEW,)) is None
