@@ -699,30 +699,45 @@ def _human_changes(facts: Facts, blamed: frozenset[str] = frozenset()) -> tuple[
     bad_revision findings that stand).
     """
     reasons, items = _audited_changes(facts, blamed)
-    unaudited = _unaudited(facts)
+    unaudited = _unaudited(facts, blamed)
     if unaudited is not None:
         items.append(unaudited[1])
         reasons.append(unaudited[0])
     return ("recent human change: " + "; ".join(reasons)) if reasons else "", items
 
 
-def _unaudited(facts: Facts) -> tuple[str, EvidenceItem] | None:
+def _unaudited(facts: Facts, blamed: frozenset[str]) -> tuple[str, EvidenceItem] | None:
     """A change the service's last_modifier and update_time show and no audit entry read accounts for
     (unaudited_change.py): a person at work, as their audited move would say, or a service account's that no entry
     says who acted through (UNKNOWN, as principals.principal_kind reads it), with who and when only."""
     s, b = facts.s, facts.b
     since = b.incident_started_at - timedelta(seconds=s.manual_change_window_seconds)
     change = unaudited_change(b.service, b.revisions, b.audit.entries if b.audit is not None else (), since,
-                              s.self_principals, started=b.incident_started_at)
+                              s.self_principals, started=b.incident_started_at, failing=_failures_seen(facts, blamed),
+                              suspects=blamed)
     if change is None:
         return None
     item = EvidenceItem(source="api", query="run.services.get (last_modifier, update_time)",
                         observed=change.words(), passed=True, role="supports", about="stand_down",
                         threshold=(f"a person's change within {s.manual_change_window_seconds} s before the incident "
                                    "or since, or a service account's (anyone may act through it), not a deploy begun "
-                                   "before the incident and with no audit entry read for it, stands automation down: "
+                                   "before the incident, nor after the blamed revision's first failing minute ended "
+                                   "unless it is that revision's, and with no audit entry read for it, stands "
+                                   "automation down: "
                                    "what was changed, and through an account by whom, is not known"))
     return change.words(), item
+
+
+def _failures_seen(facts: Facts, blamed: frozenset[str]) -> datetime | None:
+    """When the failures the diagnosis acts on were already seen: the end of the first minute (a minute's point covers
+    the minute before its end) in which a revision in `blamed` (the bad_revision findings' subjects) failed at
+    status_ratio of its own requests. A revision created then or later did not exist when they began, so its deploy
+    is someone at work on the service (a fix, a next release), never their cause. Not the service's own first
+    failing minute: failures of another kind before a deploy (a busy connector, a partner's 503s) leave the deploy a
+    cause of what followed, which the rules judge. None: nothing blamed, or no such minute read."""
+    ratio = facts.s.status_ratio
+    return min((at for name in sorted(blamed) for at, total, failed in facts.revision_minutes(facts.incident, name)
+                if total and failed / total >= ratio), default=None)
 
 
 def _audited_changes(facts: Facts, blamed: frozenset[str]) -> tuple[list[str], list[EvidenceItem]]:
@@ -737,21 +752,29 @@ def _audited_changes(facts: Facts, blamed: frozenset[str]) -> tuple[list[str], l
     deploys.update(finishing)
     promotions = _pipeline_promotions(facts, entries, deploys)
     steps = _rollout_steps(facts, entries, {**deploys, **promotions}, blamed)
+    seen = _failures_seen(facts, blamed)
     for i, entry in enumerate(entries):
         if i in steps:
             items.append(_step_item(facts, entry, steps[i]))
             continue
         deployed = deploys.get(i) or promotions.get(i)
+        failed_first = (i in deploys and i not in finishing and seen is not None
+                        and entry.timestamp < b.incident_started_at and deploys[i].short_name not in blamed
+                        and deploys[i].create_time >= seen)
         kind = ("traffic or configuration change" + _whose(entry) if deployed is None else
+                f"deploy of {deployed.short_name}, its revision created after the first failing minute ended at "
+                f"{hms(seen)}: someone at work on the service, not the failures' cause" if failed_first else
                 f"traffic change promoting {deployed.short_name} (all traffic to it, at its first requests, by a "
                 f"pipeline{_whose(entry)}: its pipeline's release)" if i in promotions else
                 f"deploy of {deployed.short_name}" if i not in finishing else
                 f"traffic change finishing the deploy of {deployed.short_name} (all traffic to it, by the same principal)")
-        acting = entry.timestamp >= b.incident_started_at if deployed else True
+        acting = entry.timestamp >= b.incident_started_at or failed_first if deployed else True
         items.append(EvidenceItem(source="log", query=b.audit.query,
                                   observed=f"{entry.method_name} by {named(entry)} at "
                                            f"{hms(entry.timestamp)}: {kind}",
-                                  threshold=("a deploy after the incident began or a traffic change within "
+                                  threshold=("a deploy after the incident began, or of a revision not blamed created "
+                                             "after the blamed revision's first failing minute ended, or a traffic "
+                                             "change within "
                                              f"{s.manual_change_window_seconds} s stands automation down"),
                                   passed=acting, role="supports" if acting else "context", about="stand_down"))
         if acting:

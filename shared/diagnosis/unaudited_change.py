@@ -19,28 +19,34 @@ Not such a change:
   no one acting through it: principals.is_workload_pool; that last_modifier ever holds one rather than an email is
   UNCONFIRMED, the field is documented as an email; an email it is read as one);
 - one before the window the audit log is read over (manual_change_window_seconds before the incident);
-- a revision's own deploy begun before the incident (`deploy_of`): an update from OWN_DEPLOY before a revision's
-  create_time (update_time stamped when the update is asked for) to SETTLES after its Ready condition's last
-  transition (stamped when it reconciles, which a slow start puts minutes later: Revision.settled_at); which one
-  update_time follows is not documented (UNCONFIRMED), and the span holds both. A revision whose Ready transition
-  is not read has only the first reading: a later update is held (the safe side). A deploy is evidence of a cause,
-  read by the rules. A person's `update-traffic` a minute after their own deploy is after its revision was ready,
-  so it is a change of its own, as a person's other changes are.
+- a revision's own deploy begun before the incident (`deploy_of`): an update stamped at one of two moments, when
+  the deploy was asked for (from OWN_DEPLOY before the revision's create_time to SETTLES after it) or when it
+  reconciled (within SETTLES after its Ready condition's last transition, which a slow start puts minutes later:
+  `deploy_ready_at`); which one update_time follows is not documented (UNCONFIRMED), and the two-point span holds
+  both. Not the minutes between them: a change made while a slow revision becomes ready (a person's update-traffic,
+  another person's or a pipeline's change, an `--async` deploy's traffic move) is a change of its own. A Ready
+  transition more than LONGEST_DEPLOY after the revision's creation is a later flip (Condition.last_transition_time
+  is the last transition), not its deploy's end. A revision whose Ready transition is not read has only the first
+  reading: a later update is held (the safe side). A deploy is evidence of a cause, read by the rules. A person's
+  `update-traffic` a minute after their own deploy is after its revision was ready, so it is a change of its own,
+  as a person's other changes are. Revision.creator is not compared with last_modifier: the sandbox's seeded
+  revisions name one creator whoever deployed them, so the comparison would be tested against no realistic reading.
 
 - one an audit entry read accounts for: an entry by the same principal (its principalEmail, else its
   principalSubject: a federated caller's) from AUDITED before its operation's first entry to AUDITED after its last
   (`LogRecord.operation_ended_at`). The first entry is dated when the change was asked for, the last when its
   operation ended, for a deploy when its revision was ready, minutes later for a slow start; which one update_time
-  follows is UNCONFIRMED, and the span holds both readings. A deploy's entry (within AUDITED of a revision's
-  create_time) ends at its last entry or its revision's Ready transition, whichever is later, and SETTLES after:
-  the same person's `update-traffic` a minute after their deploy, its own entry not read, is not the deploy's. The
-  audit reading already judged that entry: deploy, step or person's move (a service account's entry shows who
-  acted through it).
+  follows is UNCONFIRMED. A deploy's entry (within AUDITED of a revision's create_time) holds the same two points:
+  from AUDITED before it to SETTLES after the revision's creation, and SETTLES after its last entry or its
+  revision's Ready transition (`_entry_spans`): the same person's `update-traffic` a minute after their deploy, or
+  while it starts, its own entry not read, is not the deploy's. The audit reading already judged that entry:
+  deploy, step or person's move (a service account's entry shows who acted through it).
 
-A deploy begun after the incident began, seen only so, is someone at work on the service (their fix, a pipeline's
-next release): it cannot be the incident's cause, and a rollback then would pin traffic over it. It stands
-automation down, as its audit entry would (diagnose._audited_changes), named as that deploy; so does one through a
-workload identity pool's principal, as its entry would.
+A deploy begun after the incident began, or of a revision the rules do not blame created after the blamed
+revision's first failing minute ended (diagnose._failures_seen), seen only so, is someone at work on the service
+(their fix, a pipeline's next release): it cannot be the incident's cause, and a rollback then would pin traffic
+over it. It stands automation down, as its audit entry would (diagnose._audited_changes), named as that
+deploy; so does one through a workload identity pool's principal, as its entry would.
 """
 from __future__ import annotations
 
@@ -67,6 +73,14 @@ SETTLES = timedelta(seconds=10)
 # An audit entry this close to update_time, by the same principal, is the change's own; the same bound dates a deploy's
 # entry by its revision's create_time (diagnose._DEPLOY_MATCH).
 AUDITED = timedelta(seconds=120)
+# A revision's Ready transition this long after its create_time still dates its deploy's end; a later one is a flip of
+# a revision long since deployed (Condition.last_transition_time is the LAST transition, "Last time the condition
+# transitioned from one status to another", google/cloud/run/v2/condition.proto). A choice: a startup probe may wait
+# up to 240 s before its first check (Probe.initial_delay_seconds, "Maximum value for startup probe is 240", run v2
+# REST reference) and then failure_threshold x period_seconds, which Cloud Run caps at 600 s, 1800 s with a GPU
+# ("Configure container health checks", jobs; that the cap is the same for services is UNCONFIRMED); 45 min holds
+# both with time to pull an image.
+LONGEST_DEPLOY = timedelta(minutes=45)
 
 
 @dataclass(frozen=True)
@@ -78,10 +92,14 @@ class UnauditedChange:
     at: datetime
     kind: PrincipalKind = PrincipalKind.PERSON
     deploy: str = ""        # the revision a deploy begun after the incident began made; "": not a deploy
+    # The deploy's revision was created after the failures were already seen, though before the incident began.
+    before_incident: bool = False
 
     def words(self) -> str:
         if self.deploy:
-            return (f"a deploy of {self.deploy} by {self.by} at {hms(self.at)}, after the incident began "
+            when = ("after the failures began (its revision created after the first failing minute), before the "
+                    "incident opened" if self.before_incident else "after the incident began")
+            return (f"a deploy of {self.deploy} by {self.by} at {hms(self.at)}, {when} "
                     "(Service.last_modifier and update_time, the revision's create_time; no audit entry read for it): "
                     "someone at work on the service, not the incident's cause")
         if self.kind is PrincipalKind.PERSON:
@@ -93,10 +111,12 @@ class UnauditedChange:
 
 
 def unaudited_change(service: Service, revisions: Iterable[Revision], audited: Iterable[LogRecord], since: datetime,
-                     ours: Iterable[str] = (), started: datetime | None = None) -> UnauditedChange | None:
+                     ours: Iterable[str] = (), started: datetime | None = None,
+                     failing: datetime | None = None, suspects: Iterable[str] = ()) -> UnauditedChange | None:
     """Who changed `service` last, at or after `since`, when no entry of `audited` accounts for it and it was not
     Runwarden's own, nor a workload pool's or a deploy begun before the incident `started` (None: every deploy is
-    before); None otherwise."""
+    before) whose revision was created before the failures were seen, `failing` (None: not read), or is among
+    `suspects` (the revisions the rules blame: their deploys are evidence of a cause); None otherwise."""
     by, at, revisions = service.last_modifier.strip(), service.update_time, tuple(revisions)
     if not by or at is None or at < since:
         return None
@@ -107,40 +127,63 @@ def unaudited_change(service: Service, revisions: Iterable[Revision], audited: I
     if deployed is not None:
         begun = min(at, deployed.create_time)
         after = started is not None and begun >= started
-        return UnauditedChange(by=by, at=begun, kind=kind, deploy=deployed.short_name) if after else None
+        failed_first = (failing is not None and deployed.create_time >= failing
+                        and deployed.short_name not in set(suspects))
+        if not (after or failed_first):
+            return None
+        return UnauditedChange(by=by, at=begun, kind=kind, deploy=deployed.short_name, before_incident=not after)
     if is_workload_pool(by):
         return None
     return UnauditedChange(by=by, at=at, kind=kind)
 
 
 def deploy_of(at: datetime, revisions: Iterable[Revision]) -> Revision | None:
-    """The revision whose deploy a change of the service at `at` is, or None: `at` from OWN_DEPLOY before its
-    create_time to SETTLES after its Ready transition (Revision.settled_at), or to its create_time when that is not
-    read. The newest such revision when several are."""
+    """The revision whose deploy a change of the service at `at` is (`deploys_own`), or None. The newest such
+    revision when several are."""
     return max((r for r in revisions if deploys_own(at, r)), key=lambda r: r.create_time, default=None)
 
 
 def deploys_own(at: datetime, revision: Revision) -> bool:
-    """A change of the service at `at` is `revision`'s deploy (see the module docstring for the span)."""
+    """A change of the service at `at` is `revision`'s deploy: stamped when it was asked for (from OWN_DEPLOY before
+    its create_time to SETTLES after it) or when it reconciled (within SETTLES of its Ready transition,
+    `deploy_ready_at`). Not the minutes between: a slow revision's start is no cover for another change."""
+    asked = revision.create_time - OWN_DEPLOY <= at <= revision.create_time + SETTLES
+    return asked or _reconciled(at, deploy_ready_at(revision))
+
+
+def deploy_ready_at(revision: Revision) -> datetime | None:
+    """When `revision`'s deploy reconciled: its Ready condition's last transition (Revision.settled_at), when that is
+    within LONGEST_DEPLOY of its create_time. None otherwise: not read, or a later flip of a revision long since
+    deployed (a RECREATING or MIN_INSTANCES_NOT_PROVISIONED reason), which dates no deploy."""
     settled = revision.settled_at
-    end = max(settled + SETTLES, revision.create_time) if settled is not None else revision.create_time
-    return revision.create_time - OWN_DEPLOY <= at <= end
+    if settled is None or not revision.create_time <= settled <= revision.create_time + LONGEST_DEPLOY:
+        return None
+    return settled
+
+
+def _reconciled(at: datetime, ready: datetime | None) -> bool:
+    """`at` is within SETTLES after `ready` (a deploy's end, None: not read)."""
+    return ready is not None and ready <= at <= ready + SETTLES
 
 
 def _accounts_for(entry: LogRecord, by: str, at: datetime, revisions: Iterable[Revision]) -> bool:
-    """`entry` is the change of `by` at `at`: the same principal, `at` from AUDITED before its operation's first entry
-    to AUDITED after its last, or, for a deploy's entry, to SETTLES after its revision was ready (`_entry_ends`)."""
+    """`entry` is the change of `by` at `at`: the same principal, and `at` within its span (`_entry_spans`)."""
     return ((entry.principal or entry.principal_subject or "").strip().lower() == by.lower()
-            and entry.timestamp - AUDITED <= at <= _entry_ends(entry, revisions))
+            and _entry_spans(entry, at, revisions))
 
 
-def _entry_ends(entry: LogRecord, revisions: Iterable[Revision]) -> datetime:
-    """Where a change `entry` accounts for may be stamped at the latest: AUDITED after its operation's last entry,
-    or, when it is a revision's deploy (that revision created within AUDITED of it), SETTLES after the later of its
-    last entry and the revision's Ready transition (Revision.settled_at)."""
+def _entry_spans(entry: LogRecord, at: datetime, revisions: Iterable[Revision]) -> bool:
+    """Whether a change at `at` may be `entry`'s own: from AUDITED before its operation's first entry to AUDITED after
+    its last; or, when it is a revision's deploy (that revision created within AUDITED of it), stamped when asked
+    (from AUDITED before the entry to SETTLES after the later of it and the revision's creation) or when it
+    reconciled (within SETTLES of its operation's last entry, or of the revision's Ready transition:
+    `deploy_ready_at`)."""
     ended = max(entry.operation_ended_at or entry.timestamp, entry.timestamp)
+    if at < entry.timestamp - AUDITED:
+        return False
     deployed = [r for r in revisions if abs(r.create_time - entry.timestamp) <= AUDITED]
     if not deployed:
-        return ended + AUDITED
+        return at <= ended + AUDITED
     made = min(deployed, key=lambda r: abs(r.create_time - entry.timestamp))
-    return max(ended, made.settled_at or ended) + SETTLES
+    return (at <= max(entry.timestamp, made.create_time) + SETTLES or _reconciled(at, ended)
+            or _reconciled(at, deploy_ready_at(made)))

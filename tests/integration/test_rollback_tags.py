@@ -27,23 +27,22 @@ def split(world: World) -> list[tuple[str, int, str]]:
     return [(t.revision, t.percent, t.tag) for t in world.standins.run.service(SERVICE).traffic]
 
 
-@READINGS
-def test_a_rollback_leaves_out_a_tag_on_a_revision_that_never_became_ready(world, checked):
-    """An engineer's candidate fix, deployed without traffic behind the tag `fix`, never became Ready:
-    the split names it at 0%. The rollback pins the known-good revision and leaves that tag out,
-    naming it and why. Before, the tag was carried into the new split: where Cloud Run checks every
-    named revision (Knative's route), the rollback's operation failed and the failing revision kept
-    serving; elsewhere the dead tag was written again."""
-    world.standins.run.zero_percent_targets_checked = checked
-
+def test_the_alert_stands_down_for_the_fix_deployed_after_the_failures_began(world):
+    """An engineer's candidate fix, deployed without traffic behind the tag `fix` at -3m, after the failing revision's
+    failures began at -10m: someone at work on the service, not the failures' cause. The alert writes nothing and
+    names that deploy; the rollback is the operator's (below). Before, the split was rolled back over the fix."""
     outcome = world.handle(world.alert(SCENARIO))
 
-    assert outcome.status.value == "applied", outcome.reason
-    assert split(world) == [(OLD, 100, "")]
-    assert world.serving() == {OLD: 100}
-    left_out = [n for n in outcome.notes if "left out" in n]
-    assert left_out and "fix" in left_out[0] and FIX in left_out[0] and "(failed: CONDITION_FAILED" in left_out[0], \
-        outcome.notes
+    assert outcome.status.value == "escalated", outcome.reason
+    assert FIX in outcome.reason and "after the failures began" in outcome.reason, outcome.reason
+    assert world.serving()[BAD] == 100 and world.writes() == 0
+
+
+def _rollback(world: World):
+    body = {"command": "rollback_traffic", "command_id": f"cmd-{next(_ids)}", "requested_by": "alice@example.com",
+            "target": SERVICE, "params": {"revision": OLD}, "reason": "bad deploy"}
+    [outcome] = world.command(body, message_id=body["command_id"])
+    return outcome
 
 
 @READINGS
@@ -55,7 +54,7 @@ def test_a_tag_on_a_ready_revision_is_kept_beside_the_one_left_out(world, checke
                                              TrafficSeed(0, FIX, tag="fix")], audited=False)
     world.standins.run.zero_percent_targets_checked = checked
 
-    outcome = world.handle(world.alert(SCENARIO))
+    outcome = _rollback(world)
 
     assert outcome.status.value == "applied", outcome.reason
     assert sorted(split(world)) == [(OLD, 100, ""), (BAD, 0, "canary")]
@@ -63,13 +62,18 @@ def test_a_tag_on_a_ready_revision_is_kept_beside_the_one_left_out(world, checke
 
 
 @READINGS
-def test_an_operators_rollback_leaves_out_the_dead_tag_too(world, checked):
+def test_an_operators_rollback_leaves_out_a_tag_on_a_revision_that_never_became_ready(world, checked):
+    """The candidate fix never became Ready: the split names it at 0%. The rollback pins the known-good revision
+    and leaves that tag out, naming it and why. Before, the tag was carried into the new split: where Cloud Run
+    checks every named revision (Knative's route), the rollback's operation failed and the failing revision kept
+    serving; elsewhere the dead tag was written again."""
     world.standins.run.zero_percent_targets_checked = checked
-    body = {"command": "rollback_traffic", "command_id": f"cmd-{next(_ids)}", "requested_by": "alice@example.com",
-            "target": SERVICE, "params": {"revision": OLD}, "reason": "bad deploy"}
 
-    [outcome] = world.command(body, message_id=body["command_id"])
+    outcome = _rollback(world)
 
     assert outcome.status.value == "applied", outcome.reason
     assert split(world) == [(OLD, 100, "")]
-    assert any("left out" in n and "fix" in n for n in outcome.notes), outcome.notes
+    assert world.serving() == {OLD: 100}
+    left_out = [n for n in outcome.notes if "left out" in n]
+    assert left_out and "fix" in left_out[0] and FIX in left_out[0] and "(failed: CONDITION_FAILED" in left_out[0], \
+        outcome.notes

@@ -153,7 +153,12 @@ ENTRY_READ = [
 @pytest.mark.parametrize("case,minute,ready_after,ended,stands_down", ENTRY_READ, ids=[c[0] for c in ENTRY_READ])
 def test_a_deploys_entry_accounts_for_its_own_update_not_the_next_change(case, minute, ready_after, ended,
                                                                         stands_down):
-    bundle = _bundle(PERSON, minute, ready_after)
+    assert_entry_read(_bundle(PERSON, minute, ready_after), ended, stands_down)
+
+
+def assert_entry_read(bundle, ended: float | None, stands_down: bool) -> None:
+    """`bundle` with the person's deploy entry read (1 s before NEW's creation; its operation's end at `ended`
+    minutes, None: not read) stands down, or rolls the canary back."""
     deploy = LogRecord(timestamp=at(-10 - 1 * SECOND), log_id="cloudaudit.googleapis.com/activity", severity="NOTICE",
                        text=UPDATE, method_name=UPDATE, principal=PERSON,
                        operation_ended_at=at(ended) if ended is not None else None)

@@ -81,6 +81,9 @@ def test_runwarden_s_own_account_is_no_other_tool():
 SLOW = {
     "a slow start ready at 3 min, the service stamped when it reconciled": (180, 185, False),
     "... a step 40 s after it was ready": (180, 220, True),
+    "... a step 90 s into the slow start, before it was ready": (180, 90, True),
+    "the deploy's own update stamped when it was asked for, 5 s after the revision's creation": (180, 5, False),
+    "a Ready flip an hour after the deploy, a step 5 s after it": (3600, 3605, True),
 }
 
 
