@@ -62,10 +62,13 @@ def connector_full_alike(facts: Facts, c: Citation, suspect: Revision, good: Rev
     """(why the deploy is not shown the cause, what a person does), or None: at least db_error_logs_min of
     `suspect`'s database errors are dials that timed out (log_signals.dial_timed_out), at least half of its
     failure lines; it dials what `good`, the rollback target, dials (`_same_address`) over the same
-    connector and egress (facts.path_changed); and that connector, the one read, was full at the dials'
-    onset (`_full_at`)."""
+    connector and egress (facts.path_changed); and that connector, the one read and READY, was full at the
+    dials' onset (`_full_at`)."""
     connector = facts.b.connector
-    if (connector is None or suspect.vpc_connector is None or path_changed(good, suspect)
+    # Only a READY connector reads as full: one being changed (UPDATING, CREATING: vpcaccess.v1 Connector.state)
+    # or broken is connector_saturation's to name, and its change competes with the deploy there.
+    if (connector is None or connector.state != "READY" or suspect.vpc_connector is None
+            or path_changed(good, suspect)
             or names_connector(facts.b.service, suspect.vpc_connector, connector.name) is not Naming.YES):
         return None
     dials = _timed_out_dials(facts, suspect.short_name)
