@@ -34,6 +34,7 @@ from shared.diagnosis.rules.platform_onset import (ADVICE as PLATFORM_ADVICE, pl
                                                   replaced_served_cleanly)
 from shared.diagnosis.rules.refusals import refusals, user_changes, users_logging_in
 from shared.diagnosis.rules.answered_alike import answered_alike
+from shared.diagnosis.rules.connector_full import connector_full_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
 from shared.diagnosis.rules.target_secrets import secret_version_gone
@@ -133,6 +134,10 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
     gone = _connector_gone_for_both(facts, c, suspect, good) if good is not None else ""
     if gone:
         return c.doubt(gone, CONNECTOR_GONE)
+    full = connector_full_alike(facts, c, suspect, good) if good is not None else None
+    if full:
+        # The shared connector full: the new revision's new connections wait on it, the old pool does not.
+        return c.doubt(*full)
     unreached = _dials_fail_on_the_same_path(facts, c, suspect) if good is not None else ""
     if unreached:
         return c.doubt(unreached, DIALS_FAIL)
