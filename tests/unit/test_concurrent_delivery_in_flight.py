@@ -127,3 +127,31 @@ def test_a_delivery_that_reads_the_other_deliverys_accepted_write_answers_it_as_
     assert world.standins.run.count(logged) + world.standins.vpcaccess.count(logged) == 1
     assert b.status is OutcomeStatus.SKIPPED and b.reason.startswith("duplicate"), (b.status, b.reason)
     assert "not recorded as Runwarden's" not in b.reason, b.reason
+
+
+@pytest.mark.parametrize("scenario, read, method, write, logged", CASES.values(), ids=CASES.keys())
+def test_a_delivery_that_reads_the_other_deliverys_finished_write_answers_it_as_a_duplicate(
+        scenario, read, method, write, logged):
+    """The same, A's write done and recorded before B's read: B read the incident's claims and action records before
+    A's claim, and its evidence after A's write took effect (the split served, the connector READY at its new
+    size)."""
+    world = FastWorld(seeded_copy(scenario, None), ANCHOR, **(SCALE if write == "PATCH" else {}))
+    answers: dict[str, Any] = {}
+    first, starting = threading.Thread(target=lambda: answers.setdefault("a", handle_alert(
+        world.alert(scenario, message_id="a"), world.config, _instance(world, "")))), threading.Lock()
+
+    def run_a_before_reading(called: str) -> None:
+        if called != method:
+            return
+        with starting:
+            if first.ident is None:
+                first.start()
+        first.join(WAIT)
+
+    answers["b"] = handle_alert(world.alert(scenario, message_id="b"), world.config,
+                                _instance(world, read, before=run_a_before_reading))
+
+    a, b = answers["a"], answers["b"]
+    assert a.status is OutcomeStatus.APPLIED, a.reason
+    assert world.standins.run.count(logged) + world.standins.vpcaccess.count(logged) == 1
+    assert b.status is OutcomeStatus.SKIPPED and b.reason.startswith("duplicate"), (b.status, b.reason)
