@@ -371,18 +371,21 @@ class _AlertRun:
             _quietly(self._seen.result)
             self._seen = None
 
-    def prior(self, gate: Gate, target: str) -> _Prior:
+    def prior(self, gate: Gate, target: str, also: Sequence[str] = ()) -> _Prior:
         """What state says about this incident before anything is read live, in one batched read:
         its record, what settled its actions (SETTLED), this message's intent (shared/remediation/
         intents.py) and every claim an action on `target` would hold. The SETTLED entries stand for
         the query's action records and the claims on their other targets (settled.py), which is
         enough to answer a duplicate; whatever that cannot answer reads the rest (`full`). An
-        intent whose claim no entry records is read in full at once: it may need the live target."""
+        intent whose claim no entry records is read in full at once: it may need the live target.
+        `also`: other targets whose claims are read in the same batch (the connector the evidence names, which a
+        concurrent delivery's scale claims before any action record names it)."""
         incident_id = self.incident.incident_id
         intent = [(INTENTS, intent_key(incident_id, self.message_id))] if self.message_id else []
         braked = [(CLAIMS, self.held_key())] if self.event_data is not None else []
-        reads = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent, *gate.claim_reads(incident_id, target),
-                 *braked]
+        targets = list(dict.fromkeys((target, *also)))
+        claims = [read for each in targets for read in gate.claim_reads(incident_id, each)]
+        reads = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent, *dict.fromkeys(claims), *braked]
         deferred = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent]
         read = dict(zip(reads, _read_many(self.adapters.state, reads, deferred=deferred)))
         # An entry's copy of a claim read here too is not decoded: the claim as read stands for it.
@@ -390,7 +393,7 @@ class _AlertRun:
         # The intent apart: it is no claim, and it is read whole only when its claim is not recorded.
         found_intent = read.pop(intent[0]) if intent else None
         held_message = read.pop(braked[0]) if braked else None   # no claim of the incident's either
-        prior = _Prior(incident=read[(INCIDENTS, incident_id)], targets=[target, *settled.targets()],
+        prior = _Prior(incident=read[(INCIDENTS, incident_id)], targets=[*targets, *settled.targets()],
                        found=settled.claims() | read, recorded=settled.recorded,
                        intent=found_intent, partial=True, read=read, held=settled.held(), held_message=held_message,
                        settled=settled)
@@ -621,9 +624,10 @@ class _AlertRun:
             return self.outcome(OutcomeStatus.SKIPPED, own, target=service, diagnosis=report)
         report = advised(report, proposal)
         if proposal.action is None:
-            # A concurrent delivery may have acted while this one read state; that is no escalation.
-            return self.duplicate(gate, service, report) or self.no_action(diagnosis, proposal, service, report,
-                                                                            bundle.service)
+            # A concurrent delivery may have acted while this one read state; that is no escalation. Its write
+            # may be on the connector (a scale, claimed on it), seen here as UPDATING or as its new size.
+            return self.duplicate(gate, service, report, also=_connector_of(bundle)) or self.no_action(
+                diagnosis, proposal, service, report, bundle.service)
         held = self.policy_held(gate, service, proposal, report)
         if held is not None:
             return held
@@ -725,9 +729,10 @@ class _AlertRun:
                 diagnosis=report)
         if target.kind is TargetKind.CONNECTOR and diagnosis.signature is Signature.HEALTHY:
             # A connector's own alert reaches a person too when its users look fine: their requests do not
-            # answer the connector's CPU or instance ceiling (scope.connector_users_healthy).
-            return self.outcome(OutcomeStatus.ESCALATED, connector_users_healthy(
-                target.name, results, diagnosis, self.incident), target=target.name, diagnosis=report)
+            # answer the connector's CPU or instance ceiling (scope.connector_users_healthy). Read after a
+            # concurrent delivery's scale of it, they may: that delivery's duplicate (`held_unclaimed`).
+            return self.held_unclaimed(gate, target.name, report, OutcomeStatus.ESCALATED, connector_users_healthy(
+                target.name, results, diagnosis, self.incident))
         if target.kind is TargetKind.CLOUDSQL and diagnosis.signature is Signature.HEALTHY:
             # A database alert always reaches a person, even when its users look fine, with what was read of the
             # instance itself (scope.cloudsql_users_healthy): Runwarden never writes to it.
@@ -739,9 +744,12 @@ class _AlertRun:
             status = (OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY
                       and target.kind is not TargetKind.CLOUDSQL else OutcomeStatus.ESCALATED)
             why = "Runwarden never writes to Cloud SQL; " if target.kind is TargetKind.CLOUDSQL else ""
-            return self.outcome(status, f"{why}{diagnosis.signature.value}: {diagnosis.summary}"
-                                + (f"; recommended: {diagnosis.recommendation}" if diagnosis.recommendation else ""),
-                                target=target.name, diagnosis=report)
+            said = f"{why}{diagnosis.signature.value}: {diagnosis.summary}" + (
+                f"; recommended: {diagnosis.recommendation}" if diagnosis.recommendation else "")
+            if target.kind is TargetKind.CLOUDSQL:
+                return self.outcome(status, said, target=target.name, diagnosis=report)
+            # A connector's: a concurrent delivery of the incident may have scaled it since its users were read.
+            return self.held_unclaimed(gate, target.name, report, status, said)
         proposal = plan(diagnosis, primary.bundle, self.config.diagnosis, self.config.bounds)
         report = advised(report, proposal)
         if proposal.action is None:
@@ -793,7 +801,7 @@ class _AlertRun:
         action = get_action(proposal.action)
         shown = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                              reversible=action.reversible, before=proposal.before)
-        return self.duplicate(gate, target, report) or self.outcome(
+        return self.duplicate(gate, target, report, also=proposal.targets) or self.outcome(
             OutcomeStatus.ESCALATED, f"{why}: {proposal.reason}", target=target, diagnosis=report, action=shown)
 
     def no_action(self, diagnosis: Diagnosis, proposal: Plan, target: str, report: DiagnosisReport,
@@ -834,26 +842,26 @@ class _AlertRun:
         returned = recent_verified_fix(self.adapters.state, service, action.name, now,
                                        self.config.verification.recurrence_window_seconds, records=records)
         if returned is not None:
-            return self.outcome(OutcomeStatus.ESCALATED,
-                                f"{diagnosis.signature.value} came back after {action.name} was verified at "
-                                f"{returned.resolved_at:%Y-%m-%d %H:%M:%S} ({returned.key}): not looping, a person "
-                                "must look", target=service, diagnosis=report)
+            return self.held_unclaimed(gate, service, report, OutcomeStatus.ESCALATED,
+                                       f"{diagnosis.signature.value} came back after {action.name} was verified at "
+                                       f"{returned.resolved_at:%Y-%m-%d %H:%M:%S} ({returned.key}): not looping, a "
+                                       "person must look", also=proposal.targets)
         # The same change undone lately (the service still failed after it): made again, it would flip
         # traffic back to a revision that failed, for the sweep to undo it again.
         undone = recent_undone_action(self.adapters.state, service, action.name,
                                       proposal.params.model_dump(mode="json"), now,
                                       self.config.verification.recurrence_window_seconds, records=records)
         if undone is not None:
-            return self.outcome(OutcomeStatus.ESCALATED,
-                                f"{diagnosis.signature.value}, but {action.name} {_undone_change(undone)} was undone "
-                                f"at {undone.resolved_at:%Y-%m-%d %H:%M:%S} ({undone.key}, incident "
-                                f"{undone.incident_id}): the service still failed after it; not repeating it, a "
-                                "person must look", target=service, diagnosis=report)
+            return self.held_unclaimed(gate, service, report, OutcomeStatus.ESCALATED,
+                                       f"{diagnosis.signature.value}, but {action.name} {_undone_change(undone)} was "
+                                       f"undone at {undone.resolved_at:%Y-%m-%d %H:%M:%S} ({undone.key}, incident "
+                                       f"{undone.incident_id}): the service still failed after it; not repeating "
+                                       "it, a person must look", also=proposal.targets)
         asked = self.asked_not_serving(service, action.name, proposal.before,
                                        str(getattr(proposal.params, "to_revision", "") or ""))
         if asked:
-            return self.outcome(OutcomeStatus.ESCALATED, f"{diagnosis.signature.value}, but {asked}", target=service,
-                                diagnosis=report)
+            return self.held_unclaimed(gate, service, report, OutcomeStatus.ESCALATED,
+                                       f"{diagnosis.signature.value}, but {asked}", also=proposal.targets)
         self.timeline.step("planned", proposal.reason, action=action.name,
                            params=proposal.params.model_dump(mode="json"))
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
@@ -869,10 +877,27 @@ class _AlertRun:
                                      proposal_expires_at=result.proposal.expires_at if result.proposal else None)
         notes = action.notes(proposal.params) if result.status is OutcomeStatus.APPLIED else result.notes
         written = proposal.targets[0] if proposal.targets else service
+        if _unclaimed_escalation(result):
+            # Refused before the gate took the claim (the plan's bounds, Runwarden's own change unrecorded), on
+            # reads a concurrent delivery's write may have overtaken: its duplicate, if one holds the claim.
+            found = self.duplicate(gate, written, report)
+            if found is not None:
+                return found
         dry_hold = self.note_held(result, written, service, action.name)
         notes = [*notes, dry_hold] if dry_hold else notes
         return self.outcome(result.status, result.reason, target=written, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now, held=result.held)
+
+    def held_unclaimed(self, gate: Gate, target: str, report: DiagnosisReport, status: OutcomeStatus,
+                       reason: str, also: Sequence[str] = ()) -> Outcome:
+        """A hold found before this delivery takes the incident's claim, unless another delivery of the incident
+        holds it: then the duplicate that claim answers (`duplicate`, read afresh). The hold was read off evidence
+        and state read before any claim, and a concurrent delivery may have claimed and written since: its
+        rollback accepted and not yet served reads as a split asked for by someone else (pins.asked_hold), its
+        write as a change. Answered so, one incident got `applied` and `escalated` at once; Pub/Sub's redelivery
+        of one incident is never a second, contradictory outcome."""
+        return self.duplicate(gate, target, report, also=also) or self.outcome(status, reason, target=target,
+                                                                                diagnosis=report)
 
     def asked_not_serving(self, service: str, action: str, before: Mapping[str, Any], planned: str = "") -> str:
         """Why a rollback (to `planned`) is not written while the service, as read for the decision, asks for a
@@ -908,13 +933,14 @@ class _AlertRun:
                                or self.acted_before(whole, None))
 
     def duplicate(self, gate: Gate, target: str, report: DiagnosisReport | None = None,
-                  prior: _Prior | None = None) -> Outcome | None:
+                  prior: _Prior | None = None, also: Sequence[str] = ()) -> Outcome | None:
         """A `skipped` outcome if this incident already has an action claimed or done: on the alert's
-        own target, or on any other target its action records name (a connector scaled for a
+        own target, on `also` (a target a concurrent delivery may be writing: the connector the evidence
+        names), or on any other target its action records name (a connector scaled for a
         service's alert is keyed on the connector, not on the service). `prior` is state as read
         at the start; without it (after diagnosis, when a concurrent delivery may have acted) it
         is read afresh. A partial `prior` that finds none is read in full, and looked at again."""
-        prior = prior or self.prior(gate, target)
+        prior = prior or self.prior(gate, target, also)
         found = self.held_duplicate(gate, prior, report)
         if found is None and prior.partial:
             prior = self.full(gate, prior)
@@ -1551,6 +1577,17 @@ def own_rollback(records: list[dict[str, Any]] | None, state: StateStore, bundle
                 f"verifies the rollback on live data by {record.deadline_at:%H:%M:%S}, and escalates it if the service "
                 "is not healthy by then, undoing it if the service still fails")
     return None
+
+
+def _connector_of(bundle: EvidenceBundle) -> tuple[str, ...]:
+    """The connector the evidence names, if any: the target a scale for the service's alert claims."""
+    return (bundle.connector.name,) if bundle.connector is not None else ()
+
+
+def _unclaimed_escalation(result: GateResult) -> bool:
+    """Whether the gate escalated before it took the incident's claim (`Gate.execute`: the plan's refusal, an own
+    change unrecorded), writing nothing: every answer after the claim carries its key."""
+    return result.status is OutcomeStatus.ESCALATED and not result.claim_key and not result.written
 
 
 def _adopted(claim: ClaimRecord) -> bool:
