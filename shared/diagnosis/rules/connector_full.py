@@ -45,8 +45,10 @@ from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import Facts, egress_of, path_changed
 from shared.diagnosis.log_signals import dial_timed_out, per_text
+from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_dials import env_addresses, dial_path
+from shared.diagnosis.rules.deploy_changes import settings_changed
 from shared.diagnosis.secret_refs import secrets_changed
 from shared.diagnosis.windows import FAILING_LEAD, Window, hms
 
@@ -110,7 +112,8 @@ def _same_address(suspect: Revision, good: Revision, dials: list[LogRecord]) -> 
     """Where the dials went, in words, when it is where `good` dials too; "" when the deploy may have moved it.
     The deploy must leave the database settings alone (env_hosts.database_address_changed: env hosts, DSNs,
     Cloud SQL volumes; secret_refs.secrets_changed: a DSN in a secret), bring no host the dials name
-    (env_hosts.deploy_brought), move no port they name (env_hosts.endpoint_brought), and the dials must cross
+    (env_hosts.deploy_brought), move no port they name (env_hosts.endpoint_brought), change nothing of how many
+    connections it opens (`_opens_more`), and the dials must cross
     the connector (connector_dials.dial_path: not a public address under PRIVATE_RANGES_ONLY). When `good`'s
     settings place the database at addresses (connector_dials.env_addresses), every address dialled is one
     of them; an address named in neither revision's settings (a Cloud SQL private IP the connector library
@@ -121,13 +124,26 @@ def _same_address(suspect: Revision, good: Revision, dials: list[LogRecord]) -> 
             or database_address_changed(good.plain_env, suspect.plain_env, good.cloudsql_instances,
                                         suspect.cloudsql_instances)
             or deploy_brought(path.addresses, suspect.env_values, good.env_values)
-            or _port_moved(texts, path.addresses, suspect, good)):
+            or _port_moved(texts, path.addresses, suspect, good) or _opens_more(good, suspect)):
         return ""
     placed = env_addresses(good.env_values)
     if placed and not {ipaddress.IPv4Address(a) for a in path.addresses} <= set(placed):
         return ""
     return (", ".join(path.addresses) + f" (read from {path.read_from})" if path.addresses
             else "an address no line names")
+
+
+# The settings read (deploy_changes.settings_changed) that decide how many connections a revision opens at once.
+_CONNECTIONS_OPENED = ("max instances ", "min instances ", "requests per instance ")
+
+
+def _opens_more(good: Revision, suspect: Revision) -> bool:
+    """Whether the deploy changed how many connections it opens: a pool's size (pool_settings.pool_size_changed), or
+    its instances or requests per instance. Its own connections may then have filled the connector (DB_POOL_SIZE 5 to
+    200 on a 2 % canary), so it is no bystander of a full connector: the rollback is bad_revision's to judge, with that
+    change named, as before the connector was read."""
+    return bool(pool_size_changed(good, suspect)
+                or any(change.startswith(_CONNECTIONS_OPENED) for change in settings_changed(good, suspect)))
 
 
 def _port_moved(texts: list[str], addresses: tuple[str, ...], suspect: Revision, good: Revision) -> bool:
