@@ -896,8 +896,15 @@ class _AlertRun:
         rollback accepted and not yet served reads as a split asked for by someone else (pins.asked_hold), its
         write as a change. Answered so, one incident got `applied` and `escalated` at once; Pub/Sub's redelivery
         of one incident is never a second, contradictory outcome."""
-        return self.duplicate(gate, target, report, also=also) or self.outcome(status, reason, target=target,
-                                                                                diagnosis=report)
+        found = self.duplicate(gate, target, report, also=also)
+        if found is None:
+            return self.outcome(status, reason, target=target, diagnosis=report)
+        # The hold stays on the timeline: should the claim's holder die before it answers, its redelivery reads
+        # the evidence again after the claim's lease, and a person reading the incident meanwhile sees what this
+        # delivery found.
+        self.timeline.step("held_beside_claim", f"found before taking a claim, while another delivery of this "
+                           f"incident holds one (answered as its duplicate): {reason}", severity="WARNING")
+        return found
 
     def asked_not_serving(self, service: str, action: str, before: Mapping[str, Any], planned: str = "") -> str:
         """Why a rollback (to `planned`) is not written while the service, as read for the decision, asks for a

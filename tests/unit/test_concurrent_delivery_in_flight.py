@@ -88,7 +88,7 @@ CASES = {
 
 @pytest.mark.parametrize("scenario, read, method, write, logged", CASES.values(), ids=CASES.keys())
 def test_a_delivery_that_reads_the_other_deliverys_accepted_write_answers_it_as_a_duplicate(
-        scenario, read, method, write, logged):
+        scenario, read, method, write, logged, capsys):
     world = FastWorld(seeded_copy(scenario, None), ANCHOR, **(SCALE if write == "PATCH" else {}))
     accepted, release = threading.Event(), threading.Event()
     answers: dict[str, Any] = {}
@@ -127,6 +127,11 @@ def test_a_delivery_that_reads_the_other_deliverys_accepted_write_answers_it_as_
     assert world.standins.run.count(logged) + world.standins.vpcaccess.count(logged) == 1
     assert b.status is OutcomeStatus.SKIPPED and b.reason.startswith("duplicate"), (b.status, b.reason)
     assert "not recorded as Runwarden's" not in b.reason, b.reason
+    held = [line for line in capsys.readouterr().out.splitlines() if '"runwarden_step": "held_beside_claim"' in line]
+    if read == "run":
+        # What B found before the claim (the split asked for, not served) stays on the timeline: should A die
+        # before answering, a person reading the incident sees it until A's redelivery reads the evidence again.
+        assert len(held) == 1 and "already asks for" in held[0], held
 
 
 @pytest.mark.parametrize("scenario, read, method, write, logged", CASES.values(), ids=CASES.keys())
