@@ -288,10 +288,9 @@ _SENTENCE_WORD = (r"(?:passwords?|authentication|access|permission|scram|sasl|ac
                   r"|peer|ident|ldap|radius|pam|gssapi|sspi|certificate)[ \t]+")
 _SENTENCE_HEADER = r"(?:fe_sendauth|fatal|error|ora-\d{5}):[ \t]+"
 _WORD_ENDS = r"(?=[\s.,;:!?)\]}]|$)"
-# A verb that has a subject before it: a word before one is that subject.
-_FINITE = (r"(?i:is|are|was|were|has|have|had|does|did|do|must|may|might|can|cannot|could|should|shall|will|would)"
-           + _WORD_ENDS)
 _AUXILIARY = r"(?:is|are|was|were|has|have|had|must|may|might|can|cannot|could|should|will|would|does|did|do)"
+# A verb that has a subject before it (an auxiliary, or "shall", in any case): a word before one is that subject.
+_FINITE = rf"(?i:{_AUXILIARY}|shall){_WORD_ENDS}"
 _PARTICIPLE = r"(?:failed|denied|expired|supplied|required|rejected|refused|changed|mismatched|revoked|disabled|locked)"
 # What a driver says of a password after an auxiliary (PostgreSQL's, MySQL's, SQL Server's and Oracle's messages cited
 # above, and a validator's "does not match", "is too short", "cannot be empty", "was not accepted"), or after "not" or
