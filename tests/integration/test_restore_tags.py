@@ -12,7 +12,7 @@ import pytest
 from sandbox.standins.run import TrafficSeed
 from shared.remediation.records import ACTIONS
 from tests.integration.test_remediation import still_failing
-from tests.integration.test_rollback_tags import BAD, FIX, OLD, READINGS, SCENARIO, world  # noqa: F401
+from tests.integration.test_rollback_tags import BAD, FIX, OLD, READINGS, world  # noqa: F401
 from tests.integration.world import SERVICE, World
 
 SINCE = pytest.mark.parametrize("deleted", [False, True], ids=["never_ready", "deleted_since"])
@@ -24,9 +24,11 @@ def split(world: World) -> list[tuple[str, int, str]]:
 
 
 def rolled_back(world: World, checked: bool, deleted: bool) -> str:
-    """The rollback pins OLD and leaves the dead `fix` tag out (recorded before it: BAD 100%, FIX 0% `fix`);
-    then, `deleted`, FIX is deleted (no longer named, it can be). Answers the rollback's action id."""
-    outcome = world.handle(world.alert(SCENARIO))
+    """An operator's rollback pins OLD and leaves the dead `fix` tag out (recorded before it: BAD 100%, FIX 0%
+    `fix`); then, `deleted`, FIX is deleted (no longer named, it can be). Answers the rollback's action id. The
+    operator's, not the alert's: the alert stands down for the fix deployed after the failures began
+    (tests/integration/test_rollback_tags.py)."""
+    outcome = command(world, "rollback_traffic", params={"revision": OLD})
     assert outcome.status.value == "applied", outcome.reason
     assert split(world) == [(OLD, 100, "")]
     world.published()
