@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 
-from shared.alerts.label_filters import LabelTest
+from shared.alerts.label_filters import LabelTest, closing_paren
 
 ALL = frozenset(range(100, 600))
 _NONE: frozenset[int] = frozenset()
@@ -413,16 +413,7 @@ def _ordinary_terms(text: str) -> bool:
 
 def _group_end(text: str, start: int) -> int | None:
     """The index of the `)` closing the group opened at `start`, quoted texts skipped; None when it is not closed."""
-    depth, i = 0, start
-    while i < len(text):
-        if quoted_text := _STRINGS.match(text, i):
-            i = quoted_text.end()
-            continue
-        depth += {"(": 1, ")": -1}.get(text[i], 0)
-        if depth == 0:
-            return i
-        i += 1
-    return None
+    return closing_paren(text, start, [m.span() for m in _STRINGS.finditer(text)])
 
 
 def _severities_alone(group: str) -> bool:
