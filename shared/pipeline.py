@@ -28,6 +28,7 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, no
                                    own_function, own_function_closed, own_query_names, unknown_schema,
                                    unknown_start, unselected_unmanaged)
 from shared.alerts.present_failure import alert_hold
+from shared.alerts.load_balancer import services_behind
 from shared.alerts.received import Named, cut_words, named, received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
                            described)
@@ -264,7 +265,9 @@ class _AlertRun:
             # and is escalated: it too reaches a person, whom it may otherwise never reach.
             status = OutcomeStatus.REJECTED if target.fix_policy else OutcomeStatus.ESCALATED
             return self.outcome(status, target.reason + same_name_services(incident, self.config)
-                                + query_named_services(incident, self.config))
+                                + query_named_services(incident, self.config) + services_behind(
+                                    incident.resource_type, incident.resource_labels,
+                                    [s.name for s in self.config.services]))
         if target.kind is TargetKind.UPTIME:
             service = service_for_host(target.name, self.config)
             if service is None:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 
-from shared.alerts.label_filters import LabelTest
+from shared.alerts.label_filters import LabelTest, closing_paren
 
 ALL = frozenset(range(100, 600))
 _NONE: frozenset[int] = frozenset()
@@ -339,7 +339,7 @@ def quiet_only(text: str) -> tuple[str, ...]:
     if not levels or not levels <= _QUIET_LEVELS or not _ordinary_terms(text):
         return ()
     written = {_quoted(m): m.group(0) for m in _BARE.finditer(text) if m.group(2)}
-    return tuple(_with_negation(text, written.get(term, term)) for term in selection.terms)
+    return tuple(dict.fromkeys(_with_negation(text, written.get(term, term)) for term in selection.terms))
 
 
 def quiet_levels(text: str) -> str:
@@ -355,8 +355,13 @@ def _severities(text: str) -> Selection:
 
 
 def _with_negation(text: str, term: str) -> str:
-    """A term as the filter writes it, with the `NOT` or `-` directly before it (the level it names is excluded)."""
+    """A term as the filter writes it, with the `NOT` or `-` directly before it (the level it names is excluded), or
+    the negated group it stands in, whole (`NOT (severity=DEFAULT OR severity>=WARNING)`, `-(...)`)."""
     at = text.find(term)
+    for group in _NOT_GROUP.finditer(text):
+        end = _group_end(text, group.end() - 1)
+        if end is not None and group.end() <= at < end:
+            return text[group.start():end + 1]
     if at > 0 and text[at - 1] == "-":
         return "-" + term
     return f"NOT {term}" if at > 0 and _NOT_BEFORE.search(text, 0, at) else term
@@ -367,7 +372,8 @@ def _ordinary_terms(text: str) -> bool:
     compared by `=` or `:` to a text (`_ordinary_comparison`), a text searched for (`"cache warmed"`), `log_id(...)`,
     none naming a failure (`_FAILURE_WORDS`). Not so: a negated term or group (`NOT jsonPayload.event="a"` selects every
     other entry, failures among them), `!=`, an ordered comparison, a regular expression, a number, a function but
-    `log_id`, anything the scan does not read."""
+    `log_id`, anything the scan does not read. A negated group of severity comparisons alone (`NOT (severity=DEFAULT
+    OR severity>=WARNING)`) is read apart with them: it excludes levels, and `_severities` reads its NOT."""
     i, negated = 0, False
     while i < len(text):
         if text[i].isspace() or text[i] in ")":
@@ -375,7 +381,11 @@ def _ordinary_terms(text: str) -> bool:
             continue
         if text[i] == "(":
             if negated:
-                return False
+                end = _group_end(text, i)
+                if end is None or not _severities_alone(text[i + 1:end]):
+                    return False
+                negated, i = False, end + 1
+                continue
             i += 1
             continue
         word = _WORD.match(text, i)
@@ -399,6 +409,19 @@ def _ordinary_terms(text: str) -> bool:
             return False
         negated, i = False, term.end()
     return True
+
+
+def _group_end(text: str, start: int) -> int | None:
+    """The index of the `)` closing the group opened at `start`, quoted texts skipped; None when it is not closed."""
+    return closing_paren(text, start, [m.span() for m in _STRINGS.finditer(text)])
+
+
+def _severities_alone(group: str) -> bool:
+    """Whether a group holds severity comparisons joined by AND, OR and NOT, and nothing else."""
+    rest = _WORD.sub(" ", group.replace("(", " ").replace(")", " "))
+    terms = list(_LOG_TERM.finditer(rest))
+    return bool(terms) and all(_SEVERITY_FIELD.fullmatch(term.group("field")) for term in terms) and not \
+        _LOG_TERM.sub(" ", rest).replace("-", " ").strip()
 
 
 def _ordinary_comparison(field_name: str, op: str, value: str) -> bool:
@@ -426,6 +449,7 @@ _LEVEL_VALUES = frozenset(100 + at // 100 for at in _LEVELS.values())
 _QUIET_LEVELS = frozenset(100 + at // 100 for at in range(100, 400, 100))
 _SEVERITY_FIELD = re.compile(r'(?<![\w."@])(severity)(?![\w"@])', re.IGNORECASE)
 _NOT_BEFORE = re.compile(r"(?:^|[\s(])NOT\s*\Z")
+_NOT_GROUP = re.compile(r"(?<![\w.])(?:NOT\s*|-)\(")   # a negated group: `NOT (...)`, `-(...)`
 # One comparison of a Logging filter ("Logging query language", "Comparisons"): a field path (`jsonPayload.a.b`,
 # `labels."k8s-pod/app"`), an operator, a value (a quoted text, or a bare word or number). A text searched for alone,
 # or a function's name (`log_id`, `sample`): `_SEARCHED`.

@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.alerts.label_filters import (RESOURCE_TYPE, UNREAD, LabelTest, excluded, excluding_groups, label_tests,
                                          metadata_selections, metadata_tests, shown, unread_groups, unselected)
+from shared.alerts.load_balancer import load_balancer_said
 from shared.alerts.long_numbers import NumberTooLong, whole_number
 from shared.alerts.named_elsewhere import named_elsewhere
 from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
@@ -1634,7 +1635,8 @@ def alert_target(incident: Incident) -> AlertTarget:
     return AlertTarget(kind=TargetKind.UNROUTABLE, reason=(
         f"not Runwarden's: resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, "
         f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; "
-        f"{_query_said(incident)}a person must look at it. Policy {incident.policy_name!r} sends it to Runwarden's "
+        f"{_query_said(incident)}{load_balancer_said(kind, labels)}a person must look at it. Policy "
+        f"{incident.policy_name!r} sends it to Runwarden's "
         "notification channel: if no person's channel is on the policy too, add one"))
 
 

@@ -31,6 +31,20 @@ HELD = [
     ("INFO or DEBUG", f'{RUN} AND (severity=INFO OR severity=DEBUG) AND jsonPayload.msg:"warmed"', "DEBUG, INFO",
      "severity=INFO', 'severity=DEBUG"),
     ("spaced, lower case", f'{RUN} AND severity = info AND jsonPayload.job="nightly"', "INFO", "severity = info"),
+    # A negated group of severity comparisons excludes levels as a negated comparison does (before, the group's
+    # parenthesis was read as a negated group of anything: the usual path, a rollback).
+    ("NOT a group of DEFAULT or WARNING and above",
+     f'{RUN} AND NOT (severity=DEFAULT OR severity>=WARNING) AND jsonPayload.event="flag_flipped"',
+     "DEBUG, INFO, NOTICE", "NOT (severity=DEFAULT OR severity>=WARNING)"),
+    ("up to NOTICE, NOT a group of DEFAULT", f'{RUN} AND severity<=NOTICE AND NOT (severity=DEFAULT) AND '
+     'jsonPayload.event="flag_flipped"', "DEBUG, INFO, NOTICE", "severity<=NOTICE', 'NOT (severity=DEFAULT)"),
+    ("up to NOTICE, NOT a group of DEFAULT or DEBUG", f'{RUN} AND severity<=NOTICE AND NOT (severity=DEFAULT OR '
+     'severity=DEBUG) AND jsonPayload.event="flag_flipped"', "INFO, NOTICE",
+     "severity<=NOTICE', 'NOT (severity=DEFAULT OR severity=DEBUG)"),
+    ("NOT a group of groups", f'{RUN} AND NOT ((severity=DEFAULT) OR (severity>=WARNING)) AND textPayload:"started"',
+     "DEBUG, INFO, NOTICE", "NOT ((severity=DEFAULT) OR (severity>=WARNING))"),
+    ("-(...), a group of levels", f'{RUN} AND -(severity=DEFAULT OR severity>=WARNING) AND jsonPayload.job="nightly"',
+     "DEBUG, INFO, NOTICE", "-(severity=DEFAULT OR severity>=WARNING)"),
 ]
 
 # The usual path: a failure named, or entries of WARNING or above let through, or no severity bound.
@@ -50,6 +64,19 @@ NOT_HELD = [
     ("a severity by a regular expression", f'{RUN} AND severity=~"INFO"'),
     ("a payload's own severity field", f'{RUN} AND jsonPayload.severity="INFO"'),
     ("INFO, the failure's words negated", f'{RUN} AND severity=INFO AND NOT textPayload:"error"'),
+    # A negated group holding anything but severity comparisons lets through every other entry at those levels,
+    # failures logged at them among them.
+    ("NOTICE, NOT a group of ordinary events",
+     f'{RUN} AND severity=NOTICE AND NOT (jsonPayload.event="startup" OR jsonPayload.event="shutdown")'),
+    ("NOT a group of levels and a text", f'{RUN} AND NOT (severity=DEFAULT OR severity>=WARNING OR textPayload:"ok") '
+     'AND jsonPayload.event="a"'),
+    ("NOT a group of levels and a text, AND inside",
+     f'{RUN} AND NOT (severity=DEFAULT OR severity>=WARNING AND textPayload:"deadlock") AND jsonPayload.event="a"'),
+    ("NOT a group of levels, a failure named beside it",
+     f'{RUN} AND NOT (severity=DEFAULT OR severity>=WARNING) AND textPayload:"deadlock detected"'),
+    ("NOT a group of WARNING and above: DEFAULT with it", f'{RUN} AND NOT (severity>=WARNING) AND jsonPayload.event="a"'),
+    ("NOT a group of quiet levels", f'{RUN} AND NOT (severity<=NOTICE) AND jsonPayload.event="a"'),
+    ("a group of levels left open", f'{RUN} AND NOT (severity=DEFAULT OR severity>=WARNING AND jsonPayload.event="a"'),
 ]
 
 
