@@ -185,10 +185,14 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_SET_ENDS}|/[a-z0-9.
 #   listing): MySQL's clients' `-pPASSWORD` in a command's place (`_MYSQL_COMMAND`; MySQL "mysql Client Options":
 #   `-p[password]`, no space after `-p`, quoted or not), curl's `-u user:PASSWORD`/`--user` (curl's manual, "-u,
 #   --user <user:password>"), redis-cli's `-a PASSWORD` (its help: "Password to use when connecting to the server"), and any long option
-#   named for a password, a token or a secret with its value as the next argument (`--db-password hunter2`: Go's flag
-#   package and Python's argparse take both forms); `--no-password` and a bare `-p` (mysql then prompts) take none;
-#   mysql's `--password` followed by a space takes no value either, so the next argument (a database's name) is
-#   redacted by mistake: a known over-redaction, on the safe side;
+#   named for a secret (`_SECRET_OPTION`) with its value as the next argument (`--db-password hunter2`,
+#   `--encryption-key K`, `--db-pass P`: Go's flag package and Python's argparse take both forms), on a command line
+#   or in a container's args as Cloud Run's API lists them (Cloud Run Admin API v2 `Container.args`, a list of
+#   strings: `"args": ["--db-pass", "P"]` in JSON, escaped or not, a Python list's repr, a YAML list); mysql's `-p`, a
+#   space and a value written as no database's name is (`_MYSQL_NAMED`, below), and sqlcmd's `-P password` (Microsoft
+#   "sqlcmd utility"); `--no-password` and a bare `-p` (mysql then prompts) take none; mysql's `--password` followed by
+#   a space takes no value either, so the next argument (a database's name) is redacted by mistake: a known
+#   over-redaction, on the safe side;
 # - `dsn_password`: a Go MySQL DSN's password (go-sql-driver/mysql README, "DSN (Data Source Name)":
 #   `[username[:password]@][protocol[(address)]]/dbname`, "Passwords can consist of any character", the last "@"
 #   before the protocol ending it; Cloud SQL's Go sample dials `user:pass@unix(/cloudsql/INSTANCE)/db`), and an Oracle
@@ -218,6 +222,9 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_SET_ENDS}|/[a-z0-9.
 #   API reference, `SecretPayload.data`: "The secret data", bytes; the proto's text format `payload {\n  data: "..."`,
 #   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
+# Where a field's name starts: after no letter or digit, or after an escaped line end or tab (`\npayload {`: the text
+# inside a JSON string, as a rejected message is kept, where `\b` sees the escape's "n" as the name's neighbour).
+_NAME_STARTS = r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrt]))"
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
 # Rails' Active Record encryption keys, as `bin/rails db:encryption:init` prints them and an environment names them
 # (Rails guides "Active Record Encryption": `primary_key`, `deterministic_key`, `key_derivation_salt`;
@@ -231,7 +238,7 @@ _RAILS_KEYS = r"encryption[_.-]?(?:primary[_-]?key|keys)|deterministic[_-]?key|k
 # a list), or the same as JSON (`{"active_record_encryption": {"primary_key": "..."}}`, a credentials dump). What comes
 # between the block's name and its `primary_key` is kept (the block's name and its other keys, each redacted by its own
 # name: `_redaction`).
-_RAILS_BLOCK = (r"(?P<railsblock>\bactive_record_encryption\\?[\"']?[ \t]*:(?:[^}\n]|\r?\n[ \t]+)*?(?<![\w.-])"
+_RAILS_BLOCK = (r"(?P<railsblock>" + _NAME_STARTS + r"active_record_encryption\\?[\"']?[ \t]*:(?:[^}\n]|\r?\n[ \t]+)*?(?<![\w.-])"
                 rf"primary_key\\?[\"']?[ \t]*:[ \t]*(?!{re.escape(REDACTED)})"
                 r"(?:\r?\n[ \t]+-[ \t]+|(?P<railslist>\[)|\\?[\"'])?)"
                 rf"(?(railslist)(?!{re.escape(REDACTED)}\])[^\]\n]+(?=\])|(?!\[)" + _NOT_A_SECRET + r"[^\s\"',}\]\\]+"
@@ -284,10 +291,10 @@ _STRICT_PROSE = (rf"(?i:(?:yes|no|none|null|nil|not|set|unset){_ALONE}"
 # "The password of the account must be changed." and 18456 "Login failed for user '%.*ls'." (SQL Server "Database
 # engine events and errors"); Oracle's "ORA-28001: the password has expired" (Oracle "Database Error Messages").
 # After a header of theirs (`_SENTENCE_HEADER`: "FATAL:", "ORA-28001:"), each is one of three forms (`_SENTENCE`):
-# - no subject: a driver's predicate first (`_DRIVER_PREDICATE`: "must be changed", "cannot be empty", "does not
-#   match", "is too short", "has expired", "too short", "not set", "no password supplied", a participle alone or
-#   before a clause, "failed for user ..."), read positively: an auxiliary before anything else (`password: may the
-#   force be with you`, `DB_PASSWORD: do not disturb`), "never" or "no" before a word (`password: never gonna give you
+# - no subject: a verdict that says what is missing or short (`_DRIVER_PREDICATE`: "too short", "not set", "no
+#   password supplied", a participle alone or before a clause, "failed for user ..."), read positively: an auxiliary
+#   first (`password: must be changed`, `password: is too short`, `password: may the force be with you`,
+#   `DB_PASSWORD: do not disturb`: `_VERB_FIRST`), "never" or "no" before a word (`password: never gonna give you
 #   up`, `password: no pain no gain`, `password: Never Zq8...`) begins a passphrase, the value;
 # - a subject of two to six of the drivers' words (`_SENTENCE_WORD`: "the password of the account", "your password",
 #   "peer authentication", "password authentication") and an auxiliary or a participle;
@@ -302,8 +309,8 @@ _STRICT_PROSE = (rf"(?i:(?:yes|no|none|null|nil|not|set|unset){_ALONE}"
 # letmein host: 10.0.0.3` are redacted (a driver's word hidden costs less than a password kept). Known limits: a
 # password that is one of the drivers' words before another and a predicate (`password: password authentication
 # failed`), or before a participle alone (`password: password rejected`), reads as a sentence, and so does a
-# passphrase opening as a driver's message does (`password: connection lost forever`, `password: must be changed`);
-# a passphrase of such words too (a passphrase's own name, `passphrase:`, reads its words as its value).
+# passphrase that is a driver's full message (`password: connection refused`, `_FULL_FORM`); a passphrase of such
+# words too (a passphrase's own name, `passphrase:`, reads its words as its value).
 _SENTENCE_WORD = (r"(?:passwords?|authentication|access|permission|scram|sasl|account|user|login|your|you|the|of"
                   r"|peer|ident|ldap|radius|pam|gssapi|sspi|certificate)[ \t]+")
 _SENTENCE_HEADER = r"(?:fe_sendauth|fatal|error|ora-\d{5}):[ \t]+"
@@ -362,10 +369,13 @@ _PROSE_OPENER = (r"(?i:(?:can't|cannot|could[ \t]+not|couldn't|unable[ \t]+to|fa
 # elsewhere (`connection lost forever`, `could not connect my heart`) are a passphrase's. A contraction's quote
 # (`Can't`) is no quote of a name. Known limit: a passphrase ending on such a state (`password: connection refused`)
 # is read as the driver's words.
-_FULL_FORM = (r"(?=[^\n]*?(?:(?<![A-Za-z])[\"'`]|[\"'`](?![A-Za-z])|[(\[/=]|(?<![\w.])\d+(?![A-Za-z])|:(?:[ \t]|$))"
-              r"|(?:[^\n]*?[ \t])?(?i:refused|reset(?:[ \t]+by[ \t]+peer)?|timed[ \t]+out|timeout|unexpectedly|closed"
-              r"|lost|expired|failed|failure|exceeded|unreachable|aborted|terminated|broken[ \t]+pipe|eof)"
-              r"[.!?]?[ \t]*(?:\r?\n|$))")
+# A character of the same line and pair: not a line's end, written or escaped (`\n` inside a JSON string, as a
+# rejected message is kept), nor the ";" that ends a pair (`password: connection lost X; host: ...`).
+_IN_LINE = r"(?:[^\n;\\]|\\(?![nr\"]))"
+_FULL_FORM = (rf"(?={_IN_LINE}*?(?:(?<![A-Za-z])[\"'`]|[\"'`](?![A-Za-z])|[(\[/=]|(?<![\w.])\d+(?![A-Za-z])|:(?:[ \t]|$))"
+              rf"|(?:{_IN_LINE}*?[ \t])?(?i:refused|reset(?:[ \t]+by[ \t]+peer)?|timed[ \t]+out|timeout|unexpectedly"
+              r"|closed|lost|expired|failed|failure|exceeded|unreachable|aborted|terminated|broken[ \t]+pipe|eof)"
+              r"[.!?]?[ \t]*(?:\r?\n|\\[nr\"]|;|$))")
 _DRIVER_MESSAGE = (r"(?:\(?(?:[A-Za-z_][\w$]*(?:\.|::))*[A-Za-z_]*(?:Error|Exception|ERROR|error)"
                    r"(?:[ \t]+\(0x[0-9A-Fa-f]+\))?(?::|\)|::)"
                    r"|(?:[A-Za-z_]\w*\.){2,}[A-Z]\w*:|(?:[A-Z]\w*::)+[A-Z]\w*:"
@@ -454,11 +464,12 @@ _AUTH_SCHEMES = (r"(?i:basic|bearer|digest|hoba|mutual|negotiate|oauth|scram-sha
 # prompt, `set -x`'s `+`, `;`, `|`, `&&`, `(`, a backquote or a quote (`sh -c 'mysql ...'`), behind `sudo`, `exec`,
 # `env`, `VAR=value` or `docker exec ...`/`kubectl exec ... --`. "starting mysql proxy -port=3306" names no client in
 # such a place; nor is a Go flag (`-port=3306`, `-pool=4`) or a long option's word (`-private-ip`) ever `-p` and a password.
-# The client may be named by a path, absolute or relative (`/usr/bin/mysql`, `./mysql`, `bin/mysqldump`).
+# The client may be named by a path, absolute or relative (`/usr/bin/mysql`, `./mysql`, `bin/mysqldump`); "mysql's" is
+# prose's.
 _MYSQL_COMMAND = (r"(?<![^\n$#%>+;|&(`'\"])[ \t]*"
                   r"(?:(?:sudo|exec|env|time|nohup|command)[ \t]+(?:-\S+[ \t]+)*|[A-Z_][A-Z0-9_]*=\S*[ \t]+"
                   r"|(?:docker|podman|kubectl)[ \t]+exec\b[^\n;|&]*?[ \t])*(?:[\w.-]*/)*"
-                  r"(?:mysql(?:dump|admin|check|import|show|slap|pump|binlog|sh)?|mariadb(?:-[a-z]+)?)(?![\w.-])")
+                  r"(?:mysql(?:dump|admin|check|import|show|slap|pump|binlog|sh)?|mariadb(?:-[a-z]+)?)(?![\w.-]|'s\b)")
 # A long option named for a secret, whose value is the next argument: a password's, a passphrase's or a token's
 # (`--db-password`, `--db-pass`, `--token`, `--db_pwd`), a secret's joined to another word (`--client-secret`; gcloud's bare
 # `--secret=NAME` names a Secret Manager secret), or a key named for what it is (`--encryption-key`, `--api-key`,
@@ -476,7 +487,7 @@ _SECRET_OPTION = (r"(?:(?:[\w-]*[-_])?(?:password|passwd|passphrase|token)|(?:[\
 # A MySQL client named anywhere (a person's reason: "ran mysql -u app -p ... to check") whose command names a user
 # (`-u`, `--user`): a client's command, not prose naming the client.
 _MYSQL_NAMED = (r"(?<![\w./-])(?:mysql(?:dump|admin|check|import|show|slap|pump|binlog|sh)?|mariadb(?:-[a-z]+)?)"
-                r"(?![\w.-])(?=[^\n;|&]*?[ \t](?:-u|--user))")
+                r"(?![\w.-]|'s\b)(?=[^\n;|&]*?[ \t](?:-u|--user))")
 # What a shell's quotes hold (POSIX "Shell Command Language", 2.2 Quoting): in single quotes anything but a single
 # quote, which a script writes as `'\''` (close, an escaped quote, open again: `-p'it'\''s'`); in double quotes a
 # backslash escapes the next character (`-p"pa\"ss"`).
@@ -560,7 +571,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("webhook", r"(?P<hook>\bhttps?://(?:[^\s/\"'?#]*(?i:hooks\.|webhook)[^\s/\"'?#]*/"
                 r"|[^\s/\"'?#]+/(?:[^\s\"'?#/]+/)*?(?i:webhooks?|webhookb2|hooks)/))"
                 r"(?=[^\s\"'?#]*?[A-Za-z0-9]{16})(?=[^\s\"'?#]*?\d)[^\s\"'?#]+"),
-    ("secret_payload", r"(?P<payload>\bpayload\\?[\"']?[ \t]*[:=]?[ \t]*(?:\{|\w*\()(?:\s|\\n)*\\?[\"']?data\\?[\"']?"
+    ("secret_payload", r"(?P<payload>" + _NAME_STARTS + r"payload\\?[\"']?[ \t]*[:=]?[ \t]*(?:\{|\w*\()(?:\s|\\n)*\\?[\"']?data\\?[\"']?"
                        r"\s*[:=]\s*)(?:[bB]?\\\"(?:[^\"\\\n]|\\(?!\"))*\\\"|[bB]?\"(?:[^\"\\\n]|\\.)*\""
                        r"|[bB]?'(?:[^'\\\n]|\\.)*')"),
     ("key_pair", r"(?P<keyid>\b(?:(?:AKIA|ASIA)[A-Z0-9]{16}|GOOG1[A-Z0-9]{20,})(?![A-Za-z0-9])[\s,:;|=\"']{1,6})"

@@ -24,6 +24,9 @@ PASSPHRASES = {
     "is too short": ("password: is too short", "password: " + R),
     "has expired": ("pwd: has expired", "pwd: " + R),
     "a verdict, then the next pair": ("password: does not match host: 10.0.0.3", "password: " + R + " host: 10.0.0.3"),
+    # a driver's mark further on, in the next pair or the next line of a JSON string, is not this value's
+    "a pair after it": ('password: connection lost forever; db: "orders"', 'password: ' + R + '; db: "orders"'),
+    "a passphrase inside a JSON string": ('"password: connection lost forever\\nport: 5432"', '"password: ' + R + '\\nport: 5432"'),
 }
 # The same openings in a driver's full form: a name quoted, an address, a further cause after ": ", a connection's
 # state last. Kept whole.
@@ -31,7 +34,7 @@ DRIVER_FORMS = [
     'password: connection to server at "10.40.0.3", port 5432 failed: Connection refused',
     "password: could not connect to server: Connection timed out",
     "password: server closed the connection unexpectedly",
-    "password: connection refused",
+    "password: connection refused", '"password: connection refused\\nnext"', "password: connection refused; retrying",
     "password: Can't connect to MySQL server on '10.40.0.3' (110)",
     "password: database 10.40.0.3:5432 unreachable: Error: unable to verify the first certificate",
     "password: error connecting to 10.40.0.3:5432",
@@ -71,6 +74,8 @@ RAILS = {
     "a flow list": (f"active_record_encryption:\n  primary_key: [{S}, {S}2]", f"active_record_encryption:\n  primary_key: [{R}]"),
     "as JSON": (f'{{"active_record_encryption": {{"primary_key": "{S}", "deterministic_key": "{S}x"}}}}',
                 f'{{"active_record_encryption": {{"primary_key": "{R}", "deterministic_key": "{R}"}}}}'),
+    "the block inside a JSON string": (f'"active_record_encryption:\\n  primary_key: {S}\\n"',
+                             f'"active_record_encryption:\\n  primary_key: {R}\\n"'),
     "dotted": (f"active_record_encryption.primary_key: {S}", f"active_record_encryption.primary_key: {R}"),
     "Rails config": (f'config.active_record.encryption.primary_key = "{S}"',
                      f'config.active_record.encryption.primary_key = "{R}"'),
@@ -112,6 +117,8 @@ OTHERS = {
     "AWS temporary key": ("ASIAIOSFODNN7EXAMPLE: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", f"ASIAIOSFODNN7EXAMPLE: {R}"),
     "HMAC key": ("GOOG1EABCDEFGHIJKLMNOPQRSTUVWXYZ234567 bGoa+V7g/yqDXvKRqq+JTFn4uQZbPiQJo4pf9RzJ",
                  f"GOOG1EABCDEFGHIJKLMNOPQRSTUVWXYZ234567 {R}"),
+    "a Secret Manager payload after an escaped line end": (f'"ok\\npayload {{ data: \\"{S}\\" }}"',
+                                                            f'"ok\\npayload {{ data: {R} }}"'),
     "Slack app token": ("SLACK_APP=xapp-1-A0123456789-1234567890123-abcdef0123456789", f"SLACK_APP={R}"),
 }
 OTHERS_KEPT = ["AKIAIOSFODNN7EXAMPLE e3b0c44298fc1c149afbf4c8996fb92427ae41e4", "region asia-east1 ok",
@@ -138,6 +145,7 @@ SCANNED = {
 }
 
 ALL = {**PASSPHRASES, **GO_CHAINS, **RAILS, **OPTIONS, **OTHERS, **SCANNED}
+assert len(ALL) == sum(map(len, (PASSPHRASES, GO_CHAINS, RAILS, OPTIONS, OTHERS, SCANNED)))   # no row hidden by another
 
 
 @pytest.mark.parametrize("text, expected", ALL.values(), ids=ALL.keys())
