@@ -586,13 +586,11 @@ CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
 # expression's (12 us for a 250-character log line), on every log line the diagnosis reads. A text holding some is
 # read by the expression of only the shapes whose words it holds (compiled once per such set): "token" or "key" in a
 # line costs the `secret_field` expression alone, not every shape's at every character.
-# A long option's name for a secret (`_SECRET_OPTION`) and what follows it: a space or a tab (a command line), a quote,
-# escaped or not (a container's `args` as a JSON or Python list, Cloud Run Admin API v2 `Container.args`), or a line's
-# end (a YAML list of args).
-_LONG_OPTION_NEEDLES = tuple(f"{joint}{word}{after}" for joint, words in (("-", ("password", "passwd", "passphrase", "token",
-                                                                           "pass", "pwd", "secret", "key")),
-                                                                     ("_", ("password", "passwd", "passphrase", "token")))
-                             for word in words for after in (" ", "\t", "\"", "'", "\\", "\n"))
+# A long option's name for a secret (`_SECRET_OPTION`), each joined to the word before it; what follows it (a space, a
+# quote of a container's `args` list, a YAML list's line end) is looked at by `_LONG_OPTION` (a word per follower
+# made the automaton twice as slow on every line).
+_LONG_OPTION_NEEDLES = ("-password", "-passwd", "-passphrase", "-token", "-pass", "-pwd", "-secret", "-key",
+                        "_password", "_passwd", "_passphrase", "_token")
 _NEEDLES: dict[str, tuple[str, ...]] = {
     "authorization": ("authorization",), "token": ("ya29.",), "bearer": ("bearer",), "api_key": ("aiza",),
     "jwt": ("eyj",), "url_password": ("://",), "private_key": ("private key",), "rails_block": ("active_record_encryption",),
@@ -628,8 +626,11 @@ _OPTION_NEEDLES: dict[str, re.Pattern[str]] = {
     "curl": re.compile(r"[ \t]['\"]?-(?:[0-9A-Za-z#:]*[uU]|-(?:proxy-)?user)"),
     "redis-cli": re.compile(r"[ \t](?:-a|--pass)[ \t]")}
 _OPTION_NEEDLES["podman login"] = _OPTION_NEEDLES["docker login"]
-# A long option's needle (`-key "`: a JSON key `"x-api-key": ` holds one too) is an option's only after "--".
-_OPTION_NEEDLES.update(dict.fromkeys(_LONG_OPTION_NEEDLES, re.compile(r"(?<![\w-])--[\w-]")))
+# A long option's needle (`-key`: a header's `x-api-key`, an `idempotency-key` hold one too) is an option's only as an
+# option's name: after "--", and before what follows an option (`_SECRET_OPTION`'s joints).
+_LONG_OPTION = re.compile(r"(?<![\w-])--(?!no-)[\w-]*(?:pass(?:word|wd|phrase)?|pwd|token|secret|key)"
+                          r"(?:[ \t]|\\?[\"'][ \t]*,|\r?\n)")
+_OPTION_NEEDLES.update(dict.fromkeys(_LONG_OPTION_NEEDLES, _LONG_OPTION))
 # A text that is one line of a PEM body alone (`private_key`'s second form), which holds none of the shapes' words, and
 # the longest such text read (its 64 characters and up to 8 of an indent, blanks and a line's end).
 _PEM_LINE = re.compile(_PEM_BODY)
