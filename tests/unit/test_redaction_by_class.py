@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from shared.diagnosis.log_signals import DB_ERROR_TEXTS, classify, refusal_of
 from shared.redaction import REDACTED, redacted
 
 S = "Zq8s3cretW"
@@ -157,15 +156,3 @@ def test_each_credential_is_redacted_and_the_rest_kept(text, expected):
 @pytest.mark.parametrize("text", DRIVER_FORMS + RAILS_KEPT + OPTIONS_KEPT + OTHERS_KEPT)
 def test_what_holds_no_secret_is_kept(text):
     assert redacted(text) == text
-
-
-# Every driver's text the diagnosis reads classifies the same behind the words an application writes before it, a Go
-# error chain's included (`connect: `).
-PREFIXES = ("password: connect: ", "db: password: dial: ")
-
-
-@pytest.mark.parametrize("prefix", PREFIXES)
-@pytest.mark.parametrize("text", DB_ERROR_TEXTS, ids=lambda t: t.stack)
-def test_every_driver_text_classifies_the_same_behind_a_go_chain(text, prefix):
-    alone, after = redacted(text.example), redacted(prefix + text.example)
-    assert (classify(after), refusal_of(after)) == (classify(alone), refusal_of(alone)), after
