@@ -185,10 +185,14 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_SET_ENDS}|/[a-z0-9.
 #   listing): MySQL's clients' `-pPASSWORD` in a command's place (`_MYSQL_COMMAND`; MySQL "mysql Client Options":
 #   `-p[password]`, no space after `-p`, quoted or not), curl's `-u user:PASSWORD`/`--user` (curl's manual, "-u,
 #   --user <user:password>"), redis-cli's `-a PASSWORD` (its help: "Password to use when connecting to the server"), and any long option
-#   named for a password, a token or a secret with its value as the next argument (`--db-password hunter2`: Go's flag
-#   package and Python's argparse take both forms); `--no-password` and a bare `-p` (mysql then prompts) take none;
-#   mysql's `--password` followed by a space takes no value either, so the next argument (a database's name) is
-#   redacted by mistake: a known over-redaction, on the safe side;
+#   named for a secret (`_SECRET_OPTION`) with its value as the next argument (`--db-password hunter2`,
+#   `--encryption-key K`, `--db-pass P`: Go's flag package and Python's argparse take both forms), on a command line
+#   or in a container's args as Cloud Run's API lists them (Cloud Run Admin API v2 `Container.args`, a list of
+#   strings: `"args": ["--db-pass", "P"]` in JSON, escaped or not, a Python list's repr, a YAML list); mysql's `-p`, a
+#   space and a value written as no database's name is (`_MYSQL_NAMED`, below), and sqlcmd's `-P password` (Microsoft
+#   "sqlcmd utility"); `--no-password` and a bare `-p` (mysql then prompts) take none; mysql's `--password` followed by
+#   a space takes no value either, so the next argument (a database's name) is redacted by mistake: a known
+#   over-redaction, on the safe side;
 # - `dsn_password`: a Go MySQL DSN's password (go-sql-driver/mysql README, "DSN (Data Source Name)":
 #   `[username[:password]@][protocol[(address)]]/dbname`, "Passwords can consist of any character", the last "@"
 #   before the protocol ending it; Cloud SQL's Go sample dials `user:pass@unix(/cloudsql/INSTANCE)/db`), and an Oracle
@@ -206,16 +210,39 @@ _NOT_A_SECRET = (rf"(?!(?i:none|null|nil|true|false|yes|no){_SET_ENDS}|/[a-z0-9.
 #   (`GOOG1...`, Cloud Storage "HMAC keys") names a key, as an AWS access key ID does, and is kept; its secret is
 #   redacted under its name (`secret: ...`, as `gcloud storage hmac create` prints it). Google's OAuth authorization
 #   codes ("4/0A", UNCONFIRMED: as the OAuth Playground shows them) in a callback's request URL (`?code=...`) too;
+# - `key_pair`: the secret printed beside its access key's ID, as a key is handed out (AWS IAM "Manage access keys for
+#   IAM users": an access key ID, `AKIA...` for a long-term key, `ASIA...` for a temporary one, and its 40-character
+#   secret access key, listed together in `aws iam create-access-key`'s output and the console's `.csv`; the `aws-access-token`
+#   rule of gitleaks `config/gitleaks.toml`), and a Cloud Storage HMAC key's (`GOOG1...` and its 40-character secret,
+#   Cloud Storage "HMAC keys"), within a few separators of each other (a space, a tab, a comma, a colon, a quote): the
+#   ID kept (what a person deactivates), the secret redacted; a hex digest of 40 characters after an ID is no secret
+#   key (a secret key holds both cases). Each secret under its own name (`aws_secret_access_key=`,
+#   `"SecretAccessKey": ...`, `secret: ...`) is `secret_field`'s;
 # - `secret_payload`: a Secret Manager secret's value as a printed AccessSecretVersionResponse shows it (Secret Manager
 #   API reference, `SecretPayload.data`: "The secret data", bytes; the proto's text format `payload {\n  data: "..."`,
 #   as a proto-plus message prints, and its JSON `"payload": {"data": "<base64>"`), the field's name kept, its quotes
 #   escaped or not (a line inside a JSON string); the version's name beside it is what a person checks, kept.
+# Where a field's name starts: after no letter or digit, or after an escaped line end or tab (`\npayload {`: the text
+# inside a JSON string, as a rejected message is kept, where `\b` sees the escape's "n" as the name's neighbour).
+_NAME_STARTS = r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrt]))"
 _QUOTE_IN_VALUE = rf"\\?[\"'](?!{_CLOSES})"
 # Rails' Active Record encryption keys, as `bin/rails db:encryption:init` prints them and an environment names them
 # (Rails guides "Active Record Encryption": `primary_key`, `deterministic_key`, `key_derivation_salt`;
-# `ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY`), and a list of keys (`ENCRYPTION_KEYS`). A bare `primary_key` is a table's
-# (`primary_key: id`), so only after "encryption".
-_RAILS_KEYS = r"encryption[_-]?(?:primary[_-]?key|keys)|deterministic[_-]?key|key[_-]?derivation[_-]?salt"
+# `ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY`, `config.active_record.encryption.primary_key`), and a list of keys
+# (`ENCRYPTION_KEYS`). A bare `primary_key` is a table's (`primary_key: id`), so only joined to "encryption" here, or
+# inside the block `bin/rails db:encryption:init` prints (`_RAILS_BLOCK`).
+_RAILS_KEYS = r"encryption[_.-]?(?:primary[_-]?key|keys)|deterministic[_-]?key|key[_-]?derivation[_-]?salt"
+# The Active Record encryption block of Rails' credentials, as `bin/rails db:encryption:init` prints it (Rails guides
+# "Active Record Encryption", "Setup"): `active_record_encryption:` and, on the lines indented under it, a bare
+# `primary_key: ...` (a scalar, or a YAML list of keys, block or flow: the guide's "Key rotation" keeps the old keys in
+# a list), or the same as JSON (`{"active_record_encryption": {"primary_key": "..."}}`, a credentials dump). What comes
+# between the block's name and its `primary_key` is kept (the block's name and its other keys, each redacted by its own
+# name: `_redaction`).
+_RAILS_BLOCK = (r"(?P<railsblock>" + _NAME_STARTS + r"active_record_encryption\\?[\"']?[ \t]*:(?:[^}\n]|\r?\n[ \t]+)*?(?<![\w.-])"
+                rf"primary_key\\?[\"']?[ \t]*:[ \t]*(?!{re.escape(REDACTED)})"
+                r"(?:\r?\n[ \t]+-[ \t]+|(?P<railslist>\[)|\\?[\"'])?)"
+                rf"(?(railslist)(?!{re.escape(REDACTED)}\])[^\]\n]+(?=\])|(?!\[)" + _NOT_A_SECRET + r"[^\s\"',}\]\\]+"
+                r"(?:\r?\n[ \t]+-[ \t]+[^\s\"',}\]\\]+)*)")
 _SECRET_WORDS = (r"(?i:(?P<fstrict>password|passwd|pwd"
                  r"|(?:api|secret|encryption|master|hmac|signing)[_-]?key(?:[_-]?base)?|" + _RAILS_KEYS +
                  r"|private[_-]?key(?:[_-]?id)?|(?<=[A-Za-z0-9][_-])pass)|(?P<fphrase>passphrase)"
@@ -264,10 +291,10 @@ _STRICT_PROSE = (rf"(?i:(?:yes|no|none|null|nil|not|set|unset){_ALONE}"
 # "The password of the account must be changed." and 18456 "Login failed for user '%.*ls'." (SQL Server "Database
 # engine events and errors"); Oracle's "ORA-28001: the password has expired" (Oracle "Database Error Messages").
 # After a header of theirs (`_SENTENCE_HEADER`: "FATAL:", "ORA-28001:"), each is one of three forms (`_SENTENCE`):
-# - no subject: a driver's predicate first (`_DRIVER_PREDICATE`: "must be changed", "cannot be empty", "does not
-#   match", "is too short", "has expired", "too short", "not set", "no password supplied", a participle alone or
-#   before a clause, "failed for user ..."), read positively: an auxiliary before anything else (`password: may the
-#   force be with you`, `DB_PASSWORD: do not disturb`), "never" or "no" before a word (`password: never gonna give you
+# - no subject: a verdict that says what is missing or short (`_DRIVER_PREDICATE`: "too short", "not set", "no
+#   password supplied", a participle alone or before a clause, "failed for user ..."), read positively: an auxiliary
+#   first (`password: must be changed`, `password: is too short`, `password: may the force be with you`,
+#   `DB_PASSWORD: do not disturb`: `_VERB_FIRST`), "never" or "no" before a word (`password: never gonna give you
 #   up`, `password: no pain no gain`, `password: Never Zq8...`) begins a passphrase, the value;
 # - a subject of two to six of the drivers' words (`_SENTENCE_WORD`: "the password of the account", "your password",
 #   "peer authentication", "password authentication") and an auxiliary or a participle;
@@ -282,8 +309,8 @@ _STRICT_PROSE = (rf"(?i:(?:yes|no|none|null|nil|not|set|unset){_ALONE}"
 # letmein host: 10.0.0.3` are redacted (a driver's word hidden costs less than a password kept). Known limits: a
 # password that is one of the drivers' words before another and a predicate (`password: password authentication
 # failed`), or before a participle alone (`password: password rejected`), reads as a sentence, and so does a
-# passphrase opening as a driver's message does (`password: connection lost forever`, `password: must be changed`);
-# a passphrase of such words too (a passphrase's own name, `passphrase:`, reads its words as its value).
+# passphrase that is a driver's full message (`password: connection refused`, `_FULL_FORM`); a passphrase of such
+# words too (a passphrase's own name, `passphrase:`, reads its words as its value).
 _SENTENCE_WORD = (r"(?:passwords?|authentication|access|permission|scram|sasl|account|user|login|your|you|the|of"
                   r"|peer|ident|ldap|radius|pam|gssapi|sspi|certificate)[ \t]+")
 _SENTENCE_HEADER = r"(?:fe_sendauth|fatal|error|ora-\d{5}):[ \t]+"
@@ -297,8 +324,13 @@ _PARTICIPLE = r"(?:failed|denied|expired|supplied|required|rejected|refused|chan
 # "never" ("not set", "never configured").
 _STATE = (rf"(?:{_PARTICIPLE}|[a-z]+ed|too|empty|blank|null|invalid|incorrect|wrong|set|unset|match(?:es)?|contain"
           r"|change|reset|expire)")
-_DRIVER_PREDICATE = (rf"(?:{_AUXILIARY}(?:n't)?(?:[ \t]+not)?(?:[ \t]+(?:be|been|have[ \t]+been))?[ \t]+{_STATE}"
-                     r"|too[ \t]+(?:short|long|weak|simple|common)|no[ \t]+password[ \t]+(?:supplied|provided|given)"
+# An auxiliary and a state: what a driver or a validator says of a value written before it (`password: tiger was
+# rejected`, `password: dragon does not match`), where a spaced value's words end (`_MORE_WORDS`). With no value before
+# it (`password: must be changed`, `password: is too short`) it is no driver's form (each driver names its subject, "The
+# password of the account must be changed.", "Your password has expired"), and a passphrase may open so: the value.
+_AUX_PREDICATE = (rf"{_AUXILIARY}(?:n't)?(?:[ \t]+not)?(?:[ \t]+(?:be|been|have[ \t]+been))?[ \t]+{_STATE}{_WORD_ENDS}")
+# With no subject, only a verdict that says what is missing or short is read as a driver's or a validator's words.
+_DRIVER_PREDICATE = (r"(?:too[ \t]+(?:short|long|weak|simple|common)|no[ \t]+password[ \t]+(?:supplied|provided|given)"
                      r"|(?:not|never)[ \t]+(?:set|given|found|[a-z]+ed)"
                      rf"|{_PARTICIPLE}(?:{_ALONE}|(?={_CLAUSE}))){_WORD_ENDS}")
 _BARE_PREDICATE = rf"(?:{_PARTICIPLE}|has[ \t]+expired|must|cannot){_WORD_ENDS}"
@@ -321,33 +353,67 @@ _BARE_PREDICATE = rf"(?:{_PARTICIPLE}|has[ \t]+expired|must|cannot){_WORD_ENDS}"
 #   failure as drivers open it ("connection to server at", "could not connect", "Can't create a connection", "Unable
 #   to connect", "server closed the connection", "database H unreachable", "SSL connection error", libpq's hint "Is the
 #   server running on that host ...", fe-connect.c).
+# A connection's failure as drivers open it in words ("connection to server at", "could not connect", "Can't create a
+# connection", "server closed the connection", "error connecting ..."), which a passphrase may open with too
+# (`password: connection lost forever`): read as a driver's only in a driver's full form (`_FULL_FORM`).
+_PROSE_OPENER = (r"(?i:(?:can't|cannot|could[ \t]+not|couldn't|unable[ \t]+to|failed[ \t]+to)[ \t]+(?:connect|create"
+                 r"|reach|open|establish|resolve|translate|receive|send|dial)\b|error[ \t]+\w+ing\b"
+                 r"|(?:is[ \t]+the[ \t]+)?(?:connection|database|server|ssl|tls|socket)[ \t]+"
+                 r"(?:to|on|running|at|closed|lost|refused|reset"
+                 r"|terminated|timed|timeout|error|failed|is|was|has|[\d\"'`/]))")
+# A driver's full form, looked at from its first word to its line's end: a driver names what failed (a quoted host
+# or name, an address or a number standing alone, a path, a parenthesis or bracket, `key=value`, or a further cause
+# after ": ", libpq's `connection to server at "H", port 5432 failed: ...`, PyMySQL's `(2003, "Can't connect to MySQL
+# server on 'H' (timed out)")`), or ends on the state its connection is in ("Connection refused", "server closed the
+# connection unexpectedly", "connection reset by peer", "Connection timed out"). Words that merely open so and end
+# elsewhere (`connection lost forever`, `could not connect my heart`) are a passphrase's. A contraction's quote
+# (`Can't`) is no quote of a name. Known limit: a passphrase ending on such a state (`password: connection refused`)
+# is read as the driver's words.
+# A character of the same line and pair: not a line's end, written or escaped (`\n` inside a JSON string, as a
+# rejected message is kept), nor the ";" that ends a pair (`password: connection lost X; host: ...`).
+_IN_LINE = r"(?:[^\n;\\]|\\(?![nr\"]))"
+_FULL_FORM = (rf"(?={_IN_LINE}*?(?:(?<![A-Za-z])[\"'`]|[\"'`](?![A-Za-z])|[(\[/=]|(?<![\w.])\d+(?![A-Za-z])|:(?:[ \t]|$))"
+              rf"|(?:{_IN_LINE}*?[ \t])?(?i:refused|reset(?:[ \t]+by[ \t]+peer)?|timed[ \t]+out|timeout|unexpectedly"
+              r"|closed|lost|expired|failed|failure|exceeded|unreachable|aborted|terminated|broken[ \t]+pipe|eof)"
+              r"[.!?]?[ \t]*(?:\r?\n|\\[nr\"]|;|$))")
 _DRIVER_MESSAGE = (r"(?:\(?(?:[A-Za-z_][\w$]*(?:\.|::))*[A-Za-z_]*(?:Error|Exception|ERROR|error)"
                    r"(?:[ \t]+\(0x[0-9A-Fa-f]+\))?(?::|\)|::)"
                    r"|(?:[A-Za-z_]\w*\.){2,}[A-Z]\w*:|(?:[A-Z]\w*::)+[A-Z]\w*:"
                    r"|Traceback \(most recent call last\):|Caused by:"
                    r"|(?i:(?:[a-z]+[ \t]+)?(?:error|fatal|panic)(?:[ \t]+\d{3,5})?(?:[ \t]+\([0-9A-Z]{5}\))?:"
-                   r"|(?:fatal|error)[ \t]+[0-9A-Z]{5}[ \t]+\(\w+\)|error[ \t]+\w+ing\b|ora-\d{5}:|pq:|fe_sendauth:"
+                   r"|(?:fatal|error)[ \t]+[0-9A-Z]{5}[ \t]+\(\w+\)|ora-\d{5}:|pq:|fe_sendauth:"
                    r"|sqlstate(?:\[\w+\]|[ \t]+[0-9A-Z]{5}\b)|er_[a-z_]+:|\d{4}[ \t]+\([0-9A-Z]{5}\):"
                    r"|\(\d{4},[ \t]*[\"']|\[(?:mysql|microsoft|error|warn(?:ing)?|info|debug|fatal|critical|notice)\]"
                    r"|\[[\w.-]+:[\w.-]+:[\w.-]+\]|\d{4}/\d\d/\d\d[ \t]+\d\d:\d\d:\d\d\b"
-                   r"|\w*pool-\d+[ \t]+-[ \t]|(?:dial|read|write)[ \t]+(?:tcp|udp|unix|ip)[46]?[ \t]"
-                   r"|(?:can't|cannot|could[ \t]+not|couldn't|unable[ \t]+to|failed[ \t]+to)[ \t]+(?:connect|create"
-                   r"|reach|open|establish|resolve|translate|receive|send|dial)\b"
-                   r"|(?:is[ \t]+the[ \t]+)?(?:connection|database|server|ssl|tls|socket)[ \t]+"
-                   r"(?:to|on|running|at|closed|lost|refused|reset"
-                   r"|terminated|timed|timeout|error|failed|is|was|has|[\d\"'`/]))"
-                   r"|(?=[0-9A-Z]{5}:)[0-9A-Z]*\d[0-9A-Z]*:)")
+                   r"|\w*pool-\d+[ \t]+-[ \t]|(?:dial|read|write)[ \t]+(?:tcp|udp|unix|ip)[46]?[ \t])"
+                   r"|(?=[0-9A-Z]{5}:)[0-9A-Z]*\d[0-9A-Z]*:"
+                   rf"|{_FULL_FORM}{_PROSE_OPENER})")
+# A Go error chain's operations before a driver's message, each wrapping the next with ": " (`connect: pq: password
+# authentication failed ...`, `dial tcp H:P: connect: connection refused`): the ops Go's net package names in its errors
+# (net.OpError's Op, "dial", "read", "write", "listen", "accept"; the system call os.NewSyscallError names, "connect"),
+# database/sql's "sql: " and the calls an application wraps one in (`ping`, `open`, `query orders`). Read only before a
+# driver's message in its frame: `password: connect: pq: ...` keeps the chain's first word, `password: letmein: pq:`
+# does not keep the password (no op's name).
+_GO_CHAIN = (r"(?:(?:dial|read|write|listen|accept|connect|sql|driver|ping|open|opening|query|exec|begin|commit|prepare)"
+             r"(?:[ \t]+[\w.-]+)?:[ \t]+)+")
 _SENTENCE = (rf"(?:(?i:(?:{_SENTENCE_HEADER})*(?:{_DRIVER_PREDICATE}"
              rf"|(?:{_SENTENCE_WORD}){{2,6}}(?:{_AUXILIARY}|{_PARTICIPLE}){_WORD_ENDS}"
-             rf"|{_SENTENCE_WORD}{_BARE_PREDICATE}))|{_DRIVER_MESSAGE})")
+             rf"|{_SENTENCE_WORD}{_BARE_PREDICATE}))|(?:{_GO_CHAIN})?{_DRIVER_MESSAGE})")
 # A spaced password's further words (`password: correct horse battery`), after a password's or a secret's name and a
 # colon: a value written so is a YAML plain scalar, which runs on over its spaces (YAML 1.2 section 7.3.3), so each word
 # up to what ends it is the value's, on the safe side: a driver's sentence or message (`password: tiger lion was
 # rejected`, `password: tiger dial tcp ...`), the next `name: ` or `name=` pair (`password: letmein host: 10.0.0.3`), a
 # colon and a space (which a plain scalar never holds, YAML 1.2 section 7.3.3: `password: changeme: no such user`), a
 # quote, a separator or the line's end.
-_MORE_WORDS = (rf"(?:(?<!:)[ \t]+(?!{_SENTENCE}|[\w.-]+(?:=|:(?:[ \t]|$)))[^\s&;,'\"{{\\]"
-               rf"(?:[^\s&;,'\"\\]|[\"'](?!{_CLOSES}))*)*")
+# A value whose first word is a verb (`password: must be changed`, `DB_PASSWORD: do not disturb`) opened as no driver's
+# message does (`_DRIVER_PREDICATE`): a passphrase, its words the value's to its line's end or the next pair (`_PHRASE`),
+# none of them read as a driver's sentence (`password: is too short`, `password: has expired`).
+_VERB_FIRST = rf"(?i:{_AUXILIARY}|be|been){_WORD_ENDS}"
+# A value's colon is the value's, unless a space and a driver's message follow it: then it is the error chain's, which
+# wraps the driver's error in the value's words (`password=hunter2: pq: ...` keeps ": pq: ...").
+_CHAIN_COLON = rf":(?![ \t]+{_SENTENCE})"
+_MORE_WORDS = (rf"(?:(?<!:)[ \t]+(?!{_SENTENCE}|(?i:{_AUX_PREDICATE})|[\w.-]+(?:=|:(?:[ \t]|$)))[^\s&;,'\"{{\\]"
+               rf"(?:[^\s&;,'\"\\:]|{_CHAIN_COLON}|[\"'](?!{_CLOSES}))*)*")
 # A secret's version as Cloud Run takes it after the secret's name and a colon, no space (`db-pass:latest`, gcloud run
 # deploy `--set-secrets`; Secret Manager "Access a secret version": a version is a number or "latest"): no value, when
 # the name is a Secret Manager secret's as people write one, lower-case words joined by "-" or "_" (`_SECRET_NAME`):
@@ -398,11 +464,30 @@ _AUTH_SCHEMES = (r"(?i:basic|bearer|digest|hoba|mutual|negotiate|oauth|scram-sha
 # prompt, `set -x`'s `+`, `;`, `|`, `&&`, `(`, a backquote or a quote (`sh -c 'mysql ...'`), behind `sudo`, `exec`,
 # `env`, `VAR=value` or `docker exec ...`/`kubectl exec ... --`. "starting mysql proxy -port=3306" names no client in
 # such a place; nor is a Go flag (`-port=3306`, `-pool=4`) or a long option's word (`-private-ip`) ever `-p` and a password.
-# The client may be named by a path, absolute or relative (`/usr/bin/mysql`, `./mysql`, `bin/mysqldump`).
+# The client may be named by a path, absolute or relative (`/usr/bin/mysql`, `./mysql`, `bin/mysqldump`); "mysql's" is
+# prose's.
 _MYSQL_COMMAND = (r"(?<![^\n$#%>+;|&(`'\"])[ \t]*"
                   r"(?:(?:sudo|exec|env|time|nohup|command)[ \t]+(?:-\S+[ \t]+)*|[A-Z_][A-Z0-9_]*=\S*[ \t]+"
                   r"|(?:docker|podman|kubectl)[ \t]+exec\b[^\n;|&]*?[ \t])*(?:[\w.-]*/)*"
-                  r"(?:mysql(?:dump|admin|check|import|show|slap|pump|binlog|sh)?|mariadb(?:-[a-z]+)?)(?![\w.-])")
+                  r"(?:mysql(?:dump|admin|check|import|show|slap|pump|binlog|sh)?|mariadb(?:-[a-z]+)?)(?![\w.-]|'s\b)")
+# A long option named for a secret, whose value is the next argument: a password's, a passphrase's or a token's
+# (`--db-password`, `--db-pass`, `--token`, `--db_pwd`), a secret's joined to another word (`--client-secret`; gcloud's bare
+# `--secret=NAME` names a Secret Manager secret), or a key named for what it is (`--encryption-key`, `--api-key`,
+# `--signing-key`, `--private-key`, whose value as a path is kept). Go's flag package and Python's argparse take the value
+# as the next argument or after "="; the "=" form is `secret_field`'s.
+_SECRET_OPTION = (r"(?:(?:[\w-]*[-_])?(?:password|passwd|passphrase|token)|(?:[\w-]*-)?(?:pass|pwd)"
+                  r"|[\w-]+-secret|(?:[\w-]*-)?(?:api|secret|encryption|master|hmac|signing|private|access)-?key)")
+# After a MySQL client's `-p` and a space, the next argument is a database's name to the client (MySQL "mysql Client
+# Options": "there must be no space between -p and the password"; the client then prompts), kept when it is one: a
+# word of an unquoted name's characters (MySQL "Schema Object Names": letters, digits, "$", "_") last or before an
+# option or a redirection (`mysql -u app -p orders`, `-p orders < dump.sql`). Written otherwise it was meant as the
+# password and is redacted: a character no such name holds (`-p Zq8!s3`, `-p 'pa ss'`), or another argument after it
+# (`-p hunter2 shop`: the client takes one database). Known limit: `mysql -u app -p hunter2` alone reads as the
+# database's name, as the client reads it.
+# A MySQL client named anywhere (a person's reason: "ran mysql -u app -p ... to check") whose command names a user
+# (`-u`, `--user`): a client's command, not prose naming the client.
+_MYSQL_NAMED = (r"(?<![\w./-])(?:mysql(?:dump|admin|check|import|show|slap|pump|binlog|sh)?|mariadb(?:-[a-z]+)?)"
+                r"(?![\w.-]|'s\b)(?=[^\n;|&]*?[ \t](?:-u|--user))")
 # What a shell's quotes hold (POSIX "Shell Command Language", 2.2 Quoting): in single quotes anything but a single
 # quote, which a script writes as `'\''` (close, an escaped quote, open again: `-p'it'\''s'`); in double quotes a
 # backslash escapes the next character (`-p"pa\"ss"`).
@@ -436,6 +521,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"(?:[^\s/?#\"'\\]|\\(?![\"'])|{_QUOTE_IN_VALUE})+(?=@)"),
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"
                     rf"|\A{_PEM_BODY}"),
+    ("rails_block", _RAILS_BLOCK),
     # (the look ahead at a name's first letter spares trying each name at every character: a fourth of the time)
     ("secret_field", rf"(?=[AaDdEeHhKkMmPpSsTt])(?P<field>{_SECRET_WORDS}(?:\s*=>\s*"
                      rf"|(?:\s*=(?!>)\s*|%3[dD]|\\?[\"'\]]\s*(?:=>|[:=](?!>))\s*|:\s*(?=\\?[\"'])){_QUOTED_NAME}"
@@ -448,12 +534,12 @@ SHAPES: tuple[tuple[str, str], ...] = (
                      rf"|(?!{_SENTENCE}|(?!{_KEY_RUN}){_PROSE_WORD}(?![ \t]+{_FINITE}))))))"
                      r"(?:[bBrRuU]{1,2}(?=\\?[\"']))?(?:(?P<fdq>\\?\")|(?P<fsq>')|(?P<fbrace>\{)"
                      r"|(?(fspaced)(?P<fblock>[|>][-+1-9]{0,2}[ \t]*\r?\n(?P<findent>[ \t]+))|(?!)))?)"
-                     rf"{_NOT_A_SECRET}(?(fdq){_DQ_BODY}(?:(?P<farrow>\"[ \t]+->[ \t]+\"){_DQ_BODY})?"
+                     rf"{_NOT_A_SECRET}(?:(?(fspaced)(?=(?P<fverb>{_VERB_FIRST}))|(?!))|)(?(fdq){_DQ_BODY}(?:(?P<farrow>\"[ \t]+->[ \t]+\"){_DQ_BODY})?"
                      rf"|(?(fsq){_SQ_BODY}|"
                      r"(?(fbrace)[^}\n]+|(?(fblock)[^\n]+(?:\n(?P=findent)[^\n]+)*"
-                     r"|(?(fphrase)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\]"
-                     r"(?:[^\s&;,'\"]|[\"'](?!" + _CLOSES + r"))*"
-                     r"(?(fspaced)(?(fstrict)" + _MORE_WORDS + r"|(?(fsecret)" + _MORE_WORDS + r"))))))))"),
+                     r"|(?(fphrase)" + _PHRASE + r"|(?(fverb)" + _PHRASE + r"|(?![bBrRuU]{1,2}[\"'])[^\s&;,'\"{\\]"
+                     r"(?:[^\s&;,'\":]|" + _CHAIN_COLON + r"|[\"'](?!" + _CLOSES + r"))*"
+                     r"(?(fspaced)(?(fstrict)" + _MORE_WORDS + r"|(?(fsecret)" + _MORE_WORDS + r")))))))))"),
     ("env_value", r"(?P<envname>\bname\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[\w.-]*?"
                   r"(?i:password|passwd|secret|token|api[_-]?key|pass|" + _KEY_NAMES + r")\\?[\"']?[ \t]*,?\s*(?:-[ \t]+)?"
                   r"\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*(?:(?P<envdq>\\?\")|(?P<envsq>'))?)"
@@ -465,26 +551,33 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("host_userinfo", host_userinfo_pattern(escaped_quote=True, redacted_tail=False)),
     ("cookie", r"(?P<cookie>(?<![\w-])(?i:(?P<setcookie>set-)?cookie)[\"']?\s*[:=]\s*[\"'\[]?)"
                rf"(?(setcookie){_COOKIE_PAIR}|{_COOKIE_PAIR}(?:;[ \t]*{_COOKIE_PAIR})*)"),
-    ("option_password", rf"(?P<option>(?<![\w-])(?:{_MYSQL_COMMAND}[^\n;|&]*?[ \t]-p(?=[^\s-])"
+    ("option_password", rf"(?P<option>(?<![\w-])(?:(?:{_MYSQL_COMMAND}|{_MYSQL_NAMED})[^\n;|&]*?[ \t]-p(?=[^\s-])"
                         r"(?![a-z][a-z-]*=|[a-z]+-[a-z-]+(?![^\s'\"]))"
                         r"|curl\b[^\n;|&]*?[ \t]['\"]?(?:-[0-9A-Za-z#:]*?[uU][ \t]*|--(?:proxy-)?user(?:[ \t]+|=))"
                         r"(?:(?P<optsq>')[^\s:']*:|(?P<optdq>\")[^\s:\"]*:|[^\s:'\"]*:)"
                         r"|redis-cli\b[^\n;|&]*?[ \t](?:-a|--pass)[ \t]+"
+                        rf"|(?:{_MYSQL_COMMAND}|{_MYSQL_NAMED})[^\n;|&]*?[ \t]-p[ \t]+(?=[^\s-])(?![<>|;&#`])"
+                        r"(?=\S*[^\s\w$]|\S+[ \t]+[^\s<>|;&#-])"
                         r"|(?:docker|podman)[ \t]+login\b[^\n;|&]*?[ \t]-p[ \t]+|sshpass[ \t]+-p[ \t]*"
-                        r"|--(?!no-)(?:(?:[\w-]*[-_])?(?:password|passwd|token)|[\w-]+-secret)[ \t]+(?!-)))"
+                        r"|sqlcmd\b[^\n;|&]*?[ \t]-P[ \t]*(?=[^\s-])"
+                        rf"|--(?!no-){_SECRET_OPTION}(?:[ \t]+(?!-)|(?P<optjson>\\?\"[ \t]*,[ \t]*\\?\")"
+                        r"|(?P<optpy>'[ \t]*,[ \t]*')|\r?\n[ \t]*-[ \t]+(?!-))))"
                         rf"{_NOT_A_SECRET}(?(optsq){_SHELL_SQ}|(?(optdq){_SHELL_DQ}"
-                        rf"|(?:'{_SHELL_SQ}'|\"{_SHELL_DQ}\"|[^\s'\"]+)))"),
+                        r"|(?(optjson)(?:[^\"\\\n]|\\(?!\"))+|(?(optpy)(?:[^'\\\n]|\\.)+"
+                        rf"|(?:'{_SHELL_SQ}'|\"{_SHELL_DQ}\"|[^\s'\"]+)))))"),
     ("dsn_password", r"(?P<dsn>(?<![^\s\"'=(,\[])[\w.$+-]*:(?!\d+@)|(?P<oracle>\bjdbc:oracle:\w+:[\w.$#-]*/))"
                      rf"(?!{re.escape(REDACTED)}@)(?(oracle)[^\s\"'@/]+(?=@)"
                      r"|[^\s\"']+?(?=@(?:tcp[46]?|unix|udp|cloudsql[\w-]*)\())"),
     ("webhook", r"(?P<hook>\bhttps?://(?:[^\s/\"'?#]*(?i:hooks\.|webhook)[^\s/\"'?#]*/"
                 r"|[^\s/\"'?#]+/(?:[^\s\"'?#/]+/)*?(?i:webhooks?|webhookb2|hooks)/))"
                 r"(?=[^\s\"'?#]*?[A-Za-z0-9]{16})(?=[^\s\"'?#]*?\d)[^\s\"'?#]+"),
-    ("secret_payload", r"(?P<payload>\bpayload\\?[\"']?[ \t]*[:=]?[ \t]*(?:\{|\w*\()(?:\s|\\n)*\\?[\"']?data\\?[\"']?"
+    ("secret_payload", r"(?P<payload>" + _NAME_STARTS + r"payload\\?[\"']?[ \t]*[:=]?[ \t]*(?:\{|\w*\()(?:\s|\\n)*\\?[\"']?data\\?[\"']?"
                        r"\s*[:=]\s*)(?:[bB]?\\\"(?:[^\"\\\n]|\\(?!\"))*\\\"|[bB]?\"(?:[^\"\\\n]|\\.)*\""
                        r"|[bB]?'(?:[^'\\\n]|\\.)*')"),
+    ("key_pair", r"(?P<keyid>\b(?:(?:AKIA|ASIA)[A-Z0-9]{16}|GOOG1[A-Z0-9]{20,})(?![A-Za-z0-9])[\s,:;|=\"']{1,6})"
+                 r"(?![0-9a-f]{40})[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
     ("vendor_token", r"(?<![\w/])(?:1//0[\w-]{20,}|4/0A[\w-]{20,}|GOCSPX-[\w-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}"
-                     r"|xox[abposre]-[\w-]{10,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|glpat-[\w-]{20,})"),
+                     r"|xox[abposre]-[\w-]{10,}|xapp-\d-[\w-]{10,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|glpat-[\w-]{20,})"),
 )
 CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
 
@@ -493,22 +586,27 @@ CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
 # expression's (12 us for a 250-character log line), on every log line the diagnosis reads. A text holding some is
 # read by the expression of only the shapes whose words it holds (compiled once per such set): "token" or "key" in a
 # line costs the `secret_field` expression alone, not every shape's at every character.
+# A long option's name for a secret (`_SECRET_OPTION`), each joined to the word before it; what follows it (a space, a
+# quote of a container's `args` list, a YAML list's line end) is looked at by `_LONG_OPTION` (a word per follower
+# made the automaton twice as slow on every line).
+_LONG_OPTION_NEEDLES = ("-password", "-passwd", "-passphrase", "-token", "-pass", "-pwd", "-secret", "-key",
+                        "_password", "_passwd", "_passphrase", "_token")
 _NEEDLES: dict[str, tuple[str, ...]] = {
     "authorization": ("authorization",), "token": ("ya29.",), "bearer": ("bearer",), "api_key": ("aiza",),
-    "jwt": ("eyj",), "url_password": ("://",), "private_key": ("private key",),
+    "jwt": ("eyj",), "url_password": ("://",), "private_key": ("private key",), "rails_block": ("active_record_encryption",),
     # _FIELD_NEEDLE's, searched for only in a text holding one of these
     "secret_field": ("auth", "pass", "pwd", "secret", "token", "key", "salt", "-signature", "?signature", "&signature"),
     "env_value": ("value",),
     "statement_password": ("identified", "password"),
     "host_userinfo": ("host name", "lookup ", "getaddrinfo", "unknownhostexception", "mysql server"),
     "cookie": ("cookie",),
-    "option_password": ("mysql", "mariadb", "redis-cli", "curl", "docker login", "podman login", "sshpass", "-secret ", "-secret\t",
-                        *(f"{joint}{word}{space}" for joint in "-_" for word in ("password", "passwd", "token")
-                          for space in " \t")),
+    "option_password": ("mysql", "mariadb", "redis-cli", "curl", "docker login", "podman login", "sshpass", "sqlcmd",
+                        *_LONG_OPTION_NEEDLES),
     "dsn_password": ("@tcp", "@unix", "@udp", "@cloudsql", "jdbc:oracle:"),
     "webhook": ("hook",),
     "secret_payload": ("payload",),
-    "vendor_token": ("1//0", "4/0a", "gocspx-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xoxa-", "xoxb-",
+    "key_pair": ("akia", "asia", "goog1"),
+    "vendor_token": ("xapp-", "1//0", "4/0a", "gocspx-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xoxa-", "xoxb-",
                      "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "sk_live_", "sk_test_", "rk_live_", "rk_test_",
                      "glpat-"),
 }
@@ -522,12 +620,17 @@ _FIELD_NEEDLE = re.compile(r"(?=[aprkst?&-])(?:pass(?:wd|word|phrase)?|pwd|secre
 # curl, mysql or redis-cli without one (most: `curl -sS -X POST ...`, "Can't connect to MySQL server") is not read by
 # that expression, whose alternatives cost more than the rest of a URL's line at every character
 # (bench/redaction_lines.py). The other needles (sshpass, a long option's name) are that option's own words.
-_MYSQL_P = re.compile(r"[ \t]-p[^\s-]")
+_MYSQL_P = re.compile(r"[ \t]-p(?:[^\s-]|[ \t]+[^\s-])")
 _OPTION_NEEDLES: dict[str, re.Pattern[str]] = {
     "mysql": _MYSQL_P, "mariadb": _MYSQL_P, "docker login": re.compile(r"[ \t]-p[ \t]"),
     "curl": re.compile(r"[ \t]['\"]?-(?:[0-9A-Za-z#:]*[uU]|-(?:proxy-)?user)"),
     "redis-cli": re.compile(r"[ \t](?:-a|--pass)[ \t]")}
 _OPTION_NEEDLES["podman login"] = _OPTION_NEEDLES["docker login"]
+# A long option's needle (`-key`: a header's `x-api-key`, an `idempotency-key` hold one too) is an option's only as an
+# option's name: after "--", and before what follows an option (`_SECRET_OPTION`'s joints).
+_LONG_OPTION = re.compile(r"(?<![\w-])--(?!no-)[\w-]*(?:pass(?:word|wd|phrase)?|pwd|token|secret|key)"
+                          r"(?:[ \t]|\\?[\"'][ \t]*,|\r?\n)")
+_OPTION_NEEDLES.update(dict.fromkeys(_LONG_OPTION_NEEDLES, _LONG_OPTION))
 # A text that is one line of a PEM body alone (`private_key`'s second form), which holds none of the shapes' words, and
 # the longest such text read (its 64 characters and up to 8 of an indent, blanks and a line's end).
 _PEM_LINE = re.compile(_PEM_BODY)
@@ -619,7 +722,9 @@ def _redaction(match: re.Match[str]) -> str:
     kept = (groups.get("header") or groups.get("userinfo") or groups.get("field") or groups.get("envname")
             or groups.get("statement")
             or groups.get("cookie") or groups.get("option") or groups.get("dsn") or groups.get("hook")
-            or groups.get("payload"))
+            or groups.get("payload") or groups.get("keyid"))
+    if groups.get("railsblock"):   # the block's other keys, between its name and its primary key, by their own names
+        return redacted(groups["railsblock"]) + REDACTED
     if groups.get("farrow"):   # Terraform's change of a value: both sides redacted, the change kept
         return kept + REDACTED + groups["farrow"] + REDACTED
     if kept:

