@@ -1065,7 +1065,7 @@ class EvidenceBundle(_Model):
     audit: LogResult | None = None                   # Admin Activity audit entries for the service
     connector_audit: LogResult | None = None         # Admin Activity audit entries for its connector
     # Admin Activity entries of a database user changed on a Cloud SQL instance the revisions name
-    # (log_signals.sql_user_changes_clause: cloudsql.users.update), from the same read as `audit`.
+    # (log_signals.sql_user_changes_clause: cloudsql.users.update, .delete), from the same read as `audit`.
     sql_audit: LogResult | None = None
     # The service's request log (every line, of any caller) over the minutes judged: read by the verification
     # sweep (shared/remediation/callers.py), and on the alert path when `healthy` may depend on who sent the

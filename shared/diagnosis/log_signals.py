@@ -5802,7 +5802,15 @@ AUDIT_METHODS = service_methods(SERVICE_WRITES)
 # resource, labelled `database_id` PROJECT:INSTANCE (Cloud Monitoring's monitored resource list). Whether the
 # entry's request names the user, and in which field, is UNCONFIRMED: it is not read. A password changed in SQL
 # (ALTER USER / ALTER ROLE) is not an Admin API call and logs nothing here.
-SQL_USER_WRITES = ("cloudsql.users.update",)
+# A database user deleted (`gcloud sql users delete`, the console) refuses every new login of that user as a password
+# set elsewhere does: cloudsql.users.delete is the same kind of ADMIN_WRITE method, beside users.update in the same
+# list (Cloud SQL docs, "Cloud SQL audit logging", methods by permission type), its request naming the user by the
+# same `name` query parameter (Cloud SQL Admin API REST reference, users.delete: "Name of the user in the instance").
+# MySQL's DROP USER "does not automatically close any open user sessions" (MySQL Reference Manual, "DROP USER
+# Statement"): a revision's pooled sessions outlive it, its new connections are refused. Whether Cloud SQL's entry
+# carries the method under exactly this name is UNCONFIRMED: an entry named otherwise is not matched, and the
+# refusals are read as before (a deploy and the database compete). Each method with what it did to the user.
+SQL_USER_WRITES: dict[str, str] = {"cloudsql.users.update": "changed", "cloudsql.users.delete": "deleted"}
 
 
 def sql_user_changes_clause(project: str, sql_instances: Iterable[str]) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.diagnosis.facts import Facts
+from shared.diagnosis.log_signals import SQL_USER_WRITES
 from shared.diagnosis.windows import Window, hms
 from shared.diagnosis.latency_words import duration
 
@@ -24,8 +25,8 @@ from shared.diagnosis.latency_words import duration
 class Notable:
     """One fact in a person's words, with what in words already given says it (case-insensitive)."""
 
-    kind: str           # person_change, database_down, database_back, connector_at_max, connector_cpu,
-                        # connector_throughput, deploy, named_revision, read_cut
+    kind: str           # person_change, database_user, database_down, database_back, connector_at_max,
+                        # connector_cpu, connector_throughput, deploy, named_revision, read_cut
     words: str
     said: str           # a regular expression: the words already given name this fact when it matches
 
@@ -36,8 +37,8 @@ class Notable:
 def notable(facts: Facts, stand_down: str = "") -> tuple[Notable, ...]:
     """Every notable fact the diagnosis found, heaviest first. `stand_down`: the diagnosis's own words for a
     change by someone other than Runwarden (diagnose._human_changes, narrative.path_notes)."""
-    return (*_person(stand_down), *_database(facts), *_connector(facts), *_deploy(facts), *_named_revision(facts),
-            *_reads(facts))
+    return (*_person(stand_down), *_database_users(facts), *_database(facts), *_connector(facts), *_deploy(facts),
+            *_named_revision(facts), *_reads(facts))
 
 
 def unsaid(found: tuple[Notable, ...], words: str) -> tuple[Notable, ...]:
@@ -74,6 +75,27 @@ def _person(stand_down: str) -> list[Notable]:
         return []
     first = stand_down.split("; ")[0].removeprefix("recent human change: ")
     return [Notable("person_change", f"automation stands down for {stand_down}", re.escape(first))]
+
+
+def _database_users(facts: Facts) -> list[Notable]:
+    """Each database user changed or deleted on a Cloud SQL instance the revisions name (EvidenceBundle.sql_audit:
+    cloudsql.users.update or .delete, log_signals.SQL_USER_WRITES), by anyone but Runwarden, its call not failed: a
+    login refused on every new connection since may be its doing, and a person paged reads who did what and when
+    before the secret the revision reads (the refusal's own advice)."""
+    read = facts.b.sql_audit
+    if read is None:
+        return []
+    found = []
+    for entry in read.entries:
+        if (entry.method_name not in SQL_USER_WRITES or entry.status_code not in (None, 0)
+                or entry.principal in facts.s.self_principals):
+            continue
+        user = f" {entry.sql_user}" if entry.sql_user else ""
+        instance = (entry.resource_name or "").rsplit("/", 1)[-1] or "its instance"
+        words = (f"database user{user} {SQL_USER_WRITES[entry.method_name]} on {instance} by "
+                 f"{entry.principal or 'someone'} at {hms(entry.timestamp)} ({entry.method_name})")
+        found.append(Notable("database_user", words, re.escape(entry.method_name)))
+    return found
 
 
 def _database(facts: Facts) -> list[Notable]:

@@ -302,10 +302,10 @@ def _requested_split(audit: Any) -> tuple[tuple[str, int], ...] | None:
 
 
 def _changed_user(audit: Any) -> str | None:
-    """The database user a Cloud SQL users.update entry changed (LogRecord.sql_user): its request's `name` (the query
-    parameter "Name of the user in the instance"), else its `body`'s or `user`'s `name` (the User resource the request
-    body holds: Cloud SQL Admin API REST reference, users.update), else the end of a resourceName
-    `projects/P/instances/I/users/NAME`; None when none names one. Which of these the entry carries is UNCONFIRMED
+    """The database user a Cloud SQL users.update or users.delete entry changed (LogRecord.sql_user): its request's
+    `name` (the query parameter "Name of the user in the instance", in both methods' REST reference), else its
+    `body`'s or `user`'s `name` (the User resource the request body holds: Cloud SQL Admin API REST reference,
+    users.update), else the end of a resourceName `projects/P/instances/I/users/NAME`; None when none names one. Which of these the entry carries is UNCONFIRMED
     (Cloud SQL docs, "Cloud SQL audit logging", show no users.update entry): each is read, none assumed."""
     request = audit.request.fields if audit.HasField("request") else {}
     if "name" in request and request["name"].string_value:

@@ -113,7 +113,7 @@ def test_the_audit_read_asks_for_the_users_changed_on_the_revisions_instances():
     at = datetime(2026, 1, 1, tzinfo=timezone.utc)
     query = audit_filter("shop", "api", "us-central1", at, at, sql_instances=("shop:us-central1:db",
                                                                               "other:us-central1:db2"))
-    assert ('protoPayload.serviceName="cloudsql.googleapis.com" AND (protoPayload.methodName="cloudsql.users.update")'
+    assert ('protoPayload.serviceName="cloudsql.googleapis.com" AND (protoPayload.methodName="cloudsql.users.update"'
             in query)
     assert 'resource.labels.database_id="shop:db"' in query
     # An instance of another project logs its changes in that project's audit log, not read here.

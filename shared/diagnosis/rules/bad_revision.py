@@ -19,8 +19,8 @@ from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background
 from shared.diagnosis import slow_canary
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar, latency_codes, timeout_share_bar
 from shared.diagnosis.slow_canary import Beside, SlowCanary
-from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of,
-                                         per_text, refusals_of)
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, SQL_USER_WRITES, LogSignal, Refusal, found_in,
+                                         pattern_of, per_text, refusals_of)
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
@@ -185,8 +185,8 @@ _LOGIN_REFUSED = frozenset({Refusal.CREDENTIALS, Refusal.PASSWORD_EXPIRED})
 def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
     """Why `suspect`'s failures are the database's credentials changed under the service, not its deploy, or "":
     every database refusal is of the login (`_LOGIN_REFUSED`), the Admin Activity audit log shows a database user of
-    an instance the revisions name changed (cloudsql.users.update, log_signals.SQL_USER_WRITES; read with the
-    service's changes) at or before the first refusal, by anyone but Runwarden, and the deploy changed nothing of
+    an instance the revisions name changed or deleted (cloudsql.users.update, .delete: log_signals.SQL_USER_WRITES;
+    read with the service's changes) at or before the first refusal, by anyone but Runwarden, and the deploy changed nothing of
     how the service logs in against the revision before it (the same user, password settings and secrets, the same
     database address: secret_refs, env_hosts). The revision before would present the same credentials to the same
     server and be refused on its new connections too: a rollback cannot bring the old password back
@@ -216,14 +216,15 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
                                      f"at or before the first refusal ({first:%H:%M:%S})"
                                      + (f"; of another user than the revisions log in as ({', '.join(users) or 'none read'}):"
                                         f" {', '.join(others)}" if others else ""),
-                  "at least 1 (cloudsql.users.update) of a user the revisions log in as (or naming none), with the "
-                  "login refused and the deploy changing no credential setting", bool(changes)):
+                  "at least 1 (cloudsql.users.update or .delete) of a user the revisions log in as (or naming none), "
+                  "with the login refused and the deploy changing no credential setting", bool(changes)):
         return ""
     if _previous_not_refused(facts, c, previous, first):
         return ""
     last = max(changes, key=lambda e: e.timestamp)
     return (f"the database refused the login ({', '.join(refused)}) from {last.timestamp:%H:%M:%S}: "
-            f"{last.principal or 'someone'} changed a database user on {last.resource_name or 'the instance'} "
+            f"{last.principal or 'someone'} {SQL_USER_WRITES[last.method_name]} a database user on "
+            f"{last.resource_name or 'the instance'} "
             f"({last.method_name}) at {last.timestamp:%H:%M:%S}, and {suspect.short_name}'s deploy changed no "
             f"user, password or secret it logs in with against {previous.short_name}: the credentials changed "
             "under the service, and sending traffic back presents the same ones (database_unreachable)")

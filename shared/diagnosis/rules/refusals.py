@@ -55,8 +55,8 @@ def users_logging_in(refused: dict[str, list[LogRecord]], previous: Revision, su
 
 def user_changes(facts: Facts, entries: Sequence[LogRecord], users: list[str], first: datetime, *,
                  unread_users_match: bool = False) -> list[LogRecord]:
-    """The Admin Activity entries of a database user changed (cloudsql.users.update, log_signals.SQL_USER_WRITES) at
-    or before the first refusal (`first`), not failed, by anyone but Runwarden, of one of `users` (the users the
+    """The Admin Activity entries of a database user changed or deleted (cloudsql.users.update or .delete,
+    log_signals.SQL_USER_WRITES) at or before the first refusal (`first`), not failed, by anyone but Runwarden, of one of `users` (the users the
     revisions log in as, `users_logging_in`) or naming none (LogRecord.sql_user: which field carries it is
     UNCONFIRMED, so an entry naming no user may be any). With no user of the revisions read (`users` empty: DB_USER
     held in a secret, a refusal that names none, Prisma's P1000), an entry naming a user may be theirs: it counts
