@@ -123,17 +123,27 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
     stand_down, change_evidence = _human_changes(facts, blamed)
     evidence = tuple(context + change_evidence)
 
+    held = [f for f in findings if not f.matched and f.not_ruled_out]
+    if not matched and len(held) > 1:
+        # Causes held back and none standing (a rollback held for a connector being changed, that change held
+        # for the deploy): they compete, as one held back competes with one matched.
+        matched, held = held, []
     if not matched:
         # Clean requests the health check could not judge the alert by (health_bar.py) lead the summary.
         unjudged = next((f"the service's requests look clean since the incident started, but {e.threshold}; "
                          for e in context if e.about == Signature.HEALTHY.value and e.passed is False), "")
+        # A cause held back (Finding.not_ruled_out: a rollback held for a full connector) is what the page says
+        # first, with what a person does about it, before where else to look.
+        said = "".join(f"{f.signature.value} held, not ruled out: {f.summary}. " for f in held)
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary=f"{unjudged}no signature matched the evidence. Seen: {what_was_seen(facts)}. Why each "
-                                 "signature was ruled out: " + "; ".join(f.summary for f in findings),
+                         summary=f"{unjudged}{said}{'Otherwise ' if held else ''}no signature matched the evidence. "
+                                 f"Seen: {what_was_seen(facts)}. Why each {'other ' if held else ''}signature was "
+                                 "ruled out: " + "; ".join(f.summary for f in findings if not f.not_ruled_out),
                          evidence=evidence + tuple(e for f in findings for e in f.evidence),
-                         stand_down=stand_down, api_calls=bundle.api_calls, recommendation=look_next(facts))
+                         stand_down=stand_down, api_calls=bundle.api_calls,
+                         recommendation="; then ".join([*(f.recommendation for f in held), look_next(facts)]))
     # A cause not ruled out (Finding.not_ruled_out) competes with a single matched one: neither acts.
-    doubted = [f for f in findings if not f.matched and f.not_ruled_out]
+    doubted = held
     # Cloud Run's max instances and the connector's ceiling together: told apart by which came first (two_ceilings).
     matched, doubted = two_ceilings(facts, matched, doubted)
     if len(matched) == 1 and doubted:

@@ -1,8 +1,10 @@
 """A canary whose new connections time out dialling the database while the shared connector is full: the
 connector's failure, the canary a bystander (its instances alone open new connections, the stable pool answers
-on the ones it holds), unless the deploy changed what it dials. Sending the traffic back leaves the connector
-full, so the deploy and the connector compete and a person chooses; a different address, a connector with
-headroom or at a normal CPU leaves the rollback standing."""
+on the ones it holds), unless the deploy changed what it dials or filled the connector itself. A connector
+already near full before the deploy (or not read then, or more requests since) holds the rollback: sending the
+traffic back leaves it full, so a person chooses. A connector idle until the canary arrived, then full on the same
+load, is the deploy's (a connection leak changing no setting): rolled back. A different address, a connector with
+headroom or at a normal CPU leaves the rollback standing; a connector being changed (not READY) holds it."""
 from __future__ import annotations
 
 import pytest
@@ -24,21 +26,28 @@ ELSEWHERE = "10.20.0.9"
 
 
 def canary(*, max_instances: int = 3, cpu: float = 0.95, dialled: str = DB, old_host: str = "", new_host: str = "",
-           old_dials: bool = False, share: int = 2, failing: str = "5xx") -> Evidence:
-    """OLD (6 days) and NEW (13 min ago, `share` % of the split) on the same connector and Cloud SQL instance. From
-    -12m the connector runs 3 instances of `max_instances` at `cpu`; NEW's requests fail (`failing`: 60 % 503, or
-    slow at 24 s) and it logs 5 dials a minute that timed out to `dialled`; OLD answers in 120 ms, logging the same
-    dials when `old_dials`. `old_host`/`new_host`: each revision's DB_HOST, unset when ""."""
+           old_dials: bool = False, share: int = 2, failing: str = "5xx", before: float | None = 0.95,
+           read_from: int = -90, full_since: int = -16, load: float = 1.0, state: str = "READY") -> Evidence:
+    """OLD (6 days) and NEW (13 min ago, `share` % of the split) on the same connector and Cloud SQL instance. The
+    connector, read from `read_from` min, runs 2 instances at 30 % until `full_since`, then at CPU p99 `before` until
+    -12m (3 instances of `max_instances` from `before` 0.72 up, else 2; `None`: 2 at 30 %, idle until the canary),
+    and from -12m 3 at `cpu`; it is in `state`.
+    NEW's requests fail (`failing`: 60 % 503, or slow at 24 s) and it logs 5 dials a minute that timed out to
+    `dialled`; OLD answers in 120 ms, logging the same dials when `old_dials`. The service serves 1500 requests a
+    minute, `load` times that from the deploy on. `old_host`/`new_host`: each revision's DB_HOST, unset when ""."""
     per_minute = 1500
-    new, old = per_minute * share / 100, per_minute * (100 - share) / 100
+    new, old = per_minute * load * share / 100, per_minute * load * (100 - share) / 100
+    then = 0.3 if before is None else before
     e = (Evidence().revision(OLD, -6 * 24 * 60, sql=(SQL,), plain_env=(("DB_HOST", old_host),) if old_host else ())
          .revision(NEW, -13, sql=(SQL,), plain_env=(("DB_HOST", new_host),) if new_host else ())
          .traffic(**{OLD: 100 - share, NEW: share})
-         .requests(OLD, -90, 5, old).latency(OLD, -90, 5, 0.12)
-         .connector(max_instances=max_instances).connector_metric("instances", -90, -12, 2)
-         .connector_metric("instances", -12, 5, 3)
-         .connector_metric("cpu", -90, -12, 0.3).connector_metric("cpu", -12, 5, cpu)
-         .connector_metric("bytes", -90, 5, 2e6).sql_up(-90, 5, 1))
+         .requests(OLD, -90, -13, per_minute).requests(OLD, -13, 5, old).latency(OLD, -90, 5, 0.12)
+         .connector(max_instances=max_instances, state=state)
+         .connector_metric("instances", read_from, -12, 2)
+         .connector_metric("instances", max(read_from, full_since), -12, 3 if then >= 0.72 else 2)
+         .connector_metric("instances", -12, 5, 3).connector_metric("cpu", read_from, -12, 0.3)
+         .connector_metric("cpu", max(read_from, full_since), -12, then).connector_metric("cpu", -12, 5, cpu)
+         .connector_metric("bytes", read_from, 5, 2e6).sql_up(-90, 5, 1))
     if failing == "5xx":
         e = e.requests(NEW, -13, 5, new * 0.4).requests(NEW, -13, 5, new * 0.6, code="503").latency(NEW, -13, 5, 10.0)
     else:
@@ -58,7 +67,7 @@ def run(e: Evidence, failing: str):
 
 ROLLBACK, HELD, COMPETE = "rollback", "held", "compete"
 ROWS = {
-    # The connector full, the canary dialling the address the stable revision uses: held, both named.
+    # The connector full since before the deploy, the canary dialling the address the stable revision uses: held.
     "full, same address, 2 % canary, 503s": (dict(), HELD),
     "full, same address, 2 % canary, slow": (dict(failing="slow"), HELD),
     "full, same address, 50 % canary, 503s": (dict(share=50), HELD),
@@ -66,6 +75,20 @@ ROWS = {
     "full, same address, the stable revision's new dials time out too": (dict(old_dials=True), HELD),
     "full, same DB_HOST in both revisions' env": (dict(old_host=DB, new_host=DB), HELD),
     "full, same address, 50 % canary, the stable revision's dials too": (dict(share=50, old_dials=True), HELD),
+    "near full before the deploy (CPU p99 75 %), full after": (dict(before=0.75), HELD),
+    # Full only after the deploy: held unless the canary alone brought the load.
+    "idle until the canary, then full on the same load (a leak)": (dict(before=None), ROLLBACK),
+    "idle until the canary, then full, slow": (dict(before=None, failing="slow"), ROLLBACK),
+    # Half the split failing: connector_saturation matches the service's requests too, and the two compete.
+    "idle until the 50 % canary, then full on the same load": (dict(before=None, share=50), COMPETE),
+    "idle until the canary, but the service's requests tripled with it": (dict(before=None, load=3.0), HELD),
+    "the minutes before the deploy not read": (dict(read_from=-12), HELD),
+    "three minutes read before the deploy": (dict(before=None, read_from=-16), HELD),
+    # Being changed (an operation in flight, no audit entry read): held, whatever it read.
+    "connector UPDATING, idle until the canary": (dict(before=None, state="UPDATING"), HELD),
+    "connector UPDATING, headroom, CPU normal": (dict(before=None, max_instances=10, cpu=0.3,
+                                                      state="UPDATING"), HELD),
+    "connector CREATING, full": (dict(state="CREATING"), HELD),
     # The deploy's own: the rollback stands.
     "full, the deploy moved DB_HOST to the address dialled": (dict(dialled=ELSEWHERE, old_host=DB,
                                                                     new_host=ELSEWHERE), ROLLBACK),
@@ -73,11 +96,11 @@ ROWS = {
                                                    failing="slow"), ROLLBACK),
     "full, an address the stable revision's settings do not name": (dict(dialled=ELSEWHERE, old_host=DB,
                                                                           new_host=DB), ROLLBACK),
-    "headroom (3 of 10), CPU 95 %": (dict(max_instances=10), ROLLBACK),
-    "at max, CPU normal (a high-water mark)": (dict(cpu=0.3), ROLLBACK),
-    "at max, CPU normal, slow": (dict(cpu=0.3, failing="slow"), ROLLBACK),
+    "headroom (3 of 10), CPU 95 %": (dict(max_instances=10, before=None), ROLLBACK),
+    "at max, CPU normal (a high-water mark)": (dict(cpu=0.3, before=0.3), ROLLBACK),
+    "at max, CPU normal, slow": (dict(cpu=0.3, before=0.3, failing="slow"), ROLLBACK),
     # Half the traffic failing on dials beside a connector with no sign: the path past it competes, as before.
-    "headroom, CPU normal, 50 % canary": (dict(max_instances=10, cpu=0.3, share=50), COMPETE),
+    "headroom, CPU normal, 50 % canary": (dict(max_instances=10, cpu=0.3, share=50, before=None), COMPETE),
 }
 
 
@@ -99,3 +122,28 @@ def test_connector_full_beside_a_canary(kwargs, expected):
 def test_held_finding_names_the_full_connector_and_the_address():
     result, _ = run(canary(), "5xx")
     assert f"to {DB}" in result.summary and "at its max 3 instances, CPU p99 95%" in result.summary, result.summary
+
+
+def test_a_held_canary_is_said_held_by_the_full_connector_and_look_next_starts_there():
+    result, chosen = run(canary(), "5xx")
+    assert chosen.action is None, result.summary
+    assert result.summary.startswith("bad_revision held, not ruled out: held by the full connector backend-conn "
+                                     "(at its max 3 instances"), result.summary
+    assert OLD in result.summary and NEW in result.summary and "already near full before" in result.summary
+    assert result.recommendation.startswith("raise the connector's max instances"), result.recommendation
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(read_from=-12), "lack points"),
+    (dict(before=None, load=3.0), "requests rose from 1500 to 4500 a minute"),
+    (dict(before=None, state="UPDATING"), "in state UPDATING"),
+])
+def test_each_hold_names_its_reason(kwargs, words):
+    result, chosen = run(canary(**kwargs), "5xx")
+    assert chosen.action is None and words in result.summary, result.summary
+
+
+def test_a_connector_filled_by_the_canary_alone_is_cited_on_the_rollback():
+    result, chosen = run(canary(before=None), "5xx")
+    assert chosen.action == "rollback_traffic", result.summary
+    assert any("not near full before it" in e.threshold and e.passed for e in result.evidence), result.evidence

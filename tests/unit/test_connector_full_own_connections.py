@@ -17,7 +17,8 @@ from tests.unit.test_bad_revision_connector_full import DB, NEW, OLD, run
 
 def rollout(*, share: int = 2, pool: str = "5", max_instances: int | None = None,
             concurrency: int | None = None) -> Evidence:
-    """The connector at 2 of 3 instances and 30 % CPU until NEW's deploy at -13 min, at its max and 95 % from -12; NEW (`share` % of the split) sets DB_POOL_SIZE `pool` (OLD: 5),
+    """The connector at 2 of 3 instances and 30 % CPU until -16 min, at its max and 95 % from then on (before NEW's
+    deploy at -13: the connector was full before the canary came); NEW (`share` % of the split) sets DB_POOL_SIZE `pool` (OLD: 5),
     `max_instances` and `concurrency` (OLD: unset); 60 % of NEW's requests 503, 5 dials a minute timed out to DB."""
     per_minute = 1500
     new, old = per_minute * share / 100, per_minute * (100 - share) / 100
@@ -27,8 +28,8 @@ def rollout(*, share: int = 2, pool: str = "5", max_instances: int | None = None
          .traffic(**{OLD: 100 - share, NEW: share})
          .requests(OLD, -90, -13, per_minute).latency(OLD, -90, -13, 0.12)
          .connector(max_instances=3)
-         .connector_metric("instances", -90, -12, 2).connector_metric("instances", -12, 5, 3)
-         .connector_metric("cpu", -90, -12, 0.3).connector_metric("cpu", -12, 5, 0.95)
+         .connector_metric("instances", -90, -16, 2).connector_metric("instances", -16, 5, 3)
+         .connector_metric("cpu", -90, -16, 0.3).connector_metric("cpu", -16, 5, 0.95)
          .connector_metric("bytes", -90, 5, 2e6).sql_up(-90, 5, 1))
     if old:
         e = e.requests(OLD, -13, 5, old).latency(OLD, -13, 5, 0.12)
@@ -64,3 +65,17 @@ def test_control_a_canary_that_changed_nothing_of_its_connections_is_held():
     result, chosen = run(rollout(), "5xx")
     assert chosen.action != "rollback_traffic", result.summary
     assert "full" in result.summary, result.summary
+
+
+def test_how_many_connections_a_revision_opens_is_read_once_with_cloud_runs_defaults():
+    """connector_full compares deploy_changes.scaling_of, the reading settings_changed words: an unset max instances
+    or requests per instance is Cloud Run's default, so stating the default changes nothing, and each setting counts."""
+    from shared.diagnosis.rules.deploy_changes import Scaling, scaling_of
+
+    def revision(**kwargs):
+        return Evidence().revision(NEW, -13, **kwargs).bundle().revisions[0]
+
+    unset = scaling_of(revision())
+    assert unset == Scaling(max_instances=100, requests_per_instance=80, min_instances=0)
+    assert scaling_of(revision(max_instances=100, concurrency=80)) == unset
+    assert scaling_of(revision(max_instances=400)) != unset and scaling_of(revision(concurrency=4)) != unset

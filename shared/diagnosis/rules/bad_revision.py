@@ -116,7 +116,7 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
         return doubt
     _cite_instance_the_deploy_named(facts, c, suspect)
     if later is not None:
-        return _superseded(facts, c, suspect, later, promoted)
+        return _held_for_a_full_connector(facts, c, suspect, None) or _superseded(facts, c, suspect, later, promoted)
     good, steps, why_none, command, background = _known_good(facts, c, suspect)
     forward = _forward_past_a_move_back(facts, c, promoted, good)
     if forward:
@@ -134,10 +134,10 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
     gone = _connector_gone_for_both(facts, c, suspect, good) if good is not None else ""
     if gone:
         return c.doubt(gone, CONNECTOR_GONE)
-    full = connector_full_alike(facts, c, suspect, good) if good is not None else None
-    if full:
-        # The shared connector full: the new revision's new connections wait on it, the old pool does not.
-        return c.doubt(*full)
+    held = _held_for_a_full_connector(facts, c, suspect, good)
+    if held:
+        # The shared connector full (or being changed): the new revision's new connections wait on it.
+        return held
     unreached = _dials_fail_on_the_same_path(facts, c, suspect) if good is not None else ""
     if unreached:
         return c.doubt(unreached, DIALS_FAIL)
@@ -351,6 +351,21 @@ def _not_its_own(facts: Facts, c: Citation, suspect: Revision) -> Finding | None
     return None
 
 
+def _held_for_a_full_connector(facts: Facts, c: Citation, suspect: Revision, beside: Revision | None
+                               ) -> Finding | None:
+    """The doubt connector_full raises of `suspect`'s failures (its timed-out dials crossing a connector full, not
+    filled by the deploy alone, or being changed), or None. Asked on every path that names a revision the cause and
+    ends in a rollback or in a share a person is told to move (`_judge`, `_superseded`, `_earlier_deploy_failing`,
+    `_tag_only_cause`): a full connector fails the new connections of whichever revision the traffic goes to.
+    `beside`: the revision the traffic would go to (the rollback target, the revision serving cleanly beside it);
+    with none, the one `suspect`'s deploy replaced (Facts.replaced)."""
+    if beside is None:
+        replaced = facts.replaced(suspect)
+        beside = replaced[0] if replaced is not None else None
+    full = connector_full_alike(facts, c, suspect, beside) if beside is not None else None
+    return c.doubt(*full) if full else None
+
+
 def _earlier_deploy_failing(facts: Facts, newest: Revision, promoted: Promotion | None) -> Finding | None:
     """The finding naming an earlier deploy of the window that still holds a share and fails, when the newest
     serving deploy (`newest`) does not (a split across three revisions: the oldest, a failing release, a newer one
@@ -373,7 +388,7 @@ def _earlier_deploy_failing(facts: Facts, newest: Revision, promoted: Promotion 
     suspect = failing[0]
     if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect):
         return None
-    doubt = _not_its_own(facts, c, suspect)
+    doubt = _not_its_own(facts, c, suspect) or _held_for_a_full_connector(facts, c, suspect, newest)
     if doubt is not None:
         return doubt   # as _judge answers the same revision as the newest
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
@@ -701,7 +716,7 @@ def _tag_only_cause(facts: Facts, c: Citation, serving: Revision) -> Finding | N
         return None
     if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect):
         return None
-    doubt = _not_its_own(facts, c, suspect)
+    doubt = _not_its_own(facts, c, suspect) or _held_for_a_full_connector(facts, c, suspect, serving)
     if doubt is not None:
         return doubt   # as _judge answers the same revision holding a share
     window = facts.since_deploy(suspect)

@@ -12,10 +12,15 @@ next new connections (a pool refilling, an instance started by load) wait the sa
 The same evidence is also a canary dialling a wrong address (a bad DB_HOST): that one is the deploy's. They
 are told apart by what the canary dials: an address the rollback target's database settings name too (or,
 when they name none, settings the deploy left unchanged: the same Cloud SQL instances, the same env
-addresses and secrets, the same port), over the same connector and egress. Then the deploy is not shown
-to be the cause, nor cleared of it (a canary whose own connection storm filled the connector is the
-deploy's too), so a person chooses: precision over recall, no rollback. A different address, a moved port
-or host, another path, or a connector with headroom or at a normal CPU leaves the rollback standing.
+addresses and secrets, the same port), over the same connector and egress. Then when the connector filled
+decides (`_before_the_deploy`): idle in the minutes before the deploy and full once the canary served, on
+no more requests than before, it was the canary's own connections that filled it (a connection leak changes
+no setting): the deploy's, and the rollback stands. Already near full before the deploy, those minutes
+unread, or more requests since, the deploy is not shown to be the cause, nor cleared of it, so a person
+chooses: precision over recall, no rollback. A different address, a moved port or host, another path, or a
+connector with headroom or at a normal CPU leaves the rollback standing. A connector not READY (being
+changed, or broken) on the path of the timed-out dials holds the rollback, its state named: a person at
+work on the path while the service fails (`_being_changed`).
 
 That a full connector drops new connections' packets first while established ones still pass is
 UNCONFIRMED: the page above names connection tracking memory, and a field report shows ConnectTimeout at the
@@ -36,19 +41,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.diagnosis.connector_news import connector_sign_series
 from shared.diagnosis.env_hosts import database_address_changed, deploy_brought, endpoint_brought
-from shared.diagnosis.evidence import LogRecord, Revision, short_name
+from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import Facts, egress_of, path_changed
 from shared.diagnosis.log_signals import dial_timed_out, per_text
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_dials import env_addresses, dial_path
-from shared.diagnosis.rules.deploy_changes import settings_changed
+from shared.diagnosis.rules.deploy_changes import scaling_of
 from shared.diagnosis.secret_refs import secrets_changed
 from shared.diagnosis.windows import FAILING_LEAD, Window, hms
 
@@ -63,20 +68,24 @@ CONNECTOR_FULL = ("raise the connector's max instances or machine type within it
 def connector_full_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision) -> tuple[str, str] | None:
     """(why the deploy is not shown the cause, what a person does), or None: at least db_error_logs_min of
     `suspect`'s database errors are dials that timed out (log_signals.dial_timed_out), at least half of its
-    failure lines; it dials what `good`, the rollback target, dials (`_same_address`) over the same
-    connector and egress (facts.path_changed); and that connector, the one read and READY, was full at the
-    dials' onset (`_full_at`)."""
+    failure lines, over the connector `good` (the revision its traffic would go to) uses too, with the same
+    egress (facts.path_changed); and then either that connector is being changed, no audit entry saying by whom
+    (`_being_changed`), or it
+    dials what `good` dials (`_same_address`) and the connector was full at the dials' onset (`_full_at`)
+    without having filled only after the deploy, on the deploy's own load (`_before_the_deploy`)."""
     connector = facts.b.connector
-    # Only a READY connector reads as full: one being changed (UPDATING, CREATING: vpcaccess.v1 Connector.state)
-    # or broken is connector_saturation's to name, and its change competes with the deploy there.
-    if (connector is None or connector.state != "READY" or suspect.vpc_connector is None
-            or path_changed(good, suspect)
+    if (connector is None or suspect.vpc_connector is None or path_changed(good, suspect)
             or names_connector(facts.b.service, suspect.vpc_connector, connector.name) is not Naming.YES):
         return None
     dials = _timed_out_dials(facts, suspect.short_name)
     failed = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name]
     if not facts.logged_enough(dials) or not facts.half_or_more(dials, [*dials, *failed]):
         return None
+    if connector.state != "READY":
+        audit = facts.b.connector_audit
+        # Whose change it is, once read, is connector_saturation's and the stand-down's to answer: a person's stands
+        # automation down, Runwarden's own competes with the deploy or is an answer to the failures.
+        return _being_changed(c, connector, suspect, good, dials) if audit is None or not audit.entries else None
     same = _same_address(suspect, good, dials)
     if not same:
         return None
@@ -90,15 +99,102 @@ def connector_full_alike(facts: Facts, c: Citation, suspect: Revision, good: Rev
            bool(full), role="refutes" if full else "context")
     if not full:
         return None
+    before = _before_the_deploy(facts, c, suspect)
+    if not before:
+        return None
     theirs = _timed_out_dials(facts, good.short_name)
     also = (f"; {good.short_name} logged {len(theirs)} such dials too" if theirs else
             f"; {good.short_name} logged none (its pooled connections answer; it opens few new ones)")
-    return (f"{suspect.short_name}'s failures are database dials that timed out ({len(dials)}, e.g. "
+    return (f"held by the full connector {short_name(connector.name)} ({full}; {before}): "
+            f"{suspect.short_name}'s failures are database dials that timed out ({len(dials)}, e.g. "
             f"{excerpt(dials[0].text, limit=120)!r}) to {same}, where {good.short_name} dials too (the deploy "
-            "changed none of the database settings), through "
-            f"connector {short_name(connector.name)} ({full}){also}: a full connector fails every new "
+            f"changed none of the database settings){also}: a full connector fails every new "
             "connection whichever revision opens it, and sending traffic back leaves it full; the deploy is "
             "not ruled out either (its own connections may have filled it)", CONNECTOR_FULL)
+
+
+# What a person does when the connector the failed dials cross is being changed.
+BEING_CHANGED = ("find who is changing the connector (its operation in `gcloud compute networks vpc-access operations "
+                 "list`, the Admin Activity audit log) and let the change finish; then judge the new revision on the "
+                 "dials after it: send traffic back by hand only if they still time out with the connector READY")
+
+
+def _being_changed(c: Citation, connector: Connector, suspect: Revision, good: Revision,
+                   dials: list[LogRecord]) -> tuple[str, str]:
+    """A connector not READY (Serverless VPC Access v1 Connector.State: READY, CREATING, DELETING, ERROR, UPDATING,
+    google/cloud/vpcaccess/v1/vpc_access.proto) under a canary whose failures are dials timed out across it, and
+    no Admin Activity entry on it read to say whose change it is (the audit not read, or no entry matched): a
+    person (or an operation) at work on the path while the service fails. A rollback would act beside that change
+    and leave it running: held, the state named."""
+    c.cite("api", f"vpcaccess.connectors.get {connector.name}: state", connector.state,
+           "READY: a connector in any other state is being changed (an operation in flight) or broken, on the "
+           "path of the failed dials", False, role="refutes")
+    return (f"held by the connector {short_name(connector.name)} in state {connector.state} (not READY: an "
+            f"operation on it in flight, a person's change or a failure) while {suspect.short_name}'s failures are "
+            f"database dials that timed out across it ({len(dials)}, e.g. {excerpt(dials[0].text, limit=120)!r}); "
+            f"sending traffic back to {good.short_name} acts beside that change, and its new connections cross the "
+            "same connector", BEING_CHANGED)
+
+
+# The minutes before the deploy the connector's load is read in, and the points that must be read there.
+_BEFORE_DEPLOY = timedelta(minutes=15)
+_BEFORE_POINTS = 5
+# Near full: CPU p99 (or throughput) at this share of connector_cpu_saturation (or connector_throughput_ratio).
+_NEAR_FULL = 0.9
+# The service's requests a minute since the deploy above this many times those before it: load rose with it.
+_LOAD_RISE = 1.5
+
+
+def _before_the_deploy(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the connector's fill is not shown to be the deploy's, in words, or "" when it is: in the _BEFORE_DEPLOY
+    minutes before `suspect`'s deploy (or promotion: Facts.deployed) the connector read in at least _BEFORE_POINTS
+    minutes, its CPU p99 (and throughput, its ceiling known) below _NEAR_FULL of the bar in each, and the
+    service's requests a minute since the deploy at most _LOAD_RISE times those before it. The connector then
+    filled only once the canary served, on no more requests than before: the canary's share of them is the
+    load's only change (a connection leak changing no setting), and the rollback stands. Already near full
+    before, too few minutes read, or more requests since: held, that named."""
+    s, connector = facts.s, facts.b.connector
+    deployed = facts.deployed(suspect).create_time
+    window = Window(deployed - _BEFORE_DEPLOY, deployed)
+    cpu = facts.connector_cpu(window)
+    ceiling = facts.connector_ceiling_mbps()
+    mbps = [v * 8 / 1e6 for v in facts.connector_bytes(window)] if ceiling else []
+    instances = facts.connector_values(facts.b.connector_instances, window)
+    query = "vpcaccess.googleapis.com/connector/cpu/utilizations p99, connector/instances, throughput"
+    if max(len(cpu), len(mbps)) < _BEFORE_POINTS:
+        c.cite("metric", query, f"{len(cpu)} CPU and {len(mbps)} throughput minute(s) in {window}",
+               f">= {_BEFORE_POINTS} minutes before the deploy: whether the connector was already full is read there",
+               False, role="refutes")
+        return (f"its minutes before {suspect.short_name}'s deploy lack points ({len(cpu)} CPU, {len(mbps)} "
+                f"throughput in {window}, under {_BEFORE_POINTS}): whether it was already full is not known")
+    near_cpu = _NEAR_FULL * s.connector_cpu_saturation
+    near_mbps = _NEAR_FULL * s.connector_throughput_ratio * (ceiling or 0.0)
+    peak_cpu, peak_mbps = max(cpu, default=0.0), max(mbps, default=0.0)
+    near = peak_cpu >= near_cpu or bool(mbps) and peak_mbps >= near_mbps
+    then = (f"CPU p99 at most {peak_cpu:.0%}" + (f", {peak_mbps:.0f} of {ceiling:.0f} Mbps" if mbps else "")
+            + f", {max(instances, default=0):.0f} of its max {connector.max_instances} instances, in {window}")
+    c.cite("metric", query, then, f"CPU p99 under {near_cpu:.0%}" + (f" and under {near_mbps:.0f} Mbps" if mbps else "")
+           + " in each minute before the deploy: the connector not near full before it", not near,
+           role="refutes" if near else "supports")
+    if near:
+        return f"already near full before {suspect.short_name}'s deploy: {then}"
+    since = facts.since_deploy(suspect)
+    rate_before, rate_since = _per_minute(facts, window), _per_minute(facts, since)
+    rose = rate_since > _LOAD_RISE * rate_before
+    c.cite("metric", facts.requests_query, f"the service's requests: {rate_before:.0f} a minute in {window}, "
+           f"{rate_since:.0f} a minute in {since}",
+           f"at most {_LOAD_RISE:g}x those before the deploy: the connector filled on the canary's share of the "
+           "same load", not rose, role="refutes" if rose else "supports")
+    if rose:
+        return (f"it filled after {suspect.short_name}'s deploy ({then}), but the service's requests rose from "
+                f"{rate_before:.0f} to {rate_since:.0f} a minute with it: more load, not the canary alone, may "
+                "have filled it")
+    return ""
+
+
+def _per_minute(facts: Facts, window: Window) -> float:
+    minutes = (window.end - window.start).total_seconds() / 60
+    return facts.requests(window).total / minutes if minutes > 0 else 0.0
 
 
 def _timed_out_dials(facts: Facts, revision: str) -> list[LogRecord]:
@@ -133,17 +229,12 @@ def _same_address(suspect: Revision, good: Revision, dials: list[LogRecord]) -> 
             else "an address no line names")
 
 
-# The settings read (deploy_changes.settings_changed) that decide how many connections a revision opens at once.
-_CONNECTIONS_OPENED = ("max instances ", "min instances ", "requests per instance ")
-
-
 def _opens_more(good: Revision, suspect: Revision) -> bool:
     """Whether the deploy changed how many connections it opens: a pool's size (pool_settings.pool_size_changed), or
-    its instances or requests per instance. Its own connections may then have filled the connector (DB_POOL_SIZE 5 to
-    200 on a 2 % canary), so it is no bystander of a full connector: the rollback is bad_revision's to judge, with that
-    change named, as before the connector was read."""
-    return bool(pool_size_changed(good, suspect)
-                or any(change.startswith(_CONNECTIONS_OPENED) for change in settings_changed(good, suspect)))
+    its instances or requests per instance (deploy_changes.scaling_of). Its own connections may then have filled the
+    connector (DB_POOL_SIZE 5 to 200 on a 2 % canary), so it is no bystander of a full connector: the rollback is
+    bad_revision's to judge, with that change named, as before the connector was read."""
+    return bool(pool_size_changed(good, suspect)) or scaling_of(good) != scaling_of(suspect)
 
 
 def _port_moved(texts: list[str], addresses: tuple[str, ...], suspect: Revision, good: Revision) -> bool:

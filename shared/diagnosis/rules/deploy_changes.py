@@ -8,6 +8,7 @@ settings back with it. Unset settings are read as Cloud Run's defaults.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import (connection_names, deploy_brought, deploy_brought_instance,
@@ -50,15 +51,27 @@ def max_instances(revision: Revision) -> int:
     return revision.max_instance_count or DEFAULT_MAX_INSTANCES
 
 
+class Scaling(NamedTuple):
+    """How many instances a revision runs and how many requests each takes at once, read with Cloud Run's defaults
+    for unset settings (`max_instances`, `requests_per_instance`): with a pool's size, how many connections it may
+    open at once. The one reading of these settings `settings_changed` words and connector_full compares."""
+
+    max_instances: int
+    requests_per_instance: int
+    min_instances: int
+
+
+def scaling_of(revision: Revision) -> Scaling:
+    return Scaling(max_instances(revision), requests_per_instance(revision), revision.min_instance_count)
+
+
 def settings_changed(before: Revision, after: Revision) -> list[str]:
     """The revision settings `after` changed against `before`, in words ("request timeout from 300 s
     to 10 s"), in a fixed order; [] when none of those read changed."""
+    old_scaling, new_scaling = scaling_of(before), scaling_of(after)
     pairs = (("request timeout", f"{timeout_seconds(before):.0f} s", f"{timeout_seconds(after):.0f} s"),
-             ("max instances", before.max_instance_count or DEFAULT_MAX_INSTANCES,
-              after.max_instance_count or DEFAULT_MAX_INSTANCES),
-             ("requests per instance", requests_per_instance(before),
-              requests_per_instance(after)),
-             ("min instances", before.min_instance_count, after.min_instance_count))
+             *((field.replace("_", " "), getattr(old_scaling, field), getattr(new_scaling, field))
+               for field in Scaling._fields))
     return ([f"{what} from {old} to {new}" for what, old, new in pairs if old != new] + resources_changed(before, after)
             + instance_settings_changed(before, after))
 
