@@ -180,6 +180,11 @@ class Refusal:
                    "the instance, without dialing)")
     POOLER_LIMIT = ("the connection pooler's own client limit reached (PgBouncer's max_client_conn: new clients "
                     "refused by the pooler, whatever the database's max_connections)")
+    # MySQL's answer to a login it accepted, for a database the account holds no privilege on (1044): the
+    # password was right; a grant is missing, or the connection asks for another database than before.
+    DB_ACCESS = ("the database accepted the user's login but refuses it the database it asks for (MySQL 1044 "
+                 "access denied to database: no privilege of the user's on it; a grant revoked, or a database name "
+                 "changed on the client)")
     # MySQL's answer to a connection that asks for a database the server does not hold (1049).
     UNKNOWN_DATABASE = ("the MySQL server holds no database of the name the connection asks for (1049 Unknown "
                         "database: a database name changed on the client, or the database dropped or renamed)")
@@ -202,6 +207,13 @@ REFUSAL_ADVICE = {
                         "instances (a deploy that raised either, a job connecting as the same role)",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
                          "rotation done on one side only)",
+    # MySQL checks the account's privileges on the database the connection names (COM_INIT_DB or the handshake's
+    # database) after the password, and answers 1044 when it holds none there (MySQL Server Error Message
+    # Reference, ER_DBACCESS_DENIED_ERROR): the password is not in question, the grant and the name are.
+    Refusal.DB_ACCESS: "the user's grants on the database the revision asks for (SHOW GRANTS FOR 'user'@'host'; a "
+                       "REVOKE, a user dropped and created again without its grants) and who changed them, against "
+                       "the database name the revision asks for (a DB_NAME-style setting, a URL's path): the "
+                       "password was accepted, so no secret rotation explains it",
     # Cloud SQL for MySQL's password policy expires a user's password after its lifetime (Cloud SQL docs,
     # "Manage users with built-in authentication", password policy), as MySQL's default_password_lifetime and
     # ALTER USER ... PASSWORD EXPIRE do (MySQL Reference Manual, "Password Management"); the connections already
@@ -1587,7 +1599,20 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "'172.19.0.9' ...\" as overhangio/tutor issue #160 quotes the mysql client, mysql.connector's as "
                 "LuciferJack/python-mysql-pool issue #9 does; PyMySQL's OperationalError UNCONFIRMED in a public "
                 "log); UNCONFIRMED in a Cloud SQL thread", Refusal.SOURCE_NOT_ALLOWED),
-    DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
+    # MySQL server error 1044 (ER_DBACCESS_DENIED_ERROR, SQLSTATE 42000), "Access denied for user '%s'@'%s' to
+    # database '%s'" (MySQL Server Error Message Reference): the login was accepted and the account holds no
+    # privilege on the database asked for. Its words begin as 1045's (the next row), which reads no line that goes
+    # on "to database '".
+    DbErrorText("MySQL server (database access denied)", r"Access denied for user '[^'\n]*'@'[^'\n]*' to database '",
+                "pymysql.err.OperationalError: (1044, \"Access denied for user 'orders'@'%' to database "
+                "'orders_v2'\")",
+                "MySQL Server Error Message Reference, error 1044 (ER_DBACCESS_DENIED_ERROR, SQLSTATE 42000); "
+                "the drivers' frames as for 1045 (go-sql-driver/mysql errors.go, PyMySQL's (code, message)); "
+                "UNCONFIRMED in a Cloud SQL thread", Refusal.DB_ACCESS),
+    # MySQL server error 1045 (ER_ACCESS_DENIED_ERROR, SQLSTATE 28000), "Access denied for user '%s'@'%s' (using
+    # password: %s)", and 1698 (ER_ACCESS_DENIED_NO_PASSWORD_ERROR, "Access denied for user '%s'@'%s'"): the
+    # login itself refused (MySQL Server Error Message Reference).
+    DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@(?!'[^'\n]*' to database ')",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
                 Refusal.CREDENTIALS),
@@ -3331,6 +3356,9 @@ REPLICA_CONFLICT = r"canceling statement due to conflict with recovery"
 # over a memory limit; Cloud Run's "Memory limit of N MiB exceeded" beside it is then read as that sign
 # (MEMORY_LIMIT), and alone a 9 says neither.
 CRASH_SIGNAL = r"Container terminated on signal (?!(?:2|9|15)\.)(?:[0-9]+)\."
+# Cloud Run's system-log line when the container's process exits with a code of its own (LogSignal.STARTUP_FAILURE's
+# comment cites it): not 0, 130, 137 nor 143, the codes of an instance asked to stop.
+CRASH_EXIT = r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)"
 
 
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
@@ -3359,7 +3387,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # conditions under which the probe line follows are UNCONFIRMED). Not 0, 130, 137 nor 143: an
         # instance shut down at scale-in exits too, with 0, or 128+N when the signal that asked it to
         # stop ended it (SIGINT, SIGKILL, SIGTERM: the shells' convention), which says no start failed.
-        r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)",
+        CRASH_EXIT,
         # The same end when a crash's signal ended the process, which wrote no exit code (CRASH_SIGNAL).
         CRASH_SIGNAL,
     ),
@@ -3416,9 +3444,21 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"\bAsyncRequestTimeoutException\b",
         r"\bhttp: Handler timeout\b",
     ),
+    # Puma's cluster ends a worker that did not check in within worker_timeout (60 s by default): "! Terminating
+    # timed out worker: PID" in older releases, "! Terminating timed out worker (worker failed to check in within N
+    # seconds): PID" (or "(Worker N failed to check in ...)") in newer ones (puma/puma lib/puma/cluster.rb,
+    # timeout_workers; its integration tests read the same words). "... failed to boot within ..." is a worker
+    # that never started, not one stuck on a request: left out. Other servers checked and left out: uvicorn and
+    # hypercorn time no request out (above); Node's http server answers a request it did not receive whole
+    # within requestTimeout 408 through its clientError handler (nodejs/node lib/_http_server.js,
+    # ERR_HTTP_REQUEST_TIMEOUT), no worker and no 503, and logs nothing itself; rack-timeout raises
+    # Rack::Timeout::RequestTimeoutException inside the request ("Request ran for longer than Nms", as
+    # zombocom/rack_timeout_demos README prints it), a framework's own timeout whose answer's code is
+    # UNCONFIRMED: not read as a worker's.
     LogSignal.WORKER_TIMEOUT: (
         r"\bWORKER TIMEOUT \(pid:\d+\)",
         r"\bWorker \(pid:\d+\) was sent SIGKILL! Perhaps out of memory\?",
+        r"! Terminating timed out worker(?: \((?:worker|Worker \d+) failed to check in within \d+ seconds\))?: \d+",
     ),
     # The application's HTTP client raising on a 5xx answer from a `run.app` URL, another Cloud Run
     # service's (the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app or the legacy
@@ -5222,6 +5262,14 @@ def memory_limit_wordings(texts: Iterable[str]) -> list[tuple[str, int]]:
 
 
 _CRASH_SIGNAL = re.compile(CRASH_SIGNAL.replace("(?:[0-9]+)", "([0-9]+)"), re.IGNORECASE)
+
+
+_CRASH_EXIT = re.compile(CRASH_EXIT, re.IGNORECASE)
+
+
+def crash_exit(text: str) -> bool:
+    """Whether the text holds Cloud Run's "Container called exit(N)." with a crash's code (CRASH_EXIT)."""
+    return _CRASH_EXIT.search(text) is not None
 
 
 def crash_signal(text: str) -> int | None:
