@@ -188,6 +188,12 @@ class Refusal:
     # MySQL's answer to a connection that asks for a database the server does not hold (1049).
     UNKNOWN_DATABASE = ("the MySQL server holds no database of the name the connection asks for (1049 Unknown "
                         "database: a database name changed on the client, or the database dropped or renamed)")
+    # PostgreSQL's 'database "x" does not exist' and 'role "x" does not exist' are a FATAL at connect and a
+    # statement's ERROR alike (server_fatal's docstring); a driver that prints neither severity nor SQLSTATE
+    # (lib/pq, node-postgres, sqlx) leaves the two readings open.
+    NAME_MISSING = ("the PostgreSQL server says a database or role does not exist, in driver words that do not say "
+                    "whether it refused the connection (a FATAL at connect) or a statement (an ERROR: DROP, ALTER or "
+                    "GRANT on a database, SET ROLE)")
     SERVER_FATAL = ("the PostgreSQL server ended the connection with an error of its own (a FATAL it sent: a database "
                     "or role missing or not permitted to connect, the server short of memory, a limit of its own)")
 
@@ -372,6 +378,12 @@ REFUSAL_ADVICE = {
                           "against every client's pool size x max instances, of every service and job that "
                           "connects through it (a deploy that raised either, another service grown), and who "
                           "changed its settings; Cloud SQL's max_connections is not what refused",
+    # Both readings named: the names the revision connects with against the instance's, then the statements.
+    Refusal.NAME_MISSING: "the database and role names the revision connects with (a DB_NAME or DB_USER-style "
+                          "setting, a URL's path and user) against the instance's (gcloud sql databases list, gcloud "
+                          "sql users list) and who dropped or renamed one; then the revision's own statements that "
+                          "name a database or role (SET ROLE, GRANT, DROP or ALTER DATABASE): the driver's words do not "
+                          "say whether the server refused the connection or a statement",
     Refusal.UNKNOWN_DATABASE: "the database name the client asks for (a DB_NAME-style setting, a URL's path) against "
                               "SHOW DATABASES on the instance, and who changed either (a deploy, a DROP or a rename)",
     # Any other FATAL the server sent: its words say what; its own log says since when and why.
@@ -2306,25 +2318,38 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "PostgreSQL src/backend/access/transam/varsup.c (GetNewTransactionId) and multixact.c; Cloud SQL docs "
                 "\"Overcome transaction ID (TXID) wraparound protection\"", Refusal.WRAPAROUND),
     # lib/pq (Go) prints the server's ErrorResponse as "pq: " + its message, with no severity or frame
-    # (lib/pq error.go, Error.Error), so the FATAL row below cannot see it (beside it: the
-    # first kind in the table's order names a line, and the specific kinds above come first): the database or the role
-    # the connection names is missing (3D000 invalid_catalog_name; 28000 for a role), answered at connect.
-    DbErrorText("Go: lib/pq (database or role missing)", r'\bpq: (?:database|role) "[^"]*" does not exist',
+    # (lib/pq error.go, Error.Error), whatever the severity: 'database "x" does not exist' is InitPostgres's FATAL
+    # at connect (postinit.c, 3D000) and a statement's ERROR naming another database (DROP, ALTER or GRANT ... ON
+    # DATABASE: dbcommands.c get_database_oid, 3D000); 'role "x" does not exist' is InitializeSessionUserId's FATAL
+    # (miscinit.c, 28000) and SET ROLE's (variable.c check_role, 22023) or GRANT's (acl.c get_role_oid, 42704)
+    # ERROR. The line cannot tell them: Refusal.NAME_MISSING, an answer of the server's under both readings (the
+    # path carried it), tied to a deploy only where the deploy changed the name it gives (right under both: the
+    # new revision connects with it, or its own statement names it), else escalated.
+    DbErrorText("Go: lib/pq (database or role missing, severity unsaid)", r'\bpq: (?:database|role) "[^"]*" does not exist',
                 'pq: database "orders" does not exist',
                 "lib/pq error.go (Error.Error: 'pq: ' + Message); PostgreSQL postinit.c ('database \"%s\" does not "
-                "exist'), miscinit.c ('role \"%s\" does not exist'); UNCONFIRMED in a Cloud SQL thread",
-                Refusal.SERVER_FATAL),
-    # node-postgres prints the server's ErrorResponse as an Error whose name is its severity word in
-    # lower case and whose message is the server's (pg-protocol's DatabaseError, built by
-    # parseErrorMessage with name "error"; the "error: " prefix as Node prints it UNCONFIRMED word for
-    # word), so neither the FATAL rows nor lib/pq's see it: the database or role the connection names
-    # is missing, answered at connect (PostgreSQL postinit.c 3D000, miscinit.c 28000).
-    DbErrorText("Node: node-postgres (database or role missing)",
+                "exist', FATAL), dbcommands.c (get_database_oid, ERROR), miscinit.c ('role \"%s\" does not exist', "
+                "FATAL), variable.c (check_role, ERROR); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.NAME_MISSING),
+    # sqlx (Rust) prints any error the server sent as "error returned from database: " + the server's message
+    # (launchbadge/sqlx sqlx-core/src/error.rs, Error::Database; PgDatabaseError's Display is the message
+    # alone), ERROR and FATAL alike: the same two readings as lib/pq's.
+    DbErrorText("Rust: sqlx (database or role missing, severity unsaid)",
+                r'\berror returned from database: (?:database|role) "[^"\n]*" does not exist',
+                'error returned from database: database "orders_v2" does not exist',
+                "launchbadge/sqlx sqlx-core/src/error.rs (Error::Database, \"error returned from database: {0}\"); "
+                "PostgreSQL postinit.c and miscinit.c (FATAL), dbcommands.c and variable.c (ERROR); UNCONFIRMED in a "
+                "Cloud SQL thread", Refusal.NAME_MISSING),
+    # node-postgres prints the server's ErrorResponse as an Error named "error" whatever its severity, the
+    # severity kept in a field of its own (pg-protocol's DatabaseError, built by parseErrorMessage with name
+    # "error" for every ErrorResponse; the "error: " prefix as Node prints it UNCONFIRMED word for word): a FATAL
+    # at connect and a statement's ERROR read alike, the same two readings as lib/pq's (Refusal.NAME_MISSING).
+    DbErrorText("Node: node-postgres (database or role missing, severity unsaid)",
                 r'(?:^|[\s:])error: (?:database|role) "[^"\n]*" does not exist',
                 'error: database "orders_v2" does not exist',
                 "brianc/node-postgres packages/pg-protocol (DatabaseError, parseErrorMessage; the printed prefix "
                 "UNCONFIRMED); PostgreSQL postinit.c ('database \"%s\" does not exist'), miscinit.c ('role \"%s\" "
-                "does not exist')", Refusal.SERVER_FATAL),
+                "does not exist')", Refusal.NAME_MISSING),
     # The same login refusals in the frames of drivers that print neither the severity nor "pq: " nor "error: ",
     # told by what the driver names the SQLSTATE: asyncpg raises a class per SQLSTATE whose traceback line is the
     # class and the server's message (MagicStack/asyncpg asyncpg/exceptions/__init__.py: InvalidCatalogNameError
@@ -2346,7 +2371,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # 'template database "x" does not exist' (dbcommands.c createdb, 3D000), is a statement's alone: never read.
     # 'role "x" is not permitted to log in' has no other source (miscinit.c InitializeSessionUserId, FATAL), so it
     # is read in any frame (sqlx's "error returned from database: ", lib/pq's, node-postgres'); a bare 'role "x"
-    # does not exist' or 'database "x" does not exist' with no frame naming the login (sqlx's) is not read.
+    # does not exist' or 'database "x" does not exist' in a frame that names no severity (lib/pq's, sqlx's,
+    # node-postgres') is Refusal.NAME_MISSING's (the rows above).
     DbErrorText("PostgreSQL server (login refused: role or database, by the driver's SQLSTATE or class)",
                 r'\brole "[^"\n]*" is not permitted to log in'
                 r'|InvalidAuthorizationSpecificationError\b[^\n]*?\brole "[^"\n]*" does not exist'

@@ -1014,8 +1014,9 @@ def test_refusals_named_together_as_each_alone():
     ('ошибка: too many connections for role "app"', Refusal.ROLE_LIMIT),     # non-ASCII: the text alone
     ("ERROR 1040 (HY000): Too many connections", Refusal.CONNECTION_LIMIT),
     # lib/pq's bare "pq: " + the server's message: the database or role the connection names is missing.
-    ('pq: database "orders" does not exist', Refusal.SERVER_FATAL),
-    ('pq: role "orders" does not exist', Refusal.SERVER_FATAL),
+    # lib/pq prints no severity: a FATAL at connect or a statement's ERROR (Refusal.NAME_MISSING).
+    ('pq: database "orders" does not exist', Refusal.NAME_MISSING),
+    ('pq: role "orders" does not exist', Refusal.NAME_MISSING),
     ('pq: password authentication failed for user "orders"', Refusal.CREDENTIALS),
     # The database's own resources exhausted: a full disk met by a WAL segment or a temporary file, MySQL's
     # ENOSPC (errno 28), transaction ID wraparound protection. The database answered each.

@@ -1184,7 +1184,10 @@ _USERS_OWN = frozenset({Refusal.CREDENTIALS, Refusal.PASSWORD_EXPIRED})
 # privilege, it names both: another user or another database asked for brings it; a password never does.
 _GRANT_MISSING = frozenset({Refusal.DB_ACCESS})
 # The kinds `_settings_named` reads a setting from.
-_SETTINGS_NAMED = _USERS_OWN | _GRANT_MISSING | {Refusal.SERVER_FATAL, Refusal.UNKNOWN_DATABASE}
+# The server's FATAL, and a database or role said missing in words that leave its severity unsaid
+# (Refusal.NAME_MISSING): either names the setting by its words (server_fatal's patterns).
+_NAMED_BY_WORDS = frozenset({Refusal.SERVER_FATAL, Refusal.NAME_MISSING})
+_SETTINGS_NAMED = _USERS_OWN | _GRANT_MISSING | _NAMED_BY_WORDS | {Refusal.UNKNOWN_DATABASE}
 
 
 def _settings_named(kind: str, text: str) -> tuple[str, ...]:
@@ -1193,10 +1196,9 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
     CONNECT privilege names both (server_fatal.NAMES_THE_USER and NAMES_THE_DATABASE): the grant is a role's on a
     database."""
     named = []
-    if kind in _USERS_OWN | _GRANT_MISSING or (kind == Refusal.SERVER_FATAL and names_the_user(text)):
+    if kind in _USERS_OWN | _GRANT_MISSING or (kind in _NAMED_BY_WORDS and names_the_user(text)):
         named.append("user")
-    if kind in _GRANT_MISSING | {Refusal.UNKNOWN_DATABASE} or (kind == Refusal.SERVER_FATAL
-                                                               and names_the_database(text)):
+    if kind in _GRANT_MISSING | {Refusal.UNKNOWN_DATABASE} or (kind in _NAMED_BY_WORDS and names_the_database(text)):
         named.append("database")
     return tuple(named)
 
