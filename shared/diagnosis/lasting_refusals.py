@@ -31,7 +31,7 @@ from shared.diagnosis.server_fatal import names_what_is_not_held
 LASTING = (Refusal.CREDENTIALS, Refusal.PASSWORD_EXPIRED, Refusal.IAM_USER, Refusal.NOT_AUTHORIZED,
            Refusal.NOT_ADMITTED, Refusal.CERTIFICATE, Refusal.TLS_MISMATCH, Refusal.SOURCE_NOT_ALLOWED,
            Refusal.HBA_NO_ENTRY, Refusal.HOST_BLOCKED, Refusal.NO_SUCH_INSTANCE, Refusal.UNKNOWN_DATABASE,
-           Refusal.NO_SUCH_HOST, Refusal.NO_IP_OF_TYPE, Refusal.ADMIN_API_DISABLED)
+           Refusal.NO_SUCH_HOST, Refusal.NO_IP_OF_TYPE, Refusal.ADMIN_API_DISABLED, Refusal.DB_ACCESS)
 
 
 def lasting_refusal(facts: Facts) -> str:
@@ -61,7 +61,9 @@ def _lasting_lines(kind: str, lines: list[LogRecord]) -> list[LogRecord]:
     database is (Refusal.UNKNOWN_DATABASE); a FATAL of a state that passes (out of memory) is left out."""
     if kind in LASTING:
         return lines
-    if kind == Refusal.SERVER_FATAL:
+    # A database or role said missing with its severity unsaid (Refusal.NAME_MISSING) lasts under the reading of
+    # a FATAL at connect: clean minutes after it are not read as the cause fixed under either.
+    if kind in (Refusal.SERVER_FATAL, Refusal.NAME_MISSING):
         return [e for e in lines if names_what_is_not_held(e.text)]
     return []
 

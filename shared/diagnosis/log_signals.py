@@ -180,9 +180,20 @@ class Refusal:
                    "the instance, without dialing)")
     POOLER_LIMIT = ("the connection pooler's own client limit reached (PgBouncer's max_client_conn: new clients "
                     "refused by the pooler, whatever the database's max_connections)")
+    # MySQL's answer to a login it accepted, for a database the account holds no privilege on (1044): the
+    # password was right; a grant is missing, or the connection asks for another database than before.
+    DB_ACCESS = ("the database accepted the user's login but refuses it the database it asks for (MySQL 1044 "
+                 "access denied to database: no privilege of the user's on it; a grant revoked, or a database name "
+                 "changed on the client)")
     # MySQL's answer to a connection that asks for a database the server does not hold (1049).
     UNKNOWN_DATABASE = ("the MySQL server holds no database of the name the connection asks for (1049 Unknown "
                         "database: a database name changed on the client, or the database dropped or renamed)")
+    # PostgreSQL's 'database "x" does not exist' and 'role "x" does not exist' are a FATAL at connect and a
+    # statement's ERROR alike (server_fatal's docstring); a driver that prints neither severity nor SQLSTATE
+    # (lib/pq, node-postgres, sqlx) leaves the two readings open.
+    NAME_MISSING = ("the PostgreSQL server says a database or role does not exist, in driver words that do not say "
+                    "whether it refused the connection (a FATAL at connect) or a statement (an ERROR: DROP, ALTER or "
+                    "GRANT on a database, SET ROLE)")
     SERVER_FATAL = ("the PostgreSQL server ended the connection with an error of its own (a FATAL it sent: a database "
                     "or role missing or not permitted to connect, the server short of memory, a limit of its own)")
 
@@ -202,6 +213,13 @@ REFUSAL_ADVICE = {
                         "instances (a deploy that raised either, a job connecting as the same role)",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
                          "rotation done on one side only)",
+    # MySQL checks the account's privileges on the database the connection names (COM_INIT_DB or the handshake's
+    # database) after the password, and answers 1044 when it holds none there (MySQL Server Error Message
+    # Reference, ER_DBACCESS_DENIED_ERROR): the password is not in question, the grant and the name are.
+    Refusal.DB_ACCESS: "the user's grants on the database the revision asks for (SHOW GRANTS FOR 'user'@'host'; a "
+                       "REVOKE, a user dropped and created again without its grants) and who changed them, against "
+                       "the database name the revision asks for (a DB_NAME-style setting, a URL's path): the "
+                       "password was accepted, so no secret rotation explains it",
     # Cloud SQL for MySQL's password policy expires a user's password after its lifetime (Cloud SQL docs,
     # "Manage users with built-in authentication", password policy), as MySQL's default_password_lifetime and
     # ALTER USER ... PASSWORD EXPIRE do (MySQL Reference Manual, "Password Management"); the connections already
@@ -360,6 +378,12 @@ REFUSAL_ADVICE = {
                           "against every client's pool size x max instances, of every service and job that "
                           "connects through it (a deploy that raised either, another service grown), and who "
                           "changed its settings; Cloud SQL's max_connections is not what refused",
+    # Both readings named: the names the revision connects with against the instance's, then the statements.
+    Refusal.NAME_MISSING: "the database and role names the revision connects with (a DB_NAME or DB_USER-style "
+                          "setting, a URL's path and user) against the instance's (gcloud sql databases list, gcloud "
+                          "sql users list) and who dropped or renamed one; then the revision's own statements that "
+                          "name a database or role (SET ROLE, GRANT, DROP or ALTER DATABASE): the driver's words do not "
+                          "say whether the server refused the connection or a statement",
     Refusal.UNKNOWN_DATABASE: "the database name the client asks for (a DB_NAME-style setting, a URL's path) against "
                               "SHOW DATABASES on the instance, and who changed either (a deploy, a DROP or a rename)",
     # Any other FATAL the server sent: its words say what; its own log says since when and why.
@@ -1587,7 +1611,20 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "'172.19.0.9' ...\" as overhangio/tutor issue #160 quotes the mysql client, mysql.connector's as "
                 "LuciferJack/python-mysql-pool issue #9 does; PyMySQL's OperationalError UNCONFIRMED in a public "
                 "log); UNCONFIRMED in a Cloud SQL thread", Refusal.SOURCE_NOT_ALLOWED),
-    DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
+    # MySQL server error 1044 (ER_DBACCESS_DENIED_ERROR, SQLSTATE 42000), "Access denied for user '%s'@'%s' to
+    # database '%s'" (MySQL Server Error Message Reference): the login was accepted and the account holds no
+    # privilege on the database asked for. Its words begin as 1045's (the next row), which reads no line that goes
+    # on "to database '".
+    DbErrorText("MySQL server (database access denied)", r"Access denied for user '[^'\n]*'@'[^'\n]*' to database '",
+                "pymysql.err.OperationalError: (1044, \"Access denied for user 'orders'@'%' to database "
+                "'orders_v2'\")",
+                "MySQL Server Error Message Reference, error 1044 (ER_DBACCESS_DENIED_ERROR, SQLSTATE 42000); "
+                "the drivers' frames as for 1045 (go-sql-driver/mysql errors.go, PyMySQL's (code, message)); "
+                "UNCONFIRMED in a Cloud SQL thread", Refusal.DB_ACCESS),
+    # MySQL server error 1045 (ER_ACCESS_DENIED_ERROR, SQLSTATE 28000), "Access denied for user '%s'@'%s' (using
+    # password: %s)", and 1698 (ER_ACCESS_DENIED_NO_PASSWORD_ERROR, "Access denied for user '%s'@'%s'"): the
+    # login itself refused (MySQL Server Error Message Reference).
+    DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@(?!'[^'\n]*' to database ')",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
                 Refusal.CREDENTIALS),
@@ -2281,25 +2318,38 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "PostgreSQL src/backend/access/transam/varsup.c (GetNewTransactionId) and multixact.c; Cloud SQL docs "
                 "\"Overcome transaction ID (TXID) wraparound protection\"", Refusal.WRAPAROUND),
     # lib/pq (Go) prints the server's ErrorResponse as "pq: " + its message, with no severity or frame
-    # (lib/pq error.go, Error.Error), so the FATAL row below cannot see it (beside it: the
-    # first kind in the table's order names a line, and the specific kinds above come first): the database or the role
-    # the connection names is missing (3D000 invalid_catalog_name; 28000 for a role), answered at connect.
-    DbErrorText("Go: lib/pq (database or role missing)", r'\bpq: (?:database|role) "[^"]*" does not exist',
+    # (lib/pq error.go, Error.Error), whatever the severity: 'database "x" does not exist' is InitPostgres's FATAL
+    # at connect (postinit.c, 3D000) and a statement's ERROR naming another database (DROP, ALTER or GRANT ... ON
+    # DATABASE: dbcommands.c get_database_oid, 3D000); 'role "x" does not exist' is InitializeSessionUserId's FATAL
+    # (miscinit.c, 28000) and SET ROLE's (variable.c check_role, 22023) or GRANT's (acl.c get_role_oid, 42704)
+    # ERROR. The line cannot tell them: Refusal.NAME_MISSING, an answer of the server's under both readings (the
+    # path carried it), tied to a deploy only where the deploy changed the name it gives (right under both: the
+    # new revision connects with it, or its own statement names it), else escalated.
+    DbErrorText("Go: lib/pq (database or role missing, severity unsaid)", r'\bpq: (?:database|role) "[^"]*" does not exist',
                 'pq: database "orders" does not exist',
                 "lib/pq error.go (Error.Error: 'pq: ' + Message); PostgreSQL postinit.c ('database \"%s\" does not "
-                "exist'), miscinit.c ('role \"%s\" does not exist'); UNCONFIRMED in a Cloud SQL thread",
-                Refusal.SERVER_FATAL),
-    # node-postgres prints the server's ErrorResponse as an Error whose name is its severity word in
-    # lower case and whose message is the server's (pg-protocol's DatabaseError, built by
-    # parseErrorMessage with name "error"; the "error: " prefix as Node prints it UNCONFIRMED word for
-    # word), so neither the FATAL rows nor lib/pq's see it: the database or role the connection names
-    # is missing, answered at connect (PostgreSQL postinit.c 3D000, miscinit.c 28000).
-    DbErrorText("Node: node-postgres (database or role missing)",
+                "exist', FATAL), dbcommands.c (get_database_oid, ERROR), miscinit.c ('role \"%s\" does not exist', "
+                "FATAL), variable.c (check_role, ERROR); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.NAME_MISSING),
+    # sqlx (Rust) prints any error the server sent as "error returned from database: " + the server's message
+    # (launchbadge/sqlx sqlx-core/src/error.rs, Error::Database; PgDatabaseError's Display is the message
+    # alone), ERROR and FATAL alike: the same two readings as lib/pq's.
+    DbErrorText("Rust: sqlx (database or role missing, severity unsaid)",
+                r'\berror returned from database: (?:database|role) "[^"\n]*" does not exist',
+                'error returned from database: database "orders_v2" does not exist',
+                "launchbadge/sqlx sqlx-core/src/error.rs (Error::Database, \"error returned from database: {0}\"); "
+                "PostgreSQL postinit.c and miscinit.c (FATAL), dbcommands.c and variable.c (ERROR); UNCONFIRMED in a "
+                "Cloud SQL thread", Refusal.NAME_MISSING),
+    # node-postgres prints the server's ErrorResponse as an Error named "error" whatever its severity, the
+    # severity kept in a field of its own (pg-protocol's DatabaseError, built by parseErrorMessage with name
+    # "error" for every ErrorResponse; the "error: " prefix as Node prints it UNCONFIRMED word for word): a FATAL
+    # at connect and a statement's ERROR read alike, the same two readings as lib/pq's (Refusal.NAME_MISSING).
+    DbErrorText("Node: node-postgres (database or role missing, severity unsaid)",
                 r'(?:^|[\s:])error: (?:database|role) "[^"\n]*" does not exist',
                 'error: database "orders_v2" does not exist',
                 "brianc/node-postgres packages/pg-protocol (DatabaseError, parseErrorMessage; the printed prefix "
                 "UNCONFIRMED); PostgreSQL postinit.c ('database \"%s\" does not exist'), miscinit.c ('role \"%s\" "
-                "does not exist')", Refusal.SERVER_FATAL),
+                "does not exist')", Refusal.NAME_MISSING),
     # The same login refusals in the frames of drivers that print neither the severity nor "pq: " nor "error: ",
     # told by what the driver names the SQLSTATE: asyncpg raises a class per SQLSTATE whose traceback line is the
     # class and the server's message (MagicStack/asyncpg asyncpg/exceptions/__init__.py: InvalidCatalogNameError
@@ -2321,7 +2371,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # 'template database "x" does not exist' (dbcommands.c createdb, 3D000), is a statement's alone: never read.
     # 'role "x" is not permitted to log in' has no other source (miscinit.c InitializeSessionUserId, FATAL), so it
     # is read in any frame (sqlx's "error returned from database: ", lib/pq's, node-postgres'); a bare 'role "x"
-    # does not exist' or 'database "x" does not exist' with no frame naming the login (sqlx's) is not read.
+    # does not exist' or 'database "x" does not exist' in a frame that names no severity (lib/pq's, sqlx's,
+    # node-postgres') is Refusal.NAME_MISSING's (the rows above).
     DbErrorText("PostgreSQL server (login refused: role or database, by the driver's SQLSTATE or class)",
                 r'\brole "[^"\n]*" is not permitted to log in'
                 r'|InvalidAuthorizationSpecificationError\b[^\n]*?\brole "[^"\n]*" does not exist'
@@ -3331,6 +3382,9 @@ REPLICA_CONFLICT = r"canceling statement due to conflict with recovery"
 # over a memory limit; Cloud Run's "Memory limit of N MiB exceeded" beside it is then read as that sign
 # (MEMORY_LIMIT), and alone a 9 says neither.
 CRASH_SIGNAL = r"Container terminated on signal (?!(?:2|9|15)\.)(?:[0-9]+)\."
+# Cloud Run's system-log line when the container's process exits with a code of its own (LogSignal.STARTUP_FAILURE's
+# comment cites it): not 0, 130, 137 nor 143, the codes of an instance asked to stop.
+CRASH_EXIT = r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)"
 
 
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
@@ -3359,7 +3413,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # conditions under which the probe line follows are UNCONFIRMED). Not 0, 130, 137 nor 143: an
         # instance shut down at scale-in exits too, with 0, or 128+N when the signal that asked it to
         # stop ended it (SIGINT, SIGKILL, SIGTERM: the shells' convention), which says no start failed.
-        r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)",
+        CRASH_EXIT,
         # The same end when a crash's signal ended the process, which wrote no exit code (CRASH_SIGNAL).
         CRASH_SIGNAL,
     ),
@@ -3416,9 +3470,21 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"\bAsyncRequestTimeoutException\b",
         r"\bhttp: Handler timeout\b",
     ),
+    # Puma's cluster ends a worker that did not check in within worker_timeout (60 s by default): "! Terminating
+    # timed out worker: PID" in older releases, "! Terminating timed out worker (worker failed to check in within N
+    # seconds): PID" (or "(Worker N failed to check in ...)") in newer ones (puma/puma lib/puma/cluster.rb,
+    # timeout_workers; its integration tests read the same words). "... failed to boot within ..." is a worker
+    # that never started, not one stuck on a request: left out. Other servers checked and left out: uvicorn and
+    # hypercorn time no request out (above); Node's http server answers a request it did not receive whole
+    # within requestTimeout 408 through its clientError handler (nodejs/node lib/_http_server.js,
+    # ERR_HTTP_REQUEST_TIMEOUT), no worker and no 503, and logs nothing itself; rack-timeout raises
+    # Rack::Timeout::RequestTimeoutException inside the request ("Request ran for longer than Nms", as
+    # zombocom/rack_timeout_demos README prints it), a framework's own timeout whose answer's code is
+    # UNCONFIRMED: not read as a worker's.
     LogSignal.WORKER_TIMEOUT: (
         r"\bWORKER TIMEOUT \(pid:\d+\)",
         r"\bWorker \(pid:\d+\) was sent SIGKILL! Perhaps out of memory\?",
+        r"! Terminating timed out worker(?: \((?:worker|Worker \d+) failed to check in within \d+ seconds\))?: \d+",
     ),
     # The application's HTTP client raising on a 5xx answer from a `run.app` URL, another Cloud Run
     # service's (the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app or the legacy
@@ -5222,6 +5288,14 @@ def memory_limit_wordings(texts: Iterable[str]) -> list[tuple[str, int]]:
 
 
 _CRASH_SIGNAL = re.compile(CRASH_SIGNAL.replace("(?:[0-9]+)", "([0-9]+)"), re.IGNORECASE)
+
+
+_CRASH_EXIT = re.compile(CRASH_EXIT, re.IGNORECASE)
+
+
+def crash_exit(text: str) -> bool:
+    """Whether the text holds Cloud Run's "Container called exit(N)." with a crash's code (CRASH_EXIT)."""
+    return _CRASH_EXIT.search(text) is not None
 
 
 def crash_signal(text: str) -> int | None:

@@ -8,9 +8,10 @@ from datetime import datetime
 
 from shared.diagnosis.evidence import Connector, EvidenceItem, LogRecord, short_name
 from shared.diagnosis.excerpts import excerpt
-from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
+from shared.diagnosis.log_signals import LogSignal, crash_exit, crash_signal, is_pooler_wait, per_text, signals_in
 from shared.diagnosis.facts import INGEST_LAG, Facts, dated, hms
 from shared.diagnosis.lock_waits import LOCK_ADVICE, lock_waits
+from shared.diagnosis.notable import notable
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import duration, pct
 from shared.diagnosis.rules.connector_signs import still_on_a_connector
@@ -263,20 +264,46 @@ def _rollout_not_ready(facts: Facts) -> str:
 
 
 def _where_503s_come_from(facts: Facts) -> str:
-    """Where to look for the 503s. Cloud Run's system log saying it ended instances over their
-    memory limit (LogSignal.MEMORY_LIMIT), or shut them down after their liveness probe failed in the
-    failing minutes (LogSignal.LIVENESS_SHUTDOWN, counted as the rules count it), names the instances
-    (the requests in flight on them end as 503s), not a connector a person would otherwise be sent to;
-    without either, a connector is a place to look only when a serving revision routes through one (not
-    on Direct VPC egress or with no VPC access at all)."""
-    ended = [part for part in (_memory_kills(facts), _liveness_shutdowns(facts)) if part]
-    if ended:
-        return "; ".join(ended) + ", and the request log's 503 texts (503s)"
+    """Where to look for the 503s, in the order an SRE checks them: what ended the instances in Cloud Run's
+    own system log (over their memory limit, LogSignal.MEMORY_LIMIT; their container's process exited or a
+    crash's signal ended it, `_crash_exits`; shut down after their liveness probe failed,
+    LogSignal.LIVENESS_SHUTDOWN), then the application server's own worker timeouts (`_worker_timeouts`), then
+    the request log's 503 texts. Each ends the requests in flight as Cloud Run's own 503s whatever a connector
+    does. A connector's metrics are a place to look only when a serving revision routes through one (not on
+    Direct VPC egress or with no VPC access at all), and, beside such evidence, only when they show a
+    saturation sign or hold no point (`_connector_quiet`): a quiet connector is no lead."""
+    found = [part for part in (_memory_kills(facts), _crash_exits(facts), _liveness_shutdowns(facts),
+                               _worker_timeouts(facts)) if part]
     connectors = _serving_connectors(facts)
-    where = (f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
-             if connectors else "the request log's 503 texts (503s)")
-    stuck = _worker_timeouts(facts)
-    return f"{stuck}, and {where}" if stuck else where
+    if connectors and (not found or not _connector_quiet(facts)):
+        where = f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
+    else:
+        where = "the request log's 503 texts (503s)"
+    return "; ".join(found) + f", and {where}" if found else where
+
+
+def _connector_quiet(facts: Facts) -> bool:
+    """Whether the connector's metrics were read with points in the incident window and show none of the
+    saturation signs notable._connector reads (instances at its max, CPU p99 at connector_cpu_saturation,
+    throughput at connector_throughput_ratio of its ceiling). No point is unknown, never quiet."""
+    if facts.b.connector is None or not facts.connector_values(facts.b.connector_instances, facts.incident):
+        return False
+    return not any(n.kind.startswith("connector_") for n in notable(facts))
+
+
+def _crash_exits(facts: Facts) -> str:
+    """The instances' crashes, when Cloud Run's system log says their container's process exited with a
+    crash's code ("Container called exit(N).", N not 0, 130, 137 nor 143: log_signals.CRASH_EXIT) or ended on a
+    crash's signal ("Container terminated on signal N.", log_signals.crash_signal) in the failing minutes, at
+    least startup_failure_logs_min times: the requests in flight on them end as Cloud Run's own 503s."""
+    lines = facts.matches_while_failing(LogSignal.STARTUP_FAILURE)
+    crashed = [e for e in lines if crash_exit(e.text) or crash_signal(e.text) is not None]
+    if len(crashed) < facts.s.startup_failure_logs_min:
+        return ""
+    return (f"the instances' crashes (Cloud Run's system log: {len(crashed)} entries of a container's process that "
+            f"exited or ended on a signal, e.g. {excerpt(crashed[0].text)!r}; their requests in flight end as 503s): "
+            "the application's last lines before each (a panic, an unhandled error, an abort) and the request that "
+            "brought it")
 
 
 def _memory_kills(facts: Facts) -> str:

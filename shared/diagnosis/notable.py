@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import SQL_USER_WRITES
+from shared.diagnosis.log_signals import SQL_USER_WRITES, LogSignal
 from shared.diagnosis.windows import Window, hms
 from shared.diagnosis.latency_words import duration
 
@@ -25,8 +26,8 @@ from shared.diagnosis.latency_words import duration
 class Notable:
     """One fact in a person's words, with what in words already given says it (case-insensitive)."""
 
-    kind: str           # person_change, database_user, database_down, database_back, connector_at_max,
-                        # connector_cpu, connector_throughput, deploy, named_revision, read_cut
+    kind: str           # person_change, database_user, database_down, database_back, worker_timeout,
+                        # connector_at_max, connector_cpu, connector_throughput, deploy, named_revision, read_cut
     words: str
     said: str           # a regular expression: the words already given name this fact when it matches
 
@@ -37,8 +38,8 @@ class Notable:
 def notable(facts: Facts, stand_down: str = "") -> tuple[Notable, ...]:
     """Every notable fact the diagnosis found, heaviest first. `stand_down`: the diagnosis's own words for a
     change by someone other than Runwarden (diagnose._human_changes, narrative.path_notes)."""
-    return (*_person(stand_down), *_database_users(facts), *_database(facts), *_connector(facts), *_deploy(facts),
-            *_named_revision(facts), *_reads(facts))
+    return (*_person(stand_down), *_database_users(facts), *_database(facts), *_workers(facts), *_connector(facts),
+            *_deploy(facts), *_named_revision(facts), *_reads(facts))
 
 
 def unsaid(found: tuple[Notable, ...], words: str) -> tuple[Notable, ...]:
@@ -116,6 +117,20 @@ def _database(facts: Facts) -> list[Notable]:
         found.append(Notable("database_back", f"{label} up again in {facts.recent} (database/up 1)",
                              r"\b(up again|back up|came back|is back|recovered)\b"))
     return found
+
+
+def _workers(facts: Facts) -> list[Notable]:
+    """The application server's own worker timeouts while the requests failed (LogSignal.WORKER_TIMEOUT: gunicorn's
+    "WORKER TIMEOUT (pid:N)" and its SIGKILL reaping, Puma's "! Terminating timed out worker"), at least
+    startup_failure_logs_min times (Facts.logged_enough): each ends the request its worker held unanswered, a 503.
+    Their lines carry no severity of their own (gunicorn's arbiter and Puma's cluster write them plain to stderr
+    or stdout), so the top error texts, warnings and worse, leave them out."""
+    lines = facts.matches_while_failing(LogSignal.WORKER_TIMEOUT)
+    if not facts.logged_enough(lines, facts.s.startup_failure_logs_min):
+        return []
+    return [Notable("worker_timeout", f"{len(lines)} worker timeouts of the application's own server while the "
+                    f"requests failed (e.g. {excerpt(lines[0].text)!r})",
+                    r"worker timeout|timed out worker|workers it timed out")]
 
 
 def _connector(facts: Facts) -> list[Notable]:

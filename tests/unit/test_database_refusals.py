@@ -515,7 +515,7 @@ CASES = {
         expect=Signature.DATABASE_UNREACHABLE, names="would only bring more connections"),
     "lib/pq: the database the service connects to does not exist, at a newly saturated connector: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, PQ_NO_DATABASE, OLD, count=25),
-        expect=Signature.DATABASE_UNREACHABLE, names="database or role dropped or renamed"),
+        expect=Signature.DATABASE_UNREACHABLE, names="who dropped or renamed one"),
     "Npgsql's pool exhausted, nothing else: a wait for its own pool, not the database unreachable": dict(
         build=lambda e: quiet(serving(e, latency=15)).log(-5, NPGSQL_POOL, OLD, count=25),
         expect=Signature.INCONCLUSIVE),

@@ -97,11 +97,12 @@ READ = {
     "Npgsql.PostgresException (0x80004005): 57P03: the database system is starting up": Refusal.RESTARTING,
     "Npgsql.PostgresException (0x80004005): 28P01: password authentication failed for user \"orders_rw\"":
         Refusal.CREDENTIALS,
-    # Not a refusal of the connection: a statement's ERROR in the same words (42704, GRANT), a bare message with
-    # no frame that says the login (sqlx), Prisma at a port of no known engine or naming a schema, pg8000's
+    # sqlx prints any server error alike: a FATAL at connect or a statement's ERROR (Refusal.NAME_MISSING,
+    # tests/unit/test_missing_name_severity_unsaid.py).
+    'error returned from database: database "orders_v2" does not exist': Refusal.NAME_MISSING,
+    # Not a refusal of the connection: a statement's ERROR in the same words (42704, GRANT), Prisma at a port of no known engine or naming a schema, pg8000's
     # PgBouncer wait and the server's own session timeout (the application's).
     'asyncpg.exceptions.UndefinedObjectError: role "tenant_42" does not exist': "",
-    'error returned from database: database "orders_v2" does not exist': "",
     ("PrismaClientInitializationError: Database `orders_v2` does not exist on the database server at "
      "`10.50.0.3:6543`."): "",
     ("PrismaClientInitializationError: Database `orders.public` does not exist on the database server at "

@@ -70,6 +70,12 @@ PLATFORM = [
     ("[2026-12-03 11:52:31 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:8)", {LogSignal.WORKER_TIMEOUT}),
     ("[2026-12-03 11:52:32 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?",
      {LogSignal.WORKER_TIMEOUT}),
+    # Puma's cluster ending a worker that did not check in (puma/puma lib/puma/cluster.rb), older and newer words;
+    # one that never booted is not read.
+    ("[4] ! Terminating timed out worker: 6", {LogSignal.WORKER_TIMEOUT}),
+    ("[1] ! Terminating timed out worker (worker failed to check in within 60 seconds): 31",
+     {LogSignal.WORKER_TIMEOUT}),
+    ("[1] ! Terminating timed out worker (worker failed to boot within 60 seconds): 31", set()),
     ("[2026-12-03 11:52:32 +0000] [1] [WARNING] Worker (pid:8) was sent SIGTERM!", set()),
     ("[2026-12-03 11:52:32 +0000] [1] [ERROR] Worker (pid:8) exited with code 1.", set()),
     ("Memory limit of 5120 MiB exceeded with 5261 MiB used.", {LogSignal.MEMORY_LIMIT}),
@@ -982,6 +988,11 @@ REFUSAL_ROWS = [(t.example, t.refusal) for t in DB_ERROR_TEXTS] + [
      "url=URL('https://huggingface.co/api/datasets/x')", ""),
     ("\u212anex: Timeout acquiring a connection", ""),
     ("Access denied for user", ""),
+    # MySQL's 1044: the login accepted, the database refused it; never 1045's bad credentials.
+    ("mysql.connector.errors.ProgrammingError: 1044 (42000): Access denied for user 'orders'@'%' to database "
+     "'orders_v2'", Refusal.DB_ACCESS),
+    ("Error 1044 (42000): Access denied for user 'orders'@'10.8.0.5' to database 'orders'", Refusal.DB_ACCESS),
+    ("Error 1698 (28000): Access denied for user 'root'@'localhost'", Refusal.CREDENTIALS),
     ("", ""),
 ]
 
@@ -1003,8 +1014,9 @@ def test_refusals_named_together_as_each_alone():
     ('ошибка: too many connections for role "app"', Refusal.ROLE_LIMIT),     # non-ASCII: the text alone
     ("ERROR 1040 (HY000): Too many connections", Refusal.CONNECTION_LIMIT),
     # lib/pq's bare "pq: " + the server's message: the database or role the connection names is missing.
-    ('pq: database "orders" does not exist', Refusal.SERVER_FATAL),
-    ('pq: role "orders" does not exist', Refusal.SERVER_FATAL),
+    # lib/pq prints no severity: a FATAL at connect or a statement's ERROR (Refusal.NAME_MISSING).
+    ('pq: database "orders" does not exist', Refusal.NAME_MISSING),
+    ('pq: role "orders" does not exist', Refusal.NAME_MISSING),
     ('pq: password authentication failed for user "orders"', Refusal.CREDENTIALS),
     # The database's own resources exhausted: a full disk met by a WAL segment or a temporary file, MySQL's
     # ENOSPC (errno 28), transaction ID wraparound protection. The database answered each.
@@ -1045,7 +1057,7 @@ def test_the_one_search_names_the_refusals_it_classified(monkeypatch):
         assert refusals_of(order) == {text: refusal_of(text) for text in order}
         # Only what the search did not find refused is named again: the non-ASCII text, the others.
         refused = {t for t in order if t.isascii() and LogSignal.DB_REFUSED in classify(t)}
-        assert len(refused) == sum(1 for t in DB_ERROR_TEXTS if t.refusal) + 6   # the ASCII refusals added above
+        assert len(refused) == sum(1 for t in DB_ERROR_TEXTS if t.refusal) + 9   # the ASCII refusals added above
         assert searched and not refused & set(searched[0])
         monkeypatch.undo()
 

@@ -207,11 +207,12 @@ WORKER_KILLED = "[2026-11-30 09:51:13 +0000] [1] [ERROR] Worker (pid:15) was sen
 
 # (the application server's lines: (minute, text, count), memory kills) -> what the advice must name, and must
 # not. gunicorn's lines carry no severity (stderr, DEFAULT): the top error texts leave them out, so before, an
-# escalation of 503s its workers' timeouts explained sent a person to the connector's metrics alone.
+# escalation of 503s its workers' timeouts explained sent a person to the connector's metrics alone. Beside them,
+# a connector whose metrics show no saturation is no lead (test_crash_evidence_look_next).
 @pytest.mark.parametrize("stuck, killed, named, unnamed", [
     ([(-5, WORKER_TIMEOUT, 4)], False,
      ["the application server's own worker timeout (4 entries", "WORKER TIMEOUT (pid:14)",
-      "which handlers ran past it", "and the request log's 503 texts and the metrics of connector backend-conn"], []),
+      "which handlers ran past it", "and the request log's 503 texts (503s)"], ["metrics of connector"]),
     ([(-6, WORKER_TIMEOUT, 2), (-6, WORKER_KILLED, 1)], False,
      ["the application server's own worker timeout (3 entries"], []),
     # Fewer than startup_failure_logs_min (3): not named.
@@ -220,8 +221,9 @@ WORKER_KILLED = "[2026-11-30 09:51:13 +0000] [1] [ERROR] Worker (pid:15) was sen
     # Only before the requests failed (the failing minutes begin about 15 min before the read): not theirs.
     ([(-40, WORKER_TIMEOUT, 5)], False, ["the request log's 503 texts and the metrics of connector backend-conn"],
      ["worker timeout"]),
-    # Cloud Run ended instances over their memory limit: the instances' memory is where the 503s come from.
-    ([(-5, WORKER_TIMEOUT, 4)], True, ["the instances' memory"], ["worker timeout", "metrics of connector"]),
+    # Cloud Run ended instances over their memory limit: the instances' memory first, then the workers' timeouts.
+    ([(-5, WORKER_TIMEOUT, 4)], True, ["look next at the instances' memory", "; the application server's own worker "
+                                       "timeout (4 entries"], ["metrics of connector"]),
 ], ids=["timeouts", "timeouts and a kill", "too few", "before the failing minutes", "with memory kills"])
 def test_look_next_on_503s_names_the_workers_the_application_server_timed_out(stuck, killed, named, unnamed):
     e = _inconclusive_503s("connector", sql=False)

@@ -17,7 +17,7 @@ from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.database_errors import lines_but
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
-from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal, distinct_texts,
+from shared.diagnosis.log_signals import (CRASH_EXIT, REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal, distinct_texts,
                                          dial_failure, dial_timed_out, greeting_lost, greeting_timed_out, host_address,
                                          lost_mid_query,
                                          memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out,
@@ -484,7 +484,7 @@ INSTANCES_CRASHED = ("look at the service's instances first: the application's l
 # fatalpanic, exit(2); a fatal signal ends it) drops its requests in flight as Cloud Run's own 503
 # ("either the HTTP response was malformed or connection to the instance had an error", the
 # troubleshooting page's request-log text). The connector answers nothing and ends no process.
-_EXITED = re.compile(r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)", re.IGNORECASE)
+_EXITED = re.compile(CRASH_EXIT, re.IGNORECASE)
 
 
 # What a person checks when the 503s are those of instances Cloud Run ended over their memory limit.

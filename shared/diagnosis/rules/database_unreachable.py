@@ -1178,8 +1178,16 @@ def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str
 # (Refusal.PASSWORD_EXPIRED; MySQL Server Error Message Reference, "Server Handling of Expired Passwords"):
 # an expiry is the server's, per account, so a revision that logs in as another user is not refused so.
 _USERS_OWN = frozenset({Refusal.CREDENTIALS, Refusal.PASSWORD_EXPIRED})
+# MySQL's 1044 (ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", MySQL Server Error
+# Message Reference): the password was accepted, and the account holds no privilege on the database asked for. A
+# grant is an account's on a database (GRANT ... ON db.* TO 'u'@'h'), so, as PostgreSQL's missing CONNECT
+# privilege, it names both: another user or another database asked for brings it; a password never does.
+_GRANT_MISSING = frozenset({Refusal.DB_ACCESS})
 # The kinds `_settings_named` reads a setting from.
-_SETTINGS_NAMED = _USERS_OWN | {Refusal.SERVER_FATAL, Refusal.UNKNOWN_DATABASE}
+# The server's FATAL, and a database or role said missing in words that leave its severity unsaid
+# (Refusal.NAME_MISSING): either names the setting by its words (server_fatal's patterns).
+_NAMED_BY_WORDS = frozenset({Refusal.SERVER_FATAL, Refusal.NAME_MISSING})
+_SETTINGS_NAMED = _USERS_OWN | _GRANT_MISSING | _NAMED_BY_WORDS | {Refusal.UNKNOWN_DATABASE}
 
 
 def _settings_named(kind: str, text: str) -> tuple[str, ...]:
@@ -1188,9 +1196,9 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
     CONNECT privilege names both (server_fatal.NAMES_THE_USER and NAMES_THE_DATABASE): the grant is a role's on a
     database."""
     named = []
-    if kind in _USERS_OWN or (kind == Refusal.SERVER_FATAL and names_the_user(text)):
+    if kind in _USERS_OWN | _GRANT_MISSING or (kind in _NAMED_BY_WORDS and names_the_user(text)):
         named.append("user")
-    if kind == Refusal.UNKNOWN_DATABASE or (kind == Refusal.SERVER_FATAL and names_the_database(text)):
+    if kind in _GRANT_MISSING | {Refusal.UNKNOWN_DATABASE} or (kind in _NAMED_BY_WORDS and names_the_database(text)):
         named.append("database")
     return tuple(named)
 
