@@ -98,6 +98,14 @@ class SeriesSeed:
         one, and every stand-in copying a seeded state shares its series (docs/testing.md)."""
         return {}
 
+    @cached_property
+    def aligned_windows(self) -> dict[tuple, tuple[dict[datetime, Value], str]]:
+        """`_align`'s values and value type for this series, by (aligner, period, start, end): a pure function
+        of the frozen points, as `aligned_periods`. The same window is aligned again and again (each reducer,
+        filter or page size asked over it; every copy of a seeded state), and walking its periods (the keys
+        hashed, the ends stepped back) cost more than the periods' own answers, which are kept above."""
+        return {}
+
 
 # --- distributions ---------------------------------------------------------------------------
 
@@ -538,6 +546,19 @@ def _aligned_value_type(aligner: _Aligner, value_type: str) -> str:
 def _align(series: SeriesSeed, agg: _Aggregation, start: datetime | None, end: datetime) -> _Aligned:
     _check_aligner(agg, series)
     assert series.value_type is not None  # set by add_series
+    kind = "DELTA" if agg.aligner in (_Aligner.ALIGN_DELTA, _Aligner.ALIGN_SUM) and series.kind == "DELTA" else "GAUGE"
+    window = (agg.aligner, agg.period, start, end)
+    found = series.aligned_windows.get(window)
+    if found is None:
+        found = series.aligned_windows[window] = _aligned_values(series, agg, start, end)
+    values, out_type = found
+    return _Aligned(series, dict(values), kind, out_type)
+
+
+def _aligned_values(series: SeriesSeed, agg: _Aggregation, start: datetime | None,
+                    end: datetime) -> tuple[dict[datetime, Value], str]:
+    """The series' value per period end over the window, and their value type."""
+    assert series.value_type is not None  # set by add_series
     values: dict[datetime, Value] = {}
     out_type = _aligned_value_type(agg.aligner, series.value_type)
     ends, by_end = series.by_end
@@ -554,8 +575,7 @@ def _align(series: SeriesSeed, agg: _Aggregation, start: datetime | None, end: d
                                   if in_period else None)
         if found is not None:  # the API leaves periods without data out
             values[period_end], out_type = found
-    kind = "DELTA" if agg.aligner in (_Aligner.ALIGN_DELTA, _Aligner.ALIGN_SUM) and series.kind == "DELTA" else "GAUGE"
-    return _Aligned(series, values, kind, out_type)
+    return values, out_type
 
 
 def _reduce(aligned: list[_Aligned], agg: _Aggregation) -> list[_Aligned]:
