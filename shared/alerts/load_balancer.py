@@ -12,8 +12,9 @@ per backend. Such a series is the load balancer's monitored resource, never a Cl
 - A log-match policy on the global external load balancer's request log names that log's resource,
   `http_load_balancer` (labels project_id, forwarding_rule_name, url_map_name, backend_service_name, target_proxy_name,
   zone), and a log-based metric counted on those logs is written on `l7_lb_rule` (Cloud Load Balancing, "Logs and
-  metrics for backend services"). Whether each type carries every one of those labels is UNCONFIRMED, so a missing
-  one is left out of the words, never guessed.
+  metrics for backend services", cloud.google.com/cdn/docs/cdn-logging-monitoring; public alert policies filter
+  logging.googleapis.com/user/ metrics on resource.type="l7_lb_rule" alike). Whether each type carries every one of
+  those labels is UNCONFIRMED, so a missing one is left out of the words, never guessed.
 - A serverless NEG names the Cloud Run service it sends requests to in its own configuration (`cloudRun.service`,
   or a `urlMask` that reads the service from each request's URL: Compute Engine API, "REST Resource:
   regionNetworkEndpointGroups", NetworkEndpointGroup.cloudRun), never in the load balancer's series. The NEG's name
@@ -26,7 +27,8 @@ per backend. Such a series is the load balancer's monitored resource, never a Cl
   was chosen. Those three backend_type values say the 5xx was the load balancer's own: no service is a candidate,
   and a label holding NO_BACKEND_SELECTED or UNKNOWN is no name, project or region. Elastic's metricbeat example spells
   an instance group INSTANCE_GROUP, the page INSTANCE GROUP: both are read, as is a backend bucket, as no Cloud Run
-  service's. Any other type (NETWORK_ENDPOINT_GROUP, MULTIPLE_BACKENDS, UNKNOWN) or none may be one's.
+  service's. Any other type (NETWORK_ENDPOINT_GROUP, MULTIPLE_BACKENDS, UNKNOWN, one the page does not list) or
+  none may be one's: a value read otherwise than above still names candidates, never a certain target.
 - With cross-project service referencing, a backend service may sit in another project than the load balancer's
   frontend, and which project the https_lb_rule series reports under is UNCONFIRMED: a project that runs no managed
   service says "none found", never that the service is not there.
