@@ -30,6 +30,7 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, no
 from shared.alerts.present_failure import alert_hold
 from shared.alerts.load_balancer import services_behind
 from shared.alerts.received import Named, cut_words, named, received
+from shared.gcp.identifiers import services_in
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
                            described)
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
@@ -1196,9 +1197,8 @@ def same_name_services(incident: Incident, config: Config) -> str:
     name, project, location = labels.get("service_name"), labels.get("project_id"), labels.get("location")
     if incident.resource_type != "cloud_run_revision" or not name or (location and project):
         return ""
-    found = [s.name for s in config.services if s.name.rsplit("/", 1)[-1] == name
-             and (not project or s.name.split("/")[1] == project)
-             and (not location or s.name.split("/")[3] == location)]
+    found = services_in((s.name for s in config.services if s.name.rsplit("/", 1)[-1] == name), project or "",
+                        location or "")
     if not found:
         return f"; no managed service is named {name!r}"
     named = (f"the managed service named {name!r} is {found[0]}" if len(found) == 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shared.echo import quoted
@@ -24,6 +25,13 @@ from shared.echo import quoted
 _PROJECT = r"(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*[a-z0-9]"
 _CONNECTION = re.compile(rf"^(?P<project>{_PROJECT}):(?P<region>[a-z0-9-]+):(?P<instance>[a-z0-9][a-z0-9-]*)$")
 _RESOURCE = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/(?P<kind>[a-zA-Z]+)/(?P<id>[^/]+)$")
+
+
+def services_in(names: Iterable[str], project: str = "", location: str = "") -> list[str]:
+    """The full service names (`projects/P/locations/L/services/S`) in `project` and `location`; an empty one
+    matches any. Said to a person as candidates: an alert's labels narrowed them, never named one."""
+    return [name for name in names
+            if (not project or name.split("/")[1] == project) and (not location or name.split("/")[3] == location)]
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def test_a_connector_policy_aggregated_across_connectors_says_so_too():
     ("cloud_run_job", {"project_id": "p", "location": "europe-west1", "job_name": "orders"}),
     ("k8s_container", {"project_id": "p", "cluster_name": "c", "container_name": "orders"}),
     # A load balancer in front of a service's serverless NEG (loadbalancing.googleapis.com/https/
-    # request_count on https_lb_rule; l7_lb_rule for the regional one): which backend failed is not named.
+    # request_count on https_lb_rule; l7_lb_rule for a log-based metric on its logs): which service failed is not named.
     ("https_lb_rule", {"project_id": "p", "url_map_name": "shop", "backend_target_name": "orders-neg",
                        "forwarding_rule_name": "shop-fr", "region": "global"}),
     ("l7_lb_rule", {"project_id": "p", "url_map_name": "shop", "backend_target_name": "orders-neg",
