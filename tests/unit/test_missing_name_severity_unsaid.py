@@ -13,7 +13,7 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.log_signals import Refusal, refusal_of
+from shared.diagnosis.log_signals import Refusal, refusal_of, stdout_needles
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
@@ -108,3 +108,15 @@ def test_an_unsaid_severity_is_acted_on_only_where_both_readings_agree(case):
     if "competing" in case:
         assert set(result.competing) == case["competing"], words
     assert "ended the connection with an error of its own" not in words, words
+
+
+@pytest.mark.parametrize("text, asked", [
+    (SQLX_DB.format(name="orders_v2"), True),
+    (SQLX_ROLE.format(name="reporting"), True),
+    ('error returned from database: duplicate key value violates unique constraint "orders_pkey"', False),
+    ('error returned from database: syntax error at or near "SELEC"', False),
+], ids=["sqlx database missing", "sqlx role missing", "sqlx unique violation", "sqlx syntax error"])
+def test_the_failure_read_asks_for_sqlxs_missing_names_never_its_frame_alone(text, asked):
+    # Every server error sqlx prints carries its frame: a needle of the frame alone would fill the read's page
+    # with statement errors no rule reads.
+    assert any(needle in text.lower() for needle in stdout_needles()) is asked
