@@ -2333,9 +2333,12 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 Refusal.NAME_MISSING),
     # sqlx (Rust) prints any error the server sent as "error returned from database: " + the server's message
     # (launchbadge/sqlx sqlx-core/src/error.rs, Error::Database; PgDatabaseError's Display is the message
-    # alone), ERROR and FATAL alike: the same two readings as lib/pq's.
+    # alone), ERROR and FATAL alike: the same two readings as lib/pq's. The frame stands in a lookbehind, so
+    # that the pattern's anchor, the needle the Logging query asks for, is '" does not exist' (the other rows'
+    # already), never the frame alone, which every server error sqlx prints carries (a unique violation, a
+    # syntax error): those would fill the failure read's page (stdout_needles).
     DbErrorText("Rust: sqlx (database or role missing, severity unsaid)",
-                r'\berror returned from database: (?:database|role) "[^"\n]*" does not exist',
+                r'(?<=\berror returned from database: )(?:database|role) "[^"\n]*" does not exist',
                 'error returned from database: database "orders_v2" does not exist',
                 "launchbadge/sqlx sqlx-core/src/error.rs (Error::Database, \"error returned from database: {0}\"); "
                 "PostgreSQL postinit.c and miscinit.c (FATAL), dbcommands.c and variable.c (ERROR); UNCONFIRMED in a "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.diagnosis.connector_names import Naming, names_connector
 from shared.diagnosis.evidence import Connector, EvidenceItem, LogRecord, short_name
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.log_signals import LogSignal, crash_exit, crash_signal, is_pooler_wait, per_text, signals_in
@@ -285,10 +286,27 @@ def _where_503s_come_from(facts: Facts) -> str:
 def _connector_quiet(facts: Facts) -> bool:
     """Whether the connector's metrics were read with points in the incident window and show none of the
     saturation signs notable._connector reads (instances at its max, CPU p99 at connector_cpu_saturation,
-    throughput at connector_throughput_ratio of its ceiling). No point is unknown, never quiet."""
-    if facts.b.connector is None or not facts.connector_values(facts.b.connector_instances, facts.incident):
+    throughput at connector_throughput_ratio of its ceiling). No point is unknown, never quiet: each of the
+    three is read (a throughput with no ceiling known judges nothing), and the connector read is the one every
+    serving revision routes through (`_one_connector_read`): another's metrics were not read."""
+    if not _one_connector_read(facts):
+        return False
+    window = facts.incident
+    judged = (facts.connector_values(facts.b.connector_instances, window), facts.connector_cpu(window),
+              facts.connector_bytes(window) if facts.connector_ceiling_mbps() else [])
+    if not all(judged):
         return False
     return not any(n.kind.startswith("connector_") for n in notable(facts))
+
+
+def _one_connector_read(facts: Facts) -> bool:
+    """Whether the connector read (EvidenceBundle.connector, the only one whose metrics are read) is the one
+    each serving revision routes through (connector_names.names_connector: YES; a name by another project's
+    number, MAYBE, is not shown to be it)."""
+    connector = facts.b.connector
+    return connector is not None and all(
+        names_connector(facts.b.service, r.vpc_connector, connector.name) is Naming.YES
+        for r in facts.serving if r.vpc_connector)
 
 
 def _crash_exits(facts: Facts) -> str:

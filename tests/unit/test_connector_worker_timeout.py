@@ -26,6 +26,7 @@ CONNECTION_ERROR = ("The request failed because either the HTTP response was mal
 TIMEOUT = "[2026-12-03 11:52:31 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:{pid})"
 KILLED = "[2026-12-03 11:52:32 +0000] [1] [ERROR] Worker (pid:{pid}) was sent SIGKILL! Perhaps out of memory?"
 JSON_TIMEOUT = "WORKER TIMEOUT (pid:{pid})"   # a JSON formatter's message field (the payload's text)
+PUMA = "[1] ! Terminating timed out worker (worker failed to check in within 60 seconds): {pid}"  # lib/puma/cluster.rb
 QUEUEPOOL = ("sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, "
              "timeout 30.00 (Background on this error at: https://sqlalche.me/e/20/3o7r)")
 REQUESTS = "run.googleapis.com/requests"
@@ -61,6 +62,8 @@ CASES = {
         dict(lines=((KILLED, 8),)), Signature.INCONCLUSIVE, None),
     "a JSON formatter's worker timeouts, a hang at 28 s without 503s: not scaled": (
         dict(p99=28.4, share_503=0, since=-14, lines=((JSON_TIMEOUT, 9),)), Signature.INCONCLUSIVE, None),
+    "Puma's workers timed out (the same signal): not scaled": (
+        dict(lines=((PUMA, 10),)), Signature.INCONCLUSIVE, None),
     "two worker timeouts only: the connector (unchanged)": (
         dict(lines=((TIMEOUT, 2),)), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "worker timeouts and dial timeouts to the database: the connector (unchanged)": (

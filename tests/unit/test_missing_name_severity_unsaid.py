@@ -13,7 +13,7 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.log_signals import Refusal, refusal_of
+from shared.diagnosis.log_signals import Refusal, refusal_of, stdout_needles
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
@@ -49,6 +49,7 @@ def test_a_missing_name_whose_severity_the_driver_leaves_unsaid(text, kind):
 
 
 SAME = (HOST, ("DB_NAME", "orders"), ("DB_USER", "app"))
+NEW_NAME = (HOST, ("DB_NAME", "orders_v2"), ("DB_USER", "app"))
 CASES = {
     # An image-only deploy: its own statement (a DROP or GRANT naming a database gone), or the database
     # dropped under every revision at connect. The readings disagree: escalated, nothing done (before: sqlx's
@@ -71,6 +72,18 @@ CASES = {
         build=lambda e: quiet(_env(e, SAME, (HOST, ("DB_NAME", "orders"), ("DB_USER", "app_v2"))))
         .log(-6, LIBPQ_ROLE.format(name="app_v2"), NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    # The deploy changed DB_NAME, and the line names another database or role than any it asks for: a
+    # statement's (a migration's GRANT, a cross-database read), not tied to the deploy by the name it gives.
+    # Escalated, deploy and database competing (before: rolled back on DB_NAME's change alone).
+    "a deploy changed DB_NAME, lib/pq's other database missing: escalated": dict(
+        build=lambda e: quiet(_env(e, SAME, NEW_NAME)).log(-6, LIBPQ_DB.format(name="analytics"), NEW, count=20),
+        action=None, competing=BOTH),
+    "a deploy changed DB_NAME, sqlx's other database missing: escalated": dict(
+        build=lambda e: quiet(_env(e, SAME, NEW_NAME)).log(-6, SQLX_DB.format(name="analytics"), NEW, count=20),
+        action=None, competing=BOTH),
+    "a deploy changed DB_NAME, node-postgres' role missing in a GRANT: escalated": dict(
+        build=lambda e: quiet(_env(e, SAME, NEW_NAME)).log(-6, 'error: role "readonly" does not exist', NEW, count=20),
+        action=None, competing=BOTH),
     # No deploy: escalated with where to look under both readings.
     "no deploy, sqlx's database missing: escalated naming both readings": dict(
         build=lambda e: quiet(serving(e)).log(-5, SQLX_DB.format(name="orders"), OLD, count=25),
@@ -92,4 +105,18 @@ def test_an_unsaid_severity_is_acted_on_only_where_both_readings_agree(case):
         assert result.signature in (Signature.INCONCLUSIVE, Signature.DATABASE_UNREACHABLE), words
     if "said" in case:
         assert case["said"] in words, words
+    if "competing" in case:
+        assert set(result.competing) == case["competing"], words
     assert "ended the connection with an error of its own" not in words, words
+
+
+@pytest.mark.parametrize("text, asked", [
+    (SQLX_DB.format(name="orders_v2"), True),
+    (SQLX_ROLE.format(name="reporting"), True),
+    ('error returned from database: duplicate key value violates unique constraint "orders_pkey"', False),
+    ('error returned from database: syntax error at or near "SELEC"', False),
+], ids=["sqlx database missing", "sqlx role missing", "sqlx unique violation", "sqlx syntax error"])
+def test_the_failure_read_asks_for_sqlxs_missing_names_never_its_frame_alone(text, asked):
+    # Every server error sqlx prints carries its frame: a needle of the frame alone would fill the read's page
+    # with statement errors no rule reads.
+    assert any(needle in text.lower() for needle in stdout_needles()) is asked

@@ -61,6 +61,23 @@ CASES = {
         build=lambda e: quiet(_env(e, (HOST, ("DB_NAME", "orders")), (HOST, ("DB_NAME", "orders_v2"))))
         .log(-6, GO_1044.format(db="orders_v2"), NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    # A statement's 1044 (a migration's USE or SHOW TABLES FROM another database): at connect 1044 can name only
+    # the database asked for, so a line naming one neither revision asks for is not tied to the DB_NAME change.
+    # Escalated, deploy and database competing (before: rolled back on DB_NAME's change alone).
+    "a deploy changed DB_NAME, 1044 for another database: escalated, deploy and database competing": dict(
+        build=lambda e: quiet(_env(e, (HOST, ("DB_NAME", "orders")), (HOST, ("DB_NAME", "orders_v2"))))
+        .log(-6, GO_1044.format(db="analytics"), NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
+    "a deploy changed DB_NAME, pymysql's 1044 for the old name: escalated, deploy and database competing": dict(
+        build=lambda e: quiet(_env(e, (HOST, ("DB_NAME", "orders")), (HOST, ("DB_NAME", "orders_v2"))))
+        .log(-6, PYMYSQL_1044.format(db="orders"), NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
+    # A rename in case only: the server compares the name as sent (lower_case_table_names=0, MySQL's default on
+    # Linux, MySQL Reference Manual "Identifier Case Sensitivity"), and the line gives the name the deploy set.
+    "a deploy changed DB_NAME's case, 1044 for the new name: rolled back": dict(
+        build=lambda e: quiet(_env(e, (HOST, ("DB_NAME", "orders")), (HOST, ("DB_NAME", "Orders"))))
+        .log(-6, GO_1044.format(db="Orders"), NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
     # The password was accepted: a deploy that changed only it did not bring a missing grant (before: read as the
     # password refused, and rolled back on the password's change).
     "a deploy changed only the password, 1044: escalated, deploy and database competing": dict(

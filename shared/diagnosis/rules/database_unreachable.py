@@ -1178,27 +1178,31 @@ def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str
 # (Refusal.PASSWORD_EXPIRED; MySQL Server Error Message Reference, "Server Handling of Expired Passwords"):
 # an expiry is the server's, per account, so a revision that logs in as another user is not refused so.
 _USERS_OWN = frozenset({Refusal.CREDENTIALS, Refusal.PASSWORD_EXPIRED})
-# MySQL's 1044 (ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%s' to database '%s'", MySQL Server Error
-# Message Reference): the password was accepted, and the account holds no privilege on the database asked for. A
-# grant is an account's on a database (GRANT ... ON db.* TO 'u'@'h'), so, as PostgreSQL's missing CONNECT
-# privilege, it names both: another user or another database asked for brings it; a password never does.
-_GRANT_MISSING = frozenset({Refusal.DB_ACCESS})
-# The kinds `_settings_named` reads a setting from.
-# The server's FATAL, and a database or role said missing in words that leave its severity unsaid
-# (Refusal.NAME_MISSING): either names the setting by its words (server_fatal's patterns).
-_NAMED_BY_WORDS = frozenset({Refusal.SERVER_FATAL, Refusal.NAME_MISSING})
-_SETTINGS_NAMED = _USERS_OWN | _GRANT_MISSING | _NAMED_BY_WORDS | {Refusal.UNKNOWN_DATABASE}
+# The kinds `_settings_named` reads a setting from. The server's FATAL
+# (Refusal.SERVER_FATAL: PostgreSQL ends the session at connect for the database or role the connection asks
+# for, server_fatal's patterns) names the setting by its words; MySQL's 1049 names the database.
+_NAMED_BY_WORDS = frozenset({Refusal.SERVER_FATAL})
+_SETTINGS_NAMED = _USERS_OWN | _NAMED_BY_WORDS | {Refusal.UNKNOWN_DATABASE}
+# The refusals a statement answers as well as a login, tied to a deploy only by the name they give
+# (`_names_brought`), never by the kind of setting changed: MySQL's 1044 (ER_DBACCESS_DENIED_ERROR, "Access denied
+# for user '%s'@'%s' to database '%s'", MySQL Server Error Message Reference) at connect names the database
+# configured, and at a statement (USE analytics, SHOW TABLES FROM analytics, a migration's) any other; a database
+# or role said missing in words that leave its severity unsaid (Refusal.NAME_MISSING: 'pq: database "D" does not
+# exist', sqlx's 'error returned from database: role "R" does not exist') may be a FATAL at login or an ERROR of a
+# statement (CREATE ... OWNER TO, GRANT ... TO R, dblink). A deploy that changed DB_NAME beside a line naming
+# another database did not bring it: only a name the new revision asks for and the one before does not does.
+_NAME_TIES_ONLY = frozenset({Refusal.DB_ACCESS, Refusal.NAME_MISSING})
 
 
 def _settings_named(kind: str, text: str) -> tuple[str, ...]:
     """The connection settings (connection_target_changed's "database", "user") one refusal names, either of
     which changed explains it (`_kinds_changed`); () for a refusal no setting of the client's decides. A missing
     CONNECT privilege names both (server_fatal.NAMES_THE_USER and NAMES_THE_DATABASE): the grant is a role's on a
-    database."""
+    database. MySQL's 1044 and a name said missing with its severity unsaid are not read here (_NAME_TIES_ONLY)."""
     named = []
-    if kind in _USERS_OWN | _GRANT_MISSING or (kind in _NAMED_BY_WORDS and names_the_user(text)):
+    if kind in _USERS_OWN or (kind in _NAMED_BY_WORDS and names_the_user(text)):
         named.append("user")
-    if kind in _GRANT_MISSING | {Refusal.UNKNOWN_DATABASE} or (kind in _NAMED_BY_WORDS and names_the_database(text)):
+    if kind == Refusal.UNKNOWN_DATABASE or (kind in _NAMED_BY_WORDS and names_the_database(text)):
         named.append("database")
     return tuple(named)
 
@@ -1217,7 +1221,8 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
 # does. Whether Cloud SQL answers a user name it does not hold with these words or another is UNCONFIRMED;
 # a name both revisions ask for ties nothing to the deploy either way (_names_brought). The server admits one
 # user or database and not another.
-_NAMES_DECIDE = _SETTINGS_NAMED | {Refusal.NOT_ADMITTED, Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT, Refusal.IAM_USER}
+_NAMES_DECIDE = _SETTINGS_NAMED | _NAME_TIES_ONLY | {Refusal.NOT_ADMITTED, Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT,
+                                                     Refusal.IAM_USER}
 def _kinds_changed(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
     """Each setting the refusals' kinds name (`_settings_named`: a role or database that does not exist, a
     password refused or expired, a CONNECT privilege missing) -> the variables the deploy changed for it (a plain
