@@ -28,12 +28,19 @@ sys.path.insert(0, os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] or str(
 LINES = 10_000
 # Each kind's share of the mix, and how its lines are written ({n}: a number, {h}: a host, {w}: a word, {s}: a secret).
 KINDS: dict[str, tuple[float, tuple[str, ...]]] = {
-    "plain": (0.55, (
+    "plain": (0.50, (
         "GET /api/v1/orders/{n} 200 {n} ms user-agent=Go-http-client/1.1 trace={w}",
         "INFO orders.worker: processed batch {n} of {n} items in {n} ms (queue depth {n})",
         "WARNING slow request to /api/v1/cart/{n}: {n} ms over the 800 ms budget, instance {w}",
         "ERROR payment handler failed: upstream answered 503 after {n} ms (attempt {n} of 3)",
         "Default STARTUP TCP probe succeeded after 1 attempt for container \"orders-1\" on port 8080.")),
+    # a region's name or a header's, a route's or a mounted secret's path: words that hold a shape's needle (`asia`,
+    # `-key`, `-token`, `-pass`) and no credential
+    "shape's words": (0.05, (
+        "INFO orders.worker: instance {n} in asia-northeast1 processed batch {n} of 500 items in {n} ms region=asia-east1",
+        "WARNING request {n} without idempotency-key header: x-api-key present, retrying /api/v1/cart/{n} after 800 ms",
+        "GET /api/v1/auth/refresh-token 200 {n} ms user-agent=Go-http-client/1.1 trace={w} path=/v1/session-token",
+        "INFO health check {n}: db-pass secret mounted at /secrets/db-pass, connector ok after {n} ms on instance {w}")),
     "driver error": (0.15, (
         "psycopg2.OperationalError: connection to server at \"{h}\", port 5432 failed: Connection timed out",
         "FATAL:  password authentication failed for user \"app{n}\"",

@@ -4662,6 +4662,12 @@ def classify(text: str) -> frozenset[LogSignal]:
     return classify_all((text,))[text]
 
 
+def read_signals(text: str) -> tuple[frozenset[LogSignal], str]:
+    """What the diagnosis reads in a text: its signals and the database's refusal (shared/redaction.py keeps a value
+    after a secret's name whose redaction would change this: shared/gcp/logging.py)."""
+    return classify(text), refusal_of(text)
+
+
 def classify_all(texts: Iterable[str]) -> dict[str, frozenset[LogSignal]]:
     """Each distinct text of `texts` and its signals, exactly what `signals_by_pattern` says of it.
 

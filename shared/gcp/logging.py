@@ -18,7 +18,7 @@ from typing import Any
 from shared.errors import IncompleteReadError, PermanentError, TransientError
 from shared.diagnosis.evidence import (GRPC_CODE_KEY, READ_KEYS, LogRecord, LogResult, decoded, payload_severity,
                                        payload_text)
-from shared.diagnosis.log_signals import SQL_USER_WRITES, bytes_hold_a_needle, holds_a_needle
+from shared.diagnosis.log_signals import SQL_USER_WRITES, bytes_hold_a_needle, holds_a_needle, read_signals
 from shared.gcp.endpoints import CallPolicy, PageCursor, call_with_retry, connect, logging_client
 from shared.redaction import redacted
 from shared.gcp.run_logs import log_id_of
@@ -380,11 +380,12 @@ def _text(raw: Any, payload: str | None, known: dict[str, Any] | None, audit: An
     evidence (a database error naming its DSN, `postgresql://app:password@host` in a stack trace), cut to
     160 characters, in summaries that reach the outcome and the timeline. Redacted here, whole, once: a
     quote cut inside a password would no longer hold the `@` that tells it is one. What the signatures
-    read (the words, the host, the user) is kept."""
+    read (the words, the host, the user) is kept, and so is a driver's message after a secret's name that holds one
+    of the diagnosis's signals (`password: server refused TLS connection`: redaction's `reads`)."""
     if payload == "text_payload":
-        return redacted(raw.text_payload)
+        return redacted(raw.text_payload, reads=read_signals)
     if known is not None:
-        return redacted(payload_text(known.get, _own_strings(raw.json_payload, len(known))))
+        return redacted(payload_text(known.get, _own_strings(raw.json_payload, len(known))), reads=read_signals)
     return audit.method_name if audit is not None else ""
 
 

@@ -26,6 +26,12 @@ PASSPHRASES = {
     # a driver's mark further on, in the next pair or the next line of a JSON string, is not this value's
     "a pair after it": ('password: connection lost forever; db: "orders"', 'password: ' + R + '; db: "orders"'),
     "a passphrase inside a JSON string": ('"password: connection lost forever\\nport: 5432"', '"password: ' + R + '\\nport: 5432"'),
+    # a digit or a symbol, as password policies ask, is no driver's full form (no address, port, cause or quote)
+    "a year and a sign": ("password: connection lost forever 2024!", "password: " + R),
+    "a number sign": ("DB_PASSWORD: connection lost again #42", "DB_PASSWORD: " + R),
+    "a count": ("password: could not connect 4 times!", "password: " + R),
+    "a JSON string's closing quote": ('{"msg": "password: connection lost forever\\", \\"db\\": \\"orders\\""}',
+                                      '{"msg": "password: ' + R + '\\", \\"db\\": \\"orders\\""}'),
 }
 # The same openings in a driver's full form: a name quoted, an address, a further cause after ": ", a connection's
 # state last. Kept whole.
@@ -40,6 +46,12 @@ DRIVER_FORMS = [
     "password: Connection reset by peer",
     "password: not set", "password: never set", "password: too short", "password: fe_sendauth: no password supplied",
     "password: The password of the account must be changed.", "password: Your password has expired",
+    # libpq's quoted host inside a JSON string, its quotes escaped
+    '{"message": "password: connection to server at \\"127.0.0.1\\", port 5432 failed: Connection refused"}',
+    "password: connection to server on socket /cloudsql/p:r:i/.s.PGSQL.5432 failed",
+    "password: could not connect to server at port 5432",
+    # a Go chain's step before a driver's words opening a connection's failure
+    "password: connect: failed to connect to the database server, retrying in 5s",
 ]
 
 # A Go error chain (`fmt.Errorf("connect: %w", err)`) around a password or before a driver's message: the chain's words
@@ -56,6 +68,13 @@ GO_CHAINS = {
                             f'connect: password={R} failed: pq: password authentication failed for user "app"'),
     "dial tcp": ("password: dial tcp 10.20.0.3:3307: connect: connection refused",
                  "password: dial tcp 10.20.0.3:3307: connect: connection refused"),
+    # a chain's step is one word before ":": an op's name and another word are a passphrase
+    "an op and a word": ('password: open sesame: pq: password authentication failed for user "app"',
+                         f'password: {R}: pq: password authentication failed for user "app"'),
+    "dial and a word": ('password: dial tone: pq: password authentication failed for user "app"',
+                        f'password: {R}: pq: password authentication failed for user "app"'),
+    "exec and a word": ('password: exec summary: pq: password authentication failed for user "app"',
+                        f'password: {R}: pq: password authentication failed for user "app"'),
     "a password that is no op": ('password: letmein: pq: password authentication failed for user "app"',
                                  f'password: {R}: pq: password authentication failed for user "app"'),
 }
@@ -76,6 +95,10 @@ RAILS = {
     "the block inside a JSON string": (f'"active_record_encryption:\\n  primary_key: {S}\\n"',
                              f'"active_record_encryption:\\n  primary_key: {R}\\n"'),
     "dotted": (f"active_record_encryption.primary_key: {S}", f"active_record_encryption.primary_key: {R}"),
+    "a folded scalar": (f"active_record_encryption:\n  primary_key: >-\n    {S}",
+                        f"active_record_encryption:\n  primary_key: >-\n    {R}"),
+    "a literal scalar": (f"active_record_encryption:\n  primary_key: |\n    {S}",
+                         f"active_record_encryption:\n  primary_key: |\n    {R}"),
     "Rails config": (f'config.active_record.encryption.primary_key = "{S}"',
                      f'config.active_record.encryption.primary_key = "{R}"'),
 }
@@ -96,6 +119,14 @@ OPTIONS = {
                           f'{{"textPayload": "args=[\\"--password\\", \\"{R}\\"]"}}'),
     "Python list": (f"argv: ['--token', '{S}']", f"argv: ['--token', '{R}']"),
     "YAML args": (f"args:\n- --db-pass\n- {S}\n- --port\n- '8080'", f"args:\n- --db-pass\n- {R}\n- --port\n- '8080'"),
+    # argparse's and Go flag's names spelt with "_"
+    "--db_pwd VALUE": (f"app --db_pwd {S}", f"app --db_pwd {R}"),
+    "--api_key VALUE": (f"app --api_key {S}", f"app --api_key {R}"),
+    "--encryption_key VALUE": (f"app --encryption_key {S}", f"app --encryption_key {R}"),
+    "--client_secret VALUE": (f"app --client_secret {S}", f"app --client_secret {R}"),
+    "--db_pass VALUE": (f"app --db_pass {S}", f"app --db_pass {R}"),
+    "YAML args, double-quoted": (f'args:\n  - "--db-pass"\n  - "{S}"', f'args:\n  - "--db-pass"\n  - "{R}"'),
+    "YAML args, single-quoted": (f"args:\n  - '--api_key'\n  - '{S}'", f"args:\n  - '--api_key'\n  - '{R}'"),
     "mysql -p VALUE then a database": (f"+ mysql -h 10.0.0.3 -u app -p {S} shop", f"+ mysql -h 10.0.0.3 -u app -p {R} shop"),
     "mysql -p VALUE no name holds": ("mysql -u app -p Zq8!s3cret", f"mysql -u app -p {R}"),
     "mysql -p in a reason": (f"rolled back; ran mysql -u app -p {S} shop to check",
@@ -107,7 +138,8 @@ OPTIONS_KEPT = ["mysql -h 10.30.0.5 -u app -p orders", "mysql -u app -p orders -
                 "mysql -u app -p -h 10.0.0.3", "docker run -p 8080:8080 img", "psql -h 10.0.0.3 -p 5432 -U app",
                 "mkdir -p /tmp/x", "--private-key /secrets/key.pem", "--token ${TOKEN}", "--no-password orders",
                 "gcloud secrets versions access latest --secret=db-pass", "--key projects/p/keys/k",
-                '{"x-api-key": "[redacted credential]"}', "ssh -p 22 host"]
+                'app --idempotency-key 3f2a9c1e', "app --primary-key id", "ssh -p 22 host",
+                'args:\n  - "--db-host"\n  - "10.0.0.3"']
 
 # Other forms: an access key's secret beside its ID; Slack's app-level token.
 OTHERS = {
@@ -116,6 +148,10 @@ OTHERS = {
     "AWS temporary key": ("ASIAIOSFODNN7EXAMPLE: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", f"ASIAIOSFODNN7EXAMPLE: {R}"),
     "HMAC key": ("GOOG1EABCDEFGHIJKLMNOPQRSTUVWXYZ234567 bGoa+V7g/yqDXvKRqq+JTFn4uQZbPiQJo4pf9RzJ",
                  f"GOOG1EABCDEFGHIJKLMNOPQRSTUVWXYZ234567 {R}"),
+    # Cloud Storage "HMAC keys": a service account's access ID, 61 characters, and its secret
+    "HMAC key, a service account's ID": (
+        "GOOGTS7C7FUP3AIRVJTE2BCDKINBTES3HC2GY5CBFJDCQ2SYHV6A6XXVTJFSA,bGoa+V7g/yqDXvKRqq+JTFn4uQZbPiQJo4pf9RzJ",
+        f"GOOGTS7C7FUP3AIRVJTE2BCDKINBTES3HC2GY5CBFJDCQ2SYHV6A6XXVTJFSA,{R}"),
     "a Secret Manager payload after an escaped line end": (f'"ok\\npayload {{ data: \\"{S}\\" }}"',
                                                             f'"ok\\npayload {{ data: {R} }}"'),
     "Slack app token": ("SLACK_APP=xapp-1-A0123456789-1234567890123-abcdef0123456789", f"SLACK_APP={R}"),
