@@ -30,7 +30,7 @@ from shared.diagnosis.client_errors import client_errors_risen
 from shared.diagnosis.grpc_calls import grpc_failing, grpc_kind, grpc_unshown, statuses
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.lasting_refusals import lasting_refusal
-from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
+from shared.diagnosis.narrative import look_next, path_notes, requests_ended_by, what_was_seen
 from shared.diagnosis.notable import notable, noted
 from shared.diagnosis.check_results import check_results, check_unread
 from shared.diagnosis.principals import acts_as_tool, named
@@ -108,6 +108,15 @@ def _held_for_incomplete(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Diagno
                                        if diagnosis.recommendation else ""))
 
 
+def _held_then_look_next(facts: Facts, held: list[Finding]) -> str:
+    """What a person does first: a held cause's advice, then where to look next; but what ended the requests,
+    found in Cloud Run's system log or the application server's (narrative.requests_ended_by: crashes, memory
+    kills, liveness shutdowns, worker timeouts), leads the advice of a cause held on its metrics alone."""
+    advice = [f.recommendation for f in held]
+    steps = [look_next(facts), *advice] if advice and requests_ended_by(facts) else [*advice, look_next(facts)]
+    return "; then ".join(steps)
+
+
 def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
     bundle = facts.b
     findings = [rule(facts) for rule in RULES]
@@ -141,7 +150,7 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
                                  "ruled out: " + "; ".join(f.summary for f in findings if not f.not_ruled_out),
                          evidence=evidence + tuple(e for f in findings for e in f.evidence),
                          stand_down=stand_down, api_calls=bundle.api_calls,
-                         recommendation="; then ".join([*(f.recommendation for f in held), look_next(facts)]))
+                         recommendation=_held_then_look_next(facts, held))
     # A cause not ruled out (Finding.not_ruled_out) competes with a single matched one: neither acts.
     doubted = held
     # Cloud Run's max instances and the connector's ceiling together: told apart by which came first (two_ceilings).

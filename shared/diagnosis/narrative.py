@@ -264,6 +264,15 @@ def _rollout_not_ready(facts: Facts) -> str:
               "configuration and its startup logs")
 
 
+def requests_ended_by(facts: Facts) -> bool:
+    """Whether Cloud Run's system log or the application server says what ended the 503s' requests (instances
+    killed over their memory limit, crashed, shut down by their liveness probe, workers timed out): evidence
+    found, which a person reads before any held cause's advice of where to search (diagnose._verdict)."""
+    if facts.requests(facts.incident).share(code="503") < facts.s.healthy_error_ratio:
+        return False
+    return any(part(facts) for part in (_memory_kills, _crash_exits, _liveness_shutdowns, _worker_timeouts))
+
+
 def _where_503s_come_from(facts: Facts) -> str:
     """Where to look for the 503s, in the order an SRE checks them: what ended the instances in Cloud Run's
     own system log (over their memory limit, LogSignal.MEMORY_LIMIT; their container's process exited or a

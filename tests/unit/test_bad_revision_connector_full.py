@@ -3,8 +3,9 @@ connector's failure, the canary a bystander (its instances alone open new connec
 on the ones it holds), unless the deploy changed what it dials or filled the connector itself. A connector
 already near full before the deploy (or not read then, or more requests since) holds the rollback: sending the
 traffic back leaves it full, so a person chooses. A connector idle until the canary arrived, then full on the same
-load, is the deploy's (a connection leak changing no setting): rolled back. A different address, a connector with
-headroom or at a normal CPU leaves the rollback standing; a connector being changed (not READY) holds it."""
+load, is held too: the connector is shared, and a neighbour's surge on it looks the same as the canary's own load
+from this service's requests. A different address, a connector with headroom or at a normal CPU leaves the rollback
+standing; a connector being changed (not READY) holds it, unless the deploy moved what the canary dials."""
 from __future__ import annotations
 
 import pytest
@@ -76,9 +77,9 @@ ROWS = {
     "full, same DB_HOST in both revisions' env": (dict(old_host=DB, new_host=DB), HELD),
     "full, same address, 50 % canary, the stable revision's dials too": (dict(share=50, old_dials=True), HELD),
     "near full before the deploy (CPU p99 75 %), full after": (dict(before=0.75), HELD),
-    # Full only after the deploy: held unless the canary alone brought the load.
-    "idle until the canary, then full on the same load (a leak)": (dict(before=None), ROLLBACK),
-    "idle until the canary, then full, slow": (dict(before=None, failing="slow"), ROLLBACK),
+    # Full only after the deploy: held (the canary's own load, or a neighbour's on the shared connector).
+    "idle until the canary, then full on the same load (a leak)": (dict(before=None), HELD),
+    "idle until the canary, then full, slow": (dict(before=None, failing="slow"), HELD),
     # Half the split failing: connector_saturation matches the service's requests too, and the two compete.
     "idle until the 50 % canary, then full on the same load": (dict(before=None, share=50), COMPETE),
     "idle until the canary, but the service's requests tripled with it": (dict(before=None, load=3.0), HELD),
@@ -89,6 +90,10 @@ ROWS = {
     "connector UPDATING, headroom, CPU normal": (dict(before=None, max_instances=10, cpu=0.3,
                                                       state="UPDATING"), HELD),
     "connector CREATING, full": (dict(state="CREATING"), HELD),
+    "connector ERROR, full": (dict(state="ERROR"), HELD),
+    # The deploy's own change is read before the connector's state: the rollback stands whatever it is.
+    "connector UPDATING, the deploy moved DB_HOST": (dict(state="UPDATING", dialled=ELSEWHERE, old_host=DB,
+                                                          new_host=ELSEWHERE), ROLLBACK),
     # The deploy's own: the rollback stands.
     "full, the deploy moved DB_HOST to the address dialled": (dict(dialled=ELSEWHERE, old_host=DB,
                                                                     new_host=ELSEWHERE), ROLLBACK),
@@ -134,7 +139,8 @@ def test_a_held_canary_is_said_held_by_the_full_connector_and_look_next_starts_t
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    (dict(read_from=-12), "lack points"),
+    (dict(read_from=-12), "its CPU unread before"),
+    (dict(before=None), "or a neighbour's on the shared connector, filled it"),
     (dict(before=None, load=3.0), "requests rose from 1500 to 4500 a minute"),
     (dict(before=None, state="UPDATING"), "in state UPDATING"),
 ])
@@ -143,7 +149,21 @@ def test_each_hold_names_its_reason(kwargs, words):
     assert chosen.action is None and words in result.summary, result.summary
 
 
-def test_a_connector_filled_by_the_canary_alone_is_cited_on_the_rollback():
+def test_a_connector_filled_after_the_canary_is_held_with_the_minutes_before_cited():
     result, chosen = run(canary(before=None), "5xx")
-    assert chosen.action == "rollback_traffic", result.summary
+    assert chosen.action is None, result.summary
+    assert "not near full in the 15 minutes before" in result.summary, result.summary
     assert any("not near full before it" in e.threshold and e.passed for e in result.evidence), result.evidence
+    assert result.recommendation.startswith("check the other services on the connector"), result.recommendation
+
+
+def test_a_connector_in_error_is_said_broken_not_being_changed():
+    # vpc_access.proto, Connector.State ERROR: "Connector is in a bad state, manual deletion recommended".
+    result, chosen = run(canary(state="ERROR"), "5xx")
+    assert chosen.action is None and "manual deletion recommended" in result.summary, result.summary
+    assert "let the change finish" not in result.recommendation, result.recommendation
+
+
+def test_the_operations_list_names_its_region():
+    result, _ = run(canary(state="UPDATING"), "5xx")
+    assert "vpc-access operations list --region=" in result.recommendation, result.recommendation

@@ -13,14 +13,16 @@ The same evidence is also a canary dialling a wrong address (a bad DB_HOST): tha
 are told apart by what the canary dials: an address the rollback target's database settings name too (or,
 when they name none, settings the deploy left unchanged: the same Cloud SQL instances, the same env
 addresses and secrets, the same port), over the same connector and egress. Then when the connector filled
-decides (`_before_the_deploy`): idle in the minutes before the deploy and full once the canary served, on
-no more requests than before, it was the canary's own connections that filled it (a connection leak changes
-no setting): the deploy's, and the rollback stands. Already near full before the deploy, those minutes
-unread, or more requests since, the deploy is not shown to be the cause, nor cleared of it, so a person
-chooses: precision over recall, no rollback. A different address, a moved port or host, another path, or a
+is named (`_before_the_deploy`), and the rollback is held whatever it shows: idle in the minutes before the
+deploy and full once the canary served, on no more of this service's requests, the canary's own connections (a
+leak changes no setting) and a neighbour service's surge on the shared connector look alike (only this
+service's requests are read); already near full or at its max instances before the deploy, its CPU unread
+there, or more requests since, the deploy is not shown to be the cause, nor cleared of it. A person chooses:
+precision over recall, no rollback. A different address, a moved port or host, another path, or a
 connector with headroom or at a normal CPU leaves the rollback standing. A connector not READY (being
 changed, or broken) on the path of the timed-out dials holds the rollback, its state named: a person at
-work on the path while the service fails (`_being_changed`).
+work on the path while the service fails (`_being_changed`), unless the deploy moved what the canary dials
+(read first) or every audit entry on the connector is Runwarden's own (then judged full or not as when READY).
 
 That a full connector drops new connections' packets first while established ones still pass is
 UNCONFIRMED: the page above names connection tracking memory, and a field report shows ConnectTimeout at the
@@ -81,14 +83,16 @@ def connector_full_alike(facts: Facts, c: Citation, suspect: Revision, good: Rev
     failed = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name]
     if not facts.logged_enough(dials) or not facts.half_or_more(dials, [*dials, *failed]):
         return None
-    if connector.state != "READY":
-        audit = facts.b.connector_audit
-        # Whose change it is, once read, is connector_saturation's and the stand-down's to answer: a person's stands
-        # automation down, Runwarden's own competes with the deploy or is an answer to the failures.
-        return _being_changed(c, connector, suspect, good, dials) if audit is None or not audit.entries else None
+    # The canary's own change (a moved address, more connections opened, another path) is read first: it is the
+    # deploy's whatever the connector's state, and the rollback stands.
     same = _same_address(suspect, good, dials)
     if not same:
         return None
+    if connector.state != "READY" and not _only_ours_changing(facts):
+        audit = facts.b.connector_audit
+        # Whose change it is, once read, is connector_saturation's and the stand-down's to answer: a person's stands
+        # automation down. Runwarden's own (`_only_ours_changing`) lifts no hold: the full-connector check runs.
+        return _being_changed(c, connector, suspect, good, dials) if audit is None or not audit.entries else None
     full = _full_at(facts, min(e.timestamp for e in dials))
     c.cite("metric", "vpcaccess.googleapis.com/connector/instances, connector/cpu/utilizations p99",
            full or f"connector {connector.short_name} not at max {connector.max_instances} instances with its "
@@ -99,9 +103,7 @@ def connector_full_alike(facts: Facts, c: Citation, suspect: Revision, good: Rev
            bool(full), role="refutes" if full else "context")
     if not full:
         return None
-    before = _before_the_deploy(facts, c, suspect)
-    if not before:
-        return None
+    before, filled_after = _before_the_deploy(facts, c, suspect)
     theirs = _timed_out_dials(facts, good.short_name)
     also = (f"; {good.short_name} logged {len(theirs)} such dials too" if theirs else
             f"; {good.short_name} logged none (its pooled connections answer; it opens few new ones)")
@@ -110,13 +112,27 @@ def connector_full_alike(facts: Facts, c: Citation, suspect: Revision, good: Rev
             f"{excerpt(dials[0].text, limit=120)!r}) to {same}, where {good.short_name} dials too (the deploy "
             f"changed none of the database settings){also}: a full connector fails every new "
             "connection whichever revision opens it, and sending traffic back leaves it full; the deploy is "
-            "not ruled out either (its own connections may have filled it)", CONNECTOR_FULL)
+            "not ruled out either (its own connections may have filled it)",
+            FILLED_AFTER if filled_after else CONNECTOR_FULL)
 
 
 # What a person does when the connector the failed dials cross is being changed.
 BEING_CHANGED = ("find who is changing the connector (its operation in `gcloud compute networks vpc-access operations "
-                 "list`, the Admin Activity audit log) and let the change finish; then judge the new revision on the "
-                 "dials after it: send traffic back by hand only if they still time out with the connector READY")
+                 "list --region=REGION`, the Admin Activity audit log) and let the change finish; then judge the new "
+                 "revision on the dials after it: send traffic back by hand only if they still time out with the "
+                 "connector READY")
+# What a person does with a connector in ERROR: vpc_access.proto, Connector.State ERROR, "Connector is in a bad
+# state, manual deletion recommended"; no change of it is in flight to wait for.
+BROKEN = ("the connector is in a bad state (ERROR: Google recommends deleting it by hand and creating it again; "
+          "`gcloud compute networks vpc-access connectors describe` and its operations in `gcloud compute networks "
+          "vpc-access operations list --region=REGION`); move the service to a working connector, then judge the "
+          "new revision on its dials: send traffic back by hand only if they still time out")
+
+
+# Connector.State (vpc_access.proto) in words: ERROR is "Connector is in a bad state, manual deletion recommended".
+_STATE_WORDS = {"ERROR": "in a bad state, manual deletion recommended: broken, no change of it to wait for",
+                "UPDATING": "not READY: an operation on it in flight, a person's change or Runwarden's",
+                "CREATING": "not READY: being created", "DELETING": "not READY: being deleted"}
 
 
 def _being_changed(c: Citation, connector: Connector, suspect: Revision, good: Revision,
@@ -129,11 +145,11 @@ def _being_changed(c: Citation, connector: Connector, suspect: Revision, good: R
     c.cite("api", f"vpcaccess.connectors.get {connector.name}: state", connector.state,
            "READY: a connector in any other state is being changed (an operation in flight) or broken, on the "
            "path of the failed dials", False, role="refutes")
-    return (f"held by the connector {short_name(connector.name)} in state {connector.state} (not READY: an "
-            f"operation on it in flight, a person's change or a failure) while {suspect.short_name}'s failures are "
+    return (f"held by the connector {short_name(connector.name)} in state {connector.state} ("
+            f"{_STATE_WORDS.get(connector.state, 'not READY: an operation on it in flight, or a failure')}) while {suspect.short_name}'s failures are "
             f"database dials that timed out across it ({len(dials)}, e.g. {excerpt(dials[0].text, limit=120)!r}); "
             f"sending traffic back to {good.short_name} acts beside that change, and its new connections cross the "
-            "same connector", BEING_CHANGED)
+            "same connector", BROKEN if connector.state == "ERROR" else BEING_CHANGED)
 
 
 # The minutes before the deploy the connector's load is read in, and the points that must be read there.
@@ -145,56 +161,74 @@ _NEAR_FULL = 0.9
 _LOAD_RISE = 1.5
 
 
-def _before_the_deploy(facts: Facts, c: Citation, suspect: Revision) -> str:
-    """Why the connector's fill is not shown to be the deploy's, in words, or "" when it is: in the _BEFORE_DEPLOY
-    minutes before `suspect`'s deploy (or promotion: Facts.deployed) the connector read in at least _BEFORE_POINTS
-    minutes, its CPU p99 (and throughput, its ceiling known) below _NEAR_FULL of the bar in each, and the
-    service's requests a minute since the deploy at most _LOAD_RISE times those before it. The connector then
-    filled only once the canary served, on no more requests than before: the canary's share of them is the
-    load's only change (a connection leak changing no setting), and the rollback stands. Already near full
-    before, too few minutes read, or more requests since: held, that named."""
+def _before_the_deploy(facts: Facts, c: Citation, suspect: Revision) -> tuple[str, bool]:
+    """(Why the connector's fill is not shown to be the deploy's, in words; whether it filled only after), read in the _BEFORE_DEPLOY minutes before
+    `suspect`'s deploy (or promotion: Facts.deployed). Always held: the connector is shared, and only this service's
+    requests are read, so a neighbour's surge on it looks like the canary's own load; precision over recall, the
+    rollback is held whatever those minutes show, with what was read named: CPU read in fewer than
+    _BEFORE_POINTS minutes (or not in the last of them), already near full or at its max instances, more requests
+    since the deploy, or not near full before it (the deploy's load, or a neighbour's, filled it)."""
     s, connector = facts.s, facts.b.connector
     deployed = facts.deployed(suspect).create_time
     window = Window(deployed - _BEFORE_DEPLOY, deployed)
     cpu = facts.connector_cpu(window)
+    recent = facts.connector_cpu(Window(deployed - _BEFORE_DEPLOY / 3, deployed))
     ceiling = facts.connector_ceiling_mbps()
     mbps = [v * 8 / 1e6 for v in facts.connector_bytes(window)] if ceiling else []
     instances = facts.connector_values(facts.b.connector_instances, window)
     query = "vpcaccess.googleapis.com/connector/cpu/utilizations p99, connector/instances, throughput"
-    if max(len(cpu), len(mbps)) < _BEFORE_POINTS:
-        c.cite("metric", query, f"{len(cpu)} CPU and {len(mbps)} throughput minute(s) in {window}",
-               f">= {_BEFORE_POINTS} minutes before the deploy: whether the connector was already full is read there",
-               False, role="refutes")
-        return (f"its minutes before {suspect.short_name}'s deploy lack points ({len(cpu)} CPU, {len(mbps)} "
-                f"throughput in {window}, under {_BEFORE_POINTS}): whether it was already full is not known")
+    if len(cpu) < _BEFORE_POINTS or not recent:
+        c.cite("metric", query, f"{len(cpu)} CPU minute(s) in {window}, {len(recent)} in its last "
+               f"{_BEFORE_DEPLOY.seconds // 180} minutes",
+               f">= {_BEFORE_POINTS} CPU minutes before the deploy, the last of them included: whether the connector "
+               "was already full is read there", False, role="refutes")
+        return (f"its CPU unread before {suspect.short_name}'s deploy ({len(cpu)} minute(s) in {window}, "
+                f"{len(recent)} in its last {_BEFORE_DEPLOY.seconds // 180}): whether it was already full is not "
+                "known"), False
     near_cpu = _NEAR_FULL * s.connector_cpu_saturation
     near_mbps = _NEAR_FULL * s.connector_throughput_ratio * (ceiling or 0.0)
     peak_cpu, peak_mbps = max(cpu, default=0.0), max(mbps, default=0.0)
+    at_max = max(instances, default=0) >= connector.max_instances
     near = peak_cpu >= near_cpu or bool(mbps) and peak_mbps >= near_mbps
     then = (f"CPU p99 at most {peak_cpu:.0%}" + (f", {peak_mbps:.0f} of {ceiling:.0f} Mbps" if mbps else "")
             + f", {max(instances, default=0):.0f} of its max {connector.max_instances} instances, in {window}")
     c.cite("metric", query, then, f"CPU p99 under {near_cpu:.0%}" + (f" and under {near_mbps:.0f} Mbps" if mbps else "")
-           + " in each minute before the deploy: the connector not near full before it", not near,
-           role="refutes" if near else "supports")
+           + " and under its max instances in each minute before the deploy: the connector not near full before it",
+           not (near or at_max), role="refutes" if near or at_max else "context")
     if near:
-        return f"already near full before {suspect.short_name}'s deploy: {then}"
+        return f"already near full before {suspect.short_name}'s deploy: {then}", False
+    if at_max:
+        return f"at its max instances already before {suspect.short_name}'s deploy: {then}", False
     since = facts.since_deploy(suspect)
     rate_before, rate_since = _per_minute(facts, window), _per_minute(facts, since)
-    rose = rate_since > _LOAD_RISE * rate_before
-    c.cite("metric", facts.requests_query, f"the service's requests: {rate_before:.0f} a minute in {window}, "
-           f"{rate_since:.0f} a minute in {since}",
-           f"at most {_LOAD_RISE:g}x those before the deploy: the connector filled on the canary's share of the "
-           "same load", not rose, role="refutes" if rose else "supports")
-    if rose:
+    if rate_since > _LOAD_RISE * rate_before:
         return (f"it filled after {suspect.short_name}'s deploy ({then}), but the service's requests rose from "
                 f"{rate_before:.0f} to {rate_since:.0f} a minute with it: more load, not the canary alone, may "
-                "have filled it")
-    return ""
+                "have filled it"), False
+    minutes = _BEFORE_DEPLOY.seconds // 60
+    return (f"the connector was not near full in the {minutes} minutes before {suspect.short_name}'s deploy ({then}; "
+            f"the service's requests {rate_before:.0f} a minute before, {rate_since:.0f} since): the deploy's load, "
+            "or a neighbour's on the shared connector, filled it"), True
 
 
 def _per_minute(facts: Facts, window: Window) -> float:
     minutes = (window.end - window.start).total_seconds() / 60
     return facts.requests(window).total / minutes if minutes > 0 else 0.0
+
+# What a person checks when the connector filled only once the new revision served, on the service's same load.
+FILLED_AFTER = ("check the other services on the connector (their requests and the connector's bytes from when it "
+                "filled: a neighbour's surge) and the new revision's connections against the revision before's (the "
+                "Cloud SQL instance's connections: a leak); send traffic back by hand if the new revision's own "
+                "connections filled it, raise the connector's max instances or machine type within its bounds if a "
+                "neighbour's load did")
+
+
+def _only_ours_changing(facts: Facts) -> bool:
+    """Whether every Admin Activity entry read on the connector is Runwarden's own (diagnosis.self_principals): its
+    own scale in flight is no person's change to stand aside for, and the connector is judged full or not on its
+    metrics as when READY (a rollback beside it would leave the connector full)."""
+    audit = facts.b.connector_audit
+    return bool(audit and audit.entries) and all(e.principal in facts.s.self_principals for e in audit.entries)
 
 
 def _timed_out_dials(facts: Facts, revision: str) -> list[LogRecord]:
