@@ -308,14 +308,9 @@ def _changed_user(audit: Any) -> str | None:
     `body`'s or `user`'s `name` (the User resource the request body holds: Cloud SQL Admin API REST reference,
     users.update), else the end of a resourceName `projects/P/instances/I/users/NAME`; None when none names one. Which of these the entry carries is UNCONFIRMED
     (Cloud SQL docs, "Cloud SQL audit logging", show no users.update entry): each is read, none assumed."""
-    request = audit.request.fields if audit.HasField("request") else {}
-    if "name" in request and request["name"].string_value:
-        return request["name"].string_value
-    for key in ("body", "user"):
-        if key in request:
-            inner = request[key].struct_value.fields
-            if "name" in inner and inner["name"].string_value:
-                return inner["name"].string_value
+    named = _user_request_field(audit, "name")
+    if named:
+        return named
     resource = audit.resource_name or ""
     return (resource.rpartition("/users/")[2] or None) if "/users/" in resource else None
 
@@ -329,14 +324,20 @@ def _changed_host(audit: Any) -> str | None:
     optional": Cloud SQL Admin API REST reference, users.delete, Resource: User), else its `body`'s or `user`'s
     `host`; None when none names one (a PostgreSQL role has no host). As for the name, which field Cloud SQL's
     entry carries is UNCONFIRMED: each is read, and a change naming no host is read as any host's."""
+    return _user_request_field(audit, "host")
+
+
+def _user_request_field(audit: Any, field: str) -> str | None:
+    """A users.update or users.delete request's query parameter `field`, else its `body`'s or `user`'s (the User
+    resource's), the first non-empty; None for none."""
     request = audit.request.fields if audit.HasField("request") else {}
-    if "host" in request and request["host"].string_value:
-        return request["host"].string_value
+    if field in request and request[field].string_value:
+        return request[field].string_value
     for key in ("body", "user"):
         if key in request:
             inner = request[key].struct_value.fields
-            if "host" in inner and inner["host"].string_value:
-                return inner["host"].string_value
+            if field in inner and inner[field].string_value:
+                return inner[field].string_value
     return None
 
 
