@@ -71,6 +71,7 @@ CANARY = {
     "the any-host account deleted ('app'@'%'): the two compete": (("app", "%"), COMPETE),
     "the proxy's host pattern deleted: the two compete": (("app", "cloudsqlproxy~%"), COMPETE),
     "a host name (its resolution not read): the two compete": (("app", "db-client.internal"), COMPETE),
+    "a host name of hex letters alone: the two compete": (("app", "cafe"), COMPETE),
 }
 
 

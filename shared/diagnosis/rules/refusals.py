@@ -60,7 +60,7 @@ _ACCOUNT_REFUSED = re.compile(r"\bfor user '([^'\n]+)'@'([^'\n]+)'")
 # A MySQL account host that names addresses only (literal or with the wildcards % and _, "Specifying Account
 # Names", MySQL Reference Manual) or the local socket ('localhost'): whether it matches a client host is read
 # here. Any other host (a DNS name, a netmask) may resolve to the client: it is not read, so it may match.
-_ADDRESS_HOST = re.compile(r"localhost|[0-9.%_]+|[0-9a-fA-F:%_]+", re.IGNORECASE)
+_ADDRESS_HOST = re.compile(r"localhost|[0-9.%_]+|[0-9a-f%_]*:[0-9a-f:%_]*", re.IGNORECASE)    # IPv6: a colon
 
 
 def refused_hosts(refused: dict[str, list[LogRecord]]) -> dict[str, set[str]]:
