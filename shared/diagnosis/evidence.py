@@ -780,6 +780,10 @@ class LogRecord(_Model):
     # docs, "Cloud SQL audit logging") carries the request's name, and in which field, is UNCONFIRMED: None where it
     # names none, and a change naming no user is read as before (any user).
     sql_user: str | None = None
+    # The host of the MySQL account that change names (the request's `host`, "Host of the user in the instance",
+    # Cloud SQL Admin API REST reference, users.delete): a MySQL account is its name and host ('app'@'localhost' is
+    # another account than 'app'@'%'). None where the entry names none (a PostgreSQL role has none): any host.
+    sql_user_host: str | None = None
     # LogEntry.labels.instanceId of a textPayload entry: the container instance that wrote the line
     # (Cloud Run "Logging and viewing logs"), so the lines of one stack trace split over several
     # entries are joined within one instance only (shared/diagnosis/split_lines.py).
@@ -787,6 +791,11 @@ class LogRecord(_Model):
     # A JSON line's `grpc.code` key (GRPC_CODE_KEY), the call's status as a gRPC logging interceptor writes it
     # ("Unavailable", "OK": grpc-go's codes.Code.String()); not part of `text`. "": none.
     grpc_code: str = ""
+
+    @property
+    def sql_account(self) -> str:
+        """The database user a change names, with its MySQL host when the entry gives one ('app'@'localhost')."""
+        return f"'{self.sql_user}'@'{self.sql_user_host}'" if self.sql_user_host else (self.sql_user or "")
 
     @property
     def operation_key(self) -> tuple[str, str] | None:

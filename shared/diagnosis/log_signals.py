@@ -5883,7 +5883,9 @@ AUDIT_METHODS = service_methods(SERVICE_WRITES)
 # operation (two entries) (Cloud SQL docs, "Cloud SQL audit logging", methods by permission type; its
 # protoPayload.serviceName "cloudsql.googleapis.com"). Its entries sit on the `cloudsql_database` monitored
 # resource, labelled `database_id` PROJECT:INSTANCE (Cloud Monitoring's monitored resource list). Whether the
-# entry's request names the user, and in which field, is UNCONFIRMED: it is not read. A password changed in SQL
+# entry's request names the user and its host, and in which field, is UNCONFIRMED: each field that may is read
+# (LogRecord.sql_user, .sql_user_host: shared/gcp/logging.py), and an entry naming none is read as any user's
+# (rules/refusals.user_changes). The query matches no user: it takes every change on the instances. A password changed in SQL
 # (ALTER USER / ALTER ROLE) is not an Admin API call and logs nothing here.
 # A database user deleted (`gcloud sql users delete`, the console) refuses every new login of that user as a password
 # set elsewhere does: cloudsql.users.delete is the same kind of ADMIN_WRITE method, beside users.update in the same

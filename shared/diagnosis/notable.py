@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import SQL_USER_WRITES, LogSignal
@@ -91,12 +92,22 @@ def _database_users(facts: Facts) -> list[Notable]:
         if (entry.method_name not in SQL_USER_WRITES or entry.status_code not in (None, 0)
                 or entry.principal in facts.s.self_principals):
             continue
-        user = f" {entry.sql_user}" if entry.sql_user else ""
-        instance = (entry.resource_name or "").rsplit("/", 1)[-1] or "its instance"
+        user = f" {entry.sql_account}" if entry.sql_user else ""
+        # resourceName `projects/P/instances/I` or `projects/P/instances/I/users/NAME`: the segment after /instances/.
+        instance = (entry.resource_name or "").partition("/instances/")[2].split("/", 1)[0] or "its instance"
         words = (f"database user{user} {SQL_USER_WRITES[entry.method_name]} on {instance} by "
-                 f"{entry.principal or 'someone'} at {hms(entry.timestamp)} ({entry.method_name})")
+                 f"{entry.principal or 'someone'} at {hms(entry.timestamp)} ({entry.method_name})"
+                 + _outcome_unread(entry))
         found.append(Notable("database_user", words, re.escape(entry.method_name)))
     return found
+
+
+def _outcome_unread(entry: LogRecord) -> str:
+    """What a person reads of a change whose operation's end is not in the read: only its start entry (no status).
+    Such a call may have failed (PostgreSQL refuses to drop a role that still owns objects); it is still counted as
+    done, the reading that holds a rollback back, and the person is told its outcome was not seen."""
+    return ", its outcome not read (only the operation's start logged)" if (
+        entry.operation_first and not entry.operation_last and entry.status_code is None) else ""
 
 
 def _database(facts: Facts) -> list[Notable]:

@@ -240,6 +240,7 @@ def record_from_entry(entry: Any) -> LogRecord:
         "status_code": (audit.status.code if audit.HasField("status") else None) if audit is not None else None,
         "traffic": _requested_split(audit) if audit is not None and audit.HasField("request") else None,
         "sql_user": _changed_user(audit) if audit is not None and audit.method_name in SQL_USER_WRITES else None,
+        "sql_user_host": _changed_host(audit) if audit is not None and audit.method_name in SQL_USER_WRITES else None,
         # Only a plain line (textPayload) can be one line of a split stack trace: a JSON line is one
         # whole entry, so the label is read of text entries alone (split_lines.py).
         "instance": raw.labels.get("instanceId", "") if payload == "text_payload" else "",
@@ -307,16 +308,37 @@ def _changed_user(audit: Any) -> str | None:
     `body`'s or `user`'s `name` (the User resource the request body holds: Cloud SQL Admin API REST reference,
     users.update), else the end of a resourceName `projects/P/instances/I/users/NAME`; None when none names one. Which of these the entry carries is UNCONFIRMED
     (Cloud SQL docs, "Cloud SQL audit logging", show no users.update entry): each is read, none assumed."""
+    named = _user_request_field(audit, "name")
+    if named:
+        return named
+    resource = audit.resource_name or ""
+    return (resource.rpartition("/users/")[2] or None) if "/users/" in resource else None
+
+
+def _changed_host(audit: Any) -> str | None:
+    """The host of the MySQL account a users.update or users.delete entry changed (LogRecord.sql_user_host): its
+    request's `host` (the query parameter "Host of the user in the instance", users.delete and users.update; the
+    User resource's `host`, "The host from which the user can connect. For insert operations, host defaults to an
+    empty string. For update operations, host is specified as part of the request URL. The host name cannot be
+    updated after insertion. For a MySQL instance, it's required; for a PostgreSQL or SQL Server instance, it's
+    optional": Cloud SQL Admin API REST reference, users.delete, Resource: User), else its `body`'s or `user`'s
+    `host`; None when none names one (a PostgreSQL role has no host). As for the name, which field Cloud SQL's
+    entry carries is UNCONFIRMED: each is read, and a change naming no host is read as any host's."""
+    return _user_request_field(audit, "host")
+
+
+def _user_request_field(audit: Any, field: str) -> str | None:
+    """A users.update or users.delete request's query parameter `field`, else its `body`'s or `user`'s (the User
+    resource's), the first non-empty; None for none."""
     request = audit.request.fields if audit.HasField("request") else {}
-    if "name" in request and request["name"].string_value:
-        return request["name"].string_value
+    if field in request and request[field].string_value:
+        return request[field].string_value
     for key in ("body", "user"):
         if key in request:
             inner = request[key].struct_value.fields
-            if "name" in inner and inner["name"].string_value:
-                return inner["name"].string_value
-    resource = audit.resource_name or ""
-    return (resource.rpartition("/users/")[2] or None) if "/users/" in resource else None
+            if field in inner and inner[field].string_value:
+                return inner[field].string_value
+    return None
 
 
 def merge_operation_entries(result: LogResult) -> LogResult:
@@ -359,7 +381,8 @@ def _merge(group: list[LogRecord]) -> LogRecord:
     delegates = tuple(dict.fromkeys(d for r in ordered for d in r.delegates))
     traffic = next((r.traffic for r in ordered if r.traffic is not None), None)
     sql_user = next((r.sql_user for r in ordered if r.sql_user), None)
-    return first.model_copy(update={"traffic": traffic, "sql_user": sql_user,
+    sql_user_host = next((r.sql_user_host for r in ordered if r.sql_user_host), None)
+    return first.model_copy(update={"traffic": traffic, "sql_user": sql_user, "sql_user_host": sql_user_host,
         "principal": principal, "principal_subject": subject, "method_name": method, "delegates": delegates, "operation_first": any(r.operation_first for r in group),
         "operation_last": any(r.operation_last for r in group),
         "operation_ended_at": last.timestamp if last.operation_last else None,

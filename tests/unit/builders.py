@@ -206,15 +206,17 @@ class Evidence:
         return self
 
     def sql_user_changed(self, minute: float, principal: str, method: str = "cloudsql.users.update",
-                         instance: str = "main-db", status: int | None = None, user: str | None = None):
+                         instance: str = "main-db", status: int | None = None, user: str | None = None,
+                         host: str | None = None):
         """An Admin Activity entry of a database user changed on the Cloud SQL instance `instance` (`user`: the
-        user its request names, None for none)."""
+        user its request names, None for none; `host`: the MySQL account's host it names, None for none)."""
         self.sql_audits.append(LogRecord(timestamp=at(minute), log_id="cloudaudit.googleapis.com/activity",
                                          severity="NOTICE", text=method, method_name=method,
                                          resource_type="cloudsql_database",
                                          resource_labels={"database_id": f"{PROJECT}:{instance}"},
                                          resource_name=f"projects/{PROJECT}/instances/{instance}",
-                                         principal=principal, status_code=status, sql_user=user))
+                                         principal=principal, status_code=status, sql_user=user,
+                                         sql_user_host=host))
         return self
 
     # --- the bundle ----------------------------------------------------------------------

@@ -32,7 +32,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_M
                                                   timeout_seconds)
 from shared.diagnosis.rules.platform_onset import (ADVICE as PLATFORM_ADVICE, platform_answers_after_clean_minutes,
                                                   replaced_served_cleanly)
-from shared.diagnosis.rules.refusals import refusals, user_changes, users_logging_in
+from shared.diagnosis.rules.refusals import refused_hosts, refusals, same_account, user_changes, users_logging_in
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.connector_full import connector_full_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
@@ -210,8 +210,10 @@ def _password_set_under_it(facts: Facts, c: Citation, suspect: Revision) -> str:
         return ""
     first = min(e.timestamp for entries in refused.values() for e in entries)
     users = users_logging_in(refused, previous, suspect)
-    changes = user_changes(facts, read.entries, users, first)
-    others = sorted({e.sql_user for e in read.entries if e.sql_user is not None and e.sql_user not in users})
+    hosts = refused_hosts(refused)
+    changes = user_changes(facts, read.entries, users, first, hosts=hosts)
+    others = sorted({e.sql_account for e in read.entries
+                     if e.sql_user is not None and (e.sql_user not in users or not same_account(e, hosts))})
     if not c.cite("log", read.query, f"{len(changes)} database user change(s) on the revisions' Cloud SQL instances "
                                      f"at or before the first refusal ({first:%H:%M:%S})"
                                      + (f"; of another user than the revisions log in as ({', '.join(users) or 'none read'}):"

@@ -35,8 +35,8 @@ from shared.diagnosis.secret_refs import (env_read_from_secrets, names_a_credent
                                           pinned_env_moved, pinned_secrets_changed, plain_credentials_changed,
                                           where_read)
 from shared.diagnosis.tls_settings import tls_settings_changed
-from shared.diagnosis.rules.refusals import (names_said as _names_said, refusals, refused_observed, user_changes,
-                                            users_logging_in)
+from shared.diagnosis.rules.refusals import (names_said as _names_said, refusals, refused_hosts, refused_observed,
+                                            user_changes, users_logging_in)
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -1395,7 +1395,7 @@ def _refused_on_the_new_revision_alone(facts: Facts, refused: dict[str, list[Log
     if read is None or not _users_audited(facts, suspect, previous):
         return ""     # the audit not read for their instances: "not read" is not "no user changed"
     users = users_logging_in(refused, previous, suspect)
-    if user_changes(facts, read.entries, users, first, unread_users_match=True):
+    if user_changes(facts, read.entries, users, first, unread_users_match=True, hosts=refused_hosts(refused)):
         return ""
     counts = facts.requests(Window(first, facts.incident.end), previous.short_name)
     if counts.total < s.min_requests or counts.error_ratio > s.healthy_error_ratio:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from shared.diagnosis.env_hosts import asked_for
@@ -54,8 +54,44 @@ def users_logging_in(refused: dict[str, list[LogRecord]], previous: Revision, su
     return sorted(said | asked_for(previous.plain_env, "user") | asked_for(suspect.plain_env, "user"))
 
 
+# The account a MySQL 1045 names, 'U'@'H': H is the client host the server saw ("Access denied for user
+# 'U'@'H'", MySQL server error reference, ER_ACCESS_DENIED_ERROR), which an account's host must match.
+_ACCOUNT_REFUSED = re.compile(r"\bfor user '([^'\n]+)'@'([^'\n]+)'")
+# A MySQL account host that names addresses only (literal or with the wildcards % and _, "Specifying Account
+# Names", MySQL Reference Manual) or the local socket ('localhost'): whether it matches a client host is read
+# here. Any other host (a DNS name, a netmask) may resolve to the client: it is not read, so it may match.
+_ADDRESS_HOST = re.compile(r"localhost|[0-9.%_]+|[0-9a-f%_]*:[0-9a-f:%_]*", re.IGNORECASE)    # IPv6: a colon
+
+
+def refused_hosts(refused: dict[str, list[LogRecord]]) -> dict[str, set[str]]:
+    """The client hosts the refusals name for each user ('invoices'@'10.8.0.5': {"invoices": {"10.8.0.5"}})."""
+    texts = {e.text for entries in refused.values() for e in entries}
+    hosts: dict[str, set[str]] = {}
+    for text in texts:
+        for user, host in _ACCOUNT_REFUSED.findall(text):
+            hosts.setdefault(user, set()).add(host)
+    return hosts
+
+
+def host_may_match(account_host: str, client: str) -> bool:
+    """Whether a MySQL account's host may admit a client host: its pattern matches (% any run, _ one character,
+    case-insensitively), or it is a name or netmask whose match is not read (on the safe side: it may)."""
+    if not _ADDRESS_HOST.fullmatch(account_host):
+        return True
+    pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in account_host)
+    return re.fullmatch(pattern, client, re.IGNORECASE) is not None
+
+
+def same_account(entry: LogRecord, hosts: Mapping[str, set[str]]) -> bool:
+    """Whether a change of `entry.sql_user` may be of the account the refusals name: its host unread (None, a
+    PostgreSQL role), no refusal naming that user's host, or its host may admit one of the refused clients."""
+    clients = hosts.get(entry.sql_user or "")
+    return (entry.sql_user_host is None or not clients
+            or any(host_may_match(entry.sql_user_host, client) for client in clients))
+
+
 def user_changes(facts: Facts, entries: Sequence[LogRecord], users: list[str], first: datetime, *,
-                 unread_users_match: bool = False) -> list[LogRecord]:
+                 unread_users_match: bool = False, hosts: Mapping[str, set[str]] | None = None) -> list[LogRecord]:
     """The Admin Activity entries of a database user changed or deleted (cloudsql.users.update or .delete,
     log_signals.SQL_USER_WRITES) at or before the first refusal (`first`), not failed, by anyone but Runwarden, of one of `users` (the users the
     revisions log in as, `users_logging_in`) or naming none (LogRecord.sql_user: which field carries it is
@@ -63,7 +99,10 @@ def user_changes(facts: Facts, entries: Sequence[LogRecord], users: list[str], f
     held in a secret, a refusal that names none, Prisma's P1000), an entry naming a user may be theirs: it counts
     when `unread_users_match`, the reading on the safe side for a caller that rules a rollback in when nothing
     changed (database_unreachable); a caller that rules the deploy out when something changed (bad_revision) keeps
-    it out."""
+    it out. A MySQL account is its user and host (Cloud SQL Admin API REST reference, users.delete: "host", "Host of
+    the user in the instance"): a change whose host cannot admit the client the refusals name for that user
+    (`hosts`, `refused_hosts`: 'invoices'@'localhost' deleted, 'invoices'@'10.8.0.5' refused) is another user's."""
     return [e for e in entries if e.method_name in SQL_USER_WRITES and e.status_code in (None, 0)
             and e.principal not in facts.s.self_principals and e.timestamp <= first
-            and (e.sql_user is None or e.sql_user in users or (unread_users_match and not users))]
+            and (e.sql_user is None or (e.sql_user in users and same_account(e, hosts or {}))
+                 or (unread_users_match and not users))]
