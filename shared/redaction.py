@@ -313,7 +313,9 @@ _STRICT_PROSE = (rf"(?i:(?:yes|no|none|null|nil|not|set|unset){_ALONE}"
 #   wrong` are a value and prose.
 # A driver's message in its own frame (`_DRIVER_MESSAGE`) after the name is kept whole too: an application that logs
 # `db connect with password: ` before its driver's error writes the driver's words there, and the diagnosis reads
-# them (shared/gcp/logging.py redacts each line before shared/diagnosis/log_signals.py classifies it).
+# them (shared/gcp/logging.py redacts each line before shared/diagnosis/log_signals.py classifies it). sqlx's two
+# frames are among them ("error returned from database: " and "error communicating with database: ",
+# launchbadge/sqlx sqlx-core/src/error.rs): the diagnosis reads a bare missing name only behind the first.
 # Any other word there is the value it names, letters only or not, on the safe side: `password: tiger was rejected`,
 # `password: LetMeIn was rejected`, `secret: Hunter is wrong`, `password: changeme: no such user` and `password:
 # letmein host: 10.0.0.3` are redacted (a driver's word hidden costs less than a password kept). Known limits: a
@@ -397,6 +399,7 @@ _DRIVER_MESSAGE = (r"(?:\(?(?:[A-Za-z_][\w$]*(?:\.|::))*[A-Za-z_]*(?:Error|Excep
                    r"|Traceback \(most recent call last\):|Caused by:"
                    r"|(?i:(?:[a-z]+[ \t]+)?(?:error|fatal|panic)(?:[ \t]+\d{3,5})?(?:[ \t]+\([0-9A-Z]{5}\))?:"
                    r"|(?:fatal|error)[ \t]+[0-9A-Z]{5}[ \t]+\(\w+\)|ora-\d{5}:|pq:|fe_sendauth:"
+                   r"|error[ \t]+(?:returned[ \t]+from|communicating[ \t]+with)[ \t]+database:"
                    r"|sqlstate(?:\[\w+\]|[ \t]+[0-9A-Z]{5}\b)|er_[a-z_]+:|\d{4}[ \t]+\([0-9A-Z]{5}\):"
                    r"|\(\d{4},[ \t]*[\"']|\[(?:mysql|microsoft|error|warn(?:ing)?|info|debug|fatal|critical|notice)\]"
                    r"|\[[\w.-]+:[\w.-]+:[\w.-]+\]|\d{4}/\d\d/\d\d[ \t]+\d\d:\d\d:\d\d\b"

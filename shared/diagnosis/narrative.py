@@ -324,7 +324,8 @@ def _crash_exits(facts: Facts) -> str:
     crash's signal ("Container terminated on signal N.", log_signals.crash_signal) in the failing minutes, at
     least startup_failure_logs_min times: the requests in flight on them end as Cloud Run's own 503s."""
     lines = facts.matches_while_failing(LogSignal.STARTUP_FAILURE)
-    crashed = [e for e in lines if crash_exit(e.text) or crash_signal(e.text) is not None]
+    is_crash = per_text(lambda text: crash_exit(text) or crash_signal(text) is not None, lines)
+    crashed = [e for e in lines if is_crash[e.text]]
     if len(crashed) < facts.s.startup_failure_logs_min:
         return ""
     return (f"the instances' crashes (Cloud Run's system log: {len(crashed)} entries of a container's process that "
