@@ -679,8 +679,8 @@ def _expression(names: tuple[str, ...]) -> re.Pattern[str]:
 def redacted(text: str, *, reads: Callable[[str], Hashable] | None = None) -> str:
     """`text` with every credential it holds replaced by REDACTED (what names it, a header or a URL's user, kept).
     `reads`: what a reader of the text reads in it (the diagnosis's signals, shared/gcp/logging.py): a value after a
-    secret's name whose redaction would change that reading is the reader's signal, no passphrase, and is kept
-    (`_read_as_signal`)."""
+    secret's name whose redaction would change that reading holds the reader's signal, and is kept from the first word
+    whose redaction changes it, the words before redacted (`_read_as_signal`, `_signal_kept`)."""
     expression = _expression_for(text)
     if expression is None:
         return text
