@@ -682,8 +682,8 @@ def _expression(names: tuple[str, ...]) -> re.Pattern[str]:
 def redacted(text: str, *, reads: Callable[[str], Hashable] | None = None) -> str:
     """`text` with every credential it holds replaced by REDACTED (what names it, a header or a URL's user, kept).
     `reads`: what a reader of the text reads in it (the diagnosis's signals, shared/gcp/logging.py): a value after a
-    secret's name whose redaction would change that reading is the reader's signal, no passphrase, and is kept
-    (`_read_as_signal`)."""
+    secret's name whose redaction would change that reading holds the reader's signal, and is kept from the first word
+    whose redaction changes it, the words before redacted (`_read_as_signal`, `_signal_kept`)."""
     expression = _expression_for(text)
     if expression is None:
         return text
@@ -767,10 +767,27 @@ def _read_as_signal(match: re.Match[str], reads: Callable[[str], Hashable]) -> b
     return reads(text) != reads(text[:start] + REDACTED + text[match.end():])
 
 
+def _signal_kept(match: re.Match[str], reads: Callable[[str], Hashable]) -> str:
+    """A secret field read as a signal (`_read_as_signal`), with the leading words of its value that are no part of
+    what `reads` reads redacted: a value runs over several words, so `password: hunter2 Too many connections` holds the
+    password and the signal in one match, and keeping it whole kept the password. The value's leading words are
+    redacted one more at a time while what is read stays the same; the first word whose redaction changes it starts
+    what is kept (a passphrase of several words, `correct horse battery`, is redacted whole). The whole value is kept
+    only when redacting even its first word changes what is read (a value that is a signal's words alone)."""
+    text, field = match.string, match.group("field")
+    start, end = match.start() + len(field), match.end()
+    read, cut = reads(text), None
+    for word in re.finditer(r"\S+", text[start:end]):
+        if reads(text[:start] + REDACTED + text[start + word.end():]) != read:
+            break
+        cut = start + word.end()
+    return match.group() if cut is None else field + REDACTED + text[cut:end]
+
+
 def _redaction(match: re.Match[str], reads: Callable[[str], Hashable] | None = None) -> str:
     groups = match.groupdict()   # the groups of the shapes in the expression that matched
     if reads is not None and groups.get("field") and _read_as_signal(match, reads):
-        return match.group()
+        return _signal_kept(match, reads)
     if groups.get("hostname"):   # the host after the last "@" is kept, as a URL's is
         return groups["hostname"] + REDACTED + "@"
     kept = (groups.get("header") or groups.get("userinfo") or groups.get("field") or groups.get("envname")

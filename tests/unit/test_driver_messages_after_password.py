@@ -82,7 +82,6 @@ def test_every_bare_driver_message_classifies_the_same_after_password_words(pref
 BARE = [
     "Unable to connect to any of the specified MySQL hosts.",                  # MySqlConnector / MySql.Data
     "Server has closed the connection.",                                        # Prisma P1017
-    "The MySQL server is running with the --read-only option so it cannot execute this statement",  # failover
     "server refused TLS connection",                                            # pgx, SSL required
     "Cannot connect to instance, private Ip address not found",                # Cloud SQL Node.js connector
     "server closed the connection unexpectedly. This probably means the server terminated abnormally before or while "
@@ -101,3 +100,15 @@ def test_a_bare_driver_message_after_password_words_is_kept(prefix, message):
 def test_a_password_before_a_signal_is_redacted_the_signal_kept():
     line = "password: hunter2 dial tcp 10.20.0.3:3307: connect: connection refused"
     assert _read(line) == "password: " + REDACTED + " dial tcp 10.20.0.3:3307: connect: connection refused"
+
+
+def test_words_before_a_signal_the_diagnosis_does_not_read_are_redacted_as_a_passphrase_would_be():
+    """Words the diagnosis does not read before a signal's own (`The MySQL server is` before `running with the
+    --read-only option`) cannot be told from a passphrase of words (`password: correct horse battery Too many
+    connections`): they are redacted with it, and the signal after them is kept and read the same."""
+    message = "The MySQL server is running with the --read-only option so it cannot execute this statement"
+    for prefix in ("password: ", "db connect with password: ", "DB_PASSWORD: "):
+        out = _read(prefix + message)
+        assert out == prefix + REDACTED + " running with the --read-only option so it cannot execute this statement"
+        assert (classify(out), refusal_of(out)) == (classify(message), refusal_of(message))
+        assert classify(message)   # the message is a signal: the row tests what it says
