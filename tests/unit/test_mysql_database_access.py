@@ -3,7 +3,8 @@ MySQL Server Error Message Reference) is a login the server accepted and a datab
 privilege on: a grant, or the database the connection asks for. It is never 1045's bad credentials
 (ER_ACCESS_DENIED_ERROR, 28000, "... (using password: %s)"): a deploy that changed only the password did not
 bring it, and a deploy that changed the database asked for did. Its advice names the grants, never a secret's
-rotation. The other MySQL refusals keep their own kinds."""
+rotation. The other MySQL refusals keep their own kinds; 1049 ("Unknown database") is tied to a deploy by the
+name it gives, as 1044 is."""
 from __future__ import annotations
 
 import pytest
@@ -107,3 +108,45 @@ def test_a_database_access_denied_is_a_grant_or_a_name_never_a_password(case):
     if "not_said" in case:
         assert case["not_said"] not in words, words
     assert "password authentication failed" not in words, words
+
+
+# MySQL's 1049 (ER_BAD_DB_ERROR, "Unknown database '%s'") is tied to a deploy by the name it gives, as 1044 is:
+# at connect it names the database asked for, at a statement (a migration's USE analytics) any other. A line
+# naming a database the new revision asks for and the one before did not is the deploy's; one naming another
+# database (or the old name) is escalated, deploy and database competing (before: rolled back on DB_NAME's change).
+UNKNOWN_1049 = {
+    "Go's 1049 for another database": "Error 1049 (42000): Unknown database 'analytics'",
+    "pymysql's 1049 for another database": "pymysql.err.OperationalError: (1049, \"Unknown database 'analytics'\")",
+    "PDO's 1049 for another database":
+        "PDOException: SQLSTATE[42000]: Syntax error or access violation: 1049 Unknown database 'analytics'",
+    "Go's 1049 for the old name": "Error 1049 (42000): Unknown database 'orders'",
+    "Prisma's P1003 at MySQL's port for another database": "PrismaClientInitializationError: Database `analytics` "
+                                                           "does not exist on the database server at `10.40.0.7:3306`.",
+}
+
+
+@pytest.mark.parametrize("line", UNKNOWN_1049.values(), ids=UNKNOWN_1049.keys())
+def test_1049_for_a_database_the_deploy_did_not_set_is_not_rolled_back(line):
+    bundle = quiet(_env(Evidence(), (HOST, ("DB_NAME", "orders")), (HOST, ("DB_NAME", "orders_v2")))) \
+        .log(-6, line, NEW, count=20).bundle()
+    result = diagnose(bundle, S)
+    chosen = plan(result, bundle, S)
+
+    assert chosen.action != "rollback_traffic", chosen.reason
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert set(result.competing) == BOTH, result.summary
+
+
+@pytest.mark.parametrize("line", [
+    "Error 1049 (42000): Unknown database 'orders_v2'",
+    "pymysql.err.OperationalError: (1049, \"Unknown database 'orders_v2'\")",
+    "PDOException: SQLSTATE[HY000] [1049] Unknown database 'orders_v2'",
+    "PrismaClientInitializationError: Database `orders_v2` does not exist on the database server at `10.40.0.7:3306`.",
+])
+def test_1049_for_the_database_the_deploy_set_is_rolled_back(line):
+    bundle = quiet(_env(Evidence(), (HOST, ("DB_NAME", "orders")), (HOST, ("DB_NAME", "orders_v2")))) \
+        .log(-6, line, NEW, count=20).bundle()
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert plan(result, bundle, S).action == "rollback_traffic"

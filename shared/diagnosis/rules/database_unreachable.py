@@ -1166,7 +1166,7 @@ def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str
 # What a refusal says the server does not hold or admit for the connection's own settings: the database it
 # asks for (PostgreSQL 3D000 'database "%s" does not exist', postinit.c InitPostgres; 55000 'database "%s" is
 # not currently accepting connections' and 42501 'permission denied for database "%s"', postinit.c
-# CheckMyDatabase; MySQL 1049 "Unknown database"), or the user (28000 'role "%s" does not exist' and 'role "%s"
+# CheckMyDatabase; MySQL 1049 "Unknown database", by the name it gives: _NAME_TIES_ONLY), or the user (28000 'role "%s" does not exist' and 'role "%s"
 # is not permitted to log in', miscinit.c InitializeSessionUserId; 'password authentication failed for user',
 # auth.c, 28P01 in current releases: UNCONFIRMED against the source read, an 8.x auth.c whose auth_failed sends
 # "%s authentication failed for user" with 28000; MySQL 1045 "Access denied for user", Refusal.CREDENTIALS).
@@ -1180,29 +1180,31 @@ def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str
 _USERS_OWN = frozenset({Refusal.CREDENTIALS, Refusal.PASSWORD_EXPIRED})
 # The kinds `_settings_named` reads a setting from. The server's FATAL
 # (Refusal.SERVER_FATAL: PostgreSQL ends the session at connect for the database or role the connection asks
-# for, server_fatal's patterns) names the setting by its words; MySQL's 1049 names the database.
+# for, server_fatal's patterns) names the setting by its words.
 _NAMED_BY_WORDS = frozenset({Refusal.SERVER_FATAL})
-_SETTINGS_NAMED = _USERS_OWN | _NAMED_BY_WORDS | {Refusal.UNKNOWN_DATABASE}
+_SETTINGS_NAMED = _USERS_OWN | _NAMED_BY_WORDS
 # The refusals a statement answers as well as a login, tied to a deploy only by the name they give
 # (`_names_brought`), never by the kind of setting changed: MySQL's 1044 (ER_DBACCESS_DENIED_ERROR, "Access denied
-# for user '%s'@'%s' to database '%s'", MySQL Server Error Message Reference) at connect names the database
-# configured, and at a statement (USE analytics, SHOW TABLES FROM analytics, a migration's) any other; a database
+# for user '%s'@'%s' to database '%s'") and 1049 (ER_BAD_DB_ERROR, "Unknown database '%s'"; both MySQL Server
+# Error Message Reference) at connect name the database configured, and at a statement (USE analytics, SHOW
+# TABLES FROM analytics, a migration's) any other; a database
 # or role said missing in words that leave its severity unsaid (Refusal.NAME_MISSING: 'pq: database "D" does not
 # exist', sqlx's 'error returned from database: role "R" does not exist') may be a FATAL at login or an ERROR of a
 # statement (CREATE ... OWNER TO, GRANT ... TO R, dblink). A deploy that changed DB_NAME beside a line naming
 # another database did not bring it: only a name the new revision asks for and the one before does not does.
-_NAME_TIES_ONLY = frozenset({Refusal.DB_ACCESS, Refusal.NAME_MISSING})
+_NAME_TIES_ONLY = frozenset({Refusal.DB_ACCESS, Refusal.UNKNOWN_DATABASE, Refusal.NAME_MISSING})
 
 
 def _settings_named(kind: str, text: str) -> tuple[str, ...]:
     """The connection settings (connection_target_changed's "database", "user") one refusal names, either of
     which changed explains it (`_kinds_changed`); () for a refusal no setting of the client's decides. A missing
     CONNECT privilege names both (server_fatal.NAMES_THE_USER and NAMES_THE_DATABASE): the grant is a role's on a
-    database. MySQL's 1044 and a name said missing with its severity unsaid are not read here (_NAME_TIES_ONLY)."""
+    database. MySQL's 1044 and 1049 and a name said missing with its severity unsaid are not read here
+    (_NAME_TIES_ONLY)."""
     named = []
     if kind in _USERS_OWN or (kind in _NAMED_BY_WORDS and names_the_user(text)):
         named.append("user")
-    if kind == Refusal.UNKNOWN_DATABASE or (kind in _NAMED_BY_WORDS and names_the_database(text)):
+    if kind in _NAMED_BY_WORDS and names_the_database(text):
         named.append("database")
     return tuple(named)
 

@@ -28,13 +28,16 @@ def refused_observed(facts: Facts) -> str:
 # The names a refusal gives: pgx's ConnectError header, "failed to connect to `user=U database=D`" (v5.5+)
 # or "`host=H user=U database=D`" (v4; jackc/pgx pgconn/errors.go), and the server's own words, 'user "U"',
 # 'role "U"', 'database "D"' (PostgreSQL's auth.c, hba.c, postinit.c, miscinit.c messages), a MySQL 1045's
-# "for user 'U'@", 1044's "to database 'D'" and 1049's "Unknown database 'D'" (MySQL server error reference), and
+# "for user 'U'@", 1044's "to database 'D'" and 1049's "Unknown database 'D'" (MySQL server error reference),
+# Prisma's P1003, "Database `D` does not exist on the database server" (prisma/prisma-engines
+# libs/user-facing-errors/src/common.rs, DatabaseDoesNotExist; a dotted name is a schema, log_signals), and
 # Rails' username error,
 # "... with your username/password, username: U." (activerecord errors.rb, DatabaseConnectionError.username_error).
 _NAMES_SAID = (("user", re.compile(r'(?:`|\s)user=([^\s`]+)|\b(?:user|role) "([^"\n]+)"|\bfor user \'([^\'\n]+)\'@'
                                    r"|\busername/password, username: (\S+?)\.?(?:\s|$)")),
                ("database", re.compile(r'(?:`|\s)database=([^\s`]+)|\bdatabase "([^"\n]+)"'
-                                       r"|\bUnknown database '([^'\n]+)'|\bto database '([^'\n]+)'")))
+                                       r"|\bUnknown database '([^'\n]+)'|\bto database '([^'\n]+)'"
+                                       r"|\bDatabase `([^`.\n]+)` does not exist on the database server\b")))
 
 
 def names_said(text: str) -> set[tuple[str, str]]:
