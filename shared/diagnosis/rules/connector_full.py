@@ -91,11 +91,12 @@ def connector_full_alike(facts: Facts, c: Citation, suspect: Revision, good: Rev
     # Runwarden's own change lifts the hold only while it is in flight (UPDATING): a connector in ERROR, whoever
     # changed it last, never returns to READY by itself ("Connector is in a bad state, manual deletion
     # recommended", google/cloud/vpcaccess/v1/vpc_access.proto, Connector.State).
-    if connector.state != "READY" and not (connector.state == "UPDATING" and _only_ours_changing(facts)):
+    ours = _only_ours_changing(facts)
+    if connector.state != "READY" and not (connector.state == "UPDATING" and ours):
         audit = facts.b.connector_audit
         # Whose change it is, once read, is connector_saturation's and the stand-down's to answer: a person's stands
         # automation down. Runwarden's own in ERROR is held as when none was read (UPDATING, the check below runs).
-        unread_or_ours = audit is None or not audit.entries or _only_ours_changing(facts)
+        unread_or_ours = audit is None or not audit.entries or ours
         return _being_changed(c, connector, suspect, good, dials) if unread_or_ours else None
     full = _full_at(facts, min(e.timestamp for e in dials))
     c.cite("metric", "vpcaccess.googleapis.com/connector/instances, connector/cpu/utilizations p99",
