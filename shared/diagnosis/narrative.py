@@ -270,7 +270,7 @@ def requests_ended_by(facts: Facts) -> bool:
     found, which a person reads before any held cause's advice of where to search (diagnose._verdict)."""
     if facts.requests(facts.incident).share(code="503") < facts.s.healthy_error_ratio:
         return False
-    return any(part(facts) for part in (_memory_kills, _crash_exits, _liveness_shutdowns, _worker_timeouts))
+    return any(part(facts) for part in _WHAT_ENDED)
 
 
 def _where_503s_come_from(facts: Facts) -> str:
@@ -282,8 +282,7 @@ def _where_503s_come_from(facts: Facts) -> str:
     does. A connector's metrics are a place to look only when a serving revision routes through one (not on
     Direct VPC egress or with no VPC access at all), and, beside such evidence, only when they show a
     saturation sign or hold no point (`_connector_quiet`): a quiet connector is no lead."""
-    found = [part for part in (_memory_kills(facts), _crash_exits(facts), _liveness_shutdowns(facts),
-                               _worker_timeouts(facts)) if part]
+    found = [said for said in (part(facts) for part in _WHAT_ENDED) if said]
     connectors = _serving_connectors(facts)
     if connectors and (not found or not _connector_quiet(facts)):
         where = f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
@@ -459,3 +458,7 @@ def _onset(facts: Facts) -> str:
         if total and bad / total >= facts.s.status_ratio:
             return f"in the minute to {hms(at)}"
     return ""
+
+
+# What ended the 503s' requests, in the order an SRE checks it (`_where_503s_come_from`, `requests_ended_by`).
+_WHAT_ENDED = (_memory_kills, _crash_exits, _liveness_shutdowns, _worker_timeouts)
