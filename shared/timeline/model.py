@@ -49,7 +49,7 @@ class ActorKind(str, Enum):
 
 class Actor(_Model):
     kind: ActorKind
-    name: str                 # "Runwarden (on_alert)", "alice@example.com", "Cloud Monitoring", "Cloud Run"
+    name: Said                # "Runwarden (on_alert)", "alice@example.com", "Cloud Monitoring", "Cloud Run"
 
     def __str__(self) -> str:
         return self.name
@@ -133,6 +133,10 @@ class Durations(_Model):
 class ReadReport(_Model):
     """One ListLogEntries query and how much of it was read."""
 
+    # The builder words `why` as its reads end, by model_copy, which validates nothing: validated again as the
+    # timeline takes it, so `why` is redacted as every printed word is (`Said`).
+    model_config = ConfigDict(extra="forbid", revalidate_instances="always")
+
     name: str                 # runwarden | audit | request_errors | request_count
     filter: str
     pages: int = 0
@@ -154,7 +158,7 @@ class ActionRow(_Model):
     name: str
     status: str               # applied, dry_run, proposed, verified, undone, escalated, failed ...
     summary: Said
-    by: str = "Runwarden"
+    by: Said = "Runwarden"
 
 
 class FollowUp(_Model):
@@ -186,7 +190,7 @@ class IncidentTimeline(_Model):
     diagnosis: Said = ""              # its one-line summary
     evidence: list[EvidenceRow] = Field(default_factory=list)
     actions: list[ActionRow] = Field(default_factory=list)
-    people: list[str] = Field(default_factory=list)        # principals other than Runwarden who acted
+    people: list[Said] = Field(default_factory=list)       # principals other than Runwarden who acted
     people_acted_first: bool = False  # someone changed the target or what it depends on before Runwarden did
     follow_ups: list[FollowUp] = Field(default_factory=list)
     reads: list[ReadReport] = Field(default_factory=list)

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from shared.timeline.model import ActionRow, EvidenceRow, FollowUp, Milestone, Milestones, Source, TimelineEntry
+from shared.timeline.model import (ActionRow, EvidenceRow, FollowUp, Milestone, Milestones, ReadReport, Source,
+                                   TimelineEntry)
 from shared.timeline.render import render
 from tests.unit.test_timeline import T, _row, sample
 
@@ -27,6 +28,11 @@ HELD = [
     ("diagnosis", "bad_revision: asyncpg connect('postgresql://svc:Pa55w0rd!x@/db?host=/cloudsql/p:r:i')",
      "Pa55w0rd!x"),
     ("evidence", "DB_PASSWORD=correct-horse-battery in the revision's env", "correct-horse-battery"),
+    ("read", "cut short: ListLogEntries: 400 invalid filter near 'password=Zq9xLmW4'", "Zq9xLmW4"),
+    # A requester of an earlier version, which did not redact requested_by as it read it: the row's actor, the
+    # action's author and the people who acted.
+    ("actor", "alice@example.com token=ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+     "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
 ]
 
 # Words a timeline prints every day, with no credential in them: kept as written.
@@ -51,6 +57,12 @@ def _timeline(where: str, words: str):
                                                           mitigation=Milestone(at=at, what=words, by="Runwarden"))),
         "diagnosis": lambda: sample(signature="bad_revision", diagnosis=words),
         "evidence": lambda: sample(evidence=[EvidenceRow(source="run", query="q", observed=words)]),
+        # As the builder words a read cut short: by model_copy, which validates nothing.
+        "read": lambda: sample(reads=[ReadReport(name="runwarden", filter="f", cut_short=True).model_copy(
+            update={"why": words})]),
+        "actor": lambda: sample(entries=[TimelineEntry.model_validate(
+            {**row.model_dump(), "actor": {"kind": "person", "name": words}})], people=[words],
+            actions=[ActionRow(at=at, name="rollback_traffic", status="applied", summary="s", by=words)]),
     }
     return placed[where]()
 
