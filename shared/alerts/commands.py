@@ -1594,11 +1594,17 @@ def _sent_as(error: Any) -> str:
         if wanted is int and isinstance(meant, float) and meant.is_integer():
             meant = int(meant)                      # "6.0": the whole number it spells
         if type(meant) is wanted:
+            refused = _whole_refused(error["loc"], meant)
+            if refused:
+                return f" (got the string {quoted(given)}, and {meant} without quotes is refused too: {refused})"
             return f" (got the string {quoted(given)}: send {json.dumps(meant)}, without quotes)"
         if wanted is bool:
             return _flag_text(given, str(error["loc"][-1]) if error["loc"] else "")
         return f" (got the string {quoted(given, 60)}{_number_said(given) if wanted is int else ''})"
     if wanted is int and isinstance(given, float) and given.is_integer():
+        refused = _whole_refused(error["loc"], int(given))
+        if refused:
+            return f" (got {given}, and the whole number {int(given)} is refused too: {refused})"
         return f" (got {given}: send a whole number, {int(given)})"
     if wanted is bool and type(given) is int and given in (0, 1):
         # 1 and 0 for true and false, as many languages and shells write them: JSON has its own.
@@ -1656,6 +1662,19 @@ def _length_sent(error: Any) -> str:
     if error["type"] != "string_too_long" or not isinstance(given, str):
         return ""
     return f" (got {len(given)} characters, starting {quoted(given[:60])})"
+
+
+def _whole_refused(loc: Any, whole: int) -> str:
+    """Why the whole number a value of another type spells ("50", 1e9, 2.0) would be refused all the same, by the
+    range of the param it was sent for (`_INSTANCES_RANGE`, read from ScaleParams' own bounds): a hint to send it
+    without quotes or without its decimal point named a number the next attempt was refused for. "" when it is in
+    range, or the param has no range."""
+    if tuple(str(p) for p in loc[-2:]) != ("params", "max_instances"):
+        return ""
+    bounds = {type(m).__name__: m for m in ScaleParams.model_fields["max_instances"].metadata}
+    kind = ("less_than_equal" if whole > bounds["Le"].le else "greater_than_equal" if whole < bounds["Ge"].ge
+            else "")
+    return _INSTANCES_RANGE.get(kind, "")
 
 
 def _out_of_range(error: Any) -> str:
@@ -1849,9 +1868,11 @@ def param_from_text(command: str, key: str, text: str) -> Any:
         raise CommandError(f"command.params.{key}", f"{quoted(text, 60)} is not a whole number{_number_said(text)}")
     whole = re.fullmatch(r"\s*([0-9]+)(?:\.0*)?\s*", text) if "integer" in types else None
     if whole:   # " 6", "06", "6.0": the JSON path names the number too ("got 6.0: send a whole number, 6")
+        refused = _whole_refused(("params", key), int(whole[1]))
+        instead = (f", and {int(whole[1])} is refused too: {refused}" if refused else
+                   f": write {key}={int(whole[1])}")
         raise CommandError(f"command.params.{key}", f"{quoted(text, 60)} is not a whole number as JSON writes one "
-                                                    "(no leading zero, no decimal point): write "
-                                                    f"{key}={int(whole[1])}; nothing was sent")
+                                                    f"(no leading zero, no decimal point){instead}; nothing was sent")
     if "boolean" in types and text.strip(_JSON_SPACE) in ("true", "false"):
         return text.strip(_JSON_SPACE) == "true"
     if "boolean" in types:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from shared.redaction import redacted
 from shared.remediation.idle import is_idle
 from shared.remediation.refusals import Held
 
@@ -19,6 +20,13 @@ def _as_utc(at: datetime) -> datetime:
 
 
 Utc = Annotated[datetime, AfterValidator(_as_utc)]
+
+# Words a timeline prints, with every credential in them redacted (shared/redaction.py) as the timeline is made:
+# they quote what Cloud Logging holds (Runwarden's step lines, audit entries, notifications) for up to 30 days, and
+# a line may carry one that nothing redacted when it was written (a line of an earlier version, whose reason or
+# quoted log text redaction did not yet read as one; another writer's line under Runwarden's labels). Every
+# renderer (text, JSON, Markdown, the page, the HTTP function) reads this model, so none can print one.
+Said = Annotated[str, AfterValidator(redacted)]
 
 
 class _Model(BaseModel):
@@ -41,7 +49,7 @@ class ActorKind(str, Enum):
 
 class Actor(_Model):
     kind: ActorKind
-    name: str                 # "Runwarden (on_alert)", "alice@example.com", "Cloud Monitoring", "Cloud Run"
+    name: Said                # "Runwarden (on_alert)", "alice@example.com", "Cloud Monitoring", "Cloud Run"
 
     def __str__(self) -> str:
         return self.name
@@ -54,7 +62,7 @@ class TimelineEntry(_Model):
     source: Source
     actor: Actor
     kind: str                 # e.g. alert_opened, diagnosed, applied, deploy, traffic_change, errors_started
-    summary: str              # one line
+    summary: Said             # one line
     link: str = ""            # the entry (or the query) in the Cloud Console's Logs Explorer
     count: int = 1            # how many times it was written (redeliveries, LRO start and end)
     last_at: Utc | None = None   # the last repeat, when count > 1
@@ -101,8 +109,8 @@ class ErrorSeries(_Model):
 
 class Milestone(_Model):
     at: Utc
-    what: str                 # how it was determined, in words
-    by: str = ""              # who, when someone acted
+    what: Said                # how it was determined, in words
+    by: Said = ""             # who, when someone acted
     link: str = ""            # its evidence: the Logs Explorer link of the row (or the request-log query) read
 
 
@@ -125,18 +133,22 @@ class Durations(_Model):
 class ReadReport(_Model):
     """One ListLogEntries query and how much of it was read."""
 
+    # The builder words `why` as its reads end, by model_copy, which validates nothing: validated again as the
+    # timeline takes it, so `why` is redacted as every printed word is (`Said`).
+    model_config = ConfigDict(extra="forbid", revalidate_instances="always")
+
     name: str                 # runwarden | audit | request_errors | request_count
     filter: str
     pages: int = 0
     entries: int = 0
     cut_short: bool = False
-    why: str = ""             # why it was cut short, in words
+    why: Said = ""            # why it was cut short, in words
 
 
 class EvidenceRow(_Model):
     source: str
     query: str
-    observed: str
+    observed: Said
     threshold: str = ""
     passed: bool | None = None
 
@@ -145,8 +157,8 @@ class ActionRow(_Model):
     at: Utc
     name: str
     status: str               # applied, dry_run, proposed, verified, undone, escalated, failed ...
-    summary: str
-    by: str = "Runwarden"
+    summary: Said
+    by: Said = "Runwarden"
 
 
 class FollowUp(_Model):
@@ -154,7 +166,7 @@ class FollowUp(_Model):
     from the logs) and the commands that settle it (Runwarden's own, each shown as code to copy:
     Markdown's code spans, HTML's <code>). Plain words are a follow-up with no command."""
 
-    text: str
+    text: Said
     commands: list[str] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -175,15 +187,15 @@ class IncidentTimeline(_Model):
     milestones: Milestones = Field(default_factory=Milestones)
     durations: Durations = Field(default_factory=Durations)
     signature: str = ""               # the diagnosis
-    diagnosis: str = ""               # its one-line summary
+    diagnosis: Said = ""              # its one-line summary
     evidence: list[EvidenceRow] = Field(default_factory=list)
     actions: list[ActionRow] = Field(default_factory=list)
-    people: list[str] = Field(default_factory=list)        # principals other than Runwarden who acted
+    people: list[Said] = Field(default_factory=list)       # principals other than Runwarden who acted
     people_acted_first: bool = False  # someone changed the target or what it depends on before Runwarden did
     follow_ups: list[FollowUp] = Field(default_factory=list)
     reads: list[ReadReport] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    rows_not_shown: str = ""          # when the rows were too many to show: which were left out, in words
+    notes: list[Said] = Field(default_factory=list)
+    rows_not_shown: Said = ""          # when the rows were too many to show: which were left out, in words
     # The alert's last opening, when no close of it follows among the entries read: the incident was still
     # open when the timeline was built, so its recovery and TTR are not final (derive.open_since).
     open_since: Utc | None = None

@@ -119,3 +119,24 @@ def test_a_manual_action_s_timeline_is_read_by_its_command_incident(world):
 
     assert result.exit_code == 0, result.output
     assert "Incident command:rb-inc42" in result.output and "rollback_traffic applied" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "html"])
+def test_a_credential_in_a_line_read_back_is_never_printed(world, fmt):
+    """A line of an earlier version (its reason's `password:` not yet read as a credential) and a quoted DSN, in
+    Runwarden's lines read back from Logging: before, the timeline printed both, in every form."""
+    from tests.integration.timeline_world import ON_COMMAND, SERVICE_NAME, step
+
+    at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10)
+    step(world.logging, at, "planned", "rollback_traffic by alice@example.com: INC-9 password: Tr0ub4dor&3",
+         incident="command:rb-inc9", trigger="command", function=ON_COMMAND, command_id="rb-inc9",
+         requested_by="alice@example.com", target=SERVICE_NAME)
+    step(world.logging, at + timedelta(seconds=1), "failed",
+         "rollback_traffic failed: connect('postgresql://app:s3cr3tPW99@10.0.0.5/db') refused",
+         incident="command:rb-inc9", trigger="command", function=ON_COMMAND, command_id="rb-inc9")
+
+    result = run("command:rb-inc9", "--project", PROJECT, "--format", fmt)
+
+    assert result.exit_code == 0, result.output
+    assert "Tr0ub4dor&3" not in result.output and "s3cr3tPW99" not in result.output, result.output
+    assert "rollback" in result.output and "redacted credential" in result.output

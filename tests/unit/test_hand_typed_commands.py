@@ -90,6 +90,11 @@ def test_a_broken_body_is_never_run_even_when_it_could_be_repaired():
     ({"max_instances": "10"}, "got the string '10': send 10, without quotes"),
     ({"max_instances": "six"}, "got the string 'six'"),
     ({"max_instances": 6.0}, "got 6.0: send a whole number, 6"),
+    # A number out of range is never named as the one to send: the next attempt would be refused for its range.
+    ({"max_instances": 1e9}, "got 1000000000.0, and the whole number 1000000000 is refused too: VPC Access allows at "
+                             "most 10 instances"),
+    ({"max_instances": "50"}, "got the string '50', and 50 without quotes is refused too: VPC Access allows at most "
+                              "10 instances"),
     ({"max_instances": 6.5}, "got 6.5"),
     ({"max_instances": True}, "got true"),
 ])

@@ -69,3 +69,19 @@ def test_the_rollback_names_what_it_left_out_and_how_to_tag_again():
             in note)
     assert RollbackTraffic().desired_traffic(params) == [t(REV, 100, OLD)]
     assert left_out_note(SERVICE, ()) == []
+
+
+@pytest.mark.parametrize("tags, said", [
+    ((("stable", OLD),), "Traffic tags kept: stable -> " + OLD + " (at 100%, on the revision rolled back to)"),
+    ((("stable", OLD), ("canary", BAD)),
+     "Traffic tags kept: stable -> " + OLD + " (at 100%, on the revision rolled back to), canary -> " + BAD
+     + " (at 0%)"),
+    ((("canary", BAD),), "Traffic tags kept at 0%: canary -> " + BAD),
+])
+def test_a_tag_on_the_revision_rolled_back_to_is_said_to_ride_its_100_percent(tags, said):
+    """A tag on the revision rolled back to is written on its 100% target: "kept at 0%" said it served nothing."""
+    params = RollbackTrafficParams(target=SERVICE, to_revision=OLD, from_revision=BAD,
+                                   from_revision_created_at=datetime(2026, 1, 1, tzinfo=timezone.utc), steps_back=1,
+                                   expected_etag="e", keep_tags=tuple(t(REV, 0, rev, tag) for tag, rev in tags))
+    [note] = [n for n in RollbackTraffic().notes(params) if n.startswith("Traffic tags kept")]
+    assert note == said

@@ -373,13 +373,24 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
         if params.from_revision != params.to_revision:
             notes.append(f"Traffic moved: {params.from_revision} no longer serves; {params.to_revision} serves 100%.")
         if params.keep_tags:
-            notes.append("Traffic tags kept at 0%: " + ", ".join(
-                f"{t.tag} -> {t.revision or 'LATEST'}" for t in params.keep_tags))
+            notes.append(_tags_kept_note(params))
         notes.extend(left_out_note(params.target, params.tags_left_out))
         notes.extend(pin_note(params.pipeline, params.to_revision))
         if params.rollout is not None:
             notes.append(params.rollout.words())
         return notes
+
+
+def _tags_kept_note(params: RollbackTrafficParams) -> str:
+    """The tags the rollback keeps, each with the share it now rides: a tag on the revision rolled back to is written
+    on its 100% target (`with_tags`: one target per revision), so "kept at 0%" said of it told an operator that
+    tagged URL served no traffic, when it serves the whole service."""
+    riding = [t for t in params.keep_tags if t.revision == params.to_revision]
+    if not riding:
+        return "Traffic tags kept at 0%: " + ", ".join(f"{t.tag} -> {t.revision or 'LATEST'}" for t in params.keep_tags)
+    return "Traffic tags kept: " + ", ".join(
+        f"{t.tag} -> {t.revision or 'LATEST'} (" + ("at 100%, on the revision rolled back to" if t in riding
+                                                     else "at 0%") + ")" for t in params.keep_tags)
 
 
 # What a person can do with a tag left out, by why, and whether the tag can go back on its own revision.
