@@ -27,8 +27,8 @@ from shared.diagnosis.citation import query_of
 from shared.diagnosis.connector_news import ConnectorNews, news_of
 from shared.diagnosis.database_errors import (bare_link_lines, closed_count, lines_but, never_left_by_kind,
                                              refusals_by_kind, refused_dial_count)
-from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
-                                       at_micros, micros)
+from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, all_logged_by,
+                                       ascending, at_micros, logged_by, micros)
 from shared.diagnosis.log_signals import (AT_LEAST_ERROR, AT_LEAST_WARNING, SIGNAL_COMBINATIONS, LogSignal,
                                          classify_all, dials_and_answers, downstream_waits, failure_read_takes,
                                          holds_a_needle, per_text, top_counted)
@@ -660,7 +660,7 @@ class Facts:
             return None
         if previous.service_account == suspect.service_account:
             return None
-        if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+        if not all_logged_by(entries, suspect.short_name):
             return None
         return suspect, previous
 
@@ -676,7 +676,7 @@ class Facts:
             return None
         suspect, previous, _ = deploy
         changed = path_changed(previous, suspect)
-        if not changed or any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+        if not changed or not all_logged_by(entries, suspect.short_name):
             return None
         return suspect, previous, changed
 
@@ -1360,7 +1360,7 @@ class Facts:
         found = self.logs.by_signal.get(signal, ())
         if revision is None:
             return list(found)
-        return [e for e in found if e.resource_labels.get("revision_name") == revision]
+        return logged_by(found, revision)
 
     def matches_while_failing(self, signal: LogSignal) -> list[LogRecord]:
         """The entries of a signal logged from the failing window's start (shortly before the first failing

@@ -13,8 +13,8 @@ from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE,
                                     SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests,
                                     Window, clock_on, hms, path_changed, query_of)
-from shared.diagnosis.evidence import (LogRecord, Revision, TrafficType, short_name, update_tags_flag,
-                                      update_traffic_command)
+from shared.diagnosis.evidence import (LogRecord, Revision, TrafficType, all_logged_by, logged_by, short_name,
+                                      update_tags_flag, update_traffic_command)
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis import slow_canary
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar, latency_codes, timeout_share_bar
@@ -258,10 +258,10 @@ def _login_refused_on_both(facts: Facts, c: Citation, suspect: Revision) -> str:
         return ""     # a user or password the deploy changed: its own refusals are judged elsewhere, and compete
     previous = deploy[0].short_name
     lines = [e for entries in refused.values() for e in entries]
-    own = [e for e in lines if e.resource_labels.get("revision_name") == previous]
+    own = logged_by(lines, previous)
     # The suspect's own refusals too: a canary failing of its own bug (a traceback, no refusal) beside a revision
     # before it that is refused is not cleared by refusals that are not its own.
-    theirs = [e for e in lines if e.resource_labels.get("revision_name") == suspect.short_name]
+    theirs = logged_by(lines, suspect.short_name)
     if not facts.logged_enough(theirs):
         c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}",
                f"{len(theirs)} of the login refusals on {suspect.short_name} itself",
@@ -1060,7 +1060,7 @@ def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision
     # Read over the window (Facts.logged_enough): the calls hold a rollback back.
     if not facts.logged_enough(calls, facts.s.startup_failure_logs_min):
         return ""
-    failed = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name]
+    failed = logged_by(facts.logs.app_failed, suspect.short_name)
     host_of = per_text(_run_app_host, (*failed, *calls))
     lines = [*calls, *(e for e in failed if not host_of[e.text])]
     failures = len(lines)
@@ -1520,7 +1520,7 @@ def _same_database_answers(facts: Facts, c: Citation, suspect: Revision,
     if not facts.logged_enough(lines) or deploy is None or deploy[0].name != suspect.name:
         return None
     previous = deploy[1]
-    failed = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name]
+    failed = logged_by(facts.logs.app_failed, suspect.short_name)
     failures = len(failed)
     same_database = (set(suspect.env_values) == set(previous.env_values)
                      and set(suspect.cloudsql_instances) == set(previous.cloudsql_instances)
@@ -1619,7 +1619,8 @@ def _ports_the_deploy_moved(facts: Facts, dials: list[LogRecord], suspect: Revis
     variable moved says nothing of a dial to this host. A dial another revision logged too is not the
     deploy's: that revision's settings do not pair them."""
     texts = {e.text for e in dials}
-    if any(e.text in texts and e.resource_labels.get("revision_name") != suspect.short_name for e in facts.logs.app):
+    name = suspect.short_name   # read once, not once per line
+    if any(e.text in texts and e.resource_labels.get("revision_name") != name for e in facts.logs.app):
         return ""
     moved: set[str] = set()
     for text in texts:
@@ -1809,7 +1810,7 @@ def _cite_instance_the_deploy_named(facts: Facts, c: Citation, suspect: Revision
     if not refused or not refused.keys() <= ADMIN_API_REFUSALS or deploy is None or deploy[0].name != suspect.name:
         return
     entries = [e for es in refused.values() for e in es]
-    if all(e.resource_labels.get("revision_name") == suspect.short_name for e in entries):
+    if all_logged_by(entries, suspect.short_name):
         cite_instance_brought(c, entries, suspect, deploy[1],
                               "an instance the Admin API refuses, asked for only by the new revision", True)
 
@@ -2066,8 +2067,7 @@ def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, can
     if round(failed * counts.total) < TARGET_FAILED_MIN:
         return ""
     failing = not bar.holds(failed)
-    lines = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == candidate.short_name
-             and window.holds(e.timestamp)]
+    lines = [e for e in logged_by(facts.logs.app_failed, candidate.short_name) if window.holds(e.timestamp)]
     said = f", e.g. {excerpt(lines[0].text, limit=140)!r}" if lines else ""
     c.cite("metric", facts.requests_query,
            f"{candidate.short_name} since {replaced.short_name}'s deploy {window}: {counts.total:.0f} requests, "

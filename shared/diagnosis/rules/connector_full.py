@@ -48,7 +48,7 @@ from datetime import datetime, timedelta
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.diagnosis.connector_news import connector_sign_series
 from shared.diagnosis.env_hosts import database_address_changed, deploy_brought, endpoint_brought
-from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
+from shared.diagnosis.evidence import Connector, LogRecord, Revision, logged_by, short_name
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import Facts, egress_of, path_changed
 from shared.diagnosis.log_signals import dial_timed_out, per_text
@@ -80,7 +80,7 @@ def connector_full_alike(facts: Facts, c: Citation, suspect: Revision, good: Rev
             or names_connector(facts.b.service, suspect.vpc_connector, connector.name) is not Naming.YES):
         return None
     dials = _timed_out_dials(facts, suspect.short_name)
-    failed = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name]
+    failed = logged_by(facts.logs.app_failed, suspect.short_name)
     if not facts.logged_enough(dials) or not facts.half_or_more(dials, [*dials, *failed]):
         return None
     # The canary's own change (a moved address, more connections opened, another path) is read first: it is the

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.latency_words import latency
-from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
+from shared.diagnosis.evidence import Connector, LogRecord, Revision, all_logged_by, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, SQL_GAP_SECONDS, Facts, Window, hms, query_of
 from shared.diagnosis.env_hosts import (asks_for, connection_names, connection_target_changed, database_address_changed,
                                      database_ports_brought, deploy_brought, deploy_brought_instance, holds_setting,
@@ -424,7 +424,7 @@ def _deploy_brought_the_address(facts: Facts, c: Citation, errors: list[LogRecor
     if deploy is None:
         return ""
     suspect, previous, _ = deploy
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in errors):
+    if not all_logged_by(errors, suspect.short_name):
         return ""
     named = per_text(database_dial_hosts, errors)
     ported = _ports_brought_of(errors, suspect, previous)
@@ -969,7 +969,7 @@ def _only_from_the_new_revision(facts: Facts, refused: dict[str, list[LogRecord]
         return None
     suspect, previous, _ = deploy
     entries = [e for es in refused.values() for e in es]
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+    if not all_logged_by(entries, suspect.short_name):
         return None
     return suspect, previous, entries
 
@@ -1075,7 +1075,7 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
     if deploy is None:
         return ""
     suspect, previous, _ = deploy
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
+    if not all_logged_by((e for es in refused.values() for e in es), suspect.short_name):
         return ""
     plain = plain_credentials_changed(previous, suspect)
     if plain:

@@ -18,7 +18,7 @@ connectors) is read the same way (env_hosts.connection_names).
 from __future__ import annotations
 
 from shared.diagnosis.env_hosts import connection_names, deploy_brought_instance
-from shared.diagnosis.evidence import Revision, short_name
+from shared.diagnosis.evidence import Revision, all_logged_by, short_name
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import instance_named, per_text
 from shared.diagnosis.rules.base import Citation
@@ -98,7 +98,7 @@ def _refused_what_the_deploy_brought(facts: Facts, suspect: Revision, before: se
     if not found or not found.keys() <= ADMIN_API_REFUSALS:
         return False
     entries = [e for es in found.values() for e in es]
-    if not all(e.resource_labels.get("revision_name") == suspect.short_name for e in entries):
+    if not all_logged_by(entries, suspect.short_name):
         return False
     named = set(per_text(instance_named, entries).values())
     return bool(named) and None not in named and all(deploy_brought_instance(n, after, before) for n in named)
