@@ -330,6 +330,13 @@ _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)s$")
 _ANY = object()            # the `*` of `field:*` (presence test)
 _SEGMENT = re.compile(r"[A-Za-z_@][\w@\-/]*")
 _BARE_VALUE = re.compile(r'[^\s()"]+')
+# A parenthesized group kept by its text when at least this long (`_Parser._group`): shorter ones parse in
+# less than their text takes to hash and look up. Bounded: the texts seen number a few dozen.
+_KEPT_GROUP_CHARS = 256
+_KEPT_GROUPS_MAX = 256
+_KEPT_GROUPS: dict[str, Any] = {}
+# What `_Parser._group_end` scans for: a quoted string (escapes and all), a comment, or a parenthesis.
+_GROUP_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|--[^\n]*|[()]', re.DOTALL)
 _PLAIN = re.compile(r'[^"\\]*')        # a quoted string's characters up to its next quote or backslash
 _ESCAPES = {"n": "\n", "t": "\t"}
 
@@ -479,11 +486,20 @@ def _compare_json(actual: Any, op: str, text: str) -> bool:
 
 
 class _Parser:
-    """Recursive descent over the characters (values like timestamps contain ':')."""
+    """Recursive descent over the characters (values like timestamps contain ':').
 
-    def __init__(self, text: str) -> None:
+    A long parenthesized group's tree is kept by its text (`kept`, `_KEPT_GROUPS` unless told): the
+    service log query's ~10,000-character group of signals is the same in every request, and only the
+    timestamps around it change with the window, so each new window's text was parsed whole again
+    (`_parsed` keeps whole texts only). A group's tree is a function of its text alone: the parse of
+    a group reads no character past its closing parenthesis, and a group is kept only once it parsed
+    without error and ended exactly there."""
+
+    def __init__(self, text: str, kept: dict[str, Any] | None = None) -> None:
         self.text = text
         self.pos = 0
+        self._kept = _KEPT_GROUPS if kept is None else kept
+        self._closing: dict[int, int] | None = None   # each '(' at a position -> just past its ')'
 
     def parse(self) -> Any:
         self._skip_space()
@@ -518,13 +534,7 @@ class _Parser:
         if self._keyword("NOT"):
             return _Not(self._unary())
         if self._peek("("):
-            self.pos += 1
-            node = self._and()
-            self._skip_space()
-            if not self._peek(")"):
-                raise self._error("missing ')'")
-            self.pos += 1
-            return node
+            return self._group()
         if self.pos >= len(self.text):
             raise self._error("expected a comparison, found the end of the filter")
         for word in ("AND", "OR"):
@@ -533,6 +543,39 @@ class _Parser:
         if self._peek("-"):
             raise self._error("unary '-' is not supported by the stand-in; write NOT")
         return self._comparison()
+
+    def _group(self) -> Any:
+        """`( ... )`: the tree kept for the group's text, or the group parsed (and kept when long)."""
+        start, end = self.pos, self._group_end(self.pos)
+        text = self.text[start:end] if end - start >= _KEPT_GROUP_CHARS else None
+        found = None if text is None else self._kept.get(text)   # one read: another thread may clear it
+        if found is not None:
+            self.pos = end
+            return found
+        self.pos += 1
+        node = self._and()
+        self._skip_space()
+        if not self._peek(")"):
+            raise self._error("missing ')'")
+        self.pos += 1
+        if text is not None and self.pos == end:   # parsed whole, and where the scan said it ends
+            if len(self._kept) >= _KEPT_GROUPS_MAX:
+                self._kept.clear()
+            self._kept[text] = node
+        return node
+
+    def _group_end(self, start: int) -> int:
+        """Just past the ')' matching the '(' at `start`, by one scan of the text for quoted strings,
+        comments and parentheses (0: none found). Only a candidate: a group is taken from `kept` only
+        when these exact characters parsed before as a whole group ending at their last one."""
+        if self._closing is None:
+            self._closing, opened = {}, []
+            for token in _GROUP_TOKENS.finditer(self.text):
+                if token.group() == "(":
+                    opened.append(token.start())
+                elif token.group() == ")" and opened:
+                    self._closing[opened.pop()] = token.end()
+        return self._closing.get(start, 0)
 
     def _comparison(self) -> Any:
         start = self.pos
