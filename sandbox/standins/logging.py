@@ -330,13 +330,11 @@ _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)s$")
 _ANY = object()            # the `*` of `field:*` (presence test)
 _SEGMENT = re.compile(r"[A-Za-z_@][\w@\-/]*")
 _BARE_VALUE = re.compile(r'[^\s()"]+')
-# A parenthesized group kept by its text when at least this long (`_Parser._group`): shorter ones parse in
-# less than their text takes to hash and look up. Bounded: the texts seen number a few dozen.
+# A parenthesized group kept when at least this long (`_Parser._group`), under its first this-many characters:
+# shorter ones parse in less than a look-up costs. Bounded: the groups seen number a few dozen.
 _KEPT_GROUP_CHARS = 256
 _KEPT_GROUPS_MAX = 256
-_KEPT_GROUPS: dict[str, Any] = {}
-# What `_Parser._group_end` scans for: a quoted string (escapes and all), a comment, or a parenthesis.
-_GROUP_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|--[^\n]*|[()]', re.DOTALL)
+_KEPT_GROUPS: dict[str, tuple[tuple[str, Any], ...]] = {}
 _PLAIN = re.compile(r'[^"\\]*')        # a quoted string's characters up to its next quote or backslash
 _ESCAPES = {"n": "\n", "t": "\t"}
 
@@ -488,18 +486,18 @@ def _compare_json(actual: Any, op: str, text: str) -> bool:
 class _Parser:
     """Recursive descent over the characters (values like timestamps contain ':').
 
-    A long parenthesized group's tree is kept by its text (`kept`, `_KEPT_GROUPS` unless told): the
+    A long parenthesized group's tree is kept with its text (`kept`, `_KEPT_GROUPS` unless told): the
     service log query's ~10,000-character group of signals is the same in every request, and only the
     timestamps around it change with the window, so each new window's text was parsed whole again
-    (`_parsed` keeps whole texts only). A group's tree is a function of its text alone: the parse of
-    a group reads no character past its closing parenthesis, and a group is kept only once it parsed
-    without error and ended exactly there."""
+    (`_parsed` keeps whole texts only). A group's tree is a function of the characters its parse read:
+    they run from its '(' to its ')' and no further (every step looks at most at the ')' that ends
+    it), and a group is kept only once it parsed without error. So wherever a text goes on with a kept
+    group's characters, parsing them again would give that tree and end at the same place."""
 
     def __init__(self, text: str, kept: dict[str, Any] | None = None) -> None:
         self.text = text
         self.pos = 0
         self._kept = _KEPT_GROUPS if kept is None else kept
-        self._closing: dict[int, int] | None = None   # each '(' at a position -> just past its ')'
 
     def parse(self) -> Any:
         self._skip_space()
@@ -545,37 +543,30 @@ class _Parser:
         return self._comparison()
 
     def _group(self) -> Any:
-        """`( ... )`: the tree kept for the group's text, or the group parsed (and kept when long)."""
-        start, end = self.pos, self._group_end(self.pos)
-        text = self.text[start:end] if end - start >= _KEPT_GROUP_CHARS else None
-        found = None if text is None else self._kept.get(text)   # one read: another thread may clear it
-        if found is not None:
-            self.pos = end
-            return found
+        """`( ... )`: a kept group's tree when the text goes on with that group's characters, else the
+        group parsed (and kept, when long)."""
+        start = self.pos
+        for text, node in self._kept.get(self.text[start:start + _KEPT_GROUP_CHARS], ()):
+            if self.text.startswith(text, start):
+                self.pos = start + len(text)
+                return node
         self.pos += 1
         node = self._and()
         self._skip_space()
         if not self._peek(")"):
             raise self._error("missing ')'")
         self.pos += 1
-        if text is not None and self.pos == end:   # parsed whole, and where the scan said it ends
-            if len(self._kept) >= _KEPT_GROUPS_MAX:
-                self._kept.clear()
-            self._kept[text] = node
+        if self.pos - start >= _KEPT_GROUP_CHARS:
+            self._keep(self.text[start:self.pos], node)
         return node
 
-    def _group_end(self, start: int) -> int:
-        """Just past the ')' matching the '(' at `start`, by one scan of the text for quoted strings,
-        comments and parentheses (0: none found). Only a candidate: a group is taken from `kept` only
-        when these exact characters parsed before as a whole group ending at their last one."""
-        if self._closing is None:
-            self._closing, opened = {}, []
-            for token in _GROUP_TOKENS.finditer(self.text):
-                if token.group() == "(":
-                    opened.append(token.start())
-                elif token.group() == ")" and opened:
-                    self._closing[opened.pop()] = token.end()
-        return self._closing.get(start, 0)
+    def _keep(self, text: str, node: Any) -> None:
+        """The group's tree kept under its first characters (a tuple replaced whole: readers on other
+        threads see the old or the new one)."""
+        if len(self._kept) >= _KEPT_GROUPS_MAX:
+            self._kept.clear()
+        prefix = text[:_KEPT_GROUP_CHARS]
+        self._kept[prefix] = (*self._kept.get(prefix, ())[-3:], (text, node))
 
     def _comparison(self) -> Any:
         start = self.pos

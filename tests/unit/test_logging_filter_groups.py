@@ -2,10 +2,9 @@
 
 The service log query (`app_log_filter`) is one group of some 10,000 characters between the window's
 two timestamps: every new window is a new text, so keeping whole texts (`_parsed`) parsed the group
-again for each one. A group's tree is a function of its characters alone, so it is taken again only
-for the same characters, found by a scan that may be wrong (a comment, an escaped quote) without
-changing any tree: here, trees taken from what was kept are the fresh parse's, and the refusals and
-their messages are unchanged."""
+again for each one. A group's tree is a function of the characters its parse read (from its '(' to
+its ')'), so it is taken again wherever a text goes on with exactly those characters: here, trees
+taken from what was kept are the fresh parse's, and the refusals and their messages are unchanged."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -70,8 +69,11 @@ def test_a_refusal_is_unchanged_by_what_is_kept(text):
     assert with_kept.value.message == fresh.value.message
 
 
-def test_a_group_that_did_not_end_where_the_scan_said_is_not_kept():
-    text = f'{SIGNALS} AND textPayload:"a--b"'
+def test_a_kept_group_is_taken_only_for_its_very_characters():
     kept: dict = {}
-    _Parser(text, kept=kept).parse()
-    assert set(kept) <= {SIGNALS}
+    _Parser(SIGNALS, kept=kept).parse()
+    (prefix, [(text, tree)]), = kept.items()
+    assert text == SIGNALS
+    longer = SIGNALS[:-1] + ' OR textPayload:"one more")'   # the same first characters, another group
+    assert _Parser(longer, kept=kept).parse() == _fresh(longer) != tree
+    assert _Parser(f"{SIGNALS} AND {longer}", kept=kept).parse().parts[0] is tree
