@@ -330,6 +330,11 @@ _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)s$")
 _ANY = object()            # the `*` of `field:*` (presence test)
 _SEGMENT = re.compile(r"[A-Za-z_@][\w@\-/]*")
 _BARE_VALUE = re.compile(r'[^\s()"]+')
+# A parenthesized group kept when at least this long (`_Parser._group`), under its first this-many characters:
+# shorter ones parse in less than a look-up costs. Bounded: the groups seen number a few dozen.
+_KEPT_GROUP_CHARS = 256
+_KEPT_GROUPS_MAX = 256
+_KEPT_GROUPS: dict[str, tuple[tuple[str, Any], ...]] = {}
 _PLAIN = re.compile(r'[^"\\]*')        # a quoted string's characters up to its next quote or backslash
 _ESCAPES = {"n": "\n", "t": "\t"}
 
@@ -479,11 +484,20 @@ def _compare_json(actual: Any, op: str, text: str) -> bool:
 
 
 class _Parser:
-    """Recursive descent over the characters (values like timestamps contain ':')."""
+    """Recursive descent over the characters (values like timestamps contain ':').
 
-    def __init__(self, text: str) -> None:
+    A long parenthesized group's tree is kept with its text (`kept`, `_KEPT_GROUPS` unless told): the
+    service log query's ~10,000-character group of signals is the same in every request, and only the
+    timestamps around it change with the window, so each new window's text was parsed whole again
+    (`_parsed` keeps whole texts only). A group's tree is a function of the characters its parse read:
+    they run from its '(' to its ')' and no further (every step looks at most at the ')' that ends
+    it), and a group is kept only once it parsed without error. So wherever a text goes on with a kept
+    group's characters, parsing them again would give that tree and end at the same place."""
+
+    def __init__(self, text: str, kept: dict[str, Any] | None = None) -> None:
         self.text = text
         self.pos = 0
+        self._kept = _KEPT_GROUPS if kept is None else kept
 
     def parse(self) -> Any:
         self._skip_space()
@@ -518,13 +532,7 @@ class _Parser:
         if self._keyword("NOT"):
             return _Not(self._unary())
         if self._peek("("):
-            self.pos += 1
-            node = self._and()
-            self._skip_space()
-            if not self._peek(")"):
-                raise self._error("missing ')'")
-            self.pos += 1
-            return node
+            return self._group()
         if self.pos >= len(self.text):
             raise self._error("expected a comparison, found the end of the filter")
         for word in ("AND", "OR"):
@@ -533,6 +541,32 @@ class _Parser:
         if self._peek("-"):
             raise self._error("unary '-' is not supported by the stand-in; write NOT")
         return self._comparison()
+
+    def _group(self) -> Any:
+        """`( ... )`: a kept group's tree when the text goes on with that group's characters, else the
+        group parsed (and kept, when long)."""
+        start = self.pos
+        for text, node in self._kept.get(self.text[start:start + _KEPT_GROUP_CHARS], ()):
+            if self.text.startswith(text, start):
+                self.pos = start + len(text)
+                return node
+        self.pos += 1
+        node = self._and()
+        self._skip_space()
+        if not self._peek(")"):
+            raise self._error("missing ')'")
+        self.pos += 1
+        if self.pos - start >= _KEPT_GROUP_CHARS:
+            self._keep(self.text[start:self.pos], node)
+        return node
+
+    def _keep(self, text: str, node: Any) -> None:
+        """The group's tree kept under its first characters (a tuple replaced whole: readers on other
+        threads see the old or the new one)."""
+        if len(self._kept) >= _KEPT_GROUPS_MAX:
+            self._kept.clear()
+        prefix = text[:_KEPT_GROUP_CHARS]
+        self._kept[prefix] = (*self._kept.get(prefix, ())[-3:], (text, node))
 
     def _comparison(self) -> Any:
         start = self.pos
