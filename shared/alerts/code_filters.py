@@ -349,6 +349,43 @@ def quiet_levels(text: str) -> str:
     return ", ".join(name for name, at in _LEVELS.items() if 100 + at // 100 in levels & _QUIET_LEVELS)
 
 
+def metric_quiet_levels(text: str) -> str:
+    """The levels, by name (`INFO`; `INFO, NOTICE`), a Monitoring filter's comparisons of the `severity` metric label let
+    through when they let through only DEBUG, INFO or NOTICE entries (never DEFAULT, plain stdout and stderr, nor
+    WARNING or above: `_QUIET_LEVELS`); "" otherwise: no severity compared, a comparison not read, another level.
+
+    Cloud Logging's system metrics of the entries a resource writes, `logging.googleapis.com/log_entry_count` and
+    `byte_count`, carry the entry's level as the metric label `severity` (Cloud Monitoring, "Google Cloud metrics",
+    logging section; UNCONFIRMED against a copy of the page: public policies and dashboards filter it as
+    `metric.labels.severity="ERROR"`). Read as `metric_selection` reads a code (both orders of AND and OR, the wider
+    kept; a comparison of anything else lets any entry through, so an OR with one holds nothing). A label's value is a
+    text: `=`, `!=` and the filter functions are read over the level names (case folded, as codes are: the other
+    reading selects no series, and an alert that fired selected one); an ordered comparison (`>=`) compares text, not
+    levels, and is not read."""
+    selection = _selection(text, _METRIC_SEVERITY_FIELD, _metric_severity_levels, ("OR", "AND"))
+    if selection.codes is None or selection.codes.unread:
+        return ""
+    levels = selection.codes.most & _LEVEL_VALUES
+    if not levels or not levels <= _QUIET_LEVELS:
+        return ""
+    return ", ".join(name for name, at in _LEVELS.items() if 100 + at // 100 in levels)
+
+
+def _metric_severity_levels(label: str, compared: re.Match[str]) -> Codes:
+    """One comparison of the `severity` metric label: the levels whose names it lets through; unread when it is an
+    ordered comparison, a number, or a form `_label_tests` does not read, or its readings disagree."""
+    op, string, function, number = compared.groups()
+    words = "metric.labels.severity " + compared.string[compared.start():compared.end()].strip()
+    tests = None if op in _ORDERED or number is not None else _label_tests(label, op, string, function)
+    if tests is None:
+        return Codes(_NONE, ALL, (words,))
+    passed = [{name for name in _LEVELS if t.passes(name)} if all(t.passes(n) is not None for n in _LEVELS) else None
+              for t in tests]
+    if any(p is None for p in passed) or any(p != passed[0] for p in passed):
+        return Codes(_NONE, ALL, (words,))
+    return _exact({100 + _LEVELS[name] // 100 for name in passed[0]})
+
+
 def _severities(text: str) -> Selection:
     """What a Logging filter's severity comparisons let through, over the levels (`_LEVEL_VALUES`)."""
     return _selection(_BARE.sub(_quoted, text), _SEVERITY_FIELD, _severity_levels, ("OR",))
@@ -448,6 +485,8 @@ _LEVEL_VALUES = frozenset(100 + at // 100 for at in _LEVELS.values())
 # text is DEFAULT.
 _QUIET_LEVELS = frozenset(100 + at // 100 for at in range(100, 400, 100))
 _SEVERITY_FIELD = re.compile(r'(?<![\w."@])(severity)(?![\w"@])', re.IGNORECASE)
+# A Monitoring filter's comparison of the `severity` metric label (the key quoted or not, `label` singular or plural).
+_METRIC_SEVERITY_FIELD = re.compile(r'(?<![\w."])metric\.labels?\."?(severity)"?(?![\w"])', re.IGNORECASE)
 _NOT_BEFORE = re.compile(r"(?:^|[\s(])NOT\s*\Z")
 _NOT_GROUP = re.compile(r"(?<![\w.])(?:NOT\s*|-)\(")   # a negated group: `NOT (...)`, `-(...)`
 # One comparison of a Logging filter ("Logging query language", "Comparisons"): a field path (`jsonPayload.a.b`,
