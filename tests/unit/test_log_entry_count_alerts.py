@@ -125,18 +125,23 @@ def _answer(scenario: str, change):
                         world.adapters), world
 
 
+def _held(scenario: str, name: str, action: str):
+    """The answer to QUIET[name] on `scenario`: escalated in its words, `action` planned and not made."""
+    change, words = QUIET[name]
+    answer, world = _answer(scenario, change)
+    assert answer.status is OutcomeStatus.ESCALATED, answer.reason
+    assert words in answer.reason and "nothing was written" in answer.reason, answer.reason
+    assert answer.action is not None and answer.action.name == action, answer.action
+    return answer, world
+
+
 @pytest.mark.parametrize("name", ["INFO entries, by the crossed series", "INFO or NOTICE entries, by one_of",
                                   "a floor on every entry"])
 def test_a_failing_revision_under_a_count_of_quiet_entries_is_diagnosed_and_not_rolled_back(name):
-    change, words = QUIET[name]
+    answer, world = _held("bad_revision", name, "rollback_traffic")
 
-    answer, world = _answer("bad_revision", change)
-
-    assert answer.status is OutcomeStatus.ESCALATED, answer.reason
-    assert words in answer.reason and "nothing was written" in answer.reason, answer.reason
     assert answer.diagnosis is not None and answer.diagnosis.signature == "bad_revision"
-    assert answer.action is not None and answer.action.name == "rollback_traffic" and answer.action.after is None
-    assert world.standins.run.count("UpdateService") == 0
+    assert answer.action.after is None and world.standins.run.count("UpdateService") == 0
 
 
 def test_a_failing_revision_under_a_count_of_error_entries_is_rolled_back():
@@ -148,11 +153,6 @@ def test_a_failing_revision_under_a_count_of_error_entries_is_rolled_back():
 
 @pytest.mark.parametrize("name", ["INFO entries, by the crossed series", "a floor on every entry"])
 def test_a_saturated_connector_under_a_count_of_quiet_entries_is_not_proposed(name):
-    change, words = QUIET[name]
+    answer, world = _held("connector_saturation", name, "scale_connector")
 
-    answer, world = _answer("connector_saturation", change)
-
-    assert answer.status is OutcomeStatus.ESCALATED, answer.reason
-    assert words in answer.reason and "nothing was written" in answer.reason, answer.reason
-    assert answer.action is not None and answer.action.name == "scale_connector" and answer.action.proposal_id is None
-    assert world.standins.vpcaccess.count("UpdateConnector") == 0
+    assert answer.action.proposal_id is None and world.standins.vpcaccess.count("UpdateConnector") == 0
