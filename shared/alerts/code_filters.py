@@ -362,7 +362,28 @@ def metric_quiet_levels(text: str) -> str:
     text: `=`, `!=` and the filter functions are read over the level names (case folded, as codes are: the other
     reading selects no series, and an alert that fired selected one); an ordered comparison (`>=`) compares text, not
     levels, and is not read."""
-    selection = _selection(text, _METRIC_SEVERITY_FIELD, _metric_severity_levels, ("OR", "AND"))
+    return _quiet_names(_selection(text, _METRIC_SEVERITY_FIELD, _metric_severity_levels, ("OR", "AND")))
+
+
+def query_quiet_levels(query: str) -> str:
+    """`metric_quiet_levels` for a PromQL or MQL condition on Cloud Logging's count of entries written
+    (`logging_googleapis_com:log_entry_count`, `fetch ... logging.googleapis.com/log_entry_count`: "Mapping Cloud
+    Monitoring metrics to PromQL"), compared upward and read only where its arithmetic is (`_arithmetic_read`), from
+    its numerator, as `query_selection` reads a code: a PromQL matcher `severity="INFO"`, an MQL `filter
+    metric.severity == 'INFO'` (`&&`, `||`, `!` as AND, OR, NOT); "" otherwise."""
+    if _DOWNWARD.search(query) or not _LOG_COUNT_QUERY.search(query) or not _arithmetic_read(query):
+        return ""
+    counted = _numerator(query)
+    for written, word in _QUERY_WORDS:
+        counted = written.sub(word, counted)
+    if not _MQL_QUERY.search(query):      # "Regex matches are fully anchored" (Prometheus, "Querying basics")
+        counted = _PROMQL_REGEX.sub(lambda m: f'{"!=" if m[1] == "!~" else "="} monitoring.regex.full_match({m[2]})',
+                                    counted)
+    return _quiet_names(_selection(counted, _QUERY_SEVERITY_FIELD, _metric_severity_levels, ("OR", "AND")))
+
+
+def _quiet_names(selection: Selection) -> str:
+    """The level names a severity selection lets through when they are all quiet (`_QUIET_LEVELS`), else ""."""
     if selection.codes is None or selection.codes.unread:
         return ""
     levels = selection.codes.most & _LEVEL_VALUES
@@ -487,6 +508,10 @@ _QUIET_LEVELS = frozenset(100 + at // 100 for at in range(100, 400, 100))
 _SEVERITY_FIELD = re.compile(r'(?<![\w."@])(severity)(?![\w"@])', re.IGNORECASE)
 # A Monitoring filter's comparison of the `severity` metric label (the key quoted or not, `label` singular or plural).
 _METRIC_SEVERITY_FIELD = re.compile(r'(?<![\w."])metric\.labels?\."?(severity)"?(?![\w"])', re.IGNORECASE)
+# The same label in a query: a PromQL matcher's (`severity="INFO"`), an MQL filter's (`metric.severity`).
+_QUERY_SEVERITY_FIELD = re.compile(r'(?<![\w."])(?:metric\.(?:labels?\.)?)?"?(severity)"?(?![\w"])', re.IGNORECASE)
+# Cloud Logging's counts of entries written, as a PromQL or an MQL query names them.
+_LOG_COUNT_QUERY = re.compile(r"logging[._]googleapis[._]com[:/](?:log_entry_count|byte_count)\b")
 _NOT_BEFORE = re.compile(r"(?:^|[\s(])NOT\s*\Z")
 _NOT_GROUP = re.compile(r"(?<![\w.])(?:NOT\s*|-)\(")   # a negated group: `NOT (...)`, `-(...)`
 # One comparison of a Logging filter ("Logging query language", "Comparisons"): a field path (`jsonPayload.a.b`,

@@ -72,7 +72,8 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   `httpRequest.latency>="10s"`), plain stderr (`severity=DEFAULT`), a filter that only may be quiet work;
 - the same entries counted as a metric: a threshold compared upward on Cloud Logging's `log_entry_count` or `byte_count`
   whose crossed series' `severity`, or else whose filter's `metric.labels.severity` comparisons
-  (code_filters.metric_quiet_levels), let through only DEBUG, INFO or NOTICE (`_quiet_count`);
+  (code_filters.metric_quiet_levels), or a PromQL or MQL query's numerator (code_filters.query_quiet_levels), let
+  through only DEBUG, INFO or NOTICE (`_quiet_count`);
 - an uptime check's certificate running out: `uptime_check/time_until_ssl_cert_expires`, "Days remaining until
   the SSL certificate expires" (Cloud Monitoring's metric list, "Google Cloud metrics", section monitoring),
   under a number of days (the Uptime checks docs' certificate expiration policy). The certificate is still
@@ -96,7 +97,7 @@ from __future__ import annotations
 
 import re
 
-from shared.alerts.code_filters import audited_only, metric_quiet_levels, quiet_levels, quiet_only
+from shared.alerts.code_filters import audited_only, metric_quiet_levels, query_quiet_levels, quiet_levels, quiet_only
 from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
 from shared.alerts.query_grouping import MQL_QUERY as _MQL_QUERY
@@ -640,11 +641,17 @@ def _quiet(incident: Incident, policy: str) -> str:
 
 def _quiet_count(incident: Incident, policy: str) -> str:
     """A threshold on the count (or bytes) of log entries written (`_LOG_COUNTS`), compared upward, whose crossed series
-    or filter selects only DEBUG, INFO or NOTICE entries: the metric form of a log match `_quiet` holds, the service's
+    or filter selects only DEBUG, INFO or NOTICE entries, or a PromQL or MQL condition counting them so
+    (code_filters.query_quiet_levels): the metric form of a log match `_quiet` holds, the service's
     ordinary work counted. A ratio's numerator is its filter: a share of quiet lines rising says no failure either. A
     series or filter naming no level, DEFAULT, WARNING or above, or a comparison not read, takes the usual path (before,
     "backend INFO lines above 1000 a minute" rolled back a deploy, or proposed a connector change, whenever the live
     evidence showed one failing)."""
+    if incident.condition_kind == "other":
+        levels = query_quiet_levels(incident.condition_filter)
+        return (f"the query of {policy} counts log entries below WARNING (Cloud Logging's entries written, its "
+                f"numerator's severity letting through only {levels}, in {quoted(incident.condition_filter, 160)})"
+                f"{_QUIET_WORK}") if levels else ""
     if (incident.condition_kind != "threshold" or incident.comparison not in _ABOVE
             or incident.measured_metric_type not in _LOG_COUNTS):
         return ""
@@ -658,9 +665,12 @@ def _quiet_count(incident: Incident, policy: str) -> str:
         if not levels:
             return ""
         where = f"its condition's filter, which lets through only {levels} entries ({quoted(incident.condition_filter, 160)})"
-    return (f"{policy} counts log entries below WARNING ({incident.measured_metric_type}, as {where}): what it counts is "
-            "the service's ordinary work (requests served, a job done, a start-up), as a log match of those levels "
-            "does, not its failing requests, so no present failure is stated, and its start is when such lines grew")
+    return f"{policy} counts log entries below WARNING ({incident.measured_metric_type}, as {where}){_QUIET_WORK}"
+
+
+_QUIET_WORK = (": what it counts is the service's ordinary work (requests served, a job done, a start-up), as a log "
+               "match of those levels does, not its failing requests, so no present failure is stated, and its start "
+               "is when such lines grew")
 
 
 _FORMS = (_certificate, _forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,

@@ -1,8 +1,9 @@
 """A threshold on Cloud Logging's own count of the entries a service writes (`logging.googleapis.com/log_entry_count`,
 and `byte_count`, their bytes), by the entry's `severity` metric label, is read as a log match of those levels is
-(present_failure._quiet_count, code_filters.metric_quiet_levels): a count of DEBUG, INFO or NOTICE entries only, by its
-crossed series' `metric.labels` or its filter (`metric.labels.severity="INFO"`, `one_of("INFO", "NOTICE")`), compared
-upward, counts the service's ordinary work and states no failure; a count of ERROR entries, of DEFAULT ones (plain
+(present_failure._quiet_count, code_filters.metric_quiet_levels and query_quiet_levels): a count of DEBUG, INFO or
+NOTICE entries only, by its crossed series' `metric.labels`, its filter (`metric.labels.severity="INFO"`,
+`one_of("INFO", "NOTICE")`) or its PromQL or MQL query's numerator (`severity="INFO"`, `metric.severity == 'INFO'`),
+compared upward, counts the service's ordinary work and states no failure; a count of ERROR entries, of DEFAULT ones (plain
 stdout and stderr), of every level, or one whose severity comparison is not read, takes the usual path. Compared
 downward either is a floor on activity (present_failure._ACTIVITY: fewer lines written).
 
@@ -48,7 +49,33 @@ def _count(metric: str = ENTRIES, selects: str = "", series: dict | None = None,
     return change
 
 
-# name: (change, the words of the reason). Each acted on before.
+def _query(kind: str, query: str):
+    """The notification's condition changed to a PromQL or MQL condition (conditionPrometheusQueryLanguage,
+    conditionMonitoringQueryLanguage, google/monitoring/v3/alert.proto) of `query`."""
+    def change(incident: dict) -> None:
+        condition = incident["condition"]
+        incident["condition"] = {"name": condition["name"], "displayName": condition["displayName"],
+                                 kind: {"query": query, "duration": "0s"}}
+    return change
+
+
+# A PromQL selector of backend's entries ("Mapping Cloud Monitoring metrics to PromQL": the metric's first `/` a `:`,
+# its dots `_`) and an MQL fetch of them ("Alerting policies with MQL").
+PROMQL = ('sum by (service_name) (rate(logging_googleapis_com:log_entry_count{monitored_resource="cloud_run_revision",'
+          'service_name="backend",SEVERITY}[5m])) > 20')
+MQL = ("fetch cloud_run_revision::logging.googleapis.com/log_entry_count | filter resource.service_name == 'backend' "
+       "&& SEVERITY | align rate(1m) | every 1m | condition val() > 20 '1/s'")
+
+
+def _promql(severity: str):
+    return _query("conditionPrometheusQueryLanguage", PROMQL.replace("SEVERITY", severity))
+
+
+def _mql(severity: str):
+    return _query("conditionMonitoringQueryLanguage", MQL.replace("SEVERITY", severity))
+
+
+# name: (change, the words of the reason). Each acted on before but the PromQL rows, held on main as summing services.
 QUIET = {
     "INFO entries, by the crossed series": (_count(series={"severity": "INFO", "log": "run.googleapis.com/stdout"}),
                                             "its series' metric.labels (severity 'INFO')"),
@@ -64,6 +91,9 @@ QUIET = {
                                "the count of log entries written (logging.googleapis.com/log_entry_count) drops below"),
     "a floor on the bytes written": (_count(BYTES, comparison="COMPARISON_LT", bar=1e5, observed="12"),
                                      "the bytes of log entries written"),
+    "INFO entries, by a PromQL matcher": (_promql('severity="INFO"'), "only INFO, in"),
+    "INFO or NOTICE entries, by a PromQL regular expression": (_promql('severity=~"INFO|NOTICE"'), "only INFO, NOTICE"),
+    "INFO entries, by an MQL filter": (_mql("metric.severity == 'INFO'"), "only INFO, in"),
 }
 
 # A present failure, or a count that may hold one: the usual path, as before.
@@ -76,6 +106,8 @@ STATED = {
         selects='(metric.labels.severity="INFO" OR metric.labels.log="run.googleapis.com/stderr")'),
     "not ERROR (INFO and WARNING among the rest)": _count(selects='metric.labels.severity!="ERROR"'),
     "a severity compared as text, not read": _count(selects='metric.labels.severity>="WARNING"'),
+    "ERROR entries, by a PromQL matcher": _promql('severity="ERROR"'),
+    "INFO or ERROR entries, by an MQL filter": _mql("(metric.severity == 'INFO' || metric.severity == 'ERROR')"),
     # The crossed series names the level that crossed: WARNING, though the filter lets INFO through too.
     "WARNING entries, by the crossed series": _count(selects='metric.labels.severity=one_of("INFO", "WARNING")',
                                                      series={"severity": "WARNING"}),
@@ -136,7 +168,7 @@ def _held(scenario: str, name: str, action: str):
 
 
 @pytest.mark.parametrize("name", ["INFO entries, by the crossed series", "INFO or NOTICE entries, by one_of",
-                                  "a floor on every entry"])
+                                  "a floor on every entry", "INFO entries, by an MQL filter"])
 def test_a_failing_revision_under_a_count_of_quiet_entries_is_diagnosed_and_not_rolled_back(name):
     answer, world = _held("bad_revision", name, "rollback_traffic")
 
