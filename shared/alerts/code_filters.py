@@ -349,6 +349,64 @@ def quiet_levels(text: str) -> str:
     return ", ".join(name for name, at in _LEVELS.items() if 100 + at // 100 in levels & _QUIET_LEVELS)
 
 
+def metric_quiet_levels(text: str) -> str:
+    """The levels, by name (`INFO`; `INFO, NOTICE`), a Monitoring filter's comparisons of the `severity` metric label let
+    through when they let through only DEBUG, INFO or NOTICE entries (never DEFAULT, plain stdout and stderr, nor
+    WARNING or above: `_QUIET_LEVELS`); "" otherwise: no severity compared, a comparison not read, another level.
+
+    Cloud Logging's system metrics of the entries a resource writes, `logging.googleapis.com/log_entry_count` and
+    `byte_count`, carry the entry's level as the metric label `severity` (Cloud Monitoring, "Google Cloud metrics",
+    logging section; UNCONFIRMED against a copy of the page: public policies and dashboards filter it as
+    `metric.labels.severity="ERROR"`). Read as `metric_selection` reads a code (both orders of AND and OR, the wider
+    kept; a comparison of anything else lets any entry through, so an OR with one holds nothing). A label's value is a
+    text: `=`, `!=` and the filter functions are read over the level names (case folded, as codes are: the other
+    reading selects no series, and an alert that fired selected one); an ordered comparison (`>=`) compares text, not
+    levels, and is not read."""
+    return _quiet_names(_selection(text, _METRIC_SEVERITY_FIELD, _metric_severity_levels, ("OR", "AND")))
+
+
+def query_quiet_levels(query: str) -> str:
+    """`metric_quiet_levels` for a PromQL or MQL condition on Cloud Logging's count of entries written
+    (`logging_googleapis_com:log_entry_count`, `fetch ... logging.googleapis.com/log_entry_count`: "Mapping Cloud
+    Monitoring metrics to PromQL"), compared upward and read only where its arithmetic is (`_arithmetic_read`), from
+    its numerator, as `query_selection` reads a code: a PromQL matcher `severity="INFO"`, an MQL `filter
+    metric.severity == 'INFO'` (`&&`, `||`, `!` as AND, OR, NOT); "" otherwise."""
+    if _DOWNWARD.search(query) or not _LOG_COUNT_QUERY.search(query) or not _arithmetic_read(query):
+        return ""
+    counted = _numerator(query)
+    for written, word in _QUERY_WORDS:
+        counted = written.sub(word, counted)
+    if not _MQL_QUERY.search(query):      # "Regex matches are fully anchored" (Prometheus, "Querying basics")
+        counted = _PROMQL_REGEX.sub(lambda m: f'{"!=" if m[1] == "!~" else "="} monitoring.regex.full_match({m[2]})',
+                                    counted)
+    return _quiet_names(_selection(counted, _QUERY_SEVERITY_FIELD, _metric_severity_levels, ("OR", "AND")))
+
+
+def _quiet_names(selection: Selection) -> str:
+    """The level names a severity selection lets through when they are all quiet (`_QUIET_LEVELS`), else ""."""
+    if selection.codes is None or selection.codes.unread:
+        return ""
+    levels = selection.codes.most & _LEVEL_VALUES
+    if not levels or not levels <= _QUIET_LEVELS:
+        return ""
+    return ", ".join(name for name, at in _LEVELS.items() if 100 + at // 100 in levels)
+
+
+def _metric_severity_levels(label: str, compared: re.Match[str]) -> Codes:
+    """One comparison of the `severity` metric label: the levels whose names it lets through; unread when it is an
+    ordered comparison, a number, or a form `_label_tests` does not read, or its readings disagree."""
+    op, string, function, number = compared.groups()
+    words = "metric.labels.severity " + compared.string[compared.start():compared.end()].strip()
+    tests = None if op in _ORDERED or number is not None else _label_tests(label, op, string, function)
+    if tests is None:
+        return Codes(_NONE, ALL, (words,))
+    passed = [{name for name in _LEVELS if t.passes(name)} if all(t.passes(n) is not None for n in _LEVELS) else None
+              for t in tests]
+    if any(p is None for p in passed) or any(p != passed[0] for p in passed):
+        return Codes(_NONE, ALL, (words,))
+    return _exact({100 + _LEVELS[name] // 100 for name in passed[0]})
+
+
 def _severities(text: str) -> Selection:
     """What a Logging filter's severity comparisons let through, over the levels (`_LEVEL_VALUES`)."""
     return _selection(_BARE.sub(_quoted, text), _SEVERITY_FIELD, _severity_levels, ("OR",))
@@ -448,6 +506,12 @@ _LEVEL_VALUES = frozenset(100 + at // 100 for at in _LEVELS.values())
 # text is DEFAULT.
 _QUIET_LEVELS = frozenset(100 + at // 100 for at in range(100, 400, 100))
 _SEVERITY_FIELD = re.compile(r'(?<![\w."@])(severity)(?![\w"@])', re.IGNORECASE)
+# A Monitoring filter's comparison of the `severity` metric label (the key quoted or not, `label` singular or plural).
+_METRIC_SEVERITY_FIELD = re.compile(r'(?<![\w."])metric\.labels?\."?(severity)"?(?![\w"])', re.IGNORECASE)
+# The same label in a query: a PromQL matcher's (`severity="INFO"`), an MQL filter's (`metric.severity`).
+_QUERY_SEVERITY_FIELD = re.compile(r'(?<![\w."])(?:metric\.(?:labels?\.)?)?"?(severity)"?(?![\w"])', re.IGNORECASE)
+# Cloud Logging's counts of entries written, as a PromQL or an MQL query names them.
+_LOG_COUNT_QUERY = re.compile(r"logging[._]googleapis[._]com[:/](?:log_entry_count|byte_count)\b")
 _NOT_BEFORE = re.compile(r"(?:^|[\s(])NOT\s*\Z")
 _NOT_GROUP = re.compile(r"(?<![\w.])(?:NOT\s*|-)\(")   # a negated group: `NOT (...)`, `-(...)`
 # One comparison of a Logging filter ("Logging query language", "Comparisons"): a field path (`jsonPayload.a.b`,

@@ -70,6 +70,10 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   deploy whenever the live evidence showed it failing). Any filter not read so takes the usual path, the live
   evidence deciding: a failure logged at a low level (`textPayload:"deadlock detected"`, `jsonPayload.level>=50`,
   `httpRequest.latency>="10s"`), plain stderr (`severity=DEFAULT`), a filter that only may be quiet work;
+- the same entries counted as a metric: a threshold compared upward on Cloud Logging's `log_entry_count` or `byte_count`
+  whose crossed series' `severity`, or else whose filter's `metric.labels.severity` comparisons
+  (code_filters.metric_quiet_levels), or a PromQL or MQL query's numerator (code_filters.query_quiet_levels), let
+  through only DEBUG, INFO or NOTICE (`_quiet_count`);
 - an uptime check's certificate running out: `uptime_check/time_until_ssl_cert_expires`, "Days remaining until
   the SSL certificate expires" (Cloud Monitoring's metric list, "Google Cloud metrics", section monitoring),
   under a number of days (the Uptime checks docs' certificate expiration policy). The certificate is still
@@ -93,7 +97,7 @@ from __future__ import annotations
 
 import re
 
-from shared.alerts.code_filters import audited_only, quiet_levels, quiet_only
+from shared.alerts.code_filters import audited_only, metric_quiet_levels, query_quiet_levels, quiet_levels, quiet_only
 from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
 from shared.alerts.query_grouping import MQL_QUERY as _MQL_QUERY
@@ -125,8 +129,9 @@ _REQUEST_COUNT = "run.googleapis.com/request_count"
 # byte and packet counts, dynatrace-oss/dynatrace-gcp-monitor src/config/vpc_access_connector.yml) fall when less
 # traffic crosses it. Cloud SQL's (cloudsql_database: cpu/utilization, network/connections, postgresql/num_backends,
 # dynatrace-oss/dynatrace-gcp-monitor src/config/cloudsql_database.yml; the network byte counts as public dashboards
-# name them, UNCONFIRMED) fall when its users ask less. A metric whose fall is the failure (database/up, an uptime
-# check's check_passed, a success ratio) is not here, and a custom or log-based metric is not read as one.
+# name them, UNCONFIRMED) fall when its users ask less; Cloud Logging's counts of the entries written (`_LOG_COUNTS`)
+# when fewer lines are. A metric whose fall is the failure (database/up, an uptime check's check_passed, a success ratio)
+# is not here, and a custom or user-defined log-based metric (logging.googleapis.com/user/...) is not read as one.
 _ACTIVITY = {
     "run.googleapis.com/container/instance_count": "the service's instance count",
     "run.googleapis.com/container/billable_instance_time": "the service's billable instance time",
@@ -148,7 +153,21 @@ _ACTIVITY = {
     "cloudsql.googleapis.com/database/postgresql/num_backends": "the database's backend count",
     "cloudsql.googleapis.com/database/network/received_bytes_count": "the database's received byte count",
     "cloudsql.googleapis.com/database/network/sent_bytes_count": "the database's sent byte count",
+    "logging.googleapis.com/log_entry_count": "the count of log entries written",
+    "logging.googleapis.com/byte_count": "the bytes of log entries written",
 }
+# Cloud Logging's system metrics of the entries written, by their level (`_LOG_COUNTS`): log_entry_count, "Number of
+# log entries", and byte_count, their bytes, each labelled with the entry's `log` and `severity` (Cloud Monitoring,
+# "Google Cloud metrics", logging section, cloud.google.com/monitoring/api/metrics_gcp_i_o#gcp-logging; "System-defined
+# metrics", "Log-based metrics overview": "usage values such as the number of log entries"). The label names are
+# UNCONFIRMED against a copy of the metric list: public alert policies and dashboards filter the count by
+# `metric.labels.severity="ERROR"` on cloud_run_revision. Under the other reading (no such label) a filter on it selects
+# no series and never fires, and a notification naming it is not sent. They are in `_ACTIVITY` too: a floor on them is
+# fewer lines written, which a quiet hour gives.
+_LOG_COUNTS = frozenset({"logging.googleapis.com/log_entry_count", "logging.googleapis.com/byte_count"})
+# The levels of ordinary work, as code_filters reads a log match's (DEFAULT, a plain stdout or stderr line, not among
+# them): LogSeverity, google/logging/type/log_severity.proto.
+_QUIET_NAMES = frozenset({"DEBUG", "INFO", "NOTICE"})
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 _ABOVE = frozenset({"COMPARISON_GT", "COMPARISON_GE"})
 
@@ -620,8 +639,42 @@ def _quiet(incident: Incident, policy: str) -> str:
             "present failure is stated, and its start is when such a line was written")
 
 
+def _quiet_count(incident: Incident, policy: str) -> str:
+    """A threshold on the count (or bytes) of log entries written (`_LOG_COUNTS`), compared upward, whose crossed series
+    or filter selects only DEBUG, INFO or NOTICE entries, or a PromQL or MQL condition counting them so
+    (code_filters.query_quiet_levels): the metric form of a log match `_quiet` holds, the service's
+    ordinary work counted. A ratio's numerator is its filter: a share of quiet lines rising says no failure either. A
+    series or filter naming no level, DEFAULT, WARNING or above, or a comparison not read, takes the usual path (before,
+    "backend INFO lines above 1000 a minute" rolled back a deploy, or proposed a connector change, whenever the live
+    evidence showed one failing)."""
+    if incident.condition_kind == "other":
+        levels = query_quiet_levels(incident.condition_filter)
+        return (f"the query of {policy} counts log entries below WARNING (Cloud Logging's entries written, its "
+                f"numerator's severity letting through only {levels}, in {quoted(incident.condition_filter, 160)})"
+                f"{_QUIET_WORK}") if levels else ""
+    if (incident.condition_kind != "threshold" or incident.comparison not in _ABOVE
+            or incident.measured_metric_type not in _LOG_COUNTS):
+        return ""
+    crossed = str(incident.metric_labels.get("severity", "")).strip()
+    if crossed:
+        if crossed.upper() not in _QUIET_NAMES:
+            return ""
+        where = f"its series' metric.labels (severity {crossed!r})"
+    else:
+        levels = metric_quiet_levels(incident.condition_filter)
+        if not levels:
+            return ""
+        where = f"its condition's filter, which lets through only {levels} entries ({quoted(incident.condition_filter, 160)})"
+    return f"{policy} counts log entries below WARNING ({incident.measured_metric_type}, as {where}){_QUIET_WORK}"
+
+
+_QUIET_WORK = (": what it counts is the service's ordinary work (requests served, a job done, a start-up), as a log "
+               "match of those levels does, not its failing requests, so no present failure is stated, and its start "
+               "is when such lines grew")
+
+
 _FORMS = (_certificate, _forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,
-          _query, _long_range, _sql_window, _audited, _quiet, _another_condition)
+          _query, _long_range, _sql_window, _audited, _quiet, _quiet_count, _another_condition)
 
 
 def _query_form(query: str) -> str:
