@@ -75,7 +75,7 @@ def _mql(severity: str):
     return _query("conditionMonitoringQueryLanguage", MQL.replace("SEVERITY", severity))
 
 
-# name: (change, the words of the reason). Each acted on before but the PromQL rows, held on main as summing services.
+# name: (change, the words of the reason). Each acted on before, the PromQL rows too (summed by service_name).
 QUIET = {
     "INFO entries, by the crossed series": (_count(series={"severity": "INFO", "log": "run.googleapis.com/stdout"}),
                                             "its series' metric.labels (severity 'INFO')"),
