@@ -40,6 +40,7 @@ from functools import lru_cache
 from itertools import product
 
 from shared.alerts.label_filters import LabelTest, closing_paren
+from shared.alerts.query_grouping import uncommented_query
 
 ALL = frozenset(range(100, 600))
 _NONE: frozenset[int] = frozenset()
@@ -370,7 +371,9 @@ def query_quiet_levels(query: str) -> str:
     (`logging_googleapis_com:log_entry_count`, `fetch ... logging.googleapis.com/log_entry_count`: "Mapping Cloud
     Monitoring metrics to PromQL"), compared upward and read only where its arithmetic is (`_arithmetic_read`), from
     its numerator, as `query_selection` reads a code: a PromQL matcher `severity="INFO"`, an MQL `filter
-    metric.severity == 'INFO'` (`&&`, `||`, `!` as AND, OR, NOT); "" otherwise."""
+    metric.severity == 'INFO'` (`&&`, `||`, `!` as AND, OR, NOT), its comments no part of it (`uncommented_query`); ""
+    otherwise."""
+    query = uncommented_query(query)
     if _DOWNWARD.search(query) or not _LOG_COUNT_QUERY.search(query) or not _arithmetic_read(query):
         return ""
     counted = _numerator(query)
@@ -566,7 +569,8 @@ def query_selection(query: str) -> Selection | None:
     `filter`). None where that is not read: a subtraction (`1 - ok / total`, `(total - ok) / total`: an error share
     written as the complement of the 2xx share counts every response but 2xx), another operator, a set operator, a
     vector match, `absent`, an MQL `map` or `value` stage, a comparison downward (`< 0.99`: a share falling), or no
-    request metric named."""
+    request metric named. A comment is no part of the query (`uncommented_query`)."""
+    query = uncommented_query(query)
     if _DOWNWARD.search(query):
         return None
     return _counted_selection(query)
@@ -575,6 +579,7 @@ def query_selection(query: str) -> Selection | None:
 def downward_selection(query: str) -> Selection | None:
     """What a PromQL or MQL condition compared downward (`... / ... < 0.05`, `condition v < 0.5`) counts of the codes,
     read as query_selection reads one compared upward; None when it is not compared downward or not read."""
+    query = uncommented_query(query)
     return _counted_selection(query) if _DOWNWARD.search(query) else None
 
 

@@ -1135,8 +1135,8 @@ class Incident(BaseModel):
     @property
     def resource_unselected(self) -> str:
         """How the notification's resource has a label its condition's own selection rules out (its filter's, or a
-        query's equality matchers on a Cloud Run metric: `_selected_by_condition`), or "": the condition selects
-        `service_name="backend"` and the resource says checkout. Monitoring measured only series the condition
+        query's equality matchers on Cloud Run revisions' series: `_selected_by_condition`), or "": the condition
+        selects `service_name="backend"` and the resource says checkout. Monitoring measured only series the condition
         selects, so such a resource's labels were written by something else: a PromQL condition's `labels`, "Labels to
         add to or overwrite in the PromQL query result" (AlertPolicy.Condition.PrometheusQueryLanguageCondition.labels,
         google/monitoring/v3/alert.proto; whether they reach the incident's resource labels is UNCONFIRMED), a relay or
@@ -1252,7 +1252,8 @@ class Incident(BaseModel):
 
     def _selected_by_condition(self) -> list[LabelTest]:
         """The resource-label comparisons the condition makes: its filter's (shared/alerts/label_filters.py), and a
-        query condition's equality matchers on a Cloud Run metric (shared/alerts/query_names.py), where a query
+        query condition's equality matchers on Cloud Run revisions' series (a Cloud Run metric, or any metric of
+        `monitored_resource="cloud_run_revision"`: shared/alerts/query_names.py), where a query
         that selects `service_name="backend"` notified on frontend's revision is the same disagreement."""
         tests = label_tests(self.condition_filter, unquoted=self.condition_kind != "other",
                             fold_case=self.condition_kind == "log_match")

@@ -40,11 +40,16 @@ RESOURCE_LABELS: dict[str, tuple[str, ...]] = {
 # request_latencies carry response_code, response_code_class and route: Cloud Monitoring's Google Cloud
 # metrics list, as dynatrace-oss/dynatrace-gcp-monitor src/config/cloud_run_revision.yml copies it), and
 # shared/diagnosis/check_results.py the uptime check's id and its checker location (check_passed's labels:
-# Cloud Monitoring's metrics list, UNCONFIRMED beyond check_id, which every uptime sample carries). A user metric's
-# labels are its writer's: only those its condition names are known to be spelled as sent (`named_by`).
+# Cloud Monitoring's metrics list, UNCONFIRMED beyond check_id, which every uptime sample carries), and
+# shared/alerts/present_failure.py the level Cloud Logging's counts of the entries written carry (`log_entry_count`,
+# `byte_count`: `severity`, the metrics list's logging section, UNCONFIRMED as present_failure says). A user metric's
+# labels are its writer's (a user log-based metric's among them, `logging.googleapis.com/user/...`): only those its
+# condition names are known to be spelled as sent (`named_by`).
 METRIC_LABELS_READ: dict[str, tuple[str, ...]] = {
     "run.googleapis.com/": ("response_code_class", "response_code", "route"),
     "monitoring.googleapis.com/uptime_check/": ("check_id", "checker_location"),
+    "logging.googleapis.com/log_entry_count": ("severity",),
+    "logging.googleapis.com/byte_count": ("severity",),
 }
 
 

@@ -46,7 +46,8 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   volume of requests: a drop in traffic), the same sign as an absence, or with no comparison stated (a floor is
   then not ruled out); so is the same floor on another metric of how much work a resource does, not how well
   (`_ACTIVITY`: a service's instances, CPU, concurrency or bytes, a connector's, a Cloud SQL instance's CPU or
-  connections), which falls when the callers stop or a service scales to zero;
+  connections, Cloud Logging's count or bytes of the log entries written), which falls when the callers stop or a
+  service scales to zero;
 - a log match on audit log entries of changes: a filter letting through only entries of the Admin Activity or
   System Event audit log (`cloudaudit.googleapis.com/activity`, `/system_event`), or of a write's method
   (`protoPayload.methodName="google.cloud.run.v1.Services.ReplaceService"`: "Admin Activity audit logs contain log

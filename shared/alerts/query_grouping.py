@@ -15,7 +15,8 @@ Sources:
   not across series. Whether an unqualified column (`[service_name]`) names the resource's label is UNCONFIRMED: it is
   read as keeping it (a query that fails to parse fires nothing), so only a list naming neither spelling drops it.
 - PromQL's quoted strings and comments are no syntax ("Querying basics": strings in double quotes, single quotes or
-  backticks; line comments that start with #): `promql_syntax` empties them first.
+  backticks; line comments that start with #): `promql_syntax` empties them first; `uncommented_query` removes the
+  comments alone, for the readers of a query's label values (code_filters, query_names).
 - Prometheus, "Operators", "Vector matching": `on(<label list>)` "allows reducing the set of considered labels to a
   provided list", `ignoring(<label list>)` "allows ignoring certain labels when matching"; a one-to-one operation's
   result carries the labels matched on (`on`) or all but those ignored (Prometheus's engine, `resultMetric`: `Keep`
@@ -43,10 +44,24 @@ from shared.alerts.label_filters import closing_paren
 _PROMQL_TEXT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`|#[^\n]*')
 
 
-def promql_syntax(query: str) -> str:
-    """`query` with its quoted strings emptied and its comments removed (`_PROMQL_TEXT`). A quote left open is kept as
-    it is, so what follows it is still read, never hidden."""
-    return _PROMQL_TEXT.sub(lambda m: "" if m.group(0).startswith("#") else m.group(0)[0] * 2, query)
+def promql_syntax(query: str, *, keep_strings: bool = False) -> str:
+    """`query` with its comments removed and, unless `keep_strings`, its quoted strings emptied (`_PROMQL_TEXT`). A
+    quote left open is kept as it is, so what follows it is still read, never hidden. With `keep_strings`, what a
+    reader of label values reads: a matcher written in a comment (`# was severity="ERROR"`) is no matcher."""
+    def rewritten(text: re.Match[str]) -> str:
+        written = text.group(0)
+        return "" if written.startswith("#") else written if keep_strings else written[0] * 2
+    return _PROMQL_TEXT.sub(rewritten, query)
+
+
+def uncommented_query(query: str) -> str:
+    """A PromQL or MQL query without its comments, its strings kept (`promql_syntax`): "PromQL supports line comments
+    that start with #" (Prometheus, "Querying basics", "Comments"), and a matcher, a `/`, a `-` or a `<` written in one
+    is no part of what the query counts. Before, `... severity="INFO"}[5m]) > 20 # was severity="ERROR"` was read as
+    counting ERROR too and acted, and `# 4xx / all - see runbook` hid a 4xx query's selection. Whether MQL reads `#`
+    as a comment is UNCONFIRMED (the MQL pages read name no comment syntax): removed there too, since a query that
+    does not parse fires nothing, so only the reading where it is a comment can reach Runwarden."""
+    return promql_syntax(query, keep_strings=True)
 
 
 # An MQL query (Cloud Monitoring, "Alerting policies with MQL": "All MQL queries start with ... A fetch operation"; a

@@ -48,6 +48,7 @@ import re
 from shared.alerts.code_filters import (Selection, code_words, downward_selection, exact_metric_codes, log_selection,
                                         metric_code_readings, metric_selection, query_selection)
 from shared.alerts.incidents import Incident, quoted
+from shared.alerts.query_grouping import uncommented_query
 
 # One comparison of a response-code label in a Monitoring filter ("Monitoring filters":
 # `metric.labels.response_code_class = "5xx"`, `metric.label.response_code = one_of("500", "503")`, a
@@ -118,8 +119,7 @@ def unselected_responses(incident: Incident) -> str:
         return _failures_below(incident, falling)
     if incident.comparison in _BELOW:
         return "" if query else _failures_below(incident, metric_selection(incident.condition_filter))
-    latency = ("request_latencies" in incident.condition_filter if query
-               else incident.metric_type.endswith("request_latencies"))
+    latency = _latency(incident)
     if any(str(incident.metric_labels.get(key, "")).strip() for key in CODE_LABELS):
         return _unselected_by_series(incident, latency)
     selection = (query_selection if query else metric_selection)(incident.condition_filter)
@@ -136,6 +136,14 @@ def unselected_responses(incident: Incident) -> str:
     return ""
 
 
+def _latency(incident: Incident) -> bool:
+    """Whether the condition measures Cloud Run's request latencies: its metric, or its query as written, but for its
+    comments (query_grouping.uncommented_query: `# not request_latencies` names no metric)."""
+    if incident.condition_kind == "other":
+        return "request_latencies" in uncommented_query(incident.condition_filter)
+    return incident.metric_type.endswith("request_latencies")
+
+
 def _failures_below(incident: Incident, selection: Selection) -> str:
     """A count or share of failures counting no 2xx (5xx, 429, 4xx: `_counts_failures`) compared downward (a
     threshold's `comparison`, a query's own `<`): it fires when they are few, so no failure is stated (a success share
@@ -144,8 +152,7 @@ def _failures_below(incident: Incident, selection: Selection) -> str:
     live 5xx while its own value said 2 % failed; so did an errors share, `one_of("4xx", "5xx")` or `!= "2xx"` below a
     bar. `selection`: the filter's, or the query's counted part (code_filters.downward_selection)."""
     query = incident.condition_kind == "other"
-    if ("request_latencies" in incident.condition_filter if query
-            else incident.metric_type.endswith("request_latencies")):
+    if _latency(incident):
         return ""
     selected = None if query else selected_responses(incident)
     if selected is not None and selected[0] and all(_FAILURE_CLASS.fullmatch(code) for code in selected[0]):

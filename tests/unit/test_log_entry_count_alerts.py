@@ -14,7 +14,6 @@ them (`metric.type="logging.googleapis.com/log_entry_count" AND resource.type="c
 metric.labels.severity="ERROR"`): pure rows first, then the pipeline's own entry point on in-process parts."""
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
@@ -25,8 +24,9 @@ from shared.alerts.present_failure import unstated_failure
 from shared.outcomes import OutcomeStatus
 from shared.pipeline import handle_alert
 from tests.integration.world import event
-from tests.property.fast import FastWorld, scenario_model, seeded_copy
+from tests.property.fast import FastWorld, seeded_copy
 from tests.property.harness import ANCHOR
+from tests.unit.test_activity_floors import _notification
 
 ENTRIES = "logging.googleapis.com/log_entry_count"
 BYTES = "logging.googleapis.com/byte_count"
@@ -75,7 +75,7 @@ def _mql(severity: str):
     return _query("conditionMonitoringQueryLanguage", MQL.replace("SEVERITY", severity))
 
 
-# name: (change, the words of the reason). Each acted on before but the PromQL rows, held on main as summing services.
+# name: (change, the words of the reason). Each acted on before, the PromQL rows too (summed by service_name).
 QUIET = {
     "INFO entries, by the crossed series": (_count(series={"severity": "INFO", "log": "run.googleapis.com/stdout"}),
                                             "its series' metric.labels (severity 'INFO')"),
@@ -112,12 +112,6 @@ STATED = {
     "WARNING entries, by the crossed series": _count(selects='metric.labels.severity=one_of("INFO", "WARNING")',
                                                      series={"severity": "WARNING"}),
 }
-
-
-def _notification(scenario: str, change) -> dict:
-    document = copy.deepcopy(scenario_model(scenario).notification(ANCHOR))
-    change(document["incident"])
-    return document
 
 
 @pytest.mark.parametrize("name", QUIET)
