@@ -14,6 +14,8 @@ Cost of one collection, at most 15 API calls, 16 for an alert, each read below m
   if a rollback's candidate target names a connector the serving revisions do not use, and
   the budget has room (in the fullest collection it takes the third read's place):
   VPC Access:  GET the target's connector (target_connector_name)                       1
+  and beside it, own room (TARGET_CONNECTOR_READS):
+  Monitoring:  that connector's instances and cpu/utilizations (how full it is)           (2)
   if a Cloud SQL instance is known (revision volumes or config):
   Monitoring:  cloudsql database/up, database/cpu/utilization                           2
   and, with a deploy the suspect, only when the budget keeps room for the third read below:
@@ -94,6 +96,10 @@ FAILURE_READS = 1
 # with its own room in the budget (the budget grows by the reads planned, never past this): a revision that pins
 # more is read in part, and a gap says so.
 TARGET_SECRET_READS = 2
+# The alert path's reads of how full a rollback's candidate target's connector is (connector/instances and
+# connector/cpu/utilizations), beside its GET (_target_connector), with their own room in the budget: a
+# connector that exists may be at its ceiling with another service's load (target_deps.connector_full).
+TARGET_CONNECTOR_READS = 2
 # The most request-log lines one read takes: ListLogEntries' largest page ("page_size ... the maximum
 # value is 1000": ListLogEntriesRequest, google/logging/v2/logging.proto).
 REQUEST_LINES = 1000
@@ -122,7 +128,7 @@ class BudgetExceeded(RuntimeError):
 # first round's two, and at MAX_API_CALLS alone (15) an alert's fullest second round of 16 could leave one read
 # queued behind another. tests/infra/test_settings.py counts the secret reads as adding no time to the slowest alert
 # because they are in flight with the round's other reads (tests/unit/test_evidence_round.py holds the pool to it).
-MAX_CONCURRENT_READS = MAX_API_CALLS + ALERT_READS + UPTIME_READS + TARGET_SECRET_READS
+MAX_CONCURRENT_READS = MAX_API_CALLS + ALERT_READS + UPTIME_READS + TARGET_SECRET_READS + TARGET_CONNECTOR_READS
 # The reads of one collection that wait for each other, at most: the service and its revisions; every other read
 # at once (one wave: the pool holds the largest round); the service's log read again without the alert's filter,
 # alone; the last round (the failure lines alone, the candidates' startups, a promoted suspect's reads).
@@ -596,7 +602,7 @@ class _TargetReads:
         service, revisions = known
         target = target_connector_name(service, revisions, started_at, settings, path, promoted=suspect)
         if target is not None and readers.vpcaccess is not None:
-            _target_connector(reads, readers.vpcaccess, target[0])
+            _target_connector(reads, readers, scope, target[0])
         if sql and alert is not None and _sql_connections_wanted(service, revisions, started_at, settings,
                                                                  reads.budget, promoted=suspect,
                                                                  kept_back=kept_back):
@@ -612,10 +618,13 @@ class _TargetReads:
     def answers(self, found: dict[str, Any]) -> dict[str, Any]:
         """The bundle's target_secrets and, when read, target_connector, from `found` (the round's answers)."""
         answered: dict[str, Any] = {"target_secrets": _secret_answers(found, self.reads, self.secrets)}
+        # Its fullness' answers are no field of the bundle by themselves: taken out of `found` whatever the GET got.
+        fullness = {key: found.pop(f"target_{key}", None) for key, *_ in _FULLNESS}
         if "target_connector" in found and self.target is not None:
             answered["target_connector"] = TargetConnectorRead(
                 name=self.target[0], revisions=self.target[1], connector=found["target_connector"],
-                refusal=self.reads.refused.get("target_connector", ""))
+                refusal=self.reads.refused.get("target_connector", ""),
+                instances=fullness["connector_instances"], cpu=fullness["connector_cpu"])
         return answered
 
 
@@ -778,7 +787,7 @@ def _never_retried(read: Callable[[], T]) -> T:
         raise PermanentError(str(exc), code=cause_status(exc) or "UNAVAILABLE") from exc
 
 
-def _target_connector(reads: "_Reads", vpcaccess: VpcAccessPort, name: str) -> None:
+def _target_connector(reads: "_Reads", readers: "Readers", scope: "_Scope", name: str) -> None:
     """Plans the read of the rollback's candidate target's connector (`target_connector_name`), when the
     budget has room for it: planned last in the round, it never takes a read the evidence already had, and
     in the fullest collection (a connector on the path, Cloud SQL, the request log) it takes the place of
@@ -791,7 +800,15 @@ def _target_connector(reads: "_Reads", vpcaccess: VpcAccessPort, name: str) -> N
     if reads.budget.used + 1 > reads.budget.limit:
         reads.note(f"{what}: not read (a collection makes at most {reads.budget.limit} calls)")
         return
+    vpcaccess = readers.vpcaccess
     reads.add("target_connector", what, lambda: vpcaccess.get_connector(name), how=connector_by_hand(name))
+    # How full it is, in the same round, with their own room (TARGET_CONNECTOR_READS): the queries the serving
+    # connector's are (_connector_query), on the connector's own project (a Shared VPC host's). A refusal is a
+    # gap, and the rule judges the candidate on the GET alone, as before these reads.
+    reads.budget.limit += TARGET_CONNECTOR_READS
+    for key, metric, aligner, reducer in _FULLNESS:
+        reads.metric(f"target_{key}", f"monitoring: connector/{metric} (the rollback's candidate target's connector)",
+                     lambda q: readers.monitoring.query(q), _connector_query(scope, name, metric, aligner, reducer))
 
 
 def callers_may_decide(alert: AlertContext, settings: DiagnosisSettings) -> bool:
@@ -1159,17 +1176,26 @@ P99_NOTE = " | p99 per revision: its series' largest, from the buckets"
 P50_NOTE = " | p50 per revision: its series' buckets added"
 
 
-def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope", connector: str) -> None:
+# How full a connector is: its instances (against its max) and its CPU p99, each one ListTimeSeries call.
+_FULLNESS = (("connector_instances", "instances", "ALIGN_MAX", "REDUCE_MAX"),
+             ("connector_cpu", "cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX"))
+
+
+def _connector_query(scope: "_Scope", connector: str, name: str, aligner: str, reducer: str) -> MetricQuery:
+    """One connector metric, on the connector's own project (a Shared VPC host's) and location."""
     parts = connector.split("/")  # projects/P/locations/L/connectors/C
     labels = {"resource.labels.connector_name": parts[5], "resource.labels.location": parts[3]}
+    return scope.metric(f"vpcaccess.googleapis.com/connector/{name}", "vpc_access_connector", labels,
+                        project=parts[1], start=scope.before, aligner=aligner, reducer=reducer)
 
+
+def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope", connector: str) -> None:
     def metric(key: str, name: str, aligner: str, reducer: str) -> None:
-        reads.metric(key, f"monitoring: connector/{name}", monitoring.query, scope.metric(
-            f"vpcaccess.googleapis.com/connector/{name}", "vpc_access_connector", labels, project=parts[1],
-            start=scope.before, aligner=aligner, reducer=reducer))
+        reads.metric(key, f"monitoring: connector/{name}", monitoring.query,
+                     _connector_query(scope, connector, name, aligner, reducer))
 
-    metric("connector_instances", "instances", "ALIGN_MAX", "REDUCE_MAX")
-    metric("connector_cpu", "cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX")
+    for key, name, aligner, reducer in _FULLNESS:
+        metric(key, name, aligner, reducer)
     # Both byte counters: which direction each counts (from the serverless side or from the VPC
     # network) is not said by Google's metric list (cloud.google.com/monitoring/api/metrics_gcp,
     # vpcaccess: UNCONFIRMED), and a connector carrying large answers back from the database is busy

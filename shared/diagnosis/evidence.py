@@ -915,6 +915,10 @@ class TargetConnectorRead(_Model):
     # The read's permanent refusal, by its canonical code ("NOT_FOUND": the connector does not exist,
     # AIP-131 "Standard methods: Get"; "PERMISSION_DENIED", ...); "" when it was read.
     refusal: str = ""
+    # How full it is (collection._FULLNESS): connector/instances (max per minute) and connector/cpu/utilizations
+    # (p99 per minute); None when not read or refused.
+    instances: MetricResult | None = None
+    cpu: MetricResult | None = None
 
 
 class SecretVersionState(_Model):

@@ -9,7 +9,7 @@ import inspect
 
 from shared.config import Guardrails
 from shared.diagnosis.collection import (ALERT_READS, MAX_API_CALLS, MAX_CONCURRENT_READS, SWEEP_READS,
-                                        TARGET_SECRET_READS)
+                                        TARGET_CONNECTOR_READS, TARGET_SECRET_READS)
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
@@ -48,7 +48,8 @@ def secret_reads_beyond_their_round(policy: CallPolicy | None = None) -> float:
     SECRET_READ_POLICY.longest_run (its retry included), so it adds that much beyond the round's call, if anything:
     nothing under today's policies."""
     policy = policy or CallPolicy()
-    assert MAX_CONCURRENT_READS >= MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS   # no read queued in its round
+    # no read queued in its round
+    assert MAX_CONCURRENT_READS >= MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS + TARGET_CONNECTOR_READS
     return max(0.0, SECRET_READ_POLICY.longest_run - policy.call_timeout) if TARGET_SECRET_READS else 0.0
 
 
@@ -118,7 +119,8 @@ def collection_wall_seconds(alert: bool) -> float:
 
     one = one_call_with_retries()
     # An uptime check's alert (and the sweep after one: collect's `check_of`) reads its check's results too.
-    second_round = MAX_API_CALLS + UPTIME_READS + (ALERT_READS + TARGET_SECRET_READS if alert else 0) - 2
+    second_round = MAX_API_CALLS + UPTIME_READS + (
+        ALERT_READS + TARGET_SECRET_READS + TARGET_CONNECTOR_READS if alert else 0) - 2
     return (SEQUENTIAL_ROUNDS - 1) * one + ceil(second_round / MAX_CONCURRENT_READS) * one
 
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cli._inputs import EXIT_ENVIRONMENT
 from cli.main import runwarden
 from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
-from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS, TARGET_SECRET_READS
+from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS, TARGET_CONNECTOR_READS, TARGET_SECRET_READS
 
 ROOT = Path(__file__).resolve().parents[2]
 ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
@@ -46,7 +46,7 @@ def test_every_scenario_is_diagnosed_as_it_expects(tmp_path, name):
     # At most MAX_API_CALLS per service and its request log, and 2 to find a shared resource's users (as
     # test_pipeline).
     services = max(1, len([s for s in scenario.services if s.managed]))
-    assert report["diagnosis"]["api_calls"] <= (MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS + 2) * services
+    assert report["diagnosis"]["api_calls"] <= (MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS + TARGET_CONNECTOR_READS + 2) * services
 
 
 RELAYED = [n for n in SCENARIOS if resolve_scenario(n).alert and resolve_scenario(n).alert.relayed_as]

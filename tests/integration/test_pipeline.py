@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
-from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS, TARGET_SECRET_READS
+from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS, TARGET_CONNECTOR_READS, TARGET_SECRET_READS
 from shared.errors import TransientError
 from shared.remediation.guardrails import CLAIMS, COOLDOWNS
 from tests.integration.world import FAST, SERVICE, World, concurrently, event
@@ -47,7 +47,7 @@ def test_each_scenario_reaches_its_expected_outcome(standin_env, firestore, pubs
     # At most MAX_API_CALLS per service, its request log (an alert's `healthy` may need it) and its rollback
     # target's pinned secret versions, and 2 to find
     # a shared resource's users.
-    assert diagnosis["api_calls"] <= (MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS + 2) * services
+    assert diagnosis["api_calls"] <= (MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS + TARGET_CONNECTOR_READS + 2) * services
     writes = world.standins.run.count("UpdateService")
     # A rollback the gate refuses (past its bounds: two releases back) is published with nothing written.
     if expect.action == "rollback_traffic" and expect.status == "applied":

@@ -71,3 +71,31 @@ def test_no_target_read_when_the_target_shares_the_serving_connector(standin_env
 
     assert bundle.target_connector is None
     assert not any("candidate target's connector" in g for g in bundle.gaps)
+
+
+def test_a_rollback_target_on_a_full_host_connector_is_read_from_the_host_project(standin_env, seed_scenario, anchor):
+    """The target's connector in a Shared VPC host project: its GET and its fullness' two reads name the host
+    project, where its metrics are, and a connector at its max with its CPU hot is no target."""
+    seed_scenario("rollback_target_host_connector_at_ten_after_move_to_direct_egress")
+
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor)
+
+    read = bundle.target_connector
+    assert read.name == "projects/net-host-prod/locations/us-central1/connectors/shop-conn"
+    assert read.connector.state == "READY" and read.connector.max_instances == 10
+    assert read.instances is not None and read.cpu is not None
+    assert all(q.query.startswith("projects/net-host-prod") or "net-host-prod" in q.query
+               for q in (read.instances, read.cpu)), (read.instances.query, read.cpu.query)
+    result = diagnose(bundle, S)
+    assert result.known_good_revision is None and plan(result, bundle, S).action is None, result.summary
+    assert "shop-conn" in result.no_target_reason and "cannot grow" in result.no_target_reason
+
+
+def test_a_rollback_target_on_a_connector_with_room_is_rolled_back_to(standin_env, seed_scenario, anchor):
+    seed_scenario("rollback_target_connector_busy_under_its_max_after_connector_move")
+
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor)
+
+    assert bundle.target_connector.instances is not None and bundle.target_connector.cpu is not None
+    result = diagnose(bundle, S)
+    assert result.known_good_revision == "orders-00031-kel", result.summary

@@ -53,6 +53,14 @@ CASES = [
      dict(before_p99=24.0, before_timeout=25, timeout=30, deployed=-20), False),
     ("a deploy raised the timeout from 10 s to 30 s; a p99 of 2 s before it: news",
      dict(before_p99=2.0, before_timeout=10, timeout=30, deployed=-20), True),
+    ("a 10 s timeout cuts the 30-35 s hang at 10 s; a p99 of 0.2 s before: news",
+     dict(before_p99=0.2, before_timeout=10, timeout=10, deployed=None, now_p99=10.0), True),
+    ("a 20 s timeout, the hang cut at 20 s; a p99 of 0.5 s before: news",
+     dict(before_p99=0.5, before_timeout=20, timeout=20, deployed=None, now_p99=20.0), True),
+    ("a 10 s timeout, requests held to 9.5 s all along (long polls): not news",
+     dict(before_p99=9.5, before_timeout=10, timeout=10, deployed=None, now_p99=10.0), False),
+    ("a 60 s timeout, over hang_ceiling_seconds: the 30-35 s hang ends before it, in the band",
+     dict(before_p99=0.2, before_timeout=60, timeout=60, deployed=None, now_p99=60.0), False),
 ]
 
 

@@ -12,14 +12,15 @@ import threading
 import pytest
 
 from shared.diagnosis import collection
-from shared.diagnosis.collection import (ALERT_READS, MAX_API_CALLS, TARGET_SECRET_READS, UPTIME_READS, CallBudget,
-                                         _Reads)
+from shared.diagnosis.collection import (ALERT_READS, MAX_API_CALLS, TARGET_CONNECTOR_READS, TARGET_SECRET_READS,
+                                         UPTIME_READS, CallBudget, _Reads)
 
 # The largest second round: an alert's whole budget, the rollback target's secret versions' own room with it
-# (collection._target_secrets grows the budget by each), less the first round's two reads. The secret reads are
+# (collection._target_secrets grows the budget by each) and its connector's fullness' (TARGET_CONNECTOR_READS), less
+# the first round's two reads. The secret reads are
 # planned in that round (collection.collect, before `reads.run()`): tests/infra/test_settings.py counts them as
 # adding nothing to the slowest alert only because they are in flight beside the round's other reads.
-LARGEST_ROUND = MAX_API_CALLS + ALERT_READS + UPTIME_READS + TARGET_SECRET_READS - 2
+LARGEST_ROUND = MAX_API_CALLS + ALERT_READS + UPTIME_READS + TARGET_SECRET_READS + TARGET_CONNECTOR_READS - 2
 
 BARRIER_SECONDS = 3.0
 
@@ -44,4 +45,5 @@ def test_every_read_of_a_round_is_in_flight_at_once(reads: int) -> None:
 def test_the_pool_covers_the_budget() -> None:
     """No read the budget allows is ever queued behind another of its round: the alert's request log and the
     rollback target's secret versions included."""
-    assert collection.MAX_CONCURRENT_READS >= MAX_API_CALLS + ALERT_READS + UPTIME_READS + TARGET_SECRET_READS
+    assert collection.MAX_CONCURRENT_READS >= (MAX_API_CALLS + ALERT_READS + UPTIME_READS + TARGET_SECRET_READS
+                                               + TARGET_CONNECTOR_READS)

@@ -14,7 +14,8 @@ from datetime import timedelta
 import pytest
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.collection import CallBudget, _Reads, _target_connector, target_connector_name
+from shared.diagnosis.collection import (TARGET_CONNECTOR_READS, CallBudget, Readers, _Reads, _Scope, _target_connector,
+                                         target_connector_name)
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import Connector, TargetConnectorRead
 from shared.diagnosis.signatures import Signature
@@ -151,14 +152,20 @@ def test_the_target_connector_read_is_planned_only_when_it_can_matter(old, new, 
 
 @pytest.mark.parametrize("used, planned", [(14, True), (15, False)], ids=["room for it", "budget spent: a gap"])
 def test_the_target_connector_read_never_exceeds_the_budget(used, planned):
+    """The GET takes the budget's room; its fullness' reads (TARGET_CONNECTOR_READS) bring their own."""
     budget = CallBudget(15, used=used)
     reads = _Reads(budget)
+    service, revisions = _revisions(OLD_CONN, CONNECTOR)
+    scope = _Scope.of(service, revisions, T0, S, T0 + timedelta(minutes=5))
 
-    _target_connector(reads, vpcaccess=None, name=OLD_CONN)   # planned, never run here
+    _target_connector(reads, Readers(run=None, monitoring=None), scope, OLD_CONN)   # planned, never run here
 
-    assert budget.used == (used + 1 if planned else used) <= budget.limit
-    assert [r.key for r in reads.planned] == (["target_connector"] if planned else [""])
-    if not planned:
+    fullness = ["target_connector_instances", "target_connector_cpu"]
+    assert budget.used == (used + 1 + TARGET_CONNECTOR_READS if planned else used) <= budget.limit
+    assert [r.key for r in reads.planned] == (["target_connector", *fullness] if planned else [""])
+    if planned:   # on the connector's own project and location, as the serving connector's are read
+        assert all('connector_name = "old-conn"' in r.how for r in reads.planned[1:]), [r.how for r in reads.planned]
+    else:
         assert "not read" in reads.planned[0].what
 
 

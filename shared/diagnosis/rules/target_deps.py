@@ -24,6 +24,7 @@ from shared.diagnosis.log_signals import instance_named, per_text
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS
 from shared.diagnosis.rules.refusals import refusals
+from shared.diagnosis.windows import Window
 
 # Connector states in which it carries no traffic (Connector.State, google/cloud/vpcaccess/v1/vpc_access.proto:
 # DELETING "Connector is being deleted", ERROR "Connector is in a bad state, manual deletion recommended";
@@ -61,6 +62,42 @@ def connector_gone(facts: Facts, c: Citation, suspect: Revision, candidate: Revi
     return (f"{candidate.short_name} routes through connector {short_name(named)}, which {suspect.short_name}'s "
             f"deploy moved off, and {state}: sending {candidate.short_name} the traffic sends it over a path that "
             f"{path} (a deploy made for a connector migration), so a rollback is not shown to restore the service")
+
+
+def connector_full(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
+    """Why the candidate cannot be sent the traffic for how full its connector is, or "": the connector the
+    suspect's deploy moved off (connector_gone's, READY as read) is at its max instances
+    (Connector.max_instances, "Maximum value of instances in autoscaling group underlying the connector", VPC
+    Access v1 Connector) with its CPU p99 at connector_cpu_saturation or more, each in hang_minutes_ratio of
+    the incident's minutes since the suspect's deploy: another service's load fills it, and the service's
+    traffic sent back to it meets a connector that cannot grow. Both are needed: "Connectors don't scale in" (cloud.google.com/vpc/docs/
+    serverless-vpc-access, Scaling), so instances at the max alone may be an old burst's, and a hot CPU below the
+    max is a connector still adding instances. Not read (refused, no points): "" and the rule as before."""
+    named, read, s = candidate.vpc_connector, facts.b.target_connector, facts.s
+    if (not named or named == suspect.vpc_connector or read is None or read.name != named
+            or read.connector is None or read.connector.state != "READY"):
+        return ""
+    # The minutes since the suspect's deploy moved off it: what the connector carries without this service.
+    window = Window(max(facts.incident.start, suspect.create_time), facts.incident.end)
+    ceiling = read.connector.max_instances
+    instances = facts.connector_values(read.instances, window)
+    cpu = [min(max(v, 0.0), 1.0) for v in facts.connector_values(read.cpu, window)]
+    if not instances or not cpu:
+        return ""
+    at_max = sum(v >= ceiling for v in instances) / len(instances)
+    hot = sum(v >= s.connector_cpu_saturation for v in cpu) / len(cpu)
+    full = at_max >= s.hang_minutes_ratio and hot >= s.hang_minutes_ratio
+    observed = (f"{short_name(named)}: at its max {ceiling} instances in {at_max:.0%} of the minutes {window}, "
+                f"CPU p99 >= {s.connector_cpu_saturation:.0%} in {hot:.0%} (max {max(cpu):.0%})")
+    c.cite("metric", f"monitoring: connector/instances, connector/cpu/utilizations of {named}", observed,
+           f"the rollback target's own connector has room (not at its max with CPU >= "
+           f"{s.connector_cpu_saturation:.0%} in {s.hang_minutes_ratio:.0%} of the minutes)", not full)
+    if not full:
+        return ""
+    return (f"{candidate.short_name} routes through connector {short_name(named)}, which {suspect.short_name}'s "
+            f"deploy moved off, and it is full now ({observed}): sending {candidate.short_name} the traffic sends "
+            "it over a connector that cannot grow, so a rollback is not shown to restore the service; check who "
+            f"fills {short_name(named)} before moving traffic back")
 
 
 def database_moved(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
