@@ -16,16 +16,18 @@ from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import VpcAccessAdapter
 from shared.remediation.planning import plan
 
+from tests.integration.test_secretmanager_adapter import FIVE_XX
+
 S = DiagnosisSettings()
 ORDERS = "projects/ord-prod/locations/us-east1/services/orders"
 OLD_CONN = "projects/ord-prod/locations/us-east1/connectors/ord-conn"
 NEW_CONN = "projects/ord-prod/locations/us-east1/connectors/ord-conn-2"
 
 
-def _collected(service, anchor):
+def _collected(service, anchor, alert=None):
     readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
                       vpcaccess=VpcAccessAdapter())
-    return collect(service, anchor, readers, S, anchor + timedelta(minutes=2))
+    return collect(service, anchor, readers, S, anchor + timedelta(minutes=2), alert=alert)
 
 
 def test_a_rollback_target_on_a_deleted_connector_is_read_as_not_found(standin_env, seed_scenario, anchor):
@@ -78,7 +80,7 @@ def test_a_rollback_target_on_a_full_host_connector_is_read_from_the_host_projec
     project, where its metrics are, and a connector at its max with its CPU hot is no target."""
     seed_scenario("rollback_target_host_connector_at_ten_after_move_to_direct_egress")
 
-    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor)
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor, alert=FIVE_XX)
 
     read = bundle.target_connector
     assert read.name == "projects/net-host-prod/locations/us-central1/connectors/shop-conn"
@@ -94,8 +96,19 @@ def test_a_rollback_target_on_a_full_host_connector_is_read_from_the_host_projec
 def test_a_rollback_target_on_a_connector_with_room_is_rolled_back_to(standin_env, seed_scenario, anchor):
     seed_scenario("rollback_target_connector_busy_under_its_max_after_connector_move")
 
-    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor)
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor, alert=FIVE_XX)
 
     assert bundle.target_connector.instances is not None and bundle.target_connector.cpu is not None
     result = diagnose(bundle, S)
     assert result.known_good_revision == "orders-00031-kel", result.summary
+
+
+def test_the_sweep_reads_the_target_connector_without_its_fullness(standin_env, seed_scenario, anchor):
+    """The verification sweep (no alert) reads the target's connector for its state alone, as before."""
+    seed_scenario("rollback_target_host_connector_at_ten_after_move_to_direct_egress")
+
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor)
+
+    read = bundle.target_connector
+    assert read.connector.state == "READY"
+    assert (read.instances, read.cpu, read.fullness_refusal) == (None, None, "")
