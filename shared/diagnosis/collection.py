@@ -621,7 +621,7 @@ class _TargetReads:
         answered: dict[str, Any] = {"target_secrets": _secret_answers(found, self.reads, self.secrets)}
         # Its fullness' answers are no field of the bundle by themselves: taken out of `found` whatever the GET got.
         fullness = {key: found.pop(f"target_{key}", None) for key, *_ in _FULLNESS}
-        failed = [self.reads.refused[f"target_{key}"] or "UNKNOWN" for key, *_ in _FULLNESS
+        failed = [self.reads.refused[f"target_{key}"] or "UNAVAILABLE" for key, *_ in _FULLNESS
                   if f"target_{key}" in self.reads.refused]
         if "target_connector" in found and self.target is not None:
             answered["target_connector"] = TargetConnectorRead(
@@ -811,13 +811,14 @@ def _target_connector(reads: "_Reads", readers: "Readers", scope: "_Scope", name
         return
     # How full it is, in the same round, with their own room (TARGET_CONNECTOR_READS): the queries the serving
     # connector's are (_connector_query), on the connector's own project (a Shared VPC host's). Any failure, a
-    # transient one too, is a gap in either round (never raised: the promotion's last round holds every read so),
-    # kept by its code in TargetConnectorRead.fullness_refusal: the rule holds the rollback on a fullness not known.
+    # transient one too once the adapter's retries are spent, is a gap in either round (never raised: the
+    # promotion's last round holds every read so), kept by its code (_never_retried names a transient one's) in
+    # TargetConnectorRead.fullness_refusal: the rule holds the rollback on a fullness not known.
     reads.budget.limit += TARGET_CONNECTOR_READS
     for key, metric, aligner, reducer in _FULLNESS:
         query = _connector_query(scope, name, metric, aligner, reducer)
         reads.add(f"target_{key}", f"monitoring: connector/{metric} (the rollback's candidate target's connector)",
-                  lambda q=query: readers.monitoring.query(q), never_raised=True,
+                  lambda q=query: _never_retried(lambda: readers.monitoring.query(q)), never_raised=True,
                   how=by_hand(query.project, query.start, query.end, query=query))
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import grpc
+import pytest
+
 from shared.config import DiagnosisSettings
 from shared.diagnosis.collection import Readers, collect
 from shared.diagnosis.diagnose import diagnose
@@ -112,3 +115,20 @@ def test_the_sweep_reads_the_target_connector_without_its_fullness(standin_env, 
     read = bundle.target_connector
     assert read.connector.state == "READY"
     assert (read.instances, read.cpu, read.fullness_refusal) == (None, None, "")
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAVAILABLE])
+def test_a_target_connector_whose_fullness_is_refused_holds_the_rollback(standin_env, seed_scenario, anchor, code):
+    """The host project's Monitoring refuses (no monitoring.timeSeries.list there) or never answers: a gap, not
+    raised, its code kept, and no rollback onto a connector whose fullness is not known."""
+    seed_scenario("rollback_target_connector_busy_under_its_max_after_connector_move")
+    standin_env.monitoring.faults.fail_next(20, code, method="ListTimeSeries", about='connector_name = "shop-conn"')
+
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor, alert=FIVE_XX)
+
+    read = bundle.target_connector
+    assert read.connector.state == "READY" and read.fullness_refusal == code.name
+    assert any("candidate target's connector" in g and code.name in g for g in bundle.gaps), bundle.gaps
+    result = diagnose(bundle, S)
+    assert result.known_good_revision is None and plan(result, bundle, S).action is None, result.summary
+    assert "monitoring.timeSeries.list" in result.no_target_reason, result.no_target_reason
