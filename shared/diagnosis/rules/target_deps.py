@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from shared.diagnosis.connector_names import Naming, names_connector, two_connectors
 from shared.diagnosis.env_hosts import connection_names, deploy_brought_instance
-from shared.diagnosis.evidence import Revision, short_name
+from shared.diagnosis.evidence import Revision, TargetConnectorRead, short_name
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import instance_named, per_text
 from shared.diagnosis.rules.base import Citation
@@ -45,9 +45,8 @@ def connector_gone(facts: Facts, c: Citation, suspect: Revision, candidate: Revi
     candidate on the suspect's own connector is bad_revision._connector_gone_for_both's; one whose connector
     was not read (beyond the candidates read, or no room in the budget: the collection's gap says so) keeps
     the rule as before."""
-    named = candidate.vpc_connector
-    read = facts.b.target_connector
-    if not named or named == suspect.vpc_connector or read is None or read.name != named:
+    named, read = candidate.vpc_connector, _read_apart(facts, suspect, candidate)
+    if read is None:
         return ""
     query = f"vpcaccess.connectors.get {named}"
     if read.connector is not None and read.connector.state not in _GONE_STATES:
@@ -66,6 +65,17 @@ def connector_gone(facts: Facts, c: Citation, suspect: Revision, candidate: Revi
             f"{path} (a deploy made for a connector migration), so a rollback is not shown to restore the service")
 
 
+def _read_apart(facts: Facts, suspect: Revision, candidate: Revision) -> TargetConnectorRead | None:
+    """The read of the connector the candidate routes through and the suspect does not (two connectors, or one
+    and Direct VPC egress or none: connector_names.two_connectors, two spellings of one connector not two), when
+    the read is of that connector (names_connector: by project id or number); None otherwise."""
+    named, read, service = candidate.vpc_connector, facts.b.target_connector, facts.b.service
+    if (not named or read is None or not two_connectors(service, named, suspect.vpc_connector)
+            or names_connector(service, named, read.name) is not Naming.YES):
+        return None
+    return read
+
+
 def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
     """Why the candidate cannot be sent the traffic for how full its connector is, or "": the connector it
     routes through and the suspect does not (connector_gone's, READY as read) sat at its ceiling, minute by
@@ -80,11 +90,8 @@ def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candida
     (`_carries_it_now`: the stable revision of a canary) shows the connector has room for it. Its fullness
     not read because Monitoring refused or failed (TargetConnectorRead.fullness_refusal): held, precision first,
     as connector_gone holds a refused GET. No points at all: "" and the rule as before."""
-    named, read = candidate.vpc_connector, facts.b.target_connector
-    service = facts.b.service
-    if (not named or read is None or not two_connectors(service, named, suspect.vpc_connector)
-            or names_connector(service, named, read.name) is not Naming.YES
-            or read.connector is None or read.connector.state != "READY"):
+    read = _read_apart(facts, suspect, candidate)
+    if read is None or read.connector is None or read.connector.state != "READY":
         return ""
     if read.fullness_refusal:
         return _fullness_unknown(c, suspect, candidate, read.name, read.fullness_refusal)
