@@ -14,7 +14,7 @@ Cost of one collection, at most 15 API calls, 16 for an alert, each read below m
   if a rollback's candidate target names a connector the serving revisions do not use, and
   the budget has room (in the fullest collection it takes the third read's place):
   VPC Access:  GET the target's connector (target_connector_name)                       1
-  and beside it, own room (TARGET_CONNECTOR_READS):
+  and beside it on the alert path, own room (TARGET_CONNECTOR_READS):
   Monitoring:  that connector's instances and cpu/utilizations (how full it is)           (2)
   if a Cloud SQL instance is known (revision volumes or config):
   Monitoring:  cloudsql database/up, database/cpu/utilization                           2
@@ -98,7 +98,7 @@ FAILURE_READS = 1
 TARGET_SECRET_READS = 2
 # The alert path's reads of how full a rollback's candidate target's connector is (connector/instances and
 # connector/cpu/utilizations), beside its GET (_target_connector), with their own room in the budget: a
-# connector that exists may be at its ceiling with another service's load (target_deps.connector_full).
+# connector that exists may be at its ceiling with another service's load (target_deps.connector_without_room).
 TARGET_CONNECTOR_READS = 2
 # The most request-log lines one read takes: ListLogEntries' largest page ("page_size ... the maximum
 # value is 1000": ListLogEntriesRequest, google/logging/v2/logging.proto).
@@ -602,7 +602,8 @@ class _TargetReads:
         service, revisions = known
         target = target_connector_name(service, revisions, started_at, settings, path, promoted=suspect)
         if target is not None and readers.vpcaccess is not None:
-            _target_connector(reads, readers, scope, target[0])
+            # How full it is only on the alert path, as the secret versions: the sweep verifies an action taken.
+            _target_connector(reads, readers, scope, target[0], fullness=alert is not None)
         if sql and alert is not None and _sql_connections_wanted(service, revisions, started_at, settings,
                                                                  reads.budget, promoted=suspect,
                                                                  kept_back=kept_back):
@@ -620,11 +621,14 @@ class _TargetReads:
         answered: dict[str, Any] = {"target_secrets": _secret_answers(found, self.reads, self.secrets)}
         # Its fullness' answers are no field of the bundle by themselves: taken out of `found` whatever the GET got.
         fullness = {key: found.pop(f"target_{key}", None) for key, *_ in _FULLNESS}
+        failed = [self.reads.refused[f"target_{key}"] or "UNAVAILABLE" for key, *_ in _FULLNESS
+                  if f"target_{key}" in self.reads.refused]
         if "target_connector" in found and self.target is not None:
             answered["target_connector"] = TargetConnectorRead(
                 name=self.target[0], revisions=self.target[1], connector=found["target_connector"],
                 refusal=self.reads.refused.get("target_connector", ""),
-                instances=fullness["connector_instances"], cpu=fullness["connector_cpu"])
+                instances=fullness["connector_instances"], cpu=fullness["connector_cpu"],
+                fullness_refusal=failed[0] if failed else "")
         return answered
 
 
@@ -787,7 +791,8 @@ def _never_retried(read: Callable[[], T]) -> T:
         raise PermanentError(str(exc), code=cause_status(exc) or "UNAVAILABLE") from exc
 
 
-def _target_connector(reads: "_Reads", readers: "Readers", scope: "_Scope", name: str) -> None:
+def _target_connector(reads: "_Reads", readers: "Readers", scope: "_Scope", name: str, *,
+                      fullness: bool = True) -> None:
     """Plans the read of the rollback's candidate target's connector (`target_connector_name`), when the
     budget has room for it: planned last in the round, it never takes a read the evidence already had, and
     in the fullest collection (a connector on the path, Cloud SQL, the request log) it takes the place of
@@ -802,13 +807,19 @@ def _target_connector(reads: "_Reads", readers: "Readers", scope: "_Scope", name
         return
     vpcaccess = readers.vpcaccess
     reads.add("target_connector", what, lambda: vpcaccess.get_connector(name), how=connector_by_hand(name))
+    if not fullness:
+        return
     # How full it is, in the same round, with their own room (TARGET_CONNECTOR_READS): the queries the serving
-    # connector's are (_connector_query), on the connector's own project (a Shared VPC host's). A refusal is a
-    # gap, and the rule judges the candidate on the GET alone, as before these reads.
+    # connector's are (_connector_query), on the connector's own project (a Shared VPC host's). Any failure, a
+    # transient one too once the adapter's retries are spent, is a gap in either round (never raised: the
+    # promotion's last round holds every read so), kept by its code (_never_retried names a transient one's) in
+    # TargetConnectorRead.fullness_refusal: the rule holds the rollback on a fullness not known.
     reads.budget.limit += TARGET_CONNECTOR_READS
     for key, metric, aligner, reducer in _FULLNESS:
-        reads.metric(f"target_{key}", f"monitoring: connector/{metric} (the rollback's candidate target's connector)",
-                     lambda q: readers.monitoring.query(q), _connector_query(scope, name, metric, aligner, reducer))
+        query = _connector_query(scope, name, metric, aligner, reducer)
+        reads.add(f"target_{key}", f"monitoring: connector/{metric} (the rollback's candidate target's connector)",
+                  lambda q=query: _never_retried(lambda: readers.monitoring.query(q)), never_raised=True,
+                  how=by_hand(query.project, query.start, query.end, query=query))
 
 
 def callers_may_decide(alert: AlertContext, settings: DiagnosisSettings) -> bool:

@@ -919,6 +919,10 @@ class TargetConnectorRead(_Model):
     # (p99 per minute); None when not read or refused.
     instances: MetricResult | None = None
     cpu: MetricResult | None = None
+    # Either of those two reads' failure, by its canonical code ("PERMISSION_DENIED": no monitoring.timeSeries.list
+    # on the connector's project, a Shared VPC host's; "UNAVAILABLE", ...); "" when both answered, with points or
+    # none. Kept apart from None so that a fullness not known is never read as a connector with room.
+    fullness_refusal: str = ""
 
 
 class SecretVersionState(_Model):

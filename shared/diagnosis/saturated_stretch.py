@@ -20,7 +20,7 @@ minutes since it.
 """
 from __future__ import annotations
 
-from shared.diagnosis.evidence import at_micros
+from shared.diagnosis.evidence import MetricResult, at_micros
 from shared.diagnosis.facts import Facts, Window, hms
 
 # Minutes in a row at the ceiling that a person should hear of, though the failures stopped: a choice, not a
@@ -84,19 +84,33 @@ def ceiling_states(facts: Facts, window: Window) -> dict[int, bool]:
     series has a single data value at the end of each alignment_period", Aggregation.Aligner,
     google/monitoring/v3/common.proto, says nothing of a period with none): read either way, a gap proves
     nothing. {} with no connector read."""
-    connector, s = facts.b.connector, facts.s
-    if connector is None or not connector.max_instances:
+    connector = facts.b.connector
+    if connector is None:
         return {}
-    instances = facts.busiest_by_minute(facts.b.connector_instances, window)
-    cpu = facts.busiest_by_minute(facts.b.connector_cpu, window)
-    rates = facts.connector_bytes_by_minute(window)
-    ceiling = facts.connector_ceiling_mbps()
+    return ceiling_states_of(facts, connector.max_instances, facts.b.connector_instances, facts.b.connector_cpu,
+                             window, rates=facts.connector_bytes_by_minute(window),
+                             ceiling=facts.connector_ceiling_mbps())
+
+
+def ceiling_states_of(facts: Facts, max_instances: int, instances_read: MetricResult | None,
+                      cpu_read: MetricResult | None, window: Window, *, rates: dict[int, float] | None = None,
+                      ceiling: float | None = None) -> dict[int, bool]:
+    """`ceiling_states` of any connector, from its max instances, its connector/instances and
+    connector/cpu/utilizations reads, and (when known) its bytes per minute against its machine type's
+    `ceiling` in Mbps: a connector read apart from the path's (a rollback target's, target_deps) is judged
+    minute by minute as the path's is. {} without a max."""
+    s = facts.s
+    if not max_instances:
+        return {}
+    instances = facts.busiest_by_minute(instances_read, window)
+    cpu = facts.busiest_by_minute(cpu_read, window)
+    rates = rates or {}
     loads = [(cpu, lambda v: min(v, 1.0) >= s.connector_cpu_saturation)] if cpu else []
     if ceiling and rates:
         loads.append((rates, lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
     states: dict[int, bool] = {}
     for at in sorted(instances):
-        if instances[at] < connector.max_instances:
+        if instances[at] < max_instances:
             states[at] = False
         elif any(at in read and over(read[at]) for read, over in loads):
             states[at] = True

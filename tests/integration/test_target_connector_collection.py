@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import grpc
+import pytest
+
 from shared.config import DiagnosisSettings
 from shared.diagnosis.collection import Readers, collect
 from shared.diagnosis.diagnose import diagnose
@@ -16,16 +19,18 @@ from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import VpcAccessAdapter
 from shared.remediation.planning import plan
 
+from tests.integration.test_secretmanager_adapter import FIVE_XX
+
 S = DiagnosisSettings()
 ORDERS = "projects/ord-prod/locations/us-east1/services/orders"
 OLD_CONN = "projects/ord-prod/locations/us-east1/connectors/ord-conn"
 NEW_CONN = "projects/ord-prod/locations/us-east1/connectors/ord-conn-2"
 
 
-def _collected(service, anchor):
+def _collected(service, anchor, alert=None):
     readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
                       vpcaccess=VpcAccessAdapter())
-    return collect(service, anchor, readers, S, anchor + timedelta(minutes=2))
+    return collect(service, anchor, readers, S, anchor + timedelta(minutes=2), alert=alert)
 
 
 def test_a_rollback_target_on_a_deleted_connector_is_read_as_not_found(standin_env, seed_scenario, anchor):
@@ -78,7 +83,7 @@ def test_a_rollback_target_on_a_full_host_connector_is_read_from_the_host_projec
     project, where its metrics are, and a connector at its max with its CPU hot is no target."""
     seed_scenario("rollback_target_host_connector_at_ten_after_move_to_direct_egress")
 
-    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor)
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor, alert=FIVE_XX)
 
     read = bundle.target_connector
     assert read.name == "projects/net-host-prod/locations/us-central1/connectors/shop-conn"
@@ -94,8 +99,36 @@ def test_a_rollback_target_on_a_full_host_connector_is_read_from_the_host_projec
 def test_a_rollback_target_on_a_connector_with_room_is_rolled_back_to(standin_env, seed_scenario, anchor):
     seed_scenario("rollback_target_connector_busy_under_its_max_after_connector_move")
 
-    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor)
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor, alert=FIVE_XX)
 
     assert bundle.target_connector.instances is not None and bundle.target_connector.cpu is not None
     result = diagnose(bundle, S)
     assert result.known_good_revision == "orders-00031-kel", result.summary
+
+
+def test_the_sweep_reads_the_target_connector_without_its_fullness(standin_env, seed_scenario, anchor):
+    """The verification sweep (no alert) reads the target's connector for its state alone, as before."""
+    seed_scenario("rollback_target_host_connector_at_ten_after_move_to_direct_egress")
+
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor)
+
+    read = bundle.target_connector
+    assert read.connector.state == "READY"
+    assert (read.instances, read.cpu, read.fullness_refusal) == (None, None, "")
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAVAILABLE])
+def test_a_target_connector_whose_fullness_is_refused_holds_the_rollback(standin_env, seed_scenario, anchor, code):
+    """The host project's Monitoring refuses (no monitoring.timeSeries.list there) or never answers: a gap, not
+    raised, its code kept, and no rollback onto a connector whose fullness is not known."""
+    seed_scenario("rollback_target_connector_busy_under_its_max_after_connector_move")
+    standin_env.monitoring.faults.fail_next(20, code, method="ListTimeSeries", about='connector_name = "shop-conn"')
+
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor, alert=FIVE_XX)
+
+    read = bundle.target_connector
+    assert read.connector.state == "READY" and read.fullness_refusal == code.name
+    assert any("candidate target's connector" in g and code.name in g for g in bundle.gaps), bundle.gaps
+    result = diagnose(bundle, S)
+    assert result.known_good_revision is None and plan(result, bundle, S).action is None, result.summary
+    assert "monitoring.timeSeries.list" in result.no_target_reason, result.no_target_reason

@@ -20,12 +20,16 @@ OLD, NEW = "inbox-00043-vop", "inbox-00044-paz"
 
 
 def _world(*, before_p99: float, before_timeout: float, timeout: float, deployed: float | None,
-           before_5xx: float = 0, now_p99: float = 30.0) -> Evidence:
+           before_5xx: float = 0, now_p99: float = 30.0, connector_cpu: float | None = None) -> Evidence:
     """inbox, 250 requests a minute answered and 45 cut as 504s a minute over the incident window (from one
     lookback, 15 minutes, before the incident's start at minute 0), its p99 at `now_p99` there; in the lookback
     before it, `before_p99` and `before_5xx` 500s a minute. `deployed`: the minute NEW (at `timeout`) replaced
-    OLD (at `before_timeout`), None when NEW served all along at `timeout`."""
+    OLD (at `before_timeout`), None when NEW served all along at `timeout`. `connector_cpu`: its connector at its 3
+    max instances over the incident window with that CPU p99 (None: no connector read)."""
     e = Evidence(now=5)
+    if connector_cpu is not None:
+        e.connector(max_instances=3).connector_metric("instances", -45, 5, 3).connector_metric(
+            "cpu", -45, 5, connector_cpu)
     if deployed is None:
         e.revision(NEW, -1440, timeout=timeout).traffic(inbox_00044_paz=100)
         e.requests(NEW, -45, -15, 250).latency(NEW, -45, -15, before_p99)
@@ -53,10 +57,18 @@ CASES = [
      dict(before_p99=24.0, before_timeout=25, timeout=30, deployed=-20), False),
     ("a deploy raised the timeout from 10 s to 30 s; a p99 of 2 s before it: news",
      dict(before_p99=2.0, before_timeout=10, timeout=30, deployed=-20), True),
-    ("a 10 s timeout cuts the 30-35 s hang at 10 s; a p99 of 0.2 s before: news",
-     dict(before_p99=0.2, before_timeout=10, timeout=10, deployed=None, now_p99=10.0), True),
-    ("a 20 s timeout, the hang cut at 20 s; a p99 of 0.5 s before: news",
-     dict(before_p99=0.5, before_timeout=20, timeout=20, deployed=None, now_p99=20.0), True),
+    ("a 10 s timeout cuts the 30-35 s hang at 10 s, the connector at its max with CPU p99 96 %: news",
+     dict(before_p99=0.2, before_timeout=10, timeout=10, deployed=None, now_p99=10.0, connector_cpu=0.96), True),
+    ("a 20 s timeout, the hang cut at 20 s, the connector at its ceiling; a p99 of 0.5 s before: news",
+     dict(before_p99=0.5, before_timeout=20, timeout=20, deployed=None, now_p99=20.0, connector_cpu=0.96), True),
+    ("a 10 s timeout, the connector at its max with CPU p99 30 % (a high-water mark): no hang cut short",
+     dict(before_p99=0.2, before_timeout=10, timeout=10, deployed=None, now_p99=10.0, connector_cpu=0.3), False),
+    ("a 5 s timeout, the connector at its max with CPU p99 35 %: a slow handler's, no hang cut short",
+     dict(before_p99=0.2, before_timeout=5, timeout=5, deployed=None, now_p99=5.0, connector_cpu=0.35), False),
+    ("a 10 s timeout, no connector read: nothing shows the connector's hang",
+     dict(before_p99=0.2, before_timeout=10, timeout=10, deployed=None, now_p99=10.0), False),
+    ("a 30 s timeout, the connector at its max with CPU p99 30 %: judged on the 504s as before",
+     dict(before_p99=1.0, before_timeout=30, timeout=30, deployed=None, connector_cpu=0.3), True),
     ("a 10 s timeout, requests held to 9.5 s all along (long polls): not news",
      dict(before_p99=9.5, before_timeout=10, timeout=10, deployed=None, now_p99=10.0), False),
     ("a 60 s timeout, over hang_ceiling_seconds: the 30-35 s hang ends before it, in the band",

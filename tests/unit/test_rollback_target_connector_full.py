@@ -43,8 +43,8 @@ CASES = {
         full((3, 3), (0.06, 0.06)), ROLLBACK),
     "CPU p99 95 % with 2 of 3 instances (room to grow): rolled back": (full((2, 2), (0.3, 0.95)), ROLLBACK),
     "2 of 3 instances, CPU p99 12 %: rolled back": (full((2, 2), (0.12, 0.12)), ROLLBACK),
-    "its metrics not read (refused): judged on its state alone, rolled back": (full(None, None), ROLLBACK),
-    "its CPU not read: judged on its state alone, rolled back": (full((2, 3), None), ROLLBACK),
+    "its metrics answered no points: judged on its state alone, rolled back": (full(None, None), ROLLBACK),
+    "its CPU answered no points: judged on its state alone, rolled back": (full((2, 3), None), ROLLBACK),
 }
 
 
@@ -61,10 +61,73 @@ def test_a_rollback_target_whose_own_connector_is_full_is_no_target(target_read,
         assert "old-conn" in result.summary and "cannot grow" in result.summary, result.summary
 
 
-def test_the_same_connector_as_the_suspects_is_never_judged_apart():
-    """A target on the suspect's own connector: the path's read judges it (connector_saturation), not this."""
-    read = TargetConnectorRead(name=CONNECTOR, revisions=(OLD,), connector=Connector(name=CONNECTOR, state="READY"),
-                               instances=_minutes(2, 3), cpu=_minutes(0.3, 0.96))
-    bundle = deployed().bundle().model_copy(update={"target_connector": read})
+def _per_minute(values: dict[int, float]) -> MetricResult:
+    return MetricResult(query="connector metric", series=(MetricSeries(points=tuple(
+        MetricPoint(end=at(m), value=v) for m, v in sorted(values.items()))),))
+
+
+def _judged(target_read: TargetConnectorRead, evidence=None):
+    evidence = evidence or deployed(old_connector=OLD_CONN, new_connector=CONNECTOR)
+    bundle = evidence.bundle().model_copy(update={"target_connector": target_read})
     result = diagnose(bundle, S)
+    return result, plan(result, bundle, S).action
+
+
+def _read(instances: MetricResult | None, cpu: MetricResult | None, refusal: str = "") -> TargetConnectorRead:
+    return TargetConnectorRead(name=OLD_CONN, revisions=(OLD,),
+                               connector=Connector(name=OLD_CONN, state="READY", max_instances=3),
+                               instances=instances, cpu=cpu, fullness_refusal=refusal)
+
+
+def test_the_ceiling_is_read_minute_by_minute_not_as_two_shares():
+    """Hot while still at 2 of 3 instances (scaling out), then at its max with its CPU cool: at its max in half the
+    minutes, hot in three quarters, but at its ceiling (both in the same minute) in two of eight: room."""
+    minutes = range(-6, 6)
+    read = _read(_per_minute({m: (2.0 if m < -1 else 3.0) for m in minutes}),
+                 _per_minute({m: (0.95 if m < 1 else 0.30) for m in minutes}))
+    result, action = _judged(read)
+    assert (result.known_good_revision, action) == ROLLBACK, result.summary
+
+
+@pytest.mark.parametrize("points", [(0, 1), (-3,), (4, 5)], ids=["two points", "one point", "the newest two"])
+def test_a_few_points_in_the_minutes_since_the_deploy_are_not_a_full_connector(points):
+    """A minute with no point is not a minute at the ceiling: two points of twelve minutes are not "all of them"."""
+    read = _read(_per_minute({m: 3.0 for m in points}), _per_minute({m: 0.97 for m in points}))
+    result, action = _judged(read)
+    assert (result.known_good_revision, action) == ROLLBACK, result.summary
+
+
+def test_the_same_connector_as_the_suspects_is_never_judged_apart():
+    """A target on the suspect's own connector: the path's read judges it (connector_saturation), not this. Its max
+    is the 3 its series reach, so only the same-connector guard keeps it out."""
+    read = TargetConnectorRead(name=CONNECTOR, revisions=(OLD,),
+                               connector=Connector(name=CONNECTOR, state="READY", max_instances=3),
+                               instances=_minutes(2, 3), cpu=_minutes(0.3, 0.96))
+    result, _ = _judged(read, deployed())
     assert "cannot grow" not in result.summary, result.summary
+
+
+@pytest.mark.parametrize("code", ["PERMISSION_DENIED", "UNAVAILABLE"])
+def test_a_fullness_that_could_not_be_read_holds_the_rollback(code):
+    """Monitoring refused (a Shared VPC host project without monitoring.timeSeries.list) or failed: how full the
+    connector is is not known, and a rollback onto it is not shown to restore the service."""
+    result, action = _judged(_read(None, None, refusal=code))
+    assert (result.known_good_revision, action) == NO_TARGET, result.summary
+    assert code in result.summary and "monitoring.timeSeries.list" in result.summary, result.summary
+
+
+def _canary(stable: int) -> "object":
+    """NEW a canary at 100 - `stable` %, OLD still serving `stable` % cleanly over old-conn since the deploy."""
+    return (deployed(old_connector=OLD_CONN, new_connector=CONNECTOR)
+            .traffic(**{NEW: 100 - stable, OLD: stable}).requests(OLD, -6, 5, 60))
+
+
+@pytest.mark.parametrize("stable, expected", [(90, ROLLBACK), (50, ROLLBACK), (10, NO_TARGET)],
+                         ids=["stable at 90 %: carries more than it gains", "50/50: carries what it gains",
+                              "stable at 10 %: would gain nine times what it carries"])
+def test_a_target_that_carries_its_traffic_cleanly_over_the_full_connector_has_room(stable, expected):
+    """The connector read as full carries the target's own traffic in those same minutes, cleanly: a target that
+    carries at least what a rollback adds has room on it. One that carries a small share shows little."""
+    result, action = _judged(full((2, 3), (0.3, 0.96)), _canary(stable))
+    assert (result.known_good_revision, action) == expected, result.summary
+    assert "moved off" not in result.summary, result.summary

@@ -174,3 +174,20 @@ def test_the_deploy_window_bounds_the_candidates():
     service, revisions = _revisions(OLD_CONN, CONNECTOR, deployed_minutes_ago=S.deploy_window_seconds / 60)
     assert target_connector_name(service, revisions, T0, S, CONNECTOR) == (OLD_CONN, (OLD,))
     assert T0 - timedelta(seconds=S.deploy_window_seconds) == revisions[-1].create_time
+
+
+@pytest.mark.parametrize("alert, planned", [(None, False), ("alert", True)],
+                         ids=["the sweep: the GET alone", "an alert: its fullness too"])
+def test_the_target_connector_fullness_is_read_on_the_alert_path_only(alert, planned):
+    """As the secret versions: the verification sweep verifies an action taken, and reads no fullness to judge one."""
+    from shared.diagnosis.collection import MAX_API_CALLS, _TargetReads
+    service, revisions = _revisions(OLD_CONN, CONNECTOR)
+    scope = _Scope.of(service, revisions, T0, S, T0 + timedelta(minutes=5))
+    reads = _Reads(CallBudget(MAX_API_CALLS))
+    suspect = next(r for r in revisions if r.short_name == NEW)
+    _TargetReads.plan(reads, Readers(run=None, monitoring=None, vpcaccess=object()), scope,
+                      known=(service, revisions), started_at=T0, settings=S, path=CONNECTOR, sql=(),
+                      alert=alert and object(), suspect=suspect)
+    keys = [r.key for r in reads.planned]
+    assert keys == ["target_connector", *(["target_connector_instances", "target_connector_cpu"] if planned else [])]
+    assert reads.budget.limit == MAX_API_CALLS + (TARGET_CONNECTOR_READS if planned else 0)

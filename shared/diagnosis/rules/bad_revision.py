@@ -36,7 +36,7 @@ from shared.diagnosis.rules.refusals import refused_hosts, refusals, same_accoun
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.connector_full import connector_full_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
-from shared.diagnosis.rules.target_deps import connector_full, connector_gone, database_moved
+from shared.diagnosis.rules.target_deps import connector_gone, connector_without_room, database_moved
 from shared.diagnosis.rules.target_secrets import secret_version_gone
 from shared.diagnosis.rules.same_release import deployed_the_same
 from shared.diagnosis.rules.timed_out_alike import timed_out_alike
@@ -1890,7 +1890,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
         if clean:
             late = (_failing_just_before(facts, c, replaced, candidate, bar) or _cannot_start(facts, c, candidate)
                     or _failing_since_the_deploy(facts, c, replaced, candidate, bar)
-                    or connector_gone(facts, c, suspect, candidate) or connector_full(facts, c, suspect, candidate)
+                    or connector_gone(facts, c, suspect, candidate) or connector_without_room(facts, c, suspect, candidate)
                     or database_moved(facts, c, suspect, candidate)
                     or secret_version_gone(facts, c, candidate))
             if late:

@@ -40,6 +40,7 @@ from shared.diagnosis.rules.platform_share import platform_share
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.served_cleanly import served_cleanly
 from shared.diagnosis.signatures import Finding, Signature
+from shared.diagnosis.saturated_stretch import ceiling_states
 from shared.diagnosis.two_ceilings import Lead, ceilings_order
 from shared.gcp.run_logs import REQUEST_LOG, SYSTEM_LOG
 
@@ -1147,6 +1148,25 @@ def _hang(facts: Facts, c: Citation) -> bool:
     return held
 
 
+def _short_cut_loaded(facts: Facts, c: Citation, timeout: float) -> bool:
+    """Whether a timeout under hang_latency_seconds may stand for the connector's hang: only when the connector
+    itself was at its ceiling in a minute of the incident (saturated_stretch.ceiling_states: at its max instances
+    with its CPU or throughput at saturation in the same minute). Under that timeout any slow handler is cut as
+    a hang is, and the instance count at its max alone is a high-water mark, not saturation ("Connectors don't
+    scale in", cloud.google.com/vpc/docs/serverless-vpc-access, Scaling): request_timeout answers alone. A
+    timeout from hang_latency_seconds up cuts a latency already in the hang band: judged as before."""
+    if timeout >= facts.s.hang_latency_seconds:
+        return True
+    minutes = sum(ceiling_states(facts, facts.incident).values())
+    loaded = minutes > 0
+    c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
+           f"connector at its ceiling (max instances with CPU or throughput at saturation) in {minutes} minutes "
+           f"{facts.incident}",
+           f"a {timeout:.0f} s request timeout, under hang_latency_seconds {facts.s.hang_latency_seconds:.0f} s, read "
+           "as the connector's hang cut short only with the connector at its ceiling", loaded, role="context")
+    return loaded
+
+
 def _cut_at_timeout(facts: Facts, c: Citation) -> bool:
     """504s pinned at a request timeout short enough to cut the hang: with the timeout at 30 s, a
     connector's 30-35 s hang ends as a 504 at 30 s, never in the band below 0.9 x the timeout. Any
@@ -1157,7 +1177,7 @@ def _cut_at_timeout(facts: Facts, c: Citation) -> bool:
     service served cleanly (Facts.usual_timeouts) is how the service runs, not a hang cut short."""
     s = facts.s
     timeout = facts.request_timeout_seconds
-    if timeout > s.hang_ceiling_seconds:
+    if timeout > s.hang_ceiling_seconds or not _short_cut_loaded(facts, c, timeout):
         return False
     requests = facts.requests(facts.incident)
     share = requests.share(code="504")

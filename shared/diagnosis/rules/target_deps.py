@@ -17,13 +17,15 @@ connectors) is read the same way (env_hosts.connection_names).
 """
 from __future__ import annotations
 
+from shared.diagnosis.connector_names import Naming, names_connector, two_connectors
 from shared.diagnosis.env_hosts import connection_names, deploy_brought_instance
-from shared.diagnosis.evidence import Revision, all_logged_by, short_name
+from shared.diagnosis.evidence import Revision, TargetConnectorRead, all_logged_by, short_name
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import instance_named, per_text
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS
 from shared.diagnosis.rules.refusals import refusals
+from shared.diagnosis.saturated_stretch import ceiling_states_of
 from shared.diagnosis.windows import Window
 
 # Connector states in which it carries no traffic (Connector.State, google/cloud/vpcaccess/v1/vpc_access.proto:
@@ -43,9 +45,8 @@ def connector_gone(facts: Facts, c: Citation, suspect: Revision, candidate: Revi
     candidate on the suspect's own connector is bad_revision._connector_gone_for_both's; one whose connector
     was not read (beyond the candidates read, or no room in the budget: the collection's gap says so) keeps
     the rule as before."""
-    named = candidate.vpc_connector
-    read = facts.b.target_connector
-    if not named or named == suspect.vpc_connector or read is None or read.name != named:
+    named, read = candidate.vpc_connector, _read_apart(facts, suspect, candidate)
+    if read is None:
         return ""
     query = f"vpcaccess.connectors.get {named}"
     if read.connector is not None and read.connector.state not in _GONE_STATES:
@@ -64,40 +65,102 @@ def connector_gone(facts: Facts, c: Citation, suspect: Revision, candidate: Revi
             f"{path} (a deploy made for a connector migration), so a rollback is not shown to restore the service")
 
 
-def connector_full(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
-    """Why the candidate cannot be sent the traffic for how full its connector is, or "": the connector the
-    suspect's deploy moved off (connector_gone's, READY as read) is at its max instances
-    (Connector.max_instances, "Maximum value of instances in autoscaling group underlying the connector", VPC
-    Access v1 Connector) with its CPU p99 at connector_cpu_saturation or more, each in hang_minutes_ratio of
-    the incident's minutes since the suspect's deploy: another service's load fills it, and the service's
-    traffic sent back to it meets a connector that cannot grow. Both are needed: "Connectors don't scale in" (cloud.google.com/vpc/docs/
-    serverless-vpc-access, Scaling), so instances at the max alone may be an old burst's, and a hot CPU below the
-    max is a connector still adding instances. Not read (refused, no points): "" and the rule as before."""
-    named, read, s = candidate.vpc_connector, facts.b.target_connector, facts.s
-    if (not named or named == suspect.vpc_connector or read is None or read.name != named
-            or read.connector is None or read.connector.state != "READY"):
+def _read_apart(facts: Facts, suspect: Revision, candidate: Revision) -> TargetConnectorRead | None:
+    """The read of the connector the candidate routes through and the suspect does not (two connectors, or one
+    and Direct VPC egress or none: connector_names.two_connectors, two spellings of one connector not two), when
+    the read is of that connector (names_connector: by project id or number); None otherwise."""
+    named, read, service = candidate.vpc_connector, facts.b.target_connector, facts.b.service
+    if (not named or read is None or not two_connectors(service, named, suspect.vpc_connector)
+            or names_connector(service, named, read.name) is not Naming.YES):
+        return None
+    return read
+
+
+def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
+    """Why the candidate cannot be sent the traffic for how full its connector is, or "": the connector it
+    routes through and the suspect does not (connector_gone's, READY as read) sat at its ceiling, minute by
+    minute as the path's connector is read (saturated_stretch.ceiling_states_of: at its max instances,
+    Connector.max_instances, "Maximum value of instances in autoscaling group underlying the connector", VPC
+    Access v1 Connector, with its CPU p99 at connector_cpu_saturation in that same minute), in
+    hang_minutes_ratio of the minutes since the suspect's deploy, a minute with no point counted as not shown
+    full: another service's load fills it, and the traffic sent back meets a connector that cannot grow. At its
+    max with a cool CPU is no sign ("Connectors don't scale in", cloud.google.com/vpc/docs/serverless-vpc-access,
+    Scaling: an old burst's high-water mark), nor a hot CPU below its max (a connector still adding instances).
+    A candidate that carries, cleanly and in those same minutes, at least the traffic a rollback would add
+    (`_carries_it_now`: the stable revision of a canary) shows the connector has room for it. Its fullness
+    not read because Monitoring refused or failed (TargetConnectorRead.fullness_refusal): held, precision first,
+    as connector_gone holds a refused GET. No points at all: "" and the rule as before."""
+    read = _read_apart(facts, suspect, candidate)
+    if read is None or read.connector is None or read.connector.state != "READY":
         return ""
+    if read.fullness_refusal:
+        return _fullness_unknown(c, suspect, candidate, read.name, read.fullness_refusal)
+    if _carries_it_now(facts, c, suspect, candidate):
+        return ""
+    s, ceiling = facts.s, read.connector.max_instances
     # The minutes since the suspect's deploy moved off it: what the connector carries without this service.
     window = Window(max(facts.incident.start, suspect.create_time), facts.incident.end)
-    ceiling = read.connector.max_instances
-    instances = facts.connector_values(read.instances, window)
-    cpu = [min(max(v, 0.0), 1.0) for v in facts.connector_values(read.cpu, window)]
-    if not instances or not cpu:
+    states = ceiling_states_of(facts, ceiling, read.instances, read.cpu, window)
+    if not states:
         return ""
-    at_max = sum(v >= ceiling for v in instances) / len(instances)
-    hot = sum(v >= s.connector_cpu_saturation for v in cpu) / len(cpu)
-    full = at_max >= s.hang_minutes_ratio and hot >= s.hang_minutes_ratio
-    observed = (f"{short_name(named)}: at its max {ceiling} instances in {at_max:.0%} of the minutes {window}, "
-                f"CPU p99 >= {s.connector_cpu_saturation:.0%} in {hot:.0%} (max {max(cpu):.0%})")
-    c.cite("metric", f"monitoring: connector/instances, connector/cpu/utilizations of {named}", observed,
-           f"the rollback target's own connector has room (not at its max with CPU >= "
-           f"{s.connector_cpu_saturation:.0%} in {s.hang_minutes_ratio:.0%} of the minutes)", not full)
+    minutes = max(int((window.end - window.start).total_seconds() // 60), len(states))
+    full_minutes = sum(states.values())
+    full = minutes >= MIN_FULL_MINUTES and full_minutes >= s.hang_minutes_ratio * minutes
+    cpu = [min(v, 1.0) for v in facts.busiest_by_minute(read.cpu, window).values()]
+    observed = (f"{short_name(read.name)}: at its max {ceiling} instances with CPU p99 >= "
+                f"{s.connector_cpu_saturation:.0%} in the same minute in {full_minutes} of the {minutes} minutes "
+                f"{window} ({len(states)} read; CPU p99 max {max(cpu, default=0.0):.0%})")
+    c.cite("metric", f"monitoring: connector/instances, connector/cpu/utilizations of {read.name}", observed,
+           f"the rollback target's own connector has room (at its ceiling in fewer than {s.hang_minutes_ratio:.0%} "
+           f"of the minutes since the deploy, or fewer than {MIN_FULL_MINUTES} minutes)", not full)
     if not full:
         return ""
-    return (f"{candidate.short_name} routes through connector {short_name(named)}, which {suspect.short_name}'s "
-            f"deploy moved off, and it is full now ({observed}): sending {candidate.short_name} the traffic sends "
-            "it over a connector that cannot grow, so a rollback is not shown to restore the service; check who "
-            f"fills {short_name(named)} before moving traffic back")
+    return (f"{candidate.short_name} routes through connector {short_name(read.name)}, which {suspect.short_name} "
+            f"does not, and it is full now ({observed}): sending {candidate.short_name} the traffic sends it over a "
+            "connector that cannot grow, so a rollback is not shown to restore the service; check who fills "
+            f"{short_name(read.name)} before moving traffic back")
+
+
+# Minutes since the deploy a connector must have been read at its ceiling in at least, for "full": a verdict on
+# fewer is no verdict (judging's and diagnose's own floor for a verdict on minutes is 2).
+MIN_FULL_MINUTES = 2
+
+
+def _carries_it_now(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> bool:
+    """Whether the candidate, serving still (a canary's stable revision), carried cleanly since the suspect's
+    deploy at least min_requests, under healthy_error_ratio failed, with a traffic share no smaller than the one
+    a rollback adds to it (the rest): its connector then carries its traffic in the very minutes read as full,
+    and at most twice that after the rollback. A smaller share is no such evidence: held to the fullness."""
+    s = facts.s
+    share = facts.b.service.serving_percent(candidate.short_name)
+    if share <= 0:
+        return False
+    window = facts.since_deploy(suspect)
+    counts = facts.requests(window, candidate.short_name)
+    failed = counts.share(code_class="5xx")
+    carried = counts.total >= s.min_requests and failed <= s.healthy_error_ratio and share >= 100 - share
+    c.cite("metric", facts.requests_query, f"{candidate.short_name} serves {share}% of the traffic, "
+           f"{counts.total:.0f} requests since {suspect.short_name}'s deploy {window}, {failed:.1%} 5xx",
+           f"the rollback target carries at least the {100 - share}% a rollback adds, cleanly (>= {s.min_requests} "
+           f"requests, <= {s.healthy_error_ratio:.0%} 5xx), over its connector now", carried, role="context")
+    return carried
+
+
+def _fullness_unknown(c: Citation, suspect: Revision, candidate: Revision, named: str, code: str) -> str:
+    """The hold when the connector's two Monitoring reads failed: how full it is is not known."""
+    project = named.split("/")[1] if named.count("/") >= 5 else "the connector's project"
+    # ListTimeSeries needs monitoring.timeSeries.list on the project named in the request ("Authorization
+    # requires the following IAM permission on the specified resource name: monitoring.timeSeries.list",
+    # projects.timeSeries.list, Cloud Monitoring API v3 reference); a Shared VPC host's connector's metrics are
+    # in the host project, where the service's own grant does not reach.
+    c.cite("api", f"monitoring: connector/instances, connector/cpu/utilizations of {named}",
+           f"read failed ({code}): how full it is is not known", "the rollback target's own connector has room",
+           False)
+    return (f"{candidate.short_name} routes through connector {short_name(named)}, which {suspect.short_name} does "
+            f"not, and how full it is could not be read (Monitoring answered {code} for its connector/instances and "
+            f"connector/cpu/utilizations): sending {candidate.short_name} the traffic may send it over a connector "
+            f"that cannot grow, so a rollback is not shown to restore the service; grant monitoring.timeSeries.list "
+            f"(roles/monitoring.viewer) on project {project} or check the connector there")
 
 
 def database_moved(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
