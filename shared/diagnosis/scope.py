@@ -27,6 +27,7 @@ from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
                                       micros, short_name)
 from shared.diagnosis.facts import Window
+from shared.diagnosis.neighbour_deploys import named_beside
 from shared.diagnosis.moved_off import moved_off, moved_off_held
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import UNANSWERED, PermanentError, TransientError
@@ -547,7 +548,9 @@ def service_peers_held(result: ServiceResult, config: Config, readers: Readers, 
     calls = result.diagnosis.api_calls + found.api_calls + sum(b.api_calls for _, b in peers)
     held = held_by_peers(result, connector, peers, unread, config.diagnosis, calls)
     # Not held: the diagnosis as it was, its calls counting the peers' reads (the budget counts every call made).
-    return held or result.diagnosis.model_copy(update={"api_calls": calls})
+    judged = held or result.diagnosis.model_copy(update={"api_calls": calls})
+    # Held or not, a neighbour's deploy that lines up with the connector's rise is named beside it, never acted on.
+    return named_beside(judged, result.bundle, connector, peers, config.diagnosis)
 
 
 def held_by_peers(result: ServiceResult, connector: str, peers: list[tuple[str, EvidenceBundle]], unread: list[str],

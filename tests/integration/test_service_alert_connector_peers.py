@@ -320,3 +320,30 @@ def test_accepting_unread_peers_never_passes_a_peer_read_and_serving_cleanly(
     assert outcome.status.value == "skipped", outcome.reason
     assert "statements served" in outcome.reason, outcome.reason
     assert standin_env.vpcaccess.count("PatchConnector") == 0
+
+
+# A neighbour's deploy and the connector's rise (fin-conn over its bars from -12m) -> the revisions named beside the
+# scale (neighbour_deploys): only one that began serving before the rise and at most 15 minutes before it.
+NEIGHBOUR_DEPLOYS = {
+    "neighbour_deploy_before_shared_connector_rise": ["statements-00094-exp"],
+    "neighbour_deploy_after_shared_connector_rise": [],
+    "neighbour_deploy_long_before_shared_connector_rise": [],
+    "two_neighbour_deploys_before_shared_connector_rise": ["statements-00094-exp", "reports-00211-bat"],
+}
+
+
+@pytest.mark.parametrize("name, named", NEIGHBOUR_DEPLOYS.items(), ids=NEIGHBOUR_DEPLOYS.keys())
+def test_a_neighbours_deploy_that_lines_up_with_the_rise_is_named_beside_the_scale(
+        name, named, standin_env, firestore, pubsub, project_id, anchor):
+    world = _world(name, standin_env, pubsub, project_id, anchor)
+
+    outcome = world.handle(world.alert(name))
+
+    assert outcome.status.value == "proposed", outcome.reason
+    assert outcome.action.name == "scale_connector", outcome.action
+    summary = outcome.diagnosis.summary
+    for revision in named:
+        assert revision in summary and "began serving" in summary, summary
+    assert ("deployed" in summary) is bool(named), summary
+    # Never acted on: no write to the neighbour, nothing written at all (proposed).
+    assert standin_env.run.count("UpdateService") == 0

@@ -1,0 +1,160 @@
+"""A neighbour's deploy that lines up with its shared connector's rise, named beside a connector scale.
+
+One Serverless VPC Access connector serves several services ("You can then configure your serverless services to
+use the connector for outbound network traffic", cloud.google.com/vpc/docs/serverless-vpc-access, "How it works"),
+and its throughput is its instances', whoever sends through it ("Throughput and scaling", the same page). When a
+service's alert ends in connector_saturation and another service behind the same connector began serving a new
+revision minutes before the connector's load rose, that deploy may be the cause: rolling it back may be the fix
+rather than a bigger connector. Runwarden never rolls back a neighbour on another service's alert: it names the
+deploy (service, revision, when it began serving, who deployed it: the revision's creator, when read) and how far before the rise,
+for a person to weigh. The decision (act, propose, escalate) is unchanged: the words are added after "Also found:"
+(notable.ALSO), which planning never reads (notable.rule_words).
+
+The rise is the first minute the connector's saturation evidence crosses its bar (`connector_rise`): a sign the
+diagnosis found (Facts.connector_news) that holds in a minute whose minute before was read under its bar. A sign
+that already held in the first minute read rose before anything read: the rise is unknown, and nothing is named
+(a deploy cannot be lined up with a time not known). A deploy lines up when its revision began serving (its Ready
+condition's last transition, Revision.settled_at) before the rise and at most LINE_UP before it. Pure: no I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.connector_names import Naming, names_connector
+from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, Revision, at_micros, short_name
+from shared.diagnosis.facts import Facts, Window, hms
+from shared.diagnosis.notable import ALSO
+from shared.diagnosis.signatures import Diagnosis
+
+# How long before the connector's rise a neighbour's deploy is named: a choice, not a documented figure. A new
+# revision takes its traffic as soon as it is ready, and a load it brings (a bigger pool, a chattier query, an
+# export) reaches the connector within minutes of that; three of Cloud Monitoring's 5-minute alert windows
+# (an alert's usual retest window) leave room for a load that builds up before it crosses the bar, while a deploy
+# older than that has served through the connector long enough to have shown its load before.
+LINE_UP = timedelta(minutes=15)
+# At most this many deploys named one by one; more are counted ("and N more"): a person reads a few, not a list.
+MOST_NAMED = 3
+
+
+@dataclass(frozen=True)
+class NeighbourDeploy:
+    """A neighbour's revision that began serving through the connector shortly before its rise."""
+
+    service: str
+    revision: str
+    serving_since: datetime
+    before_rise: timedelta
+    actor: str = ""     # who deployed it (Revision.creator, "Email address of the authenticated creator"); "" not read
+
+
+def connector_rise(facts: Facts) -> datetime | None:
+    """The end of the first minute the connector's saturation evidence crossed its bar (the module's docstring),
+    over the minutes read before and in the incident window; None when no sign is news, none crossed in what was
+    read, or one held from the first minute read (its rise is before anything read)."""
+    connector, s = facts.b.connector, facts.s
+    signs = facts.connector_news.signs
+    if connector is None or not signs:
+        return None
+    window = Window(facts.before.start, facts.incident.end)
+    ceiling = facts.connector_ceiling_mbps() or 0.0
+    series = []
+    for sign in signs:
+        if sign.startswith("at max"):
+            series.append((facts.busiest_by_minute(facts.b.connector_instances, window),
+                           lambda v: v >= connector.max_instances))
+        elif sign.startswith("CPU"):
+            series.append((facts.busiest_by_minute(facts.b.connector_cpu, window),
+                           lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation))
+        elif ceiling:
+            series.append((facts.connector_bytes_by_minute(window),
+                           lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
+    rises = [_first_crossing(values, held) for values, held in series]
+    if not rises or any(r is False for r in rises):
+        return None
+    crossed = [r for r in rises if r is not None]
+    return at_micros(min(crossed)) if crossed else None
+
+
+def _first_crossing(values: dict[int, float], held) -> int | None | bool:
+    """The first minute end at which `held` passes after a minute read under it; False when it passes in the first
+    minute read (risen before anything read); None when it never passes."""
+    ends = sorted(values)
+    for i, at in enumerate(ends):
+        if held(values[at]):
+            return False if i == 0 else at
+    return None
+
+
+def lined_up(connector: str, rise: datetime, peers: list[tuple[str, EvidenceBundle]]) -> list[NeighbourDeploy]:
+    """Each of `peers`' revisions (service, its evidence as read) that route plainly through `connector`
+    (names_connector YES), serve traffic, and began serving before `rise` and at most LINE_UP before it; newest
+    first. A revision that began serving after the rise is not named: it cannot have caused it."""
+    found = []
+    for service, bundle in peers:
+        for revision in bundle.revisions:
+            since = _serving_since(revision)
+            if (since is None or bundle.service.serving_percent(revision.short_name) <= 0
+                    or names_connector(bundle.service, revision.vpc_connector, connector) is not Naming.YES):
+                continue
+            if rise - LINE_UP <= since < rise:
+                found.append(NeighbourDeploy(service, revision.short_name, since, rise - since, revision.creator))
+    return sorted(found, key=lambda d: d.before_rise)
+
+
+def _serving_since(revision: Revision) -> datetime | None:
+    """When the revision became ready (its Ready condition's last transition: Condition.last_transition_time,
+    google/cloud/run/v2/condition.proto), or None when it is not ready: a failed revision serves nothing."""
+    if not revision.ready:
+        return None
+    return revision.settled_at or revision.create_time
+
+
+def deploy_words(connector: str, rise: datetime, deploys: list[NeighbourDeploy]) -> str:
+    """The deploys in a person's words, with the rise they line up with; "" when there are none."""
+    if not deploys:
+        return ""
+    said = [_one(d) for d in deploys[:MOST_NAMED]]
+    more = f" and {len(deploys) - MOST_NAMED} more" if len(deploys) > MOST_NAMED else ""
+    several = "several neighbours deployed" if len(deploys) > 1 else "a neighbour deployed"
+    return (f"{several} on connector {short_name(connector)} shortly before its load rose at {hms(rise)}: "
+            f"{'; '.join(said)}{more}: a person weighs rolling "
+            f"{'that deploy' if len(deploys) == 1 else 'those deploys'} back (Runwarden does not roll back "
+            "another service on this alert)")
+
+
+def _one(d: NeighbourDeploy) -> str:
+    minutes = int(d.before_rise.total_seconds() // 60)
+    by = f" by {d.actor}" if d.actor else " (who deployed it not read)"
+    return (f"{short_name(d.service)} deployed {d.revision}{by}, serving since {hms(d.serving_since)}; the connector's "
+            f"load rose {minutes} min after {d.revision} began serving")
+
+
+def deploy_evidence(connector: str, rise: datetime, deploys: list[NeighbourDeploy]) -> EvidenceItem:
+    """The deploys as context for the connector's saturation, with the window they were held to."""
+    return EvidenceItem(
+        source="api", query=f"run.revisions.list of the other services behind {short_name(connector)}: Ready "
+                            "condition's last_transition_time",
+        observed="; ".join(f"{short_name(d.service)} {d.revision} serving since {hms(d.serving_since)}"
+                           for d in deploys) + f"; connector's load rose at {hms(rise)}",
+        threshold=f"a neighbour's revision that began serving before the rise and at most "
+                  f"{int(LINE_UP.total_seconds() // 60)} min before it",
+        passed=None, role="context", about="connector_saturation")
+
+
+def named_beside(diagnosis: Diagnosis, bundle: EvidenceBundle, connector: str,
+                 peers: list[tuple[str, EvidenceBundle]], settings: DiagnosisSettings) -> Diagnosis:
+    """`diagnosis` (a service alert's connector saturation, held back or not) with the neighbours' deploys that line
+    up with the connector's rise, as read in `bundle` (the alerting service's evidence, which holds the connector's
+    metrics), added after "Also found:" and as context evidence; unchanged when none lines up or the rise is not
+    known. Its signature, confidence and recommendation are never touched: only a person's words."""
+    rise = connector_rise(Facts(bundle, settings))
+    deploys = lined_up(connector, rise, peers) if rise is not None else []
+    if not deploys:
+        return diagnosis
+    words = deploy_words(connector, rise, deploys)
+    summary = diagnosis.summary.rstrip().rstrip(".")
+    summary += f"; {words}." if ALSO in diagnosis.summary else f".{ALSO}{words}."
+    return diagnosis.model_copy(update={"summary": summary,
+                                        "evidence": (*diagnosis.evidence, deploy_evidence(connector, rise, deploys))})
