@@ -112,9 +112,10 @@ def _held_then_look_next(facts: Facts, held: list[Finding]) -> str:
     """What a person does first: a held cause's advice, then where to look next; but what ended the requests,
     found in Cloud Run's system log or the application server's (narrative.what_ended: crashes, memory
     kills, liveness shutdowns, worker timeouts), leads the advice of a cause held on its metrics alone. What
-    ended them is read once, for the order and for the look-next's words."""
+    ended them is read once, for the order and for the look-next's words, and what a held cause's advice
+    already says of it (Finding.ended: the crashes a connector's doubt names) is said once, in that advice."""
     advice = [f.recommendation for f in held]
-    ended = what_ended(facts)
+    ended = what_ended(facts, frozenset().union(*(f.ended for f in held)))
     steps = [look_next(facts, ended), *advice] if advice and ended else [*advice, look_next(facts, ended)]
     return "; then ".join(steps)
 

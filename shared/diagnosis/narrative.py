@@ -3,6 +3,7 @@ one a person is updating, Direct VPC egress) and, when nothing is concluded, wha
 where to look next. Pure: facts in, words and evidence items out."""
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import duration, pct
 from shared.diagnosis.rules.connector_signs import still_on_a_connector
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, settings_changed
+from shared.diagnosis.signatures import CRASHES, MEMORY
 from shared.diagnosis.principals import is_service_account, named
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
@@ -265,15 +267,16 @@ def _rollout_not_ready(facts: Facts) -> str:
               "configuration and its startup logs")
 
 
-def what_ended(facts: Facts) -> tuple[str, ...]:
+def what_ended(facts: Facts, said: Collection[str] = ()) -> tuple[str, ...]:
     """What Cloud Run's system log or the application server says ended the 503s' requests (instances killed
     over their memory limit, crashed, shut down by their liveness probe, workers timed out), each in the
-    look-next's words, in the order an SRE checks them (`_WHAT_ENDED`); () when the 503s are under
-    healthy_error_ratio. Found, it is read before any held cause's advice of where to search
-    (diagnose._verdict), and the look-next names it: read once for both."""
+    look-next's words, in the order an SRE checks them (`ENDED_BY`), but those a held cause's advice already
+    says (`said`, Finding.ended: a connector's doubt over the instances' crashes gives the crashes' advice);
+    () when the 503s are under healthy_error_ratio. Found, it is read before any held cause's advice of where
+    to search (diagnose._verdict), and the look-next names it: read once for both."""
     if facts.requests(facts.incident).share(code="503") < facts.s.healthy_error_ratio:
         return ()
-    return tuple(said for said in (part(facts) for part in _WHAT_ENDED) if said)
+    return tuple(words for words in (part(facts) for name, part in ENDED_BY.items() if name not in said) if words)
 
 
 def _where_503s_come_from(facts: Facts, found: tuple[str, ...]) -> str:
@@ -460,5 +463,6 @@ def _onset(facts: Facts) -> str:
     return ""
 
 
-# What ended the 503s' requests, in the order an SRE checks it (`what_ended`).
-_WHAT_ENDED = (_memory_kills, _crash_exits, _liveness_shutdowns, _worker_timeouts)
+# What ended the 503s' requests, by name (Finding.ended), in the order an SRE checks it (`what_ended`).
+ENDED_BY: dict[str, Callable[[Facts], str]] = {MEMORY: _memory_kills, CRASHES: _crash_exits,
+                                              "liveness": _liveness_shutdowns, "workers": _worker_timeouts}

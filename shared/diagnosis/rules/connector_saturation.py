@@ -39,7 +39,7 @@ from shared.diagnosis.rules.never_left import never_left_observed, only_never_le
 from shared.diagnosis.rules.platform_share import platform_share
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.served_cleanly import served_cleanly
-from shared.diagnosis.signatures import Finding, Signature
+from shared.diagnosis.signatures import CRASHES, MEMORY, Finding, Signature
 from shared.diagnosis.two_ceilings import Lead, ceilings_order
 from shared.gcp.run_logs import REQUEST_LOG, SYSTEM_LOG
 
@@ -133,7 +133,8 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(at_once, look)
     ended, look = _instances_failed(facts, c, stressed)
     if ended:
-        return c.doubt(ended, look)
+        # Its advice is the look-next's for the same lines (narrative.ENDED_BY): said once, here.
+        return c.doubt(ended, look, frozenset({MEMORY if look is INSTANCES_FAILED else CRASHES}))
     unresponsive = _instances_unresponsive(facts, c, stressed)
     if unresponsive:
         return c.doubt(unresponsive, INSTANCES_UNRESPONSIVE)
