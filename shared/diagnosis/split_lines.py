@@ -171,6 +171,9 @@ def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tup
     "Traceback" line, or the instance's traceback still open from before: `tracing`); otherwise a head line
     before the continuations, as Java's and .NET's traces are written. A chain of tracebacks in one tie keeps
     the insertId order (two exception lines cannot be told apart by their shape)."""
+    if len(tie) == 1:
+        return tie                # nearly every timestamp of a read: nothing to order
+
     def rank(i: int) -> int:
         key, text = _key(entries[i]), entries[i].text
         if key not in traced:
@@ -184,7 +187,7 @@ def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tup
     traced = {key for key, said in texts.items() if key in tracing or any(t.startswith(_TRACEBACK) for t in said)}
     chained = {key for key in traced if sum(t.startswith(_TRACEBACK) for t in texts[key]) + (key in tracing) > 1
                or any(t.startswith(_CHAINED) for t in texts[key])}
-    return sorted(tie, key=rank) if len(tie) > 1 else tie
+    return sorted(tie, key=rank)
 
 
 def _newest_first(entries: tuple[LogRecord, ...]) -> bool:
