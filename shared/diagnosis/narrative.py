@@ -284,9 +284,9 @@ def _where_503s_come_from(facts: Facts, found: tuple[str, ...]) -> str:
     own system log (over their memory limit, LogSignal.MEMORY_LIMIT; their container's process exited or a
     crash's signal ended it, `_crash_exits`; shut down after their liveness probe failed,
     LogSignal.LIVENESS_SHUTDOWN), then the application server's own worker timeouts (`_worker_timeouts`), then
-    the request log's 503 texts; `found`, those `what_ended` read. Each ends the requests in flight as Cloud Run's own 503s whatever a connector
-    does. A connector's metrics are a place to look only when a serving revision routes through one (not on
-    Direct VPC egress or with no VPC access at all), and, beside such evidence, only when they show a
+    the request log's 503 texts; `found`, those `what_ended` read. Each ends the requests in flight as Cloud Run's
+    own 503s whatever a connector does. A connector's metrics are a place to look only when a serving revision
+    routes through one (not on Direct VPC egress or with no VPC access at all), and, beside such evidence, only when they show a
     saturation sign or hold no point (`_connector_quiet`): a quiet connector is no lead."""
     connectors = _serving_connectors(facts)
     if connectors and (not found or not _connector_quiet(facts)):
