@@ -26,10 +26,11 @@ class Citation:
     def no(self, why: str) -> Finding:
         return Finding(signature=self.signature, matched=False, summary=why, evidence=tuple(self.items))
 
-    def doubt(self, why: str, recommendation: str) -> Finding:
-        """Not matched, but not ruled out: it competes with whatever cause matched (diagnose._verdict)."""
+    def doubt(self, why: str, recommendation: str, ended: frozenset[str] = frozenset()) -> Finding:
+        """Not matched, but not ruled out: it competes with whatever cause matched (diagnose._verdict). `ended`:
+        what ended the requests the recommendation already covers (Finding.ended)."""
         return Finding(signature=self.signature, matched=False, summary=why, evidence=tuple(self.items),
-                       recommendation=recommendation, not_ruled_out=True)
+                       recommendation=recommendation, not_ruled_out=True, ended=ended)
 
     def beside(self, why: str) -> Finding:
         """Ruled out, but in the failures' minutes: named beside the cause that stands (diagnose._verdict)."""

@@ -30,7 +30,7 @@ from shared.diagnosis.client_errors import client_errors_risen
 from shared.diagnosis.grpc_calls import grpc_failing, grpc_kind, grpc_unshown, statuses
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.lasting_refusals import lasting_refusal
-from shared.diagnosis.narrative import look_next, path_notes, requests_ended_by, what_was_seen
+from shared.diagnosis.narrative import look_next, path_notes, what_ended, what_was_seen
 from shared.diagnosis.notable import notable, noted
 from shared.diagnosis.check_results import check_results, check_unread
 from shared.diagnosis.principals import acts_as_tool, named
@@ -110,10 +110,13 @@ def _held_for_incomplete(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Diagno
 
 def _held_then_look_next(facts: Facts, held: list[Finding]) -> str:
     """What a person does first: a held cause's advice, then where to look next; but what ended the requests,
-    found in Cloud Run's system log or the application server's (narrative.requests_ended_by: crashes, memory
-    kills, liveness shutdowns, worker timeouts), leads the advice of a cause held on its metrics alone."""
+    found in Cloud Run's system log or the application server's (narrative.what_ended: crashes, memory
+    kills, liveness shutdowns, worker timeouts), leads the advice of a cause held on its metrics alone. What
+    ended them is read once, for the order and for the look-next's words, and what a held cause's advice
+    already says of it (Finding.ended: the crashes a connector's doubt names) is said once, in that advice."""
     advice = [f.recommendation for f in held]
-    steps = [look_next(facts), *advice] if advice and requests_ended_by(facts) else [*advice, look_next(facts)]
+    ended = what_ended(facts, frozenset().union(*(f.ended for f in held)))
+    steps = [look_next(facts, ended), *advice] if advice and ended else [*advice, look_next(facts, ended)]
     return "; then ".join(steps)
 
 

@@ -30,7 +30,7 @@ from shared.diagnosis.database_errors import (bare_link_lines, closed_count, lin
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, all_logged_by,
                                        ascending, at_micros, logged_by, micros)
 from shared.diagnosis.log_signals import (AT_LEAST_ERROR, AT_LEAST_WARNING, SIGNAL_COMBINATIONS, LogSignal,
-                                         classify_all, dials_and_answers, downstream_waits, failure_read_takes,
+                                         classify_all, crash_exit, crash_signal, dials_and_answers, downstream_waits, failure_read_takes,
                                          holds_a_needle, per_text, top_counted)
 from shared.diagnosis.split_lines import has_continuation, joined
 from shared.diagnosis.windows import FAILING_LEAD, Window, clock_on, dated, hms
@@ -167,6 +167,17 @@ class Requests:
     def refused_ratio(self) -> float:
         """5xx and 429: every answer that is the service failing its caller."""
         return self.error_ratio + self.share(code="429")
+
+
+class Crashes(NamedTuple):
+    """Cloud Run's system-log lines of the instances' crashes while the requests failed (Facts.crashes): the
+    container's process exited with a crash's code ("Container called exit(N).", N not 0, 130, 137 nor 143:
+    log_signals.CRASH_EXIT), or a crash's signal ended it ("Container terminated on signal N.", N not 2, 9
+    nor 15: log_signals.crash_signal), each with its signal. A process a signal ended wrote no exit code."""
+
+    lines: tuple[LogRecord, ...]                      # every crash's line, in the read's order
+    exited: tuple[LogRecord, ...]
+    signalled: tuple[tuple[LogRecord, int], ...]
 
 
 class HangBand(NamedTuple):
@@ -1361,6 +1372,18 @@ class Facts:
         if revision is None:
             return list(found)
         return logged_by(found, revision)
+
+    @cached_property
+    def crashes(self) -> Crashes:
+        """The instances' crashes in Cloud Run's system log while the requests failed (`Crashes`), read once for
+        every rule and the narrative that names them (connector_saturation's crashed instances, the look-next's
+        crash exits)."""
+        lines = self.matches_while_failing(LogSignal.STARTUP_FAILURE)
+        exited = per_text(crash_exit, lines)
+        signal = per_text(crash_signal, lines)
+        return Crashes(lines=tuple(e for e in lines if exited[e.text] or signal[e.text] is not None),
+                       exited=tuple(e for e in lines if exited[e.text]),
+                       signalled=tuple((e, signal[e.text]) for e in lines if signal[e.text] is not None))
 
     def matches_while_failing(self, signal: LogSignal) -> list[LogRecord]:
         """The entries of a signal logged from the failing window's start (shortly before the first failing

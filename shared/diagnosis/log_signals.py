@@ -132,6 +132,13 @@ class Refusal:
     CONNECTION_LIMIT = "connection limit reached (too many clients)"
     ROLE_LIMIT = ("connection limit of the role or database reached (PostgreSQL's CONNECTION LIMIT of the role or "
                   "database the application connects as, below max_connections)")
+    # MySQL's per-account limit (1203 ER_TOO_MANY_USER_CONNECTIONS: "User %s already has more than
+    # 'max_user_connections' active connections"; 1226 ER_USER_LIMIT_REACHED: "User '%s' has exceeded the '%s'
+    # resource (current value: %ld)"; MySQL Server Error Message Reference): the user's sessions, counted against
+    # max_user_connections or the account's MAX_USER_CONNECTIONS, not the server's max_connections (1040). A larger
+    # instance or connector raises neither; fewer connections as that user, or a higher limit for it, do.
+    USER_LIMIT = ("connection limit of the database user reached (MySQL's max_user_connections, or the account's "
+                  "MAX_USER_CONNECTIONS resource: a limit per user, below max_connections)")
     CREDENTIALS = "credentials refused (password authentication failed)"
     # MySQL's own answer to a login whose password expired (its lifetime, a policy, ALTER USER ... PASSWORD
     # EXPIRE): no secret or rotation on the client's side is wrong, and the password is changed on the server.
@@ -200,7 +207,7 @@ class Refusal:
 
 # What a person checks for each refusal: the database's side of the runbook, never an action.
 REFUSAL_ADVICE = {
-    Refusal.CONNECTION_LIMIT: "the instance's max_connections (MySQL: also the user's max_user_connections) "
+    Refusal.CONNECTION_LIMIT: "the instance's max_connections "
                               "against every client's pool size x max instances "
                               "(a deploy that raised either, a job holding sessions)",
     # PostgreSQL counts a role's (or a database's) sessions against its own CONNECTION LIMIT
@@ -211,6 +218,15 @@ REFUSAL_ADVICE = {
                         "datconnlimit FROM pg_database; ALTER ROLE ... CONNECTION LIMIT) and who changed it, against "
                         "the sessions the role holds (pg_stat_activity by usename) and every client's pool size x max "
                         "instances (a deploy that raised either, a job connecting as the same role)",
+    # The limit is the user's own (Refusal.USER_LIMIT): max_user_connections is a server variable (a Cloud SQL
+    # for MySQL database flag, "Configure database flags"), MAX_USER_CONNECTIONS an account's resource limit
+    # (MySQL Reference Manual, "Setting Account Resource Limits"; mysql.user.max_user_connections, 0 for none).
+    Refusal.USER_LIMIT: "the database user's own connection limit (SHOW VARIABLES LIKE 'max_user_connections', a "
+                        "database flag; SELECT user, host, max_user_connections FROM mysql.user) and who changed it, "
+                        "against the sessions the user holds (SELECT user, host, COUNT(*) FROM "
+                        "information_schema.processlist GROUP BY user, host) and every client's pool size x max "
+                        "instances connecting as that user (a deploy that raised either, a job connecting as the same "
+                        "user): a larger instance or connector does not raise a limit per user",
     Refusal.CREDENTIALS: "the database user's password against the secret version the revision reads (a "
                          "rotation done on one side only)",
     # MySQL checks the account's privileges on the database the connection names (COM_INIT_DB or the handshake's
@@ -847,7 +863,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"|has exceeded the 'max_user_connections' resource",
                 "(1203, \"User catalog already has more than 'max_user_connections' active connections\")",
                 "MySQL server errors 1203 (ER_TOO_MANY_USER_CONNECTIONS) and 1226 (ER_USER_LIMIT_REACHED), "
-                "as Connector/J's MysqlErrorNumbers lists them", Refusal.CONNECTION_LIMIT),
+                "as Connector/J's MysqlErrorNumbers lists them", Refusal.USER_LIMIT),
     DbErrorText("Cloud SQL Java connector (JDBC socket factory)",
                 r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance",
                 "java.lang.RuntimeException: [p:r:i] Failed to update metadata for Cloud SQL instance.",

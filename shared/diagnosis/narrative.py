@@ -3,13 +3,14 @@ one a person is updating, Direct VPC egress) and, when nothing is concluded, wha
 where to look next. Pure: facts in, words and evidence items out."""
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.diagnosis.evidence import Connector, EvidenceItem, LogRecord, short_name
 from shared.diagnosis.excerpts import excerpt
-from shared.diagnosis.log_signals import LogSignal, crash_exit, crash_signal, is_pooler_wait, per_text, signals_in
+from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
 from shared.diagnosis.facts import INGEST_LAG, Facts, dated, hms
 from shared.diagnosis.lock_waits import LOCK_ADVICE, lock_waits
 from shared.diagnosis.notable import notable
@@ -17,6 +18,7 @@ from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import duration, pct
 from shared.diagnosis.rules.connector_signs import still_on_a_connector
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, settings_changed
+from shared.diagnosis.signatures import CRASHES, MEMORY
 from shared.diagnosis.principals import is_service_account, named
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
@@ -176,8 +178,9 @@ def not_read_after(facts: Facts) -> str:
             "each series on its own, and a minute with no 5xx point may be one whose 5xx are not in yet)")
 
 
-def look_next(facts: Facts) -> str:
-    """Where a person should look next, from what is (and is not) in the evidence."""
+def look_next(facts: Facts, ended: tuple[str, ...] | None = None) -> str:
+    """Where a person should look next, from what is (and is not) in the evidence; `ended`, what ended the
+    503s' requests (`what_ended`), when the caller has read it already."""
     hints = []
     if facts.b.gaps:
         hints.append("the sources Runwarden could not read (" + "; ".join(facts.b.gaps) + ")")
@@ -187,7 +190,7 @@ def look_next(facts: Facts) -> str:
     if r.share(code="503") >= facts.s.healthy_error_ratio:
         # A connector is a place to look only when a serving revision routes through one (not on
         # Direct VPC egress or with no VPC access at all).
-        hints.append(_where_503s_come_from(facts))
+        hints.append(_where_503s_come_from(facts, what_ended(facts) if ended is None else ended))
     if r.share(code="429") >= facts.s.healthy_error_ratio:
         hints.append(_where_429s_come_from(facts))
     waits = facts.log_matches(LogSignal.DB_POOL_WAIT)
@@ -264,25 +267,27 @@ def _rollout_not_ready(facts: Facts) -> str:
               "configuration and its startup logs")
 
 
-def requests_ended_by(facts: Facts) -> bool:
-    """Whether Cloud Run's system log or the application server says what ended the 503s' requests (instances
-    killed over their memory limit, crashed, shut down by their liveness probe, workers timed out): evidence
-    found, which a person reads before any held cause's advice of where to search (diagnose._verdict)."""
+def what_ended(facts: Facts, said: Collection[str] = ()) -> tuple[str, ...]:
+    """What Cloud Run's system log or the application server says ended the 503s' requests (instances killed
+    over their memory limit, crashed, shut down by their liveness probe, workers timed out), each in the
+    look-next's words, in the order an SRE checks them (`ENDED_BY`), but those a held cause's advice already
+    says (`said`, Finding.ended: a connector's doubt over the instances' crashes gives the crashes' advice);
+    () when the 503s are under healthy_error_ratio. Found, it is read before any held cause's advice of where
+    to search (diagnose._verdict), and the look-next names it: read once for both."""
     if facts.requests(facts.incident).share(code="503") < facts.s.healthy_error_ratio:
-        return False
-    return any(part(facts) for part in _WHAT_ENDED)
+        return ()
+    return tuple(words for words in (part(facts) for name, part in ENDED_BY.items() if name not in said) if words)
 
 
-def _where_503s_come_from(facts: Facts) -> str:
+def _where_503s_come_from(facts: Facts, found: tuple[str, ...]) -> str:
     """Where to look for the 503s, in the order an SRE checks them: what ended the instances in Cloud Run's
     own system log (over their memory limit, LogSignal.MEMORY_LIMIT; their container's process exited or a
     crash's signal ended it, `_crash_exits`; shut down after their liveness probe failed,
     LogSignal.LIVENESS_SHUTDOWN), then the application server's own worker timeouts (`_worker_timeouts`), then
-    the request log's 503 texts. Each ends the requests in flight as Cloud Run's own 503s whatever a connector
-    does. A connector's metrics are a place to look only when a serving revision routes through one (not on
-    Direct VPC egress or with no VPC access at all), and, beside such evidence, only when they show a
+    the request log's 503 texts; `found`, those `what_ended` read. Each ends the requests in flight as Cloud Run's
+    own 503s whatever a connector does. A connector's metrics are a place to look only when a serving revision
+    routes through one (not on Direct VPC egress or with no VPC access at all), and, beside such evidence, only when they show a
     saturation sign or hold no point (`_connector_quiet`): a quiet connector is no lead."""
-    found = [said for said in (part(facts) for part in _WHAT_ENDED) if said]
     connectors = _serving_connectors(facts)
     if connectors and (not found or not _connector_quiet(facts)):
         where = f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
@@ -322,9 +327,7 @@ def _crash_exits(facts: Facts) -> str:
     crash's code ("Container called exit(N).", N not 0, 130, 137 nor 143: log_signals.CRASH_EXIT) or ended on a
     crash's signal ("Container terminated on signal N.", log_signals.crash_signal) in the failing minutes, at
     least startup_failure_logs_min times: the requests in flight on them end as Cloud Run's own 503s."""
-    lines = facts.matches_while_failing(LogSignal.STARTUP_FAILURE)
-    is_crash = per_text(lambda text: crash_exit(text) or crash_signal(text) is not None, lines)
-    crashed = [e for e in lines if is_crash[e.text]]
+    crashed = facts.crashes.lines
     if len(crashed) < facts.s.startup_failure_logs_min:
         return ""
     return (f"the instances' crashes (Cloud Run's system log: {len(crashed)} entries of a container's process that "
@@ -460,5 +463,6 @@ def _onset(facts: Facts) -> str:
     return ""
 
 
-# What ended the 503s' requests, in the order an SRE checks it (`_where_503s_come_from`, `requests_ended_by`).
-_WHAT_ENDED = (_memory_kills, _crash_exits, _liveness_shutdowns, _worker_timeouts)
+# What ended the 503s' requests, by name (Finding.ended), in the order an SRE checks it (`what_ended`).
+ENDED_BY: dict[str, Callable[[Facts], str]] = {MEMORY: _memory_kills, CRASHES: _crash_exits,
+                                              "liveness": _liveness_shutdowns, "workers": _worker_timeouts}

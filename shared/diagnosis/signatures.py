@@ -45,6 +45,11 @@ class TargetBackground(BaseModel):
     why: str = ""               # the evidence, as cited in the diagnosis
 
 
+# What ended the 503s' requests, as Finding.ended names it (narrative.ENDED_BY): the instances' crashes (their
+# container's process exited or a crash's signal ended it) and their memory (Cloud Run ended them over its limit).
+CRASHES, MEMORY = "crashes", "memory"
+
+
 class Finding(BaseModel):
     """One rule's verdict on the facts: matched or not, how sure, and what it looked at."""
 
@@ -69,6 +74,9 @@ class Finding(BaseModel):
     # Not matched, yet not ruled out either (e.g. a deploy whose revision failed only after clean
     # minutes): it cannot act, but it competes with any cause that matched, so that one cannot act alone.
     not_ruled_out: bool = False
+    # What ended the 503s' requests that `recommendation` already sends a person to (narrative.ENDED_BY's names:
+    # "crashes", "memory"): the look-next leaves its own words of it out, so that it is said once.
+    ended: frozenset[str] = frozenset()
     # Ruled out, yet in the failures' minutes (a database restart inside a deploy's failures): its summary is
     # named beside the one cause that stands (diagnose._verdict), so the answer says both.
     beside: bool = False

@@ -20,7 +20,8 @@ from the same instance (LogEntry.labels.instanceId, "the instance ID", Cloud Run
 logs"; without it, the revision's resource labels), the same log, at most JOIN_GAP after the group's
 first line, and not repeating that line's text. A Python traceback's last line (the exception, not
 indented) ends a group its "Traceback" line began. Entries are taken oldest first whatever order the
-read gave (the service log is read newest first, shared/gcp/logging.py). Nothing is joined across
+read gave (the service log is read newest first, shared/gcp/logging.py), and the lines of one timestamp
+in the order a trace is written (`_as_written`), whether or not their insertIds keep it. Nothing is joined across
 instances, logs or revisions, and a read with no continuation text (nearly every read) is returned as it
 came, after one test of each distinct text (`has_continuation`).
 """
@@ -28,7 +29,8 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Iterable
+from itertools import groupby
+from typing import Iterable, Iterator
 
 import ahocorasick_rs
 
@@ -104,40 +106,88 @@ def joined(entries: tuple[LogRecord, ...]) -> tuple[LogRecord, ...]:
     """`entries` with each continuation entry added to the text of the entry it continues (module
     docstring), in the read's order (the head keeps its place); a continuation with nothing before
     it to continue heads its own group."""
-    # Oldest first; among equal timestamps (whose order Logging does not document, UNCONFIRMED) the
-    # read's own order taken back to oldest first, a head before the lines that continue it.
-    step = -1 if _newest_first(entries) else 1
-    order = sorted(range(len(entries)), key=lambda i: (entries[i].timestamp, continues(entries[i].text), i * step))
     heads: dict[tuple[str, str, str], int] = {}      # the open group's head per instance
     awaiting: set[int] = set()                       # tracebacks still waiting for their exception line
     parts: dict[int, list[str]] = {}
     dropped: set[int] = set()
-    for i in order:
-        record, key = entries[i], _key(entries[i])
-        if record.log_id not in APP_LOGS:
-            continue              # the request log, the system log, audit entries: never a trace's line
-        head = heads.get(key)
-        # Within JOIN_GAP of the group's head (not of its last line: a run of lines never chains on
-        # for ever), and never the head's own text again: a line repeated is the next failure's (a
-        # trace does not print its first line twice), so twenty lone cause lines stay twenty failures.
-        near = (head is not None and record.timestamp - entries[head].timestamp <= JOIN_GAP
-                and record.text != entries[head].text)
-        if near and (continues(record.text) or head in awaiting):
-            parts.setdefault(head, [entries[head].text]).append(record.text)
-            dropped.add(i)
-            if head in awaiting and not continues(record.text):
-                awaiting.discard(head)
-                del heads[key]    # the exception line ends a traceback
-            continue
-        # A new group: a head line, or a continuation whose head the read did not return (the service
-        # log asks stdout for some texts only, log_signals.stdout_text_filter), which heads its own.
-        heads[key] = i
-        if record.text.startswith(_TRACEBACK):
-            awaiting.add(i)
+    for tie in _ties(entries, _oldest_first(entries)):
+        tracing = {key for key, head in heads.items() if head in awaiting}
+        for i in _as_written(entries, tie, tracing):
+            record, key = entries[i], _key(entries[i])
+            if record.log_id not in APP_LOGS:
+                continue          # the request log, the system log, audit entries: never a trace's line
+            head = heads.get(key)
+            # Within JOIN_GAP of the group's head (not of its last line: a run of lines never chains on
+            # for ever), and never the head's own text again: a line repeated is the next failure's (a
+            # trace does not print its first line twice), so twenty lone cause lines stay twenty failures.
+            near = (head is not None and record.timestamp - entries[head].timestamp <= JOIN_GAP
+                    and record.text != entries[head].text)
+            if near and (continues(record.text) or head in awaiting):
+                parts.setdefault(head, [entries[head].text]).append(record.text)
+                dropped.add(i)
+                if head in awaiting and not continues(record.text):
+                    awaiting.discard(head)
+                    del heads[key]    # the exception line ends a traceback
+                continue
+            # A new group: a head line, or a continuation whose head the read did not return (the service
+            # log asks stdout for some texts only, log_signals.stdout_text_filter), which heads its own.
+            heads[key] = i
+            if record.text.startswith(_TRACEBACK):
+                awaiting.add(i)
     if not parts:
         return entries
     return tuple(e.model_copy(update={"text": "\n".join(parts[i])}) if i in parts else e
                  for i, e in enumerate(entries) if i not in dropped)
+
+
+def _oldest_first(entries: tuple[LogRecord, ...]) -> list[int]:
+    """The entries' indices oldest first; entries with one timestamp in their insertId's order, then in the
+    read's own order taken back to oldest first. Logging returns "entries with equal timestamps ... in order of
+    their insert_id values" (ListLogEntriesRequest.order_by, google/logging/v2/logging.proto; "In queries, the
+    insert_id is also used to order log entries that have the same log_name and timestamp values",
+    LogEntry.insert_id, google/logging/v2/log_entry.proto); whether that order is reversed under "timestamp
+    desc" is not said, so it is asked of the insertIds themselves. Whether the insertIds Cloud Run's logging
+    agent assigns follow the order the lines were written in is UNCONFIRMED: `_as_written` reads a trace's
+    lines right under either reading."""
+    step = -1 if _newest_first(entries) else 1
+    return sorted(range(len(entries)), key=lambda i: (entries[i].timestamp, entries[i].insert_id, i * step))
+
+
+def _ties(entries: tuple[LogRecord, ...], order: list[int]) -> Iterator[list[int]]:
+    """`order` cut into runs of entries with one timestamp."""
+    for _, run in groupby(order, key=lambda i: entries[i].timestamp):
+        yield list(run)
+
+
+# What continues one exception into the next, in Python's chained traceback (CONTINUATION_STARTS): a tie holding
+# one is a chain of tracebacks, whose order only the written order (insertId) gives.
+_CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+
+
+def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tuple[str, str, str]]) -> list[int]:
+    """The entries of one timestamp (`tie`, in insertId order) in the order a trace is written, whatever order
+    the insertIds gave them: per instance, a Python traceback's "Traceback" line first, its frames (continuations)
+    next, and its exception line (not indented) last, when the tie holds at most one traceback's lines (its
+    "Traceback" line, or the instance's traceback still open from before: `tracing`); otherwise a head line
+    before the continuations, as Java's and .NET's traces are written. A chain of tracebacks in one tie keeps
+    the insertId order (two exception lines cannot be told apart by their shape)."""
+    if len(tie) == 1:
+        return tie                # nearly every timestamp of a read: nothing to order
+
+    def rank(i: int) -> int:
+        key, text = _key(entries[i]), entries[i].text
+        if key not in traced:
+            return 1 if continues(text) else 0
+        if key in chained:
+            return 0
+        return 0 if text.startswith(_TRACEBACK) else 1 if continues(text) else 2
+    texts = {_key(entries[i]): [] for i in tie}
+    for i in tie:
+        texts[_key(entries[i])].append(entries[i].text)
+    traced = {key for key, said in texts.items() if key in tracing or any(t.startswith(_TRACEBACK) for t in said)}
+    chained = {key for key in traced if sum(t.startswith(_TRACEBACK) for t in texts[key]) + (key in tracing) > 1
+               or any(t.startswith(_CHAINED) for t in texts[key])}
+    return sorted(tie, key=rank)
 
 
 def _newest_first(entries: tuple[LogRecord, ...]) -> bool:

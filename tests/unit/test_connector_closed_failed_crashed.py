@@ -174,3 +174,21 @@ SIGNAL_LINES = {
 @pytest.mark.parametrize("text, signal", SIGNAL_LINES.items(), ids=SIGNAL_LINES.keys())
 def test_a_crash_signal_is_read_from_cloud_runs_line_alone(text, signal):
     assert crash_signal(text) == signal
+
+
+@pytest.mark.parametrize("system, advice, look_next_words", [
+    ("Container called exit(2).", 'the application\'s last lines before Cloud Run\'s "Container called exit(N)"',
+     "the instances' crashes ("),
+    ("Container terminated on signal 6.", 'the application\'s last lines before Cloud Run\'s "Container called exit(N)"',
+     "the instances' crashes ("),
+    ("Memory limit of 512 MiB exceeded with 530 MiB used.", "what holds their memory", "the instances' memory ("),
+], ids=["exit", "signal", "memory"])
+def test_what_ended_the_requests_is_said_once_beside_a_busy_connector(system, advice, look_next_words):
+    """The connector's doubt over instances that crashed (or went over their memory) gives the advice for
+    those lines; the look-next reads the same lines and does not say it again."""
+    said = diagnose(busy_connector_and_503s(p99=2.4, system=system).bundle(), S).recommendation
+
+    assert said.count(advice) == 1, said
+    assert look_next_words not in said, said
+    assert "last lines before each" not in said and "each container's memory limit" not in said, said
+    assert said.startswith("look at the service's instances first"), said

@@ -285,7 +285,7 @@ CASES = {
         expect=Signature.DATABASE_UNREACHABLE, names="max_user_connections"),
     "the account's MAX_USER_CONNECTIONS resource (1226) while the connector is newly at max: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, MYSQL_USER_RESOURCE, OLD, count=20),
-        expect=Signature.DATABASE_UNREACHABLE, names="connection limit reached"),
+        expect=Signature.DATABASE_UNREACHABLE, names="connection limit of the database user reached"),
     "the database's CPU pegged: statements cancelled at its timeout while the connector is newly at max: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=30.1)).log(-5, STATEMENT_TIMEOUT, OLD, count=25),
         expect=Signature.INCONCLUSIVE, names="cancels them at its own timeout"),
@@ -708,7 +708,22 @@ def test_an_alert_on_the_instance(case):
         assert case["names"] in result.summary, result.summary
 
 
-@pytest.mark.parametrize("limit", [TOO_MANY, ROLE_LIMIT, PQ_ROLE_LIMIT])
+@pytest.mark.parametrize("text", [MYSQL_USER_LIMIT, MYSQL_USER_RESOURCE], ids=["1203", "1226"])
+def test_mysqls_per_user_limit_is_the_users_not_the_instances(text):
+    """MySQL's 1203 and 1226 count the user's own sessions against max_user_connections (or the account's
+    MAX_USER_CONNECTIONS), not the server's max_connections (1040): the advice names the user's limit and its
+    sessions, says a larger instance or connector does not raise it, and never sends a person to the instance's
+    max_connections alone."""
+    result = diagnose(newly_saturated(serving(Evidence(), code="503")).log(-5, text, OLD, count=25).bundle(), S)
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+    assert "connection limit of the database user reached" in result.summary, result.summary
+    advice = result.recommendation
+    assert "max_user_connections FROM mysql.user" in advice and "information_schema.processlist" in advice, advice
+    assert "does not raise a limit per user" in advice, advice
+    assert "the instance's max_connections" not in advice and "too many clients" not in result.summary, advice
+
+
+@pytest.mark.parametrize("limit", [TOO_MANY, ROLE_LIMIT, PQ_ROLE_LIMIT, MYSQL_USER_LIMIT, MYSQL_USER_RESOURCE])
 def test_a_deploy_that_raised_max_instances_is_named_at_the_connection_limit(limit):
     """The connection limit (max_connections, or a PostgreSQL role's own CONNECTION LIMIT) right after
     a deploy that raised max instances from 10 to 40: the deploy and the database compete (no rollback

@@ -40,6 +40,9 @@ PGX5 = "failed to connect to `user={} database={}`: 10.10.0.3:5432 (10.10.0.3): 
 HBA = 'no pg_hba.conf entry for host "10.8.0.4", user "{}", database "{}", no encryption'
 LIBPQ_FATAL = 'psycopg2.OperationalError: connection to server at "10.10.0.3", port 5432 failed: FATAL:  {}'
 ROLE_LIMIT = 'too many connections for role "{}"'
+# MySQL's per-user limit names the user (1203 bare, 1226 quoted; MySQL Server Error Message Reference).
+USER_LIMIT = "pymysql.err.OperationalError: (1203, \"User {} already has more than 'max_user_connections' active connections\")"
+USER_RESOURCE = "Error 1226 (42000): User '{}' has exceeded the 'max_user_connections' resource (current value: 20)"
 # libpq tries each host of a multi-host setting in turn and joins each one's error (fe-connect.c).
 SOCKET_AND_HOST = ('psycopg2.OperationalError: connection to server on socket "/cloudsql/{}/.s.PGSQL.5432" failed: '
                    'FATAL:  password authentication failed for user "app"\nconnection to server at "{}", port 5432 '
@@ -97,6 +100,12 @@ CASES = {
         (PGX5.format("app_v2", "shop", ROLE_LIMIT.format("app_v2"), "53300"), HOST, NEW_USER), ROLLBACK),
     "libpq: the connection limit of the role DB_USER moved to": (
         (LIBPQ_FATAL.format(ROLE_LIMIT.format("app_v2")), HOST, NEW_USER), ROLLBACK),
+    "go-sql-driver/mysql: the per-user limit (1226) of the user DB_USER moved to": (
+        (USER_RESOURCE.format("app_v2"), HOST, NEW_USER), ROLLBACK),
+    "PyMySQL: the per-user limit (1203) of the user DB_USER moved to": (
+        (USER_LIMIT.format("app_v2"), HOST, NEW_USER), ROLLBACK),
+    "the per-user limit (1203) of the user both revisions name, DB_NAME moved": (
+        (USER_LIMIT.format("app"), HOST, NEW_NAME), ESCALATE),
     # Controls: the names refused are ones both revisions ask for, or both revisions are refused.
     "pg_hba.conf refuses the user and database both revisions ask for, DB_NAME moved": (
         (PGX5.format("app", "shop", HBA.format("app", "shop"), "28000"), HOST, NEW_NAME), ESCALATE),

@@ -1013,6 +1013,11 @@ def test_refusals_named_together_as_each_alone():
      Refusal.ROLE_LIMIT),
     ('ошибка: too many connections for role "app"', Refusal.ROLE_LIMIT),     # non-ASCII: the text alone
     ("ERROR 1040 (HY000): Too many connections", Refusal.CONNECTION_LIMIT),
+    # MySQL's per-user limit (1203, 1226) is the user's own, not the server's max_connections (1040).
+    ("pymysql.err.OperationalError: (1203, \"User catalog already has more than 'max_user_connections' active "
+     "connections\")", Refusal.USER_LIMIT),
+    ("Error 1226 (42000): User 'orders' has exceeded the 'max_user_connections' resource (current value: 10)",
+     Refusal.USER_LIMIT),
     # lib/pq's bare "pq: " + the server's message: the database or role the connection names is missing.
     # lib/pq prints no severity: a FATAL at connect or a statement's ERROR (Refusal.NAME_MISSING).
     ('pq: database "orders" does not exist', Refusal.NAME_MISSING),

@@ -33,7 +33,7 @@ GO_1044 = "Error 1044 (42000): Access denied for user 'orders'@'10.8.0.5' to dat
     ("Error 1049 (42000): Unknown database 'orders_v2'", Refusal.UNKNOWN_DATABASE),
     ("(1040, 'Too many connections')", Refusal.CONNECTION_LIMIT),
     ("Error 1226 (42000): User 'orders' has exceeded the 'max_user_connections' resource (current value: 10)",
-     Refusal.CONNECTION_LIMIT),
+     Refusal.USER_LIMIT),
     ("(1129, \"Host '10.8.0.2' is blocked because of many connection errors; unblock with 'mysqladmin flush-hosts'\")",
      Refusal.HOST_BLOCKED),
     ("(1130, \"Host '10.8.0.3' is not allowed to connect to this MySQL server\")", Refusal.SOURCE_NOT_ALLOWED),

@@ -61,3 +61,31 @@ def test_the_advice_compares_secrets_by_their_full_names(pinned, line, pins_too)
     said = advice(pinned, line)
     assert "the lines name db-pass version 7" in said, said
     assert (PINS_TOO in said) is pins_too, said
+
+
+# A secret encrypted with a customer-managed key whose key version was disabled: Cloud Run's refusal carries the
+# Cloud KMS version's name in KMS's own words ("... is not enabled, current state is: DISABLED", Cloud KMS's
+# FAILED_PRECONDITION as sethvargo/vault-on-gke issue #56 quotes it); Secret Manager's wrapping of it UNCONFIRMED.
+KEY = "projects/sec-keys/locations/us-central1/keyRings/app/cryptoKeys/secrets-cmek"
+KMS_REFUSED = {
+    "KMS's own words": (f'Could not fetch secret "projects/demo/secrets/db-pass/versions/7" for environment variable '
+                        f'"DB_PASSWORD". Instance startup will now abort: {KEY}/cryptoKeyVersions/3 is not enabled, '
+                        "current state is: DISABLED."),
+    "the key named without its version": (f'Could not fetch secret "projects/demo/secrets/db-pass/versions/7": the '
+                                          f"Cloud KMS key [{KEY}] used to encrypt it is not enabled"),
+}
+
+
+@pytest.mark.parametrize("line", KMS_REFUSED.values(), ids=KMS_REFUSED.keys())
+def test_a_secret_whose_kms_key_is_disabled_names_the_key_not_the_version(line):
+    said = advice("db-pass", line)
+
+    assert said.startswith("enable the Cloud KMS key version the secret is encrypted with"), said
+    assert KEY in said, said
+    assert "enable the secret version the revision reads again" not in said, said
+
+
+def test_a_secret_refusal_naming_no_key_keeps_the_versions_advice():
+    said = advice("db-pass", refused("projects/demo/secrets/db-pass"))
+
+    assert "Cloud KMS" not in said and said.startswith("enable the secret version the revision reads again"), said

@@ -9,7 +9,8 @@ import pytest
 
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import LogIndex
-from shared.diagnosis.log_signals import (LogSignal, dial_timed_out, holds_a_needle, never_left, read_timed_out)
+from shared.diagnosis.log_signals import (LogSignal, Refusal, dial_timed_out, holds_a_needle, never_left, read_timed_out,
+                                         refusal_of)
 from shared.diagnosis import split_lines
 from shared.diagnosis.split_lines import CONTINUATION_STARTS, JOIN_GAP, continues, has_continuation, joined
 
@@ -155,3 +156,42 @@ def test_a_lone_cause_line_repeated_stays_one_failure_an_entry() -> None:
     # .NET's console logger, the head line never read: twenty failures in a second are twenty.
     line = "       ---> System.TimeoutException: Timeout during reading attempt"
     assert _texts([_at(i * 10, line) for i in range(20)]) == [line] * 20
+
+
+# asyncpg's TLS verdict logged one line an entry, every line with one timestamp (the agent's reading time):
+# the asyncpg frame must come before ssl's exception line for the verdict to be the database's
+# (log_signals, "asyncpg (server certificate not trusted)").
+ASYNCPG_TRACE = ["Traceback (most recent call last):",
+                 '  File "/usr/local/lib/python3.12/site-packages/asyncpg/connect_utils.py", line 808, in '
+                 "_create_ssl_connection",
+                 "    new_tr = await loop.start_tls(",
+                 "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                 "self-signed certificate in certificate chain (_ssl.c:1000)"]
+
+
+def _tied(texts: list[str], ids: list[int], newest_first: bool) -> tuple[LogRecord, ...]:
+    """`texts` written in that order at one timestamp, each with the insertId `ids` gives it, read in the order
+    Logging answers ties (insertId order), the whole read newest first or oldest first."""
+    entries = sorted((_at(0, text).model_copy(update={"insert_id": f"id{n:04d}"}) for text, n in zip(texts, ids)),
+                     key=lambda e: e.insert_id)
+    return tuple(reversed(entries)) if newest_first else tuple(entries)
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+@pytest.mark.parametrize("ids", [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1]],
+                         ids=["as written", "reversed", "shuffled", "shuffled again"])
+def test_asyncpg_certificate_trace_in_one_timestamp_reads_as_the_databases(ids: list[int], newest_first: bool) -> None:
+    [entry] = joined(_tied(ASYNCPG_TRACE, ids, newest_first))
+    assert entry.text.splitlines()[0] == ASYNCPG_TRACE[0] and entry.text.splitlines()[-1] == ASYNCPG_TRACE[-1]
+    assert refusal_of(entry.text) == Refusal.CERTIFICATE
+
+
+def test_chained_tracebacks_in_one_timestamp_keep_the_insertid_order() -> None:
+    chain = ["Traceback (most recent call last):", '  File "/app/db.py", line 4, in connect',
+             "ConnectionRefusedError: [Errno 111] Connection refused",
+             "During handling of the above exception, another exception occurred:",
+             "Traceback (most recent call last):", '  File "/app/main.py", line 9, in handler',
+             "RuntimeError: database unavailable"]
+    # Each exception line ends its traceback (joined's rule); the chain's line between heads its own.
+    texts = [e.text for e in joined(_tied(chain, list(range(len(chain))), newest_first=False))]
+    assert texts == ["\n".join(chain[:3]), chain[3], "\n".join(chain[4:])]

@@ -1442,7 +1442,7 @@ CONNECTIONS_TAKEN = ("look at who holds the instance's connections (SELECT usena
                      "transaction (a leak); end or limit them (idle_in_transaction_session_timeout, a role's "
                      "CONNECTION LIMIT); send traffic back by hand only if the new revision holds them")
 # The refusals that say the database had no connection left to give (log_signals.Refusal).
-_NO_CONNECTION_LEFT = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT})
+_NO_CONNECTION_LEFT = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT, Refusal.USER_LIMIT})
 
 
 def _connections_taken_on_the_same_database(facts: Facts, c: Citation, suspect: Revision) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import compress
@@ -17,7 +17,7 @@ from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.database_errors import lines_but
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
-from shared.diagnosis.log_signals import (CRASH_EXIT, REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal, distinct_texts,
+from shared.diagnosis.log_signals import (CRASH_EXIT, REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, distinct_texts,
                                          dial_failure, dial_timed_out, greeting_lost, greeting_timed_out, host_address,
                                          lost_mid_query,
                                          memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out,
@@ -39,7 +39,7 @@ from shared.diagnosis.rules.never_left import never_left_observed, only_never_le
 from shared.diagnosis.rules.platform_share import platform_share
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.served_cleanly import served_cleanly
-from shared.diagnosis.signatures import Finding, Signature
+from shared.diagnosis.signatures import CRASHES, MEMORY, Finding, Signature
 from shared.diagnosis.saturated_stretch import ceiling_states
 from shared.diagnosis.two_ceilings import Lead, ceilings_order
 from shared.gcp.run_logs import REQUEST_LOG, SYSTEM_LOG
@@ -134,7 +134,8 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(at_once, look)
     ended, look = _instances_failed(facts, c, stressed)
     if ended:
-        return c.doubt(ended, look)
+        # Its advice is the look-next's for the same lines (narrative.ENDED_BY): said once, here.
+        return c.doubt(ended, look, frozenset({MEMORY if look is INSTANCES_FAILED else CRASHES}))
     unresponsive = _instances_unresponsive(facts, c, stressed)
     if unresponsive:
         return c.doubt(unresponsive, INSTANCES_UNRESPONSIVE)
@@ -479,13 +480,12 @@ INSTANCES_CRASHED = ("look at the service's instances first: the application's l
                      "requests still fail to cross it once the instances stay up")
 
 
-# Cloud Run's system-log line when the container's process ends (LogSignal.STARTUP_FAILURE's pattern
-# of it, whose comment cites it: not 0, 130, 137 nor 143, the codes of an instance asked to stop). An
+# Cloud Run's system-log line when the container's process ends (CRASH_EXIT, read once as Facts.crashes; LogSignal.
+# STARTUP_FAILURE's pattern of it, whose comment cites it: not 0, 130, 137 nor 143, the codes of an instance asked to stop). An
 # instance whose process ends mid-request (a Go panic exits 2: golang/go src/runtime/panic.go,
 # fatalpanic, exit(2); a fatal signal ends it) drops its requests in flight as Cloud Run's own 503
 # ("either the HTTP response was malformed or connection to the instance had an error", the
 # troubleshooting page's request-log text). The connector answers nothing and ends no process.
-_EXITED = re.compile(CRASH_EXIT, re.IGNORECASE)
 
 
 # What a person checks when the 503s are those of instances Cloud Run ended over their memory limit.
@@ -498,8 +498,8 @@ INSTANCES_FAILED = ("look at the service's instances first: Cloud Run's system l
 
 def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, str]:
     """Why the connector is not shown to be the cause and where to look, or ("", ""): Cloud Run ended
-    instances over their memory limit, or their container's process exited (`_EXITED`: a panic, a fatal
-    signal), or a crash's signal ended it (`_crash_signals`: "Container terminated on signal 6.", an
+    instances over their memory limit, or their container's process exited (Facts.crashes: a panic, a fatal
+    signal), or a crash's signal ended it (Facts.crashes: "Container terminated on signal 6.", an
     abort, where the process wrote no exit code), in the failing minutes (at least
     startup_failure_logs_min such system-log lines together; "Memory limit of N MiB exceeded", or "NM" in
     the older wording, quoted in the summary as the log wrote it: "Cloud Run instances that exceed their
@@ -527,10 +527,7 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
             or len(facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)) >= s.db_error_logs_min):
         return "", ""
     killed = [e for e in facts.log_matches(LogSignal.MEMORY_LIMIT) if e.timestamp >= failing.start]
-    started = [e for e in facts.log_matches(LogSignal.STARTUP_FAILURE) if e.timestamp >= failing.start]
-    said_exit = per_text(lambda text: _EXITED.search(text) is not None, started)
-    exited = [e for e in started if said_exit[e.text]]
-    signalled = _crash_signals(facts)
+    exited, signalled = facts.crashes.exited, facts.crashes.signalled
     if len(killed) + len(exited) + len(signalled) < s.startup_failure_logs_min:
         return "", ""
     ended = _platform_503s(facts)
@@ -543,7 +540,7 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
         _signals_words(signalled),
         f"{len(ended)}x Cloud Run's own 503 \"connection to the instance had an error\"" if ended else "") if part)
     c.cite("log", f"{SYSTEM_LOG}: {pattern_of(LogSignal.MEMORY_LIMIT)}"
-           + (f"; {_EXITED.pattern}" if exited else "") + ("; Container terminated on signal N (N not 2, 9, 15)"
+           + (f"; {CRASH_EXIT}" if exited else "") + ("; Container terminated on signal N (N not 2, 9, 15)"
                                                             if signalled else ""),
            f"{observed} from {hms(failing.start)}; no hang, {_unreached(facts)} errors of reaching the database, "
            f"no refusal; the connector shows {', '.join(stressed)}",
@@ -565,20 +562,7 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
             "one) changes none of them", INSTANCES_FAILED if killed else INSTANCES_CRASHED)
 
 
-def _crash_signals(facts: Facts) -> list[tuple[LogRecord, int]]:
-    """Cloud Run's system-log lines "Container terminated on signal N." of a crash's signal (log_signals.
-    crash_signal: not SIGINT, SIGKILL nor SIGTERM, the signals that ask an instance to stop) in the failing
-    minutes, each with its signal. The process a signal ended wrote no exit code, so `_EXITED` never sees
-    it; its requests in flight end as Cloud Run's own 503s all the same."""
-    failing = facts.failing_window
-    if failing is None:
-        return []
-    lines = [e for e in facts.log_matches(LogSignal.STARTUP_FAILURE) if e.timestamp >= failing.start]
-    signal = per_text(crash_signal, lines)
-    return [(e, signal[e.text]) for e in lines if signal[e.text] is not None]
-
-
-def _signals_words(signalled: list[tuple[LogRecord, int]]) -> str:
+def _signals_words(signalled: Sequence[tuple[LogRecord, int]]) -> str:
     """How many lines named each signal, as Cloud Run wrote them ('2x "Container terminated on signal 6."'),
     naming the process as ended on a signal; "" for none."""
     counts = Counter(n for _, n in signalled)

@@ -647,10 +647,10 @@ def _startups_beside_a_saturated_database(facts: Facts, c: Citation, errors: lis
 
 
 # The limits on how many connections the database admits: its max_connections, a PostgreSQL
-# role's or database's own CONNECTION LIMIT, and the client limit of a pooler in front of it
-# (PgBouncer's max_client_conn). More connections (a deploy that raised max instances,
-# a larger connector) only bring more refusals at either.
-_LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT, Refusal.POOLER_LIMIT})
+# role's or database's own CONNECTION LIMIT, a MySQL user's max_user_connections, and the client limit
+# of a pooler in front of it (PgBouncer's max_client_conn). More connections (a deploy that raised max
+# instances or a pool's size, a larger connector) only bring more refusals at either.
+_LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT, Refusal.USER_LIMIT, Refusal.POOLER_LIMIT})
 
 
 def _refusal_advice(facts: Facts, kind: str, entries: Sequence[LogRecord] = ()) -> str:
@@ -1034,7 +1034,8 @@ def _deploy_changed(facts: Facts, refused: dict[str, list[LogRecord]], kinds: Co
 
 def _pool_raised(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why refusals at a connection limit are the new revision's own, or "": every refusal is at one
-    (_LIMITS: max_connections, a role's or database's CONNECTION LIMIT, a pooler's max_client_conn),
+    (_LIMITS: max_connections, a role's or database's CONNECTION LIMIT, a MySQL user's max_user_connections, a
+    pooler's max_client_conn),
     every one came from the newest serving revision, deployed within deploy_window_seconds, and its
     deploy raised its pool's size in its plain env over the Ready revision before it, lowering none
     (pool_settings.pool_size_raised: both set, by the same name). Each of its instances then holds
@@ -1213,7 +1214,9 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
 # kinds `_settings_named` reads, pg_hba.conf's 'no pg_hba.conf entry for host "A", user "U", database "D"'
 # (src/backend/libpq/auth.c, ClientAuthentication; Refusal.NOT_ADMITTED and HBA_NO_ENTRY) and a role's or a
 # database's own CONNECTION LIMIT, 'too many connections for role "U"' (src/backend/utils/init/miscinit.c,
-# InitializeSessionUserId; 'for database "D"', postinit.c; Refusal.ROLE_LIMIT), and an IAM login refused,
+# InitializeSessionUserId; 'for database "D"', postinit.c; Refusal.ROLE_LIMIT) or a MySQL user's (1203 "User U
+# already has more than 'max_user_connections' ...", 1226 "User 'U' has exceeded ..."; Refusal.USER_LIMIT), and an
+# IAM login refused,
 # 'Cloud SQL IAM service account authentication failed for user "U"' (Refusal.IAM_USER; the words as
 # GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727 quotes them): the login is refused for the user
 # it asks for, which for a service account is its email without ".gserviceaccount.com" (Cloud SQL docs, "Manage
@@ -1224,6 +1227,7 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
 # a name both revisions ask for ties nothing to the deploy either way (_names_brought). The server admits one
 # user or database and not another.
 _NAMES_DECIDE = _SETTINGS_NAMED | _NAME_TIES_ONLY | {Refusal.NOT_ADMITTED, Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT,
+                                                     Refusal.USER_LIMIT,
                                                      Refusal.IAM_USER}
 def _kinds_changed(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
     """Each setting the refusals' kinds name (`_settings_named`: a role or database that does not exist, a

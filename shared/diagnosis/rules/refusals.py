@@ -32,9 +32,13 @@ def refused_observed(facts: Facts) -> str:
 # Prisma's P1003, "Database `D` does not exist on the database server" (prisma/prisma-engines
 # libs/user-facing-errors/src/common.rs, DatabaseDoesNotExist; a dotted name is a schema, log_signals), and
 # Rails' username error,
-# "... with your username/password, username: U." (activerecord errors.rb, DatabaseConnectionError.username_error).
+# "... with your username/password, username: U." (activerecord errors.rb, DatabaseConnectionError.username_error),
+# and MySQL's per-user limit, 1203's "User U already has more than 'max_user_connections'" (the name unquoted) and
+# 1226's "User 'U' has exceeded the 'max_user_connections' resource" (MySQL Server Error Message Reference).
 _NAMES_SAID = (("user", re.compile(r'(?:`|\s)user=([^\s`]+)|\b(?:user|role) "([^"\n]+)"|\bfor user \'([^\'\n]+)\'@'
-                                   r"|\busername/password, username: (\S+?)\.?(?:\s|$)")),
+                                   r"|\busername/password, username: (\S+?)\.?(?:\s|$)"
+                                   r"|\bUser (?:'([^'\n]+)'|(\S+)) (?:already has more than|has exceeded the) "
+                                   r"'max_user_connections'")),
                ("database", re.compile(r'(?:`|\s)database=([^\s`]+)|\bdatabase "([^"\n]+)"'
                                        r"|\bUnknown database '([^'\n]+)'|\bto database '([^'\n]+)'"
                                        r"|\bDatabase `([^`.\n]+)` does not exist on the database server\b")))

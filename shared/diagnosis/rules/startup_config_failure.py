@@ -68,10 +68,35 @@ _REASON_ADVICE = {
 }
 
 
+# A Cloud KMS key by its resource name, with its version when one is named ("projects/*/locations/*/keyRings/*/
+# cryptoKeys/*" and ".../cryptoKeyVersions/*": CryptoKey.name, CryptoKeyVersion.name, google/cloud/kms/v1/
+# resources.proto). A secret with customer-managed encryption is encrypted with such a key (Secret.replication's
+# customerManagedEncryption.kmsKeyName; SecretVersion.customerManagedEncryption.kmsKeyVersionName, "The resource
+# name of the Cloud KMS CryptoKeyVersion used to encrypt the secret payload", Secret Manager v1 REST reference), and
+# cannot be read while that key version is disabled or destroyed. Cloud KMS refuses such a version by its name
+# ("rpc error: code = FailedPrecondition desc = projects/.../cryptoKeyVersions/1 is not enabled, current state is:
+# DESTROYED.", as sethvargo/vault-on-gke issue #56 quotes a Decrypt); Secret Manager's own words when it passes
+# that refusal on are UNCONFIRMED, so the key is read wherever a secret's failure line names one, never guessed.
+_KMS_KEY = re.compile(r"projects/[^/\s\"'\]]+/locations/[^/\s\"'\]]+/keyRings/[^/\s\"'\]]+/cryptoKeys/[^/\s\"'\],]+"
+                      r"(?:/cryptoKeyVersions/[0-9]+)?")
+
+
+def _kms_keys(text: str) -> set[str]:
+    return set(_KMS_KEY.findall(text))
+
+
 def _secret_advice(secrets: list[LogRecord]) -> str:
-    """What a person does about the secret failures, by what they say: IAM refusing the caller (a
-    role to grant), or a version disabled, destroyed or missing (refused to every account alike, so
-    no role helps)."""
+    """What a person does about the secret failures, by what they say: the Cloud KMS key a secret is
+    encrypted with, when the lines name one (`_KMS_KEY`: enabling the secret version or granting a role on
+    the secret changes nothing while the key version is disabled); IAM refusing the caller (a role to
+    grant); or a version disabled, destroyed or missing (refused to every account alike, so no role
+    helps)."""
+    keys = sorted(found_in(_kms_keys, secrets))
+    if keys:
+        return (f"enable the Cloud KMS key version the secret is encrypted with ({', '.join(keys[:3])}; its state in "
+                "Cloud KMS: disabled, or scheduled for destruction and restorable until then) and look at who "
+                "changed it (Cloud KMS's Admin Activity audit log): while it is not enabled, neither the secret "
+                "version nor a role on the secret makes the secret readable")
     denied = per_text(_denied, secrets).values()
     if all(denied):
         return "grant roles/secretmanager.secretAccessor on the secret to the revision's service account"
