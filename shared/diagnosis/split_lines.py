@@ -120,8 +120,8 @@ def joined(entries: tuple[LogRecord, ...]) -> tuple[LogRecord, ...]:
             if record.log_id not in APP_LOGS:
                 continue          # the request log, the system log, audit entries: never a trace's line
             if i in read.alone:
-                heads.pop(key, None)      # read alone, and nothing before it joins what comes after
-                continue
+                continue          # a frame or cause whose failure is not known: read alone, joined to none
+
             head = heads.get(key)
             # Within JOIN_GAP of the group's head (not of its last line: a run of lines never chains on
             # for ever), and never the head's own text again: a line repeated is the next failure's (a
@@ -184,7 +184,7 @@ _EXCEPTION_LINE = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Za-z_]*[a-z]\w*(?::\s|$)")
 @dataclass(frozen=True)
 class _Reading:
     """The lines of one timestamp in the order they are joined (`order`), the lines of a chain joined into its one
-    failure whatever their shape (`inner`), and the lines read alone (`alone`): their written order is not known."""
+    failure whatever their shape (`inner`), and the continuations read alone (`alone`): their failure is not known."""
     order: list[int]
     inner: frozenset[int] = frozenset()
     alone: frozenset[int] = frozenset()
@@ -196,8 +196,9 @@ def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tup
     insertId order is the written order whenever it reads as traces are written (`_reads_as_written`): Logging
     returns equal timestamps in insertId order, and the agent's insertIds are taken to follow the lines it read
     (UNCONFIRMED). When they do not, the lines are put in a trace's order by their shape where they hold one failure
-    (`_by_shape`), and otherwise read alone: which line belongs to which of two failures is then not known, and
-    joining them could read a verdict out of one failure's frame and another's exception line."""
+    (`_by_shape`); otherwise their head and exception lines are joined in insertId order and their continuations
+    (frames, causes) are read alone: which frame belongs to which of two failures is then not known, and joining
+    them could read a verdict out of one failure's frame and another's exception line."""
     if len(tie) == 1:
         return _Reading(tie)      # nearly every timestamp of a read: nothing to order
     lines: dict[tuple[str, str, str], list[int]] = {}
@@ -214,7 +215,7 @@ def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tup
         shaped = _by_shape(entries, ids, key in tracing)
         if shaped is None:
             order += ids
-            alone.update(ids)
+            alone.update(i for i in ids if continues(entries[i].text))
         else:
             order += shaped.order
             inner |= shaped.inner
