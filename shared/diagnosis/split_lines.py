@@ -21,13 +21,15 @@ logs"; without it, the revision's resource labels), the same log, at most JOIN_G
 first line, and not repeating that line's text. A Python traceback's last line (the exception, not
 indented) ends a group its "Traceback" line began. Entries are taken oldest first whatever order the
 read gave (the service log is read newest first, shared/gcp/logging.py), and the lines of one timestamp
-in the order a trace is written (`_as_written`), whether or not their insertIds keep it. Nothing is joined across
+in their insertId order where it reads as a trace is written, else by their shape where they hold one failure,
+else each alone (`_as_written`). Nothing is joined across
 instances, logs or revisions, and a read with no continuation text (nearly every read) is returned as it
 came, after one test of each distinct text (`has_continuation`).
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
 from typing import Iterable, Iterator
@@ -112,20 +114,25 @@ def joined(entries: tuple[LogRecord, ...]) -> tuple[LogRecord, ...]:
     dropped: set[int] = set()
     for tie in _ties(entries, _oldest_first(entries)):
         tracing = {key for key, head in heads.items() if head in awaiting}
-        for i in _as_written(entries, tie, tracing):
+        read = _as_written(entries, tie, tracing, set(heads))
+        for i in read.order:
             record, key = entries[i], _key(entries[i])
             if record.log_id not in APP_LOGS:
                 continue          # the request log, the system log, audit entries: never a trace's line
+            if i in read.alone:
+                continue          # a frame or cause whose failure is not known: read alone, joined to none
+
             head = heads.get(key)
             # Within JOIN_GAP of the group's head (not of its last line: a run of lines never chains on
             # for ever), and never the head's own text again: a line repeated is the next failure's (a
             # trace does not print its first line twice), so twenty lone cause lines stay twenty failures.
+            # A chain's own lines (`read.inner`) are its one failure's, whatever they repeat.
             near = (head is not None and record.timestamp - entries[head].timestamp <= JOIN_GAP
-                    and record.text != entries[head].text)
-            if near and (continues(record.text) or head in awaiting):
+                    and (record.text != entries[head].text or i in read.inner))
+            if near and (continues(record.text) or head in awaiting or i in read.inner):
                 parts.setdefault(head, [entries[head].text]).append(record.text)
                 dropped.add(i)
-                if head in awaiting and not continues(record.text):
+                if head in awaiting and not continues(record.text) and i not in read.inner:
                     awaiting.discard(head)
                     del heads[key]    # the exception line ends a traceback
                 continue
@@ -147,8 +154,8 @@ def _oldest_first(entries: tuple[LogRecord, ...]) -> list[int]:
     insert_id is also used to order log entries that have the same log_name and timestamp values",
     LogEntry.insert_id, google/logging/v2/log_entry.proto); whether that order is reversed under "timestamp
     desc" is not said, so it is asked of the insertIds themselves. Whether the insertIds Cloud Run's logging
-    agent assigns follow the order the lines were written in is UNCONFIRMED: `_as_written` reads a trace's
-    lines right under either reading."""
+    agent assigns follow the order the lines were written in is UNCONFIRMED: `_as_written` takes that order where
+    it reads as a trace is written, and never joins lines it cannot place."""
     step = -1 if _newest_first(entries) else 1
     return sorted(range(len(entries)), key=lambda i: (entries[i].timestamp, entries[i].insert_id, i * step))
 
@@ -159,35 +166,118 @@ def _ties(entries: tuple[LogRecord, ...], order: list[int]) -> Iterator[list[int
         yield list(run)
 
 
-# What continues one exception into the next, in Python's chained traceback (CONTINUATION_STARTS): a tie holding
-# one is a chain of tracebacks, whose order only the written order (insertId) gives.
-_CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+# What continues one exception into the next, in Python's chained traceback (CONTINUATION_STARTS): "The above
+# exception was the direct cause of the following exception:" when the later was raised from the earlier (`raise ...
+# from`, as SQLAlchemy wraps every DBAPI error), "During handling of the above exception, another exception occurred:"
+# when the later was raised while handling it (Python docs, "Exception context").
+_DIRECT_CAUSE = "The above exception was the direct cause"
+_CHAINED = ("During handling of the above exception", _DIRECT_CAUSE)
+# A traceback's frame ('  File "/app/db.py", line 4, in connect'): never after its exception line, where only the
+# message's own further lines come (libpq's tab-indented hint).
+_FRAME = '  File "'
+# A Python exception line as the traceback module ends a traceback with it: the exception's (dotted) class name, then
+# ": " and its message, or nothing ("ssl.SSLCertVerificationError: ...", "TimeoutError"); a class name has a lower-
+# case letter, a logger's level ("ERROR:    Exception in ASGI application", "ERROR:app.db:...") has none.
+_EXCEPTION_LINE = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Za-z_]*[a-z]\w*(?::\s|$)")
 
 
-def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tuple[str, str, str]]) -> list[int]:
-    """The entries of one timestamp (`tie`, in insertId order) in the order a trace is written, whatever order
-    the insertIds gave them: per instance, a Python traceback's "Traceback" line first, its frames (continuations)
-    next, and its exception line (not indented) last, when the tie holds at most one traceback's lines (its
-    "Traceback" line, or the instance's traceback still open from before: `tracing`); otherwise a head line
-    before the continuations, as Java's and .NET's traces are written. A chain of tracebacks in one tie keeps
-    the insertId order (two exception lines cannot be told apart by their shape)."""
+@dataclass(frozen=True)
+class _Reading:
+    """The lines of one timestamp in the order they are joined (`order`), the lines of a chain joined into its one
+    failure whatever their shape (`inner`), and the continuations read alone (`alone`): their failure is not known."""
+    order: list[int]
+    inner: frozenset[int] = frozenset()
+    alone: frozenset[int] = frozenset()
+
+
+def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tuple[str, str, str]],
+                open_groups: set[tuple[str, str, str]]) -> _Reading:
+    """The entries of one timestamp (`tie`, in insertId order) in the order they were written, per instance. The
+    insertId order is the written order whenever it reads as traces are written (`_reads_as_written`): Logging
+    returns equal timestamps in insertId order, and the agent's insertIds are taken to follow the lines it read
+    (UNCONFIRMED). When they do not, the lines are put in a trace's order by their shape where they hold one failure
+    (`_by_shape`); otherwise their head and exception lines are joined in insertId order and their continuations
+    (frames, causes) are read alone: which frame belongs to which of two failures is then not known, and joining
+    them could read a verdict out of one failure's frame and another's exception line."""
     if len(tie) == 1:
-        return tie                # nearly every timestamp of a read: nothing to order
-
-    def rank(i: int) -> int:
-        key, text = _key(entries[i]), entries[i].text
-        if key not in traced:
-            return 1 if continues(text) else 0
-        if key in chained:
-            return 0
-        return 0 if text.startswith(_TRACEBACK) else 1 if continues(text) else 2
-    texts = {_key(entries[i]): [] for i in tie}
+        return _Reading(tie)      # nearly every timestamp of a read: nothing to order
+    lines: dict[tuple[str, str, str], list[int]] = {}
     for i in tie:
-        texts[_key(entries[i])].append(entries[i].text)
-    traced = {key for key, said in texts.items() if key in tracing or any(t.startswith(_TRACEBACK) for t in said)}
-    chained = {key for key in traced if sum(t.startswith(_TRACEBACK) for t in texts[key]) + (key in tracing) > 1
-               or any(t.startswith(_CHAINED) for t in texts[key])}
-    return sorted(tie, key=rank)
+        lines.setdefault(_key(entries[i]), []).append(i)
+    order: list[int] = []
+    inner: set[int] = set()
+    alone: set[int] = set()
+    for key, ids in lines.items():
+        texts = [entries[i].text for i in ids]
+        if _reads_as_written(texts, key in tracing, key in open_groups):
+            order += ids
+            continue
+        shaped = _by_shape(entries, ids, key in tracing)
+        if shaped is None:
+            order += ids
+            alone.update(i for i in ids if continues(entries[i].text))
+        else:
+            order += shaped.order
+            inner |= shaped.inner
+    return _Reading(order, frozenset(inner), frozenset(alone))
+
+
+def _reads_as_written(texts: list[str], tracing: bool, open_group: bool) -> bool:
+    """Whether one instance's lines of one timestamp, in their insertId order, read as runtimes write traces: a
+    "Traceback" line, at least one frame, the exception line, and a chain's line only between an exception line and
+    the next "Traceback" (Python's traceback module), the exception line shaped as one (`_EXCEPTION_LINE`); a head
+    line before its continuations (Java, .NET, a client's message spread over lines). A continuation before a head
+    of its timestamp, with no group open before it, is out of order; so are a frame after the exception line and a
+    traceback left open after a line shaped as its exception line."""
+    state = "traceback" if tracing else "head" if open_group else "none"
+    shaped_head = False
+    for n, text in enumerate(texts):
+        if text.startswith(_TRACEBACK):
+            if state in ("frames", "traceback"):
+                return False
+            state = "frames"
+        elif text.startswith(_CHAINED):
+            if state in ("frames", "traceback", "chained"):
+                return False
+            state = "chained"
+        elif continues(text):
+            if (state == "chained" or state == "none" and not all(continues(t) for t in texts[n:])
+                    or state == "ended" and text.startswith(_FRAME)):
+                return False
+            state = "traceback" if state == "frames" else "head" if state in ("none", "ended") else state
+        else:
+            if state in ("frames", "chained") or state == "traceback" and not _EXCEPTION_LINE.match(text):
+                return False      # a traceback ends at its exception line, not at a logger's message
+            shaped_head |= state != "traceback" and _EXCEPTION_LINE.match(text) is not None
+            state = "ended" if state == "traceback" else "head"
+    return state != "frames" and not (state == "traceback" and shaped_head)
+
+
+def _by_shape(entries: tuple[LogRecord, ...], ids: list[int], tracing: bool) -> _Reading | None:
+    """One instance's lines of one timestamp put in a trace's order by their shape, when they hold one failure:
+    a head line and its continuations; one Python traceback (the lines before it, its "Traceback" line, its frames,
+    its exception line last); or one chain of tracebacks each raised from the one before ("The above exception was
+    the direct cause", one failure: its lines are joined into one text, its frames before its exception lines, so
+    a verdict its frames qualify is read in it). None when they may hold more than one failure."""
+    def kind(i: int) -> str:
+        text = entries[i].text
+        return ("traceback" if text.startswith(_TRACEBACK) else "chain" if text.startswith(_CHAINED)
+                else "frame" if continues(text) else "exception" if _EXCEPTION_LINE.match(text) else "message")
+    by: dict[str, list[int]] = {"traceback": [], "chain": [], "frame": [], "exception": [], "message": []}
+    for i in ids:
+        by[kind(i)].append(i)
+    tracebacks, chain, frames, raised, said = (by[k] for k in ("traceback", "chain", "frame", "exception", "message"))
+    started = len(tracebacks) + tracing
+    if not started:
+        heads = raised + said
+        return _Reading(heads + frames) if len(heads) <= 1 and not chain else None
+    if started == 1 and not chain and len(raised) <= 1:
+        return _Reading(frames + raised + said if tracing and not tracebacks else said + tracebacks + frames + raised)
+    if (started == len(chain) + 1 == len(raised) and not said
+            and all(entries[i].text.startswith(_DIRECT_CAUSE) for i in chain)):
+        first, rest = ([], tracebacks) if tracing else (tracebacks[:1], tracebacks[1:])
+        return _Reading(first + frames + chain + rest + raised, frozenset(chain + rest + raised[:-1]))
+    return None
 
 
 def _newest_first(entries: tuple[LogRecord, ...]) -> bool:

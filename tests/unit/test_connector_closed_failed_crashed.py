@@ -192,3 +192,19 @@ def test_what_ended_the_requests_is_said_once_beside_a_busy_connector(system, ad
     assert look_next_words not in said, said
     assert "last lines before each" not in said and "each container's memory limit" not in said, said
     assert said.startswith("look at the service's instances first"), said
+
+
+@pytest.mark.parametrize("crash", ["Container called exit(2).", "Container terminated on signal 6."],
+                         ids=["exit", "signal"])
+def test_instances_over_memory_and_crashed_get_one_first_step_naming_both(crash):
+    """Some instances ended over their memory limit, others crashed: the doubt's advice names both, first, and the
+    look-next does not say the crashes again before a second "first"."""
+    evidence = busy_connector_and_503s(p99=2.4, system="Memory limit of 512 MiB exceeded with 530 MiB used.")
+    for minute in (-7, -5, -3):
+        evidence.log(minute, crash, OLD, count=2, log_id=SYSTEM, severity="WARNING")
+    said = diagnose(evidence.bundle(), S).recommendation
+
+    assert said.startswith("look at the service's instances first"), said
+    assert said.count("first") == 1, said
+    assert "what holds their memory" in said and "the application's last lines before" in said, said
+    assert "the instances' crashes (" not in said, said

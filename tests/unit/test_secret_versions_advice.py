@@ -89,3 +89,37 @@ def test_a_secret_refusal_naming_no_key_keeps_the_versions_advice():
     said = advice("db-pass", refused("projects/demo/secrets/db-pass"))
 
     assert "Cloud KMS" not in said and said.startswith("enable the secret version the revision reads again"), said
+
+
+# The key's refusal decides the step (Cloud KMS, "Destroy and restore key versions"; Secret Manager, "Enable
+# customer-managed encryption keys (CMEK) for Secret Manager"): a destroyed key version cannot be enabled nor its data
+# decrypted; a scheduled one can be restored; a refused permission is the Secret Manager service agent's role.
+HEAD = ('Could not fetch secret "projects/demo/secrets/db-pass/versions/7" for environment variable "DB_PASSWORD". '
+        "Instance startup will now abort: ")
+KEY_REFUSALS = {
+    "destroyed": (f"{KEY}/cryptoKeyVersions/3 is not enabled, current state is: DESTROYED.", "add a new secret version",
+                  "enable the Cloud KMS key version"),
+    "scheduled for destruction": (f"{KEY}/cryptoKeyVersions/3 is not enabled, current state is: DESTROY_SCHEDULED.",
+                                  "restore the Cloud KMS key version", "add a new secret version"),
+    "permission denied on the key": (f"Permission 'cloudkms.cryptoKeyVersions.useToDecrypt' denied on resource '{KEY}' "
+                                     "(or it may not exist).", "grant the Secret Manager service agent",
+                                     "enable the Cloud KMS key version"),
+    "disabled": (f"{KEY}/cryptoKeyVersions/3 is not enabled, current state is: DISABLED.",
+                 "enable the Cloud KMS key version", "add a new secret version"),
+}
+
+
+@pytest.mark.parametrize("said_of_the_key, step, not_step", KEY_REFUSALS.values(), ids=KEY_REFUSALS.keys())
+def test_a_kms_keys_refusal_gets_the_step_for_its_state(said_of_the_key, step, not_step):
+    said = advice("db-pass", HEAD + said_of_the_key)
+
+    assert said.startswith(step) and KEY in said, said
+    assert not_step not in said and "enable the secret version the revision reads again" not in said, said
+
+
+@pytest.mark.parametrize("state", ["DISABLED", "DESTROYED"])
+def test_a_secret_versions_own_state_beside_a_named_key_keeps_the_versions_advice(state):
+    said = advice("db-pass", HEAD + f"Secret Version [db-pass/versions/7] is in {state} state "
+                  f"(kmsKeyVersionName: {KEY}/cryptoKeyVersions/3).")
+
+    assert said.startswith("enable the secret version the revision reads again") and "Cloud KMS" not in said, said

@@ -135,7 +135,7 @@ def evaluate(facts: Facts) -> Finding:
     ended, look = _instances_failed(facts, c, stressed)
     if ended:
         # Its advice is the look-next's for the same lines (narrative.ENDED_BY): said once, here.
-        return c.doubt(ended, look, frozenset({MEMORY if look is INSTANCES_FAILED else CRASHES}))
+        return c.doubt(ended, look, _ENDED_BY_ADVICE[look])
     unresponsive = _instances_unresponsive(facts, c, stressed)
     if unresponsive:
         return c.doubt(unresponsive, INSTANCES_UNRESPONSIVE)
@@ -472,20 +472,18 @@ REFUSED_DIALS = ("look at what listens at the address and port the application d
                  "connector's max instances only if requests wait to cross it")
 
 
-# What a person checks when the 503s are those of instances whose container's process exited.
+# What a person checks when the 503s are those of instances whose container's process exited: Cloud Run's
+# system-log line when the container's process ends (CRASH_EXIT, read once as Facts.crashes; LogSignal.
+# STARTUP_FAILURE's pattern of it, whose comment cites it: not 0, 130, 137 nor 143, the codes of an instance asked to
+# stop). An instance whose process ends mid-request (a Go panic exits 2: golang/go src/runtime/panic.go,
+# fatalpanic, exit(2); a fatal signal ends it) drops its requests in flight as Cloud Run's own 503
+# ("either the HTTP response was malformed or connection to the instance had an error", the
+# troubleshooting page's request-log text). The connector answers nothing and ends no process.
 INSTANCES_CRASHED = ("look at the service's instances first: the application's last lines before Cloud Run's \"Container "
                      "called exit(N)\" or \"Container terminated on signal N.\" (a panic, a fatal signal, an abort, "
                      "an unhandled error) and the request that brought it; "
                      "roll back if a deploy brought the crash, and raise the connector's max instances only if "
                      "requests still fail to cross it once the instances stay up")
-
-
-# Cloud Run's system-log line when the container's process ends (CRASH_EXIT, read once as Facts.crashes; LogSignal.
-# STARTUP_FAILURE's pattern of it, whose comment cites it: not 0, 130, 137 nor 143, the codes of an instance asked to stop). An
-# instance whose process ends mid-request (a Go panic exits 2: golang/go src/runtime/panic.go,
-# fatalpanic, exit(2); a fatal signal ends it) drops its requests in flight as Cloud Run's own 503
-# ("either the HTTP response was malformed or connection to the instance had an error", the
-# troubleshooting page's request-log text). The connector answers nothing and ends no process.
 
 
 # What a person checks when the 503s are those of instances Cloud Run ended over their memory limit.
@@ -494,6 +492,21 @@ INSTANCES_FAILED = ("look at the service's instances first: Cloud Run's system l
                     "memory (a request that loads a large result, a leak, more requests per instance); raise the "
                     "memory limit or lower the concurrency, and raise the connector's max instances only if "
                     "requests still fail to cross it once the instances stay up")
+
+# Both at once (some instances over their memory, others crashed): one step that names both, so that neither is
+# left to the look-next after a "first" (Finding.ended names both).
+INSTANCES_FAILED_AND_CRASHED = (
+    "look at the service's instances first: Cloud Run's system log (\"Memory limit of N MiB exceeded\", or \"Memory "
+    "limit of NM exceeded\" in its older wording) and what holds their memory (a request that loads a large result, a "
+    "leak, more requests per instance), and the application's last lines before Cloud Run's \"Container called "
+    "exit(N)\" or \"Container terminated on signal N.\" (a panic, a fatal signal, an abort, an unhandled error) and "
+    "the request that brought it; raise the memory limit or lower the concurrency, roll back if a deploy brought the "
+    "crash, and raise the connector's max instances only if requests still fail to cross it once the instances stay up")
+
+
+# What each advice above says of what ended the requests (Finding.ended), for the look-next to leave out.
+_ENDED_BY_ADVICE = {INSTANCES_FAILED: frozenset({MEMORY}), INSTANCES_CRASHED: frozenset({CRASHES}),
+                    INSTANCES_FAILED_AND_CRASHED: frozenset({MEMORY, CRASHES})}
 
 
 def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, str]:
@@ -559,7 +572,9 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
             f"failed ({observed}) and nothing shows a request failing "
             "to cross the connector (no hang, no error of reaching the database): their requests in flight end as "
             "503s whatever the connector does, and whatever else crosses it (another service's job on a shared "
-            "one) changes none of them", INSTANCES_FAILED if killed else INSTANCES_CRASHED)
+            "one) changes none of them",
+            INSTANCES_FAILED_AND_CRASHED if killed and (exited or signalled) else INSTANCES_FAILED if killed
+            else INSTANCES_CRASHED)
 
 
 def _signals_words(signalled: Sequence[tuple[LogRecord, int]]) -> str:

@@ -81,22 +81,72 @@ _KMS_KEY = re.compile(r"projects/[^/\s\"'\]]+/locations/[^/\s\"'\]]+/keyRings/[^
                       r"(?:/cryptoKeyVersions/[0-9]+)?")
 
 
-def _kms_keys(text: str) -> set[str]:
-    return set(_KMS_KEY.findall(text))
+# What a line naming a key says of it, each with its own step (`_KEY_STEPS`). Cloud KMS names a key version's state
+# (CryptoKeyVersion.state: ENABLED, DISABLED, DESTROYED, DESTROY_SCHEDULED; google/cloud/kms/v1/resources.proto) and
+# refuses a caller without the permission in IAM's words ("Permission 'cloudkms.cryptoKeyVersions.useToDecrypt'
+# denied on resource '<key>' (or it may not exist)."). Secret Manager decrypts with its own service agent, which
+# holds the Cloud KMS CryptoKey Encrypter/Decrypter role on the key (Secret Manager, "Enable customer-managed
+# encryption keys (CMEK) for Secret Manager"). Whether Secret Manager passes either refusal on in these words, and
+# whether Cloud Run quotes it, is UNCONFIRMED: a line that names a key but not its state nor a permission is read as
+# a key version not enabled, the advice before this reading (the key is named either way, never guessed).
+_KEY_DESTROYED = re.compile(r"current state is:? DESTROYED\b|\bkey version[^\n]*?\bis destroyed", re.IGNORECASE)
+_KEY_SCHEDULED = re.compile(r"\bDESTROY_SCHEDULED\b|\bscheduled for destruction", re.IGNORECASE)
+_KEY_DENIED = re.compile(r"Permission '?cloudkms\.cryptoKeyVersions\.useTo(?:De|En)crypt'? denied|"
+                         r"cloudkms\.cryptoKeyEncrypterDecrypter", re.IGNORECASE)
+# The secret version's own state, said by Secret Manager ("Secret Version [S/versions/V] is in DISABLED state"):
+# the key a line also names (the version's kmsKeyVersionName) is not what refused it.
+_SECRET_STATE = re.compile(r"Secret Version \[[^\]\n]*\] is in (?:DISABLED|DESTROYED) state", re.IGNORECASE)
+
+# Cloud KMS, "Destroy and restore key versions": data encrypted with a destroyed key version cannot be decrypted,
+# and only a version scheduled for destruction can be restored (restored, it is DISABLED until enabled). A destroyed
+# key version makes the secret version it encrypted unreadable for good: a new secret version, under an enabled key
+# version, is the way back.
+_KEY_STEPS = {
+    "destroyed": ("add a new secret version (encrypted under an enabled version of the Cloud KMS key) and point the "
+                  "revision at it: the key version that encrypted this one is destroyed ({keys}), and nothing it "
+                  "encrypted can be decrypted again (Cloud KMS, \"Destroy and restore key versions\")"),
+    "scheduled": ("restore the Cloud KMS key version the secret is encrypted with while it is still scheduled for "
+                  "destruction ({keys}), then enable it: once destroyed, only a new secret version helps"),
+    "denied": ("grant the Secret Manager service agent (service-PROJECT_NUMBER@gcp-sa-secretmanager.iam.gserviceaccount"
+               ".com) roles/cloudkms.cryptoKeyEncrypterDecrypter on the Cloud KMS key ({keys}): Cloud KMS refuses it "
+               "the key, not the secret to the revision"),
+    "disabled": ("enable the Cloud KMS key version the secret is encrypted with ({keys}; its state in Cloud KMS: "
+                 "disabled, or scheduled for destruction and restorable until then)"),
+}
+
+
+def _key_refusal(text: str) -> str:
+    """What the line says refused the key (a `_KEY_STEPS` name), or "" when it names no key or says the secret
+    version's own state."""
+    if _SECRET_STATE.search(text) or not _KMS_KEY.search(text):
+        return ""
+    return ("scheduled" if _KEY_SCHEDULED.search(text) else "destroyed" if _KEY_DESTROYED.search(text)
+            else "denied" if _KEY_DENIED.search(text) else "disabled")
+
+
+def _kms_advice(secrets: list[LogRecord]) -> str:
+    """The steps for the Cloud KMS keys the secret failures name, by what each says refused it, or "": each step
+    names its keys (at most three)."""
+    keys: dict[str, set[str]] = {}
+    for text, refusal in per_text(_key_refusal, secrets).items():
+        if refusal:
+            keys.setdefault(refusal, set()).update(_KMS_KEY.findall(text))
+    steps = [_KEY_STEPS[name].format(keys=", ".join(sorted(keys[name])[:3])) for name in _KEY_STEPS if name in keys]
+    if not steps:
+        return ""
+    return ("; ".join(steps) + "; and look at who changed the key or its roles (Cloud KMS's Admin Activity audit "
+            "log): until then, neither the secret version nor a role on the secret makes the secret readable")
 
 
 def _secret_advice(secrets: list[LogRecord]) -> str:
     """What a person does about the secret failures, by what they say: the Cloud KMS key a secret is
-    encrypted with, when the lines name one (`_KMS_KEY`: enabling the secret version or granting a role on
-    the secret changes nothing while the key version is disabled); IAM refusing the caller (a role to
+    encrypted with, when the lines say it refused (`_kms_advice`: enabling the secret version or granting a role
+    on the secret changes nothing while Cloud KMS refuses the key); IAM refusing the caller (a role to
     grant); or a version disabled, destroyed or missing (refused to every account alike, so no role
     helps)."""
-    keys = sorted(found_in(_kms_keys, secrets))
-    if keys:
-        return (f"enable the Cloud KMS key version the secret is encrypted with ({', '.join(keys[:3])}; its state in "
-                "Cloud KMS: disabled, or scheduled for destruction and restorable until then) and look at who "
-                "changed it (Cloud KMS's Admin Activity audit log): while it is not enabled, neither the secret "
-                "version nor a role on the secret makes the secret readable")
+    kms = _kms_advice(secrets)
+    if kms:
+        return kms
     denied = per_text(_denied, secrets).values()
     if all(denied):
         return "grant roles/secretmanager.secretAccessor on the secret to the revision's service account"
