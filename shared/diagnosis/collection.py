@@ -15,7 +15,7 @@ Cost of one collection, at most 15 API calls, 16 for an alert, each read below m
   the budget has room (in the fullest collection it takes the third read's place):
   VPC Access:  GET the target's connector (target_connector_name)                       1
   and beside it, but in the verification sweep, own room (TARGET_CONNECTOR_READS):
-  Monitoring:  that connector's instances and cpu/utilizations (how full it is)           (2)
+  Monitoring:  that connector's instances, cpu/utilizations, byte counters (how full)     (4)
   if a Cloud SQL instance is known (revision volumes or config):
   Monitoring:  cloudsql database/up, database/cpu/utilization                           2
   and, with a deploy the suspect, only when the budget keeps room for the third read below:
@@ -97,9 +97,9 @@ FAILURE_READS = 1
 # more is read in part, and a gap says so.
 TARGET_SECRET_READS = 2
 # The reads of how full a rollback's candidate target's connector is, wherever a target is picked (not in the
-# sweep's collection): connector/instances and connector/cpu/utilizations, beside its GET (_target_connector),
+# sweep's collection): connector/instances, connector/cpu/utilizations and its two byte counters, beside its GET (_target_connector),
 # with their own room in the budget: a connector that exists may be at its ceiling with another service's load (target_deps.connector_without_room).
-TARGET_CONNECTOR_READS = 2
+TARGET_CONNECTOR_READS = 4
 # The most request-log lines one read takes: ListLogEntries' largest page ("page_size ... the maximum
 # value is 1000": ListLogEntriesRequest, google/logging/v2/logging.proto).
 REQUEST_LINES = 1000
@@ -625,14 +625,15 @@ class _TargetReads:
         """The bundle's target_secrets and, when read, target_connector, from `found` (the round's answers)."""
         answered: dict[str, Any] = {"target_secrets": _secret_answers(found, self.reads, self.secrets)}
         # Its fullness' answers are no field of the bundle by themselves: taken out of `found` whatever the GET got.
-        fullness = {key: found.pop(f"target_{key}", None) for key, *_ in _FULLNESS}
-        failed = [self.reads.refused[f"target_{key}"] or "UNAVAILABLE" for key, *_ in _FULLNESS
+        fullness = {key: found.pop(f"target_{key}", None) for key, *_ in _TARGET_FULLNESS}
+        failed = [self.reads.refused[f"target_{key}"] or "UNAVAILABLE" for key, *_ in _TARGET_FULLNESS
                   if f"target_{key}" in self.reads.refused]
         if "target_connector" in found and self.target is not None:
             answered["target_connector"] = TargetConnectorRead(
                 name=self.target[0], revisions=self.target[1], connector=found["target_connector"],
                 refusal=self.reads.refused.get("target_connector", ""),
                 instances=fullness["connector_instances"], cpu=fullness["connector_cpu"],
+                received_bytes=fullness["connector_bytes"], sent_bytes=fullness["connector_sent_bytes"],
                 fullness_refusal=failed[0] if failed else "")
         return answered
 
@@ -820,7 +821,7 @@ def _target_connector(reads: "_Reads", readers: "Readers", scope: "_Scope", name
     # promotion's last round holds every read so), kept by its code (_never_retried names a transient one's) in
     # TargetConnectorRead.fullness_refusal: the rule holds the rollback on a fullness not known.
     reads.budget.limit += TARGET_CONNECTOR_READS
-    for key, metric, aligner, reducer in _FULLNESS:
+    for key, metric, aligner, reducer in _TARGET_FULLNESS:
         query = _connector_query(scope, name, metric, aligner, reducer)
         reads.add(f"target_{key}", f"monitoring: connector/{metric} (the rollback's candidate target's connector)",
                   lambda q=query: _never_retried(lambda: readers.monitoring.query(q)), never_raised=True,
@@ -1195,6 +1196,16 @@ P50_NOTE = " | p50 per revision: its series' buckets added"
 # How full a connector is: its instances (against its max) and its CPU p99, each one ListTimeSeries call.
 _FULLNESS = (("connector_instances", "instances", "ALIGN_MAX", "REDUCE_MAX"),
              ("connector_cpu", "cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX"))
+# Its throughput: both byte counters. Which direction each counts (from the serverless side or from the VPC
+# network) is not said by Google's metric list (cloud.google.com/monitoring/api/metrics_gcp, vpcaccess:
+# UNCONFIRMED), and a connector carrying large answers back from the database is busy on one of them only.
+# Throughput is judged on the larger of the two, minute by minute (Facts.bytes_by_minute), which is right under
+# either reading. Monitoring takes one metric type per ListTimeSeries call ("The filter must specify a single
+# metric type", ListTimeSeriesRequest.filter), so each is a call of its own.
+_THROUGHPUT = (("connector_bytes", "received_bytes_count", "ALIGN_RATE", "REDUCE_SUM"),
+               ("connector_sent_bytes", "sent_bytes_count", "ALIGN_RATE", "REDUCE_SUM"))
+# A rollback target's connector is read as the path's is: full by CPU or by throughput (target_deps).
+_TARGET_FULLNESS = _FULLNESS + _THROUGHPUT
 
 
 def _connector_query(scope: "_Scope", connector: str, name: str, aligner: str, reducer: str) -> MetricQuery:
@@ -1210,17 +1221,8 @@ def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope
         reads.metric(key, f"monitoring: connector/{name}", monitoring.query,
                      _connector_query(scope, connector, name, aligner, reducer))
 
-    for key, name, aligner, reducer in _FULLNESS:
+    for key, name, aligner, reducer in _TARGET_FULLNESS:   # the same reads as a rollback target's connector's
         metric(key, name, aligner, reducer)
-    # Both byte counters: which direction each counts (from the serverless side or from the VPC
-    # network) is not said by Google's metric list (cloud.google.com/monitoring/api/metrics_gcp,
-    # vpcaccess: UNCONFIRMED), and a connector carrying large answers back from the database is busy
-    # on one of them only. Throughput is judged on the larger of the two, minute by minute
-    # (Facts.connector_bytes), which is right under either reading. Monitoring takes one metric
-    # type per ListTimeSeries call ("The filter must specify a single metric type",
-    # ListTimeSeriesRequest.filter), so this is a call of its own.
-    metric("connector_bytes", "received_bytes_count", "ALIGN_RATE", "REDUCE_SUM")
-    metric("connector_sent_bytes", "sent_bytes_count", "ALIGN_RATE", "REDUCE_SUM")
 
 
 def database_id(connection_name: str) -> str:

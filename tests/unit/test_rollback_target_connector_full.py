@@ -187,3 +187,23 @@ def test_a_target_shows_room_only_by_carrying_cleanly_in_the_minutes_read_full(e
     """Connector full from -2 on (4 of the 8 whole minutes): the stable revision's requests in those minutes judge."""
     result, action = _judged(_full_in(range(-1, 3)), evidence())
     assert (result.known_good_revision, action) == expected, result.summary
+
+
+def _bytes(mbps: float) -> MetricResult:
+    """A byte counter's rate (ALIGN_RATE: bytes a second) at `mbps` in every minute from -39 to +5."""
+    return _minutes(mbps * 1e6 / 8, mbps * 1e6 / 8)
+
+
+# OLD's connector (3 of 3 e2-micro instances: a 300 Mbps ceiling) with its CPU p99 at 60 %, and its throughput.
+THROUGHPUT = {
+    "293 of 300 Mbps received: full by throughput, no target": (_bytes(293), None, NO_TARGET),
+    "293 of 300 Mbps sent (the other counter): no target": (None, _bytes(293), NO_TARGET),
+    "120 of 300 Mbps: room, rolled back": (_bytes(120), _bytes(40), ROLLBACK),
+}
+
+
+@pytest.mark.parametrize("received, sent, expected", THROUGHPUT.values(), ids=THROUGHPUT.keys())
+def test_a_target_connector_full_by_throughput_is_read_as_the_paths_is(received, sent, expected):
+    read = full((2, 3), (0.6, 0.6)).model_copy(update={"received_bytes": received, "sent_bytes": sent})
+    result, action = _judged(read)
+    assert (result.known_good_revision, action) == expected, result.summary

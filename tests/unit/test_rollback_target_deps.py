@@ -160,7 +160,8 @@ def test_the_target_connector_read_never_exceeds_the_budget(used, planned):
 
     _target_connector(reads, Readers(run=None, monitoring=None), scope, OLD_CONN)   # planned, never run here
 
-    fullness = ["target_connector_instances", "target_connector_cpu"]
+    fullness = ["target_connector_instances", "target_connector_cpu", "target_connector_bytes",
+                "target_connector_sent_bytes"]
     assert budget.used == (used + 1 + TARGET_CONNECTOR_READS if planned else used) <= budget.limit
     assert [r.key for r in reads.planned] == (["target_connector", *fullness] if planned else [""])
     if planned:   # on the connector's own project and location, as the serving connector's are read
@@ -191,5 +192,7 @@ def test_the_target_connector_fullness_is_read_wherever_a_target_is_picked(alert
                       known=(service, revisions), started_at=T0, settings=S, path=CONNECTOR, sql=(),
                       alert=alert and object(), suspect=suspect, sweep=sweep)
     keys = [r.key for r in reads.planned]
-    assert keys == ["target_connector", *(["target_connector_instances", "target_connector_cpu"] if planned else [])]
+    fullness = ["target_connector_instances", "target_connector_cpu", "target_connector_bytes",
+                "target_connector_sent_bytes"]
+    assert keys == ["target_connector", *(fullness if planned else [])]
     assert reads.budget.limit == MAX_API_CALLS + (TARGET_CONNECTOR_READS if planned else 0)

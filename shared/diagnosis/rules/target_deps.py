@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from shared.diagnosis.connector_names import Naming, names_connector, two_connectors
 from shared.diagnosis.env_hosts import connection_names, deploy_brought_instance
 from shared.diagnosis.evidence import Revision, TargetConnectorRead, all_logged_by, short_name
-from shared.diagnosis.facts import Facts
+from shared.diagnosis.facts import Facts, ceiling_mbps
 from shared.diagnosis.log_signals import instance_named, per_text
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS
@@ -83,7 +83,8 @@ def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candida
     routes through and the suspect does not (connector_gone's, READY as read) sat at its ceiling, minute by
     minute as the path's connector is read (saturated_stretch.ceiling_states_of: at its max instances,
     Connector.max_instances, "Maximum value of instances in autoscaling group underlying the connector", VPC
-    Access v1 Connector, with its CPU p99 at connector_cpu_saturation in that same minute), in
+    Access v1 Connector, with its CPU p99 at connector_cpu_saturation, or its throughput at
+    connector_throughput_ratio of its machine type's ceiling, in that same minute: _states), in
     hang_minutes_ratio of the whole minutes since the suspect's deploy (_whole_minutes: up to Facts.complete_until,
     a minute Monitoring may not have ingested yet is not counted), a whole minute with no point counted as not
     shown full: another service's load fills it, and the traffic sent back meets a connector that cannot grow.
@@ -106,23 +107,27 @@ def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candida
         if _carries_it_now(facts, c, suspect, candidate, window):
             return ""
         return _fullness_unknown(c, suspect, candidate, read.name, read.fullness_refusal)
-    if not ceiling_states_of(facts, ceiling, read.instances, read.cpu, window):
+    if not _states(facts, read, window):
         return ""
     # Only whole minutes count (_whole_minutes): a minute Monitoring has not ingested yet is no room.
     window = _whole_minutes(facts, window, facts.busiest_by_minute(read.instances, window))
-    states = ceiling_states_of(facts, ceiling, read.instances, read.cpu, window)
+    states = _states(facts, read, window)
     minutes = max(int((window.end - window.start).total_seconds() // 60), len(states))
     full_minutes = sum(states.values())
     if _carries_it_now(facts, c, suspect, candidate, _full_since(window, states)):
         return ""
     cpu = [min(v, 1.0) for v in facts.busiest_by_minute(read.cpu, window).values()]
+    mbps = [v * 8 / 1e6 for v in facts.bytes_by_minute((read.received_bytes, read.sent_bytes), window).values()]
+    most = f"{max(mbps):.0f} Mbps of its {ceiling_mbps(read.connector) or '?'}" if mbps else "throughput not read"
     observed = (f"{short_name(read.name)}: at its max {ceiling} instances with CPU p99 >= "
-                f"{s.connector_cpu_saturation:.0%} in the same minute in {full_minutes} of the {minutes} whole minutes "
-                f"{window} ({len(states)} read; CPU p99 max {max(cpu, default=0.0):.0%})")
+                f"{s.connector_cpu_saturation:.0%} or throughput >= {s.connector_throughput_ratio:.0%} of its "
+                f"{read.connector.machine_type} ceiling in the same minute in {full_minutes} of the {minutes} whole "
+                f"minutes {window} ({len(states)} read; CPU p99 max {max(cpu, default=0.0):.0%}, {most} at most)")
     if minutes < MIN_FULL_MINUTES:
         return _too_few_minutes(c, suspect, candidate, read.name, observed)
     full = full_minutes >= s.hang_minutes_ratio * minutes
-    c.cite("metric", f"monitoring: connector/instances, connector/cpu/utilizations of {read.name}", observed,
+    c.cite("metric", f"monitoring: connector/instances, connector/cpu/utilizations, byte counters of {read.name}",
+           observed,
            f"the rollback target's own connector has room (at its ceiling in fewer than {s.hang_minutes_ratio:.0%} "
            f"of the whole minutes since the deploy, at least {MIN_FULL_MINUTES} of them)", not full)
     if not full:
@@ -131,6 +136,15 @@ def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candida
             f"does not, and it is full now ({observed}): sending {candidate.short_name} the traffic sends it over a "
             "connector that cannot grow, so a rollback is not shown to restore the service; check who fills "
             f"{short_name(read.name)} before moving traffic back")
+
+
+def _states(facts: Facts, read: TargetConnectorRead, window: Window) -> dict[int, bool]:
+    """The connector's minutes at its ceiling, read as the path's connector is (saturated_stretch.ceiling_states):
+    at its max instances with its CPU p99 or its throughput (the larger byte counter, against its machine type's
+    ceiling: facts.ceiling_mbps) at the bar in the same minute."""
+    rates = facts.bytes_by_minute((read.received_bytes, read.sent_bytes), window)
+    return ceiling_states_of(facts, read.connector.max_instances if read.connector else 0, read.instances, read.cpu,
+                             window, rates=rates, ceiling=ceiling_mbps(read.connector))
 
 
 def _whole_minutes(facts: Facts, window: Window, instances: dict[int, float]) -> Window:
@@ -196,7 +210,7 @@ def _carries_it_now(facts: Facts, c: Citation, suspect: Revision, candidate: Rev
 
 
 def _fullness_unknown(c: Citation, suspect: Revision, candidate: Revision, named: str, code: str) -> str:
-    """The hold when the connector's two Monitoring reads failed: how full it is is not known."""
+    """The hold when the connector's Monitoring reads failed: how full it is is not known."""
     project = named.split("/")[1] if named.count("/") >= 5 else "the connector's project"
     # ListTimeSeries needs monitoring.timeSeries.list on the project named in the request ("Authorization
     # requires the following IAM permission on the specified resource name: monitoring.timeSeries.list",
@@ -206,8 +220,8 @@ def _fullness_unknown(c: Citation, suspect: Revision, candidate: Revision, named
            f"read failed ({code}): how full it is is not known", "the rollback target's own connector has room",
            False)
     return (f"{candidate.short_name} routes through connector {short_name(named)}, which {suspect.short_name} does "
-            f"not, and how full it is could not be read (Monitoring answered {code} for its connector/instances and "
-            f"connector/cpu/utilizations): sending {candidate.short_name} the traffic may send it over a connector "
+            f"not, and how full it is could not be read (Monitoring answered {code} for its connector/instances, "
+            f"connector/cpu/utilizations and byte counters): sending {candidate.short_name} the traffic may send it over a connector "
             f"that cannot grow, so a rollback is not shown to restore the service; grant monitoring.timeSeries.list "
             f"(roles/monitoring.viewer) on project {project} or check the connector there")
 
