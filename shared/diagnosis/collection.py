@@ -14,8 +14,8 @@ Cost of one collection, at most 15 API calls, 16 for an alert, each read below m
   if a rollback's candidate target names a connector the serving revisions do not use, and
   the budget has room (in the fullest collection it takes the third read's place):
   VPC Access:  GET the target's connector (target_connector_name)                       1
-  and beside it on the alert path, own room (TARGET_CONNECTOR_READS):
-  Monitoring:  that connector's instances and cpu/utilizations (how full it is)           (2)
+  and beside it, but in the verification sweep, own room (TARGET_CONNECTOR_READS):
+  Monitoring:  that connector's instances, cpu/utilizations, byte counters (how full)     (4)
   if a Cloud SQL instance is known (revision volumes or config):
   Monitoring:  cloudsql database/up, database/cpu/utilization                           2
   and, with a deploy the suspect, only when the budget keeps room for the third read below:
@@ -96,10 +96,10 @@ FAILURE_READS = 1
 # with its own room in the budget (the budget grows by the reads planned, never past this): a revision that pins
 # more is read in part, and a gap says so.
 TARGET_SECRET_READS = 2
-# The alert path's reads of how full a rollback's candidate target's connector is (connector/instances and
-# connector/cpu/utilizations), beside its GET (_target_connector), with their own room in the budget: a
-# connector that exists may be at its ceiling with another service's load (target_deps.connector_without_room).
-TARGET_CONNECTOR_READS = 2
+# The reads of how full a rollback's candidate target's connector is, wherever a target is picked (not in the
+# sweep's collection): connector/instances, connector/cpu/utilizations and its two byte counters, beside its GET (_target_connector),
+# with their own room in the budget: a connector that exists may be at its ceiling with another service's load (target_deps.connector_without_room).
+TARGET_CONNECTOR_READS = 4
 # The most request-log lines one read takes: ListLogEntries' largest page ("page_size ... the maximum
 # value is 1000": ListLogEntriesRequest, google/logging/v2/logging.proto).
 REQUEST_LINES = 1000
@@ -448,7 +448,8 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     # connections: with a deploy the suspect (by its create_time), in this round.
     deploy = rollback_suspect(service, revisions, incident_started_at, settings)
     targets = _TargetReads.plan(reads, readers, scope, known=(service, revisions), started_at=incident_started_at,
-                                settings=settings, path=connector_name, sql=sql, alert=alert, suspect=deploy)
+                                settings=settings, path=connector_name, sql=sql, alert=alert, suspect=deploy,
+                                sweep=reach_back is not None)
     found = reads.run()
     found["latencies"], found["latencies_p50"] = latency_percentiles(found["latencies"])
     if readers.logging is not None and found["logs"] is None and extra and budget.used + 1 <= budget.limit \
@@ -480,7 +481,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     # without the alert's filter, if made, has already taken its own.
     late = _TargetReads.plan(last, readers, scope, known=(service, revisions), started_at=incident_started_at,
                              settings=settings, path=connector_name, sql=sql, alert=alert, suspect=promoted,
-                             kept_back=1 if candidates else 0) if promoted is not None else None
+                             kept_back=1 if candidates else 0, sweep=reach_back is not None) if promoted is not None else None
     if candidates and budget.used + 1 <= budget.limit:
         _target_startup(last, readers.logging, scope, candidates, now)
     elif candidates:
@@ -591,19 +592,23 @@ class _TargetReads:
     @classmethod
     def plan(cls, reads: "_Reads", readers: "Readers", scope: "_Scope", *, known: tuple[Service, Sequence[Revision]],
              started_at: datetime, settings: DiagnosisSettings, path: str | None, sql: tuple[str, ...],
-             alert: AlertContext | None, suspect: Revision | None, kept_back: int = 1) -> "_TargetReads":
+             alert: AlertContext | None, suspect: Revision | None, kept_back: int = 1,
+             sweep: bool = False) -> "_TargetReads":
         """`suspect`: bad_revision's, a deploy by its create_time or a promotion as Facts.promotion dates it
         (`promoted_suspect`); None plans nothing. The budget's room is judged as each is planned: in the round
         with a deploy the suspect, or in the last round, before the candidates' startups, with a promotion.
         `kept_back`: the calls the database's connections leave for a read after this round (the third read
-        after the second round; in the last round, the startups' read when it is still to come, else none)."""
+        after the second round; in the last round, the startups' read when it is still to come, else none). `sweep`: the
+        verification sweep's collection (collect's reach_back), which verifies an action taken and picks no target."""
         if suspect is None:
             return cls(reads)
         service, revisions = known
         target = target_connector_name(service, revisions, started_at, settings, path, promoted=suspect)
         if target is not None and readers.vpcaccess is not None:
-            # How full it is only on the alert path, as the secret versions: the sweep verifies an action taken.
-            _target_connector(reads, readers, scope, target[0], fullness=alert is not None)
+            # How full it is on every path that picks a target (the alert's, an operator's rollback_traffic with no
+            # revision named and the on-demand diagnose, both with no alert): not on the sweep, which verifies an
+            # action taken.
+            _target_connector(reads, readers, scope, target[0], fullness=not sweep)
         if sql and alert is not None and _sql_connections_wanted(service, revisions, started_at, settings,
                                                                  reads.budget, promoted=suspect,
                                                                  kept_back=kept_back):
@@ -620,14 +625,15 @@ class _TargetReads:
         """The bundle's target_secrets and, when read, target_connector, from `found` (the round's answers)."""
         answered: dict[str, Any] = {"target_secrets": _secret_answers(found, self.reads, self.secrets)}
         # Its fullness' answers are no field of the bundle by themselves: taken out of `found` whatever the GET got.
-        fullness = {key: found.pop(f"target_{key}", None) for key, *_ in _FULLNESS}
-        failed = [self.reads.refused[f"target_{key}"] or "UNAVAILABLE" for key, *_ in _FULLNESS
+        fullness = {key: found.pop(f"target_{key}", None) for key, *_ in _TARGET_FULLNESS}
+        failed = [self.reads.refused[f"target_{key}"] or "UNAVAILABLE" for key, *_ in _TARGET_FULLNESS
                   if f"target_{key}" in self.reads.refused]
         if "target_connector" in found and self.target is not None:
             answered["target_connector"] = TargetConnectorRead(
                 name=self.target[0], revisions=self.target[1], connector=found["target_connector"],
                 refusal=self.reads.refused.get("target_connector", ""),
                 instances=fullness["connector_instances"], cpu=fullness["connector_cpu"],
+                received_bytes=fullness["connector_bytes"], sent_bytes=fullness["connector_sent_bytes"],
                 fullness_refusal=failed[0] if failed else "")
         return answered
 
@@ -815,7 +821,7 @@ def _target_connector(reads: "_Reads", readers: "Readers", scope: "_Scope", name
     # promotion's last round holds every read so), kept by its code (_never_retried names a transient one's) in
     # TargetConnectorRead.fullness_refusal: the rule holds the rollback on a fullness not known.
     reads.budget.limit += TARGET_CONNECTOR_READS
-    for key, metric, aligner, reducer in _FULLNESS:
+    for key, metric, aligner, reducer in _TARGET_FULLNESS:
         query = _connector_query(scope, name, metric, aligner, reducer)
         reads.add(f"target_{key}", f"monitoring: connector/{metric} (the rollback's candidate target's connector)",
                   lambda q=query: _never_retried(lambda: readers.monitoring.query(q)), never_raised=True,
@@ -1190,6 +1196,16 @@ P50_NOTE = " | p50 per revision: its series' buckets added"
 # How full a connector is: its instances (against its max) and its CPU p99, each one ListTimeSeries call.
 _FULLNESS = (("connector_instances", "instances", "ALIGN_MAX", "REDUCE_MAX"),
              ("connector_cpu", "cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX"))
+# Its throughput: both byte counters. Which direction each counts (from the serverless side or from the VPC
+# network) is not said by Google's metric list (cloud.google.com/monitoring/api/metrics_gcp, vpcaccess:
+# UNCONFIRMED), and a connector carrying large answers back from the database is busy on one of them only.
+# Throughput is judged on the larger of the two, minute by minute (Facts.bytes_by_minute), which is right under
+# either reading. Monitoring takes one metric type per ListTimeSeries call ("The filter must specify a single
+# metric type", ListTimeSeriesRequest.filter), so each is a call of its own.
+_THROUGHPUT = (("connector_bytes", "received_bytes_count", "ALIGN_RATE", "REDUCE_SUM"),
+               ("connector_sent_bytes", "sent_bytes_count", "ALIGN_RATE", "REDUCE_SUM"))
+# A rollback target's connector is read as the path's is: full by CPU or by throughput (target_deps).
+_TARGET_FULLNESS = _FULLNESS + _THROUGHPUT
 
 
 def _connector_query(scope: "_Scope", connector: str, name: str, aligner: str, reducer: str) -> MetricQuery:
@@ -1205,17 +1221,8 @@ def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope
         reads.metric(key, f"monitoring: connector/{name}", monitoring.query,
                      _connector_query(scope, connector, name, aligner, reducer))
 
-    for key, name, aligner, reducer in _FULLNESS:
+    for key, name, aligner, reducer in _TARGET_FULLNESS:   # the same reads as a rollback target's connector's
         metric(key, name, aligner, reducer)
-    # Both byte counters: which direction each counts (from the serverless side or from the VPC
-    # network) is not said by Google's metric list (cloud.google.com/monitoring/api/metrics_gcp,
-    # vpcaccess: UNCONFIRMED), and a connector carrying large answers back from the database is busy
-    # on one of them only. Throughput is judged on the larger of the two, minute by minute
-    # (Facts.connector_bytes), which is right under either reading. Monitoring takes one metric
-    # type per ListTimeSeries call ("The filter must specify a single metric type",
-    # ListTimeSeriesRequest.filter), so this is a call of its own.
-    metric("connector_bytes", "received_bytes_count", "ALIGN_RATE", "REDUCE_SUM")
-    metric("connector_sent_bytes", "sent_bytes_count", "ALIGN_RATE", "REDUCE_SUM")
 
 
 def database_id(connection_name: str) -> str:

@@ -915,11 +915,14 @@ class TargetConnectorRead(_Model):
     # The read's permanent refusal, by its canonical code ("NOT_FOUND": the connector does not exist,
     # AIP-131 "Standard methods: Get"; "PERMISSION_DENIED", ...); "" when it was read.
     refusal: str = ""
-    # How full it is (collection._FULLNESS): connector/instances (max per minute) and connector/cpu/utilizations
-    # (p99 per minute); None when not read or refused.
+    # How full it is (collection._TARGET_FULLNESS): connector/instances (max per minute), connector/cpu/utilizations
+    # (p99 per minute) and its two byte counters (rate per minute, summed): the path's connector's reads; None when
+    # not read or refused.
     instances: MetricResult | None = None
     cpu: MetricResult | None = None
-    # Either of those two reads' failure, by its canonical code ("PERMISSION_DENIED": no monitoring.timeSeries.list
+    received_bytes: MetricResult | None = None
+    sent_bytes: MetricResult | None = None
+    # Any of those four reads' failure, by its canonical code ("PERMISSION_DENIED": no monitoring.timeSeries.list
     # on the connector's project, a Shared VPC host's; "UNAVAILABLE", ...); "" when both answered, with points or
     # none. Kept apart from None so that a fullness not known is never read as a connector with room.
     fullness_refusal: str = ""

@@ -27,8 +27,8 @@ from shared.diagnosis.citation import query_of
 from shared.diagnosis.connector_news import ConnectorNews, news_of
 from shared.diagnosis.database_errors import (bare_link_lines, closed_count, lines_but, never_left_by_kind,
                                              refusals_by_kind, refused_dial_count)
-from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, all_logged_by,
-                                       ascending, at_micros, logged_by, micros)
+from shared.diagnosis.evidence import (Connector, Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
+                                       all_logged_by, ascending, at_micros, logged_by, micros)
 from shared.diagnosis.log_signals import (AT_LEAST_ERROR, AT_LEAST_WARNING, SIGNAL_COMBINATIONS, LogSignal,
                                          classify_all, crash_exit, crash_signal, dials_and_answers, downstream_waits, failure_read_takes,
                                          holds_a_needle, per_text, top_counted)
@@ -48,6 +48,12 @@ PINNED_AT_TIMEOUT = 0.9
 # Connector throughput per instance, in Mbps (docs table: f1-micro 100-500, e2-micro 200-1000,
 # e2-standard-4 3200-16000 across 2..10 instances). UNCONFIRMED against the current page.
 CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4": 1600}
+
+
+def ceiling_mbps(connector: Connector | None) -> float | None:
+    """A connector's throughput at its max instances (CONNECTOR_MBPS_PER_INSTANCE); None for a machine type not known."""
+    per_instance = CONNECTOR_MBPS_PER_INSTANCE.get(connector.machine_type) if connector else None
+    return per_instance * connector.max_instances if per_instance else None
 
 
 # Cloud Run's request metrics are sampled every 60 s and become visible up to ~180 s later (UNCONFIRMED:
@@ -1046,8 +1052,13 @@ class Facts:
     def connector_bytes_by_minute(self, window: Window) -> dict[int, float]:
         """`connector_bytes` keyed by each minute's end (microseconds), for a reader that lines the minutes up
         with another series' (saturated_stretch)."""
+        return self.bytes_by_minute((self.b.connector_bytes, self.b.connector_sent_bytes), window)
+
+    def bytes_by_minute(self, results: Sequence[MetricResult | None], window: Window) -> dict[int, float]:
+        """Per minute end (microseconds) in `window`: the larger of the byte counters' `results`, each summed over
+        its series (any connector's: the path's, a rollback target's)."""
         per_minute: dict[int, float] = {}
-        for result in (self.b.connector_bytes, self.b.connector_sent_bytes):
+        for result in results:
             summed: dict[int, float] = {}
             for series in self.points(result):
                 ends, values = series.columns_in(window)
@@ -1069,9 +1080,7 @@ class Facts:
         return self.b.connector_bytes, "received"
 
     def connector_ceiling_mbps(self) -> float | None:
-        c = self.b.connector
-        per_instance = CONNECTOR_MBPS_PER_INSTANCE.get(c.machine_type) if c else None
-        return per_instance * c.max_instances if per_instance else None
+        return ceiling_mbps(self.b.connector)
 
     # --- Cloud SQL --------------------------------------------------------------------------
 

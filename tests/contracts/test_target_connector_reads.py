@@ -1,7 +1,8 @@
 """The rollback target's own connector, read against the stand-ins through the real adapters: its GET, and on the
-alert path its `connector/instances` and `connector/cpu/utilizations`, each one ListTimeSeries call on the
+path that picks a target its `connector/instances`, `connector/cpu/utilizations` and both byte counters
+(`received_bytes_count`, `sent_bytes_count`), each one ListTimeSeries call on the
 connector's own project (a Shared VPC host's, where its metrics are: the `vpc_access_connector` resource's
-`project_id`, cloud.google.com/monitoring/api/resources#tag_vpc_access_connector). The two queries are the
+`project_id`, cloud.google.com/monitoring/api/resources#tag_vpc_access_connector). The four queries are the
 path connector's (docs/api-contracts.md, "The queries of one collection") with the target connector's name and project: a
 change to them shows here, beside the table. Scenario rollback_target_host_connector_at_ten_after_move_to_direct_egress.
 """
@@ -30,5 +31,5 @@ def test_the_target_connector_fullness_queries(standin_env, anchor):
     collect(ORDERS, anchor, readers, DiagnosisSettings(), anchor + timedelta(minutes=2), alert=FIVE_XX)
     target = [r for r in _recorded(standin_env.monitoring) if 'resource.type = "vpc_access_connector"'
               in r["request"].get("filter", "")]
-    assert len(target) == 2, target
+    assert len(target) == 4, target
     _check("monitoring_target_connector", target, ordered=False)

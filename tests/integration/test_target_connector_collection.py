@@ -27,10 +27,10 @@ OLD_CONN = "projects/ord-prod/locations/us-east1/connectors/ord-conn"
 NEW_CONN = "projects/ord-prod/locations/us-east1/connectors/ord-conn-2"
 
 
-def _collected(service, anchor, alert=None):
+def _collected(service, anchor, alert=None, reach_back=None):
     readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
                       vpcaccess=VpcAccessAdapter())
-    return collect(service, anchor, readers, S, anchor + timedelta(minutes=2), alert=alert)
+    return collect(service, anchor, readers, S, anchor + timedelta(minutes=2), alert=alert, reach_back=reach_back)
 
 
 def test_a_rollback_target_on_a_deleted_connector_is_read_as_not_found(standin_env, seed_scenario, anchor):
@@ -107,14 +107,34 @@ def test_a_rollback_target_on_a_connector_with_room_is_rolled_back_to(standin_en
 
 
 def test_the_sweep_reads_the_target_connector_without_its_fullness(standin_env, seed_scenario, anchor):
-    """The verification sweep (no alert) reads the target's connector for its state alone, as before."""
+    """The verification sweep (no alert, its reach_back) reads the target's connector for its state alone."""
     seed_scenario("rollback_target_host_connector_at_ten_after_move_to_direct_egress")
 
-    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor)
+    bundle = _collected("projects/shop-prod/locations/us-central1/services/orders", anchor,
+                        reach_back=anchor - timedelta(seconds=S.lookback_seconds))
 
     read = bundle.target_connector
     assert read.connector.state == "READY"
     assert (read.instances, read.cpu, read.fullness_refusal) == (None, None, "")
+
+
+def test_an_operators_rollback_with_no_revision_named_judges_the_target_connector_full(standin_env, seed_scenario,
+                                                                                        anchor):
+    """shared/commands/traffic.py's rollback_traffic with no revision named, and the on-demand diagnose, collect
+    with no alert (shared/commands/diagnose.read_diagnosis: its recent_seconds as the window): the target's
+    connector's fullness is read there too, and a full one is no target, as on the alert path."""
+    seed_scenario("rollback_target_connector_saturated_by_neighbour_after_connector_move")
+    now = anchor + timedelta(minutes=2)
+    readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
+                      vpcaccess=VpcAccessAdapter())
+
+    bundle = collect("projects/shop-prod/locations/us-central1/services/orders",
+                     now - timedelta(seconds=S.recent_seconds), readers, S, now)
+
+    assert bundle.target_connector.instances is not None and bundle.target_connector.cpu is not None
+    result = diagnose(bundle, S)
+    assert result.known_good_revision is None and plan(result, bundle, S).action is None, result.summary
+    assert "cannot grow" in result.no_target_reason, result.no_target_reason
 
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAVAILABLE])

@@ -131,3 +131,79 @@ def test_a_target_that_carries_its_traffic_cleanly_over_the_full_connector_has_r
     result, action = _judged(full((2, 3), (0.3, 0.96)), _canary(stable))
     assert (result.known_good_revision, action) == expected, result.summary
     assert "moved off" not in result.summary, result.summary
+
+
+def _full_in(minutes: range, *, instances: float = 3.0) -> TargetConnectorRead:
+    """OLD's connector (max 3) with a point in each of `minutes` only: `instances` and CPU p99 96 %."""
+    return _read(_per_minute({m: instances for m in minutes}), _per_minute({m: 0.96 for m in minutes}))
+
+
+# The minutes a connector's series holds no point for yet, or too few of them: how full it is is not known.
+LAG = {
+    # The request data is whole up to +2 (Facts.complete_until); the connector's series, ingested on its own, holds
+    # no point after -3 yet. At its ceiling in every minute read: full, not 3 of 8.
+    "at its ceiling in every minute read, its newest minutes not ingested yet: no target": (
+        _full_in(range(-5, -2)), NO_TARGET),
+    # One whole minute since the deploy, at 2 of 3 instances: too few minutes to read room on (MIN_FULL_MINUTES).
+    "one minute read since the deploy, below its max: too few to judge, held": (
+        _full_in(range(-5, -4), instances=2.0), NO_TARGET),
+    "at its ceiling in none of the eight whole minutes: rolled back": (
+        _full_in(range(-5, 3), instances=2.0), ROLLBACK),
+}
+
+
+@pytest.mark.parametrize("target_read, expected", LAG.values(), ids=LAG.keys())
+def test_only_the_whole_minutes_since_the_deploy_count_as_room(target_read, expected):
+    result, action = _judged(target_read)
+    assert (result.known_good_revision, action) == expected, result.summary
+
+
+def test_a_target_carrying_its_traffic_cleanly_has_room_though_monitoring_refused_its_fullness():
+    """The clean serving evidence is weighed before a refused fullness read: no hold on what is already shown."""
+    result, action = _judged(_read(None, None, refusal="PERMISSION_DENIED"), _canary(90))
+    assert (result.known_good_revision, action) == ROLLBACK, result.summary
+
+
+def _stable_90() -> "object":
+    return deployed(old_connector=OLD_CONN, new_connector=CONNECTOR).traffic(**{NEW: 10, OLD: 90})
+
+
+# A stable revision at 90 % over the full connector, and what it carried: (evidence, expected).
+CARRIED = {
+    "11 requests since the deploy (fewer than min_requests): held": (
+        lambda: _stable_90().requests(OLD, -6, 5, 1), NO_TARGET),
+    "7.7 % of its requests 5xx (over healthy_error_ratio): held": (
+        lambda: _stable_90().requests(OLD, -6, 5, 60).requests(OLD, -6, 5, 5, code="500"), NO_TARGET),
+    "clean before the connector filled, 4.8 % 5xx in the minutes it was full: held": (
+        lambda: _stable_90().requests(OLD, -6, -2, 600).requests(OLD, -2, 5, 60)
+        .requests(OLD, -2, 5, 3, code="500"), NO_TARGET),
+    "600 a minute, clean, in the minutes it was full: rolled back": (
+        lambda: _stable_90().requests(OLD, -6, 5, 600), ROLLBACK),
+}
+
+
+@pytest.mark.parametrize("evidence, expected", CARRIED.values(), ids=CARRIED.keys())
+def test_a_target_shows_room_only_by_carrying_cleanly_in_the_minutes_read_full(evidence, expected):
+    """Connector full from -2 on (4 of the 8 whole minutes): the stable revision's requests in those minutes judge."""
+    result, action = _judged(_full_in(range(-1, 3)), evidence())
+    assert (result.known_good_revision, action) == expected, result.summary
+
+
+def _bytes(mbps: float) -> MetricResult:
+    """A byte counter's rate (ALIGN_RATE: bytes a second) at `mbps` in every minute from -39 to +5."""
+    return _minutes(mbps * 1e6 / 8, mbps * 1e6 / 8)
+
+
+# OLD's connector (3 of 3 e2-micro instances: a 300 Mbps ceiling) with its CPU p99 at 60 %, and its throughput.
+THROUGHPUT = {
+    "293 of 300 Mbps received: full by throughput, no target": (_bytes(293), None, NO_TARGET),
+    "293 of 300 Mbps sent (the other counter): no target": (None, _bytes(293), NO_TARGET),
+    "120 of 300 Mbps: room, rolled back": (_bytes(120), _bytes(40), ROLLBACK),
+}
+
+
+@pytest.mark.parametrize("received, sent, expected", THROUGHPUT.values(), ids=THROUGHPUT.keys())
+def test_a_target_connector_full_by_throughput_is_read_as_the_paths_is(received, sent, expected):
+    read = full((2, 3), (0.6, 0.6)).model_copy(update={"received_bytes": received, "sent_bytes": sent})
+    result, action = _judged(read)
+    assert (result.known_good_revision, action) == expected, result.summary

@@ -160,7 +160,8 @@ def test_the_target_connector_read_never_exceeds_the_budget(used, planned):
 
     _target_connector(reads, Readers(run=None, monitoring=None), scope, OLD_CONN)   # planned, never run here
 
-    fullness = ["target_connector_instances", "target_connector_cpu"]
+    fullness = ["target_connector_instances", "target_connector_cpu", "target_connector_bytes",
+                "target_connector_sent_bytes"]
     assert budget.used == (used + 1 + TARGET_CONNECTOR_READS if planned else used) <= budget.limit
     assert [r.key for r in reads.planned] == (["target_connector", *fullness] if planned else [""])
     if planned:   # on the connector's own project and location, as the serving connector's are read
@@ -176,10 +177,12 @@ def test_the_deploy_window_bounds_the_candidates():
     assert T0 - timedelta(seconds=S.deploy_window_seconds) == revisions[-1].create_time
 
 
-@pytest.mark.parametrize("alert, planned", [(None, False), ("alert", True)],
-                         ids=["the sweep: the GET alone", "an alert: its fullness too"])
-def test_the_target_connector_fullness_is_read_on_the_alert_path_only(alert, planned):
-    """As the secret versions: the verification sweep verifies an action taken, and reads no fullness to judge one."""
+@pytest.mark.parametrize("alert, sweep, planned", [(None, True, False), ("alert", False, True), (None, False, True)],
+                         ids=["the sweep: the GET alone", "an alert: its fullness too",
+                              "an operator's rollback_traffic or diagnose (no alert): its fullness too"])
+def test_the_target_connector_fullness_is_read_wherever_a_target_is_picked(alert, sweep, planned):
+    """The verification sweep verifies an action taken, and reads no fullness to judge one; every other collection
+    may pick a rollback target (shared/commands/traffic.py's, with no alert) and reads it."""
     from shared.diagnosis.collection import MAX_API_CALLS, _TargetReads
     service, revisions = _revisions(OLD_CONN, CONNECTOR)
     scope = _Scope.of(service, revisions, T0, S, T0 + timedelta(minutes=5))
@@ -187,7 +190,9 @@ def test_the_target_connector_fullness_is_read_on_the_alert_path_only(alert, pla
     suspect = next(r for r in revisions if r.short_name == NEW)
     _TargetReads.plan(reads, Readers(run=None, monitoring=None, vpcaccess=object()), scope,
                       known=(service, revisions), started_at=T0, settings=S, path=CONNECTOR, sql=(),
-                      alert=alert and object(), suspect=suspect)
+                      alert=alert and object(), suspect=suspect, sweep=sweep)
     keys = [r.key for r in reads.planned]
-    assert keys == ["target_connector", *(["target_connector_instances", "target_connector_cpu"] if planned else [])]
+    fullness = ["target_connector_instances", "target_connector_cpu", "target_connector_bytes",
+                "target_connector_sent_bytes"]
+    assert keys == ["target_connector", *(fullness if planned else [])]
     assert reads.budget.limit == MAX_API_CALLS + (TARGET_CONNECTOR_READS if planned else 0)

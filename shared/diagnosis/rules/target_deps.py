@@ -17,10 +17,12 @@ connectors) is read the same way (env_hosts.connection_names).
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from shared.diagnosis.connector_names import Naming, names_connector, two_connectors
 from shared.diagnosis.env_hosts import connection_names, deploy_brought_instance
 from shared.diagnosis.evidence import Revision, TargetConnectorRead, all_logged_by, short_name
-from shared.diagnosis.facts import Facts
+from shared.diagnosis.facts import Facts, ceiling_mbps
 from shared.diagnosis.log_signals import instance_named, per_text
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS
@@ -81,38 +83,53 @@ def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candida
     routes through and the suspect does not (connector_gone's, READY as read) sat at its ceiling, minute by
     minute as the path's connector is read (saturated_stretch.ceiling_states_of: at its max instances,
     Connector.max_instances, "Maximum value of instances in autoscaling group underlying the connector", VPC
-    Access v1 Connector, with its CPU p99 at connector_cpu_saturation in that same minute), in
-    hang_minutes_ratio of the minutes since the suspect's deploy, a minute with no point counted as not shown
-    full: another service's load fills it, and the traffic sent back meets a connector that cannot grow. At its
-    max with a cool CPU is no sign ("Connectors don't scale in", cloud.google.com/vpc/docs/serverless-vpc-access,
-    Scaling: an old burst's high-water mark), nor a hot CPU below its max (a connector still adding instances).
-    A candidate that carries, cleanly and in those same minutes, at least the traffic a rollback would add
-    (`_carries_it_now`: the stable revision of a canary) shows the connector has room for it. Its fullness
-    not read because Monitoring refused or failed (TargetConnectorRead.fullness_refusal): held, precision first,
-    as connector_gone holds a refused GET. No points at all: "" and the rule as before."""
+    Access v1 Connector, with its CPU p99 at connector_cpu_saturation, or its throughput at
+    connector_throughput_ratio of its machine type's ceiling, in that same minute: _states), in
+    hang_minutes_ratio of the whole minutes since the suspect's deploy (_whole_minutes: up to Facts.complete_until,
+    a minute Monitoring may not have ingested yet is not counted), a whole minute with no point counted as not
+    shown full: another service's load fills it, and the traffic sent back meets a connector that cannot grow.
+    Fewer than MIN_FULL_MINUTES whole minutes: held, how full it is not known yet. At its max with a cool CPU is
+    no sign ("Connectors don't scale in", cloud.google.com/vpc/docs/serverless-vpc-access, Scaling: an old
+    burst's high-water mark), nor a hot CPU below its max (a connector still adding instances). A candidate that
+    carries, cleanly and from the first minute read full on, at least the traffic a rollback would add
+    (`_carries_it_now`: the stable revision of a canary) shows the connector has room for it; that evidence is
+    weighed first, so a fullness not read because Monitoring refused or failed
+    (TargetConnectorRead.fullness_refusal) holds only a target without it, precision first, as connector_gone
+    holds a refused GET. No points at all: "" and the rule as before."""
     read = _read_apart(facts, suspect, candidate)
     if read is None or read.connector is None or read.connector.state != "READY":
-        return ""
-    if read.fullness_refusal:
-        return _fullness_unknown(c, suspect, candidate, read.name, read.fullness_refusal)
-    if _carries_it_now(facts, c, suspect, candidate):
         return ""
     s, ceiling = facts.s, read.connector.max_instances
     # The minutes since the suspect's deploy moved off it: what the connector carries without this service.
     window = Window(max(facts.incident.start, suspect.create_time), facts.incident.end)
-    states = ceiling_states_of(facts, ceiling, read.instances, read.cpu, window)
-    if not states:
+    if read.fullness_refusal:
+        # A revision carrying the traffic cleanly over it is evidence of room read apart from Monitoring's refusal.
+        if _carries_it_now(facts, c, suspect, candidate, window):
+            return ""
+        return _fullness_unknown(c, suspect, candidate, read.name, read.fullness_refusal)
+    if not _states(facts, read, window):
         return ""
+    # Only whole minutes count (_whole_minutes): a minute Monitoring has not ingested yet is no room.
+    window = _whole_minutes(facts, window, facts.busiest_by_minute(read.instances, window))
+    states = _states(facts, read, window)
     minutes = max(int((window.end - window.start).total_seconds() // 60), len(states))
     full_minutes = sum(states.values())
-    full = minutes >= MIN_FULL_MINUTES and full_minutes >= s.hang_minutes_ratio * minutes
+    if _carries_it_now(facts, c, suspect, candidate, _full_since(window, states)):
+        return ""
     cpu = [min(v, 1.0) for v in facts.busiest_by_minute(read.cpu, window).values()]
+    mbps = [v * 8 / 1e6 for v in facts.bytes_by_minute((read.received_bytes, read.sent_bytes), window).values()]
+    most = f"{max(mbps):.0f} Mbps of its {ceiling_mbps(read.connector) or '?'}" if mbps else "throughput not read"
     observed = (f"{short_name(read.name)}: at its max {ceiling} instances with CPU p99 >= "
-                f"{s.connector_cpu_saturation:.0%} in the same minute in {full_minutes} of the {minutes} minutes "
-                f"{window} ({len(states)} read; CPU p99 max {max(cpu, default=0.0):.0%})")
-    c.cite("metric", f"monitoring: connector/instances, connector/cpu/utilizations of {read.name}", observed,
+                f"{s.connector_cpu_saturation:.0%} or throughput >= {s.connector_throughput_ratio:.0%} of its "
+                f"{read.connector.machine_type} ceiling in the same minute in {full_minutes} of the {minutes} whole "
+                f"minutes {window} ({len(states)} read; CPU p99 max {max(cpu, default=0.0):.0%}, {most} at most)")
+    if minutes < MIN_FULL_MINUTES:
+        return _too_few_minutes(c, suspect, candidate, read.name, observed)
+    full = full_minutes >= s.hang_minutes_ratio * minutes
+    c.cite("metric", f"monitoring: connector/instances, connector/cpu/utilizations, byte counters of {read.name}",
+           observed,
            f"the rollback target's own connector has room (at its ceiling in fewer than {s.hang_minutes_ratio:.0%} "
-           f"of the minutes since the deploy, or fewer than {MIN_FULL_MINUTES} minutes)", not full)
+           f"of the whole minutes since the deploy, at least {MIN_FULL_MINUTES} of them)", not full)
     if not full:
         return ""
     return (f"{candidate.short_name} routes through connector {short_name(read.name)}, which {suspect.short_name} "
@@ -121,33 +138,79 @@ def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candida
             f"{short_name(read.name)} before moving traffic back")
 
 
+def _states(facts: Facts, read: TargetConnectorRead, window: Window) -> dict[int, bool]:
+    """The connector's minutes at its ceiling, read as the path's connector is (saturated_stretch.ceiling_states):
+    at its max instances with its CPU p99 or its throughput (the larger byte counter, against its machine type's
+    ceiling: facts.ceiling_mbps) at the bar in the same minute."""
+    rates = facts.bytes_by_minute((read.received_bytes, read.sent_bytes), window)
+    return ceiling_states_of(facts, read.connector.max_instances if read.connector else 0, read.instances, read.cpu,
+                             window, rates=rates, ceiling=ceiling_mbps(read.connector))
+
+
+def _whole_minutes(facts: Facts, window: Window, instances: dict[int, float]) -> Window:
+    """`window` ended where the minutes are whole (Facts.complete_until, or Facts.whole_line with no request data)
+    and at the connector's newest connector/instances point: a connector's series is ingested on its own, up to
+    INGEST_LAG after its minute (facts.py) and "up to 240 seconds" for some metrics (Cloud Monitoring, "Latency
+    of metric data", cloud.google.com/monitoring/api/v3/latency-n-retention), so a minute after its newest point
+    may hold none yet; counted as not full it would be room read where none is known. (A gauge written each
+    minute while the connector exists: a series that stopped long before leaves few minutes, and a hold.)"""
+    newest = _at(max(instances)) if instances else window.start
+    end = min(window.end, facts.complete_until or facts.whole_line, newest)
+    return Window(window.start, max(end, window.start))
+
+
+def _at(minute_end: int) -> datetime:
+    """A minute's end as Facts.busiest_by_minute keys it (microseconds since the epoch)."""
+    return datetime.fromtimestamp(minute_end / 1e6, tz=timezone.utc)
+
+
+def _full_since(window: Window, states: dict[int, bool]) -> Window:
+    """From the first minute read full on: the minutes a target carrying the traffic must have carried it in."""
+    first = min((at for at, is_full in states.items() if is_full), default=None)
+    if first is None:
+        return window
+    start = _at(first) - timedelta(minutes=1)
+    return Window(max(window.start, start), window.end)
+
+
+def _too_few_minutes(c: Citation, suspect: Revision, candidate: Revision, named: str, observed: str) -> str:
+    """The hold when fewer than MIN_FULL_MINUTES whole minutes since the deploy exist: how full it is is not known."""
+    c.cite("metric", f"monitoring: connector/instances, connector/cpu/utilizations of {named}", observed,
+           f"the rollback target's own connector has room (judged on at least {MIN_FULL_MINUTES} whole minutes)",
+           False)
+    return (f"{candidate.short_name} routes through connector {short_name(named)}, which {suspect.short_name} does "
+            f"not, and fewer than {MIN_FULL_MINUTES} whole minutes since the deploy are read ({observed}): how full it "
+            f"is is not known yet, so a rollback is not shown to restore the service; diagnose again once Monitoring "
+            "has the minutes")
+
+
 # Minutes since the deploy a connector must have been read at its ceiling in at least, for "full": a verdict on
 # fewer is no verdict (judging's and diagnose's own floor for a verdict on minutes is 2).
 MIN_FULL_MINUTES = 2
 
 
-def _carries_it_now(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> bool:
-    """Whether the candidate, serving still (a canary's stable revision), carried cleanly since the suspect's
-    deploy at least min_requests, under healthy_error_ratio failed, with a traffic share no smaller than the one
-    a rollback adds to it (the rest): its connector then carries its traffic in the very minutes read as full,
-    and at most twice that after the rollback. A smaller share is no such evidence: held to the fullness."""
+def _carries_it_now(facts: Facts, c: Citation, suspect: Revision, candidate: Revision, window: Window) -> bool:
+    """Whether the candidate, serving still (a canary's stable revision), carried cleanly in `window` (the
+    minutes since the first read full, or since the suspect's deploy when none is, or the fullness was not read)
+    at least min_requests, under healthy_error_ratio failed, with a traffic share no smaller than the one a
+    rollback adds to it (the rest): its connector then carries its traffic in the minutes read as full, and at
+    most twice that after the rollback. A smaller share is no such evidence: held to the fullness."""
     s = facts.s
     share = facts.b.service.serving_percent(candidate.short_name)
     if share <= 0:
         return False
-    window = facts.since_deploy(suspect)
     counts = facts.requests(window, candidate.short_name)
     failed = counts.share(code_class="5xx")
     carried = counts.total >= s.min_requests and failed <= s.healthy_error_ratio and share >= 100 - share
     c.cite("metric", facts.requests_query, f"{candidate.short_name} serves {share}% of the traffic, "
-           f"{counts.total:.0f} requests since {suspect.short_name}'s deploy {window}, {failed:.1%} 5xx",
+           f"{counts.total:.0f} requests {window}, {failed:.1%} 5xx",
            f"the rollback target carries at least the {100 - share}% a rollback adds, cleanly (>= {s.min_requests} "
            f"requests, <= {s.healthy_error_ratio:.0%} 5xx), over its connector now", carried, role="context")
     return carried
 
 
 def _fullness_unknown(c: Citation, suspect: Revision, candidate: Revision, named: str, code: str) -> str:
-    """The hold when the connector's two Monitoring reads failed: how full it is is not known."""
+    """The hold when the connector's Monitoring reads failed: how full it is is not known."""
     project = named.split("/")[1] if named.count("/") >= 5 else "the connector's project"
     # ListTimeSeries needs monitoring.timeSeries.list on the project named in the request ("Authorization
     # requires the following IAM permission on the specified resource name: monitoring.timeSeries.list",
@@ -157,8 +220,8 @@ def _fullness_unknown(c: Citation, suspect: Revision, candidate: Revision, named
            f"read failed ({code}): how full it is is not known", "the rollback target's own connector has room",
            False)
     return (f"{candidate.short_name} routes through connector {short_name(named)}, which {suspect.short_name} does "
-            f"not, and how full it is could not be read (Monitoring answered {code} for its connector/instances and "
-            f"connector/cpu/utilizations): sending {candidate.short_name} the traffic may send it over a connector "
+            f"not, and how full it is could not be read (Monitoring answered {code} for its connector/instances, "
+            f"connector/cpu/utilizations and byte counters): sending {candidate.short_name} the traffic may send it over a connector "
             f"that cannot grow, so a rollback is not shown to restore the service; grant monitoring.timeSeries.list "
             f"(roles/monitoring.viewer) on project {project} or check the connector there")
 
