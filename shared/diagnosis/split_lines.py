@@ -208,14 +208,15 @@ def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tup
     inner: set[int] = set()
     alone: set[int] = set()
     for key, ids in lines.items():
-        texts = [entries[i].text for i in ids]
-        if _reads_as_written(texts, key in tracing, key in open_groups):
-            order += ids
-            continue
-        shaped = _by_shape(entries, ids, key in tracing)
+        # Several failures in one instance's tie (`_by_shape` None): an insertId order that reads as written
+        # may still be two traces interleaved (one id out of place puts one failure's frame or cause under the
+        # other's head), so their continuations are read alone whatever the order.
+        shaped = _by_shape(entries, ids, key in tracing) or _copies(entries, ids, key in tracing)
         if shaped is None:
             order += ids
             alone.update(i for i in ids if continues(entries[i].text))
+        elif _reads_as_written([entries[i].text for i in ids], key in tracing, key in open_groups):
+            order += ids
         else:
             order += shaped.order
             inner |= shaped.inner
@@ -278,6 +279,28 @@ def _by_shape(entries: tuple[LogRecord, ...], ids: list[int], tracing: bool) -> 
         first, rest = ([], tracebacks) if tracing else (tracebacks[:1], tracebacks[1:])
         return _Reading(first + frames + chain + rest + raised, frozenset(chain + rest + raised[:-1]))
     return None
+
+
+def _copies(entries: tuple[LogRecord, ...], ids: list[int], tracing: bool) -> _Reading | None:
+    """One instance's lines of one timestamp read as k failures alike (a pool's dials refused by one rotated server CA),
+    when every text is in them exactly as often as the failure's first line ("Traceback", or the one head): then each
+    failure holds each text once, so whichever line of a text goes to whichever failure, the k joined texts are the
+    ones written. One failure's lines in a trace's order by shape (`_by_shape`), taken k times. None otherwise."""
+    if tracing:
+        return None
+    by_text: dict[str, list[int]] = {}
+    for i in ids:
+        by_text.setdefault(entries[i].text, []).append(i)
+    heads = [text for text in by_text if not continues(text)]
+    starts = [text for text in heads if text.startswith(_TRACEBACK)] or heads
+    k = len(by_text[starts[0]]) if len(starts) == 1 else 0
+    if k < 2 or any(len(same) != k for same in by_text.values()):
+        return None
+    one = _by_shape(entries, [same[0] for same in by_text.values()], False)
+    if one is None or one.inner:
+        return None
+    template = [entries[i].text for i in one.order]
+    return _Reading([by_text[text][n] for n in range(k) for text in template])
 
 
 def _newest_first(entries: tuple[LogRecord, ...]) -> bool:

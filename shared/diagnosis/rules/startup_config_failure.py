@@ -89,7 +89,12 @@ _KMS_KEY = re.compile(r"projects/[^/\s\"'\]]+/locations/[^/\s\"'\]]+/keyRings/[^
 # encryption keys (CMEK) for Secret Manager"). Whether Secret Manager passes either refusal on in these words, and
 # whether Cloud Run quotes it, is UNCONFIRMED: a line that names a key but not its state nor a permission is read as
 # a key version not enabled, the advice before this reading (the key is named either way, never guessed).
-_KEY_DESTROYED = re.compile(r"current state is:? DESTROYED\b|\bkey version[^\n]*?\bis destroyed", re.IGNORECASE)
+# The state said in other words ("is in state DESTROYED", "has state DESTROYED"), or DESTROYED, the enum's own
+# value, right after a key version's name: which wording reaches a revision's error is UNCONFIRMED, and each names
+# the one state no caller can enable. DESTROY_SCHEDULED is asked first (`_key_refusal`) and never matches here.
+_KEY_DESTROYED = re.compile(r"current state is:? DESTROYED\b|\bkey version[^\n]*?\bis destroyed|"
+                            r"\b(?:is in|has) state:? DESTROYED\b|cryptoKeyVersions/\d+\W{1,3}DESTROYED\b",
+                            re.IGNORECASE)
 _KEY_SCHEDULED = re.compile(r"\bDESTROY_SCHEDULED\b|\bscheduled for destruction", re.IGNORECASE)
 _KEY_DENIED = re.compile(r"Permission '?cloudkms\.cryptoKeyVersions\.useTo(?:De|En)crypt'? denied|"
                          r"cloudkms\.cryptoKeyEncrypterDecrypter", re.IGNORECASE)
