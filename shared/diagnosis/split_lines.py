@@ -21,8 +21,8 @@ logs"; without it, the revision's resource labels), the same log, at most JOIN_G
 first line, and not repeating that line's text. A Python traceback's last line (the exception, not
 indented) ends a group its "Traceback" line began. Entries are taken oldest first whatever order the
 read gave (the service log is read newest first, shared/gcp/logging.py), and the lines of one timestamp
-in their insertId order where it reads as a trace is written, else by their shape where they hold one failure,
-else each alone (`_as_written`). Nothing is joined across
+in their insertId order where they hold one failure and it reads as a trace is written, else by their shape where
+they hold one failure or several alike, else their continuations each alone (`_as_written`). Nothing is joined across
 instances, logs or revisions, and a read with no continuation text (nearly every read) is returned as it
 came, after one test of each distinct text (`has_continuation`).
 """
@@ -192,11 +192,13 @@ class _Reading:
 
 def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tuple[str, str, str]],
                 open_groups: set[tuple[str, str, str]]) -> _Reading:
-    """The entries of one timestamp (`tie`, in insertId order) in the order they were written, per instance. The
-    insertId order is the written order whenever it reads as traces are written (`_reads_as_written`): Logging
+    """The entries of one timestamp (`tie`, in insertId order) in the order they were written, per instance. Where
+    they hold one failure, the insertId order is the written order whenever it reads as traces are written
+    (`_reads_as_written`): Logging
     returns equal timestamps in insertId order, and the agent's insertIds are taken to follow the lines it read
     (UNCONFIRMED). When they do not, the lines are put in a trace's order by their shape where they hold one failure
-    (`_by_shape`); otherwise their head and exception lines are joined in insertId order and their continuations
+    (`_by_shape`), or several failures alike
+    (`_copies`); otherwise their head and exception lines are joined in insertId order and their continuations
     (frames, causes) are read alone: which frame belongs to which of two failures is then not known, and joining
     them could read a verdict out of one failure's frame and another's exception line."""
     if len(tie) == 1:
