@@ -21,8 +21,8 @@ logs"; without it, the revision's resource labels), the same log, at most JOIN_G
 first line, and not repeating that line's text. A Python traceback's last line (the exception, not
 indented) ends a group its "Traceback" line began. Entries are taken oldest first whatever order the
 read gave (the service log is read newest first, shared/gcp/logging.py), and the lines of one timestamp
-in their insertId order where it reads as a trace is written, else by their shape where they hold one failure,
-else each alone (`_as_written`). Nothing is joined across
+in their insertId order where they hold one failure and it reads as a trace is written, else by their shape where
+they hold one failure or several alike, else their continuations each alone (`_as_written`). Nothing is joined across
 instances, logs or revisions, and a read with no continuation text (nearly every read) is returned as it
 came, after one test of each distinct text (`has_continuation`).
 """
@@ -192,11 +192,13 @@ class _Reading:
 
 def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tuple[str, str, str]],
                 open_groups: set[tuple[str, str, str]]) -> _Reading:
-    """The entries of one timestamp (`tie`, in insertId order) in the order they were written, per instance. The
-    insertId order is the written order whenever it reads as traces are written (`_reads_as_written`): Logging
+    """The entries of one timestamp (`tie`, in insertId order) in the order they were written, per instance. Where
+    they hold one failure, the insertId order is the written order whenever it reads as traces are written
+    (`_reads_as_written`): Logging
     returns equal timestamps in insertId order, and the agent's insertIds are taken to follow the lines it read
     (UNCONFIRMED). When they do not, the lines are put in a trace's order by their shape where they hold one failure
-    (`_by_shape`); otherwise their head and exception lines are joined in insertId order and their continuations
+    (`_by_shape`), or several failures alike
+    (`_copies`); otherwise their head and exception lines are joined in insertId order and their continuations
     (frames, causes) are read alone: which frame belongs to which of two failures is then not known, and joining
     them could read a verdict out of one failure's frame and another's exception line."""
     if len(tie) == 1:
@@ -208,14 +210,15 @@ def _as_written(entries: tuple[LogRecord, ...], tie: list[int], tracing: set[tup
     inner: set[int] = set()
     alone: set[int] = set()
     for key, ids in lines.items():
-        texts = [entries[i].text for i in ids]
-        if _reads_as_written(texts, key in tracing, key in open_groups):
-            order += ids
-            continue
-        shaped = _by_shape(entries, ids, key in tracing)
+        # Several failures in one instance's tie (`_by_shape` None): an insertId order that reads as written
+        # may still be two traces interleaved (one id out of place puts one failure's frame or cause under the
+        # other's head), so their continuations are read alone whatever the order.
+        shaped = _by_shape(entries, ids, key in tracing) or _copies(entries, ids, key in tracing)
         if shaped is None:
             order += ids
             alone.update(i for i in ids if continues(entries[i].text))
+        elif _reads_as_written([entries[i].text for i in ids], key in tracing, key in open_groups):
+            order += ids
         else:
             order += shaped.order
             inner |= shaped.inner
@@ -278,6 +281,28 @@ def _by_shape(entries: tuple[LogRecord, ...], ids: list[int], tracing: bool) -> 
         first, rest = ([], tracebacks) if tracing else (tracebacks[:1], tracebacks[1:])
         return _Reading(first + frames + chain + rest + raised, frozenset(chain + rest + raised[:-1]))
     return None
+
+
+def _copies(entries: tuple[LogRecord, ...], ids: list[int], tracing: bool) -> _Reading | None:
+    """One instance's lines of one timestamp read as k failures alike (a pool's dials refused by one rotated server CA),
+    when every text is in them exactly as often as the failure's first line ("Traceback", or the one head): then each
+    failure holds each text once, so whichever line of a text goes to whichever failure, the k joined texts are the
+    ones written. One failure's lines in a trace's order by shape (`_by_shape`), taken k times. None otherwise."""
+    if tracing:
+        return None
+    by_text: dict[str, list[int]] = {}
+    for i in ids:
+        by_text.setdefault(entries[i].text, []).append(i)
+    heads = [text for text in by_text if not continues(text)]
+    starts = [text for text in heads if text.startswith(_TRACEBACK)] or heads
+    k = len(by_text[starts[0]]) if len(starts) == 1 else 0
+    if k < 2 or any(len(same) != k for same in by_text.values()):
+        return None
+    one = _by_shape(entries, [same[0] for same in by_text.values()], False)
+    if one is None or one.inner:
+        return None
+    template = [entries[i].text for i in one.order]
+    return _Reading([by_text[text][n] for n in range(k) for text in template])
 
 
 def _newest_first(entries: tuple[LogRecord, ...]) -> bool:

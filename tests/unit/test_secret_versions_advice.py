@@ -104,6 +104,14 @@ KEY_REFUSALS = {
     "permission denied on the key": (f"Permission 'cloudkms.cryptoKeyVersions.useToDecrypt' denied on resource '{KEY}' "
                                      "(or it may not exist).", "grant the Secret Manager service agent",
                                      "enable the Cloud KMS key version"),
+    "destroyed, is in state": (f"The key version {KEY}/cryptoKeyVersions/3 is in state DESTROYED.",
+                               "add a new secret version", "enable the Cloud KMS key version"),
+    "destroyed, has state": (f"KMS key version {KEY}/cryptoKeyVersions/3 has state DESTROYED.",
+                             "add a new secret version", "enable the Cloud KMS key version"),
+    "destroyed, the state beside the name": (f"FAILED_PRECONDITION: {KEY}/cryptoKeyVersions/3: DESTROYED.",
+                                             "add a new secret version", "enable the Cloud KMS key version"),
+    "scheduled, the state beside the name": (f"FAILED_PRECONDITION: {KEY}/cryptoKeyVersions/3: DESTROY_SCHEDULED.",
+                                             "restore the Cloud KMS key version", "add a new secret version"),
     "disabled": (f"{KEY}/cryptoKeyVersions/3 is not enabled, current state is: DISABLED.",
                  "enable the Cloud KMS key version", "add a new secret version"),
 }

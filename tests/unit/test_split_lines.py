@@ -192,6 +192,7 @@ def test_chained_tracebacks_in_one_timestamp_keep_the_insertid_order() -> None:
              "During handling of the above exception, another exception occurred:",
              "Traceback (most recent call last):", '  File "/app/main.py", line 9, in handler',
              "RuntimeError: database unavailable"]
-    # Each exception line ends its traceback (joined's rule); the chain's line between heads its own.
+    # Two failures in one tie ("During handling" is not one failure raised from the other): each "Traceback" line
+    # is joined to its exception line in insertId order, and the frames are read alone.
     texts = [e.text for e in joined(_tied(chain, list(range(len(chain))), newest_first=False))]
-    assert texts == ["\n".join(chain[:3]), chain[3], "\n".join(chain[4:])]
+    assert texts == ["\n".join(chain[0:3:2]), chain[1], chain[3], "\n".join(chain[4:7:2]), chain[5]]

@@ -55,7 +55,9 @@ SHAPES = {
        for name, line in MESSAGES.items()},
     "SQLAlchemy chain": (one(SQLALCHEMY), ([Refusal.CERTIFICATE], 0, 0, [])),
     "two instances interleaved": (interleaved(ASYNCPG_TRACE, ASYNCPG_TRACE), ([Refusal.CERTIFICATE] * 2, 0, 0, [])),
-    "two Java traces in one instance": (one(JAVA_TWO), ([], 1, 1, [])),
+    # Two heads in one tie: their causes are read alone (a lone "Read timed out" is no read timeout), so no order can
+    # put one failure's cause under the other's head.
+    "two Java traces in one instance": (one(JAVA_TWO), ([], 0, 1, [])),
     "Go panic": (one(GO_PANIC), ([], 0, 1, ["10.10.0.3"])),
     "libpq hint": (one(LIBPQ), ([], 0, 0, ["10.10.0.3"])),
 }
@@ -104,10 +106,54 @@ def test_a_message_line_written_before_a_traceback_does_not_end_it(name, line):
     assert sorted(texts) == sorted([line, "\n".join(ASYNCPG_TRACE)]), texts
 
 
-def test_two_java_traces_of_one_instance_keep_each_its_cause():
+def test_two_java_traces_of_one_instance_keep_their_heads_and_read_their_causes_alone():
     texts = _read(one(JAVA_TWO), list(range(6)), newest_first=True)
 
-    assert sorted(texts) == sorted(["\n".join(JAVA_TWO[:3]), "\n".join(JAVA_TWO[3:])]), texts
+    assert sorted(texts) == sorted(JAVA_TWO), texts
+
+
+@pytest.mark.parametrize("newest_first", [True, False], ids=["newest first", "oldest first"])
+@pytest.mark.parametrize("lines, reading", SHAPES.values(), ids=SHAPES.keys())
+def test_no_order_of_the_insertids_reads_other_counts(lines, reading, newest_first):
+    def counts(texts: list[str]) -> tuple[int, int, list[str]]:
+        return (sum(map(read_timed_out, texts)), sum(map(dial_timed_out, texts)),
+                sorted(host for text in texts for host in database_dial_hosts(text)))
+    wrong = {name: texts for name, ids in _orders(len(lines)).items()
+             if counts(texts := _read(lines, ids, newest_first)) != tuple(reading[1:])}
+    assert not wrong, wrong
+
+
+# A Connector/J link failure and an HTTPS client's PKIX failure of one instance at one timestamp, the PKIX cause's
+# insertId right after the link failure: that order starts with a head, yet the cause is not the link failure's.
+HTTPS_JAVA = ["javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath."
+              "SunCertPathBuilderException: unable to find valid certification path to requested target",
+              "\tat java.base/sun.security.ssl.Alert.createSSLException(Alert.java:130)",
+              "Caused by: sun.security.validator.ValidatorException: PKIX path building failed: unable to find valid "
+              "certification path to requested target"]
+
+
+def test_another_failures_cause_is_not_joined_under_a_link_failure():
+    lines = one([LINK, PACKET, READ, *HTTPS_JAVA])
+    assert all(not _refusals(_read(lines, ids, newest_first)) for ids in [[0, 3, 4, 2, 5, 1], *_orders(6).values()]
+               for newest_first in (True, False))
+
+
+# A handler's HTTPS call (urllib3) failing TLS verification and a database dial timing out in asyncpg's TLS upgrade:
+# one insertId out of place (the dial's frame between the HTTPS frames and exception line) still reads as written.
+HTTPS_PY = ["Traceback (most recent call last):",
+            '  File "/usr/local/lib/python3.12/site-packages/urllib3/connectionpool.py", line 467, in _make_request',
+            "    self._validate_conn(conn)",
+            "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get "
+            "local issuer certificate (_ssl.c:1000)"]
+DIAL_PY = ["Traceback (most recent call last):",
+           '  File "/usr/local/lib/python3.12/site-packages/asyncpg/connect_utils.py", line 808, in _create_ssl_connection',
+           "    new_tr = await loop.start_tls(", "TimeoutError"]
+
+
+def test_two_unrelated_tracebacks_never_read_the_databases_certificate_refusal():
+    lines = one(HTTPS_PY + DIAL_PY)
+    assert all(not _refusals(_read(lines, ids, newest_first))
+               for ids in [[0, 1, 2, 4, 5, 3, 6, 7], *_orders(8).values()] for newest_first in (True, False))
 
 
 # Two failures of one instance at one timestamp whose lines could pair an asyncpg frame with another failure's TLS
@@ -130,3 +176,20 @@ HANDLING = ["Traceback (most recent call last):",
                          ids=["as written", "reversed", "the exception lines swapped", "the chain's line before the exception line"])
 def test_a_handlers_tls_failure_is_never_joined_to_the_connects_frame(ids):
     assert _refusals(_read(one(HANDLING), ids, newest_first=True)) == []
+
+
+# Five identical asyncpg certificate failures (a pool dialing after a server CA rotation): each failure holds each
+# text once, so in any insertId order each is read with its refusal.
+POOL = one(ASYNCPG_TRACE * 5)
+
+
+def test_a_pools_identical_certificate_failures_keep_each_its_refusal_in_any_order():
+    wrong = {name: texts for name, ids in {"written": list(range(len(POOL))), **_orders(len(POOL))}.items()
+             for newest_first in (True, False) if len(_refusals(texts := _read(POOL, ids, newest_first))) != 5}
+    assert not wrong, wrong
+
+
+def test_two_failures_alike_but_one_frame_keep_their_frames_alone():
+    # The second traceback lacks the asyncpg frame: the texts are not k copies of one failure.
+    lines = one(ASYNCPG_TRACE + [t for t in ASYNCPG_TRACE if "asyncpg" not in t])
+    assert len(_refusals(_read(lines, list(range(len(lines)))[::-1], True))) <= 1

@@ -89,7 +89,12 @@ _KMS_KEY = re.compile(r"projects/[^/\s\"'\]]+/locations/[^/\s\"'\]]+/keyRings/[^
 # encryption keys (CMEK) for Secret Manager"). Whether Secret Manager passes either refusal on in these words, and
 # whether Cloud Run quotes it, is UNCONFIRMED: a line that names a key but not its state nor a permission is read as
 # a key version not enabled, the advice before this reading (the key is named either way, never guessed).
-_KEY_DESTROYED = re.compile(r"current state is:? DESTROYED\b|\bkey version[^\n]*?\bis destroyed", re.IGNORECASE)
+# The state said in other words ("is in state DESTROYED", "has state DESTROYED"), or DESTROYED, the enum's own
+# value, right after a key version's name: which wording reaches a revision's error is UNCONFIRMED, and each names
+# the one state no caller can enable. DESTROY_SCHEDULED is asked first (`_key_refusal`) and never matches here.
+_KEY_DESTROYED = re.compile(r"current state is:? DESTROYED\b|\bkey version[^\n]*?\bis destroyed|"
+                            r"\b(?:is in|has) state:? DESTROYED\b|cryptoKeyVersions/\d+\W{1,3}DESTROYED\b",
+                            re.IGNORECASE)
 _KEY_SCHEDULED = re.compile(r"\bDESTROY_SCHEDULED\b|\bscheduled for destruction", re.IGNORECASE)
 _KEY_DENIED = re.compile(r"Permission '?cloudkms\.cryptoKeyVersions\.useTo(?:De|En)crypt'? denied|"
                          r"cloudkms\.cryptoKeyEncrypterDecrypter", re.IGNORECASE)
@@ -98,13 +103,17 @@ _KEY_DENIED = re.compile(r"Permission '?cloudkms\.cryptoKeyVersions\.useTo(?:De|
 _SECRET_STATE = re.compile(r"Secret Version \[[^\]\n]*\] is in (?:DISABLED|DESTROYED) state", re.IGNORECASE)
 
 # Cloud KMS, "Destroy and restore key versions": data encrypted with a destroyed key version cannot be decrypted,
-# and only a version scheduled for destruction can be restored (restored, it is DISABLED until enabled). A destroyed
+# save for an imported key version whose same key material is imported again, and only a version scheduled for
+# destruction can be restored; restored, it is DISABLED until enabled (`gcloud kms keys versions restore`: "moves the
+# version from Scheduled for destruction to Disabled"; REST projects.locations.keyRings.cryptoKeys.cryptoKeyVersions.
+# restore: "Upon restoration of the CryptoKeyVersion, state will be set to DISABLED"). A destroyed
 # key version makes the secret version it encrypted unreadable for good: a new secret version, under an enabled key
 # version, is the way back.
 _KEY_STEPS = {
     "destroyed": ("add a new secret version (encrypted under an enabled version of the Cloud KMS key) and point the "
                   "revision at it: the key version that encrypted this one is destroyed ({keys}), and nothing it "
-                  "encrypted can be decrypted again (Cloud KMS, \"Destroy and restore key versions\")"),
+                  "encrypted can be decrypted again unless it was an imported key whose same key material is "
+                  "imported again (Cloud KMS, \"Destroy and restore key versions\")"),
     "scheduled": ("restore the Cloud KMS key version the secret is encrypted with while it is still scheduled for "
                   "destruction ({keys}), then enable it: once destroyed, only a new secret version helps"),
     "denied": ("grant the Secret Manager service agent (service-PROJECT_NUMBER@gcp-sa-secretmanager.iam.gserviceaccount"
