@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 from itertools import groupby
 from typing import Iterable, Iterator
@@ -181,6 +182,14 @@ _FRAME = '  File "'
 _EXCEPTION_LINE = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Za-z_]*[a-z]\w*(?::\s|$)")
 
 
+@lru_cache(maxsize=4096)
+def _shaped_as_exception(text: str) -> bool:
+    """Whether `text` is shaped as a Python exception line (`_EXCEPTION_LINE`), asked once per distinct text: one
+    failure repeats its lines on every request, and a read at its ceiling may hold hundreds of them at one
+    timestamp, so a match per line would cost a diagnosis a regex call per line (log_signals.per_text)."""
+    return _EXCEPTION_LINE.match(text) is not None
+
+
 @dataclass(frozen=True)
 class _Reading:
     """The lines of one timestamp in the order they are joined (`order`), the lines of a chain joined into its one
@@ -249,9 +258,9 @@ def _reads_as_written(texts: list[str], tracing: bool, open_group: bool) -> bool
                 return False
             state = "traceback" if state == "frames" else "head" if state in ("none", "ended") else state
         else:
-            if state in ("frames", "chained") or state == "traceback" and not _EXCEPTION_LINE.match(text):
+            if state in ("frames", "chained") or state == "traceback" and not _shaped_as_exception(text):
                 return False      # a traceback ends at its exception line, not at a logger's message
-            shaped_head |= state != "traceback" and _EXCEPTION_LINE.match(text) is not None
+            shaped_head |= state != "traceback" and _shaped_as_exception(text)
             state = "ended" if state == "traceback" else "head"
     return state != "frames" and not (state == "traceback" and shaped_head)
 
@@ -265,7 +274,7 @@ def _by_shape(entries: tuple[LogRecord, ...], ids: list[int], tracing: bool) -> 
     def kind(i: int) -> str:
         text = entries[i].text
         return ("traceback" if text.startswith(_TRACEBACK) else "chain" if text.startswith(_CHAINED)
-                else "frame" if continues(text) else "exception" if _EXCEPTION_LINE.match(text) else "message")
+                else "frame" if continues(text) else "exception" if _shaped_as_exception(text) else "message")
     by: dict[str, list[int]] = {"traceback": [], "chain": [], "frame": [], "exception": [], "message": []}
     for i in ids:
         by[kind(i)].append(i)
