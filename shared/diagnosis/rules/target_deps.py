@@ -107,17 +107,18 @@ def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candida
         if _carries_it_now(facts, c, suspect, candidate, window):
             return ""
         return _fullness_unknown(c, suspect, candidate, read.name, read.fullness_refusal)
-    if not _states(facts, read, window):
+    if not _states(facts, read, window, _rates(facts, read, window)):
         return ""
     # Only whole minutes count (_whole_minutes): a minute Monitoring has not ingested yet is no room.
     window = _whole_minutes(facts, window, facts.busiest_by_minute(read.instances, window))
-    states = _states(facts, read, window)
+    rates = _rates(facts, read, window)
+    states = _states(facts, read, window, rates)
     minutes = max(int((window.end - window.start).total_seconds() // 60), len(states))
     full_minutes = sum(states.values())
     if _carries_it_now(facts, c, suspect, candidate, _full_since(window, states)):
         return ""
     cpu = [min(v, 1.0) for v in facts.busiest_by_minute(read.cpu, window).values()]
-    mbps = [v * 8 / 1e6 for v in facts.bytes_by_minute((read.received_bytes, read.sent_bytes), window).values()]
+    mbps = [v * 8 / 1e6 for v in rates.values()]
     most = f"{max(mbps):.0f} Mbps of its {ceiling_mbps(read.connector) or '?'}" if mbps else "throughput not read"
     observed = (f"{short_name(read.name)}: at its max {ceiling} instances with CPU p99 >= "
                 f"{s.connector_cpu_saturation:.0%} or throughput >= {s.connector_throughput_ratio:.0%} of its "
@@ -138,11 +139,15 @@ def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candida
             f"{short_name(read.name)} before moving traffic back")
 
 
-def _states(facts: Facts, read: TargetConnectorRead, window: Window) -> dict[int, bool]:
+def _rates(facts: Facts, read: TargetConnectorRead, window: Window) -> dict[int, float]:
+    """The connector's bytes per second by minute in `window`, the larger of its two byte counters."""
+    return facts.bytes_by_minute((read.received_bytes, read.sent_bytes), window)
+
+
+def _states(facts: Facts, read: TargetConnectorRead, window: Window, rates: dict[int, float]) -> dict[int, bool]:
     """The connector's minutes at its ceiling, read as the path's connector is (saturated_stretch.ceiling_states):
-    at its max instances with its CPU p99 or its throughput (the larger byte counter, against its machine type's
-    ceiling: facts.ceiling_mbps) at the bar in the same minute."""
-    rates = facts.bytes_by_minute((read.received_bytes, read.sent_bytes), window)
+    at its max instances with its CPU p99 or its throughput (`rates`, against its machine type's ceiling:
+    facts.ceiling_mbps) at the bar in the same minute."""
     return ceiling_states_of(facts, read.connector.max_instances if read.connector else 0, read.instances, read.cpu,
                              window, rates=rates, ceiling=ceiling_mbps(read.connector))
 
