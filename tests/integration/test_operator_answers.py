@@ -277,3 +277,40 @@ def test_a_pause_whose_expires_at_has_passed_is_rejected_and_engages_nothing(wor
                      expires_at=(world.clock.now() - timedelta(minutes=5)).isoformat())
     assert paused.status.value == "rejected" and "expires_at" in paused.reason, paused.reason
     assert (world.state.get_record(FLAGS, pause_key(SERVICE)) or {}).get("engaged") is not True
+
+
+# A pause of the service spelt as people say it: its short name, its project by number, a trailing slash. Each
+# either holds that service's writes back or is rejected naming the name to send; never `applied` while writes go on.
+@pytest.mark.parametrize("spelt", [
+    "backend",
+    SERVICE.replace("demo-project", "123456789012"),
+    SERVICE + "/",
+    SERVICE.upper(),
+], ids=["short-name", "project-number", "trailing-slash", "capitals"])
+def test_a_pause_of_the_service_spelt_otherwise_holds_its_writes_or_is_rejected(world, spelt):
+    paused = command(world, "pause", target=spelt, reason="freeze")
+    assert paused.status.value in ("applied", "rejected"), paused.reason
+    rolled = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
+    if paused.status.value == "applied":
+        assert rolled.status.value == "skipped" and writes(world) == 0, (paused.reason, rolled.reason)
+    else:
+        assert SERVICE in paused.reason, paused.reason
+
+
+def test_status_names_a_write_in_flight_while_its_claim_is_held_and_not_once_it_lapsed(world):
+    """Another instance's write to the service holds its write claim (5 min lease): `status` names it, and an
+    operator's rollback sent meanwhile writes nothing; once the lease has passed (the write ended or died), `status`
+    no longer names it and the rollback is written, once."""
+    from shared.remediation.guardrails import WRITING, bound_key
+
+    assert world.state.claim(WRITING, bound_key(SERVICE), "m-7:other", timedelta(minutes=5),
+                             world.clock.now()).acquired
+    held = command(world, "status", target=SERVICE).snapshot["writes_in_flight"]
+    assert [(w["target"], w["held_by"]) for w in held] == [(SERVICE, "m-7:other")], held
+    waits = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
+    assert waits.status.value != "applied" and writes(world) == 0, waits.reason
+
+    world.at(10)
+    assert command(world, "status", target=SERVICE).snapshot["writes_in_flight"] == []
+    rolled = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
+    assert rolled.status.value == "applied" and writes(world) == 1, rolled.reason
