@@ -204,8 +204,9 @@ def test_a_write_naming_what_is_not_the_services_is_rejected_before_any_write(wo
 
 
 def test_a_scale_down_of_a_connector_is_refused_before_any_write_saying_why(proposed):
-    """VPC Access only raises a connector's instances (gcloud compute networks vpc-access connectors update: the
-    new max must be larger than the current one): a lower max is refused before any write, saying so."""
+    """VPC Access only raises a connector's instances (the `gcloud compute networks vpc-access connectors update`
+    reference, as shared/remediation/actions/scale_connector.py cites it): a lower max is refused before any write,
+    saying so."""
     world, _ = proposed
     assert command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 6},
                    reason="r").status.value == "applied"
