@@ -11,6 +11,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
 from shared.remediation.planning import advised, plan, report_of
+from shared.remediation.refusals import brake_named
 
 
 def read_diagnosis(run: CommandRun, service: str):
@@ -55,7 +56,7 @@ def _held_back(run: CommandRun, action: str, target: str, service: str) -> str:
     gate = Gate(run.config, run.adapters.state, run.adapters.clock, owner="diagnose")
     switch = gate.kill_switch(target, on_behalf=[service])
     if switch:
-        return f"; but it would not write now: kill switch engaged ({switch})"
+        return f"; but it would not write now: {brake_named(switch)} ({switch})"
     if run.config.action_dry_run(action):
         return f"; but it would not write: {action} runs as a dry run (the config's mode)"
     return ""

@@ -82,7 +82,7 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
     elif engaged:
         reason += _over_later_resume(run, previous)
     if engaged:
-        reason += _under_way(run, target) + _asked_not_serving(run, target)
+        reason += _no_end(run, target) + _under_way(run, target) + _asked_not_serving(run, target)
     if not engaged and target is None:
         reason += _still_paused(run)
     if not engaged:
@@ -90,6 +90,17 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
     run.timeline.step("kill_switch", reason, severity="WARNING" if engaged else "NOTICE", target=target,
                       engaged=engaged)
     return run.outcome(OutcomeStatus.APPLIED, reason, target=target or "runwarden/kill_switch", action=report)
+
+
+def _no_end(run: CommandRun, target: str | None) -> str:
+    """Said of a pause sent with an `expires_at`: that time is the latest at which the command may still be run
+    (docs/commands.md), not an end of the pause, which has none and holds until a resume. A sender who meant
+    "pause until 14:00" would otherwise read "no writes until resumed" and expect writes back at 14:00."""
+    if run.command.expires_at is None:
+        return ""
+    resume = f"runwarden resume --target {target}" if target else "runwarden resume"
+    return (f"; it holds until resumed: its expires_at ({run.command.expires_at.isoformat()}) is the latest time this "
+            f"command could still be run, not an end of the pause (to lift it then: {resume} --reason '...')")
 
 
 def _release(run: CommandRun, key: str, scope: str, flag: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:

@@ -84,6 +84,7 @@ def restore(run: CommandRun) -> Outcome:
                                       **servable_restore(traffic, service, revisions)._asdict())
         serving = serving_shares(service.traffic_statuses)
         if serving == serving_shares(params.desired()) == serving_shares(service.traffic):
+            _not_undone_before(run, record, serving)
             # Put back already (the sweep's undo, an earlier restore, a person's gcloud): writing it again
             # would be a second write of the same undo, as to_latest with nothing pinned is refused above.
             # Read on what serves (traffic_statuses), as the restore verifies its write, and on what the
@@ -332,16 +333,40 @@ def _not_undone(run: CommandRun, record: ActionRecord, service: Service) -> None
     or whose traffic moved since, is answered as before (`_not_overtaken`, and "already serves"); so is a resend
     of the very command that undid it (`ActionRecord.undone_by`, which `_released` keeps), which its gate claim
     answers."""
-    if record.state is not ActionState.UNDONE or (run.command_id and record.undone_by == run.command_id):
+    if not _undone_by_another(run, record):
         return
-    when = f" at {record.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if record.resolved_at else ""
-    how = f" ({record.note})" if record.note else ""
     later = _later_rollbacks(run, record)
-    raise refused(f"{record.key} was already undone{when}{how}: nothing left to undo, nothing written. "
+    raise refused(f"{record.key} was already undone{_undone_said(record)}: nothing left to undo, nothing written. "
                   f"{service.short_name} serves {split_text(service.traffic)} as a later change left it"
                   + (f" ({later}): to undo that, send restore_traffic with its action_id" if later else "")
                   + "; to move its traffic, send restore_traffic with to_latest: true, or rollback_traffic with a "
                     "Ready revision")
+
+
+def _not_undone_before(run: CommandRun, record: ActionRecord, serving: dict[str, int]) -> None:
+    """Refused (`skipped`, nothing written) for a rollback another restore (an operator's, or the sweep's undo)
+    undid already, its split still serving: named, who undid it, when and by which command and Pub/Sub message,
+    so that the second operator reads whose restore stands rather than a bare "nothing to do"."""
+    if not _undone_by_another(run, record):
+        return
+    raise refused(f"{record.key} was already undone{_undone_said(record)}, and the service still serves the split "
+                  f"recorded before it ({', '.join(f'{k} {v}%' for k, v in sorted(serving.items()))}): nothing left "
+                  "to undo, nothing written" + _while_in_flight(run, record.service))
+
+
+def _undone_by_another(run: CommandRun, record: ActionRecord) -> bool:
+    """Whether the rollback was undone by something other than this very command (a resend of the command that
+    undid it is answered by its gate claim, as before)."""
+    return record.state is ActionState.UNDONE and not (run.command_id and record.undone_by == run.command_id)
+
+
+def _undone_said(record: ActionRecord) -> str:
+    """When and how a rollback was undone, as its record keeps it: the restore's note (whose, which command) and
+    the Pub/Sub message that carried that command."""
+    when = f" at {record.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if record.resolved_at else ""
+    said = [part for part in (record.note, f"Pub/Sub message {record.undone_by_message}"
+                              if record.undone_by_message else "") if part]
+    return when + (f" ({'; '.join(said)})" if said else "")
 
 
 def _later_rollbacks(run: CommandRun, record: ActionRecord) -> str:
@@ -624,7 +649,7 @@ def _close_rollbacks(run: CommandRun, service: str, action_id: str | None, undid
         if data.get("state") == ActionState.PENDING.value and isinstance(data.get("key"), str) and write_verdict(
                 state, data, {"state": ActionState.UNDONE.value, "resolved_at": now,
                               "note": f"traffic restored by {by} (command {run.command_id})",
-                              "undone_by_command": run.command_id or ""},
+                              "undone_by_command": run.command_id or "", "undone_by_message": run.message_id or ""},
                 expect={"state": ActionState.PENDING.value}):
             undid.append(_undid(data))
 

@@ -53,8 +53,8 @@ from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import (guard, held_as, held_for, held_write_said, of_claim, release_hint, siblings,
                                       unjudged)
 from shared.remediation.pins import PinState, left_asked
-from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, DryRunBy, Held, Limit, Refused,
-                                         braked, denied_permission, dry_run_by, permission_advice)
+from shared.remediation.refusals import (BUDGET, COOLDOWN, SET_IN_CONFIG, DryRunBy, Held, Limit, Refused, Switch,
+                                         braked, denied_permission, dry_run_by, engaged_named, permission_advice)
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, JUDGED_STATES,
                                         KILL_SWITCH, PINS, PROPOSALS, SETTLED, ActionRecord, ActionState,
                                         IncidentRecord, IntentRecord, IntentState, ProposalRecord, SettledEntry,
@@ -288,7 +288,7 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
     write's target first."""
     flag = found.get((FLAGS, KILL_SWITCH))
     if flag and flag.get("engaged"):
-        return f"set by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}"
+        return Switch(f"set by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}")
     for name in paused:
         flag = found.get((FLAGS, pause_key(name)))
         if flag and flag.get("engaged"):
@@ -298,8 +298,16 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
             elif name != paused[0]:
                 why += (f"; the write to {paused[0]} is made for its alert, and a pause of a service holds back "
                         "every write made for it")
-            return why
+            if not isinstance(name, MaybeBehind) or not name.read:   # an approve's own read says what to do
+                why += _lifted_by(name)
+            return Switch(why, paused=str(name))
     return ""
+
+
+def _lifted_by(name: str) -> str:
+    """How the pause of `name` is lifted, said where it holds a write back: the kill switch is another flag, and
+    an operator told "kill switch engaged" released it (engaged by no one) and stayed held."""
+    return f"; the kill switch is not engaged: lift this pause with runwarden resume --target {name} --reason '...'"
 
 
 # Engaged pauses read when a write's target is a connector, to find one that names it by another form of its
@@ -319,13 +327,14 @@ def paused_otherwise(target: str, pauses: Sequence[Mapping[str, Any]], more: boo
     for flag in pauses:
         named = str(flag.get("target") or "")
         if named != target and by_another_form(target, named):
-            return (f"{named} paused by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}; {target} may "
-                    f"be the same connector, its project named by the other form (number or id, which the names "
-                    f"alone cannot tell), so the pause holds it back too, until it is "
-                    f"resumed (runwarden resume --target {named} --reason '...')")
+            return Switch(f"{named} paused by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}; {target} "
+                          f"may be the same connector, its project named by the other form (number or id, which the "
+                          f"names alone cannot tell), so the pause holds it back too, until it is "
+                          f"resumed (runwarden resume --target {named} --reason '...')", paused=named)
     if more:
-        return (f"more than {SPELLINGS_READ} pauses are engaged, and whether one names {target} by the other form "
-                f"of its project (number or id) was not read: held, as such a pause would hold it")
+        return Switch(f"more than {SPELLINGS_READ} pauses are engaged, and whether one names {target} by the other "
+                      f"form of its project (number or id) was not read: held, as such a pause would hold it",
+                      paused=target)
     return ""
 
 
@@ -983,7 +992,7 @@ class Gate:
             return ""
         if not switch:
             return ""
-        return (f"; {BRAKE} while it was under way ({switch}): it landed when this write was already past the "
+        return (f"; {engaged_named(switch)} while it was under way ({switch}): it landed when this write was already past the "
                 "gate's last check, so the write was sent and is not undone by it" + (
                     "" if corrective else "; the sweep still verifies it, and an undo the sweep decides is held back "
                     "while it stays engaged"))
@@ -1137,7 +1146,7 @@ class Gate:
         One batched read, unless `found` already holds the flags; for a connector, the engaged pauses'
         query beside it (`pauses`: that query already sent, `_pauses_ahead`)."""
         if self.config.guardrails.kill_switch:
-            return "set in config"
+            return Switch(SET_IN_CONFIG)
         paused = held_by(target, on_behalf)
         if found is None:
             pauses = pauses if pauses is not None else self._pauses_ahead(target)

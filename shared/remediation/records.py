@@ -224,6 +224,9 @@ class ActionRecord(KeptReport):
     # the sweep's settling of such a restore whose record failed: verification.Sweep._own_restore), "" when no
     # command's did. A resend of that very command is told by it (`undone_by`), never by the note's words.
     undone_by_command: str = ""
+    # The Pub/Sub message that carried that command (PubsubMessage.message_id, google/pubsub/v1/pubsub.proto), ""
+    # when none did or the record is older: a later restore of the same rollback names the one that undid it by it.
+    undone_by_message: str = ""
     # The incident's start (Incident.started_at, epoch seconds) as the notification it was taken for said
     # it; None for an operator's command or a record from an earlier version. An OPEN of the same id that
     # says another start is escalated, not answered as a duplicate (guardrails.restarted).

@@ -99,11 +99,36 @@ class Refused(str):
 # before the hold was kept beside them (`held_of_words`).
 BRAKE = "kill switch engaged"
 SET_IN_CONFIG = "set in config"
+# The same for a write held back by one target's pause (of the target, or of a service it is made for), the kill
+# switch not engaged: named as the brake it is, so that the operator lifts that pause and not the kill switch.
+PAUSE_HEAD = "held by a pause"
+
+
+class Switch(str):
+    """Why writes are off (Gate.kill_switch), and which brake holds them: `paused`, the name whose pause does
+    ("" for the kill switch, the config's or a command's). Told by it, never by its words."""
+
+    paused: str
+
+    def __new__(cls, words: str, paused: str = "") -> "Switch":
+        made = super().__new__(cls, words)
+        made.paused = paused
+        return made
+
+
+def brake_named(switch: str) -> str:
+    """The brake `switch` stands for, as said at the head of an answer: the kill switch, or a pause."""
+    return PAUSE_HEAD if getattr(switch, "paused", "") else BRAKE
+
+
+def engaged_named(switch: str) -> str:
+    """The brake `switch` stands for, as said of one that engaged: the kill switch, or a pause."""
+    return "a pause engaged" if getattr(switch, "paused", "") else BRAKE
 
 
 def braked(switch: str, held: Held) -> Refused:
     """The gate's refusal of a write held back by `switch` (the config's kill switch, or a pause's words)."""
-    return Refused(f"{BRAKE}: no writes ({switch})", held)
+    return Refused(f"{brake_named(switch)}: no writes ({switch})", held)
 
 
 def held_by_brake(held: Held | None) -> bool:
@@ -129,6 +154,8 @@ def held_of_words(refusal: str) -> Held | None:
     the gate said then; anything else is None (told as no hold: a refusal reworded since is never guessed at)."""
     if refusal.startswith(BRAKE):
         return Held.KILL_SWITCH if refusal.endswith(f"({SET_IN_CONFIG})") else Held.PAUSED
+    if refusal.startswith(PAUSE_HEAD):
+        return Held.PAUSED
     if refusal.startswith(COOLDOWN):
         return Held.COOLDOWN
     if refusal.startswith(BUDGET):

@@ -326,8 +326,10 @@ def test_a_pause_landing_while_an_alerts_write_waits_on_its_operation_is_named_i
     done = world.handle(world.alert(message_id="op-1"))
 
     assert done.status.value == "applied", done.reason
-    assert ("kill switch engaged while it was under way (" + SERVICE + " paused by alice@example.com at "
-            "2026-11-26 12:02:00 UTC: stop it)") in done.reason, done.reason
+    # A pause of the service, named as one (not the kill switch), with how it is lifted.
+    assert ("a pause engaged while it was under way (" + SERVICE + " paused by alice@example.com at "
+            "2026-11-26 12:02:00 UTC: stop it; the kill switch is not engaged: lift this pause with runwarden resume "
+            f"--target {SERVICE}") in done.reason, done.reason
     assert "already past the gate's last check, so the write was sent and is not undone by it" in done.reason
     assert landed["answer"].status.value == "applied", landed["answer"].reason
     assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}

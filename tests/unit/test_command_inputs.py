@@ -488,7 +488,7 @@ def test_a_diagnose_says_when_what_runwarden_would_do_is_held_back_now():
     assert "would not write" not in plain.reason
     assert send(w, "pause", "p-1", target=service).status is OutcomeStatus.APPLIED
     held = send(w, "diagnose", "d-2", target=service)
-    assert "but it would not write now: kill switch engaged" in held.reason and "paused" in held.reason, held.reason
+    assert "but it would not write now: held by a pause (" in held.reason and "paused" in held.reason, held.reason
 
 
 def test_a_reject_while_another_operators_approve_is_under_way_says_how_to_hold_it_back():

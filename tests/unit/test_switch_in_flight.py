@@ -70,7 +70,10 @@ def test_a_resume_never_releases_a_held_alert_redelivered_but_a_new_notification
     w.at(2)
     alert = w.alert(scenario, message_id="m-held")
     held = _handle(w, alert)
-    assert held.status is SKIPPED and "kill switch engaged" in held.reason, held.reason
+    # The brake named as the one it is: a pause of one target is no kill switch, and says how it is lifted.
+    brake = "kill switch engaged" if target is None else f"held by a pause: no writes ({target} paused by {by}"
+    assert held.status is SKIPPED and brake in held.reason, held.reason
+    assert (f"runwarden resume --target {target}" in held.reason) is (target is not None), held.reason
     # Who set it and when (12:01:00 UTC, a minute after the anchor): "since when" is what a person checks.
     assert by in held.reason and why in held.reason and "12:01:00" in held.reason, held.reason
     w.at(5)
@@ -119,7 +122,7 @@ def test_a_switch_landing_after_the_gates_last_check_is_named_in_the_applied_ans
     done = _handle(w, w.alert("bad_revision", message_id="m-3"))
     assert landed and landed[0].status is APPLIED, landed
     assert done.status is APPLIED, done.reason
-    said = ("kill switch engaged while it was under way", "bob@example.com", "12:03:00", "stop everything",
+    said = ("kill switch engaged" if target is None else "a pause engaged", "while it was under way", "bob@example.com", "12:03:00", "stop everything",
             "past the gate's last check", "not undone")
     assert [words for words in said if words not in done.reason] == [], done.reason
     assert _writes(w) == 1
