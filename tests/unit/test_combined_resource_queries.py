@@ -139,3 +139,76 @@ def test_a_comment_naming_another_code_is_no_part_of_a_share():
     query = MQL_SHARE.replace("DENOMINATOR", "") + "  # was metric.response_code_class == '4xx'"
 
     assert ratio_query(query) and ratio_query_covers_504(query)
+
+
+@pytest.mark.parametrize("name", ["5xx rate times the connector's bytes",
+                                  "MQL join of the 5xx and Cloud SQL's backends, added"])
+def test_a_saturated_connector_under_a_combined_query_is_not_proposed_for_approval(name):
+    """connector_saturation's one-way scale is proposed to a person on the service's own alert; under a combined query
+    it is escalated with the change named, no proposal to approve (proposed before)."""
+    kind, query, other = COMBINED[name]
+
+    answer, world = _answer("connector_saturation", _query(kind, query))
+
+    assert answer.status is OutcomeStatus.ESCALATED, answer.reason
+    assert other in answer.reason and answer.action is not None and answer.action.name == "scale_connector"
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+
+
+def test_a_saturated_connector_under_its_service_own_gated_query_is_proposed():
+    answer, _ = _answer("connector_saturation", _query(*OWN["5xx rate gated on Cloud SQL up (and on())"]))
+
+    assert answer.status is OutcomeStatus.PROPOSED, answer.reason
+
+
+def _threshold(**changed):
+    def change(incident: dict) -> None:
+        incident["condition"]["conditionThreshold"].update(changed)
+    return change
+
+
+def _incident(**changed):
+    def change(incident: dict) -> None:
+        incident.update(changed)
+    return change
+
+
+def _region(location: str):
+    def change(incident: dict) -> None:
+        incident["resource"]["labels"]["location"] = location
+    return change
+
+
+_5XX_FILTER = ('metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision" AND '
+               'resource.labels.service_name="backend" AND metric.labels.response_code_class="5xx"')
+# name: (change, the status, whether the rollback is made). Notifications answered right before, kept as rows: a
+# forecast (AlertPolicy.Condition.MetricThreshold.forecast_options) and a condition met on missing data
+# (EVALUATION_MISSING_DATA_ACTIVE) state no failure; `trigger.percent` and the policy's `severity` (AlertPolicy.Severity:
+# CRITICAL, ERROR, WARNING) change nothing of a service's own failing deploy; a same-named service in another region is
+# not the managed one; a share over another service's requests, or a denominatorFilter of another resource type, is no
+# share of backend's (alert.proto, MetricThreshold.denominator_filter).
+ANSWERED = {
+    "a forecast of the 5xx share": (_threshold(forecastOptions={"forecastHorizon": "3600s"}), "escalated", False),
+    "met on missing data": (_threshold(evaluationMissingData="EVALUATION_MISSING_DATA_ACTIVE"), "escalated", False),
+    "trigger.percent 50": (_threshold(trigger={"percent": 50}), "applied", True),
+    "policy severity CRITICAL": (_incident(severity="CRITICAL"), "applied", True),
+    "the same service's name in europe-west1": (_region("europe-west1"), "skipped", False),
+    "a share over frontend's requests": (
+        _query(PROMQL, f'sum(rate({FAILED}[5m])) / sum(rate({RUN}{{service_name="frontend"}}[5m])) > 0.05'),
+        "escalated", False),
+    "a denominatorFilter of Cloud SQL's backends": (_threshold(
+        filter=_5XX_FILTER, denominatorFilter='metric.type="cloudsql.googleapis.com/database/postgresql/num_backends" '
+                                              'AND resource.type="cloudsql_database"',
+        denominatorAggregations=[{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_MEAN",
+                                  "crossSeriesReducer": "REDUCE_SUM"}]), "escalated", False),
+}
+
+
+@pytest.mark.parametrize("name", ANSWERED)
+def test_notifications_answered_right_before_stay_so(name):
+    change, status, written = ANSWERED[name]
+
+    answer, world = _answer("bad_revision", change)
+
+    assert answer.status.value == status, answer.reason
+    assert world.standins.run.count("UpdateService") == int(written)
