@@ -138,9 +138,12 @@ def query_names(query: str) -> QueryNames:
 
 # What else a query's value may be made of (`other_series`). A PromQL name written bare, with a `:` as Cloud Monitoring's
 # mapped names have one (`cloudsql_googleapis_com:database_cpu_utilization`), not followed by braces; the set
-# operators `and` and `unless`, whose right-hand side only filters the left's series ("Logical/set binary operators":
-# `and` "resulting in a vector consisting of the elements of vector1 for which there are elements in vector2 with
-# exactly matching label sets", values from vector1); an MQL table fetched of a resource type.
+# operators `and` and `unless`, whose right-hand side only filters the left's series (Prometheus, "Operators",
+# "Logical/set binary operators": `vector1 and vector2` "results in a vector consisting of the elements of vector1 for
+# which there are elements in vector2 with exactly matching label sets ... The metric name and values are carried over
+# from the left-hand side vector"; `or` adds "all elements of vector2 which do not have matching label sets in vector1",
+# so it is no gate); an MQL table fetched of a resource type ("Every time series originates from a single type of
+# monitored resource", "Sample MQL queries", Data model).
 _BARE_NAME = re.compile(r"(?<![\w:.])([A-Za-z_]\w*:[\w:]*)(?![\w:])(?!\s*\{)")
 _GATE = re.compile(r"(?<![\w.:])(?:and|unless)\b", re.IGNORECASE)
 _MQL_FETCHED = re.compile(r"\bfetch\s+([A-Za-z_][\w.]*)")
@@ -158,8 +161,9 @@ def other_series(query: str) -> tuple[str, ...]:
     `unless` is no part of the value (it keeps or drops the left side's series, values unchanged), so a gate on
     another resource is not counted, and a value of another resource's alone gated on the service's is. Its comments are no part of it. Sources: Prometheus, "Operators" ("Arithmetic
     binary operators" between two instant vectors apply to each matching pair of series; "Logical/set binary
-    operators"); Monitoring Query Language reference, `join` ("joins tables ... on their time series identifier
-    columns") and `outer_join`, `fetch` ("a monitored resource type" before `::`)."""
+    operators"); Monitoring Query Language reference, `join` and `outer_join` (tables of different resource types joined
+    into one value; that a join of them matches rows at all is UNCONFIRMED: one that matches none fires nothing, so
+    only a matching reading reaches Runwarden), `fetch` (the resource type before `::`)."""
     query = uncommented_query(query)
     if _MQL_FETCH.search(query):
         return tuple(dict.fromkeys(t for t in _MQL_FETCHED.findall(query) if t != _REVISION))
