@@ -173,7 +173,8 @@ def other_series(query: str) -> tuple[str, ...]:
     reading = _selectors(value)
     braced = [name or next((v for label, op, v in matchers if label == "__name__"), "(unnamed)")
               for (reads, matchers), (name, _) in zip(reading, _SELECTOR.findall(value)) if reads is False]
-    bare = [n for n in _BARE_NAME.findall(promql_syntax(value)) if not n.startswith(_RUN_METRIC + _LOGGING_METRIC)]
+    # A bare logging metric names no `monitored_resource`: it may read every type's series (`_reads_revisions`).
+    bare = [n for n in _BARE_NAME.findall(promql_syntax(value)) if not n.startswith(_RUN_METRIC)]
     return tuple(dict.fromkeys(name for name in braced + bare if not name.endswith(_INFO)))
 
 

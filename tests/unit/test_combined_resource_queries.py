@@ -53,6 +53,9 @@ COMBINED = {
     "5xx rate plus Cloud SQL's ERROR log entries": (
         PROMQL, f'{BY_SERVICE} + on() group_left sum(rate(logging_googleapis_com:log_entry_count{{monitored_resource='
                 f'"cloudsql_database",severity="ERROR"}}[5m])) > 5', "logging_googleapis_com:log_entry_count"),
+    "5xx rate plus every resource's log entries (no monitored_resource)": (
+        PROMQL, f"{BY_SERVICE} + on() group_left sum(rate(logging_googleapis_com:log_entry_count[5m])) > 5",
+        "logging_googleapis_com:log_entry_count"),
     "5xx rate times the connector's bytes": (
         PROMQL, f"{BY_SERVICE} * on() group_left sum(rate(vpcaccess_googleapis_com:connector_sent_bytes_count[5m])) "
                 "> 1e6", "vpcaccess_googleapis_com:connector_sent_bytes_count"),
