@@ -215,3 +215,27 @@ def test_notifications_answered_right_before_stay_so(name):
 
     assert answer.status.value == status, answer.reason
     assert world.standins.run.count("UpdateService") == int(written)
+
+
+def _matched_revision(revision: str, extracted: bool):
+    """A log match's notification naming `revision`: as its resource's `revision_name`, or as a label its policy
+    extracts from the entry (`labelExtractors`, LogMatch.label_extractors, alert.proto; where a notification carries
+    the extracted labels is UNCONFIRMED: here its `metric.labels`, the resource naming the entry's own revision)."""
+    def change(incident: dict) -> None:
+        if extracted:
+            incident["condition"]["conditionMatchedLog"]["labelExtractors"] = {
+                "revision": "EXTRACT(resource.labels.revision_name)"}
+            incident["metric"]["labels"] = {"revision": revision}
+        else:
+            incident["resource"]["labels"]["revision_name"] = revision
+    return change
+
+
+@pytest.mark.parametrize("revision, extracted, status", [
+    ("backend-00002-xyz", True, "applied"),     # the failing revision's 5xx lines, its name extracted
+    ("backend-00001-abc", False, "escalated"),  # lines of the revision the rollback would go back to
+])
+def test_a_log_match_naming_a_revision_is_answered_as_before(revision, extracted, status):
+    answer, _ = _answer("logmatch_request_5xx_lines_bad_revision", _matched_revision(revision, extracted))
+
+    assert answer.status.value == status, answer.reason
