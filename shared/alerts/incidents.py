@@ -33,7 +33,7 @@ from shared.alerts.load_balancer import load_balancer_said
 from shared.alerts.long_numbers import NumberTooLong, whole_number
 from shared.alerts.named_elsewhere import named_elsewhere
 from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
-from shared.alerts.query_names import query_names, selects_alone, workload_names
+from shared.alerts.query_names import other_series, query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, NOTIFICATION_BYTES, Relayed, WrappedTooDeep, read_through,
                                    message_id_written, wrapped_too_deep)
@@ -1067,7 +1067,11 @@ class Incident(BaseModel):
         drops the labels aggregated away (then `alert_target` rejects it, asking for the grouping); whether Monitoring
         ever still names one is UNCONFIRMED (no sample), and a relay or template may add them: under either reading
         the bar is not the named service's, so nothing of the condition is lent to it (no write, no `healthy`).
-        Before, the named service was acted on."""
+        Before, the named service was acted on. First, a query whose value is made of another resource's series too
+        (`_combined_doubt`)."""
+        combined = self._combined_doubt(condition)
+        if combined:
+            return combined
         for labels, across in _PLACES.get(self.resource_type, ()):
             unkept = self._aggregated_across(labels)
             named = {label: value for label, value in self.resource_labels.items() if label in labels}
@@ -1081,6 +1085,24 @@ class Incident(BaseModel):
                     f"and selects no one of them alone by equality: its value and bar are {whose}, not those of "
                     f"the resource the notification names ({shown_named})")
         return ""
+
+    def _combined_doubt(self, condition: str) -> str:
+        """Why a Cloud Run revision's query condition (PromQL, MQL) measures more than the service it selects, or "":
+        its value is made of another resource's series too (query_names.other_series: a 5xx rate plus a Cloud SQL
+        instance's backends, an MQL `join` of a cloud_run_revision table with a cloudsql_database one). Its bar and
+        value are then the sum, quotient or join's, not the service's, however the service is selected, so nothing of
+        the condition is lent to it (no write, no `healthy`). Before, such a query was read as selecting the service
+        alone, and a failing deploy was rolled back on it."""
+        if self.condition_kind != "other" or self.resource_type != "cloud_run_revision" or (
+                "conditionSql" in self.condition_kinds):
+            return ""
+        others = other_series(self.condition_filter)
+        if not others:
+            return ""
+        named = ", ".join(quoted(other, 80) for other in others[:4])
+        return (f"its condition {quoted(condition)} reads Cloud Run revisions' series and makes its value of another "
+                f"resource's series too ({named}): its value and bar are not those of the resource the notification "
+                "names alone")
 
     def _aggregated_across(self, identifying: frozenset[str]) -> tuple[str, bool] | None:
         """How the condition's series keeps none of the `identifying` labels, and whether by aggregating (else by

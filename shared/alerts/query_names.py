@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shared.alerts.query_grouping import uncommented_query
+from shared.alerts.query_grouping import promql_syntax, uncommented_query
 
 # A selector's braces, with the metric name written before them, if any.
 _SELECTOR = re.compile(r'([A-Za-z_:][\w:]*)?\s*\{([^{}]*)\}')
@@ -136,13 +136,75 @@ def query_names(query: str) -> QueryNames:
     return QueryNames(*(tuple(found[label]) for label in _NAMING))
 
 
+# What else a query's value may be made of (`other_series`). A PromQL name written bare, with a `:` as Cloud Monitoring's
+# mapped names have one (`cloudsql_googleapis_com:database_cpu_utilization`), not followed by braces; the set
+# operators `and` and `unless`, whose right-hand side only filters the left's series (Prometheus, "Operators",
+# "Logical/set binary operators": `vector1 and vector2` "results in a vector consisting of the elements of vector1 for
+# which there are elements in vector2 with exactly matching label sets ... The metric name and values are carried over
+# from the left-hand side vector"; `or` adds "all elements of vector2 which do not have matching label sets in vector1",
+# so it is no gate); an MQL table fetched of a resource type ("Every time series originates from a single type of
+# monitored resource", "Sample MQL queries", Data model).
+_BARE_NAME = re.compile(r"(?<![\w:.])([A-Za-z_]\w*:[\w:]*)(?![\w:])(?!\s*\{)")
+_GATE = re.compile(r"(?<![\w.:])(?:and|unless)\b", re.IGNORECASE)
+_MQL_FETCHED = re.compile(r"\bfetch\s+([A-Za-z_][\w.]*)")
+# An info metric (`service_owner_info`, `target_info`): "The Sample value MUST always be 1" (OpenMetrics, "Info"), joined
+# (`* on(service_name) group_left(team)`) to copy its labels onto the service's series, value unchanged.
+_INFO = "_info"
+
+
+def other_series(query: str) -> tuple[str, ...]:
+    """The metrics (PromQL) or resource types (MQL) of another resource than a Cloud Run revision whose series a query's
+    value is made of, beside a Cloud Run revision's, or (): a service's 5xx rate plus a Cloud SQL instance's backends
+    (`+`, `/`, `on() group_left`, `or`), an MQL `join` or `outer_join` of a cloud_run_revision table with a
+    cloudsql_database one. Its value and bar are then no measure of the service alone, however it selects the
+    service. Only a query that reads Cloud Run revisions' series counts; the right-hand side of a top-level `and` or
+    `unless` is no part of the value (it keeps or drops the left side's series, values unchanged), so a gate on
+    another resource is not counted, and a value of another resource's alone gated on the service's is. Its comments are no part of it. Sources: Prometheus, "Operators" ("Arithmetic
+    binary operators" between two instant vectors apply to each matching pair of series; "Logical/set binary
+    operators"); Monitoring Query Language reference, `join` and `outer_join` (tables of different resource types joined
+    into one value; that a join of them matches rows at all is UNCONFIRMED: one that matches none fires nothing, so
+    only a matching reading reaches Runwarden), `fetch` (the resource type before `::`)."""
+    query = uncommented_query(query)
+    if _MQL_FETCH.search(query):
+        return tuple(dict.fromkeys(t for t in _MQL_FETCHED.findall(query) if t != _REVISION))
+    if not any(reads is True for reads, _ in _selectors(query)):
+        return ()
+    value = query[:_value_end(query)]
+    reading = _selectors(value)
+    braced = [name or next((v for label, op, v in matchers if label == "__name__"), "(unnamed)")
+              for (reads, matchers), (name, _) in zip(reading, _SELECTOR.findall(value)) if reads is False]
+    # A bare logging metric names no `monitored_resource`: it may read every type's series (`_reads_revisions`).
+    bare = [n for n in _BARE_NAME.findall(promql_syntax(value)) if not n.startswith(_RUN_METRIC)]
+    return tuple(dict.fromkeys(name for name in braced + bare if not name.endswith(_INFO)))
+
+
+def _value_end(query: str) -> int:
+    """Where the value of a PromQL `query` ends: at its first `and` or `unless` outside brackets and strings (what
+    follows filters the series before it), else its end."""
+    depth, quote = 0, ""
+    for i, char in enumerate(query):
+        if quote:
+            quote = "" if char == quote and query[i - 1] != "\\" else quote
+        elif char in "\"'`":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and _GATE.match(query, i) and (i == 0 or not (query[i - 1].isalnum() or query[i - 1] in "_:.")):
+            return i
+    return len(query)
+
+
 def selects_alone(query: str, label: str, value: str) -> bool:
     """`query` reads Cloud Run revisions' series only where it selects `label` (service_name, location, project_id)
     equal to `value`: it has a selector of them (`_reads_revisions`: a Cloud Run metric, or any metric of
     `monitored_resource="cloud_run_revision"`), and every selector that reads or may read them has that equality
     matcher, or an MQL query over cloud_run_revision compares that label to that value alone. A pattern, a negation,
-    or a second value selects more than one; a selector of another resource type selects none of them. Its comments
-    are no part of it."""
+    or a second value selects more than one; a selector of another resource type selects none of them, but a value
+    made of its series too (`other_series`) is not the service's alone. Its comments are no part of it."""
+    if other_series(query):
+        return False
     query = uncommented_query(query)
     if _MQL_FETCH.search(query):
         return [v for found, *quoted in _MQL_LABEL.findall(query) if found == label for v in quoted if v] == [value]

@@ -31,6 +31,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shared.alerts.query_grouping import uncommented_query
+
 _METRIC_NAMES = frozenset({"run_googleapis_com:request_count", "run.googleapis.com/request_count"})
 _CODE_LABELS = frozenset({"response_code_class", "response_code"})
 # The numerator's one response-code matcher: the 5xx class, or one 5xx code (a 504 share is at most
@@ -164,7 +166,7 @@ def promql_ratio(query: str) -> bool:
 def _promql_failed(query: str) -> str:
     """The numerator's response-code matcher (label, operator and value, as `_Part.codes`) when the PromQL query is the 5xx
     share of requests compared upward with a plain number, else ""."""
-    text = "\n".join(line.split("#", 1)[0] for line in query.splitlines())
+    text = uncommented_query(query)
     masked = _mask(text)
     compared = _COMPARISON.match(masked) if masked is not None else None
     if not compared or compared.group(3):
@@ -231,8 +233,10 @@ def _arms_are_5xx_over_all(numerator: str, denominator: str) -> bool:
 
 
 def mql_ratio(query: str) -> bool:
-    """Whether an MQL query is the 5xx share of request_count compared upward by its last `condition`."""
-    text = query.strip()
+    """Whether an MQL query is the 5xx share of request_count compared upward by its last `condition`, its comments
+    no part of it (`uncommented_query`, as for the numerator's readers: a `#` after the `condition` or in the
+    denominator's arm is no stage). Before, a comment in either arm or after the bar made the share unread."""
+    text = uncommented_query(query).strip()
     if not _MQL_CONDITION.search(text):
         return False
     metrics = {a or b for a, b in _MQL_METRIC.findall(text)}
@@ -257,7 +261,7 @@ def ratio_query_covers_504(query: str) -> bool:
         return value in ("5xx", "5..", "504")
     if not mql_ratio(query):
         return False
-    codes = re.findall(r"metric\.response_code(_class)?\s*==\s*['\"]?(\w+)", query)
+    codes = re.findall(r"metric\.response_code(_class)?\s*==\s*['\"]?(\w+)", uncommented_query(query))
     return bool(codes) and all(value in ("5xx", "504") for _, value in codes)
 
 
