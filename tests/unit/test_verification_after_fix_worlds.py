@@ -16,15 +16,13 @@ from shared.diagnosis.evidence import AlertContext
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import SQL, Evidence, at
 from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served, sweep_at, swept
+from tests.unit.test_verification_worlds import RATIO_5XX
 
 SETTINGS = DiagnosisSettings()
 TIMES = VerificationSettings()
 H, F, U, C = HealthKind.HEALTHY, HealthKind.FAILING, HealthKind.UNCLEAR, HealthKind.CHANGED
 V, W, X, E = StepKind.VERIFY, StepKind.WAIT, StepKind.UNDO, StepKind.ESCALATE
 
-RATIO_5XX = AlertContext(policy="5xx ratio", metric_type="run.googleapis.com/request_count",
-                         resource_type="cloud_run_revision", comparison="COMPARISON_GT", threshold=0.05,
-                         condition_kind="threshold", ratio=True, metric_labels={"response_code_class": "5xx"})
 LATENCY_10S = AlertContext(policy="p99", metric_type="run.googleapis.com/request_latencies",
                            resource_type="cloud_run_revision", comparison="COMPARISON_GT", threshold=10000,
                            condition_kind="threshold", aligner="ALIGN_PERCENTILE_99")
