@@ -21,17 +21,36 @@ _SHARED = (Signature.DATABASE_UNREACHABLE, Signature.CONNECTOR_SATURATION)
 
 def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: Diagnosis) -> str:
     """Why a rollback failing in `window` is not undone ("" for any other action, or no shared cause shown):
-    an instance the service uses down there (database/up under 1 or silent: `Facts.sql_down`), or the
-    diagnosis of those minutes naming the database or the connector."""
+    an instance the service uses read down there (`_read_down`), or the diagnosis of those minutes naming the
+    database or the connector on what was read (`_diagnosed_shared`)."""
     if record.action != "rollback_traffic":
         return ""
-    down = facts.sql_down(window)
-    instances = down[0] if down is not None else []
-    if not instances and diagnosis.signature not in _SHARED:
+    down = _read_down(facts, window)
+    if not down and not _diagnosed_shared(facts, window, diagnosis):
         return ""
     frm = str(record.params.get("from_revision") or "") or "the revision rolled back from"
-    cause = (f"Cloud SQL {', '.join(instances)} down in {window} (database/up: {down[1]})" if instances and down
+    cause = (f"Cloud SQL {', '.join(down)} down in {window} (database/up read under 1 in "
+             + ", ".join(f"{n} of {m}" for n, m in down.values()) + " minutes)" if down
              else f"{diagnosis.signature.value}: {diagnosis.summary}")
     return (f"what fails since is a cause both revisions share: {cause}; an undo would send the traffic back to "
             f"{frm}, which failed on its own before the rollback, and cannot end this failure: the rollback is "
             "kept, and a person must look at the shared cause")
+
+
+def _read_down(facts: Facts, window: Window) -> dict[str, tuple[int, int]]:
+    """The instances the service uses whose database/up was read under 1 in `window`: (minutes under 1, minutes
+    read) each. Only a point read counts: a series that stopped is unknown, not down (`Facts.sql_down` reads it
+    as not up, which holds a `healthy`; here it would hold a write back on silence, which a metric's own
+    ingestion delay or an instance in another project also gives)."""
+    return {db: (sum(v < 1 for v in values), len(values))
+            for db, values in sorted(facts.sql_up_values(window).items()) if values and min(values) < 1}
+
+
+def _diagnosed_shared(facts: Facts, window: Window, diagnosis: Diagnosis) -> bool:
+    """Whether the diagnosis of `window` names the database or the connector on evidence read: a database named
+    while an instance's database/up stopped reporting there may be named for that silence alone
+    (`Facts.sql_trailing`), which holds no write back."""
+    if diagnosis.signature is Signature.DATABASE_UNREACHABLE:
+        stopped, _ = facts.sql_trailing(window)
+        return not stopped
+    return diagnosis.signature in _SHARED
