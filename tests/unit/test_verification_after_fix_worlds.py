@@ -48,6 +48,16 @@ def database_down(now: float, *, since: float) -> Evidence:
     return e
 
 
+def database_silent(now: float) -> Evidence:
+    """The revision rolled back to failing half its requests since, no database words; main-db's database/up
+    read 1 until -6 and no point since (a series that stopped: unknown, not down)."""
+    e = Evidence(now=now).revision(OLD, -180, sql=(SQL,)).revision(NEW, -20, sql=(SQL,))
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, now, 20).requests(OLD, -5, now, 20, "500").latency(OLD, -5, now, 0.12)
+    return e.sql_up(-200, -6, 1)
+
+
 def half_fixed(now: float, p99: float) -> Evidence:
     """The deploy at -20 hung at the client's 30 s and failed half its requests with 503; backend-00001-abc
     answered in 150 ms before it. Since the rollback, every request is clean, at `p99`."""
@@ -93,6 +103,8 @@ WORLDS = [
     ("database down after two clean minutes: recovered first, kept", ROLLBACK, database_down(11, since=-2), U, E,
      "recovered after the action first"),
     ("the database still down at +6: waits, nothing written", ROLLBACK, database_down(6, since=-6), U, W, ""),
+    ("database/up silent since -6, no database words: failing, undone as before", ROLLBACK, database_silent(11), F,
+     X, "still failing"),
     ("half a fix: 503s gone, p99 22 s where the revision answered in 150 ms", ROLLBACK, half_fixed(11, 22.0), U, E,
      "answers much slower than it served before the action"),
     ("half a fix at 12 s", ROLLBACK, half_fixed(11, 12.0), U, E, "much slower than it served"),
