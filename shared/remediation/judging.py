@@ -108,6 +108,7 @@ from shared.remediation.generations import deploys_accounted, generation_moved, 
 from shared.remediation.headroom import at_limit
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.remediation.records import ActionRecord, ActionState, PinRecord, RestoreMark, stored_time
+from shared.remediation.shared_cause import shared_cause
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
@@ -454,7 +455,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                           if e.about == Signature.HEALTHY.value and e.passed)
         facts = Facts(bundle, settings)
         doubt = (traffic_lost(facts, record, min_traffic_ratio, idle=idle) or client_errors_rose(facts, record, alert)
-                 or slower_than_before(facts, record) or requests_unfinished(facts, record)
+                 or slower_than_before(facts, record) or slower_than_it_served(facts, record)
+                 or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
                  or tag_still_failing(facts, record, alert)
                  or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle,
@@ -519,6 +521,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
                      or helped_partly(facts, record, window) or failure_moved(facts, record, window)
+                     or shared_cause(facts, record, window, diagnosis)
                      or changed_since(record, bundle.service) or nothing_to_undo_against(facts, record)
                      or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False)
                      or _callers(facts, record, min_traffic_ratio, 1.0, unknown_is_lost=False))
@@ -1704,6 +1707,38 @@ def slower_than_before(facts: Facts, record: ActionRecord) -> str:
             f"{_read_before_words(facts, record, before)} ({_SLOWER:g} times that, and at least "
             f"{_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but fast failures "
             "turned into slow answers are not a recovery")
+
+
+def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
+    """Why clean requests since a rollback do not show recovery, because the revision it went back to answers
+    much slower than it served on its own requests before the action ("" if not, for any other action, or if the
+    alert that led to it is on latency: its own bar decides). `slower_than_before` compares with the service's
+    slowest minute before the action, the failure's included: a deploy that hung at the client's 30 s set that
+    bar at 90 s, and a rollback whose revision, 150 ms before the deploy, answers in 22 s since (a pool waiting on
+    what the deploy left behind, half the failure kept) was `verified`, under the 25 s hang bar. So its own p99
+    before (request_latencies by revision_name, every minute read before the action: `onset_search`, its clean
+    minutes before the deploy among them), in `_MIN_MINUTES` minutes or more with `min_requests` requests of its
+    own, is the bar, at `_SLOWER` times its slowest minute and at least `_SLOW_FLOOR_SECONDS`, in
+    `hang_minutes_ratio` of the minutes judged."""
+    s = facts.s
+    to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
+    if not to or (record.alert is not None and record.alert.metric_type == REQUEST_LATENCIES):
+        return ""
+    before = Window(onset_search(facts, record).start, record.applied_at)
+    then = _own_p99(facts, before, to)
+    if len(then) < _MIN_MINUTES or facts.requests(before, to).total < s.min_requests:
+        return ""
+    window = facts.recent_since_incident
+    now = _own_p99(facts, window, to)
+    bar = max(_SLOWER * max(then), _SLOW_FLOOR_SECONDS)
+    slow = [v for v in now if v > bar]
+    if not now or len(slow) / len(now) < s.hang_minutes_ratio:
+        return ""
+    return (f"{to}, the revision the rollback went back to, answers much slower than it served before the action: "
+            f"its own p99 over {latency(bar)} in {len(slow)} of {len(now)} minutes since (max {latency(max(now))}), "
+            f"against at most {latency(max(then))} on its own requests in {before} ({_SLOWER:g} times that, and at "
+            f"least {_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a failure "
+            "only half ended, not a recovery")
 
 
 def requests_unfinished(facts: Facts, record: ActionRecord) -> str:

@@ -1,0 +1,142 @@
+"""Incidents at the runbook's last step, watching health after a fix: the sweep's judgement of a rollback or a
+connector scale on the minutes since (shared/remediation/judging.py `judge`, `next_step`), from tables. Pure, no
+I/O.
+
+Times are minutes from the action's settle time (T0): applied at -5, settled at 0, deadline at +10. Unless a row
+says otherwise, the deploy at -20 (`backend-00002-xyz`) answered 55.6 % 500s; `backend-00001-abc` served before
+it. Each row is the outcome an SRE wants: a failure that follows the traffic for a cause both revisions share is
+no reason to send the traffic back to the deploy (no undo: a flap), and a rollback whose revision answers in
+seconds where it answered in milliseconds before the deploy is half a fix, not `verified`."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings, VerificationSettings
+from shared.diagnosis.evidence import AlertContext
+from shared.remediation.judging import HealthKind, StepKind, judge, next_step
+from tests.unit.builders import SQL, Evidence, at
+from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served, sweep_at, swept
+from tests.unit.test_verification_worlds import RATIO_5XX
+
+SETTINGS = DiagnosisSettings()
+TIMES = VerificationSettings()
+H, F, U, C = HealthKind.HEALTHY, HealthKind.FAILING, HealthKind.UNCLEAR, HealthKind.CHANGED
+V, W, X, E = StepKind.VERIFY, StepKind.WAIT, StepKind.UNDO, StepKind.ESCALATE
+
+LATENCY_10S = AlertContext(policy="p99", metric_type="run.googleapis.com/request_latencies",
+                           resource_type="cloud_run_revision", comparison="COMPARISON_GT", threshold=10000,
+                           condition_kind="threshold", aligner="ALIGN_PERCENTILE_99")
+# The incident opened at -15 (its notification's start): the sweep reads back to a lookback before it.
+ROLLBACK = rollback().model_copy(update={"alert": RATIO_5XX, "incident_started_at": at(-15).timestamp()})
+SCALE = scale_up().model_copy(update={"incident_started_at": at(-15).timestamp()})
+REFUSED = 'psycopg.OperationalError: connection to server at "10.40.0.3", port 5432 failed: Connection refused'
+
+
+def database_down(now: float, *, since: float) -> Evidence:
+    """A KeyError deploy at -20, rolled back at -5; main-db (both revisions' instance) down from `since` to now:
+    the revision rolled back to fails a half of its 40 requests a minute from then, Connection refused."""
+    e = Evidence(now=now).revision(OLD, -180, sql=(SQL,)).revision(NEW, -20, sql=(SQL,))
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -60, -20, 40).latency(OLD, -60, -20, 0.15)
+    e.requests(NEW, -20, -5, 20).requests(NEW, -20, -5, 25, "500").latency(NEW, -20, -5, 0.12)
+    e.log(-10, "KeyError: 'currency'", NEW, count=5)
+    e.sql_up(-200, since, 1).sql_up(since, now, 0)
+    e.requests(OLD, -5, now, 20).requests(OLD, -5, since, 20).requests(OLD, since, now, 20, "500")
+    e.latency(OLD, -5, now, 0.2)
+    for minute in range(int(since) + 1, int(now)):
+        e.log(minute, REFUSED, OLD, count=3)
+    return e
+
+
+def database_silent(now: float) -> Evidence:
+    """The revision rolled back to failing half its requests since, no database words; main-db's database/up
+    read 1 until -6 and no point since (a series that stopped: unknown, not down)."""
+    e = Evidence(now=now).revision(OLD, -180, sql=(SQL,)).revision(NEW, -20, sql=(SQL,))
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, now, 20).requests(OLD, -5, now, 20, "500").latency(OLD, -5, now, 0.12)
+    return e.sql_up(-200, -6, 1)
+
+
+def half_fixed(now: float, p99: float) -> Evidence:
+    """The deploy at -20 hung at the client's 30 s and failed half its requests with 503; backend-00001-abc
+    answered in 150 ms before it. Since the rollback, every request is clean, at `p99`."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -60, -20, 40).latency(OLD, -60, -20, 0.15)
+    e.requests(NEW, -20, -5, 20).requests(NEW, -20, -5, 20, "503").latency(NEW, -20, -5, 30.0)
+    e.requests(OLD, -5, now, 40).latency(OLD, -5, now, p99)
+    return e
+
+
+def at_night(now: float, per_minute: float) -> Evidence:
+    """A service called `per_minute` times a minute at night, before the incident and since the rollback."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -60, -20, per_minute).latency(OLD, -60, -20, 0.15)
+    e.requests(NEW, -20, -5, per_minute / 2).requests(NEW, -20, -5, per_minute / 2, "500").latency(NEW, -20, -5, 0.1)
+    e.requests(OLD, -5, now, per_minute).latency(OLD, -5, now, 0.1)
+    return e
+
+
+def redeployed_hours_later() -> Evidence:
+    """The sweep three hours late: backend-00001-abc deleted since, a person's backend-00003-new serving."""
+    e = Evidence(now=190).revision(NEW, -20).revision("backend-00003-new", 100)
+    e.traffic(backend_00003_new=100)
+    return e.requests("backend-00003-new", 100, 190, 40).latency("backend-00003-new", 100, 190, 0.1)
+
+
+WORLDS = [
+    # name, record, evidence, health, step, words in the step's reason
+    ("cold start of a min-0 revision: 503s to +2, clean since, read at +6: not yet", ROLLBACK,
+     served(6, ok=40).requests(OLD, -5, 2, 30, "503"), U, W, ""),
+    ("the same cold start read at +11: the newest minutes clean, verified", ROLLBACK,
+     served(11, ok=40).requests(OLD, -5, 2, 30, "503"), H, V, "healthy"),
+    ("3 requests a minute at night: too few, waits past the deadline", ROLLBACK, at_night(11, 3), U, W,
+     "waiting past the deadline"),
+    ("5 requests a minute at night, all clean: 25 against a 50 % failure, verified", ROLLBACK, at_night(11, 5), H, V,
+     ""),
+    ("database failover a minute before the rollback: both revisions fail, no undo back to the KeyError deploy",
+     ROLLBACK, database_down(11, since=-6), U, E, "a cause both revisions share"),
+    ("database down a minute after the rollback, no clean minute: no undo", ROLLBACK, database_down(11, since=-4), U, E,
+     "not undone"),
+    ("database down after two clean minutes: recovered first, kept", ROLLBACK, database_down(11, since=-2), U, E,
+     "recovered after the action first"),
+    ("the database still down at +6: waits, nothing written", ROLLBACK, database_down(6, since=-6), U, W, ""),
+    ("database/up silent since -6, no database words: failing, undone as before", ROLLBACK, database_silent(11), F,
+     X, "still failing"),
+    ("half a fix: 503s gone, p99 22 s where the revision answered in 150 ms", ROLLBACK, half_fixed(11, 22.0), U, E,
+     "answers much slower than it served before the action"),
+    ("half a fix at 12 s", ROLLBACK, half_fixed(11, 12.0), U, E, "much slower than it served"),
+    ("half a fix read at +6: waits", ROLLBACK, half_fixed(6, 22.0), U, W, ""),
+    ("the control: 300 ms since, 150 ms before the deploy", ROLLBACK, half_fixed(11, 0.3), H, V, ""),
+    ("after a 10 s latency alert, p99 4 s: the alert's own bar decides", ROLLBACK.model_copy(
+        update={"alert": LATENCY_10S}), half_fixed(11, 4.0), H, V, ""),
+    ("request_count refused (PERMISSION_DENIED) at the deadline: escalated, kept", ROLLBACK,
+     served(11).missing("requests"), U, E, "kept in place, not undone"),
+    ("request_latencies refused after a latency alert: never verified", ROLLBACK.model_copy(
+        update={"alert": LATENCY_10S}), served(11).missing("latencies"), U, E, "could not be verified"),
+    ("a connector scale whose new instances carried traffic at +3: 503s to +3, read at +6", SCALE,
+     served(6, ok=40).requests(OLD, -5, 3, 20, "503").connector("e2-standard-4", 2, 4), U, W, ""),
+    ("the same read at +11: verified", SCALE,
+     served(11, ok=40).requests(OLD, -5, 3, 20, "503").connector("e2-standard-4", 2, 4), H, V, ""),
+    ("a scale still failing at +6, better than before: waits, never scaled again", SCALE,
+     served(6, ok=25, errors=15, code="503").connector("e2-standard-4", 2, 4), U, W, "better than just before"),
+    ("the sweep hours later, the revision rolled back to deleted and a person's deploy serving", ROLLBACK,
+     redeployed_hours_later(), C, E, "a change made since by someone else"),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,step,words", WORLDS, ids=[w[0] for w in WORLDS])
+def test_the_sweep_after_a_fix(name, record, evidence, health, step, words):
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(record, judged, sweep_at(evidence), TIMES)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert words in then.why, then.why
+
+
+def test_a_shared_cause_names_the_database_and_the_deploy_it_would_send_back_to():
+    record, evidence = ROLLBACK, database_down(11, since=-6)
+    judged = judge(record, swept(evidence).model_copy(update={"incident_started_at": record.settle_at}), SETTINGS)
+    assert "database" in judged.why and NEW in judged.why and "failed on its own before" in judged.why, judged.why
