@@ -31,7 +31,8 @@ from shared.diagnosis.server_fatal import names_what_is_not_held
 LASTING = (Refusal.CREDENTIALS, Refusal.PASSWORD_EXPIRED, Refusal.IAM_USER, Refusal.NOT_AUTHORIZED,
            Refusal.NOT_ADMITTED, Refusal.CERTIFICATE, Refusal.TLS_MISMATCH, Refusal.SOURCE_NOT_ALLOWED,
            Refusal.HBA_NO_ENTRY, Refusal.HOST_BLOCKED, Refusal.NO_SUCH_INSTANCE, Refusal.UNKNOWN_DATABASE,
-           Refusal.NO_SUCH_HOST, Refusal.NO_IP_OF_TYPE, Refusal.ADMIN_API_DISABLED, Refusal.DB_ACCESS)
+           Refusal.NO_SUCH_HOST, Refusal.NO_IP_OF_TYPE, Refusal.ADMIN_API_DISABLED, Refusal.DB_ACCESS,
+           Refusal.AUTH_METHOD)
 
 
 def lasting_refusal(facts: Facts) -> str:

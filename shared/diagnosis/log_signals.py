@@ -144,6 +144,12 @@ class Refusal:
     # EXPIRE): no secret or rotation on the client's side is wrong, and the password is changed on the server.
     PASSWORD_EXPIRED = ("the database user's password has expired (MySQL's password expiry: the server refuses the "
                         "user's logins until its password is changed)")
+    # The server asked for a way of logging in the client cannot do: a password kept as SCRAM-SHA-256 (PostgreSQL
+    # 14's default password_encryption) before a libpq older than 10, or a MySQL account on caching_sha2_password
+    # before a client without that plugin. The password may be right; the user's stored form or the client changed.
+    AUTH_METHOD = ("the client cannot answer the authentication method the server asks for the user (a password "
+                   "stored as SCRAM-SHA-256 before a libpq older than 10 or a driver without SCRAM; a MySQL account "
+                   "on caching_sha2_password before a client without that plugin)")
     IAM_USER = ("IAM database authentication refused (the service account is not a database user, lacks "
                 "cloudsql.instances.login, or its access token expired)")
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
@@ -243,6 +249,17 @@ REFUSAL_ADVICE = {
     Refusal.PASSWORD_EXPIRED: "the database user's password expiry (Cloud SQL for MySQL's password policy, "
                               "default_password_lifetime, ALTER USER ... PASSWORD EXPIRE): set a new password on the "
                               "instance and in the secret the revision reads, or lift the expiry",
+    # PostgreSQL keeps a password in the form password_encryption names when it is set ("password_encryption",
+    # PostgreSQL docs: scram-sha-256 the default since 14), so setting it again (ALTER ROLE, or the Admin API's
+    # users.update) turns an md5 password SCRAM; a MySQL account's plugin is set when it is created (CREATE USER
+    # ... IDENTIFIED WITH, caching_sha2_password the default since 8.0; MySQL Reference Manual, "Caching SHA-2
+    # Pluggable Authentication"). Which form Cloud SQL's users.update or users.insert stores is UNCONFIRMED: the
+    # advice names both sides.
+    Refusal.AUTH_METHOD: "the database user's stored authentication method against the client's (PostgreSQL: SELECT "
+                         "rolname, left(rolpassword, 14) FROM pg_authid, password_encryption, and the libpq or driver "
+                         "version in the image; MySQL: SELECT user, host, plugin FROM mysql.user, and the client's "
+                         "plugins) and who set the user's password or recreated it (cloudsql.users.update or .insert "
+                         "in the Admin Activity audit log), or the deploy that changed the image's client library",
     # "OAuth 2.0 access tokens are short lived and are only valid for one hour. Any new connections
     # or logins created after this time will fail." (Cloud SQL docs, "Log in using IAM database
     # authentication"); the server then says the same "IAM ... authentication failed"
@@ -1598,6 +1615,35 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "brianc/node-postgres packages/pg/lib/crypto/sasl.js (continueSession: a password not a string, "
                 "or empty, when the server asks for SCRAM-SHA-256); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.CREDENTIALS),
+    # The server asked for an authentication method the client lacks. libpq older than 10 knows no SCRAM
+    # (AUTH_REQ_SASL, 10): its maintained releases say so in words, an older one names the number; pgjdbc before
+    # 42.2.0 names the number too; a MySQL client without the account's plugin says 2059 CR_AUTH_PLUGIN_CANNOT_LOAD
+    # "Authentication plugin '%s' cannot be loaded: %s" (MySQL Client Error Message Reference), the server's 1251
+    # ER_NOT_SUPPORTED_AUTH_MODE "Client does not support authentication protocol requested by server; consider
+    # upgrading MySQL client" (MySQL Server Error Message Reference; node mysql's ER_NOT_SUPPORTED_AUTH_MODE), and
+    # go-sql-driver/mysql's ErrUnknownPlugin "this authentication plugin is not supported" (errors.go).
+    DbErrorText("libpq (SCRAM before libpq 10)",
+                r"SCRAM authentication requires libpq version 10 or above|authentication method 10 not supported",
+                "psycopg2.OperationalError: SCRAM authentication requires libpq version 10 or above",
+                "libpq's back branches (fe-auth.c, pg_fe_sendauth) as psycopg2, RPostgreSQL and PHP's pdo_pgsql print "
+                "it in public reports (their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.AUTH_METHOD),
+    DbErrorText("pgjdbc (SCRAM before 42.2.0)", r"The authentication type 10 is not supported",
+                "org.postgresql.util.PSQLException: The authentication type 10 is not supported. Check that you have "
+                "configured the pg_hba.conf file to include the client's IP address or subnet, and that it is using "
+                "an authentication scheme supported by the driver.",
+                "pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java "
+                "(doAuthentication, the default case); UNCONFIRMED in a Cloud SQL thread", Refusal.AUTH_METHOD),
+    DbErrorText("MySQL client (authentication plugin missing)",
+                r"Authentication plugin '[^'\n]+' cannot be loaded|Client does not support authentication protocol "
+                r"requested by server|this authentication plugin is not supported",
+                "MySQLdb.OperationalError: (2059, \"Authentication plugin 'caching_sha2_password' cannot be loaded: "
+                "/usr/lib/x86_64-linux-gnu/mariadb19/plugin/caching_sha2_password.so: cannot open shared object file: "
+                "No such file or directory\")",
+                "MySQL Client Error Message Reference (2059 CR_AUTH_PLUGIN_CANNOT_LOAD); PyMySQL/mysqlclient "
+                "discussion #580 (the same 2059 from MySQLdb); MySQL Server Error Message Reference (1251 "
+                "ER_NOT_SUPPORTED_AUTH_MODE); go-sql-driver/mysql errors.go (ErrUnknownPlugin); UNCONFIRMED in a "
+                "Cloud SQL thread", Refusal.AUTH_METHOD),
     DbErrorText("Cloud SQL IAM database authentication", r"Cloud SQL IAM (?:service account|user) authentication "
                 r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
                 '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",
@@ -1947,6 +1993,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # or verify-full). v5's perDialConnectError "ADDR (HOST): tls error: ..." and v4's connectError
     # "... tls error (...)", with Go's x509 reason; crypto/tls wraps it since Go 1.20 ("tls: failed
     # to verify certificate: "). Only the x509 verdicts: a "tls error: EOF" or a reset is no answer.
+    # libpq's verify-full check of the host name against the server certificate's names: the server
+    # answered the handshake; its certificate names another host than the one dialled (a Cloud SQL server
+    # certificate names the instance, not its IP address). pgjdbc's verifier says the same in its words.
+    DbErrorText("libpq (server certificate names another host)",
+                r'server certificate for "[^"\n]*"(?: \(and \d+ other names?\))? does not match host name "'
+                r"|The hostname [^\s]+ could not be verified by hostnameverifier",
+                'psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: server certificate '
+                'for "shop-prod:orders-db" does not match host name "10.40.0.3"',
+                "postgres/postgres src/interfaces/libpq/fe-secure-common.c (pq_verify_peer_name_matches_certificate); "
+                "pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/ssl/MakeSSL.java (verifyPeerName); UNCONFIRMED in "
+                "a Cloud SQL thread", Refusal.CERTIFICATE),
     DbErrorText("pgx (Go) server certificate not trusted",
                 r"tls error[ :(]+(?:tls: failed to verify certificate: )?x509: (?:certificate signed by unknown "
                 r"authority|certificate is valid for|certificate has expired)",

@@ -39,6 +39,25 @@ def tls_settings_changed(before: Revision, after: Revision) -> list[str]:
     evidence of a change)."""
     if not before.plain_env or not after.plain_env:
         return []
-    old, new = _settings(before.plain_env), _settings(after.plain_env)
+    return held_differently(_settings(before.plain_env), _settings(after.plain_env))
+
+
+def held_differently(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """Where `new` holds a setting differently from `old` (changed, added or removed), by where it is held."""
     return [where + ("" if where in new else " (removed)") + ("" if where in old else " (added)")
             for where in sorted(old.keys() | new.keys()) if old.get(where) != new.get(where)]
+
+
+# A value that asks the client to verify the server's certificate: libpq's sslmode verify-ca and verify-full
+# ("sslmode", libpq's "Connection Parameters"), MySQL's --ssl-mode VERIFY_CA and VERIFY_IDENTITY (MySQL Reference
+# Manual, "Command Options for Encrypted Connections"), Connector/J's sslMode of the same names.
+_VERIFYING = re.compile(r"verify", re.IGNORECASE)
+
+
+def verifies_server(revision: Revision) -> bool | None:
+    """Whether `revision`'s plain env asks its client to verify the server's certificate (a TLS setting whose value
+    names a verify mode); None when its env was not read. A revision that verifies nothing is refused no
+    certificate: a rotated server CA or a certificate naming another host leaves its connections as they were."""
+    if not revision.plain_env:
+        return None
+    return any(_VERIFYING.search(value) for value in _settings(revision.plain_env).values())

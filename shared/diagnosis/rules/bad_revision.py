@@ -44,6 +44,7 @@ from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import modes_changed, plain_credentials_changed, secrets_changed
 from shared.diagnosis.secret_values import (CREDENTIAL, may_hold, named, read_at_latest_by_both, read_differently,
                                            url_hosts, value_failure)
+from shared.diagnosis.ip_type_settings import ip_type_changed
 from shared.diagnosis.tls_settings import tls_settings_changed
 from shared.diagnosis.signatures import Finding, Signature, TargetBackground
 from shared.gcp.run_logs import REQUEST_LOG, STDERR, SYSTEM_LOG
@@ -642,7 +643,7 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     secrets = [f"secret {what}" for what in secrets_changed(against, suspect) + modes_changed(against, suspect)] \
         if against is not None else []
     plain = plain_credentials_changed(against, suspect) + tls_settings_changed(against, suspect) \
-        if against is not None else []
+        + ip_type_changed(against, suspect) if against is not None else []
     plain += [f"connection pool's size {key} from {old} to {new}"
               for key, old, new in (pool_size_changed(against, suspect) if against is not None else [])]
     # Where it connects, by name only (a DB_HOST, a DSN's host, a connection name; never a value).

@@ -34,7 +34,8 @@ from shared.diagnosis.server_fatal import names_the_database, names_the_user
 from shared.diagnosis.secret_refs import (env_read_from_secrets, names_a_credential, pinned_env_changed,
                                           pinned_env_moved, pinned_secrets_changed, plain_credentials_changed,
                                           where_read)
-from shared.diagnosis.tls_settings import tls_settings_changed
+from shared.diagnosis.ip_type_settings import ip_type_changed
+from shared.diagnosis.tls_settings import tls_settings_changed, verifies_server
 from shared.diagnosis.rules.refusals import (names_said as _names_said, refusals, refused_hosts, refused_observed,
                                             user_changes, users_logging_in)
 from shared.diagnosis.signatures import Finding, Signature
@@ -1114,14 +1115,38 @@ def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> 
     compete instead: the revision before's pooled connections, opened before a change, say nothing.
     An unencrypted connection the server does not admit (Refusal.NOT_ADMITTED, `_unencrypted`: pg_hba.conf's
     "..., no encryption", MySQL's 3159 "insecure transport") is one side's TLS setting against the
-    other's the same way: a deploy that turned the client's TLS off (sslmode=disable) brings it."""
-    found = _deploy_changed(facts, refused, {Refusal.TLS_MISMATCH, Refusal.NOT_ADMITTED}, tls_settings_changed)
+    other's the same way: a deploy that turned the client's TLS off (sslmode=disable) brings it. A server
+    certificate refused (Refusal.CERTIFICATE: not trusted, or naming another host than the one dialled) is the new
+    revision's own only when the revision before verifies no certificate (tls_settings.verifies_server: its sslmode
+    require, no verify-ca or verify-full): a deploy that turned verification on brings the refusal, and the revision
+    before connects as it did whatever the server's certificate; one that verified too may be refused alike (a
+    rotated server CA), and competes."""
+    kinds = {Refusal.TLS_MISMATCH, Refusal.NOT_ADMITTED, Refusal.CERTIFICATE}
+    found = _deploy_changed(facts, refused, kinds, tls_settings_changed)
     if found is None or not all(map(_unencrypted, (e.text for e in refused.get(Refusal.NOT_ADMITTED, ())))):
         return ""
     suspect, previous, changed = found
+    if Refusal.CERTIFICATE in refused and verifies_server(previous) is not False:
+        return ""
     return (f"the TLS refusals all come from {suspect.short_name}, whose deploy changed the "
             f"{', the '.join(changed)} against {previous.short_name} (a plain value, which comes back with the "
             "revision that holds it): they are the new revision's own (bad_revision)")
+
+
+def _ip_type_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why refusals for an IP type the instance lacks are the new revision's own, or "": every refusal is the
+    connector's or the Auth Proxy's (Refusal.NO_IP_OF_TYPE: 'instance does not have IP of type "PRIVATE"'), every
+    one came from the newest serving revision, deployed within deploy_window_seconds, and its deploy changed which
+    IP type it asks for in its plain env against the Ready revision before it (ip_type_settings.ip_type_changed:
+    DB_IP_TYPE, PRIVATE_IP, the Auth Proxy's --private-ip). The revision before asks for the address that served;
+    the same choice on both (an instance's public IP turned off under them) competes instead."""
+    found = _deploy_changed(facts, refused, {Refusal.NO_IP_OF_TYPE}, ip_type_changed)
+    if found is None:
+        return ""
+    suspect, previous, changed = found
+    return (f"the refusals for an IP type the instance lacks all come from {suspect.short_name}, whose deploy "
+            f"changed the {', the '.join(changed)} against {previous.short_name} (a plain value, which comes back with "
+            "the revision that holds it): they are the new revision's own (bad_revision)")
 
 
 def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
@@ -1338,8 +1363,9 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
 
 
 # The refusals of what one revision's connections present (a user and its password, an IAM identity, a database
-# name): an old revision logging in on the same server in the same minutes shows the server takes its logins.
-_PRESENTED = frozenset({Refusal.CREDENTIALS, Refusal.IAM_USER, Refusal.UNKNOWN_DATABASE})
+# name, and the authentication method its client library can answer): an old revision logging in on the same server in
+# the same minutes shows the server takes its logins.
+_PRESENTED = frozenset({Refusal.CREDENTIALS, Refusal.IAM_USER, Refusal.UNKNOWN_DATABASE, Refusal.AUTH_METHOD})
 
 
 def _login_read_at_latest(revision: Revision) -> list[str]:
@@ -1426,6 +1452,9 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
      "that pins every secret"),
     (_tls_settings_changed, "run.revisions.list: containers[].env[].value",
      "TLS refusals only from a new revision whose deploy changed a TLS setting in its plain env"),
+    (_ip_type_changed, "run.revisions.list: containers[].env[].value",
+     "refusals for an IP type the instance lacks only from a new revision whose deploy changed the IP type it asks "
+     "for in its plain env"),
     (_resolved_elsewhere, "run.revisions.list: vpc_access (connector, egress, network_interfaces)",
      "answers that depend on the path (a host name unresolved, a source host not admitted) only from a new "
      "revision that reaches its VPC another way"),
