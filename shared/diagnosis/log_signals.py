@@ -4761,7 +4761,7 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # children and its fail links one by one for each character: some 115 instructions a character
 # against 22 here, the text walked as bytes; docs/performance.md); one `re` alternation of the
 # anchors, far more (Python's engine tries each position in turn). Each hit is mapped back to its
-# line by the lines' start offsets (stepping on from the hit before: the hits come in order). The
+# line by the lines' start offsets (one bisection each, in C: `_with_lines`). The
 # regex runs only to confirm a line whose anchor is there, and not at all for an alternative that
 # is nothing but its anchor. Anchors are read from the patterns themselves, so a pattern added to
 # _PATTERNS is covered without more work.
