@@ -4433,9 +4433,16 @@ _WordHits = tuple[list[int], list[int], list[int]]
 
 
 def _file_hits(found: list[tuple[int, int, int]], starts: list[int], hits: _WordHits) -> None:
-    """Each of the automaton's hits `found` (word number, start, end) filed by its line (`_with_lines`)."""
+    """Each of the automaton's hits `found` (word number, start, end) filed by its line, found by
+    stepping from the line of the hit before (they come by their ends: `_search`) or, for a hit
+    before that line, by bisection."""
     lines, ats, words = hits
-    for word, at, line in _with_lines(found, starts):
+    line = 0
+    for word, at, _ in found:
+        if at < starts[line]:
+            line = bisect_right(starts, at) - 1
+        while at >= starts[line + 1]:
+            line += 1
         lines.append(line)
         ats.append(at - starts[line])
         words.append(word)
@@ -4761,7 +4768,7 @@ def signals_by_pattern(text: str) -> frozenset[LogSignal]:
 # children and its fail links one by one for each character: some 115 instructions a character
 # against 22 here, the text walked as bytes; docs/performance.md); one `re` alternation of the
 # anchors, far more (Python's engine tries each position in turn). Each hit is mapped back to its
-# line by the lines' start offsets (one bisection each, in C: `_with_lines`). The
+# line by the lines' start offsets (stepping on from the hit before: the hits come in order). The
 # regex runs only to confirm a line whose anchor is there, and not at all for an alternative that
 # is nothing but its anchor. Anchors are read from the patterns themselves, so a pattern added to
 # _PATTERNS is covered without more work.
@@ -5013,7 +5020,18 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     last = [-1] * len(confirms)
     # Searched as bytes: the text is ASCII, so a byte's offset is its character's (a str haystack
     # has ahocorasick_rs build a byte-to-character map of the whole text at every call).
-    for number, at, line in _with_lines(automaton.find_matches_as_indexes(lowered, overlapping=True), starts):
+    line = 0
+    for number, at, _ in automaton.find_matches_as_indexes(lowered, overlapping=True):
+        # The hit's line. An overlapping search's state "will advance through the haystack itself"
+        # (the crate's docs, `automaton::OverlappingState`): a hit is reported when the walk reaches
+        # its end, so its line is its predecessor's or a later one (that they come by their ends is
+        # read from that, not stated: UNCONFIRMED), reached by stepping over the lines between (542
+        # steps in all here, against a bisection of the line starts per hit). A hit before its
+        # predecessor's line, in any other order, is bisected.
+        if at < starts[line]:
+            line = bisect_right(starts, at) - 1
+        while at >= starts[line + 1]:
+            line += 1
         first = last[number] != line
         last[number] = line
         for word in worded[number]:
@@ -5048,21 +5066,6 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
         _NAMED[texts[line]] = _KINDS[(kinds & -kinds).bit_length() - 1]
     _WORD_HITS[0] = (key, word_hits)
     return dict(zip(texts, map(_BY_BITS.__getitem__, map(operator.and_, found, repeat(_SIGNAL_BITS)))))
-
-
-def _with_lines(hits: list[tuple[int, int, int]], starts: list[int]) -> Iterator[tuple[int, int, int]]:
-    """(number, start, line) of each of the automaton's `hits` (number, start, end), in their order: a
-    hit's line is the number of line ends (each next line's start, `starts[1:]`) at or before its start,
-    each found by a bisection in C (`map` over the hits' starts). The hits' order is the automaton's,
-    whatever it is: a line is found from the hit alone, never stepped to from the hit before (a Python
-    step per line and per hit cost more than the 617 bisections of a cold LARGE read). The columns are
-    read through `map`s, not taken apart by `zip(*hits)`: its three tuples of every hit set off a young
-    collection in about one cold LARGE diagnosis of three (14 in 40 against 1, gc.callbacks)."""
-    return zip(map(_HIT_NUMBER, hits), map(_HIT_START, hits),
-               map(bisect_right, repeat(starts[1:]), map(_HIT_START, hits)))
-
-
-_HIT_NUMBER, _HIT_START = operator.itemgetter(0), operator.itemgetter(1)
 
 
 # How a hit of one anchor is confirmed, for each pattern it is an anchor of: (bits, the pattern's

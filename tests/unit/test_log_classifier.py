@@ -677,33 +677,16 @@ _STEPPED = ["nothing here", "dial tcp 10.0.0.1:5432: i/o timeout", "", "still no
             "had an error.", "dial tcp 10.0.0.4:443: i/o timeout"]
 
 
-def test_each_hit_finds_its_line_by_one_bisection_in_c(monkeypatch):
-    """Each of the automaton's hits finds its line by one bisection of the line ends, asked through
-    `map` in C: no Python step from the hit before, over lines with no hit too."""
+def test_hits_find_their_lines_by_stepping_not_bisecting(monkeypatch):
+    """The automaton reports hits as it reaches their ends: each hit's line is found by stepping on
+    from its predecessor's, over lines with no hit too, without a bisection of the line starts per hit."""
     import bisect
     calls = []
     monkeypatch.setattr(log_signals, "bisect_right", lambda *a: calls.append(a) or bisect.bisect_right(*a))
     found = _fresh(_STEPPED)
     assert found == {text: signals_by_pattern(text) for text in _STEPPED}
     assert found[_STEPPED[4]] == {DB} and found[_STEPPED[5]] == {LogSignal.CONNECTOR_503}
-    lowered, _ = log_signals._haystack(tuple(_STEPPED))
-    automaton = log_signals._automaton()[0]
-    assert len(calls) == len(automaton.find_matches_as_indexes(lowered, overlapping=True)) > 0
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=6), max_size=8), st.data())
-def test_a_hit_lies_in_the_line_its_start_falls_in(lengths, data):
-    """`_with_lines`: each hit's line is the one whose characters (or the separator after them) hold its
-    start, in any order of hits, as a plain scan of the line starts says."""
-    starts = [0]
-    for length in lengths:
-        starts.append(starts[-1] + length + 1)
-    end = starts[-1] - 1
-    ats = data.draw(st.lists(st.integers(min_value=0, max_value=max(end - 1, 0)), max_size=10)) if end > 0 else []
-    hits = [(number, at, at + 1) for number, at in enumerate(ats)]
-    plain = [(number, at, max(i for i in range(len(lengths)) if starts[i] <= at)) for number, at, _ in hits]
-    assert list(log_signals._with_lines(hits, starts)) == plain
+    assert calls == []
 
 
 class _LinesInReverse:
@@ -719,7 +702,7 @@ class _LinesInReverse:
 
 def test_hits_before_their_predecessors_line_are_bisected(monkeypatch):
     """A hit in an earlier line than the hit before it (an order the automaton does not report) is
-    found in its own line: a line stepped to from the hit before would be the later one, its signals lost."""
+    bisected to its line: stepping alone would leave it in the later line and lose its signals."""
     automaton, confirms, unanchored, worded = log_signals._automaton()
     monkeypatch.setattr(log_signals, "_AUTOMATON",
                         [log_signals._ANCHORS, (_LinesInReverse(automaton), confirms, unanchored, worded)])
