@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.config import DiagnosisSettings
+from shared.diagnosis.connector_minutes import Sign, sign_of
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, Revision, at_micros, short_name
 from shared.diagnosis.facts import Facts, Window, hms
@@ -52,39 +53,18 @@ class NeighbourDeploy:
 def connector_rise(facts: Facts) -> datetime | None:
     """The end of the first minute the connector's saturation evidence crossed its bar (the module's docstring),
     over the minutes read before and in the incident window; None when no sign is news, none crossed in what was
-    read, or one held from the first minute read (its rise is before anything read)."""
-    connector, s = facts.b.connector, facts.s
+    read, or one held from the first minute read (its rise is before anything read). Each sign is read minute by
+    minute against the bar its news was found at (Facts.connector_minutes: one reading, one bar per sign)."""
     signs = facts.connector_news.signs
-    if connector is None or not signs:
+    if facts.b.connector is None or not signs:
         return None
-    window = Window(facts.before.start, facts.incident.end)
-    ceiling = facts.connector_ceiling_mbps() or 0.0
-    series = []
-    for sign in signs:
-        if sign.startswith("at max"):
-            series.append((facts.busiest_by_minute(facts.b.connector_instances, window),
-                           lambda v: v >= connector.max_instances))
-        elif sign.startswith("CPU"):
-            series.append((facts.busiest_by_minute(facts.b.connector_cpu, window),
-                           lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation))
-        elif ceiling:
-            series.append((facts.connector_bytes_by_minute(window),
-                           lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
-    rises = [_first_crossing(values, held) for values, held in series]
+    minutes = facts.connector_minutes(Window(facts.before.start, facts.incident.end))
+    rises = [minutes.first_crossing(sign) for sign in dict.fromkeys(map(sign_of, signs))
+             if sign is not Sign.THROUGHPUT or minutes.bars.mbps is not None]
     if not rises or any(r is False for r in rises):
         return None
     crossed = [r for r in rises if r is not None]
     return at_micros(min(crossed)) if crossed else None
-
-
-def _first_crossing(values: dict[int, float], held) -> int | None | bool:
-    """The first minute end at which `held` passes after a minute read under it; False when it passes in the first
-    minute read (risen before anything read); None when it never passes."""
-    ends = sorted(values)
-    for i, at in enumerate(ends):
-        if held(values[at]):
-            return False if i == 0 else at
-    return None
 
 
 def lined_up(connector: str, rise: datetime, peers: list[tuple[str, EvidenceBundle]]) -> list[NeighbourDeploy]:
