@@ -335,6 +335,12 @@ NEIGHBOUR_DEPLOYS = {
 @pytest.mark.parametrize("name, named", NEIGHBOUR_DEPLOYS.items(), ids=NEIGHBOUR_DEPLOYS.keys())
 def test_a_neighbours_deploy_that_lines_up_with_the_rise_is_named_beside_the_scale(
         name, named, standin_env, firestore, pubsub, project_id, anchor):
+    _named_beside_the_scale(name, named, standin_env, pubsub, project_id, anchor)
+
+
+def _named_beside_the_scale(name: str, named: list[str], standin_env, pubsub, project_id, anchor) -> str:
+    """The scenario's alert handled: the scale proposed, each of `named` named beside it as a deploy that began
+    serving, none when `named` is empty, nothing written; the summary."""
     world = _world(name, standin_env, pubsub, project_id, anchor)
 
     outcome = world.handle(world.alert(name))
@@ -347,6 +353,7 @@ def test_a_neighbours_deploy_that_lines_up_with_the_rise_is_named_beside_the_sca
     assert ("deployed" in summary) is bool(named), summary
     # Never acted on: no write to the neighbour, nothing written at all (proposed).
     assert standin_env.run.count("UpdateService") == 0
+    return summary
 
 
 # A connector alert's scale, and a neighbour not in the config, held to the same bar and window (scope.
@@ -362,19 +369,8 @@ BEYOND_A_SERVICE_ALERT = {
                          ids=BEYOND_A_SERVICE_ALERT.keys())
 def test_a_neighbours_deploy_is_named_on_a_connector_alert_and_when_not_in_the_config(
         name, named, outside, standin_env, firestore, pubsub, project_id, anchor):
-    world = _world(name, standin_env, pubsub, project_id, anchor)
-
-    outcome = world.handle(world.alert(name))
-
-    assert outcome.status.value == "proposed", outcome.reason
-    assert outcome.action.name == "scale_connector", outcome.action
-    summary = outcome.diagnosis.summary
-    for revision in named:
-        assert revision in summary and "began serving" in summary, summary
-    assert ("deployed" in summary) is bool(named), summary
+    summary = _named_beside_the_scale(name, named, standin_env, pubsub, project_id, anchor)
     assert ("not in the config: read only, never acted on" in summary) is outside, summary
-    # Never acted on: no write to the neighbour, nothing written at all (proposed).
-    assert standin_env.run.count("UpdateService") == 0
 
 
 def test_a_refused_list_of_the_services_not_in_the_config_never_blocks_the_scale_and_says_so(
