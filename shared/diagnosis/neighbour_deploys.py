@@ -168,6 +168,8 @@ def named_beside(diagnosis: Diagnosis, bundle: EvidenceBundle, connector: str,
     rise = rise or rise_of(bundle, settings)
     if rise is None:
         return diagnosis
+    if outside.api_calls:   # the budget counts every call made, whether or not a word comes of it
+        diagnosis = diagnosis.model_copy(update={"api_calls": diagnosis.api_calls + outside.api_calls})
     managed = [Neighbour(name, b.service, tuple(b.revisions)) for name, b in peers]
     deploys = lined_up(connector, rise, [*managed, *outside.neighbours])
     words = [w for w in (deploy_words(connector, rise, deploys), _unlooked_words(connector, outside)) if w]
@@ -177,8 +179,7 @@ def named_beside(diagnosis: Diagnosis, bundle: EvidenceBundle, connector: str,
     summary = diagnosis.summary.rstrip().rstrip(".")
     summary += f"; {said}." if ALSO in diagnosis.summary else f".{ALSO}{said}."
     evidence = (deploy_evidence(connector, rise, deploys),) if deploys else ()
-    return diagnosis.model_copy(update={"summary": summary, "evidence": (*diagnosis.evidence, *evidence),
-                                        "api_calls": diagnosis.api_calls + outside.api_calls})
+    return diagnosis.model_copy(update={"summary": summary, "evidence": (*diagnosis.evidence, *evidence)})
 
 
 def _unlooked_words(connector: str, outside: Outside) -> str:
