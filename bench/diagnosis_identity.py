@@ -6,7 +6,9 @@ A change to how evidence is decoded or how facts are computed must leave every D
 as it was: signature, confidence, summary, every evidence item (query, observed, threshold,
 passed, role, about), recommendation, stand-down. Each bundled scenario is recorded twice, with the
 alert's context and without it (the log read differs: a log-match alert's filter joins it), and the
-LARGE case once: with the 46 bundled scenarios, 46 x 2 + 1 bundles, x 4 settings = 372 diagnoses.
+LARGE case once: with N bundled scenarios, N x 2 + 1 bundles, x 4 settings (sandbox/scenarios holds 791:
+6,332 diagnoses). Nearly all of its time is reading the stand-ins, over 40 minutes on a busy two-core machine:
+give a `timeout` room. The count is printed.
 
     .venv/bin/python bench/diagnosis_identity.py --write /tmp/before.json   # before the change
     .venv/bin/python bench/diagnosis_identity.py --check /tmp/before.json   # after it: exit 1 on any difference

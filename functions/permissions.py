@@ -35,18 +35,21 @@ ON_RUNTIME_SERVICE_ACCOUNTS = frozenset({"iam.serviceAccounts.actAs"})
 # watched projects never need these.
 STATE_DATABASE_PREFIXES = ("datastore.",)
 
-# The port methods the diagnosis readers and the sweep's health checks call (shared.diagnosis.collection).
+# The port methods the diagnosis readers and the sweep's health checks call (shared.diagnosis.collection), and
+# Cloud Run's ListServices, which finds the services not in the config behind a connector: the verification sweep's
+# bystanders (shared/remediation/bystanders.py) and an alert's or a command's scale of a shared connector, whose
+# neighbours' deploys are named beside it (scope.outside_neighbours).
 READ_METHODS = {
-    "run": ("get_service", "list_revisions"),
+    "run": ("get_service", "list_revisions", "list_services"),
     "monitoring": ("query", "histograms"),
     "logging": ("list_entries",),
     "vpcaccess": ("get_connector",),
     "secretmanager": ("get_secret_version",),
 }
 
-# The port methods only the verification sweep calls (on_command): Cloud Run's ListServices, to find the
-# services not in the config that serve through a connector a change scaled (shared/remediation/bystanders.py).
-SWEEP_METHODS = {"run": ("list_services",)}
+# The port methods only the verification sweep calls (on_command): none now that every Pub/Sub function lists
+# services (READ_METHODS).
+SWEEP_METHODS: dict[str, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def service_writes() -> frozenset[str]:
     holds only a connector or a Cloud SQL instance, or Runwarden's own project watching others (its
     own functions are Cloud Run services there), needs none of them."""
     run = _adapter_classes()["run"]
-    read_methods = (*READ_METHODS["run"], *SWEEP_METHODS["run"])
+    read_methods = (*READ_METHODS["run"], *SWEEP_METHODS.get("run", ()))
     reads = {p for method in read_methods for p in run.iam_permissions[method]}
     writes = {p for method, permissions in run.iam_permissions.items() if method not in read_methods
               for p in permissions}

@@ -18,7 +18,8 @@ from shared.remediation.actions.rollback_traffic import traffic_state
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import (ALERT_AGAIN, alert_context, by_number_held, cloudsql_users_healthy, combine,
-                                    connector_users_healthy, diagnose_service, diagnose_users, moved_off_users,
+                                    connector_alert_neighbours, connector_users_healthy, diagnose_service,
+                                    diagnose_users, moved_off_users,
                                     saturated_connector, service_for_host, service_peers_held, TIME_CUT, time_cut_held,
                                     unanswered_held, unserved_host, users)
 from shared.config import Config, DiagnosisSettings
@@ -719,6 +720,8 @@ class _AlertRun:
                                 f"(looked at {len(found.looked_at)} managed service(s){caveat})", target=target.name)
         self.seen_written()
         diagnosis, primary = combine(target, results, found.api_calls, found.caveat, self.config.diagnosis)
+        # A neighbour's deploy that lines up with the connector's rise is named beside its scale, never acted on.
+        diagnosis = connector_alert_neighbours(target, diagnosis, results, self.config, readers, step.fits)
         if found.unanswered:
             # A user's read that never answered by the last delivery: escalated with what was read, never acted on
             # nor `healthy` (scope.unanswered_held); before it, the fault was raised and the alert delivered again.

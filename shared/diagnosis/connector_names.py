@@ -5,10 +5,11 @@ bystanders, shared/remediation/bystanders.py; its own service, judging.off_the_c
 connector's policy in the config (`doubtful_policies`: planning and scale_connector's bounds)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from enum import Enum
 
-from shared.diagnosis.evidence import Service
+from shared.diagnosis.evidence import Revision, Service
 
 
 class Naming(str, Enum):
@@ -81,3 +82,63 @@ def two_connectors(service: Service, before: str | None, after: str | None) -> b
         return True
     ours, theirs = service.connector_by_id(before) or before, service.connector_by_id(after) or after
     return ours != theirs and names_connector(service, ours, theirs) is Naming.NO
+
+
+# --- the services of a connector's project and region, as ListServices lists them -----------------------------
+# Read by the verification sweep (its bystanders, shared/remediation/bystanders.py, whose docstring says why each
+# bound and reading) and by an alert's scale of a shared connector (its neighbours not in the config:
+# neighbour_deploys, scope.outside_neighbours).
+
+# One ListServices page, and the pages read per project: the services of the connector's project and region
+# (a larger project's services past them are not looked at, and hold the verdict back: the sweep names them,
+# verification.Sweep._bystanders).
+MAX_LISTED = 200
+MAX_PAGES = 3
+# Services not in the config whose revisions are read (one ListRevisions each), and whose requests are
+# read when they use the connector (a collection without logs or the connector: GetService, ListRevisions
+# and the request metrics). More than this many candidates: the rest are not read, and hold the verdict back.
+MAX_LOOKED_UP = 5
+NOT_MANAGED = "not in the config: read only, never acted on"
+# ListServices' permission (Cloud Run IAM permissions reference; CloudRunReader.iam_permissions), named when
+# a list is refused, since a refusal need not name it.
+LIST_PERMISSION = "run.services.list"
+
+@dataclass(frozen=True)
+class Listed:
+    """What the ListServices pages say of the services not in the config: those to read further (their
+    revisions; each as its page listed it), those not read (past MAX_LOOKED_UP), and how many were listed."""
+    to_read: tuple[Service, ...]
+    not_read: tuple[str, ...]
+    listed: int
+
+
+def listed(services: Sequence[Service], managed: Sequence[str], connector: str) -> Listed:
+    """The services of the ListServices pages that may serve through `connector` and are not managed (one
+    listed twice, by two names of one project, once)."""
+    others = list({s.name: s for s in services if s.name not in set(managed)}.values())
+    maybe = [s for s in others if may_use(s, connector)]
+    return Listed(tuple(maybe[:MAX_LOOKED_UP]), tuple(s.name for s in maybe[MAX_LOOKED_UP:]), len(others))
+
+
+def whole(service: Service) -> bool:
+    """Whether a listed `service` says both what its template names and what serves (its template and its
+    traffic statuses), so that it can be judged without GetService (see the module docstring)."""
+    return service.template_known and bool(service.traffic_statuses)
+
+
+def may_use(service: Service, connector: str) -> bool:
+    """Whether a revision `service` serves may name `connector`: its template names it, or it serves a
+    revision other than its latest, or its latest is not ready (the template then may not be what serves),
+    or the entry does not say (not `whole`)."""
+    if not whole(service) or names_connector(service, service.template_connector, connector) is not Naming.NO:
+        return True
+    serving = {t.revision for t in service.traffic_statuses if t.percent}
+    latest = service.latest_ready_revision
+    return not latest or service.latest_created_revision != latest or serving != {latest}
+
+
+def uses(service: Service, revisions: Sequence[Revision], connector: str) -> bool:
+    """Whether a revision with a share of `service`'s traffic names `connector` (in either project form), or
+    may (`names_connector` MAYBE: judged as a user, since its standing only holds a `verified` back)."""
+    return any(service.serving_percent(r.short_name) > 0
+               and names_connector(service, r.vpc_connector, connector) is not Naming.NO for r in revisions)

@@ -6,10 +6,12 @@ reads of Facts is named by a Protocol (`ConnectorFacts`), as an import of Facts,
 would close an import circle (tests/unit/test_architecture.py reads every import)."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Iterator, NamedTuple, Protocol
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.citation import Citation, either, pct, query_of
+from shared.diagnosis.connector_minutes import ConnectorMinutes, Sign, sign_of
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, MetricResult
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.windows import FAILING_LEAD, Window
@@ -60,6 +62,8 @@ class ConnectorFacts(Protocol):
     def connector_bytes_source(self, window: Window) -> tuple[MetricResult | None, str]: ...
 
     def connector_ceiling_mbps(self) -> float | None: ...
+
+    def connector_minutes(self, window: Window) -> ConnectorMinutes: ...
 
 
 class ConnectorNews(NamedTuple):
@@ -173,21 +177,17 @@ def _stale_max_left_out(facts: ConnectorFacts, c: Citation, demoted: set[str], s
 
 def connector_sign_series(facts: ConnectorFacts, signs: list[str], window: Window
                           ) -> Iterator[tuple[str, str, list[float], Callable[[float], bool]]]:
-    """Each sign found, with the query its citation names, its values per minute in `window`, and
-    the test a minute's value passes when the sign holds."""
-    b, s, connector = facts.b, facts.s, facts.b.connector
-    ceiling = facts.connector_ceiling_mbps() or 0.0
-    for sign in signs:
-        if sign.startswith("at max"):
-            yield (sign, query_of(b.connector_instances, sign),
-                   facts.connector_values(b.connector_instances, window), lambda v: v >= connector.max_instances)
-        elif sign.startswith("CPU"):
-            yield (sign, query_of(b.connector_cpu, sign), facts.connector_values(b.connector_cpu, window),
-                   lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation)
-        else:
-            yield (sign, query_of(facts.connector_bytes_source(facts.incident)[0], sign),
-                   facts.connector_bytes(window),
-                   lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling)
+    """Each sign found, with the query its citation names, its values per minute in `window` (oldest first), and
+    the test a minute's value passes when the sign holds: its bar as the connector's minutes read it
+    (Facts.connector_minutes, connector_minutes.Bars), the one bar every reader of the connector shares."""
+    b = facts.b
+    minutes = facts.connector_minutes(window)
+    for words in signs:
+        sign = sign_of(words)
+        read = (b.connector_instances if sign is Sign.AT_MAX else b.connector_cpu if sign is Sign.CPU
+                else facts.connector_bytes_source(facts.incident)[0])
+        values = minutes.values(sign)
+        yield words, query_of(read, words), [values[at] for at in sorted(values)], partial(minutes.bars.held, sign)
 
 
 def clean_before(facts: ConnectorFacts) -> str | None:
@@ -209,18 +209,24 @@ def _chronic(facts: ConnectorFacts, values: list[float], held: Callable[[float],
 
 
 def _signs(facts: ConnectorFacts, c: Citation) -> list[str]:
-    """Which of the three saturation signs the connector shows in the incident window."""
+    """Which of the three saturation signs the connector shows in the incident window: each at its bar
+    (Facts.connector_minutes) in a minute of it; the words name the peaks."""
     s, connector, window = facts.s, facts.b.connector, facts.incident
+    minutes = facts.connector_minutes(window)
+
+    def held(sign: Sign) -> bool:
+        return any(m.held(sign) for m in minutes.minutes)
+
     signs = []
     instances = facts.connector_values(facts.b.connector_instances, window)
-    at_max = bool(instances) and max(instances) >= connector.max_instances
+    at_max = held(Sign.AT_MAX)
     c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
            _peak_observed(max(instances)) if instances else "no data",
            at_max_threshold(connector.max_instances), at_max, role=either(at_max))
     if at_max:
         signs.append(f"at max instances ({connector.max_instances})")
     cpu = facts.connector_cpu(window)
-    hot = bool(cpu) and max(cpu) >= s.connector_cpu_saturation
+    hot = held(Sign.CPU)
     c.cite("metric", query_of(facts.b.connector_cpu, "connector/cpu/utilizations"),
            f"CPU p99 max {max(cpu):.0%}" if cpu else "no data", f">= {s.connector_cpu_saturation:.0%}", hot,
            role=either(hot))
@@ -229,7 +235,7 @@ def _signs(facts: ConnectorFacts, c: Citation) -> list[str]:
     ceiling = facts.connector_ceiling_mbps()
     rates = facts.connector_bytes(window)
     mbps = max(rates) * 8 / 1e6 if rates else None
-    near = bool(ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling)
+    near = held(Sign.THROUGHPUT)
     source, direction = facts.connector_bytes_source(window)
     c.cite("metric", query_of(source, f"connector/{direction}_bytes_count"),
            f"{mbps:.0f} Mbps on {direction}_bytes_count, the larger of received and sent" if mbps is not None

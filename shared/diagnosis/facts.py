@@ -24,6 +24,7 @@ from typing import Callable, Generic, Iterable, Iterator, NamedTuple, Sequence, 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.check_results import judged_window
 from shared.diagnosis.citation import query_of
+from shared.diagnosis.connector_minutes import Bars, ConnectorMinutes, read_minutes
 from shared.diagnosis.connector_news import ConnectorNews, news_of
 from shared.diagnosis.database_errors import (bare_link_lines, closed_count, lines_but, never_left_by_kind,
                                              refusals_by_kind, refused_dial_count)
@@ -1081,6 +1082,22 @@ class Facts:
 
     def connector_ceiling_mbps(self) -> float | None:
         return ceiling_mbps(self.b.connector)
+
+    def connector_minutes(self, window: Window) -> ConnectorMinutes:
+        """The path's connector's saturation signs minute by minute in `window`, each against its bar
+        (connector_minutes.py): the one reading its news, its ceiling minutes and its rise share."""
+        connector = self.b.connector
+        return self.minutes_of(connector.max_instances if connector else 0, self.b.connector_instances,
+                               self.b.connector_cpu, self.connector_bytes_by_minute(window),
+                               self.connector_ceiling_mbps(), window)
+
+    def minutes_of(self, max_instances: int, instances: MetricResult | None, cpu: MetricResult | None,
+                   rates: dict[int, float], ceiling: float | None, window: Window) -> ConnectorMinutes:
+        """`connector_minutes` of any connector (the path's, a rollback target's read apart), from its max instances,
+        its connector/instances and connector/cpu/utilizations reads, its bytes per second by minute and its machine
+        type's ceiling in Mbps (None: not known)."""
+        return read_minutes(Bars.of(self.s, max_instances, ceiling), instances=self.busiest_by_minute(instances, window),
+                            cpu=self.busiest_by_minute(cpu, window), rates=rates)
 
     # --- Cloud SQL --------------------------------------------------------------------------
 

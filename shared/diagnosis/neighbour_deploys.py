@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Sequence
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.connector_names import Naming, names_connector
-from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, Revision, at_micros, short_name
+from shared.diagnosis.connector_minutes import Sign, sign_of
+from shared.diagnosis.connector_names import NOT_MANAGED, Naming, names_connector
+from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, Revision, Service, at_micros, short_name
 from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.notable import ALSO
 from shared.diagnosis.signatures import Diagnosis
@@ -39,6 +41,27 @@ MOST_NAMED = 3
 
 
 @dataclass(frozen=True)
+class Neighbour:
+    """A service behind the connector as read (its Service and its revisions), and whether Runwarden manages it (one
+    in the config) or only read it (listed in the connector's project and region: never acted on)."""
+
+    name: str
+    service: Service
+    revisions: tuple[Revision, ...]
+    managed: bool = True
+
+
+@dataclass(frozen=True)
+class Outside:
+    """What was read of the services not in the config behind the connector: those found using it, what could not
+    be looked at ("" when every one was), and the calls made."""
+
+    neighbours: tuple[Neighbour, ...] = ()
+    unlooked: str = ""
+    api_calls: int = 0
+
+
+@dataclass(frozen=True)
 class NeighbourDeploy:
     """A neighbour's revision that began serving through the connector shortly before its rise."""
 
@@ -47,59 +70,41 @@ class NeighbourDeploy:
     serving_since: datetime
     before_rise: timedelta
     actor: str = ""     # who deployed it (Revision.creator, "Email address of the authenticated creator"); "" not read
+    managed: bool = True
 
 
 def connector_rise(facts: Facts) -> datetime | None:
     """The end of the first minute the connector's saturation evidence crossed its bar (the module's docstring),
     over the minutes read before and in the incident window; None when no sign is news, none crossed in what was
-    read, or one held from the first minute read (its rise is before anything read)."""
-    connector, s = facts.b.connector, facts.s
+    read, or one held from the first minute read (its rise is before anything read). Each sign is read minute by
+    minute against the bar its news was found at (Facts.connector_minutes: one reading, one bar per sign)."""
     signs = facts.connector_news.signs
-    if connector is None or not signs:
+    if facts.b.connector is None or not signs:
         return None
-    window = Window(facts.before.start, facts.incident.end)
-    ceiling = facts.connector_ceiling_mbps() or 0.0
-    series = []
-    for sign in signs:
-        if sign.startswith("at max"):
-            series.append((facts.busiest_by_minute(facts.b.connector_instances, window),
-                           lambda v: v >= connector.max_instances))
-        elif sign.startswith("CPU"):
-            series.append((facts.busiest_by_minute(facts.b.connector_cpu, window),
-                           lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation))
-        elif ceiling:
-            series.append((facts.connector_bytes_by_minute(window),
-                           lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
-    rises = [_first_crossing(values, held) for values, held in series]
+    minutes = facts.connector_minutes(Window(facts.before.start, facts.incident.end))
+    rises = [minutes.first_crossing(sign) for sign in dict.fromkeys(map(sign_of, signs))
+             if sign is not Sign.THROUGHPUT or minutes.bars.mbps is not None]
     if not rises or any(r is False for r in rises):
         return None
     crossed = [r for r in rises if r is not None]
     return at_micros(min(crossed)) if crossed else None
 
 
-def _first_crossing(values: dict[int, float], held) -> int | None | bool:
-    """The first minute end at which `held` passes after a minute read under it; False when it passes in the first
-    minute read (risen before anything read); None when it never passes."""
-    ends = sorted(values)
-    for i, at in enumerate(ends):
-        if held(values[at]):
-            return False if i == 0 else at
-    return None
-
-
-def lined_up(connector: str, rise: datetime, peers: list[tuple[str, EvidenceBundle]]) -> list[NeighbourDeploy]:
-    """Each of `peers`' revisions (service, its evidence as read) that route plainly through `connector`
-    (names_connector YES), serve traffic, and began serving before `rise` and at most LINE_UP before it; newest
-    first. A revision that began serving after the rise is not named: it cannot have caused it."""
+def lined_up(connector: str, rise: datetime, neighbours: Sequence[Neighbour]) -> list[NeighbourDeploy]:
+    """Each of `neighbours`' revisions that route plainly through `connector` (names_connector YES), serve traffic,
+    and began serving before `rise` and at most LINE_UP before it; newest first. A revision that began serving after
+    the rise is not named: it cannot have caused it. A neighbour not in the config is held to the same bar and window
+    as a managed one: only who manages it differs, and neither is ever rolled back on this alert."""
     found = []
-    for service, bundle in peers:
-        for revision in bundle.revisions:
+    for n in neighbours:
+        for revision in n.revisions:
             since = _serving_since(revision)
-            if (since is None or bundle.service.serving_percent(revision.short_name) <= 0
-                    or names_connector(bundle.service, revision.vpc_connector, connector) is not Naming.YES):
+            if (since is None or n.service.serving_percent(revision.short_name) <= 0
+                    or names_connector(n.service, revision.vpc_connector, connector) is not Naming.YES):
                 continue
             if rise - LINE_UP <= since < rise:
-                found.append(NeighbourDeploy(service, revision.short_name, since, rise - since, revision.creator))
+                found.append(NeighbourDeploy(n.name, revision.short_name, since, rise - since, revision.creator,
+                                             n.managed))
     return sorted(found, key=lambda d: d.before_rise)
 
 
@@ -127,7 +132,8 @@ def deploy_words(connector: str, rise: datetime, deploys: list[NeighbourDeploy])
 def _one(d: NeighbourDeploy) -> str:
     minutes = int(d.before_rise.total_seconds() // 60)
     by = f" by {d.actor}" if d.actor else " (who deployed it not read)"
-    return (f"{short_name(d.service)} deployed {d.revision}{by}, serving since {hms(d.serving_since)}; the connector's "
+    outside = "" if d.managed else f" ({NOT_MANAGED})"
+    return (f"{short_name(d.service)}{outside} deployed {d.revision}{by}, serving since {hms(d.serving_since)}; the connector's "
             f"load rose {minutes} min after {d.revision} began serving")
 
 
@@ -143,18 +149,42 @@ def deploy_evidence(connector: str, rise: datetime, deploys: list[NeighbourDeplo
         passed=None, role="context", about="connector_saturation")
 
 
+def rise_of(bundle: EvidenceBundle, settings: DiagnosisSettings) -> datetime | None:
+    """`connector_rise` of the connector in `bundle` (the alerting service's evidence): whether there is a rise to
+    line deploys up with, asked before the services not in the config are listed for it."""
+    return connector_rise(Facts(bundle, settings))
+
+
 def named_beside(diagnosis: Diagnosis, bundle: EvidenceBundle, connector: str,
-                 peers: list[tuple[str, EvidenceBundle]], settings: DiagnosisSettings) -> Diagnosis:
-    """`diagnosis` (a service alert's connector saturation, held back or not) with the neighbours' deploys that line
-    up with the connector's rise, as read in `bundle` (the alerting service's evidence, which holds the connector's
-    metrics), added after "Also found:" and as context evidence; unchanged when none lines up or the rise is not
-    known. Its signature, confidence and recommendation are never touched: only a person's words."""
-    rise = connector_rise(Facts(bundle, settings))
-    deploys = lined_up(connector, rise, peers) if rise is not None else []
-    if not deploys:
+                 peers: list[tuple[str, EvidenceBundle]], settings: DiagnosisSettings,
+                 outside: Outside = Outside(), rise: datetime | None = None) -> Diagnosis:
+    """`diagnosis` (a connector saturation, held back or not, on a service's alert or the connector's own) with the
+    neighbours' deploys that line up with the connector's rise, as read in `bundle` (the evidence that stands for
+    the connector, holding its metrics): the managed `peers` (service, its evidence as read) and the services not
+    in the config found using it (`outside`), added after "Also found:" and as context evidence, with what of the
+    services outside the config could not be looked at; unchanged when none lines up and every one was looked at,
+    or the rise is not known (`rise`, when the caller asked already: rise_of). Its signature, confidence and
+    recommendation are never touched: only a person's words."""
+    rise = rise or rise_of(bundle, settings)
+    if rise is None:
         return diagnosis
-    words = deploy_words(connector, rise, deploys)
+    if outside.api_calls:   # the budget counts every call made, whether or not a word comes of it
+        diagnosis = diagnosis.model_copy(update={"api_calls": diagnosis.api_calls + outside.api_calls})
+    managed = [Neighbour(name, b.service, tuple(b.revisions)) for name, b in peers]
+    deploys = lined_up(connector, rise, [*managed, *outside.neighbours])
+    words = [w for w in (deploy_words(connector, rise, deploys), _unlooked_words(connector, outside)) if w]
+    if not words:
+        return diagnosis
+    said = "; ".join(words)
     summary = diagnosis.summary.rstrip().rstrip(".")
-    summary += f"; {words}." if ALSO in diagnosis.summary else f".{ALSO}{words}."
-    return diagnosis.model_copy(update={"summary": summary,
-                                        "evidence": (*diagnosis.evidence, deploy_evidence(connector, rise, deploys))})
+    summary += f"; {said}." if ALSO in diagnosis.summary else f".{ALSO}{said}."
+    evidence = (deploy_evidence(connector, rise, deploys),) if deploys else ()
+    return diagnosis.model_copy(update={"summary": summary, "evidence": (*diagnosis.evidence, *evidence)})
+
+
+def _unlooked_words(connector: str, outside: Outside) -> str:
+    """What of the services not in the config could not be looked at, in a person's words ("" when all were)."""
+    if not outside.unlooked:
+        return ""
+    return (f"whether a service not in the config on connector {short_name(connector)} deployed shortly before its "
+            f"load rose is not known: {outside.unlooked}")

@@ -20,7 +20,8 @@ minutes since it.
 """
 from __future__ import annotations
 
-from shared.diagnosis.evidence import MetricResult, at_micros
+from shared.diagnosis.connector_minutes import Sign
+from shared.diagnosis.evidence import at_micros
 from shared.diagnosis.facts import Facts, Window, hms
 
 # Minutes in a row at the ceiling that a person should hear of, though the failures stopped: a choice, not a
@@ -35,17 +36,16 @@ def saturated_stretch(facts: Facts) -> str:
     connector, failing = facts.b.connector, facts.failing_window
     if connector is None or failing is None or not connector.max_instances:
         return ""
-    window = facts.incident
-    run = _longest_run(ceiling_minutes(facts, window))
+    minutes = facts.connector_minutes(facts.incident)
+    run = _longest_run([at for at, full in minutes.ceiling_states().items() if full])
     if len(run) < LONG_MINUTES:
         return ""
     start, end = at_micros(run[0] - _MINUTE_US), at_micros(run[-1])
     low, high = failing.micros
     if run[-1] <= low or run[0] - _MINUTE_US >= high:
         return ""
-    # The load's peaks for the words, read only for a stretch that is told (ceiling_minutes read them to find it).
-    cpu = facts.busiest_by_minute(facts.b.connector_cpu, window)
-    rates = facts.connector_bytes_by_minute(window)
+    # The load's peaks for the words, from the same minutes the stretch was found in.
+    cpu, rates = minutes.values(Sign.CPU), facts.connector_bytes_by_minute(facts.incident)
     ceiling = facts.connector_ceiling_mbps()
     peak_cpu = max(cpu.get(at, 0.0) for at in run)
     peak_mbps = max(rates.get(at, 0.0) for at in run) * 8 / 1e6
@@ -56,67 +56,19 @@ def saturated_stretch(facts: Facts) -> str:
             "scaled for: a person weighs its max instances or machine type)")
 
 
-def ceiling_minutes(facts: Facts, window: Window) -> list[int]:
-    """The minute ends (microseconds, oldest first) in `window` at which the connector sat at its ceiling: at its
-    max instances and under load (the module's docstring); [] with no connector read."""
-    connector, s = facts.b.connector, facts.s
-    if connector is None or not connector.max_instances:
-        return []
-    instances = facts.busiest_by_minute(facts.b.connector_instances, window)
-    cpu = facts.busiest_by_minute(facts.b.connector_cpu, window)
-    rates = facts.connector_bytes_by_minute(window)
-    ceiling = facts.connector_ceiling_mbps()
-
-    def at_ceiling(at: int) -> bool:
-        loaded = (min(cpu.get(at, 0.0), 1.0) >= s.connector_cpu_saturation
-                  or bool(ceiling and rates.get(at, 0.0) * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
-        return instances.get(at, 0.0) >= connector.max_instances and loaded
-
-    return [at for at in sorted(instances) if at_ceiling(at)]
-
-
 def ceiling_states(facts: Facts, window: Window) -> dict[int, bool]:
-    """Each minute end (microseconds) in `window` at which the connector was read: True at its ceiling (as
-    `ceiling_minutes` reads one), False read under it (under its max instances, or at them with every load
-    series read that minute under its bar). A minute whose instance count Monitoring left out, or at its max
-    with a load series' point left out and none over its bar, is in neither: it is not read as under.
+    """Each minute end (microseconds) in `window` at which the connector was read: True at its ceiling (at its max
+    instances and under load, the module's docstring), False read under it (under its max instances, or at them
+    with every load series read that minute under its bar). A minute whose instance count Monitoring left out, or
+    at its max with a load series' point left out and none over its bar, is in neither: it is not read as under.
     Whether Monitoring writes an aligned point for a minute with no sample is UNCONFIRMED ("An aligned time
     series has a single data value at the end of each alignment_period", Aggregation.Aligner,
     google/monitoring/v3/common.proto, says nothing of a period with none): read either way, a gap proves
-    nothing. {} with no connector read."""
-    connector = facts.b.connector
-    if connector is None:
+    nothing. {} with no connector read. The minutes are Facts.connector_minutes: the reading the connector's news
+    and its rise share, so the bars cannot drift apart."""
+    if facts.b.connector is None:
         return {}
-    return ceiling_states_of(facts, connector.max_instances, facts.b.connector_instances, facts.b.connector_cpu,
-                             window, rates=facts.connector_bytes_by_minute(window),
-                             ceiling=facts.connector_ceiling_mbps())
-
-
-def ceiling_states_of(facts: Facts, max_instances: int, instances_read: MetricResult | None,
-                      cpu_read: MetricResult | None, window: Window, *, rates: dict[int, float] | None = None,
-                      ceiling: float | None = None) -> dict[int, bool]:
-    """`ceiling_states` of any connector, from its max instances, its connector/instances and
-    connector/cpu/utilizations reads, and (when known) its bytes per minute against its machine type's
-    `ceiling` in Mbps: a connector read apart from the path's (a rollback target's, target_deps) is judged
-    minute by minute as the path's is. {} without a max."""
-    s = facts.s
-    if not max_instances:
-        return {}
-    instances = facts.busiest_by_minute(instances_read, window)
-    cpu = facts.busiest_by_minute(cpu_read, window)
-    rates = rates or {}
-    loads = [(cpu, lambda v: min(v, 1.0) >= s.connector_cpu_saturation)] if cpu else []
-    if ceiling and rates:
-        loads.append((rates, lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
-    states: dict[int, bool] = {}
-    for at in sorted(instances):
-        if instances[at] < max_instances:
-            states[at] = False
-        elif any(at in read and over(read[at]) for read, over in loads):
-            states[at] = True
-        elif loads and all(at in read for read, _ in loads):
-            states[at] = False
-    return states
+    return facts.connector_minutes(window).ceiling_states()
 
 
 def _longest_run(minutes: list[int]) -> list[int]:

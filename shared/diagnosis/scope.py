@@ -22,12 +22,14 @@ from shared.config import Config, DiagnosisSettings
 from shared.diagnosis.check_results import UPTIME_URL
 from shared.diagnosis.collection import (MAX_FAN_OUT_SERVICES, SEQUENTIAL_ROUNDS, Readers, Users, collect,
                                          epoch_to_datetime, users_of)
+from shared.diagnosis.connector_names import (LIST_PERMISSION, MAX_LISTED, MAX_PAGES, listed, may_use, uses,
+                                              whole)
 from shared.diagnosis.connector_peers import PEER_CLEAN, CleanPeer, clean_peer, peer_evidence, peer_words
 from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
                                       micros, short_name)
 from shared.diagnosis.facts import Window
-from shared.diagnosis.neighbour_deploys import named_beside
+from shared.diagnosis.neighbour_deploys import Neighbour, Outside, named_beside, rise_of
 from shared.diagnosis.moved_off import moved_off, moved_off_held
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import UNANSWERED, PermanentError, TransientError
@@ -537,9 +539,11 @@ def service_peers_held(result: ServiceResult, config: Config, readers: Readers, 
     fault raised for it."""
     connector = saturated_connector(result)
     others = [(m.name, m.cloudsql_instances) for m in config.services if m.name != result.service]
-    if not connector or not others:
-        return result.diagnosis
     fits = fits or (lambda _seconds: True)
+    if not connector:
+        return result.diagnosis
+    if not others:    # no managed peer: a neighbour not in the config may still have deployed before the rise
+        return neighbours_named(result.diagnosis, result, connector, [], config, readers, fits)
     found = users_of(readers, others, connector=connector, stop=lambda: not fits(PEER_LOOKUP_SECONDS),
                      retry=lambda: fits(PEER_LOOKUP_SECONDS), at_once=PEERS)
     if found.unanswered and not last_delivery:
@@ -550,7 +554,88 @@ def service_peers_held(result: ServiceResult, config: Config, readers: Readers, 
     # Not held: the diagnosis as it was, its calls counting the peers' reads (the budget counts every call made).
     judged = held or result.diagnosis.model_copy(update={"api_calls": calls})
     # Held or not, a neighbour's deploy that lines up with the connector's rise is named beside it, never acted on.
-    return named_beside(judged, result.bundle, connector, peers, config.diagnosis)
+    return neighbours_named(judged, result, connector, peers, config, readers, fits)
+
+
+def neighbours_named(diagnosis: Diagnosis, result: ServiceResult, connector: str,
+                     peers: list[tuple[str, EvidenceBundle]], config: Config, readers: Readers,
+                     fits: Callable[[float], bool]) -> Diagnosis:
+    """`diagnosis` (a connector saturation seen from `result`, on a service's alert or the connector's own) with each
+    neighbour's deploy that lines up with the connector's rise named beside it (neighbour_deploys.named_beside): the
+    managed `peers` as read, and the services not in the config found behind it (`outside_neighbours`), listed only
+    when there is a rise to line them up with. Never acted on: only a person's words."""
+    rise = rise_of(result.bundle, config.diagnosis)
+    if rise is None:
+        return diagnosis
+    outside = outside_neighbours(readers, connector, [m.name for m in config.services], fits)
+    return named_beside(diagnosis, result.bundle, connector, peers, config.diagnosis, outside, rise)
+
+
+def outside_neighbours(readers: Readers, connector: str, managed: list[str], fits: Callable[[float], bool]) -> Outside:
+    """The services not in the config that serve through `connector`, with their revisions: ListServices in the
+    connector's project and region (`parent` "projects/{project}/locations/{location}", google/cloud/run/v2/
+    service.proto; a connector serves its own region), at most MAX_PAGES pages of MAX_LISTED, then for at most
+    MAX_LOOKED_UP that may use it (connector_names.may_use) GetService when the listed entry is not whole and
+    ListRevisions, as the sweep reads its bystanders (shared/remediation/bystanders.py). ListServices needs
+    run.services.list (Cloud Run IAM permissions reference; CloudRunReader.iam_permissions), granted to on_alert
+    for this read. Each read is context for a person's words only: a refusal (PERMISSION_DENIED), a fault or the
+    alert's time (`fits`) never blocks nor changes the decision; what was not looked at is said."""
+    parent = connector.split("/connectors/")[0]
+    listed_services: list[Service] = []
+    calls, token = 0, ""
+    for _ in range(MAX_PAGES):
+        if not fits(PEER_LOOKUP_SECONDS):
+            return Outside((), f"the services of {parent} not listed: the alert's time left no room", calls)
+        try:
+            page, token = readers.run.list_services(parent, MAX_LISTED, token)
+        except (PermanentError, TransientError) as exc:
+            need = f"; listing them needs {LIST_PERMISSION}" if LIST_PERMISSION not in str(exc) else ""
+            return Outside((), f"the services of {parent} could not be listed ({exc}{need})", calls + 1)
+        calls += 1
+        listed_services += page
+        if not token:
+            break
+    found = listed(listed_services, managed, connector)
+    unread = [*found.not_read] + ([f"those past {MAX_PAGES} pages of {parent}"] if token else [])
+    neighbours: list[Neighbour] = []
+    for entry in found.to_read:
+        if not fits(PEER_LOOKUP_SECONDS):
+            unread.append(f"{entry.name}: the alert's time left no room")
+            continue
+        try:
+            service = entry if whole(entry) else readers.run.get_service(entry.name)
+            calls += 0 if service is entry else 1
+            if not may_use(service, connector):
+                continue
+            revisions = readers.run.list_revisions(entry.name)
+            calls += 1
+        except (PermanentError, TransientError) as exc:
+            if getattr(exc, "code", "") != "NOT_FOUND":    # deleted since the list: behind nothing
+                unread.append(f"{entry.name}: {exc}")
+            continue
+        if uses(service, revisions, connector):
+            neighbours.append(Neighbour(entry.name, service, tuple(revisions), managed=False))
+    said = f"not read: {'; '.join(unread)}" if unread else ""
+    return Outside(tuple(neighbours), said, calls)
+
+
+def connector_alert_neighbours(target: AlertTarget, diagnosis: Diagnosis, results: list[ServiceResult], config: Config,
+                               readers: Readers, fits: Callable[[float], bool] | None = None) -> Diagnosis:
+    """A connector alert's combined verdict (`combine`) with the neighbours' deploys that line up with the connector's
+    rise named beside it, under the same bar and window as a service alert's (`neighbours_named`): when it scales
+    the connector or holds the scale back for a clean peer, seen from the user it stands on (the saturated user of
+    most confidence, as `combine` picks it), its neighbours being the other users read and the services not in the
+    config behind it. Never acted on: a neighbour is only named. Any other verdict: as it is."""
+    if target.kind is not TargetKind.CONNECTOR or not (
+            diagnosis.signature is Signature.CONNECTOR_SATURATION or held_for_clean_peer(diagnosis)):
+        return diagnosis
+    hits = [r for r in results if r.diagnosis.signature is Signature.CONNECTOR_SATURATION
+            and _about(r.diagnosis, target)]
+    if not hits:
+        return diagnosis
+    best = max(hits, key=lambda r: r.diagnosis.confidence)
+    peers = [(r.service, r.bundle) for r in results if r is not best and r.bundle is not None]
+    return neighbours_named(diagnosis, best, target.name, peers, config, readers, fits or (lambda _seconds: True))
 
 
 def held_by_peers(result: ServiceResult, connector: str, peers: list[tuple[str, EvidenceBundle]], unread: list[str],
@@ -769,6 +854,7 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
             return AlertVerdict(target, moved)
         return AlertVerdict(target, skip=f"no managed service's serving revision uses {target.name}")
     diagnosis, primary = combine(target, results, found.api_calls, found.caveat, config.diagnosis)
+    diagnosis = connector_alert_neighbours(target, diagnosis, results, config, readers)
     if target.kind is TargetKind.CLOUDSQL or found.by_number:
         primary = None  # nothing is ever planned on Cloud SQL, nor with a user maybe behind (by_number_held)
     return AlertVerdict(target, diagnosis, primary, tuple(results))

@@ -43,7 +43,6 @@ again: one ListRevisions per service read (two calls with the GetService), where
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.diagnosis.latency_words import latency
@@ -51,19 +50,11 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, Revision, Service
 from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import health_bar
-from shared.diagnosis.connector_names import Naming, names_connector
+from shared.diagnosis.connector_names import (LIST_PERMISSION, MAX_LISTED, MAX_LOOKED_UP, MAX_PAGES, NOT_MANAGED, Listed,
+                                              Naming, listed, may_use, names_connector, uses, whole)
 from shared.remediation.judging import Health, HealthKind, after_write, settled
 from shared.remediation.records import ActionRecord
 
-# One ListServices page, and the pages read per project: the services of the connector's project and region
-# (a larger project's services past them are not looked at, and hold the verdict back: the sweep names them,
-# verification.Sweep._bystanders).
-MAX_LISTED = 200
-MAX_PAGES = 3
-# Services not in the config whose revisions are read (one ListRevisions each), and whose requests are
-# read when they use the connector (a collection without logs or the connector: GetService, ListRevisions
-# and the request metrics). More than this many candidates: the rest are not read, and hold the verdict back.
-MAX_LOOKED_UP = 5
 # A 5xx and 429 share since the write over the healthy bar and over this many times the share before it
 # is failing worse (a share that moved from 2.0 % to 2.4 % is noise, not the change's doing).
 _WORSE = 1.5
@@ -73,12 +64,8 @@ _SLOWER = 3.0
 _SLOW_FLOOR_SECONDS = 1.0
 _MIN_MINUTES = 2
 
-NOT_MANAGED = "not in the config: read only, never acted on"
 # The projects listed for one judgement: the connector's own, then those of the managed services behind it.
 MAX_PROJECTS = 3
-# ListServices' permission (Cloud Run IAM permissions reference; CloudRunReader.iam_permissions), named when
-# a list is refused, since a refusal need not name it.
-LIST_PERMISSION = "run.services.list"
 
 
 def parents(connector: str, behind: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -102,47 +89,6 @@ def unseen(listed_parents: Sequence[str]) -> str:
     projects = ", ".join(p.split("/")[1] for p in listed_parents)
     return (f"services of projects other than {projects} not listed (a Shared VPC host's connector may serve "
             "other projects' services; one ListServices lists one project)")
-
-
-@dataclass(frozen=True)
-class Listed:
-    """What the ListServices pages say of the services not in the config: those to read further (their
-    revisions; each as its page listed it), those not read (past MAX_LOOKED_UP), and how many were listed."""
-    to_read: tuple[Service, ...]
-    not_read: tuple[str, ...]
-    listed: int
-
-
-def listed(services: Sequence[Service], managed: Sequence[str], connector: str) -> Listed:
-    """The services of the ListServices pages that may serve through `connector` and are not managed (one
-    listed twice, by two names of one project, once)."""
-    others = list({s.name: s for s in services if s.name not in set(managed)}.values())
-    maybe = [s for s in others if may_use(s, connector)]
-    return Listed(tuple(maybe[:MAX_LOOKED_UP]), tuple(s.name for s in maybe[MAX_LOOKED_UP:]), len(others))
-
-
-def whole(service: Service) -> bool:
-    """Whether a listed `service` says both what its template names and what serves (its template and its
-    traffic statuses), so that it can be judged without GetService (see the module docstring)."""
-    return service.template_known and bool(service.traffic_statuses)
-
-
-def may_use(service: Service, connector: str) -> bool:
-    """Whether a revision `service` serves may name `connector`: its template names it, or it serves a
-    revision other than its latest, or its latest is not ready (the template then may not be what serves),
-    or the entry does not say (not `whole`)."""
-    if not whole(service) or names_connector(service, service.template_connector, connector) is not Naming.NO:
-        return True
-    serving = {t.revision for t in service.traffic_statuses if t.percent}
-    latest = service.latest_ready_revision
-    return not latest or service.latest_created_revision != latest or serving != {latest}
-
-
-def uses(service: Service, revisions: Sequence[Revision], connector: str) -> bool:
-    """Whether a revision with a share of `service`'s traffic names `connector` (in either project form), or
-    may (`names_connector` MAYBE: judged as a user, since its standing only holds a `verified` back)."""
-    return any(service.serving_percent(r.short_name) > 0
-               and names_connector(service, r.vpc_connector, connector) is not Naming.NO for r in revisions)
 
 
 def by_number(service: Service, revisions: Sequence[Revision], connector: str) -> str:

@@ -335,6 +335,12 @@ NEIGHBOUR_DEPLOYS = {
 @pytest.mark.parametrize("name, named", NEIGHBOUR_DEPLOYS.items(), ids=NEIGHBOUR_DEPLOYS.keys())
 def test_a_neighbours_deploy_that_lines_up_with_the_rise_is_named_beside_the_scale(
         name, named, standin_env, firestore, pubsub, project_id, anchor):
+    _named_beside_the_scale(name, named, standin_env, pubsub, project_id, anchor)
+
+
+def _named_beside_the_scale(name: str, named: list[str], standin_env, pubsub, project_id, anchor) -> str:
+    """The scenario's alert handled: the scale proposed, each of `named` named beside it as a deploy that began
+    serving, none when `named` is empty, nothing written; the summary."""
     world = _world(name, standin_env, pubsub, project_id, anchor)
 
     outcome = world.handle(world.alert(name))
@@ -346,4 +352,40 @@ def test_a_neighbours_deploy_that_lines_up_with_the_rise_is_named_beside_the_sca
         assert revision in summary and "began serving" in summary, summary
     assert ("deployed" in summary) is bool(named), summary
     # Never acted on: no write to the neighbour, nothing written at all (proposed).
+    assert standin_env.run.count("UpdateService") == 0
+    return summary
+
+
+# A connector alert's scale, and a neighbour not in the config, held to the same bar and window (scope.
+# connector_alert_neighbours, scope.outside_neighbours) -> the revisions named beside the scale, and how.
+BEYOND_A_SERVICE_ALERT = {
+    "connector_alert_neighbour_deploy_before_shared_connector_rise": (["statements-00094-exp"], False),
+    "unmanaged_neighbour_deploy_before_shared_connector_rise": (["statements-00094-exp"], True),
+    "connector_alert_unmanaged_deploy_on_other_connector_not_named": ([], False),
+}
+
+
+@pytest.mark.parametrize("name, named, outside", [(n, *v) for n, v in BEYOND_A_SERVICE_ALERT.items()],
+                         ids=BEYOND_A_SERVICE_ALERT.keys())
+def test_a_neighbours_deploy_is_named_on_a_connector_alert_and_when_not_in_the_config(
+        name, named, outside, standin_env, firestore, pubsub, project_id, anchor):
+    summary = _named_beside_the_scale(name, named, standin_env, pubsub, project_id, anchor)
+    assert ("not in the config: read only, never acted on" in summary) is outside, summary
+
+
+def test_a_refused_list_of_the_services_not_in_the_config_never_blocks_the_scale_and_says_so(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """ListServices refused (the role lacks run.services.list): the scale is proposed as before, and the words say
+    whether a neighbour not in the config deployed is not known, naming the permission."""
+    name = "unmanaged_neighbour_deploy_before_shared_connector_rise"
+    world = _world(name, standin_env, pubsub, project_id, anchor)
+    standin_env.run.faults.fail_next(10, grpc.StatusCode.PERMISSION_DENIED, method="ListServices")
+
+    outcome = world.handle(world.alert(name))
+
+    assert outcome.status.value == "proposed", outcome.reason
+    assert outcome.action.name == "scale_connector", outcome.action
+    summary = outcome.diagnosis.summary
+    assert "statements-00094-exp" not in summary, summary
+    assert "could not be listed" in summary and "run.services.list" in summary, summary
     assert standin_env.run.count("UpdateService") == 0

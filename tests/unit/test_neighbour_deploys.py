@@ -9,7 +9,8 @@ import pytest
 
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.neighbour_deploys import connector_rise, named_beside
+from shared.diagnosis.connector_names import NOT_MANAGED
+from shared.diagnosis.neighbour_deploys import Neighbour, Outside, connector_rise, named_beside
 from shared.diagnosis.notable import rule_words
 from shared.diagnosis.scope import ServiceResult, held_by_peers
 from shared.remediation.planning import plan
@@ -103,3 +104,40 @@ def test_a_scale_held_back_for_a_clean_peer_still_names_the_deploy():
     held = held_by_peers(result, CONNECTOR, [(REPORTS, busy.bundle())], [], S, 7)
     judged = named_beside(held, result.bundle, CONNECTOR, [(REPORTS, busy.bundle())], S)
     assert judged.signature is held.signature and NEW in judged.summary
+
+
+def outside(ev: Evidence, name: str = "exports") -> Neighbour:
+    """A neighbour not in the config as its listing and ListRevisions read it."""
+    bundle = ev.bundle()
+    return Neighbour(name, bundle.service, tuple(bundle.revisions), managed=False)
+
+
+# what was read of the services not in the config (connector's rise at -8m) -> named, and the words that must be there
+OUTSIDE_CASES = {
+    "not in the config, ready 4 min before the rise: named, as read only": (
+        Outside((outside(deployed(-11)),)), [NEW, f"exports ({NOT_MANAGED}) deployed"]),
+    "not in the config, ready after the rise: not named": (Outside((outside(deployed(-5)),)), []),
+    "not in the config, on another connector: not named": (Outside((outside(deployed(-11, connector=OTHER)),)), []),
+    "not in the config, not serving: not named": (Outside((outside(deployed(-11, serving=False)),)), []),
+    "the list refused: said, nothing named": (
+        Outside(unlooked="the services of projects/p/locations/r could not be listed (PERMISSION_DENIED)"),
+        ["is not known", "PERMISSION_DENIED"]),
+    "every service looked at, none behind it: nothing said": (Outside(), []),
+}
+
+
+@pytest.mark.parametrize("read, words", OUTSIDE_CASES.values(), ids=OUTSIDE_CASES.keys())
+def test_a_neighbour_not_in_the_config_is_held_to_the_same_bar_and_a_refused_list_is_only_said(read, words):
+    result = failing()
+    judged = named_beside(result.diagnosis, result.bundle, CONNECTOR, [], S, read)
+
+    for said in words:
+        assert said in judged.summary, judged.summary
+    assert (NEW in judged.summary) is any(w == NEW for w in words), judged.summary
+    if not words:
+        assert judged.summary == result.diagnosis.summary
+    # Only words: the decision and what planning reads are unchanged, whatever was or was not read.
+    assert (judged.signature, judged.confidence, judged.recommendation) == (
+        result.diagnosis.signature, result.diagnosis.confidence, result.diagnosis.recommendation)
+    assert rule_words(judged.summary).rstrip(".") == rule_words(result.diagnosis.summary).rstrip(".")
+    assert plan(judged, result.bundle, S).action == plan(result.diagnosis, result.bundle, S).action

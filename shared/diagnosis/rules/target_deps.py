@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from shared.diagnosis.connector_minutes import ConnectorMinutes, Sign
 from shared.diagnosis.connector_names import Naming, names_connector, two_connectors
 from shared.diagnosis.env_hosts import connection_names, deploy_brought_instance
 from shared.diagnosis.evidence import Revision, TargetConnectorRead, all_logged_by, short_name
@@ -27,7 +28,6 @@ from shared.diagnosis.log_signals import instance_named, per_text
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS
 from shared.diagnosis.rules.refusals import refusals
-from shared.diagnosis.saturated_stretch import ceiling_states_of
 from shared.diagnosis.windows import Window
 
 # Connector states in which it carries no traffic (Connector.State, google/cloud/vpcaccess/v1/vpc_access.proto:
@@ -81,10 +81,10 @@ def _read_apart(facts: Facts, suspect: Revision, candidate: Revision) -> TargetC
 def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
     """Why the candidate cannot be sent the traffic for how full its connector is, or "": the connector it
     routes through and the suspect does not (connector_gone's, READY as read) sat at its ceiling, minute by
-    minute as the path's connector is read (saturated_stretch.ceiling_states_of: at its max instances,
+    minute as the path's connector is read (Facts.minutes_of, as saturated_stretch.ceiling_states: at its max instances,
     Connector.max_instances, "Maximum value of instances in autoscaling group underlying the connector", VPC
     Access v1 Connector, with its CPU p99 at connector_cpu_saturation, or its throughput at
-    connector_throughput_ratio of its machine type's ceiling, in that same minute: _states), in
+    connector_throughput_ratio of its machine type's ceiling, in that same minute: _minutes), in
     hang_minutes_ratio of the whole minutes since the suspect's deploy (_whole_minutes: up to Facts.complete_until,
     a minute Monitoring may not have ingested yet is not counted), a whole minute with no point counted as not
     shown full: another service's load fills it, and the traffic sent back meets a connector that cannot grow.
@@ -107,17 +107,22 @@ def connector_without_room(facts: Facts, c: Citation, suspect: Revision, candida
         if _carries_it_now(facts, c, suspect, candidate, window):
             return ""
         return _fullness_unknown(c, suspect, candidate, read.name, read.fullness_refusal)
-    if not _states(facts, read, window, _rates(facts, read, window)):
-        return ""
-    # Only whole minutes count (_whole_minutes): a minute Monitoring has not ingested yet is no room.
-    window = _whole_minutes(facts, window, facts.busiest_by_minute(read.instances, window))
     rates = _rates(facts, read, window)
-    states = _states(facts, read, window, rates)
+    read_minutes = _minutes(facts, read, window, rates)
+    if not read_minutes.ceiling_states():
+        return ""
+    # Only whole minutes count (_whole_minutes): a minute Monitoring has not ingested yet is no room. The cut window
+    # starts where the one read did: its minutes are those read, cut to it, never read again.
+    window = _whole_minutes(facts, window, read_minutes.values(Sign.AT_MAX))
+    low, high = window.micros
+    cut = read_minutes.within(low, high)
+    rates = {at: v for at, v in rates.items() if low < at <= high}
+    states = cut.ceiling_states()
     minutes = max(int((window.end - window.start).total_seconds() // 60), len(states))
     full_minutes = sum(states.values())
     if _carries_it_now(facts, c, suspect, candidate, _full_since(window, states)):
         return ""
-    cpu = [min(v, 1.0) for v in facts.busiest_by_minute(read.cpu, window).values()]
+    cpu = [min(v, 1.0) for v in cut.values(Sign.CPU).values()]
     mbps = [v * 8 / 1e6 for v in rates.values()]
     most = f"{max(mbps):.0f} Mbps of its {ceiling_mbps(read.connector) or '?'}" if mbps else "throughput not read"
     observed = (f"{short_name(read.name)}: at its max {ceiling} instances with CPU p99 >= "
@@ -144,12 +149,12 @@ def _rates(facts: Facts, read: TargetConnectorRead, window: Window) -> dict[int,
     return facts.bytes_by_minute((read.received_bytes, read.sent_bytes), window)
 
 
-def _states(facts: Facts, read: TargetConnectorRead, window: Window, rates: dict[int, float]) -> dict[int, bool]:
-    """The connector's minutes at its ceiling, read as the path's connector is (saturated_stretch.ceiling_states):
-    at its max instances with its CPU p99 or its throughput (`rates`, against its machine type's ceiling:
-    facts.ceiling_mbps) at the bar in the same minute."""
-    return ceiling_states_of(facts, read.connector.max_instances if read.connector else 0, read.instances, read.cpu,
-                             window, rates=rates, ceiling=ceiling_mbps(read.connector))
+def _minutes(facts: Facts, read: TargetConnectorRead, window: Window, rates: dict[int, float]) -> ConnectorMinutes:
+    """The connector's minutes, read as the path's connector is (Facts.minutes_of, the bars saturated_stretch.
+    ceiling_states judges by): its instances against its max, its CPU p99 and its throughput (`rates`, against its
+    machine type's ceiling: facts.ceiling_mbps) each against its bar."""
+    return facts.minutes_of(read.connector.max_instances if read.connector else 0, read.instances, read.cpu, rates,
+                            ceiling_mbps(read.connector), window)
 
 
 def _whole_minutes(facts: Facts, window: Window, instances: dict[int, float]) -> Window:
