@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.inventory import any_target, has_policy
+from shared.diagnosis.connector_names import by_another_form
 from shared.errors import DamagedRecord, PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation import in_flight
-from shared.diagnosis.connector_names import by_another_form
 from shared.remediation.guardrails import HOLDS_NAMED, Gate, pause_key
 from shared.remediation.pins import PinState
 from shared.remediation.records import (ACTIONS, FLAGS, KILL_SWITCH, PINS, RESTORES, ActionRecord,
@@ -362,7 +362,8 @@ def _holds_for(target: str, named: str) -> str:
         return (f"{named} is paused, and it may be this connector, its project named by the other form (number or "
                 f"id): every write to it stays held ({resume})")
     if "/connectors/" in target and "/services/" in named:
-        return f"{named} is paused: a scale of this connector made for its alerts stays held, if it is behind it ({resume})"
+        return (f"{named} is paused: a scale of this connector made for its alerts stays held, if it is behind it "
+                f"({resume})")
     if "/services/" in target and "/connectors/" in named:
         return (f"{named} is paused: a scale of it made for this service's alerts stays held, if this service uses "
                 f"it ({resume})")
