@@ -11,10 +11,11 @@ from typing import Any, TypeVar
 
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.inventory import any_target, has_policy
+from shared.diagnosis.connector_names import by_another_form
 from shared.errors import DamagedRecord, PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation import in_flight
-from shared.remediation.guardrails import Gate, pause_key
+from shared.remediation.guardrails import HOLDS_NAMED, Gate, pause_key
 from shared.remediation.pins import PinState
 from shared.remediation.records import (ACTIONS, FLAGS, KILL_SWITCH, PINS, RESTORES, ActionRecord,
                                         ActionState, PinRecord, RestoreNote,
@@ -323,8 +324,50 @@ def _still_off(run: CommandRun, target: str | None) -> str:
     if target is None:
         return ""
     held = Gate(run.config, run.adapters.state, run.adapters.clock, owner="resume").kill_switch()
-    return (f"; but writes to it are still off: the kill switch is engaged ({held}); runwarden resume without a "
-            "target releases it") if held else ""
+    if held:
+        return (f"; but writes to it are still off: the kill switch is engaged ({held}); runwarden resume without a "
+                "target releases it")
+    return _still_held(target, *engaged_pauses(run.adapters.state, _LISTED))
+
+
+def _still_held(target: str, pauses: list[dict[str, Any]], more: bool) -> str:
+    """The other pauses that still hold writes for `target` after its resume (guardrails.held_by and
+    paused_otherwise): the same connector under the other spelling of its project; for a connector, a paused
+    service in its region (a scale of it made for that service's alert stays held, if the service is behind it);
+    for a service, a paused connector in its region (a scale of it made for the service's alert stays held, if
+    the service uses it). Which service is behind which connector is Cloud Run's to say, not read here: each is
+    named as one that may hold, so "writes allowed again" is never said while one does."""
+    holding = [said for flag in pauses if (said := _holds_for(target, str(flag.get("target") or "")))]
+    if not holding and not more:
+        return ""
+    shown = "; ".join(holding[:HOLDS_NAMED]) + (f"; and {len(holding) - HOLDS_NAMED} more" if len(holding) >
+                                                HOLDS_NAMED else "")
+    unread = f"more than {_LISTED} pauses are engaged and were not all read" if more else ""
+    return ("; but writes for it may still be held by another pause, each until resumed by its own target: "
+            + "; ".join(part for part in (shown, unread) if part))
+
+
+def _region(name: str) -> str:
+    """The location of a full resource name (projects/P/locations/L/...), or ""."""
+    parts = name.split("/")
+    return parts[3] if len(parts) > 3 and parts[2] == "locations" else ""
+
+
+def _holds_for(target: str, named: str) -> str:
+    """What the engaged pause of `named` still holds of the writes for `target`, resumed, or "" (nothing)."""
+    if named == target or _region(named) != _region(target):
+        return ""   # a connector serves only services in its own region (shared/config.py)
+    resume = f"runwarden resume --target {named} --reason '...'"
+    if "/connectors/" in target and by_another_form(target, named):
+        return (f"{named} is paused, and it may be this connector, its project named by the other form (number or "
+                f"id): every write to it stays held ({resume})")
+    if "/connectors/" in target and "/services/" in named:
+        return (f"{named} is paused: a scale of this connector made for its alerts stays held, if it is behind it "
+                f"({resume})")
+    if "/services/" in target and "/connectors/" in named:
+        return (f"{named} is paused: a scale of it made for this service's alerts stays held, if this service uses "
+                f"it ({resume})")
+    return ""
 
 
 def _still_paused(run: CommandRun) -> str:

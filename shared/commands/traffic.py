@@ -240,7 +240,8 @@ def _mark_restoring(run: CommandRun, service: str, params: RestoreTrafficParams)
     attempt that holds the gate's claim can still take back the note it stored (its update is guarded on
     that very note) and a later attempt keeps a note whose write may have taken."""
     mark = RestoreMark(command_id=run.command_id or "", requested_by=run.command.requested_by,
-                       traffic=[t.model_dump(mode="json") for t in params.desired()], at=run.now)
+                       traffic=[t.model_dump(mode="json") for t in params.desired()], at=run.now,
+                       message_id=run.message_id or "")
     try:
         pin = run.adapters.state.get_record(PINS, service)
         if not pin or pin.get("pinned") is not True:

@@ -33,7 +33,7 @@ import re
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from shared.remediation.actions import Action, all_actions
 from shared.clock import CLOCK_SKEW_ALLOWANCE, Clock, skew_safe_lease
@@ -283,12 +283,33 @@ def _flag_by(flag: Mapping[str, Any]) -> str:
     return f"{by} at {at}" if at else by
 
 
-def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[str, Any] | None]) -> str:
+class PauseHold(NamedTuple):
+    """One engaged pause that holds a write back: the name it was paused by, what is said of it (who, when, why,
+    and why it holds this write), and whether `runwarden resume --target {name}` lifts it (`lifted`: False for
+    pauses past those read, which no one name lifts, and for an approve's own read, whose words say what to do)."""
+
+    name: str
+    words: str
+    lifted: bool = True
+
+
+def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[str, Any] | None],
+                   otherwise: Callable[[list[PauseHold]], Sequence[PauseHold]] = lambda keyed: ()) -> str:
     """Why the switches read in `found` hold the write back, or "". `paused`: `held_by(...)`, the
-    write's target first."""
+    write's target first; `otherwise`: the pauses of the target under another spelling (`Gate._pauses_answer`),
+    read only when the kill switch is not engaged, given the pauses read by key.
+    The kill switch, when engaged, is named alone (its resume is the one to send first); else every pause
+    that holds the write, as one resume lifts one pause and the write stays held while any other holds it."""
     flag = found.get((FLAGS, KILL_SWITCH))
     if flag and flag.get("engaged"):
         return Switch(f"set by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}")
+    keyed = _keyed_holds(paused, found)
+    return held_by_pauses([*keyed, *otherwise(keyed)])
+
+
+def _keyed_holds(paused: Sequence[str], found: Mapping[tuple[str, str], dict[str, Any] | None]) -> list[PauseHold]:
+    """The engaged pauses among those read by key in `found`: the target's own, and each service's it is made for."""
+    holds = []
     for name in paused:
         flag = found.get((FLAGS, pause_key(name)))
         if flag and flag.get("engaged"):
@@ -298,15 +319,38 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
             elif name != paused[0]:
                 why += (f"; the write to {paused[0]} is made for its alert, and a pause of a service holds back "
                         "every write made for it")
-            if not isinstance(name, MaybeBehind) or not name.read:   # an approve's own read says what to do
-                why += _lifted_by(name)
-            return Switch(why, paused=str(name))
-    return ""
+            # an approve's own read of a service maybe behind says what to do, its resume among it
+            holds.append(PauseHold(str(name), why, lifted=not (isinstance(name, MaybeBehind) and name.read)))
+    return holds
+
+
+# The pauses named one by one where several hold one write; past these, their count ("and 2 more").
+HOLDS_NAMED = 3
+
+
+def held_by_pauses(holds: Sequence[PauseHold]) -> Switch | str:
+    """The pauses in `holds` said as the brake on a write, or "". One is said with how it is lifted; several are
+    each named (at most HOLDS_NAMED, then how many more), and the answer says that the write stays held until
+    every one is lifted: told "lift this pause" of one of two, an operator resumed it and stayed held."""
+    if not holds:
+        return ""
+    names = tuple(dict.fromkeys(hold.name for hold in holds if hold.lifted))
+    if len(holds) == 1:
+        [hold] = holds
+        return Switch(hold.words + (_lifted_by(hold.name) if hold.lifted else ""), paused=hold.name, pauses=names)
+    shown = holds[:HOLDS_NAMED]
+    more = f"; and {len(holds) - len(shown)} more (runwarden status lists them)" if len(holds) > len(shown) else ""
+    said = "; ".join(f"({n}) {hold.words}" for n, hold in enumerate(shown, 1))
+    lifts = ", then ".join(f"runwarden resume --target {name} --reason '...'" for name in names[:HOLDS_NAMED])
+    return Switch(f"{len(holds)} pauses hold this write: {said}{more}; the kill switch is not engaged, and the "
+                  f"write stays held until every one of them is lifted"
+                  + (f" ({lifts}{', and each other one' if more else ''})" if lifts else ""),
+                  paused=holds[0].name, pauses=names)
 
 
 def _lifted_by(name: str) -> str:
-    """How the pause of `name` is lifted, said where it holds a write back: the kill switch is another flag, and
-    an operator told "kill switch engaged" released it (engaged by no one) and stayed held."""
+    """How the pause of `name` is lifted, said where it alone holds a write back: the kill switch is another flag,
+    and an operator told "kill switch engaged" released it (engaged by no one) and stayed held."""
     return f"; the kill switch is not engaged: lift this pause with runwarden resume --target {name} --reason '...'"
 
 
@@ -316,26 +360,30 @@ SPELLINGS_READ = 100
 
 
 def paused_otherwise(target: str, pauses: Sequence[Mapping[str, Any]], more: bool) -> str:
-    """Why an engaged pause of the same connector under another spelling holds back a write to `target`, or "".
-    A pause is keyed by the name as the person wrote it (`pause_key`), and a connector has two: "{project} can be
-    project id or number" (VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto). A pause by id does
-    not match a write to the name by number (a revision's spelling, under the default policy, which an approve
-    applies), nor the other way, though they may be one connector; what the names alone cannot tell is held
-    (fail closed: connector_names.by_another_form). `pauses`: engaged pause flags; `more`: some were not read."""
+    """Why the engaged pauses of the same connector under another spelling hold back a write to `target`, or "":
+    `other_spellings` said as the brake (`held_by_pauses`)."""
+    return held_by_pauses(other_spellings(target, pauses, more))
+
+
+def other_spellings(target: str, pauses: Sequence[Mapping[str, Any]], more: bool) -> list[PauseHold]:
+    """The engaged pauses of the same connector under another spelling, each of which holds back a write to
+    `target`. A pause is keyed by the name as the person wrote it (`pause_key`), and a connector has two: "{project}
+    can be project id or number" (VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto). A pause by id
+    does not match a write to the name by number (a revision's spelling, under the default policy, which an
+    approve applies), nor the other way, though they may be one connector; what the names alone cannot tell is
+    held (fail closed: connector_names.by_another_form). `pauses`: engaged pause flags; `more`: some were not read."""
     if "/connectors/" not in target:
-        return ""
-    for flag in pauses:
-        named = str(flag.get("target") or "")
-        if named != target and by_another_form(target, named):
-            return Switch(f"{named} paused by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}; {target} "
-                          f"may be the same connector, its project named by the other form (number or id, which the "
-                          f"names alone cannot tell), so the pause holds it back too, until it is "
-                          f"resumed (runwarden resume --target {named} --reason '...')", paused=named)
+        return []
+    holds = [PauseHold(named, f"{named} paused by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}; "
+                              f"{target} may be the same connector, its project named by the other form (number or "
+                              f"id, which the names alone cannot tell), so the pause holds it back too")
+             for flag in pauses
+             if (named := str(flag.get("target") or "")) != target and by_another_form(target, named)]
     if more:
-        return Switch(f"more than {SPELLINGS_READ} pauses are engaged, and whether one names {target} by the other "
-                      f"form of its project (number or id) was not read: held, as such a pause would hold it",
-                      paused=target)
-    return ""
+        holds.append(PauseHold(target, f"more than {SPELLINGS_READ} pauses are engaged, and whether one names "
+                                       f"{target} by the other form of its project (number or id) was not read: "
+                                       "held, as such a pause would hold it", lifted=False))
+    return holds
 
 
 def _maybe_behind(name: MaybeBehind, target: str) -> str:
@@ -1152,7 +1200,7 @@ class Gate:
             pauses = pauses if pauses is not None else self._pauses_ahead(target)
             reads = _switch_reads(paused)
             found = dict(zip(reads, self.state.get_many(reads)))
-        return _switch_reason(paused, found) or self._pauses_answer(target, pauses)
+        return _switch_reason(paused, found, lambda keyed: self._pauses_answer(target, pauses, keyed))
 
     def _pauses_ahead(self, target: str | None) -> Future | None:
         """`paused_otherwise(target)` sent now on a thread of its own, to be read beside the batched read of the
@@ -1163,19 +1211,27 @@ class Gate:
             return None
         return _PAUSE_QUERY.submit(self.paused_otherwise, target)
 
-    def _pauses_answer(self, target: str | None, pauses: Future | None) -> str:
-        """The answer of the query sent ahead (its fault raised here, as the query's own would be), or the query
-        made now when none was sent."""
-        return pauses.result() if pauses is not None else self.paused_otherwise(target)
+    def _pauses_answer(self, target: str | None, pauses: Future | None, keyed: Sequence[PauseHold] = ()
+                       ) -> list[PauseHold]:
+        """The answer of the query sent ahead, or the query made now when none was sent. Its fault is raised here,
+        as the query's own would be, unless a pause read by key (`keyed`) holds the write already: it is held
+        then all the same, and the answer says that whether another spelling's pause holds it too was not read."""
+        try:
+            return pauses.result() if pauses is not None else self.paused_otherwise(target)
+        except TransientError as exc:
+            if not keyed:
+                raise
+            return [PauseHold(str(target), f"whether a pause names {target} by the other form of its project "
+                                           f"(number or id) was not read ({exc})", lifted=False)]
 
-    def paused_otherwise(self, target: str | None) -> str:
-        """`paused_otherwise` for a write to `target`, a connector: the engaged pauses read by one equality
+    def paused_otherwise(self, target: str | None) -> list[PauseHold]:
+        """`other_spellings` for a write to `target`, a connector: the engaged pauses read by one equality
         query on `engaged` (the one pause commands.pause.engaged_pauses reads), only when the target is one."""
         if not target or "/connectors/" not in target:
-            return ""
+            return []
         found = self.state.find_records(FLAGS, "engaged", True, SPELLINGS_READ + 2)
         pauses = [f for f in found if f.get("kind") == "pause"]
-        return paused_otherwise(target, pauses[:SPELLINGS_READ], len(pauses) > SPELLINGS_READ)
+        return other_spellings(target, pauses[:SPELLINGS_READ], len(pauses) > SPELLINGS_READ)
 
     def gate_reads(self, target: str, now: datetime, on_behalf: Sequence[str] = ()) -> list[tuple[str, str]]:
         """Everything the gate reads before taking a claim on `target` at `now`: the switches (the
@@ -1206,7 +1262,7 @@ class Gate:
         pauses = self._pauses_ahead(target)   # beside the batched read, not after it
         reads = [*_switch_reads(paused), (INCIDENTS, incident_id)]
         found = dict(zip(reads, self.state.get_many(reads)))
-        switch = _switch_reason(paused, found) or self._pauses_answer(target, pauses)
+        switch = _switch_reason(paused, found, lambda keyed: self._pauses_answer(target, pauses, keyed))
         if switch:
             return braked(switch, Held.PAUSED)
         closed = closed_incident(found[(INCIDENTS, incident_id)])

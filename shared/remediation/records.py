@@ -498,6 +498,10 @@ class RestoreMark(BaseModel):
     command_id: str
     requested_by: str
     traffic: list[dict[str, Any]]     # the split written (RestoreTrafficParams.desired), tags at 0% included
+    # The Pub/Sub message that carried the command (PubsubMessage.message_id, google/pubsub/v1/pubsub.proto):
+    # the sweep that settles this restore keeps it as the rollback's `undone_by_message`, as the recorded restore
+    # would have. "" for a mark noted before it was kept, or a command that came in no message.
+    message_id: str = ""
     # When it was noted: stored as a Firestore timestamp (`stored`). Notes stored before held the ISO
     # text instead (`model_dump(mode="json")`), which pydantic reads into the same instant.
     at: AwareDatetime
@@ -532,6 +536,10 @@ class RestoreNote(BaseModel):
     owner: str                        # the attempt that stored it: only it settles or takes it back
     requested_by: str
     traffic: list[dict[str, Any]]     # the split written (RestoreTrafficParams.desired), tags at 0% included
+    # The Pub/Sub message that carried the command (PubsubMessage.message_id, google/pubsub/v1/pubsub.proto):
+    # the sweep that settles this restore keeps it as the rollback's `undone_by_message`, as the recorded restore
+    # would have. "" for a mark noted before it was kept, or a command that came in no message.
+    message_id: str = ""
     noted_at: AwareDatetime
     state: RestoreNoteState = RestoreNoteState.SENDING
     status: str = ""                  # the gate's answer, once `written`

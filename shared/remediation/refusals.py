@@ -105,14 +105,17 @@ PAUSE_HEAD = "held by a pause"
 
 
 class Switch(str):
-    """Why writes are off (Gate.kill_switch), and which brake holds them: `paused`, the name whose pause does
-    ("" for the kill switch, the config's or a command's). Told by it, never by its words."""
+    """Why writes are off (Gate.kill_switch), and which brake holds them: `paused`, the name whose pause does, the
+    first where several do ("" for the kill switch, the config's or a command's); `pauses`, every name whose
+    resume the answer says to send (the write stays held until each is lifted). Told by them, never by its words."""
 
     paused: str
+    pauses: tuple[str, ...]
 
-    def __new__(cls, words: str, paused: str = "") -> "Switch":
+    def __new__(cls, words: str, paused: str = "", pauses: tuple[str, ...] = ()) -> "Switch":
         made = super().__new__(cls, words)
         made.paused = paused
+        made.pauses = pauses
         return made
 
 

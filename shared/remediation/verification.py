@@ -911,7 +911,7 @@ class Sweep:
             return judging.Health(judging.HealthKind.CHANGED, left) if left else health
         mark = pin.restoring
         if not self._move(record, ActionState.PENDING, ActionState.UNDONE, note,
-                          report={"undone_by_command": mark.command_id}):
+                          report={"undone_by_command": mark.command_id, "undone_by_message": mark.message_id}):
             return None     # another sweep moved it first, and said so
         self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
                                                         "released_by": mark.requested_by},

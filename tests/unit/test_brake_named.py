@@ -10,12 +10,13 @@ from shared.remediation.guardrails import Gate, MaybeBehind, pause_key
 from shared.remediation.records import FLAGS, KILL_SWITCH
 from shared.remediation.refusals import BRAKE, PAUSE_HEAD, Held, brake_named, braked, engaged_named, held_of_words
 
-from tests.unit.builders import CONNECTOR, SERVICE, T0
+from tests.unit.builders import CONNECTOR, PROJECT, SERVICE, T0
 from tests.unit.fakes import MemoryStateStore
 from tests.unit.test_guardrails import config
 
 OTHER = SERVICE.replace("/backend", "/billing")
-BY_NUMBER = CONNECTOR.replace("demo-project", "123456789012")
+# The connector named by a project number: another key than CONNECTOR's, found by the gate's pause query only.
+BY_NUMBER = CONNECTOR.replace(f"projects/{PROJECT}/", "projects/123456789012/")
 KILL = "kill switch"
 
 
@@ -52,6 +53,10 @@ def test_the_brake_is_named_as_the_one_engaged(engaged, target, made_for, head, 
     assert ("kill switch engaged" in refusal) is (lifted is None), refusal
     assert held_of_words(refusal) is Held.PAUSED
     assert engaged_named(switch) == ("a pause engaged" if lifted else BRAKE)
+
+
+def test_the_connector_by_number_is_another_spelling_of_it():
+    assert BY_NUMBER != CONNECTOR and pause_key(BY_NUMBER) != pause_key(CONNECTOR)
 
 
 def test_the_configs_kill_switch_is_named_the_kill_switch():

@@ -31,7 +31,7 @@ def pause(state: MemoryStateStore, target: str, engaged: bool = True) -> None:
     ([SERVICE], CONNECTOR, [SERVICE], SERVICE),
     # a connector alert with two services behind the connector, one of them paused: held back
     ([OTHER], CONNECTOR, [SERVICE, OTHER], OTHER),
-    # the connector itself paused: its own pause is named first
+    # the connector itself paused: its own pause is named first, the service's after it (both hold it)
     ([CONNECTOR, SERVICE], CONNECTOR, [SERVICE], CONNECTOR),
     # the service paused, the write its own
     ([SERVICE], SERVICE, [SERVICE], SERVICE),
@@ -51,8 +51,12 @@ def test_whose_pause_holds_a_write_back(paused, target, on_behalf, held):
     if held is None:
         assert reason == ""
     else:
-        assert reason.startswith(f"{held} paused by alice: maintenance"), reason
-        assert (f"the write to {target} is made for its alert" in reason) is (held != target), reason
+        holds = [name for name in paused if name in (target, *on_behalf)]
+        first = reason.split(": (1) ", 1)[-1].split("; (2) ")[0] if len(holds) > 1 else reason
+        assert reason.startswith(f"{len(holds)} pauses hold this write: (1) " if len(holds) > 1 else held), reason
+        assert first.startswith(f"{held} paused by alice: maintenance"), reason
+        assert (f"the write to {target} is made for its alert" in first) is (held != target), reason
+        assert all(f"runwarden resume --target {name} --reason" in reason for name in holds), reason
 
 
 def test_a_pause_of_a_service_only_maybe_behind_the_connector_says_so():

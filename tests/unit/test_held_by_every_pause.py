@@ -1,0 +1,128 @@
+"""A write held back by several pauses names every one of them, and a targeted resume that leaves another pause
+holding writes for its target says so. Told "lift this pause" of the first of two (a connector and the service
+it is scaled for, or a service and the connector paused under its project's number), an operator resumed it,
+read "writes allowed again", approved again and stayed held."""
+from __future__ import annotations
+
+import pytest
+
+from shared.clock import FixedClock
+from shared.outcomes import OutcomeStatus
+from shared.remediation.guardrails import HOLDS_NAMED, Gate, pause_key
+from shared.remediation.records import FLAGS
+from shared.remediation.refusals import PAUSE_HEAD, Held, braked
+
+from tests.integration.world import SERVICE as WORLD_SERVICE
+from tests.property.harness import CONNECTOR as WORLD_CONNECTOR
+from tests.unit.builders import CONNECTOR, PROJECT, SERVICE, T0
+from tests.unit.fakes import MemoryStateStore
+from tests.unit.test_brake_named import engage
+from tests.unit.test_command_inputs import patches, proposed, send
+from tests.unit.test_guardrails import config
+
+BY_NUMBER = CONNECTOR.replace(f"projects/{PROJECT}/", "projects/123456789012/")
+OTHERS = [SERVICE.replace("/backend", f"/svc-{n}") for n in range(4)]
+
+# (engaged, the write's target, made for)
+ROWS = {
+    "the connector and the service it is scaled for": ([CONNECTOR, SERVICE], CONNECTOR, [SERVICE]),
+    "the service, and the connector by its project's number": ([SERVICE, BY_NUMBER], CONNECTOR, [SERVICE]),
+    "the connector under both spellings and the service": ([CONNECTOR, BY_NUMBER, SERVICE], CONNECTOR, [SERVICE]),
+}
+
+
+def _gate(state: MemoryStateStore) -> Gate:
+    return Gate(config(), state, FixedClock(T0), owner="attempt-1")
+
+
+def _lift(state: MemoryStateStore, name: str) -> None:
+    state.update_record(FLAGS, pause_key(name), {"engaged": False})
+
+
+@pytest.mark.parametrize("engaged, target, made_for", ROWS.values(), ids=ROWS.keys())
+def test_every_pause_that_holds_the_write_is_named(engaged, target, made_for):
+    state = MemoryStateStore()
+    for name in engaged:
+        engage(state, name)
+    switch = _gate(state).kill_switch(target, on_behalf=made_for)
+    refusal = braked(switch, Held.PAUSED)
+
+    assert refusal.startswith(f"{PAUSE_HEAD}: no writes ("), refusal
+    assert [name for name in engaged if f"runwarden resume --target {name} --reason" not in refusal] == [], refusal
+    assert "lift this pause" not in refusal and "until every one of them is lifted" in refusal, refusal
+    assert sorted(switch.pauses) == sorted(engaged)
+
+
+@pytest.mark.parametrize("engaged, target, made_for", ROWS.values(), ids=ROWS.keys())
+def test_one_resume_leaves_the_write_held_by_the_others_and_every_resume_lifts_it(engaged, target, made_for):
+    state = MemoryStateStore()
+    for name in engaged:
+        engage(state, name)
+    gate = _gate(state)
+    first, *rest = gate.kill_switch(target, on_behalf=made_for).pauses
+    _lift(state, first)
+    again = gate.kill_switch(target, on_behalf=made_for)
+    assert again and sorted(again.pauses) == sorted(rest), again
+    for name in rest:
+        _lift(state, name)
+    assert gate.kill_switch(target, on_behalf=made_for) == ""
+
+
+def test_past_a_few_pauses_the_rest_are_counted():
+    state = MemoryStateStore()
+    for name in [CONNECTOR, *OTHERS]:
+        engage(state, name)
+    switch = _gate(state).kill_switch(CONNECTOR, on_behalf=OTHERS)
+    assert f"and {len(OTHERS) + 1 - HOLDS_NAMED} more" in switch, switch
+    assert f"{len(OTHERS) + 1} pauses hold this write" in switch, switch
+    assert OTHERS[-1] not in switch, switch
+
+
+def test_an_approve_held_by_two_pauses_names_both_and_the_first_resume_says_the_other_still_holds():
+    w, proposal_id = proposed()
+    assert send(w, "pause", "p-c", target=WORLD_CONNECTOR).status is OutcomeStatus.APPLIED
+    assert send(w, "pause", "p-s", target=WORLD_SERVICE).status is OutcomeStatus.APPLIED
+
+    held = send(w, "approve", "ap-1", params={"proposal_id": proposal_id})
+    assert held.status is OutcomeStatus.SKIPPED and patches(w) == 0, held.reason
+    assert WORLD_CONNECTOR in held.reason and WORLD_SERVICE in held.reason, held.reason
+
+    resumed = send(w, "resume", "r-c", target=WORLD_CONNECTOR)
+    assert resumed.status is OutcomeStatus.APPLIED
+    assert "may still be held by another pause" in resumed.reason, resumed.reason
+    assert f"runwarden resume --target {WORLD_SERVICE}" in resumed.reason, resumed.reason
+
+    again = send(w, "approve", "ap-2", params={"proposal_id": proposal_id})
+    assert again.status is OutcomeStatus.SKIPPED and patches(w) == 0, again.reason
+    assert WORLD_SERVICE in again.reason and "lift this pause" in again.reason, again.reason
+
+
+def test_a_service_resumed_while_its_connector_stays_paused_says_so():
+    w, _ = proposed()
+    assert send(w, "pause", "p-c", target=WORLD_CONNECTOR).status is OutcomeStatus.APPLIED
+    assert send(w, "pause", "p-s", target=WORLD_SERVICE).status is OutcomeStatus.APPLIED
+    resumed = send(w, "resume", "r-s", target=WORLD_SERVICE)
+    assert resumed.status is OutcomeStatus.APPLIED
+    assert f"{WORLD_CONNECTOR} is paused" in resumed.reason, resumed.reason
+    assert f"runwarden resume --target {WORLD_CONNECTOR}" in resumed.reason, resumed.reason
+
+
+# (paused, resumed, whether the other pause still holds writes for the resumed target)
+RESUMES = {
+    "a service paused, its connector resumed": ([SERVICE, CONNECTOR], CONNECTOR, True),
+    "the connector paused, a service resumed": ([CONNECTOR, SERVICE], SERVICE, True),
+    "the connector by number paused, by id resumed": ([BY_NUMBER, CONNECTOR], CONNECTOR, True),
+    "another service paused, a service resumed": ([OTHERS[0], SERVICE], SERVICE, False),
+    "a connector in another region paused": ([CONNECTOR.replace("us-central1", "europe-west1"), SERVICE], SERVICE,
+                                             False),
+}
+
+
+@pytest.mark.parametrize("paused, resumed, holds", RESUMES.values(), ids=RESUMES.keys())
+def test_a_targeted_resume_names_the_pauses_still_holding_its_writes(paused, resumed, holds):
+    from shared.commands.pause import _still_held
+    flags = [{"kind": "pause", "target": name, "engaged": True} for name in paused if name != resumed]
+    said = _still_held(resumed, flags, more=False)
+    assert bool(said) is holds, said
+    if holds:
+        assert f"runwarden resume --target {flags[0]['target']} --reason" in said, said
