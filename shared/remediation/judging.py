@@ -155,6 +155,9 @@ class Health:
     shows: str = ""
     # The action's service confirmed deleted (`service_gone`): nothing of it is left, its pin included.
     gone: bool = False
+    # For a rollback still failing whose undo is held (shared_cause: a cause it cannot end): kept, not for want
+    # of evidence that it failed (`next_step`).
+    held: bool = False
 
 
 class StepKind(str, Enum):
@@ -520,9 +523,12 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
-                     or helped_partly(facts, record, window) or failure_moved(facts, record, window)
-                     or shared_cause(facts, record, window, diagnosis)
-                     or changed_since(record, bundle.service) or nothing_to_undo_against(facts, record)
+                     or helped_partly(facts, record, window) or failure_moved(facts, record, window))
+        held = "" if recovered else shared_cause(facts, record, window, diagnosis)
+        if held:    # still failing, as the reason says: what it shows is told with it (`next_step`)
+            return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {held}"
+                          + closed, shows=deploy_not_the_cause(facts, record, window), held=True)
+        recovered = (recovered or changed_since(record, bundle.service) or nothing_to_undo_against(facts, record)
                      or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False)
                      or _callers(facts, record, min_traffic_ratio, 1.0, unknown_is_lost=False))
         if recovered:
@@ -1719,26 +1725,42 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
     before (request_latencies by revision_name, every minute read before the action: `onset_search`, its clean
     minutes before the deploy among them), in `_MIN_MINUTES` minutes or more with `min_requests` requests of its
     own, is the bar, at `_SLOWER` times its slowest minute and at least `_SLOW_FLOOR_SECONDS`, in
-    `hang_minutes_ratio` of the minutes judged."""
+    `hang_minutes_ratio` of the minutes judged. Its own only where it carried most of the service's requests
+    there: a revision kept at 10 % beside a deploy answered a light load, and since the rollback it carries all of
+    it; then the bar is what the service answered in its clean minutes before the action (`_served_clean`)."""
     s = facts.s
     to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
     if not to or (record.alert is not None and record.alert.metric_type == REQUEST_LATENCIES):
         return ""
     before = Window(onset_search(facts, record).start, record.applied_at)
-    then = _own_p99(facts, before, to)
-    if len(then) < _MIN_MINUTES or facts.requests(before, to).total < s.min_requests:
+    own = facts.requests(before, to).total
+    if len(_own_p99(facts, before, to)) < _MIN_MINUTES or own < s.min_requests:
         return ""
+    then, whose = ((_own_p99(facts, before, to), "on its own requests") if 2 * own >= facts.requests(before).total
+                   else (_served_clean(facts, before), "the service's, in its clean minutes, under the load it carries "
+                                                       "now"))
     window = facts.recent_since_incident
     now = _own_p99(facts, window, to)
+    if not then or not now:
+        return ""
     bar = max(_SLOWER * max(then), _SLOW_FLOOR_SECONDS)
     slow = [v for v in now if v > bar]
-    if not now or len(slow) / len(now) < s.hang_minutes_ratio:
+    if len(slow) / len(now) < s.hang_minutes_ratio:
         return ""
     return (f"{to}, the revision the rollback went back to, answers much slower than it served before the action: "
             f"its own p99 over {latency(bar)} in {len(slow)} of {len(now)} minutes since (max {latency(max(now))}), "
-            f"against at most {latency(max(then))} on its own requests in {before} ({_SLOWER:g} times that, and at "
+            f"against at most {latency(max(then))} {whose} in {before} ({_SLOWER:g} times that, and at "
             f"least {_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a failure "
             "only half ended, not a recovery")
+
+
+def _served_clean(facts: Facts, window: Window) -> list[float]:
+    """The service's p99 (every revision's) in the minutes of `window` it answered clean: at most
+    `healthy_error_ratio` 5xx or 429 and under the hang bar; the failing minutes say nothing of its usual speed."""
+    s = facts.s
+    clean = {at for at, total, bad in facts.per_minute_where(window, refused_series)
+             if total and bad / total <= s.healthy_error_ratio}
+    return [v for at, v in facts.p99_by_minute(window) if at in clean and v < s.hang_latency_seconds]
 
 
 def requests_unfinished(facts: Facts, record: ActionRecord) -> str:
@@ -2252,8 +2274,10 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
                 "the service as it is now" if late else "not undone")
         return Step(StepKind.ESCALATE, f"{record.action} did not make the service healthy by the deadline "
                                        f"({health.why}); {kept}: a person must look")
-    kept = ("kept in place, not undone: an undo needs evidence that it failed" if record.reversible else
-            "it cannot be undone")
+    kept = ("it cannot be undone" if not record.reversible else
+            "kept in place, not undone: an undo cannot end what fails since"
+            + (f"; {health.shows}" if health.shows else "") if health.held else
+            "kept in place, not undone: an undo needs evidence that it failed")
     waited = (f"; it waited a verification period past the deadline for more requests ({health.waits_for}), and "
               "they did not settle it" if health.waits_for else "")
     return Step(StepKind.ESCALATE, f"{record.action} could not be verified by the deadline ({health.why}){waited}; "

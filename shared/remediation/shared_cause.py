@@ -1,56 +1,135 @@
-"""Whether a rollback failing on the revision it went back to fails for a cause both revisions share (the
-Cloud SQL instance they use down, or the minutes since diagnosed as the database or the connector): then an
-undo is held, the rollback kept, and a person told the cause (`judging._standing`).
+"""Whether a rollback failing on the revision it went back to fails for a cause outside that revision which an
+undo cannot end: then the undo is held, the rollback kept, and a person told the cause (`judging._standing`).
 
 An undo sends the traffic back to the revision rolled back from, which the diagnosis found failing on its
-own (its deploy the cause). While a shared cause fails the revision rolled back to as well, the undo ends
-nothing: it is a second write to the service during the incident, and once the shared cause clears, the
-revision rolled back from fails again on its own failure, which the rollback had ended. Both revisions
-read one database and route through one connector (`Revision.cloudsql_instances`, `vpc_connector`), so
-the minutes since cannot tell the rollback failing from the shared cause failing both. Pure."""
+own (its deploy the cause). It is held only for a cause that EXPLAINS the failures since and that the revision
+rolled back from shares, or one the rollback's own traffic brought on:
+- a Cloud SQL instance down through the minutes judged (`database/up` under 1 in most of them, the newest
+  among them: `_down_through`), which both revisions' templates name (`Revision.cloudsql_instances`): a blip
+  of a minute, or one that ended, explains none of the other minutes' failures, and the undo goes on as before;
+- the minutes diagnosed as the database (`database_unreachable`), not on a stopped database/up series alone
+  and not on a refusal of the revision's own (its password, user, database name, host: `_OWN_REFUSALS`);
+- the minutes diagnosed as the connector (`connector_saturation`) and held whatever it shares: the one both
+  templates name (`vpc_connector`) full before the rollback too is a shared cause; one that filled only
+  since the rollback was filled by the traffic the rollback moved, and an undo would put back the deploy that
+  failed on its own. Both are told, never undone.
+An instance only the revision rolled back to uses (the deploy moved to another), or a refusal of its own
+credentials, is that revision's own failure, as its own exception would be: the undo goes on. Pure."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from shared.diagnosis.evidence import Revision, short_name
 from shared.diagnosis.facts import Facts, Window
+from shared.diagnosis.log_signals import Refusal
 from shared.diagnosis.signatures import Diagnosis, Signature
+from shared.gcp.identifiers import SqlInstance
+from shared.remediation.headroom import limit_in
 from shared.remediation.records import ActionRecord
 
-# The diagnoses of the minutes since that name a cause outside the revision serving: the path both
-# revisions share (docs/signatures.md).
-_SHARED = (Signature.DATABASE_UNREACHABLE, Signature.CONNECTOR_SATURATION)
+# Refusals that answer one revision's own settings (a secret version, a user, a database or host name, a client
+# library, a service account): the revision rolled back from, with its own, may be admitted (log_signals.Refusal).
+_OWN_REFUSALS = frozenset({
+    Refusal.CREDENTIALS, Refusal.AUTH_METHOD, Refusal.IAM_USER, Refusal.NOT_AUTHORIZED, Refusal.DB_ACCESS,
+    Refusal.UNKNOWN_DATABASE, Refusal.NAME_MISSING, Refusal.SOURCE_NOT_ALLOWED, Refusal.NO_SUCH_HOST,
+    Refusal.NO_SUCH_INSTANCE, Refusal.NO_IP_OF_TYPE, Refusal.CERTIFICATE, Refusal.TLS_MISMATCH})
 
 
 def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: Diagnosis) -> str:
-    """Why a rollback failing in `window` is not undone ("" for any other action, or no shared cause shown):
-    an instance the service uses read down there (`_read_down`), or the diagnosis of those minutes naming the
-    database or the connector on what was read (`_diagnosed_shared`)."""
+    """Why a rollback failing in `window` is not undone ("" for any other action, or no such cause shown)."""
     if record.action != "rollback_traffic":
         return ""
-    down = _read_down(facts, window)
-    if not down and not _diagnosed_shared(facts, window, diagnosis):
+    frm = str(record.params.get("from_revision") or "")
+    to = str(record.params.get("to_revision") or "")
+    back = frm or "the revision rolled back from"
+    cause = (_instance_down(facts, window, frm, to) or _database_diagnosed(facts, window, diagnosis, frm, to)
+             or _connector_full(facts, record, diagnosis, frm, to))
+    if not cause:
         return ""
-    frm = str(record.params.get("from_revision") or "") or "the revision rolled back from"
-    cause = (f"Cloud SQL {', '.join(down)} down in {window} (database/up read under 1 in "
-             + ", ".join(f"{n} of {m}" for n, m in down.values()) + " minutes)" if down
-             else f"{diagnosis.signature.value}: {diagnosis.summary}")
-    return (f"what fails since is a cause both revisions share: {cause}; an undo would send the traffic back to "
-            f"{frm}, which failed on its own before the rollback, and cannot end this failure: the rollback is "
-            "kept, and a person must look at the shared cause")
+    return (f"{cause}; an undo would send the traffic back to {back}, which failed on its own before the rollback, "
+            f"and cannot end this failure: the rollback is kept, and a person must look at it (the minutes since: "
+            f"{diagnosis.signature.value}: {diagnosis.summary})")
 
 
-def _read_down(facts: Facts, window: Window) -> dict[str, tuple[int, int]]:
-    """The instances the service uses whose database/up was read under 1 in `window`: (minutes under 1, minutes
-    read) each. Only a point read counts: a series that stopped is unknown, not down (`Facts.sql_down` reads it
-    as not up, which holds a `healthy`; here it would hold a write back on silence, which a metric's own
-    ingestion delay or an instance in another project also gives)."""
-    return {db: (sum(v < 1 for v in values), len(values))
-            for db, values in sorted(facts.sql_up_values(window).items()) if values and min(values) < 1}
+def _instance_down(facts: Facts, window: Window, frm: str, to: str) -> str:
+    """A Cloud SQL instance both revisions use, down through `window` (`_down_through`): its minutes and values."""
+    down = {db: values for db, values in _down_through(facts, window).items() if _both_use(facts, db, frm, to)}
+    if not down:
+        return ""
+    read = "; ".join(f"{db}: under 1 in {sum(v < 1 for v in values)} of {len(values)} minutes, the newest "
+                     f"{values[-1]:g}" for db, values in down.items())
+    return (f"what fails since is a cause both revisions share: Cloud SQL {', '.join(down)}, which both use, down "
+            f"through {window} (database/up {read}: under 1 in most minutes judged, the newest among them)")
 
 
-def _diagnosed_shared(facts: Facts, window: Window, diagnosis: Diagnosis) -> bool:
-    """Whether the diagnosis of `window` names the database or the connector on evidence read: a database named
-    while an instance's database/up stopped reporting there may be named for that silence alone
-    (`Facts.sql_trailing`), which holds no write back."""
-    if diagnosis.signature is Signature.DATABASE_UNREACHABLE:
-        stopped, _ = facts.sql_trailing(window)
-        return not stopped
-    return diagnosis.signature in _SHARED
+def _down_through(facts: Facts, window: Window) -> dict[str, list[float]]:
+    """The instances whose database/up reads under 1 in more than half the minutes of `window` with a point and in
+    the newest of them: an outage that covers the failing minutes. Only a point read counts: a series that
+    stopped is unknown, not down (`Facts.sql_down` reads it as not up, which holds a `healthy`; here it would
+    hold a write back on silence, which a metric's own ingestion delay or an instance in another project gives)."""
+    return {db: values for db, values in sorted(facts.sql_up_values(window).items())
+            if values and values[-1] < 1 and 2 * sum(v < 1 for v in values) > len(values)}
+
+
+def _database_diagnosed(facts: Facts, window: Window, diagnosis: Diagnosis, frm: str, to: str) -> str:
+    """The minutes diagnosed as the database, on evidence read (not a database/up series that stopped there:
+    `Facts.sql_trailing`), not on an outage read that does not cover them (down in a minute or two, or up again
+    since: `_down_through`; the diagnosis then says the outage explains its own minutes only), on no refusal of
+    the revision's own, and on an instance both revisions may use."""
+    if diagnosis.signature is not Signature.DATABASE_UNREACHABLE or facts.sql_trailing(window)[0]:
+        return ""
+    if any(min(values) < 1 for values in facts.sql_up_values(window).values() if values):
+        return ""   # an outage read: `_instance_down` judged whether it covers the minutes
+    refused = set(facts.db_refusals)
+    if refused and refused <= _OWN_REFUSALS:
+        return ""
+    if facts.sql_named and not any(_both_use(facts, db, frm, to) for db in facts.sql_named):
+        return ""
+    return f"what fails since is a cause both revisions share: the database ({diagnosis.summary})"
+
+
+def _connector_full(facts: Facts, record: ActionRecord, diagnosis: Diagnosis, frm: str, to: str) -> str:
+    """The minutes diagnosed as the connector: shared when both revisions route through it and it was at its limit
+    before the rollback too (headroom.limit_in); else the rollback's own traffic filled it."""
+    if diagnosis.signature is not Signature.CONNECTOR_SATURATION:
+        return ""
+    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+    limit = limit_in(facts, before)
+    was_full = limit is not None and limit.read > 0 and limit.held()
+    same = _same_connector(facts, frm, to)
+    if was_full and same:
+        return ("what fails since is a cause both revisions share: the connector both route through, at its limit "
+                f"before the rollback too ({len(limit.at_limit)} of {limit.read} minutes in {before})")
+    full_then = ("not read before it" if limit is None or not limit.read else
+                 f"at its limit in {len(limit.at_limit)} of {limit.read} minutes in {before}")
+    return (f"what fails since is the connector {to or 'the revision rolled back to'} routes through, full since the "
+            f"rollback moved the traffic onto it ({full_then}"
+            + ("" if same else f"; {frm or 'the revision rolled back from'} routes through another") + ")")
+
+
+def _both_use(facts: Facts, db: str, frm: str, to: str) -> bool:
+    """Whether instance `db` (PROJECT:INSTANCE) is one both revisions use: named in each one's template, or a
+    revision whose template names no instance (read or not: it may reach one by its address)."""
+    return all(not names or db in names for names in (_instances(facts, frm), _instances(facts, to)))
+
+
+def _instances(facts: Facts, revision: str) -> frozenset[str]:
+    """The database_ids a revision's template names (Cloud Run's volumes[].cloud_sql_instance.instances)."""
+    named = set()
+    for name in getattr(_revision(facts, revision), "cloudsql_instances", ()):
+        try:
+            named.add(SqlInstance.parse(name).database_id)
+        except ValueError:
+            continue
+    return frozenset(named)
+
+
+def _same_connector(facts: Facts, frm: str, to: str) -> bool:
+    """Whether both revisions route through one connector (either template unread counts as the same; a
+    connector is named by its full name or its id: evidence.Revision.vpc_connector)."""
+    a, b = _revision(facts, frm), _revision(facts, to)
+    return a is None or b is None or short_name(a.vpc_connector or "") == short_name(b.vpc_connector or "")
+
+
+def _revision(facts: Facts, name: str) -> Revision | None:
+    return next((r for r in facts.b.revisions if name and r.short_name == name), None)

@@ -14,7 +14,7 @@ import pytest
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
-from tests.unit.builders import SQL, Evidence, at
+from tests.unit.builders import CONNECTOR, PROJECT, SQL, Evidence, at
 from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served, sweep_at, swept
 from tests.unit.test_verification_worlds import RATIO_5XX
 
@@ -86,6 +86,67 @@ def redeployed_hours_later() -> Evidence:
     return e.requests("backend-00003-new", 100, 190, 40).latency("backend-00003-new", 100, 190, 0.1)
 
 
+REPLICA = f"{PROJECT}:us-central1:reports-replica"
+NEWDB = f"{PROJECT}:us-central1:main-db-v2"
+OTHER_CONNECTOR = f"projects/{PROJECT}/locations/us-central1/connectors/conn-v2"
+OWN = "TypeError: unsupported operand type(s) for +: 'NoneType' and 'int'"
+PASSWORD = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  password '
+            'authentication failed for user "app"')
+TOO_MANY = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  sorry, too '
+            'many clients already')
+DIAL = ('cloudsqlconn: failed to connect to instance: Dial error: failed to dial (connection name = '
+        '"demo:us-central1:main-db"): dial tcp 10.40.0.3:3307: i/o timeout')
+
+
+def own_failure(now: float, *, old_sql: tuple[str, ...] = (SQL,), new_sql: tuple[str, ...] = (SQL,),
+                text: str = OWN) -> Evidence:
+    """The KeyError deploy rolled back at -5; the revision rolled back to fails half its requests since, every
+    minute, saying `text` (its own TypeError unless a row says otherwise); no database/up read unless a row adds."""
+    e = Evidence(now=now).revision(OLD, -180, sql=old_sql).revision(NEW, -20, sql=new_sql)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -60, -20, 40).latency(OLD, -60, -20, 0.15)
+    e.requests(NEW, -20, -5, 20).requests(NEW, -20, -5, 25, "500").latency(NEW, -20, -5, 0.12)
+    e.log(-10, "KeyError: 'currency'", NEW, count=5)
+    e.requests(OLD, -5, now, 20).requests(OLD, -5, now, 20, "500").latency(OLD, -5, now, 0.2)
+    for minute in range(-4, int(now)):
+        e.log(minute, text, OLD, count=3)
+    return e
+
+
+def connector_full(now: float, *, before: bool, connector: str = CONNECTOR) -> Evidence:
+    """The rollback moved 100 % onto backend-00001-abc; its connector at max instances and 95 % CPU since, 503s and
+    dial timeouts; `before`: so through the deploy's minutes too, else 2 instances at 40 % CPU there."""
+    e = (Evidence(now=now).revision(OLD, -180, sql=(SQL,)).revision(NEW, -20, sql=(SQL,), connector=connector))
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -60, -20, 40).latency(OLD, -60, -20, 0.3)
+    e.requests(NEW, -20, -5, 20).requests(NEW, -20, -5, 25, "500").latency(NEW, -20, -5, 0.12)
+    e.log(-10, "KeyError: 'currency'", NEW, count=5)
+    e.requests(OLD, -5, now, 20).requests(OLD, -5, now, 20, "503").latency(OLD, -5, now, 0.3)
+    e.connector(max_instances=3).connector_metric("bytes", -90, now, 2e6).sql_up(-200, now, 1)
+    e.connector_metric("instances", -90, -5, 3 if before else 2).connector_metric("instances", -5, now, 3)
+    e.connector_metric("cpu", -90, -5, 0.95 if before else 0.4).connector_metric("cpu", -5, now, 0.95)
+    for minute in range(-4, int(now)):
+        e.log(minute, DIAL, OLD, count=3)
+    return e
+
+
+def stale_password(now: float) -> Evidence:
+    """The deploy rotated the database password; the revision rolled back to carries the old one, now revoked:
+    every dial refused, main-db up throughout."""
+    return own_failure(now, text=PASSWORD).sql_up(-200, now, 1)
+
+
+def ten_percent_before(now: float, p99_since: float) -> Evidence:
+    """backend-00001-abc kept 10 % beside a deploy (4 requests a minute at 100 ms); the deploy's 90 % answered at
+    1.5 s p99, clean until -15, then half 500s. Since the rollback backend-00001-abc carries all 40 a minute,
+    every one clean, at `p99_since`."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -90)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -60, -5, 4).latency(OLD, -60, -5, 0.1)
+    e.requests(NEW, -60, -5, 36).latency(NEW, -60, -5, 1.5).requests(NEW, -15, -5, 36, "500")
+    return e.requests(OLD, -5, now, 40).latency(OLD, -5, now, p99_since)
+
+
 WORLDS = [
     # name, record, evidence, health, step, words in the step's reason
     ("cold start of a min-0 revision: 503s to +2, clean since, read at +6: not yet", ROLLBACK,
@@ -105,11 +166,36 @@ WORLDS = [
     ("the database still down at +6: waits, nothing written", ROLLBACK, database_down(6, since=-6), U, W, ""),
     ("database/up silent since -6, no database words: failing, undone as before", ROLLBACK, database_silent(11), F,
      X, "still failing"),
+    ("database/up silent since -6, Connection refused since: the database named on that silence, undone as before",
+     ROLLBACK, own_failure(11, text=REFUSED).sql_up(-200, -6, 1), F, X, "stopped reporting database/up"),
+    ("main-db down one minute of five, the revision's own TypeError in every one: undone as before", ROLLBACK,
+     own_failure(11).sql_up(-200, 7, 1).sql_up(7, 8, 0).sql_up(8, 11, 1), F, X, "not the outage alone"),
+    ("a replica the service names restarted for one minute, main-db up: undone as before", ROLLBACK,
+     own_failure(11, old_sql=(SQL, REPLICA), new_sql=(SQL, REPLICA)).sql_up(-200, 11, 1)
+     .sql_up(-200, 8, 1, db=REPLICA).sql_up(8, 9, 0, db=REPLICA).sql_up(9, 11, 1, db=REPLICA), F, X, "still failing"),
+    ("main-db down from +7, four of five minutes, the newest among them: a cause both share, kept", ROLLBACK,
+     own_failure(11, text=REFUSED).sql_up(-200, 7, 1).sql_up(7, 11, 0), U, E, "under 1 in 4 of 5 minutes"),
+    ("main-db down, but the deploy moved to main-db-v2: the rolled-back-to revision's own, undone as before",
+     ROLLBACK, own_failure(11, new_sql=(NEWDB,), text=REFUSED).sql_up(-200, -6, 1).sql_up(-6, 11, 0)
+     .sql_up(-200, 11, 1, db=NEWDB), F, X, "still failing"),
+    ("the rolled-back-to revision's revoked password, main-db up: its own, undone as before", ROLLBACK,
+     stale_password(11), F, X, "password authentication failed"),
+    ("too many clients on main-db, up throughout: the database both share, kept", ROLLBACK,
+     own_failure(11, text=TOO_MANY).sql_up(-200, 11, 1), U, E, "a cause both revisions share: the database"),
+    ("the connector both use full before the rollback too: a cause both share, kept", ROLLBACK,
+     connector_full(11, before=True), U, E, "a cause both revisions share: the connector"),
+    ("the connector full only since the rollback moved the traffic onto it: kept, named", ROLLBACK,
+     connector_full(11, before=False), U, E, "full since the rollback moved the traffic onto it"),
+    ("the same, the deploy on another connector: kept, named", ROLLBACK,
+     connector_full(11, before=False, connector=OTHER_CONNECTOR), U, E, "routes through another"),
     ("half a fix: 503s gone, p99 22 s where the revision answered in 150 ms", ROLLBACK, half_fixed(11, 22.0), U, E,
      "answers much slower than it served before the action"),
     ("half a fix at 12 s", ROLLBACK, half_fixed(11, 12.0), U, E, "much slower than it served"),
     ("half a fix read at +6: waits", ROLLBACK, half_fixed(6, 22.0), U, W, ""),
     ("the control: 300 ms since, 150 ms before the deploy", ROLLBACK, half_fixed(11, 0.3), H, V, ""),
+    ("a revision kept at 10 % (100 ms) carrying all the load since at the 1.5 s the service answered it at: verified",
+     ROLLBACK, ten_percent_before(11, 1.5), H, V, "healthy"),
+    ("the same at 12 s: half a fix", ROLLBACK, ten_percent_before(11, 12.0), U, E, "much slower"),
     ("after a 10 s latency alert, p99 4 s: the alert's own bar decides", ROLLBACK.model_copy(
         update={"alert": LATENCY_10S}), half_fixed(11, 4.0), H, V, ""),
     ("request_count refused (PERMISSION_DENIED) at the deadline: escalated, kept", ROLLBACK,
@@ -140,3 +226,11 @@ def test_a_shared_cause_names_the_database_and_the_deploy_it_would_send_back_to(
     record, evidence = ROLLBACK, database_down(11, since=-6)
     judged = judge(record, swept(evidence).model_copy(update={"incident_started_at": record.settle_at}), SETTINGS)
     assert "database" in judged.why and NEW in judged.why and "failed on its own before" in judged.why, judged.why
+
+
+def test_a_held_undo_names_the_minutes_and_what_the_revision_said():
+    record, evidence = ROLLBACK, own_failure(11, text=REFUSED).sql_up(-200, 7, 1).sql_up(7, 11, 0)
+    judged = judge(record, swept(evidence).model_copy(update={"incident_started_at": record.settle_at}), SETTINGS)
+    then = next_step(record, judged, sweep_at(evidence), TIMES)
+    assert "database_unreachable" in then.why and "the newest 0" in then.why, then.why
+    assert "the deploy was not the cause" in then.why and "needs evidence that it failed" not in then.why, then.why
