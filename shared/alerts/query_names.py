@@ -177,21 +177,24 @@ def other_series(query: str, resource_type: str = _REVISION) -> tuple[str, ...]:
     if not any(_reads(resource_type, name, matchers) is True for name, matchers, _ in _series(query)):
         return ()
     value = _value(query)
-    others = [name for name, matchers, at in _series(value) if _reads(resource_type, name, matchers) is not True
-              and not (name.endswith(_INFO) and _multiplied(value, at, name))]
+    others = [_shown(name, matchers) for name, matchers, at in _series(value) if _reads(resource_type, name, matchers)
+              is not True and not (name.endswith(_INFO) and _multiplied(value, at, name))]
     return tuple(dict.fromkeys(others))
 
 
+def _shown(name: str, matchers: list[tuple[str, str, str]]) -> str:
+    """A series' metric as told: its name, else its `__name__` matcher's value (a pattern's too), else "(unnamed)"."""
+    return name or next((v for label, _, v in matchers if label == "__name__"), "(unnamed)")
+
+
 def _series(query: str, *, bare: bool = True) -> list[tuple[str, list[tuple[str, str, str]], int]]:
-    """Each series a PromQL `query` (its comments removed) names, in order: (its metric name, or its `__name__` matcher's
-    value, or "(unnamed)"; its matchers; where its name starts). A selector with braces, and a metric name written bare:
+    """Each series a PromQL `query` (its comments removed) names, in order: (its metric name, "" when its braces come
+    alone; its matchers; where it starts). A selector with braces, and a metric name written bare:
     any name that is no function, aggregation, keyword or literal (`_KEYWORDS`, `_CALLED`), outside braces, ranges and
     label lists (`_blanked`)."""
     found = []
     for selector in _SELECTOR.finditer(query):
-        name, matchers = selector.group(1), _MATCHER.findall(selector.group(2))
-        named = name or next((v for label, op, v in matchers if label == "__name__" and op == "="), "(unnamed)")
-        found.append((named, matchers, selector.start()))
+        found.append((selector.group(1) or "", _MATCHER.findall(selector.group(2)), selector.start()))
     text = _blanked(query) if bare else ""
     for written in _NAME.finditer(text):
         name, rest = written.group(1), text[written.end():]
