@@ -237,15 +237,13 @@ def _value(query: str) -> str:
         return query
     kept, start, keeping = [], 0, True
     for operator in _SET_OPERATOR.finditer(top):
-        if keeping:
-            kept.append(query[start:operator.start()])
-        else:
-            kept.append(" " * (operator.start() - start))
-        keeping, start = operator.group(1).lower() == "or", operator.start()
-        kept.append(" " * (operator.end() - operator.start()))
-        start = operator.end()
-    kept.append(query[start:] if keeping else " " * (len(query) - start))
-    return "".join(kept)
+        kept.append(_kept(query, start, operator.start(), keeping) + " " * len(operator.group(0)))
+        keeping, start = operator.group(1).lower() == "or", operator.end()
+    return "".join(kept) + _kept(query, start, len(query), keeping)
+
+
+def _kept(query: str, start: int, end: int, keeping: bool) -> str:
+    return query[start:end] if keeping else " " * (end - start)
 
 
 def _multiplied(value: str, at: int, name: str) -> bool:
