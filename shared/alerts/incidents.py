@@ -1087,20 +1087,21 @@ class Incident(BaseModel):
         return ""
 
     def _combined_doubt(self, condition: str) -> str:
-        """Why a Cloud Run revision's query condition (PromQL, MQL) measures more than the service it selects, or "":
-        its value is made of another resource's series too (query_names.other_series: a 5xx rate plus a Cloud SQL
-        instance's backends, an MQL `join` of a cloud_run_revision table with a cloudsql_database one). Its bar and
-        value are then the sum, quotient or join's, not the service's, however the service is selected, so nothing of
-        the condition is lent to it (no write, no `healthy`). Before, such a query was read as selecting the service
-        alone, and a failing deploy was rolled back on it."""
-        if self.condition_kind != "other" or self.resource_type != "cloud_run_revision" or (
-                "conditionSql" in self.condition_kinds):
+        """Why a query condition (PromQL, MQL) on a resource Runwarden acts on (a Cloud Run revision, a VPC Access
+        connector, a Cloud SQL database) measures more than that resource, or "": its value is made of another
+        resource's series too (query_names.other_series: a 5xx rate plus a Cloud SQL instance's backends, a connector's
+        instances plus Cloud SQL's `database_up`, an MQL `join` of a cloud_run_revision table with a cloudsql_database
+        one). Its bar and value are then the sum, quotient or join's, not the resource's, however the resource is
+        selected, so nothing of the condition is lent to it (no write, no `healthy`). Before, such a query was read as
+        selecting the service alone, and a failing deploy was rolled back on it; on a connector's alert, the connector
+        was scaled on it."""
+        if self.condition_kind != "other" or "conditionSql" in self.condition_kinds:
             return ""
-        others = other_series(self.condition_filter)
+        others = other_series(self.condition_filter, self.resource_type)
         if not others:
             return ""
         named = ", ".join(quoted(other, 80) for other in others[:4])
-        return (f"its condition {quoted(condition)} reads Cloud Run revisions' series and makes its value of another "
+        return (f"its condition {quoted(condition)} reads {self.resource_type} series and makes its value of another "
                 f"resource's series too ({named}): its value and bar are not those of the resource the notification "
                 "names alone")
 

@@ -44,13 +44,18 @@ from shared.alerts.label_filters import closing_paren
 _PROMQL_TEXT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`|#[^\n]*')
 
 
-def promql_syntax(query: str, *, keep_strings: bool = False) -> str:
-    """`query` with its comments removed and, unless `keep_strings`, its quoted strings emptied (`_PROMQL_TEXT`). A
-    quote left open is kept as it is, so what follows it is still read, never hidden. With `keep_strings`, what a
-    reader of label values reads: a matcher written in a comment (`# was severity="ERROR"`) is no matcher."""
+def promql_syntax(query: str, *, keep_strings: bool = False, same_length: bool = False) -> str:
+    """`query` with its comments removed and, unless `keep_strings`, its quoted strings emptied (`_PROMQL_TEXT`), or with
+    `same_length` blanked between their quotes, so that what is left keeps its positions. A quote left open is kept as
+    it is, so what follows it is still read, never hidden. With `keep_strings`, what a reader of label values reads: a
+    matcher written in a comment (`# was severity="ERROR"`) is no matcher."""
     def rewritten(text: re.Match[str]) -> str:
         written = text.group(0)
-        return "" if written.startswith("#") else written if keep_strings else written[0] * 2
+        if written.startswith("#"):
+            return " " * len(written) if same_length else ""
+        if keep_strings:
+            return written
+        return written[0] + " " * (len(written) - 2) + written[-1] if same_length else written[0] * 2
     return _PROMQL_TEXT.sub(rewritten, query)
 
 
@@ -62,6 +67,34 @@ def uncommented_query(query: str) -> str:
     as a comment is UNCONFIRMED (the MQL pages read name no comment syntax): removed there too, since a query that
     does not parse fires nothing, so only the reading where it is a comment can reach Runwarden."""
     return promql_syntax(query, keep_strings=True)
+
+
+_OPEN, _CLOSE = "({[", ")}]"
+
+
+def top_level(text: str) -> str | None:
+    """`text` with every character inside brackets or quotes blanked, brackets kept: what is left is the expression's
+    top level, at the same positions. None when brackets or quotes do not balance (a query that does not parse fires
+    nothing)."""
+    out, stack, quote = [], [], ""
+    for i, char in enumerate(text):
+        if quote:
+            if char == quote and text[i - 1] != "\\":
+                quote = ""
+            out.append(" ")
+        elif char in "\"'`":
+            quote = char
+            out.append(" " if stack else char)
+        elif char in _OPEN:
+            out.append(char if not stack else " ")
+            stack.append(_CLOSE[_OPEN.index(char)])
+        elif char in _CLOSE:
+            if not stack or stack.pop() != char:
+                return None
+            out.append(char if not stack else " ")
+        else:
+            out.append(" " if stack else char)
+    return None if stack or quote else "".join(out)
 
 
 # An MQL query (Cloud Monitoring, "Alerting policies with MQL": "All MQL queries start with ... A fetch operation"; a

@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shared.alerts.query_grouping import promql_syntax, uncommented_query
+from shared.alerts.query_grouping import MQL_QUERY, promql_syntax, top_level, uncommented_query
 
 # A selector's braces, with the metric name written before them, if any.
 _SELECTOR = re.compile(r'([A-Za-z_:][\w:]*)?\s*\{([^{}]*)\}')
@@ -65,28 +65,11 @@ class QueryNames:
         return bool(self.services)
 
 
-def _selectors(query: str) -> list[tuple[bool | None, list[tuple[str, str, str]]]]:
-    """Each selector of `query` (its comments removed already: `uncommented_query`): whether it reads Cloud Run
-    revisions' series (`_reads_revisions`), and its (label, operator, value) matchers."""
-    found = []
-    for name, body in _SELECTOR.findall(query):
-        matchers = _MATCHER.findall(body)
-        found.append((_reads_revisions(name, matchers), matchers))
-    return found
-
-
-def _reads_revisions(name: str, matchers: list[tuple[str, str, str]]) -> bool | None:
-    """Whether a selector reads cloud_run_revision series: True when its `monitored_resource` equals that type, or
-    it names no type and reads a Cloud Run metric (by the name before its braces or its `__name__` matcher); False
-    when its `monitored_resource` equals another type, or its metric is neither Cloud Run's nor Cloud Logging's;
-    None when it may (a logging metric naming its type by no equality: the module docstring)."""
-    types = {value for label, op, value in matchers if label == _RESOURCE_TYPE and op == "="}
-    if types:
-        return types == {_REVISION}
-    names = [n for n in [name] + [v for label, op, v in matchers if label == "__name__" and op == "="] if n]
-    if any(n.startswith(_RUN_METRIC) for n in names):
-        return True
-    return None if any(n.startswith(_LOGGING_METRIC) for n in names) else False
+def _selectors(query: str, *, bare: bool = False) -> list[tuple[bool | None, list[tuple[str, str, str]]]]:
+    """Each selector of `query` (its comments removed already: `uncommented_query`), and with `bare` each metric name
+    written without braces (`_series`): whether it reads Cloud Run revisions' series (`_reads`), and its (label,
+    operator, value) matchers."""
+    return [(_reads(_REVISION, name, matchers), matchers) for name, matchers, _ in _series(query, bare=bare)]
 
 
 # The labels an application's own metric may name its Cloud Run service by (`workload_names`).
@@ -136,79 +119,153 @@ def query_names(query: str) -> QueryNames:
     return QueryNames(*(tuple(found[label]) for label in _NAMING))
 
 
-# What else a query's value may be made of (`other_series`). A PromQL name written bare, with a `:` as Cloud Monitoring's
-# mapped names have one (`cloudsql_googleapis_com:database_cpu_utilization`), not followed by braces; the set
-# operators `and` and `unless`, whose right-hand side only filters the left's series (Prometheus, "Operators",
-# "Logical/set binary operators": `vector1 and vector2` "results in a vector consisting of the elements of vector1 for
-# which there are elements in vector2 with exactly matching label sets ... The metric name and values are carried over
-# from the left-hand side vector"; `or` adds "all elements of vector2 which do not have matching label sets in vector1",
-# so it is no gate); an MQL table fetched of a resource type ("Every time series originates from a single type of
-# monitored resource", "Sample MQL queries", Data model).
-_BARE_NAME = re.compile(r"(?<![\w:.])([A-Za-z_]\w*:[\w:]*)(?![\w:])(?!\s*\{)")
-_GATE = re.compile(r"(?<![\w.:])(?:and|unless)\b", re.IGNORECASE)
+# What else a query's value may be made of (`other_series`). Each resource type Runwarden reads and acts on, and the prefixes
+# of its metrics' names ("Mapping Cloud Monitoring metrics to PromQL"; the UTF-8 spelling as in `_RUN_METRIC`).
+_OWN_METRICS = {
+    _REVISION: _RUN_METRIC,
+    "vpc_access_connector": ("vpcaccess_googleapis_com:", "vpcaccess.googleapis.com/"),
+    "cloudsql_database": ("cloudsql_googleapis_com:", "cloudsql.googleapis.com/"),
+}
+# PromQL's set operators, by precedence (Prometheus, "Operators", "Binary operator precedence": `and`, `unless` above `or`,
+# the lowest): `A and B or C` is `(A and B) or C`. The right-hand side of an `and` or `unless` only filters the left's
+# series ("Logical/set binary operators": `vector1 and vector2` "results in a vector consisting of the elements of
+# vector1 for which there are elements in vector2 with exactly matching label sets ... The metric name and values are
+# carried over from the left-hand side vector"), up to the next `or`, whose right-hand side is part of the value again
+# (`or` adds "all elements of vector2 which do not have matching label sets in vector1"). Keywords are case-insensitive.
+_SET_OPERATOR = re.compile(r"(?<![\w:.])(and|unless|or)(?![\w:])", re.IGNORECASE)
+# What a name written bare may be other than a metric ("Querying basics", "Operators", "Query functions"): a function or
+# an aggregation (followed by its `(`, or by `by`/`without`), a keyword or modifier, a float literal (`Inf`, `NaN`).
+_NAME = re.compile(r"(?<![\w:.])([A-Za-z_:][\w:]*)(?![\w:.])")
+_KEYWORDS = frozenset({"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+                       "offset", "atan2", "inf", "nan"})
+_CALLED = re.compile(r"\s*(?:\(|(?:by|without)\b)", re.IGNORECASE)
+# A label list after a clause or modifier, a selector's matchers, a range or subquery's durations: names of no series.
+_LABEL_LIST = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)", re.IGNORECASE)
+_INSIDE = re.compile(r"\{([^{}]*)\}|\[([^\[\]]*)\]")
 _MQL_FETCHED = re.compile(r"\bfetch\s+([A-Za-z_][\w.]*)")
-# An info metric (`service_owner_info`, `target_info`): "The Sample value MUST always be 1" (OpenMetrics, "Info"), joined
-# (`* on(service_name) group_left(team)`) to copy its labels onto the service's series, value unchanged.
+# An info metric (`service_owner_info`, `target_info`): "The Sample value MUST always be 1" (OpenMetrics, "Info"). Joined
+# by `*` (`* on(service_name) group_left(team)`) it copies its labels onto the service's series, value unchanged; added,
+# divided or subtracted it changes the value like any other series.
 _INFO = "_info"
+_TIMES_BEFORE = re.compile(r"\*\s*(?:(?:on|ignoring)\s*\([^()]*\)\s*)?(?:group_(?:left|right)\s*(?:\([^()]*\)\s*)?)?"
+                           r"(?:\w+\s*(?:(?:by|without)\s*\([^()]*\)\s*)?\(\s*)*$", re.IGNORECASE)
+_TIMES_AFTER = re.compile(r"\s*(?:\{[^{}]*\}\s*)?(?:\)\s*)*(?:(?:by|without)\s*\([^()]*\)\s*)?\*")
 
 
-def other_series(query: str) -> tuple[str, ...]:
-    """The metrics (PromQL) or resource types (MQL) of another resource than a Cloud Run revision whose series a query's
-    value is made of, beside a Cloud Run revision's, or (): a service's 5xx rate plus a Cloud SQL instance's backends
-    (`+`, `/`, `on() group_left`, `or`), an MQL `join` or `outer_join` of a cloud_run_revision table with a
-    cloudsql_database one. Its value and bar are then no measure of the service alone, however it selects the
-    service. Only a query that reads Cloud Run revisions' series counts; the right-hand side of a top-level `and` or
-    `unless` is no part of the value (it keeps or drops the left side's series, values unchanged), so a gate on
-    another resource is not counted, and a value of another resource's alone gated on the service's is. Its comments are no part of it. Sources: Prometheus, "Operators" ("Arithmetic
-    binary operators" between two instant vectors apply to each matching pair of series; "Logical/set binary
-    operators"); Monitoring Query Language reference, `join` and `outer_join` (tables of different resource types joined
-    into one value; that a join of them matches rows at all is UNCONFIRMED: one that matches none fires nothing, so
-    only a matching reading reaches Runwarden), `fetch` (the resource type before `::`)."""
-    query = uncommented_query(query)
-    if _MQL_FETCH.search(query):
-        return tuple(dict.fromkeys(t for t in _MQL_FETCHED.findall(query) if t != _REVISION))
-    if not any(reads is True for reads, _ in _selectors(query)):
+def other_series(query: str, resource_type: str = _REVISION) -> tuple[str, ...]:
+    """The metrics (PromQL) or resource types (MQL) of another resource than `resource_type` (a Cloud Run revision, a
+    VPC Access connector, a Cloud SQL database: `_OWN_METRICS`) whose series a query's value is made of, beside that
+    resource's own, or (): a service's 5xx rate plus a Cloud SQL instance's backends (`+`, `/`, `on() group_left`,
+    `or`), a connector's instances plus Cloud SQL's `database_up`, an MQL `join` or `outer_join` of a
+    cloud_run_revision table with a cloudsql_database one. Its value and bar are then no measure of the resource alone,
+    however it selects it. Only a query that reads the resource's own series counts; a series is any metric name, with
+    braces or bare (`up`, `http_requests_total`, `cloudsql_googleapis_com:database_up`); a `vector(...)` literal is
+    none. The right-hand side of a top-level `and` or `unless` is no part of the value up to the next top-level `or`
+    (`_value`), so a gate on another resource is not counted, and a value of another resource's alone gated on the
+    resource's is; an info metric joined by `*` is not counted (`_INFO`). Its comments are no part of it. Sources:
+    Prometheus, "Operators" ("Arithmetic binary operators" between two instant vectors apply to each matching pair of
+    series; "Logical/set binary operators"; "Binary operator precedence"); Monitoring Query Language reference, `join`
+    and `outer_join` (tables of different resource types joined into one value; that a join of them matches rows at all
+    is UNCONFIRMED: one that matches none fires nothing, so only a matching reading reaches Runwarden), `fetch` (the
+    resource type before `::`)."""
+    if resource_type not in _OWN_METRICS:
         return ()
-    value = query[:_value_end(query)]
-    reading = _selectors(value)
-    braced = [name or next((v for label, op, v in matchers if label == "__name__"), "(unnamed)")
-              for (reads, matchers), (name, _) in zip(reading, _SELECTOR.findall(value)) if reads is False]
-    # A bare logging metric names no `monitored_resource`: it may read every type's series (`_reads_revisions`).
-    bare = [n for n in _BARE_NAME.findall(promql_syntax(value)) if not n.startswith(_RUN_METRIC)]
-    return tuple(dict.fromkeys(name for name in braced + bare if not name.endswith(_INFO)))
+    query = uncommented_query(query)
+    fetched = _MQL_FETCHED.findall(query) if MQL_QUERY.match(query) or _MQL_FETCH.search(query) else []
+    if fetched:
+        return tuple(dict.fromkeys(t for t in fetched if t != resource_type)) if resource_type in fetched else ()
+    if not any(_reads(resource_type, name, matchers) is True for name, matchers, _ in _series(query)):
+        return ()
+    value = _value(query)
+    others = [_shown(name, matchers) for name, matchers, at in _series(value) if _reads(resource_type, name, matchers)
+              is not True and not (name.endswith(_INFO) and _multiplied(value, at, name))]
+    return tuple(dict.fromkeys(others))
 
 
-def _value_end(query: str) -> int:
-    """Where the value of a PromQL `query` ends: at its first `and` or `unless` outside brackets and strings (what
-    follows filters the series before it), else its end."""
-    depth, quote = 0, ""
-    for i, char in enumerate(query):
-        if quote:
-            quote = "" if char == quote and query[i - 1] != "\\" else quote
-        elif char in "\"'`":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif depth == 0 and _GATE.match(query, i) and (i == 0 or not (query[i - 1].isalnum() or query[i - 1] in "_:.")):
-            return i
-    return len(query)
+def _shown(name: str, matchers: list[tuple[str, str, str]]) -> str:
+    """A series' metric as told: its name, else its `__name__` matcher's value (a pattern's too), else "(unnamed)"."""
+    return name or next((v for label, _, v in matchers if label == "__name__"), "(unnamed)")
+
+
+def _series(query: str, *, bare: bool = True) -> list[tuple[str, list[tuple[str, str, str]], int]]:
+    """Each series a PromQL `query` (its comments removed) names, in order: (its metric name, "" when its braces come
+    alone; its matchers; where it starts). A selector with braces, and a metric name written bare:
+    any name that is no function, aggregation, keyword or literal (`_KEYWORDS`, `_CALLED`), outside braces, ranges and
+    label lists (`_blanked`)."""
+    found = []
+    for selector in _SELECTOR.finditer(query):
+        found.append((selector.group(1) or "", _MATCHER.findall(selector.group(2)), selector.start()))
+    text = _blanked(query) if bare else ""
+    for written in _NAME.finditer(text):
+        name, rest = written.group(1), text[written.end():]
+        if name.lower() in _KEYWORDS or _CALLED.match(rest) or rest.lstrip().startswith("{"):
+            continue
+        found.append((name, [], written.start()))
+    return sorted(found, key=lambda series: series[2])
+
+
+def _blanked(query: str) -> str:
+    """`query` with its strings, selectors' matchers, ranges and label lists blanked, at the same positions."""
+    def blank(inside: re.Match[str]) -> str:
+        text, (start, end) = inside.group(0), inside.span(inside.lastindex or 0)
+        offset = inside.start()
+        return text[:start - offset] + " " * (end - start) + text[end - offset:]
+    text = promql_syntax(query, same_length=True)
+    return _INSIDE.sub(blank, _LABEL_LIST.sub(blank, text))
+
+
+def _reads(resource_type: str, name: str, matchers: list[tuple[str, str, str]]) -> bool | None:
+    """Whether a selector reads `resource_type`'s series: True when its `monitored_resource` equals that type, or it names
+    no type and reads one of the type's metrics (`_OWN_METRICS`, by its name or its `__name__` matcher); False when its
+    `monitored_resource` equals another type, or its metric is neither the type's nor Cloud Logging's; None when it may
+    (a logging metric naming its type by no equality: the module docstring)."""
+    types = {value for label, op, value in matchers if label == _RESOURCE_TYPE and op == "="}
+    if types:
+        return types == {resource_type}
+    names = [n for n in [name] + [v for label, op, v in matchers if label == "__name__" and op == "="] if n]
+    if any(n.startswith(_OWN_METRICS[resource_type]) for n in names):
+        return True
+    return None if any(n.startswith(_LOGGING_METRIC) for n in names) else False
+
+
+def _value(query: str) -> str:
+    """A PromQL `query` with what is no part of its value blanked, at the same positions: from each top-level `and` or
+    `unless` up to the next top-level `or` (`_SET_OPERATOR`). A query whose brackets or quotes do not balance is kept
+    whole (it parses to nothing, and reading all of it holds back more, never less)."""
+    top = top_level(query)
+    if top is None:
+        return query
+    kept, start, keeping = [], 0, True
+    for operator in _SET_OPERATOR.finditer(top):
+        kept.append(_kept(query, start, operator.start(), keeping) + " " * len(operator.group(0)))
+        keeping, start = operator.group(1).lower() == "or", operator.end()
+    return "".join(kept) + _kept(query, start, len(query), keeping)
+
+
+def _kept(query: str, start: int, end: int, keeping: bool) -> str:
+    return query[start:end] if keeping else " " * (end - start)
+
+
+def _multiplied(value: str, at: int, name: str) -> bool:
+    """The series named at `at` is one side of a `*` (`_TIMES_BEFORE`, `_TIMES_AFTER`)."""
+    return bool(_TIMES_BEFORE.search(value[:at]) or _TIMES_AFTER.match(value, at + len(name)))
 
 
 def selects_alone(query: str, label: str, value: str) -> bool:
     """`query` reads Cloud Run revisions' series only where it selects `label` (service_name, location, project_id)
-    equal to `value`: it has a selector of them (`_reads_revisions`: a Cloud Run metric, or any metric of
+    equal to `value`: it has a selector of them (`_reads`: a Cloud Run metric, or any metric of
     `monitored_resource="cloud_run_revision"`), and every selector that reads or may read them has that equality
     matcher, or an MQL query over cloud_run_revision compares that label to that value alone. A pattern, a negation,
-    or a second value selects more than one; a selector of another resource type selects none of them, but a value
-    made of its series too (`other_series`) is not the service's alone. Its comments are no part of it."""
+    or a second value selects more than one, and so does a Cloud Run metric written bare, with no matcher at all
+    (`sum(rate(run_googleapis_com:request_count[5m]))` is every service's requests); a selector of another resource
+    type selects none of them, but a value made of its series too (`other_series`) is not the service's alone. Its
+    comments are no part of it."""
     if other_series(query):
         return False
     query = uncommented_query(query)
     if _MQL_FETCH.search(query):
         return [v for found, *quoted in _MQL_LABEL.findall(query) if found == label for v in quoted if v] == [value]
-    reading = _selectors(query)
+    reading = _selectors(query, bare=True)
     revisions = [matchers for reads, matchers in reading if reads is not False]
     return any(reads is True for reads, _ in reading) and all((label, "=", value) in matchers and not any(
         name == label and (op, v) != ("=", value) for name, op, v in matchers) for matchers in revisions)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shared.alerts.query_grouping import uncommented_query
+from shared.alerts.query_grouping import top_level, uncommented_query
 
 _METRIC_NAMES = frozenset({"run_googleapis_com:request_count", "run.googleapis.com/request_count"})
 _CODE_LABELS = frozenset({"response_code_class", "response_code"})
@@ -39,38 +39,11 @@ _CODE_LABELS = frozenset({"response_code_class", "response_code"})
 # the 5xx share, so a service under a bar on 5xx is under it on the code too).
 _FAILED = re.compile(r"response_code_class\x00(=|=~)\x005xx|response_code\x00=\x005\d\d|response_code\x00=~\x005\.\.")
 
-_OPEN, _CLOSE = "({[", ")}]"
-
-
-def _mask(text: str) -> str | None:
-    """`text` with every character inside brackets or quotes blanked, brackets kept: what is left is
-    the expression's top level, at the same positions. None when brackets or quotes do not balance."""
-    out, stack, quote = [], [], ""
-    for i, char in enumerate(text):
-        if quote:
-            if char == quote and text[i - 1] != "\\":
-                quote = ""
-            out.append(" ")
-        elif char in "\"'`":
-            quote = char
-            out.append(" " if stack else char)
-        elif char in _OPEN:
-            out.append(char if not stack else " ")
-            stack.append(_CLOSE[_OPEN.index(char)])
-        elif char in _CLOSE:
-            if not stack or stack.pop() != char:
-                return None
-            out.append(char if not stack else " ")
-        else:
-            out.append(" " if stack else char)
-    return None if stack or quote else "".join(out)
-
-
 def _unwrap(text: str) -> str:
     """`text` without parentheses around the whole of it."""
     text = text.strip()
     while text.startswith("(") and text.endswith(")"):
-        masked = _mask(text)
+        masked = top_level(text)
         if masked is None or masked.strip() != "(" + " " * (len(text) - 2) + ")":
             break
         text = text[1:-1].strip()
@@ -137,7 +110,7 @@ def _part(text: str) -> _Part | None:
         grouping, inner = summed.group(1), summed.group(2)
     else:
         return None
-    if _mask(inner) is None:
+    if top_level(inner) is None:
         return None
     function = _FUNCTION.match(_unwrap(inner))
     selector = _SELECTOR.match(function.group(2).strip()) if function else None
@@ -167,12 +140,12 @@ def _promql_failed(query: str) -> str:
     """The numerator's response-code matcher (label, operator and value, as `_Part.codes`) when the PromQL query is the 5xx
     share of requests compared upward with a plain number, else ""."""
     text = uncommented_query(query)
-    masked = _mask(text)
+    masked = top_level(text)
     compared = _COMPARISON.match(masked) if masked is not None else None
     if not compared or compared.group(3):
         return ""
     expression = _unwrap(text[:compared.end(1)])
-    top = _mask(expression) or ""
+    top = top_level(expression) or ""
     if top.count("/") != 1:
         return ""
     cut = top.index("/")
@@ -207,13 +180,13 @@ def _words(text: str) -> str:
 def _mql_arms(query: str) -> tuple[str, str] | None:
     """The two arms of the query's `{ ... ; ... }`, or None when it has not exactly one such block
     of two arms."""
-    masked = _mask(query)
+    masked = top_level(query)
     if masked is None or masked.count("{") != 1:
         return None
     start = masked.index("{")
     end = masked.index("}", start)
     inner = query[start + 1:end]
-    inner_top = _mask(inner) or ""
+    inner_top = top_level(inner) or ""
     if inner_top.count(";") != 1:
         return None
     cut = inner_top.index(";")

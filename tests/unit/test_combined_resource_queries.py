@@ -15,11 +15,22 @@ Before, each combined query was read as selecting the service alone and a failin
 notifications are bad_revision's own (schema 1.2), their condition changed to the query."""
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+
 import pytest
 
 from shared.alerts.query_names import other_series, selects_alone
 from shared.alerts.ratio_query import ratio_query, ratio_query_covers_504
+from shared.config import parse_config
+from shared.gcp.identity import with_own_principal
 from shared.outcomes import OutcomeStatus
+from shared.pipeline import handle_alert
+from tests.integration.world import event
+from tests.property.fast import FastWorld, seeded_copy
+from tests.property.harness import ANCHOR
+from tests.unit.test_activity_floors import _notification
 from tests.unit.test_log_entry_count_alerts import _answer, _query
 
 PROMQL, MQL = "conditionPrometheusQueryLanguage", "conditionMonitoringQueryLanguage"
@@ -62,6 +73,20 @@ COMBINED = {
     "5xx rate plus the application's own error counter": (
         PROMQL, f'{BY_SERVICE} + on() group_left sum(rate(http_server_errors_total{{job="backend"}}[5m])) > 5',
         "http_server_errors_total"),
+    "5xx rate gated on Cloud SQL up, or Cloud SQL down (and ... or)": (
+        PROMQL, f"{BY_SERVICE} > 5 and on() sum({SQL_UP}) == 1 or on() sum({SQL_UP}) < 1", SQL_UP),
+    "5xx rate unless Cloud SQL down, or Cloud SQL down (unless ... or)": (
+        PROMQL, f"{BY_SERVICE} > 5 unless on() sum({SQL_UP}) < 1 or on() sum({SQL_UP}) < 1", SQL_UP),
+    "5xx rate gated on Cloud SQL up, or Cloud SQL down (AND ... OR)": (
+        PROMQL, f"{BY_SERVICE} > 5 AND on() sum({SQL_UP}) == 1 OR on() sum({SQL_UP}) < 1", SQL_UP),
+    "5xx rate plus the application's own error counter, written bare": (
+        PROMQL, f"{BY_SERVICE} + on() group_left sum(rate(http_server_errors_total[5m])) > 5", "http_server_errors_total"),
+    "5xx rate over the application's own requests, written bare": (
+        PROMQL, f"{BY_SERVICE} / on() group_left sum(rate(http_requests_total[5m])) > 0.05", "http_requests_total"),
+    "5xx rate times the count of targets down": (PROMQL, f"{BY_SERVICE} * on() group_left count(up == 0) > 5", "up"),
+    "5xx rate plus an info metric (adds 1)": (
+        PROMQL, f"{BY_SERVICE} + on() group_left sum(cloudsql_googleapis_com:instance_info) > 5",
+        "cloudsql_googleapis_com:instance_info"),
     "Cloud SQL backends gated on the service's 5xx": (
         PROMQL, f"sum({BARE_BACKENDS}) > 90 and on() {BY_SERVICE} > 1", BARE_BACKENDS),
     "MQL join of the 5xx and Cloud SQL's backends, added": (
@@ -85,6 +110,32 @@ OWN = {
         PROMQL, f"{BY_SERVICE}\n/ # all of backend's requests\nsum by (service_name)(rate({ALL}[5m])) > 0.05"),
     "MQL share with a comment in its denominator's arm": (MQL, MQL_SHARE.replace("DENOMINATOR", " # every code\n")),
     "MQL share with a comment after its bar": (MQL, MQL_SHARE.replace("DENOMINATOR", "") + "  # 5 % of requests"),
+    "5xx share by revision": (PROMQL, f"sum by (revision_name)(rate({FAILED}[5m])) / sum by (revision_name)(rate("
+                                      f"{ALL}[5m])) > 0.05"),
+    "5xx share over clamp_min": (PROMQL, f"sum(rate({FAILED}[5m])) / clamp_min(sum(rate({ALL}[5m])), 1) > 0.05"),
+    "5xx share, or vector(0) in brackets": (
+        PROMQL, f"(sum(rate({FAILED}[5m])) or vector(0)) / sum(rate({ALL}[5m])) > 0.05"),
+    "5xx rate or vector(0)": (PROMQL, f"sum(rate({FAILED}[5m])) or vector(0) > 1"),
+    "5xx share on(revision_name)": (
+        PROMQL, f"sum by (revision_name)(rate({FAILED}[5m])) / on(revision_name) sum by (revision_name)(rate({ALL}[5m]))"
+                " > 0.05"),
+    "5xx rate under label_replace": (
+        PROMQL, f'label_replace({BY_SERVICE}, "svc", "$1", "service_name", "(.*)") > 1'),
+    "5xx rate's subquery": (PROMQL, f"max_over_time(sum(rate({FAILED}[5m]))[30m:1m]) > 1"),
+    "5xx rate @ end()": (PROMQL, f"sum(rate({FAILED}[5m] @ end())) > 1"),
+    "5xx rate > bool": (PROMQL, f"sum(rate({FAILED}[5m])) > bool 1"),
+    "5xx rate gated on Cloud SQL up (AND on())": (PROMQL, f"{BY_SERVICE} > 5 AND on() sum({SQL_UP}) == 1"),
+    "p99 latency by histogram_quantile": (
+        PROMQL, 'histogram_quantile(0.99, sum by (le)(rate(run_googleapis_com:request_latencies_bucket{service_name='
+                '"backend"}[5m]))) > 1000'),
+    "MQL ratio of a filter and ident, grouped, every 1m": (
+        MQL, "fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' | "
+             "{filter metric.response_code_class == '5xx' ; ident} | group_by [], sum(val()) | ratio | every 1m | "
+             "condition val() > 0.05 '1'"),
+    "MQL filter_ratio": (
+        MQL, "fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' | "
+             "align rate(1m) | group_by [], sum(val()) | filter_ratio metric.response_code_class == '5xx' | "
+             "condition val() > 0.05"),
 }
 
 
@@ -217,6 +268,29 @@ def test_notifications_answered_right_before_stay_so(name):
     assert world.standins.run.count("UpdateService") == int(written)
 
 
+def test_a_share_over_every_services_requests_is_not_rolled_back():
+    """A Cloud Run metric written bare has no matcher: it selects every service's series, so backend's 5xx over it is no
+    share of backend's requests (as the same share over frontend's, ANSWERED). Rolled back before."""
+    query = f"{BY_SERVICE} / on() group_left sum(rate({RUN}[5m])) > 0.05"
+
+    answer, world = _answer("bad_revision", _query(PROMQL, query))
+
+    assert not selects_alone(query, "service_name", "backend")
+    assert answer.status is OutcomeStatus.ESCALATED, answer.reason
+    assert world.standins.run.count("UpdateService") == 0
+
+
+@pytest.mark.parametrize("joined, counted", [
+    ("* on() group_left", False), ("* on(service_name) group_left(team)", False), ("+ on() group_left", True),
+    ("/ on() group_left", True), ("- on() group_left", True)])
+def test_an_info_metric_is_no_part_of_the_value_only_when_multiplied(joined, counted):
+    """An info metric's value is 1 (OpenMetrics, "Info"): multiplied, it leaves the value as it was; added, divided or
+    subtracted, it changes it like any other series. Exempt under any operator before."""
+    query = f"{BY_SERVICE} {joined} max by (service_name, team)(cloudsql_googleapis_com:instance_info) > 5"
+
+    assert bool(other_series(query)) is counted
+
+
 def _matched_revision(revision: str, extracted: bool):
     """A log match's notification naming `revision`: as its resource's `revision_name`, or as a label its policy
     extracts from the entry (`labelExtractors`, LogMatch.label_extractors, alert.proto; where a notification carries
@@ -239,3 +313,57 @@ def test_a_log_match_naming_a_revision_is_answered_as_before(revision, extracted
     answer, _ = _answer("logmatch_request_5xx_lines_bad_revision", _matched_revision(revision, extracted))
 
     assert answer.status.value == status, answer.reason
+
+
+SHOP = "projects/shop-prod/locations/europe-west1"
+INSTANCES = 'max by (connector_name)(vpcaccess_googleapis_com:connector_instances{connector_name="shared-conn"})'
+# name: (query, the other series its value reads). Each scaled the connector one way (e2-micro to e2-standard-4) before.
+CONNECTOR_COMBINED = {
+    "instances plus Cloud SQL up": (f"{INSTANCES} + on() group_left {SQL_UP} >= 4", SQL_UP),
+    "instances plus Cloud SQL's backends": (
+        f'{INSTANCES} + on() group_left cloudsql_googleapis_com:database_postgresql_num_backends{{database_id='
+        f'"shop-prod:shop-pg"}} >= 4', BARE_BACKENDS),
+    "instances times a service's 5xx rate": (
+        f'{INSTANCES} * on() group_left max by (service_name)(rate({RUN}{{service_name="orders",'
+        f'response_code_class="5xx"}}[5m])) >= 4', RUN),
+}
+
+
+def _connector_answer(change):
+    """connector_alert_shared's notification, changed, under a config allowing the connector's one-way scale (its
+    machine type, e2-micro to e2-standard-4): the shared connector of orders and payments, both on one Cloud SQL
+    instance."""
+    world = FastWorld(seeded_copy("connector_alert_shared", None), ANCHOR)
+    world.config = with_own_principal(parse_config({
+        "project": "shop-prod", "mode": "enforce", "outcomes_topic": "projects/shop-prod/topics/outcomes",
+        "services": [{"name": f"{SHOP}/services/{name}", "cloudsql_instances": ["shop-prod:europe-west1:shop-pg"]}
+                     for name in ("orders", "payments")],
+        "bounds": {"connectors": [{"name": f"{SHOP}/connectors/shared-conn", "allow_one_way": True,
+                                   "max_instances_ceiling": 10, "max_instances_step": 4,
+                                   "allowed_machine_types": ["e2-micro", "e2-standard-4"]}]}}), world.standins.run.caller)
+    with contextlib.redirect_stdout(io.StringIO()):
+        answer = handle_alert(event(json.dumps(_notification("connector_alert_shared", change)).encode(), "1"),
+                              world.config, world.adapters)
+    return answer, world
+
+
+@pytest.mark.parametrize("name", CONNECTOR_COMBINED)
+def test_a_connector_alert_on_a_combined_query_scales_nothing(name):
+    query, other = CONNECTOR_COMBINED[name]
+
+    answer, world = _connector_answer(_query(PROMQL, query))
+
+    assert answer.status is OutcomeStatus.ESCALATED, answer.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
+    assert "makes its value of another resource's series too" in answer.reason and other in answer.reason
+    assert answer.action is not None and answer.action.name == "scale_connector"
+    assert other in other_series(query, "vpc_access_connector")
+
+
+@pytest.mark.parametrize("change", [lambda incident: None, _query(PROMQL, f"{INSTANCES} >= 4")],
+                         ids=["its own threshold", "its own instances (PromQL)"])
+def test_a_connector_alert_on_its_own_series_scales_it(change):
+    answer, world = _connector_answer(change)
+
+    assert answer.status is OutcomeStatus.APPLIED, answer.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1

@@ -67,10 +67,11 @@ NOT_ALONE = {
     "every service's entries": (PROMQL, "sum({}) > 1".format(_entries(f'{REVISION},severity="ERROR"')), ACROSS),
     "services matching back.*": (PROMQL, "sum({}) > 1".format(_entries(
         f'{REVISION},service_name=~"back.*",severity="ERROR"')), ACROSS),
-    # acted on hunt37: a Cloud Run selector of backend beside a logging one of every resource's entries.
+    # acted on hunt37: a Cloud Run selector of backend beside a logging one of every resource's entries (its value made
+    # of them too, as a bare logging metric's: query_names.other_series).
     "backend's 5xx plus every type's ERROR entries": (PROMQL, "sum({}) + sum({}) > 1".format(_entries(
         'service_name="backend",response_code_class="5xx"', "run_googleapis_com:request_count"),
-        _entries('severity="ERROR"')), ACROSS),
+        _entries('severity="ERROR"')), "makes its value of another resource's series too"),
     "control: an MQL sum over every service": (MQL, MQL_ERRORS.replace("SERVICE", ""), ACROSS),
     # acted on hunt37: its condition selects frontend's entries, the notification names backend.
     "frontend's entries, summed by service": (PROMQL, "sum by (service_name) ({}) > 1".format(_entries(
