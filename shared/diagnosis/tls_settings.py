@@ -68,6 +68,14 @@ _VERIFY_MODE = re.compile(r"^verify[-_](?:ca|full|identity)$", re.IGNORECASE)
 # file when one exists: `_ROOT_CA`), MySQL's and Connector/J's DISABLED, PREFERRED and REQUIRED, node-postgres's
 # no-verify (brianc/node-postgres packages/pg-connection-string README, "sslmode": rejectUnauthorized false).
 _QUIET_MODE = re.compile(r"^(?:disable|allow|prefer|require|no-verify|disabled|preferred|required)$", re.IGNORECASE)
+# node-postgres reads `prefer`, `require` and `verify-ca` as verify-full ("SECURITY WARNING: The SSL modes 'prefer',
+# 'require', and 'verify-ca' are treated as aliases for 'verify-full'", brianc/node-postgres
+# packages/pg-connection-string index.js, until its v3; pg's PGSSLMODE alike, packages/pg/lib/connection-parameters.js
+# useSsl): in a revision whose env names Node.js (NODE_ENV, NODE_OPTIONS, NODE_EXTRA_CA_CERTS: the runtime's
+# variables, Node.js docs "Command-line API") those modes say nothing of verification. A Node.js service that sets
+# none of them is read as libpq reads its mode (UNCONFIRMED which library such a revision runs).
+_NODE_VARIABLE = re.compile(r"^NODE_", re.IGNORECASE)
+_NODE_VERIFIES = re.compile(r"^(?:prefer|require)$", re.IGNORECASE)
 # A setting named for verifying the server, whose truth decides it: MySQL's --ssl-verify-server-cert (MariaDB
 # Connector/C, mysqlclient's `ssl_verify_cert`), Connector/J's verifyServerCertificate ("Connector/J
 # Developer Guide", Security), an application's DB_SSL_VERIFY or DB_SSL_VERIFY_SERVER_CERT.
@@ -97,10 +105,12 @@ def _verifying(where: str, value: str) -> bool:
             or (bool(_ROOT_CA.search(key)) and bool(value)))
 
 
-def _quiet(where: str, value: str) -> bool:
-    """Whether one TLS setting says the client verifies nothing (a mode of `_QUIET_MODE`, a verify flag off)."""
+def _quiet(where: str, value: str, node: bool) -> bool:
+    """Whether one TLS setting says the client verifies nothing (a mode of `_QUIET_MODE`, unless Node.js may read it
+    as verify-full; a verify flag off)."""
     key, value = _key(where), value.strip()
-    return bool(_QUIET_MODE.match(value)) or (bool(_VERIFY_NAME.search(key)) and value.lower() in _FALSE)
+    return (bool(_QUIET_MODE.match(value)) and not (node and _NODE_VERIFIES.match(value))) \
+        or (bool(_VERIFY_NAME.search(key)) and value.lower() in _FALSE)
 
 
 def verifies_server(revision: Revision) -> bool | None:
@@ -117,4 +127,5 @@ def verifies_server(revision: Revision) -> bool | None:
     if any(_verifying(where, value) for where, value in held.items()) \
             or any(_PGJDBC_SSL_ONLY.search(value) for _, value in revision.plain_env):
         return True
-    return False if any(_quiet(where, value) for where, value in held.items()) else None
+    node = any(_NODE_VARIABLE.match(name) for name, _ in revision.plain_env)
+    return False if any(_quiet(where, value, node) for where, value in held.items()) else None

@@ -173,6 +173,10 @@ COMPETING = {
     "MySQL's verify-server-cert flag before": (
         (("MYSQL_SSL_MODE", "REQUIRED"), ("DB_SSL_VERIFY_SERVER_CERT", "true")),
         (("MYSQL_SSL_MODE", "VERIFY_IDENTITY"), ("DB_SSL_VERIFY_SERVER_CERT", "true")), MYSQL_CA),
+    "node-postgres's require before (verify-full)": (
+        (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")),
+        (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=verify-full")),
+        "database 10.40.0.3:5432 unreachable: Error: unable to verify the first certificate"),
     "no TLS setting before (a default, or the code's own)": ((HOST,), (HOST, ("DB_SSLMODE", "verify-full")),
                                                               CA_REFUSED),
     # A secret's value is never read: what it holds may verify, or be the very IP type the plain env now holds.
@@ -275,6 +279,10 @@ def test_refused_ip_type_reads_the_type_the_refusal_names(text, named):
     ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true"),), True),
     ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
     ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?ssl=true"),), None),
+    # node-postgres reads require as verify-full: a Node.js revision's require says nothing of verification
+    ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
+    ((("NODE_ENV", "production"), ("PGSSLMODE", "prefer")), None),
+    ((("NODE_ENV", "production"), ("PGSSLMODE", "disable")), False),
 ])
 def test_verifies_server_reads_a_verify_mode(env, verifies):
     assert verifies_server(_rev(*env)) is verifies
