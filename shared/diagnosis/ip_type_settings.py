@@ -19,7 +19,7 @@ import re
 
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.secret_refs import secrets_that_may_name_hosts
-from shared.diagnosis.tls_settings import held_differently
+from shared.diagnosis.tls_settings import held_differently, setting_name
 
 PUBLIC, PRIVATE, PSC = "PUBLIC", "PRIVATE", "PSC"
 
@@ -29,8 +29,8 @@ _TYPE_NAME = re.compile(r"(?:^|_)IP_?TYPES?$", re.IGNORECASE)
 _SWITCH_NAME = re.compile(r"(?:^|_)(PRIVATE_?IP|PUBLIC_?IP|PSC)$", re.IGNORECASE)
 # A value that is a choice of type, never an address: the type's words (the Python connector's IPTypes values,
 # "PRIMARY" its public one: cloud-sql-python-connector google/cloud/sql/connector/enums.py), or a switch's truth.
-_CHOICE = re.compile(r"^(?:(?:iptypes\.)?(?:public|primary|private|psc)(?:\s*,\s*|$))+$|^(?:true|false|yes|no|on|off|1|0)?$",
-                     re.IGNORECASE)
+_CHOICE = re.compile(r"^(?:(?:iptypes\.)?(?:public|primary|private|psc)(?:\s*,\s*|$))+$"
+                     r"|^(?:true|false|yes|no|on|off|1|0)?$", re.IGNORECASE)
 _TRUE = frozenset({"true", "yes", "on", "1"})
 # The same choice inside a value: the Auth Proxy's flags in a command line kept in the env, a connection string's
 # `ipTypes=` (the Java connector's property) or `ip_type=`, or a connector's options as JSON ({"ip_type": "private"},
@@ -66,7 +66,7 @@ def ip_type_changed(before: Revision, after: Revision) -> list[str]:
 def _type_of(where: str, value: str) -> str | None:
     """The IP type one setting asks for; None when it does not say (a list of more than one type, the Auth Proxy's
     --auto-ip, a switch whose falsy words the application may read either way)."""
-    key = where.split(" in the plain env ")[0].removeprefix("plain env ")
+    key = setting_name(where)
     if key in _FLAG_TYPE:
         return _FLAG_TYPE[key]
     switch = _SWITCH_NAME.search(key)

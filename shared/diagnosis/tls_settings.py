@@ -92,7 +92,7 @@ _ROOT_CA = re.compile(r"ROOT_?CERT|(?:^|[_-])CA(?:$|[_-])|SSLCA", re.IGNORECASE)
 _PGJDBC_SSL_ONLY = re.compile(r"^jdbc:postgresql:(?!.*[?&;]sslmode=).*[?&;]ssl=true(?:$|[&;])", re.IGNORECASE)
 
 
-def _key(where: str) -> str:
+def setting_name(where: str) -> str:
     """The name a setting is held by: the env var's ("plain env DB_SSL_CA"), or the parameter's ("sslrootcert in the
     plain env DATABASE_URL")."""
     return where.split(" in the plain env ")[0].removeprefix("plain env ")
@@ -100,7 +100,7 @@ def _key(where: str) -> str:
 
 def _verifying(where: str, value: str) -> bool:
     """Whether one TLS setting, by where it is held and its value, asks the client to verify the server."""
-    key, value = _key(where), value.strip()
+    key, value = setting_name(where), value.strip()
     return (bool(_VERIFY_MODE.match(value)) or (bool(_VERIFY_NAME.search(key)) and value.lower() in _TRUE)
             or (bool(_ROOT_CA.search(key)) and bool(value)))
 
@@ -108,7 +108,7 @@ def _verifying(where: str, value: str) -> bool:
 def _quiet(where: str, value: str, node: bool) -> bool:
     """Whether one TLS setting says the client verifies nothing (a mode of `_QUIET_MODE`, unless Node.js may read it
     as verify-full; a verify flag off)."""
-    key, value = _key(where), value.strip()
+    key, value = setting_name(where), value.strip()
     return (bool(_QUIET_MODE.match(value)) and not (node and _NODE_VERIFIES.match(value))) \
         or (bool(_VERIFY_NAME.search(key)) and value.lower() in _FALSE)
 
