@@ -1621,7 +1621,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # "Authentication plugin '%s' cannot be loaded: %s" (MySQL Client Error Message Reference), the server's 1251
     # ER_NOT_SUPPORTED_AUTH_MODE "Client does not support authentication protocol requested by server; consider
     # upgrading MySQL client" (MySQL Server Error Message Reference; node mysql's ER_NOT_SUPPORTED_AUTH_MODE), and
-    # go-sql-driver/mysql's ErrUnknownPlugin "this authentication plugin is not supported" (errors.go).
+    # go-sql-driver/mysql's ErrUnknownPlugin "this authentication plugin is not supported" (errors.go) in the line
+    # its logger writes when the server asks for a plugin it lacks ("could not use requested auth plugin '"+plugin+
+    # "': ", err.Error(); connector.go, Connect): the error's words alone are any library's (an SMTP relay's).
     DbErrorText("libpq (SCRAM before libpq 10)",
                 r"SCRAM authentication requires libpq version 10 or above|authentication method 10 not supported",
                 "psycopg2.OperationalError: SCRAM authentication requires libpq version 10 or above",
@@ -1636,14 +1638,15 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "(doAuthentication, the default case); UNCONFIRMED in a Cloud SQL thread", Refusal.AUTH_METHOD),
     DbErrorText("MySQL client (authentication plugin missing)",
                 r"Authentication plugin '[^'\n]+' cannot be loaded|Client does not support authentication protocol "
-                r"requested by server|this authentication plugin is not supported",
+                r"requested by server|could not use requested auth plugin '[^'\n]{1,64}'\W{1,2}"
+                r"this authentication plugin is not supported",
                 "MySQLdb.OperationalError: (2059, \"Authentication plugin 'caching_sha2_password' cannot be loaded: "
                 "/usr/lib/x86_64-linux-gnu/mariadb19/plugin/caching_sha2_password.so: cannot open shared object file: "
                 "No such file or directory\")",
                 "MySQL Client Error Message Reference (2059 CR_AUTH_PLUGIN_CANNOT_LOAD); PyMySQL/mysqlclient "
                 "discussion #580 (the same 2059 from MySQLdb); MySQL Server Error Message Reference (1251 "
-                "ER_NOT_SUPPORTED_AUTH_MODE); go-sql-driver/mysql errors.go (ErrUnknownPlugin); UNCONFIRMED in a "
-                "Cloud SQL thread", Refusal.AUTH_METHOD),
+                "ER_NOT_SUPPORTED_AUTH_MODE); go-sql-driver/mysql errors.go (ErrUnknownPlugin) in its logger's line "
+                "(connector.go, Connect); UNCONFIRMED in a Cloud SQL thread", Refusal.AUTH_METHOD),
     DbErrorText("Cloud SQL IAM database authentication", r"Cloud SQL IAM (?:service account|user) authentication "
                 r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
                 '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",
@@ -1994,8 +1997,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # "... tls error (...)", with Go's x509 reason; crypto/tls wraps it since Go 1.20 ("tls: failed
     # to verify certificate: "). Only the x509 verdicts: a "tls error: EOF" or a reset is no answer.
     # libpq's verify-full check of the host name against the server certificate's names: the server
-    # answered the handshake; its certificate names another host than the one dialled (a Cloud SQL server
-    # certificate names the instance, not its IP address). pgjdbc's verifier says the same in its words.
+    # answered the handshake; its certificate names another host than the one dialled (a per-instance CA's server
+    # certificate names the instance, project:instance, which GoogleCloudPlatform/cloud-sql-nodejs-connector
+    # src/socket.ts validateCertificate checks in its Subject CN; a shared CA's a DNS name in its SAN; whether any
+    # names the instance's IP address is UNCONFIRMED). pgjdbc's verifier says the same in its words.
     DbErrorText("libpq (server certificate names another host)",
                 r'server certificate for "[^"\n]*"(?: \(and \d+ other names?\))? does not match host name "'
                 r"|The hostname [^\s]+ could not be verified by hostnameverifier",

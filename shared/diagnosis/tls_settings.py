@@ -11,14 +11,19 @@ a certificate, so no value is ever shown.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from shared.diagnosis.evidence import Revision
+from shared.diagnosis.secret_refs import secrets_that_may_name_hosts
 
 # A variable whose name says SSL or TLS (PGSSLMODE, DB_SSL, MYSQL_SSL_MODE, DATABASE_TLS).
 _TLS_NAME = re.compile(r"SSL|TLS", re.IGNORECASE)
 # A connection string's TLS parameters, as a URL query or libpq's keyword form.
-_TLS_PARAM = re.compile(r"(?:^|[\s?&;])(sslmode|ssl-mode|ssl_mode|usessl|requiressl|ssl|tls|enabledtlsprotocols)"
-                        r"=([^\s&;]*)", re.IGNORECASE)
+# libpq's `sslrootcert`, MySQL's `ssl-ca` and Connector/J's `verifyServerCertificate` say whether the server is
+# verified (`verifies_server`).
+_TLS_PARAM = re.compile(r"(?:^|[\s?&;])(sslmode|ssl-mode|ssl_mode|usessl|requiressl|ssl|tls|enabledtlsprotocols"
+                        r"|sslrootcert|ssl-ca|ssl_ca|sslca|verifyservercertificate|ssl-verify-server-cert"
+                        r"|ssl_verify_server_cert)=([^\s&;]*)", re.IGNORECASE)
 
 
 def _settings(env: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -39,25 +44,88 @@ def tls_settings_changed(before: Revision, after: Revision) -> list[str]:
     evidence of a change)."""
     if not before.plain_env or not after.plain_env:
         return []
-    return held_differently(_settings(before.plain_env), _settings(after.plain_env))
+    return held_differently(before, after, _settings)
 
 
-def held_differently(old: dict[str, str], new: dict[str, str]) -> list[str]:
-    """Where `new` holds a setting differently from `old` (changed, added or removed), by where it is held."""
+def held_differently(before: Revision, after: Revision,
+                     settings: Callable[[tuple[tuple[str, str], ...]], dict[str, str]]) -> list[str]:
+    """Where `after`'s plain env holds a setting (`settings`, by where it is held) differently from `before`'s
+    (changed, added or removed). A setting held in an env var either revision reads from a secret is left out: one
+    that moved between a secret and the plain env (DB_IP_TYPE from a secret before, DB_IP_TYPE=PRIVATE plain after)
+    may hold the very value it held, which is never read (SecretRef)."""
+    old, new = settings(before.plain_env), settings(after.plain_env)
+    moved = tuple(f"plain env {ref.env}" for ref in before.secrets + after.secrets if ref.env)
     return [where + ("" if where in new else " (removed)") + ("" if where in old else " (added)")
-            for where in sorted(old.keys() | new.keys()) if old.get(where) != new.get(where)]
+            for where in sorted(old.keys() | new.keys())
+            if old.get(where) != new.get(where) and not where.endswith(moved)]
 
 
-# A value that asks the client to verify the server's certificate: libpq's sslmode verify-ca and verify-full
-# ("sslmode", libpq's "Connection Parameters"), MySQL's --ssl-mode VERIFY_CA and VERIFY_IDENTITY (MySQL Reference
-# Manual, "Command Options for Encrypted Connections"), Connector/J's sslMode of the same names.
-_VERIFYING = re.compile(r"verify", re.IGNORECASE)
+# A mode that verifies the server's certificate: libpq's sslmode verify-ca and verify-full ("sslmode", libpq's
+# "Connection Parameters"), MySQL's --ssl-mode VERIFY_CA and VERIFY_IDENTITY (MySQL Reference Manual, "Command
+# Options for Encrypted Connections"), Connector/J's sslMode of the same names. Never node-postgres's `no-verify`.
+_VERIFY_MODE = re.compile(r"^verify[-_](?:ca|full|identity)$", re.IGNORECASE)
+# A mode that verifies nothing: libpq's disable, allow, prefer and require (require verifies against a root CA
+# file when one exists: `_ROOT_CA`), MySQL's and Connector/J's DISABLED, PREFERRED and REQUIRED, node-postgres's
+# no-verify (brianc/node-postgres packages/pg-connection-string README, "sslmode": rejectUnauthorized false).
+_QUIET_MODE = re.compile(r"^(?:disable|allow|prefer|require|no-verify|disabled|preferred|required)$", re.IGNORECASE)
+# node-postgres reads `prefer`, `require` and `verify-ca` as verify-full ("SECURITY WARNING: The SSL modes 'prefer',
+# 'require', and 'verify-ca' are treated as aliases for 'verify-full'", brianc/node-postgres
+# packages/pg-connection-string index.js, until its v3; pg's PGSSLMODE alike, packages/pg/lib/connection-parameters.js
+# useSsl): in a revision whose env names Node.js (NODE_ENV, NODE_OPTIONS, NODE_EXTRA_CA_CERTS: the runtime's
+# variables, Node.js docs "Command-line API") those modes say nothing of verification. A Node.js service that sets
+# none of them is read as libpq reads its mode (UNCONFIRMED which library such a revision runs).
+_NODE_VARIABLE = re.compile(r"^NODE_", re.IGNORECASE)
+_NODE_VERIFIES = re.compile(r"^(?:prefer|require)$", re.IGNORECASE)
+# A setting named for verifying the server, whose truth decides it: MySQL's --ssl-verify-server-cert (MariaDB
+# Connector/C, mysqlclient's `ssl_verify_cert`), Connector/J's verifyServerCertificate ("Connector/J
+# Developer Guide", Security), an application's DB_SSL_VERIFY or DB_SSL_VERIFY_SERVER_CERT.
+_VERIFY_NAME = re.compile(r"verify", re.IGNORECASE)
+_TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
+# A root CA named: libpq verifies against it at sslmode=require ("If a root CA file exists, the behavior of
+# sslmode=require will be the same as that of verify-ca", libpq's "SSL Support"); MySQL clients given --ssl-ca
+# may verify against it (whether one without --ssl-mode does is UNCONFIRMED: read as verifying, which competes).
+_ROOT_CA = re.compile(r"ROOT_?CERT|(?:^|[_-])CA(?:$|[_-])|SSLCA", re.IGNORECASE)
+# pgjdbc's ssl=true with no sslmode verifies the full chain and the host name ("ssl": "if set ... sslmode defaults
+# to verify-full", pgjdbc docs, "Connecting to the Database"); libpq reads the same ssl=true as require ("For
+# improved compatibility with JDBC connection URIs, instances of parameter ssl=true are translated into
+# sslmode=require", libpq's "Connection URIs"), so only a jdbc:postgresql: URL is read so.
+_PGJDBC_SSL_ONLY = re.compile(r"^jdbc:postgresql:(?!.*[?&;]sslmode=).*[?&;]ssl=true(?:$|[&;])", re.IGNORECASE)
+
+
+def setting_name(where: str) -> str:
+    """The name a setting is held by: the env var's ("plain env DB_SSL_CA"), or the parameter's ("sslrootcert in the
+    plain env DATABASE_URL")."""
+    return where.split(" in the plain env ")[0].removeprefix("plain env ")
+
+
+def _verifying(where: str, value: str) -> bool:
+    """Whether one TLS setting, by where it is held and its value, asks the client to verify the server."""
+    key, value = setting_name(where), value.strip()
+    return (bool(_VERIFY_MODE.match(value)) or (bool(_VERIFY_NAME.search(key)) and value.lower() in _TRUE)
+            or (bool(_ROOT_CA.search(key)) and bool(value)))
+
+
+def _quiet(where: str, value: str, node: bool) -> bool:
+    """Whether one TLS setting says the client verifies nothing (a mode of `_QUIET_MODE`, unless Node.js may read it
+    as verify-full; a verify flag off)."""
+    key, value = setting_name(where), value.strip()
+    return (bool(_QUIET_MODE.match(value)) and not (node and _NODE_VERIFIES.match(value))) \
+        or (bool(_VERIFY_NAME.search(key)) and value.lower() in _FALSE)
 
 
 def verifies_server(revision: Revision) -> bool | None:
-    """Whether `revision`'s plain env asks its client to verify the server's certificate (a TLS setting whose value
-    names a verify mode); None when its env was not read. A revision that verifies nothing is refused no
-    certificate: a rotated server CA or a certificate naming another host leaves its connections as they were."""
-    if not revision.plain_env:
+    """Whether `revision` asks its client to verify the server's certificate: True for a verifying form
+    (`_VERIFY_MODE`, a verify flag on, a root CA named, pgjdbc's ssl=true alone), False only when its plain env says
+    it verifies nothing (`_quiet`) and holds no verifying form; None (unknown) when its env was not read, when it
+    reads a secret that may hold TLS settings (a DSN, a config file: secret_refs.secrets_that_may_name_hosts; its
+    value is never read), or when no setting says either (a library's default, the code's own). A revision that
+    verifies nothing is refused no certificate: a rotated server CA or a certificate naming another host leaves its
+    connections as they were."""
+    if not revision.plain_env or secrets_that_may_name_hosts(revision):
         return None
-    return any(_VERIFYING.search(value) for value in _settings(revision.plain_env).values())
+    held = _settings(revision.plain_env)
+    if any(_verifying(where, value) for where, value in held.items()) \
+            or any(_PGJDBC_SSL_ONLY.search(value) for _, value in revision.plain_env):
+        return True
+    node = any(_NODE_VARIABLE.match(name) for name, _ in revision.plain_env)
+    return False if any(_quiet(where, value, node) for where, value in held.items()) else None

@@ -15,8 +15,8 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.evidence import Revision
-from shared.diagnosis.ip_type_settings import ip_type_changed
+from shared.diagnosis.evidence import Revision, SecretRef
+from shared.diagnosis.ip_type_settings import ip_type_changed, refused_ip_type
 from shared.diagnosis.log_signals import Refusal, refusal_of
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.tls_settings import verifies_server
@@ -41,7 +41,8 @@ AUTH_METHOD_TEXTS = {
                                           "No such file or directory\")",
     "node mysql": "Error: ER_NOT_SUPPORTED_AUTH_MODE: Client does not support authentication protocol requested by "
                   "server; consider upgrading MySQL client",
-    "go-sql-driver/mysql": "[mysql] 2026/12/07 11:49:02 connector.go:95: this authentication plugin is not supported",
+    "go-sql-driver/mysql's logger": "[mysql] 2026/12/07 11:49:02 connector.go:95: could not use requested auth plugin "
+                                    "'caching_sha2_password': this authentication plugin is not supported",
 }
 
 CERTIFICATE_TEXTS = {
@@ -58,6 +59,9 @@ NOT_REFUSALS = {
     "an HTTPS client's host name check": "requests.exceptions.SSLError: hostname 'api.partner.example' doesn't match "
                                          "'*.partner.test'",
     "a plugin word in a log": "loaded authentication plugin settings from /etc/app/auth.yaml",
+    # go-sql-driver's error words reached by another library: only its logger's line is the database's
+    "an SMTP relay's plugin": "smtp: this authentication plugin is not supported by the relay",
+    "pgjdbc's number of another method": "PSQLException: The authentication type 12 is not supported",
 }
 
 
@@ -90,14 +94,22 @@ def test_an_authentication_method_refused_beside_a_busy_connector_is_the_databas
 
 NO_IP = ('failed to connect to `user=orders database=orders`: dial error: failed to connect to instance: Config error: '
          'instance does not have IP of type "PRIVATE" (connection name = "p:us-central1:main-db")')
+NO_PUBLIC = NO_IP.replace('"PRIVATE"', '"PUBLIC"')
+NO_PREFERRED = ("java.lang.IllegalArgumentException: [p:r:i] Cloud SQL instance does not have any IP addresses matching "
+                "preferences (PUBLIC, PRIVATE)")
 HOST_MISMATCH = CERTIFICATE_TEXTS["libpq verify-full, host name"]
 CA_REFUSED = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: SSL error: '
               "certificate verify failed")
+MYSQL_CA = ('MySQLdb.OperationalError: (2026, "SSL connection error: error:1416F086:SSL routines:'
+            'tls_process_server_certificate:certificate verify failed")')
+PGJDBC_CA_REFUSED = ("org.postgresql.util.PSQLException: SSL error: PKIX path building failed: "
+                     "sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification "
+                     "path")
 
 
-def _deploy(old_env, new_env, text):
-    e = (Evidence().revision(OLD, -180, sql=(SQL,), plain_env=old_env)
-         .revision(NEW, -10, sql=(SQL,), plain_env=new_env).traffic(**{NEW: 100})
+def _deploy(old_env, new_env, text, old_secrets=(), new_secrets=()):
+    e = (Evidence().revision(OLD, -180, sql=(SQL,), plain_env=old_env, secrets=old_secrets)
+         .revision(NEW, -10, sql=(SQL,), plain_env=new_env, secrets=new_secrets).traffic(**{NEW: 100})
          .requests(OLD, -90, -10, 40).requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="500")
          .latency(OLD, -20, -10, 0.2).latency(NEW, -10, 5, 0.4))
     return quiet_connector(e).log(-9, text, NEW, count=20)
@@ -114,6 +126,16 @@ ROLLED_BACK = {
     "verify-ca added to a URL": ((("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=require"),),
                                  (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=verify-ca"),),
                                  CA_REFUSED),
+    "INSTANCE_IP_TYPE": ((("INSTANCE_IP_TYPE", "PUBLIC"),), (("INSTANCE_IP_TYPE", "PRIVATE"),), NO_IP),
+    "CLOUD_SQL_IP_TYPE in lower case": ((("CLOUD_SQL_IP_TYPE", "public"),), (("CLOUD_SQL_IP_TYPE", "private"),), NO_IP),
+    "the Java connector's ipTypes": ((("JDBC_URL", "jdbc:postgresql:///orders?cloudSqlInstance=p:r:i&ipTypes=PUBLIC"),),
+                                     (("JDBC_URL", "jdbc:postgresql:///orders?cloudSqlInstance=p:r:i&ipTypes=PRIVATE"),),
+                                     NO_IP),
+    "ip_type in a connector's JSON options": ((("CLOUDSQL_CONNECTOR_OPTS", '{"ip_type": "public"}'),),
+                                              (("CLOUDSQL_CONNECTOR_OPTS", '{"ip_type": "private"}'),), NO_IP),
+    "PGSSLMODE to verify-ca": ((("PGSSLMODE", "require"),), (("PGSSLMODE", "verify-ca"),), CA_REFUSED),
+    "MySQL ssl-mode in a URL": ((("DATABASE_URL", "mysql://u@10.40.0.3/orders?ssl-mode=REQUIRED"),),
+                                (("DATABASE_URL", "mysql://u@10.40.0.3/orders?ssl-mode=VERIFY_CA"),), MYSQL_CA),
 }
 COMPETING = {
     "the same IP type on both": ((("DB_IP_TYPE", "PRIVATE"),), (("DB_IP_TYPE", "PRIVATE"),), NO_IP),
@@ -124,6 +146,51 @@ COMPETING = {
     "the same verification on both": ((HOST, ("DB_SSLMODE", "verify-full"), ("A", "1")),
                                       (HOST, ("DB_SSLMODE", "verify-full"), ("A", "2")), HOST_MISMATCH),
     "the revision before's env not read": ((), (HOST, ("DB_SSLMODE", "verify-full")), HOST_MISMATCH),
+    # The refusal names the type the revision before asks for: the instance's private IP went away, or the
+    # variable is not what the connector reads; the revision before is refused alike.
+    "the refused type is the one the revision before asks for": ((("DB_IP_TYPE", "PRIVATE"),),
+                                                                 (("DB_IP_TYPE", "PUBLIC"),), NO_IP),
+    "the deploy moved toward the type the refusal says exists": ((("DB_IP_TYPE", "PUBLIC"),),
+                                                                 (("DB_IP_TYPE", "PRIVATE"),), NO_PUBLIC),
+    "the same type in other words": ((("DB_IP_TYPE", "PRIVATE"),), (("DB_IP_TYPE", "IPTypes.PRIVATE"),), NO_IP),
+    "a preference list that names no one type": ((("DB_IP_TYPE", "PUBLIC"),), (("DB_IP_TYPE", "PUBLIC,PRIVATE"),),
+                                                 NO_PREFERRED),
+    "no choice held before": ((HOST,), (HOST, ("DB_IP_TYPE", "PRIVATE")), NO_IP),
+    # Addresses, not a choice of type: a NAT's public IP, the instance's private IP, a PSC endpoint's.
+    "NAT_PUBLIC_IP changed": ((("DB_IP_TYPE", "PRIVATE"), ("NAT_PUBLIC_IP", "34.1.2.3")),
+                              (("DB_IP_TYPE", "PRIVATE"), ("NAT_PUBLIC_IP", "34.1.2.4")), NO_IP),
+    "DB_PRIVATE_IP changed": ((("DB_IP_TYPE", "PRIVATE"), ("DB_PRIVATE_IP", "10.40.0.3")),
+                              (("DB_IP_TYPE", "PRIVATE"), ("DB_PRIVATE_IP", "10.40.0.5")), NO_IP),
+    "a PSC endpoint's address changed": ((("DB_IP_TYPE", "PRIVATE"), ("PSC_ENDPOINT", "10.9.0.2")),
+                                         (("DB_IP_TYPE", "PRIVATE"), ("PSC_ENDPOINT", "10.9.0.3")), NO_IP),
+    # The revision before verifies by a form other than a verify mode, so a rotated server CA refuses it alike.
+    "require and a root certificate before (libpq: verify-ca)": (
+        (("PGSSLMODE", "require"), ("PGSSLROOTCERT", "/certs/server-ca.pem")),
+        (("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", "/certs/server-ca.pem")), CA_REFUSED),
+    "pgjdbc's ssl=true before (verify-full)": (
+        (("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true"),),
+        (("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=verify-ca"),), PGJDBC_CA_REFUSED),
+    "MySQL's verify-server-cert flag before": (
+        (("MYSQL_SSL_MODE", "REQUIRED"), ("DB_SSL_VERIFY_SERVER_CERT", "true")),
+        (("MYSQL_SSL_MODE", "VERIFY_IDENTITY"), ("DB_SSL_VERIFY_SERVER_CERT", "true")), MYSQL_CA),
+    "node-postgres's require before (verify-full)": (
+        (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")),
+        (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=verify-full")),
+        "database 10.40.0.3:5432 unreachable: Error: unable to verify the first certificate"),
+    "no TLS setting before (a default, or the code's own)": ((HOST,), (HOST, ("DB_SSLMODE", "verify-full")),
+                                                              CA_REFUSED),
+    # A secret's value is never read: what it holds may verify, or be the very IP type the plain env now holds.
+    "the revision before verifies through a secret DSN": (
+        (("LOG_LEVEL", "info"),), (("LOG_LEVEL", "info"), ("PGSSLROOTCERT", "/certs/server-ca.pem")), CA_REFUSED,
+        (SecretRef(env="DATABASE_URL", secret="orders-dsn", version="3"),),
+        (SecretRef(env="DATABASE_URL", secret="orders-dsn", version="3"),)),
+    "the IP type moved from a secret into the plain env": (
+        (("LOG_LEVEL", "info"),), (("LOG_LEVEL", "info"), ("DB_IP_TYPE", "PRIVATE")), NO_IP,
+        (SecretRef(env="DB_IP_TYPE", secret="db-ip-type", version="1"),), ()),
+    "the TLS mode moved from a secret into the plain env": (
+        (HOST,), (HOST, ("PGSSLMODE", "verify-full")), "psycopg2.OperationalError: connection to server at "
+        '"10.40.0.3", port 5432 failed: server does not support SSL, but SSL was required',
+        (SecretRef(env="PGSSLMODE", secret="pg-sslmode", version="2"),), ()),
 }
 
 
@@ -135,9 +202,9 @@ def test_a_deploy_that_changed_the_clients_own_setting_is_rolled_back(old_env, n
     assert plan(result, bundle, S).action == "rollback_traffic"
 
 
-@pytest.mark.parametrize("old_env,new_env,text", COMPETING.values(), ids=COMPETING.keys())
-def test_a_deploy_that_changed_no_such_setting_competes_with_the_refusal(old_env, new_env, text):
-    bundle = _deploy(old_env, new_env, text).bundle()
+@pytest.mark.parametrize("row", COMPETING.values(), ids=COMPETING.keys())
+def test_a_deploy_that_changed_no_such_setting_competes_with_the_refusal(row):
+    bundle = _deploy(*row).bundle()
     result = diagnose(bundle, S)
     assert result.signature is Signature.INCONCLUSIVE, result.summary
     assert set(result.competing) == {"bad_revision", "database_unreachable"}, result.summary
@@ -158,9 +225,36 @@ def _rev(*env: tuple[str, str]) -> Revision:
     ((("URL", "jdbc:x?ipTypes=PUBLIC"),), (("URL", "jdbc:x?ipTypes=PRIVATE"),), ["iptypes in the plain env URL"]),
     ((("ARGS", "--private-ip p:r:i"),), (("ARGS", "p:r:i"),), ["--private-ip in the plain env ARGS (removed)"]),
     ((), (("DB_IP_TYPE", "PRIVATE"),), []),
+    # addresses, not a choice of type
+    ((("DB_PRIVATE_IP", "10.40.0.3"),), (("DB_PRIVATE_IP", "10.40.0.5"),), []),
+    ((("NAT_PUBLIC_IP", "34.1.2.3"),), (("NAT_PUBLIC_IP", "34.1.2.4"),), []),
+    ((("PSC_ENDPOINT", "10.9.0.2"),), (("PSC_ENDPOINT", "10.9.0.3"),), []),
+    ((("CLOUDSQL_OPTS", '{"ip_type": "public"}'),), (("CLOUDSQL_OPTS", '{"ip_type": "private"}'),),
+     ["ip_type in the plain env CLOUDSQL_OPTS"]),
 ])
 def test_ip_type_changed_reads_the_choice_by_name(before, after, changed):
     assert ip_type_changed(_rev(*before), _rev(*after)) == changed
+
+
+def test_a_setting_moved_from_a_secret_into_the_plain_env_is_no_change():
+    before = _rev(("LOG_LEVEL", "info")).model_copy(
+        update={"secrets": (SecretRef(env="DB_IP_TYPE", secret="db-ip-type", version="1"),)})
+    assert ip_type_changed(before, _rev(("LOG_LEVEL", "info"), ("DB_IP_TYPE", "PRIVATE"))) == []
+
+
+@pytest.mark.parametrize("text,named", [
+    (NO_IP, "PRIVATE"),
+    (NO_PUBLIC, "PUBLIC"),
+    ("java.lang.IllegalArgumentException: [p:r:i] Cloud SQL instance does not have any IP addresses matching "
+     "preferences (PRIVATE)", "PRIVATE"),
+    (NO_PREFERRED, None),
+    ("CloudSQLIPTypeError: Cloud SQL instance does not have any IP addresses matching preference: PRIMARY", "PUBLIC"),
+    ("CloudSQLConnectorError: Cannot connect to instance, private Ip address not found", "PRIVATE"),
+    ("CloudSQLConnectorError: Cannot connect to instance, PSC address not found", "PSC"),
+    ("CloudSQLConnectorError: Cannot connect to instance, it has no supported IP addresses", None),
+])
+def test_refused_ip_type_reads_the_type_the_refusal_names(text, named):
+    assert refused_ip_type(text) == named
 
 
 @pytest.mark.parametrize("env,verifies", [
@@ -168,8 +262,73 @@ def test_ip_type_changed_reads_the_choice_by_name(before, after, changed):
     ((("DB_SSLMODE", "verify-full"),), True),
     ((("DATABASE_URL", "postgresql://u@h/d?sslmode=verify-ca"),), True),
     ((("MYSQL_SSL_MODE", "VERIFY_IDENTITY"),), True),
-    ((("DB_HOST", "10.40.0.3"),), False),
+    # No setting says: a library's default or the code's own (node-postgres's `ssl: true` verifies)
+    ((("DB_HOST", "10.40.0.3"),), None),
+    ((("DB_SSL", "true"),), None),
     ((), None),
+    # node-postgres's no-verify, and a verify flag off, verify nothing
+    ((("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=no-verify"),), False),
+    ((("DB_SSL_VERIFY", "false"), ("DB_SSL", "true")), False),
+    # MySQL's --ssl-verify-server-cert and Connector/J's verifyServerCertificate
+    ((("MYSQL_SSL_MODE", "REQUIRED"), ("DB_SSL_VERIFY_SERVER_CERT", "true")), True),
+    ((("JDBC_URL", "jdbc:mysql://10.40.0.3/orders?sslMode=REQUIRED&verifyServerCertificate=true"),), True),
+    # libpq's require with a root CA file is verify-ca
+    ((("PGSSLMODE", "require"), ("PGSSLROOTCERT", "/certs/server-ca.pem")), True),
+    ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?sslmode=require&sslrootcert=/certs/ca.pem"),), True),
+    # pgjdbc's ssl=true alone is verify-full; libpq reads ssl=true as require
+    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true"),), True),
+    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
+    ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?ssl=true"),), None),
+    # node-postgres reads require as verify-full: a Node.js revision's require says nothing of verification
+    ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
+    ((("NODE_ENV", "production"), ("PGSSLMODE", "prefer")), None),
+    ((("NODE_ENV", "production"), ("PGSSLMODE", "disable")), False),
 ])
 def test_verifies_server_reads_a_verify_mode(env, verifies):
     assert verifies_server(_rev(*env)) is verifies
+
+
+@pytest.mark.parametrize("secret", [SecretRef(env="DATABASE_URL", secret="orders-dsn", version="3"),
+                                    SecretRef(volume="config", secret="orders-config", version="2")])
+def test_verifies_server_is_unknown_beside_a_secret_that_may_hold_tls_settings(secret):
+    revision = _rev(("PGSSLMODE", "require")).model_copy(update={"secrets": (secret,)})
+    assert verifies_server(revision) is None
+
+
+def test_a_password_secret_leaves_the_tls_settings_readable():
+    revision = _rev(("PGSSLMODE", "require")).model_copy(
+        update={"secrets": (SecretRef(env="DB_PASSWORD", secret="orders-password", version="3"),)})
+    assert verifies_server(revision) is False
+
+
+def _canary(old_env, new_env, text):
+    """A canary at 5% beside a stable revision that is refused the same way."""
+    e = (Evidence().revision(OLD, -180, sql=(SQL,), plain_env=old_env)
+         .revision(NEW, -10, sql=(SQL,), plain_env=new_env).traffic(**{OLD: 95, NEW: 5})
+         .requests(OLD, -90, 5, 40).requests(NEW, -10, 5, 2).requests(NEW, -10, 5, 3, code="500")
+         .latency(OLD, -20, 5, 0.2).latency(NEW, -10, 5, 0.4)
+         .requests(OLD, -10, 5, 30, code="500").log(-9, text, OLD, count=20))
+    return quiet_connector(e).log(-9, text, NEW, count=5).bundle()
+
+
+SETTINGS_CHANGES = {"IP type": ((("DB_IP_TYPE", "PUBLIC"),), (("DB_IP_TYPE", "PRIVATE"),), NO_IP),
+                    "sslmode": ((("PGSSLMODE", "require"),), (("PGSSLMODE", "verify-full"),), CA_REFUSED)}
+
+
+@pytest.mark.parametrize("old_env,new_env,text", SETTINGS_CHANGES.values(), ids=SETTINGS_CHANGES.keys())
+def test_a_canary_beside_a_stable_refused_alike_is_not_rolled_back(old_env, new_env, text):
+    bundle = _canary(old_env, new_env, text)
+    assert plan(diagnose(bundle, S), bundle, S).action != "rollback_traffic"
+
+
+OTHER_REFUSALS = {"a password refused": 'FATAL:  password authentication failed for user "orders"',
+                  "the instance down": 'psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 '
+                                       "failed: Connection refused\n\tIs the server running on that host and accepting "
+                                       "TCP/IP connections?"}
+
+
+@pytest.mark.parametrize("text", OTHER_REFUSALS.values(), ids=OTHER_REFUSALS.keys())
+@pytest.mark.parametrize("old_env,new_env", [row[:2] for row in SETTINGS_CHANGES.values()], ids=SETTINGS_CHANGES.keys())
+def test_another_refusal_is_not_read_as_the_settings_change(old_env, new_env, text):
+    result = diagnose(_deploy(old_env, new_env, text).bundle(), S)
+    assert "IP type" not in result.summary and "TLS refusals all come" not in result.summary, result.summary

@@ -34,7 +34,7 @@ from shared.diagnosis.server_fatal import names_the_database, names_the_user
 from shared.diagnosis.secret_refs import (env_read_from_secrets, names_a_credential, pinned_env_changed,
                                           pinned_env_moved, pinned_secrets_changed, plain_credentials_changed,
                                           where_read)
-from shared.diagnosis.ip_type_settings import ip_type_changed
+from shared.diagnosis.ip_type_settings import ip_type_changed, ip_types_asked, refused_ip_type
 from shared.diagnosis.tls_settings import tls_settings_changed, verifies_server
 from shared.diagnosis.rules.refusals import (names_said as _names_said, refusals, refused_hosts, refused_observed,
                                             user_changes, users_logging_in)
@@ -1117,10 +1117,12 @@ def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> 
     "..., no encryption", MySQL's 3159 "insecure transport") is one side's TLS setting against the
     other's the same way: a deploy that turned the client's TLS off (sslmode=disable) brings it. A server
     certificate refused (Refusal.CERTIFICATE: not trusted, or naming another host than the one dialled) is the new
-    revision's own only when the revision before verifies no certificate (tls_settings.verifies_server: its sslmode
-    require, no verify-ca or verify-full): a deploy that turned verification on brings the refusal, and the revision
-    before connects as it did whatever the server's certificate; one that verified too may be refused alike (a
-    rotated server CA), and competes."""
+    revision's own only when the revision before is known to verify no certificate (tls_settings.verifies_server
+    False: its sslmode require with no root CA named, no verify-ca or verify-full): a deploy that turned
+    verification on brings the refusal, and the revision before connects as it did whatever the server's
+    certificate. One that verified too (a verify mode or flag, a root CA beside require, pgjdbc's ssl=true) may be
+    refused alike (a rotated server CA), and competes; so does one whose verification is unknown (None: no TLS
+    setting in its env, or a secret that may hold one)."""
     kinds = {Refusal.TLS_MISMATCH, Refusal.NOT_ADMITTED, Refusal.CERTIFICATE}
     found = _deploy_changed(facts, refused, kinds, tls_settings_changed)
     if found is None or not all(map(_unencrypted, (e.text for e in refused.get(Refusal.NOT_ADMITTED, ())))):
@@ -1136,17 +1138,25 @@ def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> 
 def _ip_type_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why refusals for an IP type the instance lacks are the new revision's own, or "": every refusal is the
     connector's or the Auth Proxy's (Refusal.NO_IP_OF_TYPE: 'instance does not have IP of type "PRIVATE"'), every
-    one came from the newest serving revision, deployed within deploy_window_seconds, and its deploy changed which
+    one came from the newest serving revision, deployed within deploy_window_seconds, its deploy changed which
     IP type it asks for in its plain env against the Ready revision before it (ip_type_settings.ip_type_changed:
-    DB_IP_TYPE, PRIVATE_IP, the Auth Proxy's --private-ip). The revision before asks for the address that served;
-    the same choice on both (an instance's public IP turned off under them) competes instead."""
+    DB_IP_TYPE, PRIVATE_IP, the Auth Proxy's --private-ip), every refusal names the one type (`refused_ip_type`)
+    the new revision asks for, and the revision before asks for another (ip_type_settings.ip_types_asked). The
+    revision before then dials an address the refusals do not say is missing. A refused type the revision before
+    asks for too (its own choice would be refused alike: the address went away, or the variable is not what the
+    connector reads), a type the new revision does not ask for, or a choice either revision's env does not show (a
+    secret, a default of the code's) competes instead, as the same choice on both does."""
     found = _deploy_changed(facts, refused, {Refusal.NO_IP_OF_TYPE}, ip_type_changed)
     if found is None:
         return ""
     suspect, previous, changed = found
-    return (f"the refusals for an IP type the instance lacks all come from {suspect.short_name}, whose deploy "
-            f"changed the {', the '.join(changed)} against {previous.short_name} (a plain value, which comes back with "
-            "the revision that holds it): they are the new revision's own (bad_revision)")
+    named = {refused_ip_type(e.text) for e in refused[Refusal.NO_IP_OF_TYPE]}
+    old, new = ip_types_asked(previous, suspect)
+    if named != {new} or new is None or old is None or old == new:
+        return ""
+    return (f"the refusals for an IP type the instance lacks ({new}) all come from {suspect.short_name}, whose deploy "
+            f"changed the {', the '.join(changed)} against {previous.short_name}, which asks for {old} (a plain value, "
+            "which comes back with the revision that holds it): they are the new revision's own (bad_revision)")
 
 
 def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
