@@ -287,3 +287,28 @@ def test_the_five_read_are_the_last_changed_not_the_first_listed():
     assert run.read[0] == "statements", run.read
     assert len(run.read) == 5 and "a-idle" not in run.read, run.read
     assert "may use it, past the 5 last changed read" in out.unlooked and "a-idle" in out.unlooked, out.unlooked
+
+
+class Hanging:
+    """Cloud Run whose ListServices does not answer until released (a call at its longest run)."""
+
+    def __init__(self) -> None:
+        import threading
+        self.released = threading.Event()
+
+    def list_services(self, parent, size, token=""):
+        self.released.wait(60)
+        return [], ""
+
+
+def test_the_decision_waits_for_a_hanging_list_no_longer_than_the_bound():
+    import time
+    from shared.diagnosis.scope import outside_in_time
+    run = Hanging()
+    began = time.monotonic()
+    try:
+        out = outside_in_time(SimpleNamespace(run=run), CONNECTOR, [BACKEND], [BACKEND], _always)
+    finally:
+        run.released.set()
+    assert time.monotonic() - began < OUTSIDE_SECONDS + 2
+    assert out.neighbours == () and f"the list took longer than {OUTSIDE_SECONDS:.0f} s" in out.unlooked, out
