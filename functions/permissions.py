@@ -2,9 +2,9 @@
 
 Every adapter in shared/gcp declares `iam_permissions` per method, and every registered action
 declares the permissions of the write it makes. A function needs:
-  - the read methods of the diagnosis readers (Run, Monitoring, Logging, VPC Access, Secret Manager's
-    GetSecretVersion: metadata, never a payload), and for on_command
-    the sweep's ListServices (SWEEP_METHODS),
+  - the read methods of the diagnosis readers (Run, with ListServices for the services not in the config
+    behind a connector, Monitoring, Logging, VPC Access, Secret Manager's GetSecretVersion: metadata,
+    never a payload): READ_METHODS, the same for on_alert and on_command,
   - all of the state store (the gate and the records) and the outcome publisher,
   - the permissions of every action it may apply through the gate,
 or, for the timeline, Logging's ListLogEntries, Monitoring's ListTimeSeries and Cloud Run's
@@ -47,10 +47,6 @@ READ_METHODS = {
     "secretmanager": ("get_secret_version",),
 }
 
-# The port methods only the verification sweep calls (on_command): none now that every Pub/Sub function lists
-# services (READ_METHODS).
-SWEEP_METHODS: dict[str, tuple[str, ...]] = {}
-
 
 @dataclass(frozen=True)
 class FunctionNeeds:
@@ -84,13 +80,12 @@ def function_needs() -> dict[str, FunctionNeeds]:
     reads = tuple((adapters[port], m) for port, methods in READ_METHODS.items() for m in methods)
     state = tuple((adapters["state"], m) for m in adapters["state"].iam_permissions)
     publish = ((adapters["publisher"], "publish"),)
-    sweep = tuple((adapters[port], m) for port, methods in SWEEP_METHODS.items() for m in methods)
     return {
         # The gate may apply any registered action the planner picks.
         "on_alert": FunctionNeeds("on_alert", reads + state + publish, tuple(sorted(all_actions())), True),
         # The sweep verifies with the readers and undoes with restore_traffic (verification.py);
         # operators' commands may apply any registered action through the same gate (shared/commands/).
-        "on_command": FunctionNeeds("on_command", reads + sweep + state + publish, tuple(sorted(all_actions())), True),
+        "on_command": FunctionNeeds("on_command", reads + state + publish, tuple(sorted(all_actions())), True),
         # Reads Cloud Logging page by page (Runwarden's step lines, audit entries, request logs),
         # request_count when the request log has none, and the revisions' references
         # (shared/timeline/live.py). The service's audit entries, request log, request_count and
@@ -110,7 +105,7 @@ def service_writes() -> frozenset[str]:
     holds only a connector or a Cloud SQL instance, or Runwarden's own project watching others (its
     own functions are Cloud Run services there), needs none of them."""
     run = _adapter_classes()["run"]
-    read_methods = (*READ_METHODS["run"], *SWEEP_METHODS.get("run", ()))
+    read_methods = READ_METHODS["run"]
     reads = {p for method in read_methods for p in run.iam_permissions[method]}
     writes = {p for method, permissions in run.iam_permissions.items() if method not in read_methods
               for p in permissions}

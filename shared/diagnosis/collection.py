@@ -52,7 +52,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.check_results import CHECK_PASSED, CHECK_PASSED_READ, PERIODS, UPTIME_URL, alert_check_id
-from shared.diagnosis.connector_names import Naming, names_connector
+from shared.diagnosis.connector_names import MAX_LISTED, Naming, may_use, names_connector, uses, whole
 from shared.errors import (INCOMPLETE_ANSWER, UNANSWERED, IncompleteReadError, PermanentError, RunwardenError,
                            TransientError, cause_status)
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogRecord, LogResult,
@@ -1006,6 +1006,73 @@ class Users:
             parts.append(f"{', '.join(short_name(s) for s in self.by_number)} name(s) the connector by a project "
                          "number that cannot be told from its project id: maybe behind it")
         return "; ".join(parts)
+
+
+# --- the services not in the config on a connector: ListServices, then each one's revisions --------------------
+# Read the same way by the verification sweep (its bystanders, verification.Sweep._bystanders) and by an alert's
+# scale of a shared connector (its neighbours not in the config, scope.outside_neighbours): one implementation, so
+# that what a refusal says and what a listed entry needs read cannot drift apart between them.
+
+@dataclass(frozen=True)
+class Listing:
+    """The services of one parent as listed: those of the pages read, whether more pages were left (`more`), the
+    permanent refusal that stopped the list (None when none did: then the pages before it are kept), whether a page
+    was not asked for because `go` said no (`cut`), and the calls made."""
+    services: tuple[Service, ...] = ()
+    more: bool = False
+    refused: PermanentError | None = None
+    cut: bool = False
+    calls: int = 0
+
+
+def list_pages(run: RunPort, parent: str, pages: int, go: Callable[[], bool]) -> Listing:
+    """At most `pages` ListServices pages of MAX_LISTED in `parent`, each next one asked with the token the one
+    before gave ("A page token received from a previous call to ListServices", google/cloud/run/v2/service.proto),
+    each asked only while `go()`. A transient fault (past the call's own retries) is raised: each caller says what
+    becomes of it."""
+    services: list[Service] = []
+    token, calls = "", 0
+    for _ in range(pages):
+        if not go():
+            return Listing(tuple(services), bool(token), cut=True, calls=calls)
+        try:
+            page, token = run.list_services(parent, MAX_LISTED, token)
+        except PermanentError as exc:
+            return Listing(tuple(services), refused=exc, calls=calls + 1)
+        calls += 1
+        services += page
+        if not token:
+            return Listing(tuple(services), calls=calls)
+    return Listing(tuple(services), more=True, calls=calls)
+
+
+@dataclass(frozen=True)
+class ListedRead:
+    """A listed service read for whether it serves through a connector: its Service (as listed when whole, else
+    from GetService), its revisions (() when not read: its Service says no revision it serves may name it), whether
+    a serving revision names the connector (connector_names.uses), and the calls made."""
+    service: Service
+    revisions: tuple[Revision, ...]
+    using: bool
+    calls: int
+
+
+def read_listed(run: RunPort, entry: Service, connector: str) -> ListedRead | None:
+    """`entry` (as ListServices listed it) read for whether it serves through `connector`: GetService first when the
+    entry is not whole (connector_names.whole), then ListRevisions when its Service says it may use it
+    (connector_names.may_use). None when it was deleted since the list (NOT_FOUND: it serves nothing through it);
+    any other refusal and a transient fault are raised, each caller saying what becomes of it."""
+    try:
+        service = entry if whole(entry) else run.get_service(entry.name)
+        calls = 0 if service is entry else 1
+        if not may_use(service, connector):
+            return ListedRead(service, (), False, calls)
+        revisions = tuple(run.list_revisions(entry.name))
+    except PermanentError as exc:
+        if exc.code == "NOT_FOUND":
+            return None
+        raise
+    return ListedRead(service, revisions, uses(service, revisions, connector), calls + 1)
 
 
 # How many times a managed service's read that met a transient fault (UNAVAILABLE, DEADLINE_EXCEEDED past the

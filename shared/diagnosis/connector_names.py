@@ -114,10 +114,44 @@ class Listed:
 
 def listed(services: Sequence[Service], managed: Sequence[str], connector: str) -> Listed:
     """The services of the ListServices pages that may serve through `connector` and are not managed (one
-    listed twice, by two names of one project, once)."""
+    listed twice, by two names of one project, once), the MAX_LOOKED_UP to read being the last changed:
+    Service.update_time newest first ("The last-modified time", google/cloud/run/v2/service.proto), since a
+    service just deployed or changed is the likelier to have moved the connector's load. ListServices' own
+    order is not documented; an entry without update_time comes after those with one, in list order."""
     others = list({s.name: s for s in services if s.name not in set(managed)}.values())
-    maybe = [s for s in others if may_use(s, connector)]
+    maybe = sorted((s for s in others if may_use(s, connector)), key=_newest_first)
     return Listed(tuple(maybe[:MAX_LOOKED_UP]), tuple(s.name for s in maybe[MAX_LOOKED_UP:]), len(others))
+
+
+def _newest_first(service: Service) -> tuple[bool, float]:
+    changed = service.update_time
+    return changed is None, -changed.timestamp() if changed else 0.0
+
+
+def parents(connector: str, behind: Sequence[str], most: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The projects/P/locations/L to list for `connector` (projects/P/locations/L/connectors/C), its own
+    first, then each other project of a managed service in `behind` (services in its region, which use it:
+    a Shared VPC host's connector serves its service projects' services, Cloud Run docs, "Connect to a
+    Shared VPC network"), at most `most`; and those past that bound, not listed."""
+    location = connector.split("/connectors/")[0]
+    region = location.split("/")[3]
+    found = [location]
+    for name in behind:
+        parts = name.split("/")
+        if len(parts) == 6 and parts[3] == region:
+            parent = "/".join(parts[:4])
+            if parent not in found:
+                found.append(parent)
+    return tuple(found[:most]), tuple(found[most:])
+
+
+def list_refused(parent: str, refusal: Exception) -> str:
+    """Why the services of `parent` could not be listed, in a person's words: the refusal as raised, and
+    LIST_PERMISSION only when it is PERMISSION_DENIED (a refusal need not name the permission it lacks). An
+    outage or a quota (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED) is no missing grant."""
+    denied = getattr(refusal, "code", "") == "PERMISSION_DENIED" and LIST_PERMISSION not in str(refusal)
+    need = f"; listing them needs {LIST_PERMISSION} in that project" if denied else ""
+    return f"the services of {parent} could not be listed ({refusal}{need})"
 
 
 def whole(service: Service) -> bool:

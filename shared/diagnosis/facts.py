@@ -51,6 +51,16 @@ PINNED_AT_TIMEOUT = 0.9
 CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4": 1600}
 
 
+def _finite(value: float) -> bool:
+    """Whether a connector point is a number: a percentile of an empty distribution has no value, and whether
+    Monitoring leaves such a minute out or sends it as NaN is UNCONFIRMED (projects.timeSeries.list documents
+    TypedValue.doubleValue only as "A 64-bit double-precision floating-point number", which JSON may carry as
+    "NaN"). Under either reading the minute holds no reading: dropped here, once, so that the bars (the
+    connector's minutes) and the words (its peaks) read the same points and a NaN is never a peak nor a
+    "CPU p99 nan%"."""
+    return math.isfinite(value)
+
+
 def ceiling_mbps(connector: Connector | None) -> float | None:
     """A connector's throughput at its max instances (CONNECTOR_MBPS_PER_INSTANCE); None for a machine type not known."""
     per_instance = CONNECTOR_MBPS_PER_INSTANCE.get(connector.machine_type) if connector else None
@@ -1023,7 +1033,8 @@ class Facts:
     # --- VPC connector ----------------------------------------------------------------------
 
     def connector_values(self, result: MetricResult | None, window: Window) -> list[float]:
-        return [v for s in self.points(result) for v in s.values_in(window)]
+        """The connector series' points in `window`, the finite ones only (`_finite`)."""
+        return [v for s in self.points(result) for v in s.values_in(window) if _finite(v)]
 
     def connector_cpu(self, window: Window) -> list[float]:
         """Connector CPU utilisation p99 per minute, as a fraction. A percentile interpolated inside
@@ -1047,7 +1058,8 @@ class Facts:
         out: dict[int, float] = {}
         for series in self.points(result):
             for at, value in zip(*series.columns_in(window)):
-                out[at] = max(out.get(at, value), value)
+                if _finite(value):
+                    out[at] = max(out.get(at, value), value)
         return out
 
     def connector_bytes_by_minute(self, window: Window) -> dict[int, float]:

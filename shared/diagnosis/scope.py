@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable
@@ -20,10 +22,9 @@ from shared.alerts.label_filters import selected_revision
 from shared.alerts.reasons import not_managed, unselected_unmanaged
 from shared.config import Config, DiagnosisSettings
 from shared.diagnosis.check_results import UPTIME_URL
-from shared.diagnosis.collection import (MAX_FAN_OUT_SERVICES, SEQUENTIAL_ROUNDS, Readers, Users, collect,
-                                         epoch_to_datetime, users_of)
-from shared.diagnosis.connector_names import (LIST_PERMISSION, MAX_LISTED, MAX_PAGES, listed, may_use, uses,
-                                              whole)
+from shared.diagnosis.collection import (MAX_FAN_OUT_SERVICES, SEQUENTIAL_ROUNDS, Listing, Readers, Users, collect,
+                                         epoch_to_datetime, list_pages, read_listed, users_of)
+from shared.diagnosis.connector_names import MAX_LISTED, MAX_LOOKED_UP, list_refused, listed, parents
 from shared.diagnosis.connector_peers import PEER_CLEAN, CleanPeer, clean_peer, peer_evidence, peer_words
 from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
@@ -562,61 +563,116 @@ def neighbours_named(diagnosis: Diagnosis, result: ServiceResult, connector: str
                      fits: Callable[[float], bool]) -> Diagnosis:
     """`diagnosis` (a connector saturation seen from `result`, on a service's alert or the connector's own) with each
     neighbour's deploy that lines up with the connector's rise named beside it (neighbour_deploys.named_beside): the
-    managed `peers` as read, and the services not in the config found behind it (`outside_neighbours`), listed only
+    managed `peers` as read, and the services not in the config found behind it (`outside_in_time`), listed only
     when there is a rise to line them up with. Never acted on: only a person's words."""
     rise = rise_of(result.bundle, config.diagnosis)
     if rise is None:
         return diagnosis
-    outside = outside_neighbours(readers, connector, [m.name for m in config.services], fits)
+    behind = [result.service, *(service for service, _ in peers)]
+    outside = outside_in_time(readers, connector, behind, [m.name for m in config.services], fits)
     return named_beside(diagnosis, result.bundle, connector, peers, config.diagnosis, outside, rise)
 
 
-def outside_neighbours(readers: Readers, connector: str, managed: list[str], fits: Callable[[float], bool]) -> Outside:
-    """The services not in the config that serve through `connector`, with their revisions: ListServices in the
-    connector's project and region (`parent` "projects/{project}/locations/{location}", google/cloud/run/v2/
-    service.proto; a connector serves its own region), at most MAX_PAGES pages of MAX_LISTED, then for at most
-    MAX_LOOKED_UP that may use it (connector_names.may_use) GetService when the listed entry is not whole and
-    ListRevisions, as the sweep reads its bystanders (shared/remediation/bystanders.py). ListServices needs
-    run.services.list (Cloud Run IAM permissions reference; CloudRunReader.iam_permissions), granted to on_alert
-    for this read. Each read is context for a person's words only: a refusal (PERMISSION_DENIED), a fault or the
-    alert's time (`fits`) never blocks nor changes the decision; what was not looked at is said."""
-    parent = connector.split("/connectors/")[0]
-    listed_services: list[Service] = []
-    calls, token = 0, ""
-    for _ in range(MAX_PAGES):
-        if not fits(PEER_LOOKUP_SECONDS):
-            return Outside((), f"the services of {parent} not listed: the alert's time left no room", calls)
-        try:
-            page, token = readers.run.list_services(parent, MAX_LISTED, token)
-        except (PermanentError, TransientError) as exc:
-            need = f"; listing them needs {LIST_PERMISSION}" if LIST_PERMISSION not in str(exc) else ""
-            return Outside((), f"the services of {parent} could not be listed ({exc}{need})", calls + 1)
-        calls += 1
-        listed_services += page
-        if not token:
-            break
-    found = listed(listed_services, managed, connector)
-    unread = [*found.not_read] + ([f"those past {MAX_PAGES} pages of {parent}"] if token else [])
+# The read of the services not in the config behind a connector, on an alert: only words come of it, so it holds the
+# decision back by at most OUTSIDE_SECONDS, whatever Cloud Run does (a single call may run CallPolicy.longest_run,
+# 30 s, with its retries). A healthy Cloud Run answers its calls in well under a second each: one ListServices page
+# in each of at most OUTSIDE_PROJECTS projects, then at most MAX_LOOKED_UP services' GetService and ListRevisions,
+# about a dozen calls, fit; a slow one is cut and said to be ("not looked: ..."), never waited for.
+OUTSIDE_SECONDS = 8.0
+OUTSIDE_PAGES = 1
+OUTSIDE_PROJECTS = 2
+# Its own pool: a read left running past OUTSIDE_SECONDS ends on its own (each next call is not started past the
+# bound) without holding a thread the peers' reads (PEERS) wait for.
+OUTSIDE = Workers("outside-neighbours", 1)
+
+
+def outside_in_time(readers: Readers, connector: str, behind: list[str], managed: list[str],
+                    fits: Callable[[float], bool]) -> Outside:
+    """`outside_neighbours`, waited for at most OUTSIDE_SECONDS: past it, nothing of it (every service not in the
+    config said not looked at), and the decision goes ahead without it."""
+    read = OUTSIDE.submit(outside_neighbours, readers, connector, behind, managed, fits)
+    try:
+        return read.result(timeout=OUTSIDE_SECONDS)
+    except FutureTimeout:
+        read.cancel()       # still queued behind a read left running: never started after the decision
+        return Outside((), _took_longer(connector.split("/connectors/")[0]))
+
+
+def _took_longer(what: str) -> str:
+    return f"{what}: not looked: the list took longer than {OUTSIDE_SECONDS:.0f} s"
+
+
+def outside_neighbours(readers: Readers, connector: str, behind: list[str], managed: list[str],
+                       fits: Callable[[float], bool], clock: Callable[[], float] = time.monotonic) -> Outside:
+    """The services not in the config that serve through `connector`, with their revisions: one ListServices page
+    (OUTSIDE_PAGES of MAX_LISTED) in the connector's project and region and in each other project of the managed
+    services `behind` it (connector_names.parents, at most OUTSIDE_PROJECTS: a Shared VPC host's connector serves
+    its service projects' services), then for at most MAX_LOOKED_UP that may use it, the last changed first
+    (connector_names.listed), GetService when the listed entry is not whole and ListRevisions
+    (collection.read_listed), as the sweep reads its bystanders. ListServices needs run.services.list (Cloud Run
+    IAM permissions reference; CloudRunReader.iam_permissions), granted to on_alert for this read. Each read is
+    context for a person's words only: each call is started only within OUTSIDE_SECONDS of the first (`clock`,
+    seconds) and while the alert's time allows (`fits`); a refusal, a fault or a cut never blocks nor changes the
+    decision, and what was not looked at is said, the projects no list could show among it."""
+    start = clock()
+
+    def go() -> bool:
+        return clock() - start < OUTSIDE_SECONDS and fits(PEER_LOOKUP_SECONDS)
+
+    def cut(what: str) -> str:
+        return _took_longer(what) if fits(PEER_LOOKUP_SECONDS) else f"{what}: the alert's time left no room"
+
+    to_list, past = parents(connector, behind, OUTSIDE_PROJECTS)
+    unread = [f"the services of {p}: at most {OUTSIDE_PROJECTS} projects are listed on an alert" for p in past]
+    services: list[Service] = []
+    calls = 0
+    for parent in to_list:
+        listing, said = _listed_in(readers, parent, go, cut)
+        calls += listing.calls
+        services += listing.services
+        unread += said
+    found = listed(services, managed, connector)
+    unread += _past_the_read(found.not_read)
     neighbours: list[Neighbour] = []
-    for entry in found.to_read:
-        if not fits(PEER_LOOKUP_SECONDS):
-            unread.append(f"{entry.name}: the alert's time left no room")
-            continue
+    for i, entry in enumerate(found.to_read):
+        if not go():
+            unread.append(cut(_named(tuple(e.name for e in found.to_read[i:]))))
+            break
         try:
-            service = entry if whole(entry) else readers.run.get_service(entry.name)
-            calls += 0 if service is entry else 1
-            if not may_use(service, connector):
-                continue
-            revisions = readers.run.list_revisions(entry.name)
-            calls += 1
+            read = read_listed(readers.run, entry, connector)
         except (PermanentError, TransientError) as exc:
-            if getattr(exc, "code", "") != "NOT_FOUND":    # deleted since the list: behind nothing
-                unread.append(f"{entry.name}: {exc}")
+            calls += 1
+            unread.append(f"{entry.name}: {exc}")
             continue
-        if uses(service, revisions, connector):
-            neighbours.append(Neighbour(entry.name, service, tuple(revisions), managed=False))
+        calls += read.calls if read else 1
+        if read is not None and read.using:
+            neighbours.append(Neighbour(entry.name, read.service, read.revisions, managed=False))
     said = f"not read: {'; '.join(unread)}" if unread else ""
     return Outside(tuple(neighbours), said, calls)
+
+
+def _past_the_read(names: tuple[str, ...]) -> list[str]:
+    """The services that may use the connector past the MAX_LOOKED_UP read."""
+    return [f"{_named(names)}: may use it, past the {MAX_LOOKED_UP} last changed read"] if names else []
+
+
+def _named(names: tuple[str, ...], shown: int = 3) -> str:
+    """A few services by their short names, the rest counted: words for a person, never hundreds of names."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(short_name(n) for n in names[:shown]) + more
+
+
+def _listed_in(readers: Readers, parent: str, go: Callable[[], bool],
+               cut: Callable[[str], str]) -> tuple[Listing, list[str]]:
+    """One project's page of services (collection.list_pages), and what of it was not looked at."""
+    try:
+        listing = list_pages(readers.run, parent, OUTSIDE_PAGES, go)
+    except TransientError as exc:
+        return Listing(calls=1), [list_refused(parent, exc)]
+    said = [cut(f"the services of {parent}")] if listing.cut else []
+    said += [list_refused(parent, listing.refused)] if listing.refused is not None else []
+    said += [f"the services of {parent} past the first {MAX_LISTED} listed"] if listing.more else []
+    return listing, said
 
 
 def connector_alert_neighbours(target: AlertTarget, diagnosis: Diagnosis, results: list[ServiceResult], config: Config,

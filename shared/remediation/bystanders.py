@@ -52,6 +52,7 @@ from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.connector_names import (LIST_PERMISSION, MAX_LISTED, MAX_LOOKED_UP, MAX_PAGES, NOT_MANAGED, Listed,
                                               Naming, listed, may_use, names_connector, uses, whole)
+from shared.diagnosis.connector_names import parents as projects_to_list
 from shared.remediation.judging import Health, HealthKind, after_write, settled
 from shared.remediation.records import ActionRecord
 
@@ -69,19 +70,8 @@ MAX_PROJECTS = 3
 
 
 def parents(connector: str, behind: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The projects/P/locations/L to list for `connector` (projects/P/locations/L/connectors/C), its own
-    first, then each other project of a managed service in `behind` (services in its region, which use it),
-    at most MAX_PROJECTS; and those past that bound, not listed."""
-    location = connector.split("/connectors/")[0]
-    region = location.split("/")[3]
-    found = [location]
-    for name in behind:
-        parts = name.split("/")
-        if len(parts) == 6 and parts[3] == region:
-            parent = "/".join(parts[:4])
-            if parent not in found:
-                found.append(parent)
-    return tuple(found[:MAX_PROJECTS]), tuple(found[MAX_PROJECTS:])
+    """The projects to list for `connector` in one judgement (connector_names.parents), at most MAX_PROJECTS."""
+    return projects_to_list(connector, behind, MAX_PROJECTS)
 
 
 def unseen(listed_parents: Sequence[str]) -> str:

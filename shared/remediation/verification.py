@@ -58,7 +58,8 @@ from pydantic import ValidationError
 
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, servable_restore
-from shared.diagnosis.collection import collect, request_lines, users_of
+from shared.diagnosis.collection import collect, list_pages, read_listed, request_lines, users_of
+from shared.diagnosis.connector_names import list_refused
 from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
 from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, RunwardenError, TransientError
@@ -693,29 +694,20 @@ class Sweep:
 
     def _list(self, record: ActionRecord, parent: str, readers: Any,
               step: StepTime) -> tuple[_Listing, judging.Health | None]:
-        """The services of `parent`, at most bystanders.MAX_PAGES ListServices pages, or why they were not
-        all listed (`unclear`): not in the step's time, or refused (naming bystanders.LIST_PERMISSION: a
-        PERMISSION_DENIED need not name it). A page past the first is read with the token the one before
-        gave, and whatever a later page's refusal leaves unlisted is not known either."""
-        services: list[Service] = []
-        token = ""
-        for _ in range(bystanders.MAX_PAGES):
-            if not step.fits(LOOKUP_SECONDS):
-                return _Listing(), judging.Health(judging.HealthKind.UNCLEAR, (
-                    f"{_NOT_IN_TIME}: the services of {parent} outside the config not listed, so whether one "
-                    f"using {short_name(record.target)} fails worse is not known"))
-            try:
-                page, token = readers.run.list_services(parent, bystanders.MAX_LISTED, token)
-            except PermanentError as exc:
-                role = (f"; listing them needs {bystanders.LIST_PERMISSION} in that project"
-                        if exc.code == "PERMISSION_DENIED" and bystanders.LIST_PERMISSION not in str(exc) else "")
-                return _Listing(), judging.Health(judging.HealthKind.UNCLEAR, (
-                    f"the services of {parent} not in the config cannot be listed ({exc}{role}): whether one "
-                    f"using {short_name(record.target)} fails worse since the change is not known"))
-            services += page
-            if not token:
-                return _Listing(tuple(services)), None
-        return _Listing(tuple(services), more=True), None
+        """The services of `parent`, at most bystanders.MAX_PAGES ListServices pages (collection.list_pages, the
+        alert's read of its neighbours shares it), or why they were not all listed (`unclear`): not in the step's
+        time, or refused (connector_names.list_refused: the permission named on PERMISSION_DENIED only).
+        Whatever a later page's refusal or cut leaves unlisted is not known either."""
+        listing = list_pages(readers.run, parent, bystanders.MAX_PAGES, lambda: step.fits(LOOKUP_SECONDS))
+        if listing.cut:
+            return _Listing(), judging.Health(judging.HealthKind.UNCLEAR, (
+                f"{_NOT_IN_TIME}: the services of {parent} outside the config not listed, so whether one "
+                f"using {short_name(record.target)} fails worse is not known"))
+        if listing.refused is not None:
+            return _Listing(), judging.Health(judging.HealthKind.UNCLEAR, (
+                f"{list_refused(parent, listing.refused)}: whether one not in the config using "
+                f"{short_name(record.target)} fails worse since the change is not known"))
+        return _Listing(listing.services, more=listing.more), None
 
     def _bystander(self, record: ActionRecord, listed: Service, readers: Any,
                    step: StepTime) -> judging.Health | None:
@@ -729,12 +721,10 @@ class Sweep:
                                                                             "and fails worse is not known")
         name = listed.name
         try:
-            service = listed if bystanders.whole(listed) else readers.run.get_service(name)
-            if not bystanders.may_use(service, record.target):
-                return None
-            revisions = readers.run.list_revisions(name)
-            if not bystanders.uses(service, revisions, record.target):
-                return None
+            read = read_listed(readers.run, listed, record.target)
+            if read is None or not read.using:
+                return None     # deleted since the list, or serving no revision that names the connector
+            service, revisions = read.service, list(read.revisions)
             bundle = collect(name, judging.after_write(record), replace(readers, logging=None, vpcaccess=None),
                              self.config.diagnosis, self.now, reach_back=record.applied_at - timedelta(
                                  seconds=self.config.diagnosis.lookback_seconds), known=(service, revisions))

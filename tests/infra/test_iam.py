@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from functions.permissions import (ON_OUTCOMES_TOPIC, ON_RUNTIME_SERVICE_ACCOUNTS, READ_METHODS, SWEEP_METHODS,
+from functions.permissions import (ON_OUTCOMES_TOPIC, ON_RUNTIME_SERVICE_ACCOUNTS, READ_METHODS,
                                    _adapter_classes, function_needs, project_role, required_permissions, resource_grants,
                                    service_project_role, service_writes, state_role, watched_project_role)
 from shared.remediation.actions import all_actions
@@ -94,7 +94,6 @@ _DEPLOYED = [ROOT / "main.py", *sorted((ROOT / "functions").glob("*.py")),
              *(p for p in sorted((ROOT / "shared").rglob("*.py"))
                if not p.is_relative_to(ROOT / "shared" / "live") and not p.is_relative_to(ROOT / "shared" / "gcp"))]
 _ACTIONS_DIR = ROOT / "shared" / "remediation" / "actions"
-_SWEEP = ROOT / "shared" / "remediation" / "verification.py"
 
 
 def _port_calls() -> set[tuple[str, str, bool]]:
@@ -112,9 +111,8 @@ def test_every_adapter_call_in_the_deployed_code_is_derived() -> None:
     for port, method, in_action in sorted(calls):
         if port in ("state", "publisher"):
             continue
-        assert in_action or method in READ_METHODS.get(port, ()) or method in SWEEP_METHODS.get(port, ()), (
-            f"{port}.{method} is called outside an action but is not in READ_METHODS or SWEEP_METHODS: no role "
-            "would grant it")
+        assert in_action or method in READ_METHODS.get(port, ()), (
+            f"{port}.{method} is called outside an action but is not in READ_METHODS: no role would grant it")
 
 
 # Google API ports whose methods are granted one by one (READ_METHODS, the actions' declarations, the
@@ -138,7 +136,6 @@ def test_every_google_api_method_called_under_any_name_is_granted() -> None:
     adapters = _adapter_classes()
     timeline = {method for cls, method in function_needs()["incident_timeline"].methods}
     reads = {m for methods in READ_METHODS.values() for m in methods}
-    sweep = {m for methods in SWEEP_METHODS.values() for m in methods}
     per_method = {m for port in _PER_METHOD_PORTS for m in adapters[port].iam_permissions}
     other = {m for port, cls in adapters.items() if port not in _PER_METHOD_PORTS for m in cls.iam_permissions}
     ungranted = []
@@ -148,8 +145,6 @@ def test_every_google_api_method_called_under_any_name_is_granted() -> None:
                 continue      # not a Google API method, or one granted to every function
             if path.is_relative_to(_ACTIONS_DIR) or (method in timeline and path.is_relative_to(_TIMELINE_DIR)):
                 continue
-            if method in sweep and path == _SWEEP:     # granted to on_command, which runs the sweep
-                continue
             ungranted.append(f"{path.relative_to(ROOT)}:{line}: {method}")
     assert ungranted == [], f"called where no role grants it: {ungranted}"
     assert any(m == "list_entries" for m, _ in _method_calls(ROOT / "shared" / "diagnosis" / "collection.py")), \
@@ -158,7 +153,7 @@ def test_every_google_api_method_called_under_any_name_is_granted() -> None:
 
 def test_the_readers_are_real_adapter_methods() -> None:
     adapters = _adapter_classes()
-    for port, methods in (*READ_METHODS.items(), *SWEEP_METHODS.items()):
+    for port, methods in READ_METHODS.items():
         assert set(methods) <= set(adapters[port].iam_permissions), port
 
 

@@ -239,7 +239,7 @@ def test_a_refused_list_holds_the_verdict_naming_the_permission(scaled, named):
 
     outcome = _escalated_at_the_deadline(scaled)
 
-    assert "cannot be listed" in outcome.reason and "run.services.list" in outcome.reason, outcome.reason
+    assert "could not be listed" in outcome.reason and "run.services.list" in outcome.reason, outcome.reason
 
 
 def test_a_list_answered_unavailable_is_asked_again(scaled):

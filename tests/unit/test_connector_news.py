@@ -311,3 +311,32 @@ def test_the_instance_count_doubt_reads_throughput_on_either_byte_counter():
     assert plan(result, e.bundle(), S).action is None
     cited = [i for i in result.evidence if i.about == "connector_saturation" and "only sign" in i.observed]
     assert cited and "40 of" in cited[0].observed, cited
+
+
+# --- a CPU p99 point with no value (NaN) --------------------------------------------------------------------------
+# An empty percentile may come as NaN or its minute be left out (facts._finite: which, UNCONFIRMED). Under both
+# readings the diagnosis is the one of the minutes that hold a number: the same words, signs, confidence and plan
+# as with those minutes not read, and never a "nan%".
+
+def _cpu_bundle(cpu_before: float | None, cpu_after: float = 0.9):
+    from tests.unit.test_connector_peer_users import GO_DIAL
+    e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 200)
+         .requests(OLD, -6, 5, 50, code="503").latency(OLD, -90, -6, 0.09).latency(OLD, -6, 5, 31.0)
+         .sql_up(-90, 5, 1).connector(machine_type="e2-micro", max_instances=3)
+         .connector_metric("instances", -90, -8, 2).connector_metric("instances", -8, 5, 3)
+         .connector_metric("cpu", -8, 5, cpu_after).connector_metric("bytes", -90, 5, 4e6).log(-5, GO_DIAL, OLD, count=20))
+    if cpu_before is not None:
+        e.connector_metric("cpu", -90, -8, cpu_before)
+    return e.bundle()
+
+
+@pytest.mark.parametrize("after", [0.9, 0.2], ids=["CPU hot in the incident", "CPU cool in the incident"])
+def test_a_nan_cpu_point_reads_as_a_minute_not_read(after):
+    import math
+    strict = S.model_copy(update={"act_min_confidence": 0.85})
+    nan, absent = _cpu_bundle(math.nan, after), _cpu_bundle(None, after)
+    d, unread = diagnose(nan, S), diagnose(absent, S)
+    assert "nan" not in d.summary, d.summary
+    assert (d.summary, d.confidence) == (unread.summary, unread.confidence)
+    assert [(i.observed, i.passed) for i in d.evidence] == [(i.observed, i.passed) for i in unread.evidence]
+    assert plan(d, nan, strict).action == plan(unread, absent, strict).action

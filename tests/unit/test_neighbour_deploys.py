@@ -5,6 +5,9 @@ long before it, on another connector, or not serving is not named; several that 
 (scaled or held) never changes: only the words after "Also found:"."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
 import pytest
 
 from shared.diagnosis.diagnose import diagnose
@@ -12,7 +15,9 @@ from shared.diagnosis.facts import Facts
 from shared.diagnosis.connector_names import NOT_MANAGED
 from shared.diagnosis.neighbour_deploys import Neighbour, Outside, connector_rise, named_beside
 from shared.diagnosis.notable import rule_words
-from shared.diagnosis.scope import ServiceResult, held_by_peers
+from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
+from shared.diagnosis.scope import OUTSIDE_SECONDS, ServiceResult, held_by_peers, outside_neighbours
+from shared.errors import PermanentError, TransientError
 from shared.remediation.planning import plan
 
 from tests.unit.builders import CONNECTOR, Evidence
@@ -120,8 +125,7 @@ OUTSIDE_CASES = {
     "not in the config, on another connector: not named": (Outside((outside(deployed(-11, connector=OTHER)),)), []),
     "not in the config, not serving: not named": (Outside((outside(deployed(-11, serving=False)),)), []),
     "the list refused: said, nothing named": (
-        Outside(unlooked="the services of projects/p/locations/r could not be listed (PERMISSION_DENIED)"),
-        ["is not known", "PERMISSION_DENIED"]),
+        "refused", ["is not known", "PermissionDenied: 403", "could not be listed", "needs run.services.list"]),
     "every service looked at, none behind it: nothing said": (Outside(), []),
 }
 
@@ -129,6 +133,9 @@ OUTSIDE_CASES = {
 @pytest.mark.parametrize("read, words", OUTSIDE_CASES.values(), ids=OUTSIDE_CASES.keys())
 def test_a_neighbour_not_in_the_config_is_held_to_the_same_bar_and_a_refused_list_is_only_said(read, words):
     result = failing()
+    if read == "refused":     # the read itself, as ListServices refuses it
+        refusal = PermanentError("PermissionDenied: 403 Permission denied on resource", code="PERMISSION_DENIED")
+        read = outside_neighbours(SimpleNamespace(run=Refusing(refusal)), CONNECTOR, [BACKEND], [BACKEND], _always)
     judged = named_beside(result.diagnosis, result.bundle, CONNECTOR, [], S, read)
 
     for said in words:
@@ -141,3 +148,167 @@ def test_a_neighbour_not_in_the_config_is_held_to_the_same_bar_and_a_refused_lis
         result.diagnosis.signature, result.diagnosis.confidence, result.diagnosis.recommendation)
     assert rule_words(judged.summary).rstrip(".") == rule_words(result.diagnosis.summary).rstrip(".")
     assert plan(judged, result.bundle, S).action == plan(result.diagnosis, result.bundle, S).action
+
+
+# --- the read of the services not in the config (scope.outside_neighbours) ----------------------------------------
+
+PARENT = CONNECTOR.split("/connectors/")[0]
+
+
+def _always(_seconds: float) -> bool:
+    return True
+
+
+class Refusing:
+    """Cloud Run refusing ListServices with `exc`, as call_with_retry raises it after the call's own retries."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def list_services(self, parent, size, token=""):
+        raise self.exc
+
+
+# As shared.errors.classify words them ("{type}: {one_line}"): an outage, a deadline, a quota.
+OUTAGES = {
+    "UNAVAILABLE": TransientError("ServiceUnavailable: 503 The service is currently unavailable."),
+    "DEADLINE_EXCEEDED": TransientError("DeadlineExceeded: 504 Deadline Exceeded"),
+    "RESOURCE_EXHAUSTED": TransientError("TooManyRequests: 429 Quota exceeded for quota metric 'Read requests'"),
+}
+
+
+@pytest.mark.parametrize("code", OUTAGES, ids=OUTAGES)
+def test_a_list_that_failed_for_an_outage_is_not_said_to_need_a_permission(code):
+    said = outside_neighbours(SimpleNamespace(run=Refusing(OUTAGES[code])), CONNECTOR, [BACKEND], [BACKEND],
+                              _always).unlooked
+    assert "could not be listed" in said and OUTAGES[code].args[0] in said, said
+    assert "run.services.list" not in said, said
+
+
+class Clock:
+    """Seconds on a clock the fake Cloud Run moves."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Slow:
+    """Cloud Run answering at the edge of each call's 30 s (CallPolicy.longest_run): 3 full pages of services whose
+    entries are not whole (GetService asked for each), every one behind the connector."""
+
+    def __init__(self, clock: Clock, seconds: float = 29.0) -> None:
+        self.clock, self.seconds, self.calls = clock, seconds, 0
+
+    def _tick(self) -> None:
+        self.calls += 1
+        self.clock.t += self.seconds
+
+    def list_services(self, parent, size, token=""):
+        self._tick()
+        page = int(token or 0)
+        return ([Service(name=f"{parent}/services/svc-{page}-{i}", generation=1, template_known=False)
+                 for i in range(size)], "" if page == 2 else str(page + 1))
+
+    def get_service(self, name):
+        self._tick()
+        return Service(name=name, generation=1, template_connector=CONNECTOR, latest_ready_revision="r-1",
+                       latest_created_revision="r-1",
+                       traffic_statuses=(TrafficTarget(type=TrafficType.REVISION, revision="r-1", percent=100),))
+
+    def list_revisions(self, name):
+        self._tick()
+        return []
+
+
+@pytest.mark.parametrize("seconds, cut", [(29.0, True), (3.0, True), (0.5, False)])
+def test_the_context_read_holds_the_decision_back_by_its_bound_at_most(seconds, cut):
+    clock = Clock()
+    run = Slow(clock, seconds)
+    out = outside_neighbours(SimpleNamespace(run=run), CONNECTOR, [BACKEND], [BACKEND], _always, clock)
+    # No lookup is started past the bound: the read ends within it and the one lookup (two calls) that crossed it.
+    assert clock.t <= OUTSIDE_SECONDS + 2 * seconds, f"{run.calls} calls, {clock.t:.0f} s before the decision"
+    assert (f"not looked: the list took longer than {OUTSIDE_SECONDS:.0f} s" in out.unlooked) is cut, out.unlooked
+    assert len(out.unlooked) < 600, out.unlooked      # a few names and a count, never hundreds of names
+
+
+class Recording:
+    """Cloud Run whose projects hold no service; records the parents listed."""
+
+    def __init__(self) -> None:
+        self.parents: list[str] = []
+
+    def list_services(self, parent, size, token=""):
+        self.parents.append(parent)
+        return [], ""
+
+
+def test_a_shared_vpc_connector_lists_the_managed_services_projects_too_and_says_what_it_did_not():
+    """Connector in the host project, the services behind it in service projects: the managed services' projects
+    are listed too, at most 2 (the connector's own first); one past them is said not to have been looked at."""
+    run = Recording()
+    host = "projects/net-host/locations/r/connectors/shared"
+    behind = ["projects/app-prod/locations/r/services/ledger", "projects/app-prod/locations/r/services/billing",
+              "projects/app-batch/locations/r/services/nightly", "projects/app-eu/locations/eu/services/far"]
+    out = outside_neighbours(SimpleNamespace(run=run), host, behind, behind, _always)
+    assert run.parents == ["projects/net-host/locations/r", "projects/app-prod/locations/r"]
+    assert "projects/app-batch/locations/r" in out.unlooked, out.unlooked
+    assert "eu" not in out.unlooked, out.unlooked     # another region cannot use the connector
+
+
+class Many:
+    """8 services not in the config name the connector, in the connector's project only; the one deployed last is
+    listed 7th."""
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def list_services(self, parent, size, token=""):
+        if parent != PARENT:
+            return [], ""
+        names = ["a-idle", "b-idle", "c-idle", "d-idle", "e-idle", "f-idle", "statements", "z-idle"]
+        start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        return [Service(name=f"{parent}/services/{n}", generation=1, template_connector=CONNECTOR,
+                        traffic_statuses=(TrafficTarget(type=TrafficType.REVISION, revision=f"{n}-1", percent=100),),
+                        latest_ready_revision=f"{n}-1", latest_created_revision=f"{n}-1",
+                        update_time=start + timedelta(days=30 if n == "statements" else i))
+                for i, n in enumerate(names)], ""
+
+    def list_revisions(self, name):
+        self.read.append(name.rsplit("/", 1)[1])
+        return []
+
+
+def test_the_five_read_are_the_last_changed_not_the_first_listed():
+    run = Many()
+    out = outside_neighbours(SimpleNamespace(run=run), CONNECTOR, [BACKEND], [BACKEND], _always)
+    assert run.read[0] == "statements", run.read
+    assert len(run.read) == 5 and "a-idle" not in run.read, run.read
+    assert "may use it, past the 5 last changed read" in out.unlooked and "a-idle" in out.unlooked, out.unlooked
+
+
+class Hanging:
+    """Cloud Run whose ListServices does not answer until released (a call at its longest run)."""
+
+    def __init__(self) -> None:
+        import threading
+        self.released = threading.Event()
+
+    def list_services(self, parent, size, token=""):
+        self.released.wait(60)
+        return [], ""
+
+
+def test_the_decision_waits_for_a_hanging_list_no_longer_than_the_bound():
+    import time
+    from shared.diagnosis.scope import outside_in_time
+    run = Hanging()
+    began = time.monotonic()
+    try:
+        out = outside_in_time(SimpleNamespace(run=run), CONNECTOR, [BACKEND], [BACKEND], _always)
+    finally:
+        run.released.set()
+    assert time.monotonic() - began < OUTSIDE_SECONDS + 2
+    assert out.neighbours == () and f"the list took longer than {OUTSIDE_SECONDS:.0f} s" in out.unlooked, out

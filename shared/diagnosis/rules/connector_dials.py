@@ -22,8 +22,10 @@ class DialPath(NamedTuple):
 
 
 def _placed(addresses: Iterable[str]) -> list[ipaddress.IPv4Address]:
-    # A link-local or unspecified address is no destination across the network.
-    found = [ipaddress.IPv4Address(a) for a in addresses]
+    # A link-local or unspecified address is no destination across the network. In address order: the
+    # addresses come from sets (env_hosts.database_hosts, log_signals.DatabaseDial), whose order follows
+    # PYTHONHASHSEED, and the words and evidence must be one from run to run.
+    found = sorted({ipaddress.IPv4Address(a) for a in addresses})
     return [a for a in found if not (a.is_link_local or a.is_unspecified)]
 
 
@@ -56,7 +58,7 @@ def dial_path(texts: Iterable[str], env_values: Iterable[str], egress: str) -> D
         dial = database_dial(text)
         named.extend(_placed(dial.addresses))
         unplaced |= dial.unplaced
-    named = list(dict.fromkeys(named))
+    named = sorted(set(named))
     read_from = "the lines" if named or unplaced else ""
     if not named and not unplaced:
         named = env_addresses(env_values) or []
