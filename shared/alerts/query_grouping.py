@@ -99,8 +99,10 @@ def top_level(text: str) -> str | None:
 
 # An MQL query (Cloud Monitoring, "Alerting policies with MQL": "All MQL queries start with ... A fetch operation"; a
 # query in strict form may open a `{ fetch ...; fetch ... }` join), told from a PromQL one where the condition's kind
-# does not say which it is.
-MQL_QUERY = re.compile(r"^[\s({]*fetch\b")
+# does not say which it is. A table operation may be written short, `fetch` left out: "About the MQL language", "Shortcuts
+# for table operations": `gce_instance::compute.googleapis.com/instance/cpu/utilization` "is equivalent to" its `fetch`
+# form. A metric type has a `/`, which no PromQL name has.
+MQL_QUERY = re.compile(r"^[\s({]*(?:fetch\b|[A-Za-z_]\w*::[\w.]+/)")
 _AGGREGATION = re.compile(
     r"(?<![\w.:])(sum|min|max|avg|group|stddev|stdvar|count|count_values|quantile)\s*(?=\(|\b(?:by|without)\b)",
     re.IGNORECASE)

@@ -21,7 +21,8 @@ Sources:
   shared/alerts/ratio_query.py.
 - Prometheus, "Querying basics": a selector `name{label="value", ...}`, matchers `=`, `!=`, `=~`, `!~`; a
   label name may be quoted in the UTF-8 form. Only `=` names one value: a pattern or a negation names none.
-- Monitoring Query Language reference: `fetch cloud_run_revision`, and a resource label compared in a
+- Monitoring Query Language reference: `fetch cloud_run_revision` (or its short form `cloud_run_revision::...`, "About
+  the MQL language", "Shortcuts for table operations"), and a resource label compared in a
   `filter` as `resource.service_name == 'backend'` (`==` only, for the same reason).
 - An application's own metric names its service in a label its writer chose, never a Cloud Run resource
   label (`workload_names`): Managed Service for Prometheus's sidecar for Cloud Run writes to the
@@ -45,10 +46,15 @@ _SELECTOR = re.compile(r'([A-Za-z_:][\w:]*)?\s*\{([^{}]*)\}')
 _MATCHER = re.compile(r'"?([A-Za-z_][\w.]*)"?\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"')
 _RUN_METRIC = ("run_googleapis_com:", "run.googleapis.com/")
 _LOGGING_METRIC = ("logging_googleapis_com:", "logging.googleapis.com/")   # written for several resource types
+# Cloud Run's metrics of jobs, written for the `cloud_run_job` resource, not a revision's (Cloud Monitoring, "Google Cloud
+# metrics", run: `job/completed_execution_count`, `job/completed_task_attempt_count`, `job/running_executions`,
+# `job/running_task_attempts`, resource type cloud_run_job).
+_JOB_METRIC = ("run_googleapis_com:job_", "run.googleapis.com/job/")
 _RESOURCE_TYPE = "monitored_resource"
 _REVISION = "cloud_run_revision"
 _NAMING = ("service_name", "location", "project_id")
-_MQL_FETCH = re.compile(r"\bfetch\s+cloud_run_revision\b")
+# A table of cloud_run_revision, fetched or written short (`MQL_QUERY`).
+_MQL_FETCH = re.compile(r"\bfetch\s+cloud_run_revision\b|(?<![\w.:])cloud_run_revision::")
 _MQL_LABEL = re.compile(r"\bresource\.(service_name|location|project_id)\s*==\s*(?:'([^']*)'|\"([^\"]*)\")")
 
 
@@ -142,14 +148,25 @@ _CALLED = re.compile(r"\s*(?:\(|(?:by|without)\b)", re.IGNORECASE)
 # A label list after a clause or modifier, a selector's matchers, a range or subquery's durations: names of no series.
 _LABEL_LIST = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)", re.IGNORECASE)
 _INSIDE = re.compile(r"\{([^{}]*)\}|\[([^\[\]]*)\]")
-_MQL_FETCHED = re.compile(r"\bfetch\s+([A-Za-z_][\w.]*)")
+# The resource type of each table an MQL query reads: after `fetch`, or before `::` in the short form (`MQL_QUERY`).
+_MQL_FETCHED = re.compile(r"\bfetch\s+([A-Za-z_][\w.]*)|(?<![\w.:])([A-Za-z_]\w*)::")
 # An info metric (`service_owner_info`, `target_info`): "The Sample value MUST always be 1" (OpenMetrics, "Info"). Joined
 # by `*` (`* on(service_name) group_left(team)`) it copies its labels onto the service's series, value unchanged; added,
-# divided or subtracted it changes the value like any other series.
+# divided or subtracted it changes the value like any other series. Whatever keeps its 1 may wrap it first: brackets, a
+# comparison to 1 (`== 1`), the aggregations and functions of `_KEEPS_ONE` ("Operators", "Aggregation operators": `max`,
+# `min`, `avg`, `group` "all values in the resulting vector are 1", `topk`, `bottomk` "the largest k elements"; "Query
+# functions": `last_over_time`, `max_over_time`, `min_over_time`, `avg_over_time`, `label_replace`, `label_join`, `sort`,
+# `sort_desc`), so `topk by (service_name)(1, service_owner_info)` is the info series still; `count` or `sum` is not.
 _INFO = "_info"
-_TIMES_BEFORE = re.compile(r"\*\s*(?:(?:on|ignoring)\s*\([^()]*\)\s*)?(?:group_(?:left|right)\s*(?:\([^()]*\)\s*)?)?"
-                           r"(?:\w+\s*(?:(?:by|without)\s*\([^()]*\)\s*)?\(\s*)*$", re.IGNORECASE)
-_TIMES_AFTER = re.compile(r"\s*(?:\{[^{}]*\}\s*)?(?:\)\s*)*(?:(?:by|without)\s*\([^()]*\)\s*)?\*")
+_KEEPS_ONE = r"(?:topk|bottomk|max|min|avg|group|last_over_time|max_over_time|min_over_time|avg_over_time" \
+             r"|label_replace|label_join|sort|sort_desc)"
+_TIMES_BEFORE = re.compile(r"\*\s*(?:(?:on|ignoring)\s*\([^()]*\)\s*)?(?:group_(?:left|right)\s*(?:\([^()]*\)\s*)?)?$",
+                           re.IGNORECASE)
+_TIMES_AFTER = re.compile(r"\s*\*")
+_SELECTED = re.compile(r"(?:\s*\{[^{}]*\}|\s*\[[^\[\]]*\])*")
+_WRAPPER = re.compile(rf"(?:(?<![\w:]){_KEEPS_ONE}\s*(?:(?:by|without)\s*\([^()]*\)\s*)?)?$", re.IGNORECASE)
+_WRAPPER_CLAUSE = re.compile(r"\s*(?:by|without)\s*\([^()]*\)", re.IGNORECASE)
+_ARITHMETIC = re.compile(r"[-+/%^]")
 
 
 def other_series(query: str, resource_type: str = _REVISION) -> tuple[str, ...]:
@@ -162,7 +179,9 @@ def other_series(query: str, resource_type: str = _REVISION) -> tuple[str, ...]:
     braces or bare (`up`, `http_requests_total`, `cloudsql_googleapis_com:database_up`); a `vector(...)` literal is
     none. The right-hand side of a top-level `and` or `unless` is no part of the value up to the next top-level `or`
     (`_value`), so a gate on another resource is not counted, and a value of another resource's alone gated on the
-    resource's is; an info metric joined by `*` is not counted (`_INFO`). Its comments are no part of it. Sources:
+    resource's is; an info metric joined by `*` is not counted (`_INFO`). An MQL table may be written short, `fetch` left
+    out (`MQL_QUERY`); a Cloud Run job's metric is another resource's (`_JOB_METRIC`). Its comments are no part of it.
+    Sources:
     Prometheus, "Operators" ("Arithmetic binary operators" between two instant vectors apply to each matching pair of
     series; "Logical/set binary operators"; "Binary operator precedence"); Monitoring Query Language reference, `join`
     and `outer_join` (tables of different resource types joined into one value; that a join of them matches rows at all
@@ -171,7 +190,7 @@ def other_series(query: str, resource_type: str = _REVISION) -> tuple[str, ...]:
     if resource_type not in _OWN_METRICS:
         return ()
     query = uncommented_query(query)
-    fetched = _MQL_FETCHED.findall(query) if MQL_QUERY.match(query) or _MQL_FETCH.search(query) else []
+    fetched = _fetched(query) if MQL_QUERY.match(query) or _MQL_FETCH.search(query) else []
     if fetched:
         return tuple(dict.fromkeys(t for t in fetched if t != resource_type)) if resource_type in fetched else ()
     if not any(_reads(resource_type, name, matchers) is True for name, matchers, _ in _series(query)):
@@ -180,6 +199,11 @@ def other_series(query: str, resource_type: str = _REVISION) -> tuple[str, ...]:
     others = [_shown(name, matchers) for name, matchers, at in _series(value) if _reads(resource_type, name, matchers)
               is not True and not (name.endswith(_INFO) and _multiplied(value, at, name))]
     return tuple(dict.fromkeys(others))
+
+
+def _fetched(query: str) -> list[str]:
+    """The resource types of the tables an MQL `query` reads, in order, each once."""
+    return list(dict.fromkeys(fetched or short for fetched, short in _MQL_FETCHED.findall(query)))
 
 
 def _shown(name: str, matchers: list[tuple[str, str, str]]) -> str:
@@ -223,7 +247,7 @@ def _reads(resource_type: str, name: str, matchers: list[tuple[str, str, str]]) 
     if types:
         return types == {resource_type}
     names = [n for n in [name] + [v for label, op, v in matchers if label == "__name__" and op == "="] if n]
-    if any(n.startswith(_OWN_METRICS[resource_type]) for n in names):
+    if any(n.startswith(_OWN_METRICS[resource_type]) and not n.startswith(_JOB_METRIC) for n in names):
         return True
     return None if any(n.startswith(_LOGGING_METRIC) for n in names) else False
 
@@ -231,7 +255,9 @@ def _reads(resource_type: str, name: str, matchers: list[tuple[str, str, str]]) 
 def _value(query: str) -> str:
     """A PromQL `query` with what is no part of its value blanked, at the same positions: from each top-level `and` or
     `unless` up to the next top-level `or` (`_SET_OPERATOR`). A query whose brackets or quotes do not balance is kept
-    whole (it parses to nothing, and reading all of it holds back more, never less)."""
+    whole (it parses to nothing, and reading all of it holds back more, never less). Brackets around the whole query
+    are no part of it (`(A > 5 and on() B == 1)` is the gate of `A > 5 and on() B == 1`)."""
+    query = _unbracketed(query)
     top = top_level(query)
     if top is None:
         return query
@@ -242,13 +268,56 @@ def _value(query: str) -> str:
     return "".join(kept) + _kept(query, start, len(query), keeping)
 
 
+def _unbracketed(query: str) -> str:
+    """`query` with each pair of round brackets around the whole of it blanked, at the same positions."""
+    while (top := top_level(query)) is not None and top.strip().startswith("(") and top.strip()[1:-1].strip() == "":
+        start, end = top.index("("), top.rindex(")")
+        query = query[:start] + " " + query[start + 1:end] + " " + query[end + 1:]
+    return query
+
+
 def _kept(query: str, start: int, end: int, keeping: bool) -> str:
     return query[start:end] if keeping else " " * (end - start)
 
 
 def _multiplied(value: str, at: int, name: str) -> bool:
-    """The series named at `at` is one side of a `*` (`_TIMES_BEFORE`, `_TIMES_AFTER`)."""
-    return bool(_TIMES_BEFORE.search(value[:at]) or _TIMES_AFTER.match(value, at + len(name)))
+    """The series named at `at`, with whatever keeps its 1 around it (`_INFO`), is one factor of a `*`."""
+    text = _blanked(value)
+    start, end = at, _SELECTED.match(text, at + len(name)).end()
+    while not (_TIMES_BEFORE.search(text[:start]) or _TIMES_AFTER.match(text, end)):
+        group = _enclosing(text, start, end)
+        if group is None or not _of_info_alone(value, text, *group):
+            return False
+        opening, closing = group
+        start = opening - len(_WRAPPER.search(text[:opening]).group(0))
+        clause = _WRAPPER_CLAUSE.match(text, closing + 1)
+        end = clause.end() if clause else closing + 1
+    return True
+
+
+def _enclosing(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The positions of the round brackets enclosing `text[start:end]` most closely (its strings blanked), or None."""
+    depth, opening = 0, -1
+    for i in range(start - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth < 0:
+            opening = i
+            break
+    if opening < 0:
+        return None
+    depth = 0
+    for i in range(end, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth < 0:
+            return opening, i
+    return None
+
+
+def _of_info_alone(value: str, text: str, opening: int, closing: int) -> bool:
+    """Between the brackets, info series only and no arithmetic: a comparison or an argument keeps their 1."""
+    inside = value[opening + 1:closing]
+    return not _ARITHMETIC.search(text[opening + 1:closing]) and all(
+        name.endswith(_INFO) for name, _, _ in _series(inside) if name)
 
 
 def selects_alone(query: str, label: str, value: str) -> bool:
@@ -258,14 +327,16 @@ def selects_alone(query: str, label: str, value: str) -> bool:
     matcher, or an MQL query over cloud_run_revision compares that label to that value alone. A pattern, a negation,
     or a second value selects more than one, and so does a Cloud Run metric written bare, with no matcher at all
     (`sum(rate(run_googleapis_com:request_count[5m]))` is every service's requests); a selector of another resource
-    type selects none of them, but a value made of its series too (`other_series`) is not the service's alone. Its
-    comments are no part of it."""
+    type selects none of them, but a value made of its series too (`other_series`) is not the service's alone. It reads
+    the value `other_series` reads (`_value`): a gate (`and`, `unless`) only filters, so a bare Cloud Run metric in it
+    (`and on() sum(rate(run_googleapis_com:request_count[5m])) > 100`) selects nothing. Its comments are no part of
+    it."""
     if other_series(query):
         return False
     query = uncommented_query(query)
     if _MQL_FETCH.search(query):
         return [v for found, *quoted in _MQL_LABEL.findall(query) if found == label for v in quoted if v] == [value]
-    reading = _selectors(query, bare=True)
+    reading = _selectors(_value(query), bare=True)
     revisions = [matchers for reads, matchers in reading if reads is not False]
     return any(reads is True for reads, _ in reading) and all((label, "=", value) in matchers and not any(
         name == label and (op, v) != ("=", value) for name, op, v in matchers) for matchers in revisions)

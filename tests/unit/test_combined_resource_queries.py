@@ -45,6 +45,8 @@ MQL_FAILED = ("fetch cloud_run_revision::run.googleapis.com/request_count | filt
               "&& metric.response_code_class == '5xx' | align rate(1m) | every 1m")
 MQL_BACKENDS = ("fetch cloudsql_database::cloudsql.googleapis.com/database/postgresql/num_backends "
                 "| align mean_aligner(1m) | every 1m")
+# The short form of a table reference, `fetch` left out ("About the MQL language", "Shortcuts for table operations").
+MQL_FAILED_SHORT, MQL_BACKENDS_SHORT = MQL_FAILED.replace("fetch ", ""), MQL_BACKENDS.replace("fetch ", "")
 MQL_SHARE = ("{ fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' "
              "| filter metric.response_code_class == '5xx' | align rate(1m) ; fetch cloud_run_revision::"
              "run.googleapis.com/request_count | filter resource.service_name == 'backend'DENOMINATOR | align rate(1m) } "
@@ -92,6 +94,14 @@ COMBINED = {
     "MQL join of the 5xx and Cloud SQL's backends, added": (
         MQL, f"{{ {MQL_FAILED} | group_by [], sum(val()) ; {MQL_BACKENDS} | group_by [], mean(val()) }} | join | add "
              "| condition val() > 5", "cloudsql_database"),
+    "MQL join of the 5xx and Cloud SQL's backends written short, added": (
+        MQL, f"{{ {MQL_FAILED} | group_by [], sum(val()) ; {MQL_BACKENDS_SHORT} | group_by [], mean(val()) }} | join "
+             "| add | condition val() > 5", "cloudsql_database"),
+    "MQL join of both arms written short, added": (
+        MQL, f"{{ {MQL_FAILED_SHORT} ; {MQL_BACKENDS_SHORT} }} | join | add | condition val() > 5", "cloudsql_database"),
+    "5xx rate plus a Cloud Run job's completed executions": (
+        PROMQL, f"{BY_SERVICE} + on() group_left sum(rate(run_googleapis_com:job_completed_execution_count[5m])) > 5",
+        "run_googleapis_com:job_completed_execution_count"),
     "MQL outer_join of the 5xx and Cloud SQL's backends, added": (
         MQL, f"{{ {MQL_FAILED} ; {MQL_BACKENDS} }} | outer_join 0, 0 | add | condition val() > 5", "cloudsql_database"),
 }
@@ -132,6 +142,18 @@ OWN = {
         MQL, "fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' | "
              "{filter metric.response_code_class == '5xx' ; ident} | group_by [], sum(val()) | ratio | every 1m | "
              "condition val() > 0.05 '1'"),
+    "5xx rate gated on all services' traffic (and on())": (
+        PROMQL, f"sum(rate({FAILED}[5m])) > 5 and on() sum(rate({RUN}[5m])) > 100"),
+    "5xx rate unless all services' traffic is low (unless on())": (
+        PROMQL, f"sum(rate({FAILED}[5m])) > 5 unless on() sum(rate({RUN}[5m])) < 100"),
+    "5xx rate gated on Cloud SQL up, all in brackets": (PROMQL, f"({BY_SERVICE} > 5 and on() sum({SQL_UP}) == 1)"),
+    "5xx rate times an info metric in brackets": (
+        PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) (service_owner_info) > 5"),
+    "5xx rate times an info metric deduplicated by topk": (
+        PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) topk by (service_name)(1, service_owner_info) > 5"),
+    "5xx rate times an info metric compared to 1": (
+        PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) (service_owner_info == 1) > 5"),
+    "MQL 5xx rate written short": (MQL, f"{MQL_FAILED_SHORT} | group_by [], sum(val()) | condition val() > 5"),
     "MQL filter_ratio": (
         MQL, "fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' | "
              "align rate(1m) | group_by [], sum(val()) | filter_ratio metric.response_code_class == '5xx' | "
@@ -172,6 +194,26 @@ def test_a_failing_deploy_under_its_own_query_is_rolled_back(name):
 
     assert answer.status is OutcomeStatus.APPLIED, answer.reason
     assert world.standins.run.count("UpdateService") == 1
+
+
+@pytest.mark.parametrize("name", [name for name in OWN if "gated" in name or "unless" in name or "short" in name])
+def test_a_query_of_the_service_alone_or_gated_selects_it_alone(name):
+    assert selects_alone(OWN[name][1], "service_name", "backend")
+
+
+def test_an_info_metric_added_in_brackets_is_part_of_the_value():
+    assert other_series(f"{BY_SERVICE} + on(service_name) group_left(team) (service_owner_info) > 5") == (
+        "service_owner_info",)
+
+
+# query kind: a connector's MQL query (short form), its own instances alone, and joined to Cloud SQL's backends.
+CONNECTOR_MQL = "vpc_access_connector::vpcaccess.googleapis.com/connector/instances | group_by [], max(val())"
+
+
+def test_a_connector_mql_query_written_short_is_read():
+    assert other_series(f"{CONNECTOR_MQL} | condition val() >= 4", "vpc_access_connector") == ()
+    assert other_series(f"{{ {CONNECTOR_MQL} ; {MQL_BACKENDS_SHORT} | group_by [], mean(val()) }} | join | add "
+                        "| condition val() >= 4", "vpc_access_connector") == ("cloudsql_database",)
 
 
 # query: a share, read as one whatever its comments (each MQL row read as no share before).
