@@ -110,9 +110,11 @@ def _refused_through(facts: Facts, window: Window) -> bool:
 
 def _database_diagnosed(facts: Facts, window: Window, diagnosis: Diagnosis, frm: str, to: str) -> str:
     """The minutes diagnosed as the database, on evidence read (not a database/up series that stopped there:
-    `Facts.sql_trailing`), not on an outage read that does not cover them (down in a minute or two, or up again
-    since: `_down_through`; the diagnosis then says the outage explains its own minutes only), on no refusal of
-    the revision's own, and on an instance both revisions may use."""
+    `Facts.sql_trailing`), on no refusal of the revision's own, and on an instance both revisions may use. Beside an
+    outage read that does not cover them (a blip among minutes it was up in: `_down_through`; the diagnosis then
+    says the outage explains its own minutes only), only on a shared refusal logged in each failing minute
+    (`_refused_through`): the instance's sign and the refusal are judged apart, and a replica's restart of a
+    minute does not end "too many clients" on the primary."""
     if diagnosis.signature is not Signature.DATABASE_UNREACHABLE or facts.sql_trailing(window)[0]:
         return ""
     if any(min(values) < 1 for values in facts.sql_up_values(window).values() if values) and not _refused_through(
