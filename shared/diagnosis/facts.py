@@ -1132,6 +1132,15 @@ class Facts:
         when none is named); empty when unknown."""
         return self._per_sql_instance(self.b.sql_up, window)
 
+    def sql_up_minutes(self, window: Window) -> dict[str, dict[datetime, float]]:
+        """database/up per minute end, per database_id of an instance the service uses (as `sql_up_values`):
+        which minutes an instance was down in, to lay beside the minutes the requests failed in."""
+        minutes: dict[str, dict[datetime, float]] = {}
+        for s in self._sql_series(self.b.sql_up):
+            minutes.setdefault(s.label("resource.labels.database_id"), {}).update(
+                (at_micros(at), value) for at, value in zip(*s.columns_in(window)))
+        return minutes
+
     def sql_cpu(self, window: Window) -> dict[str, list[float]]:
         """database/cpu/utilization per minute (the largest in each), per database_id of an instance
         the service uses (any instance when none is named); empty when unknown. Computed once per
@@ -1145,13 +1154,15 @@ class Facts:
         """A Cloud SQL metric's values in `window`, per database_id of an instance the service uses
         (any instance when none is named); an instance whose series holds no point there maps to []."""
         values: dict[str, list[float]] = {}
-        named = self.sql_named
-        for s in self.points(read):
-            db = s.label("resource.labels.database_id")
-            if named and db not in named:
-                continue   # another instance of the project the query read: not the service's
-            values.setdefault(db, []).extend(s.values_in(window))
+        for s in self._sql_series(read):
+            values.setdefault(s.label("resource.labels.database_id"), []).extend(s.values_in(window))
         return values
+
+    def _sql_series(self, read: MetricResult | None) -> list[Points]:
+        """A Cloud SQL metric's series of the instances the service uses (any instance when none is named)."""
+        named = self.sql_named
+        # another instance of the project the query read is not the service's
+        return [s for s in self.points(read) if not named or s.label("resource.labels.database_id") in named]
 
     def sql_connections_risen(self) -> dict[str, tuple[float, float]]:
         """The instances the service uses whose connections rose with the failures: (their largest in the

@@ -1727,7 +1727,10 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
     own, is the bar, at `_SLOWER` times its slowest minute and at least `_SLOW_FLOOR_SECONDS`, in
     `hang_minutes_ratio` of the minutes judged. Its own only where it carried most of the service's requests
     there: a revision kept at 10 % beside a deploy answered a light load, and since the rollback it carries all of
-    it; then the bar is what the service answered in its clean minutes before the action (`_served_clean`)."""
+    it; then the bar is what the service answered in its clean minutes before the action without the deploy
+    (`_served_clean`): a deploy that degraded to 20 s p99 with no 5xx before it failed set a 60 s bar, and a
+    rollback answering 20 s every minute since was `verified`. With no such minute read, a revision slower than
+    its own light-load bar is not verified on latency: whether it answers as the service did is unknown."""
     s = facts.s
     to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
     if not to or (record.alert is not None and record.alert.metric_type == REQUEST_LATENCIES):
@@ -1736,17 +1739,26 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
     own = facts.requests(before, to).total
     if len(_own_p99(facts, before, to)) < _MIN_MINUTES or own < s.min_requests:
         return ""
-    then, whose = ((_own_p99(facts, before, to), "on its own requests") if 2 * own >= facts.requests(before).total
-                   else (_served_clean(facts, before), "the service's, in its clean minutes, under the load it carries "
-                                                       "now"))
+    frm = str(record.params.get("from_revision") or "")
+    light = 2 * own < facts.requests(before).total
+    back = frm or "the revision rolled back from"
+    then, whose = ((_served_clean(facts, before, frm), f"the service's, in its clean minutes without {back}, under "
+                    "the load it carries now") if light else (_own_p99(facts, before, to), "on its own requests"))
     window = facts.recent_since_incident
     now = _own_p99(facts, window, to)
-    if not then or not now:
+    if not now or not (then or light):
         return ""
-    bar = max(_SLOWER * max(then), _SLOW_FLOOR_SECONDS)
+    bar = max(_SLOWER * max(then or _own_p99(facts, before, to)), _SLOW_FLOOR_SECONDS)
     slow = [v for v in now if v > bar]
     if len(slow) / len(now) < s.hang_minutes_ratio:
         return ""
+    if not then:
+        return (f"{to}, the revision the rollback went back to, answers much slower than it served on its own light "
+                f"load before the action: its own p99 over {latency(bar)} in {len(slow)} of {len(now)} minutes since "
+                f"(max {latency(max(now))}), and no clean minute of the service without {back} is read in {before} "
+                "to give a bar at the load it carries "
+                "now: whether it answers as the service did before the deploy cannot be told, not verified on "
+                "latency")
     return (f"{to}, the revision the rollback went back to, answers much slower than it served before the action: "
             f"its own p99 over {latency(bar)} in {len(slow)} of {len(now)} minutes since (max {latency(max(now))}), "
             f"against at most {latency(max(then))} {whose} in {before} ({_SLOWER:g} times that, and at "
@@ -1754,12 +1766,15 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
             "only half ended, not a recovery")
 
 
-def _served_clean(facts: Facts, window: Window) -> list[float]:
+def _served_clean(facts: Facts, window: Window, deploy: str) -> list[float]:
     """The service's p99 (every revision's) in the minutes of `window` it answered clean: at most
-    `healthy_error_ratio` 5xx or 429 and under the hang bar; the failing minutes say nothing of its usual speed."""
+    `healthy_error_ratio` 5xx or 429, under the hang bar, and with no request of `deploy`, the revision rolled back
+    from; the failing minutes say nothing of its usual speed, and the deploy's slow ones before it failed are the
+    failure's own."""
     s = facts.s
+    deployed = {at for at, total, _ in facts.revision_minutes(window, deploy) if total} if deploy else set()
     clean = {at for at, total, bad in facts.per_minute_where(window, refused_series)
-             if total and bad / total <= s.healthy_error_ratio}
+             if total and bad / total <= s.healthy_error_ratio and at not in deployed}
     return [v for at, v in facts.p99_by_minute(window) if at in clean and v < s.hang_latency_seconds]
 
 

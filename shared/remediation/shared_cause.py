@@ -5,10 +5,14 @@ An undo sends the traffic back to the revision rolled back from, which the diagn
 own (its deploy the cause). It is held only for a cause that EXPLAINS the failures since and that the revision
 rolled back from shares, or one the rollback's own traffic brought on:
 - a Cloud SQL instance down through the minutes judged (`database/up` under 1 in most of them, the newest
-  among them: `_down_through`), which both revisions' templates name (`Revision.cloudsql_instances`): a blip
-  of a minute, or one that ended, explains none of the other minutes' failures, and the undo goes on as before;
+  among them), or down in every minute of them that failed (an outage that ended, or one that flaps, with
+  clean minutes between): `_down_through`, an instance both revisions' templates name
+  (`Revision.cloudsql_instances`). A blip of a minute among failing minutes it was up in explains none of
+  theirs, and the undo goes on as before;
 - the minutes diagnosed as the database (`database_unreachable`), not on a stopped database/up series alone
-  and not on a refusal of the revision's own (its password, user, database name, host: `_OWN_REFUSALS`);
+  and not on a refusal of the revision's own (its password, user, database name, host: `_OWN_REFUSALS`); with
+  an outage read that does not cover the failing minutes, only on a shared refusal logged in each of them
+  (`_refused_through`): a replica's restart of a minute does not end "too many clients" on the primary;
 - the minutes diagnosed as the connector (`connector_saturation`) and held whatever it shares: the one both
   templates name (`vpc_connector`) full before the rollback too is a shared cause; one that filled only
   since the rollback was filled by the traffic the rollback moved, and an undo would put back the deploy that
@@ -17,10 +21,10 @@ An instance only the revision rolled back to uses (the deploy moved to another),
 credentials, is that revision's own failure, as its own exception would be: the undo goes on. Pure."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.diagnosis.evidence import Revision, short_name
-from shared.diagnosis.facts import Facts, Window
+from shared.diagnosis.facts import Facts, Window, refused_series
 from shared.diagnosis.log_signals import Refusal
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.gcp.identifiers import SqlInstance
@@ -33,6 +37,8 @@ _OWN_REFUSALS = frozenset({
     Refusal.CREDENTIALS, Refusal.AUTH_METHOD, Refusal.IAM_USER, Refusal.NOT_AUTHORIZED, Refusal.DB_ACCESS,
     Refusal.UNKNOWN_DATABASE, Refusal.NAME_MISSING, Refusal.SOURCE_NOT_ALLOWED, Refusal.NO_SUCH_HOST,
     Refusal.NO_SUCH_INSTANCE, Refusal.NO_IP_OF_TYPE, Refusal.CERTIFICATE, Refusal.TLS_MISMATCH})
+# A minute, the slack between a log line's timestamp and the minute its request is counted in.
+_NEAR = timedelta(seconds=60)
 
 
 def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: Diagnosis) -> str:
@@ -53,33 +59,67 @@ def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: 
 
 def _instance_down(facts: Facts, window: Window, frm: str, to: str) -> str:
     """A Cloud SQL instance both revisions use, down through `window` (`_down_through`): its minutes and values."""
-    down = {db: values for db, values in _down_through(facts, window).items() if _both_use(facts, db, frm, to)}
+    down = {db: how for db, how in _down_through(facts, window).items() if _both_use(facts, db, frm, to)}
     if not down:
         return ""
-    read = "; ".join(f"{db}: under 1 in {sum(v < 1 for v in values)} of {len(values)} minutes, the newest "
-                     f"{values[-1]:g}" for db, values in down.items())
-    return (f"what fails since is a cause both revisions share: Cloud SQL {', '.join(down)}, which both use, down "
-            f"through {window} (database/up {read}: under 1 in most minutes judged, the newest among them)")
+    read = "; ".join(f"{db} ({_use_words(facts, db, frm, to)}): {how}" for db, how in down.items())
+    return f"what fails since is a cause both revisions share: Cloud SQL down through {window} (database/up {read})"
 
 
-def _down_through(facts: Facts, window: Window) -> dict[str, list[float]]:
-    """The instances whose database/up reads under 1 in more than half the minutes of `window` with a point and in
-    the newest of them: an outage that covers the failing minutes. Only a point read counts: a series that
-    stopped is unknown, not down (`Facts.sql_down` reads it as not up, which holds a `healthy`; here it would
-    hold a write back on silence, which a metric's own ingestion delay or an instance in another project gives)."""
-    return {db: values for db, values in sorted(facts.sql_up_values(window).items())
-            if values and values[-1] < 1 and 2 * sum(v < 1 for v in values) > len(values)}
+def _down_through(facts: Facts, window: Window) -> dict[str, str]:
+    """The instances down through the failing minutes of `window`, and how: database/up under 1 in more than half
+    the minutes with a point and in the newest of them (an outage still on), or under 1 in every minute that
+    failed (`_failing_minutes`: an outage that ended, or flapped, explains each failure, and the clean minutes
+    since it came back are no failure an undo could end). Only a point read counts: a series that stopped is
+    unknown, not down (`Facts.sql_down` reads it as not up, which holds a `healthy`; here it would hold a write
+    back on silence, which a metric's own ingestion delay or an instance in another project gives). A minute is
+    laid beside a minute by its end: collection reads request_count and database/up with one interval end and a
+    60 s alignment period. That Monitoring ends every aligned point on that interval end's minute grid is
+    UNCONFIRMED here; where the ends differ, no failing minute is covered and the first reading alone holds."""
+    failing = _failing_minutes(facts, window)
+    down: dict[str, str] = {}
+    for db, minutes in sorted(facts.sql_up_minutes(window).items()):
+        values = [minutes[at] for at in sorted(minutes)]
+        under = sum(v < 1 for v in values)
+        if values and values[-1] < 1 and 2 * under > len(values):
+            down[db] = (f"under 1 in {under} of {len(values)} minutes, the newest {values[-1]:g}: under 1 in most "
+                        "minutes judged, the newest among them")
+        elif failing and all(minutes.get(at, 1.0) < 1 for at in failing):
+            down[db] = (f"under 1 in each of the {len(failing)} minutes that failed, {under} of {len(values)} "
+                        "minutes read: every failing minute a minute it was down")
+    return down
+
+
+def _failing_minutes(facts: Facts, window: Window) -> list[datetime]:
+    """The minute ends of `window` whose requests failed: a 5xx or 429 share over `healthy_error_ratio`, or a p99
+    at or over the hang bar."""
+    s = facts.s
+    hung = {at for at, p99 in facts.p99_by_minute(window) if p99 >= s.hang_latency_seconds}
+    return sorted({at for at, total, bad in facts.per_minute_where(window, refused_series)
+                   if total and bad / total > s.healthy_error_ratio} | hung)
+
+
+def _refused_through(facts: Facts, window: Window) -> bool:
+    """Whether a refusal not of the revision's own (`_OWN_REFUSALS`) is logged within a minute of every minute of
+    `window` that failed: a log line's timestamp and its request's minute in request_count differ by the
+    request's latency and the minute's bounds."""
+    failing = _failing_minutes(facts, window)
+    said = [line.timestamp for kind, lines in facts.db_refusals.items() if kind not in _OWN_REFUSALS for line in lines]
+    return bool(failing) and all(any(at - _NEAR * 2 < ts <= at + _NEAR for ts in said) for at in failing)
 
 
 def _database_diagnosed(facts: Facts, window: Window, diagnosis: Diagnosis, frm: str, to: str) -> str:
     """The minutes diagnosed as the database, on evidence read (not a database/up series that stopped there:
-    `Facts.sql_trailing`), not on an outage read that does not cover them (down in a minute or two, or up again
-    since: `_down_through`; the diagnosis then says the outage explains its own minutes only), on no refusal of
-    the revision's own, and on an instance both revisions may use."""
+    `Facts.sql_trailing`), on no refusal of the revision's own, and on an instance both revisions may use. Beside an
+    outage read that does not cover them (a blip among minutes it was up in: `_down_through`; the diagnosis then
+    says the outage explains its own minutes only), only on a shared refusal logged in each failing minute
+    (`_refused_through`): the instance's sign and the refusal are judged apart, and a replica's restart of a
+    minute does not end "too many clients" on the primary."""
     if diagnosis.signature is not Signature.DATABASE_UNREACHABLE or facts.sql_trailing(window)[0]:
         return ""
-    if any(min(values) < 1 for values in facts.sql_up_values(window).values() if values):
-        return ""   # an outage read: `_instance_down` judged whether it covers the minutes
+    if any(min(values) < 1 for values in facts.sql_up_values(window).values() if values) and not _refused_through(
+            facts, window):
+        return ""   # an outage read that does not cover the minutes (`_instance_down`), and no refusal that does
     refused = set(facts.db_refusals)
     if refused and refused <= _OWN_REFUSALS:
         return ""
@@ -100,17 +140,36 @@ def _connector_full(facts: Facts, record: ActionRecord, diagnosis: Diagnosis, fr
     if was_full and same:
         return ("what fails since is a cause both revisions share: the connector both route through, at its limit "
                 f"before the rollback too ({len(limit.at_limit)} of {limit.read} minutes in {before})")
-    full_then = ("not read before it" if limit is None or not limit.read else
-                 f"at its limit in {len(limit.at_limit)} of {limit.read} minutes in {before}")
-    return (f"what fails since is the connector {to or 'the revision rolled back to'} routes through, full since the "
-            f"rollback moved the traffic onto it ({full_then}"
-            + ("" if same else f"; {frm or 'the revision rolled back from'} routes through another") + ")")
+    other = "" if same else f"; {frm or 'the revision rolled back from'} routes through another"
+    at = f"what fails since is the connector {to or 'the revision rolled back to'} routes through"
+    if limit is None or not limit.read:
+        return (f"{at}, full since the rollback; whether it was full before it is unknown: its load was not read in "
+                f"{before}{other}")
+    return (f"{at}, full since the rollback moved the traffic onto it (at its limit in {len(limit.at_limit)} of "
+            f"{limit.read} minutes in {before}{other})")
 
 
 def _both_use(facts: Facts, db: str, frm: str, to: str) -> bool:
     """Whether instance `db` (PROJECT:INSTANCE) is one both revisions use: named in each one's template, or a
     revision whose template names no instance (read or not: it may reach one by its address)."""
     return all(not names or db in names for names in (_instances(facts, frm), _instances(facts, to)))
+
+
+def _use_words(facts: Facts, db: str, frm: str, to: str) -> str:
+    """How each revision is known to use instance `db`: named in its template, or a template that names none (or
+    none read, or a name not parsed), which may reach it by its address: said as read, never "both use"."""
+    def said(name: str) -> str:
+        label = name or "a revision unnamed"
+        revision = _revision(facts, name)
+        if revision is None:
+            return f"{label}'s template not read"
+        if db in _instances(facts, name):
+            return f"named by {label}"
+        if revision.cloudsql_instances:
+            return f"{label} names {', '.join(revision.cloudsql_instances)}, not parsed as an instance"
+        return f"{label} names none"
+    words = [said(to), said(frm)]
+    return "which both templates name" if all(w.startswith("named by") for w in words) else "; ".join(words)
 
 
 def _instances(facts: Facts, revision: str) -> frozenset[str]:

@@ -136,15 +136,63 @@ def stale_password(now: float) -> Evidence:
     return own_failure(now, text=PASSWORD).sql_up(-200, now, 1)
 
 
-def ten_percent_before(now: float, p99_since: float) -> Evidence:
+def ten_percent_before(now: float, p99_since: float, *, served_alone_at: float | None = None) -> Evidence:
     """backend-00001-abc kept 10 % beside a deploy (4 requests a minute at 100 ms); the deploy's 90 % answered at
     1.5 s p99, clean until -15, then half 500s. Since the rollback backend-00001-abc carries all 40 a minute,
-    every one clean, at `p99_since`."""
-    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -90)
+    every one clean, at `p99_since`. `served_alone_at`: the deploy came at -20, and before it backend-00001-abc
+    carried all 40 a minute at that p99 (else the deploy served from -60, before the first minute read)."""
+    deploy = -90 if served_alone_at is None else -20
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, deploy)
     e.traffic(**{OLD.replace("-", "_"): 100})
-    e.requests(OLD, -60, -5, 4).latency(OLD, -60, -5, 0.1)
-    e.requests(NEW, -60, -5, 36).latency(NEW, -60, -5, 1.5).requests(NEW, -15, -5, 36, "500")
+    if served_alone_at is not None:
+        e.requests(OLD, -60, deploy, 40).latency(OLD, -60, deploy, served_alone_at)
+    shared_from = max(deploy, -60)
+    e.requests(OLD, shared_from, -5, 4).latency(OLD, shared_from, -5, 0.1)
+    e.requests(NEW, shared_from, -5, 36).latency(NEW, shared_from, -5, 1.5).requests(NEW, -15, -5, 36, "500")
     return e.requests(OLD, -5, now, 40).latency(OLD, -5, now, p99_since)
+
+
+def degrading_deploy(now: float, p99_since: float, *, degraded: bool = True) -> Evidence:
+    """As `ten_percent_before`, but the deploy's 90 % degraded from -25 (`degraded`): 20 s p99 (under the 25 s hang
+    bar), no 5xx, for ten minutes before its half 500s."""
+    e = ten_percent_before(now, p99_since)
+    return e.latency(NEW, -25, -5, 20.0) if degraded else e
+
+
+def outage(now: float, down: list[tuple[float, float]], new_sql: tuple[str, ...] = (SQL,)) -> Evidence:
+    """The KeyError deploy rolled back at -5; main-db (both templates, unless `new_sql` says) up except in `down`:
+    the revision rolled back to fails every one of its 40 requests a minute with Connection refused in exactly the
+    down minutes, clean in the others."""
+    e = Evidence(now=now).revision(OLD, -180, sql=(SQL,)).revision(NEW, -20, sql=new_sql)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -60, -20, 40).latency(OLD, -60, -20, 0.15)
+    e.requests(NEW, -20, -5, 20).requests(NEW, -20, -5, 25, "500").latency(NEW, -20, -5, 0.12)
+    e.log(-10, "KeyError: 'currency'", NEW, count=5)
+    e.sql_up(-200, now, 1).latency(OLD, -5, now, 0.2)
+    down_minutes = {m for a, b in down for m in range(int(a) + 1, int(b) + 1)}
+    for m in range(-4, int(now) + 1):
+        if m in down_minutes:
+            e.sql_up(m - 1, m, 0).requests(OLD, m - 1, m, 40, "500").log(m - 1, REFUSED, OLD, count=3)
+        else:
+            e.requests(OLD, m - 1, m, 40)
+    return e
+
+
+def blipped(db: str) -> Evidence:
+    """Both templates name main-db and a reporting replica, "too many clients" every minute since the rollback; `db`
+    restarted for one minute (+8), the other up throughout."""
+    e = own_failure(11, old_sql=(SQL, REPLICA), new_sql=(SQL, REPLICA), text=TOO_MANY)
+    other = REPLICA if db == SQL else SQL
+    return e.sql_up(-200, 11, 1, db=other).sql_up(-200, 7, 1, db=db).sql_up(7, 8, 0, db=db).sql_up(8, 11, 1, db=db)
+
+
+def unread_connector(now: float) -> Evidence:
+    """The connector full only since the rollback, its metrics read only from -5 on."""
+    e = connector_full(now, before=False)
+    for series in e.conn_series.values():
+        for m in [m for m in series if m <= -5]:
+            del series[m]
+    return e
 
 
 WORLDS = [
@@ -193,9 +241,33 @@ WORLDS = [
     ("half a fix at 12 s", ROLLBACK, half_fixed(11, 12.0), U, E, "much slower than it served"),
     ("half a fix read at +6: waits", ROLLBACK, half_fixed(6, 22.0), U, W, ""),
     ("the control: 300 ms since, 150 ms before the deploy", ROLLBACK, half_fixed(11, 0.3), H, V, ""),
-    ("a revision kept at 10 % (100 ms) carrying all the load since at the 1.5 s the service answered it at: verified",
-     ROLLBACK, ten_percent_before(11, 1.5), H, V, "healthy"),
-    ("the same at 12 s: half a fix", ROLLBACK, ten_percent_before(11, 12.0), U, E, "much slower"),
+    ("a revision kept at 10 % (100 ms) carrying all the load since at the 1.5 s it served alone before the deploy: "
+     "verified", ROLLBACK, ten_percent_before(11, 1.5, served_alone_at=1.5), H, V, "healthy"),
+    ("the same at 12 s: half a fix", ROLLBACK, ten_percent_before(11, 12.0, served_alone_at=1.5), U, E,
+     "much slower"),
+    ("a revision kept at 10 % (100 ms) at 1.5 s since, no minute read without the deploy: no bar, not verified",
+     ROLLBACK, ten_percent_before(11, 1.5), U, E, "cannot be told, not verified on latency"),
+    ("the same at 12 s", ROLLBACK, ten_percent_before(11, 12.0), U, E, "much slower"),
+    ("20 s every minute since, the deploy degraded to 20 s p99 with no 5xx before it failed: not verified",
+     ROLLBACK, degrading_deploy(11, 20.0), U, E, "no clean minute of the service without backend-00002-xyz"),
+    ("the same at 12 s without the deploy's degraded minutes: not verified", ROLLBACK,
+     degrading_deploy(11, 12.0, degraded=False), U, E, "much slower"),
+    ("main-db (both templates) down -4 to +9, up at +10 and +11; every 500 in a down minute, read at +9: held",
+     ROLLBACK, outage(9, [(-4, 9)]), U, E, "a cause both revisions share"),
+    ("the same read at +11, past the deadline: the outage explains every failing minute, kept", ROLLBACK,
+     outage(11, [(-4, 9)]), U, E, "under 1 in each of the 3 minutes that failed"),
+    ("main-db flapping, down every other minute, the 500s in exactly those: kept", ROLLBACK,
+     outage(11, [(m, m + 1) for m in range(-4, 11, 2)]), U, E, "not undone"),
+    ("main-db down at +9 and +11 only, the 500s in exactly those: kept", ROLLBACK,
+     outage(11, [(8, 9), (10, 11)]), U, E, "not undone"),
+    ("main-db down since -6, only the revision rolled back to names it: said so, not 'which both use'", ROLLBACK,
+     outage(11, [(-6, 11)], new_sql=()), U, E, f"named by {OLD}; {NEW} names none"),
+    ("too many clients on main-db, the replica both name restarted for a minute: the database both share, kept",
+     ROLLBACK, blipped(REPLICA), U, E, "a cause both revisions share: the database"),
+    ("too many clients on main-db, main-db itself restarted for a minute: kept", ROLLBACK, blipped(SQL), U, E,
+     "a cause both revisions share"),
+    ("the connector full since the rollback, its load not read before it: unknown whether it was full then",
+     ROLLBACK, unread_connector(11), U, E, "whether it was full before it is unknown"),
     ("after a 10 s latency alert, p99 4 s: the alert's own bar decides", ROLLBACK.model_copy(
         update={"alert": LATENCY_10S}), half_fixed(11, 4.0), H, V, ""),
     ("request_count refused (PERMISSION_DENIED) at the deadline: escalated, kept", ROLLBACK,
