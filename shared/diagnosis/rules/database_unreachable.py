@@ -1150,7 +1150,7 @@ def _ip_type_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     if found is None:
         return ""
     suspect, previous, changed = found
-    named = {refused_ip_type(e.text) for e in refused[Refusal.NO_IP_OF_TYPE]}
+    named = set(per_text(refused_ip_type, refused[Refusal.NO_IP_OF_TYPE]).values())   # each distinct text once
     old, new = ip_types_asked(previous, suspect)
     if named != {new} or new is None or old is None or old == new:
         return ""
