@@ -35,7 +35,7 @@ from shared.diagnosis.log_signals import (AT_LEAST_ERROR, AT_LEAST_WARNING, SIGN
                                          holds_a_needle, per_text, top_counted)
 from shared.diagnosis.split_lines import has_continuation, joined
 from shared.diagnosis.windows import FAILING_LEAD, Window, clock_on, dated, hms
-from shared.gcp.identifiers import SqlInstance
+from shared.gcp.identifiers import database_ids
 from shared.gcp.run_logs import APP_LOGS
 
 
@@ -1119,13 +1119,7 @@ class Facts:
         revisions' volumes, the config's): the instances database/up is judged on. Several are read
         with one query in the first one's project, which answers for every instance of that project
         and none of another's (collection._sql_up_query)."""
-        named = set()
-        for name in self.b.sql_instances:
-            try:
-                named.add(SqlInstance.parse(name).database_id)
-            except ValueError:
-                continue
-        return frozenset(named)
+        return database_ids(self.b.sql_instances)
 
     def sql_up_values(self, window: Window) -> dict[str, list[float]]:
         """database/up per minute, per database_id of an instance the service uses (any instance

@@ -61,6 +61,18 @@ class SqlInstance:
         return f"{self.project}:{self.instance}"
 
 
+def database_ids(connection_names: Iterable[str]) -> frozenset[str]:
+    """The `database_id` (PROJECT:INSTANCE) of each of `connection_names` that parses as a connection name; a
+    value that does not names no instance and is left out."""
+    named = set()
+    for name in connection_names:
+        try:
+            named.add(SqlInstance.parse(name).database_id)
+        except ValueError:
+            continue
+    return frozenset(named)
+
+
 def names_sql_instance(named: str, connection_name: str) -> bool:
     """Whether `named` (a Cloud SQL alert's target: a connection name, or "project:instance" when the
     alert kept no region) is the instance `connection_name` names. An instance id is unique in its

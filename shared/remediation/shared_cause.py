@@ -27,7 +27,7 @@ from shared.diagnosis.evidence import Revision, short_name
 from shared.diagnosis.facts import Facts, Window, refused_series
 from shared.diagnosis.log_signals import Refusal
 from shared.diagnosis.signatures import Diagnosis, Signature
-from shared.gcp.identifiers import SqlInstance
+from shared.gcp.identifiers import database_ids
 from shared.remediation.headroom import limit_in
 from shared.remediation.records import ActionRecord
 
@@ -174,13 +174,7 @@ def _use_words(facts: Facts, db: str, frm: str, to: str) -> str:
 
 def _instances(facts: Facts, revision: str) -> frozenset[str]:
     """The database_ids a revision's template names (Cloud Run's volumes[].cloud_sql_instance.instances)."""
-    named = set()
-    for name in getattr(_revision(facts, revision), "cloudsql_instances", ()):
-        try:
-            named.add(SqlInstance.parse(name).database_id)
-        except ValueError:
-            continue
-    return frozenset(named)
+    return database_ids(getattr(_revision(facts, revision), "cloudsql_instances", ()))
 
 
 def _same_connector(facts: Facts, frm: str, to: str) -> bool:
