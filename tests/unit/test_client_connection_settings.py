@@ -41,8 +41,13 @@ AUTH_METHOD_TEXTS = {
                                           "No such file or directory\")",
     "node mysql": "Error: ER_NOT_SUPPORTED_AUTH_MODE: Client does not support authentication protocol requested by "
                   "server; consider upgrading MySQL client",
-    "go-sql-driver/mysql's logger": "[mysql] 2026/12/07 11:49:02 connector.go:95: could not use requested auth plugin "
-                                    "'caching_sha2_password': this authentication plugin is not supported",
+    # go-sql-driver/mysql's ErrUnknownPlugin as Connect returns it, after its retry with the default plugin
+    "go-sql-driver/mysql's error, logged by the application": "2026/12/07 11:49:02 mysql ping: this authentication "
+                                                              "plugin is not supported",
+    "go-sql-driver/mysql's error in JSON": '{"level":"error","msg":"open database","error":"this authentication '
+                                           'plugin is not supported"}',
+    "go-sql-driver/mysql's error through GORM": "[error] failed to initialize database, got error this "
+                                                "authentication plugin is not supported",
 }
 
 CERTIFICATE_TEXTS = {
@@ -61,6 +66,12 @@ NOT_REFUSALS = {
     "a plugin word in a log": "loaded authentication plugin settings from /etc/app/auth.yaml",
     # go-sql-driver's error words reached by another library: only its logger's line is the database's
     "an SMTP relay's plugin": "smtp: this authentication plugin is not supported by the relay",
+    # go-sql-driver's logger line: it retries with its default plugin next (connector.go, Connect), which may connect
+    **{f"go-sql-driver/mysql's logger line before its retry ({plugin})":
+       "[mysql] 2026/12/07 11:49:02 connector.go:95: could not use requested auth plugin "
+       f"'{plugin}': this authentication plugin is not supported"
+       for plugin in ("caching_sha2_password", "authentication_ldap_sasl_client", "mysql_clear_password")},
+    "an SMTP client's error alone": "smtp send: this authentication plugin is not supported",
     "pgjdbc's number of another method": "PSQLException: The authentication type 12 is not supported",
 }
 
