@@ -59,7 +59,7 @@ from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramRe
                                        MetricQuery, MetricResult, Revision, SecretRef, Service, StartupRead,
                                        TargetConnectorRead, TargetSecretRead, short_name)
 from shared.diagnosis.facts import (CONNECTIONS_READ, FAILED_SEVERITIES, FAILURE_READ_GAP, INGEST_LAG,
-                                   TARGET_LOAD_MINUTES, Facts, promotion_reach, whole_until)
+                                   TARGET_LOAD_MINUTES, Facts, finite, promotion_reach, whole_until)
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, failure_lines_filter,
                                          request_log_filter, target_startup_filter)
@@ -557,7 +557,7 @@ def startup_candidates(service: Service, revisions: Sequence[Revision], logs: Lo
         return ()
     older = rollback_candidates(service, revisions, incident_started_at, settings, promoted=promoted)
     if requests is not None:
-        served = {s.resource_labels.get("revision_name") for s in requests.series if any(s.values)}
+        served = {s.resource_labels.get("revision_name") for s in requests.series if any(finite(v) and v for v in s.values)}
         older = [r for r in older if r.short_name in served]
     return tuple(r.short_name for r in older[:STARTUP_CANDIDATES])
 

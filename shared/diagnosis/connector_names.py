@@ -132,7 +132,13 @@ def parents(connector: str, behind: Sequence[str], most: int) -> tuple[tuple[str
     """The projects/P/locations/L to list for `connector` (projects/P/locations/L/connectors/C), its own
     first, then each other project of a managed service in `behind` (services in its region, which use it:
     a Shared VPC host's connector serves its service projects' services, Cloud Run docs, "Connect to a
-    Shared VPC network"), at most `most`; and those past that bound, not listed."""
+    Shared VPC network"), at most `most`; and those past that bound, not listed.
+
+    One project named once by its id and once by its number (the connector by id, a managed service of the host
+    project by number: "{project} can be project id or number", VpcAccess.connector, google/cloud/run/v2/
+    vendor_settings.proto) is listed twice and may use up the bound. Neither the config's names nor the
+    connector's give both forms of one project, so the two are not told apart here (UNCONFIRMED whether a
+    config names a project by number in practice); a project past the bound is said unread, never guessed."""
     location = connector.split("/connectors/")[0]
     region = location.split("/")[3]
     found = [location]

@@ -29,7 +29,7 @@ from shared.diagnosis.connector_news import ConnectorNews, news_of
 from shared.diagnosis.database_errors import (bare_link_lines, closed_count, lines_but, never_left_by_kind,
                                              refusals_by_kind, refused_dial_count)
 from shared.diagnosis.evidence import (Connector, Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
-                                       all_logged_by, ascending, at_micros, logged_by, micros)
+                                       all_floats, all_logged_by, ascending, at_micros, logged_by, micros)
 from shared.diagnosis.log_signals import (AT_LEAST_ERROR, AT_LEAST_WARNING, SIGNAL_COMBINATIONS, LogSignal,
                                          classify_all, crash_exit, crash_signal, dials_and_answers, downstream_waits, failure_read_takes,
                                          holds_a_needle, per_text, top_counted)
@@ -51,14 +51,39 @@ PINNED_AT_TIMEOUT = 0.9
 CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4": 1600}
 
 
-def _finite(value: float) -> bool:
-    """Whether a connector point is a number: a percentile of an empty distribution has no value, and whether
-    Monitoring leaves such a minute out or sends it as NaN is UNCONFIRMED (projects.timeSeries.list documents
+def finite(value: float | str | bool) -> bool:
+    """Whether a point is a reading: a percentile of an empty distribution has no value, and whether Monitoring
+    leaves such a minute out or sends it as NaN is UNCONFIRMED (projects.timeSeries.list documents
     TypedValue.doubleValue only as "A 64-bit double-precision floating-point number", which JSON may carry as
-    "NaN"). Under either reading the minute holds no reading: dropped here, once, so that the bars (the
-    connector's minutes) and the words (its peaks) read the same points and a NaN is never a peak nor a
-    "CPU p99 nan%"."""
-    return math.isfinite(value)
+    "NaN" or "Infinity"). Under either reading the minute holds no reading: a NaN or infinite point is a minute
+    not read, never a clean minute (max(0.0, nan) is 0.0), a peak, a count nor "CPU p99 nan%". Every series is
+    read through it once (`Points`): the service's requests, latencies and instances as the connector's points,
+    the database's up and CPU, for diagnosis and verification alike."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _unread(value: float | str | bool) -> bool:
+    """A number with no value (NaN, infinite). A value that is no number at all is kept: it fails where a
+    window holds it, as a malformed point always has."""
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _readings(values: Sequence[float | str | bool]) -> list[int] | None:
+    """The indexes of a series' points that are readings (`finite`), or None when all are. The sum of finite
+    numbers is finite unless it overflows, so a series of readings alone is let through by one pass in C."""
+    try:
+        if math.isfinite(sum(values)):
+            return None
+    except TypeError:            # Monitoring's int64 values as strings: read point by point
+        pass
+    kept = [i for i, v in enumerate(values) if not _unread(v)]
+    return None if len(kept) == len(values) else kept
 
 
 def ceiling_mbps(connector: Connector | None) -> float | None:
@@ -226,6 +251,11 @@ class Points:
         # for a day of minutes); of a plain tuple, the tuple itself.
         self.ends = series.end_us[:]
         self.values = series.values
+        kept = _readings(self.values)
+        if kept is not None:     # a NaN or infinite point is a minute not read (`finite`), left out once here
+            self.ends = tuple(self.ends[i] for i in kept)
+            values = tuple(self.values[i] for i in kept)
+            self.values = Floats(values) if all_floats(values) else values
         self.floats = type(self.values) is Floats
         self._labels: dict[str, str] = {}
 
@@ -1033,8 +1063,8 @@ class Facts:
     # --- VPC connector ----------------------------------------------------------------------
 
     def connector_values(self, result: MetricResult | None, window: Window) -> list[float]:
-        """The connector series' points in `window`, the finite ones only (`_finite`)."""
-        return [v for s in self.points(result) for v in s.values_in(window) if _finite(v)]
+        """The connector series' points in `window` (the readings only: `finite`, through `Points`)."""
+        return [v for s in self.points(result) for v in s.values_in(window)]
 
     def connector_cpu(self, window: Window) -> list[float]:
         """Connector CPU utilisation p99 per minute, as a fraction. A percentile interpolated inside
@@ -1058,8 +1088,7 @@ class Facts:
         out: dict[int, float] = {}
         for series in self.points(result):
             for at, value in zip(*series.columns_in(window)):
-                if _finite(value):
-                    out[at] = max(out.get(at, value), value)
+                out[at] = max(out.get(at, value), value)
         return out
 
     def connector_bytes_by_minute(self, window: Window) -> dict[int, float]:

@@ -32,11 +32,12 @@ _SWITCH_NAME = re.compile(r"(?:^|_)(PRIVATE_?IP|PUBLIC_?IP|PSC)$", re.IGNORECASE
 _CHOICE = re.compile(r"^(?:(?:iptypes\.)?(?:public|primary|private|psc)(?:\s*,\s*|$))+$"
                      r"|^(?:true|false|yes|no|on|off|1|0)?$", re.IGNORECASE)
 _TRUE = frozenset({"true", "yes", "on", "1"})
-# The same choice inside a value: the Auth Proxy's flags in a command line kept in the env, a connection string's
-# `ipTypes=` (the Java connector's property) or `ip_type=`, or a connector's options as JSON ({"ip_type": "private"},
-# the Python connector's keyword argument).
-_IP_PARAM = re.compile(r"(--private-ip|--psc|--auto-ip)\b|(?:^|[\s?&;{,])\"?(iptypes|ip_type|ip_types)\"?\s*[=:]\s*"
-                       r"\"?([^\s&;\",}]*)", re.IGNORECASE)
+# The same choice inside a value: the Auth Proxy's flags in a command line kept in the env (v2's `--private-ip`,
+# `--psc`, `--auto-ip`; v1's `-ip_address_types=PRIVATE`, which Go's flag package also takes with two dashes), a
+# connection string's `ipTypes=` (the Java connector's property) or `ip_type=`, or a connector's options as JSON
+# ({"ip_type": "private"}, the Python connector's keyword argument).
+_IP_PARAM = re.compile(r"(--private-ip|--psc|--auto-ip)\b|(?:^|[\s?&;{,])\"?-{0,2}(iptypes|ip_type|ip_types|"
+                       r"ip_address_types)\"?\s*[=:]\s*\"?([^\s&;\",}]*)", re.IGNORECASE)
 _FLAG_TYPE = {"--private-ip": PRIVATE, "--psc": PSC}
 _SWITCH_TYPE = {"privateip": PRIVATE, "publicip": PUBLIC, "psc": PSC}
 
@@ -77,31 +78,78 @@ def _type_of(where: str, value: str) -> str | None:
         if len(types) == 1 else None
 
 
-# The Auth Proxy's command line kept in the env: a flag and an instance connection name (PROJECT:REGION:INSTANCE).
-# Without --private-ip, --psc or --auto-ip it dials the public IP ("Cloud SQL Auth Proxy" docs, "--private-ip").
-_PROXY_LINE = re.compile(r"(?:^|\s)--[a-z]|(?:^|\s)[a-z][\w.-]*(?::[\w.-]+){2}(?:\?|\s|$)", re.IGNORECASE)
+# The Auth Proxy's command line kept in the env, told by the proxy's own words, never by how many options a value
+# holds (GUNICORN_CMD_ARGS, NODE_OPTIONS and JAVA_TOOL_OPTIONS hold several `--` options of other programs):
+# - v2 (GoogleCloudPlatform/cloud-sql-proxy README and cmd/root.go; Cloud SQL docs "Cloud SQL Auth Proxy"): the
+#   binary `cloud-sql-proxy`, or instance connection names (PROJECT:REGION:INSTANCE) as positional arguments beside
+#   only the v2 flags below. Without --private-ip, --psc or --auto-ip it dials the public IP ("--private-ip ...
+#   Connect to the private ip address for all instances"). A connection name's own query parameters
+#   (`p:r:i?private-ip=true`, cmd/root.go) may choose another type: not read, so such a line says none.
+# - v1 (cloudsql-proxy v1 README, cmd/cloud_sql_proxy): the binary `cloud_sql_proxy` or its `-instances=` flag. Its
+#   `-ip_address_types` defaults to "PUBLIC,PRIVATE", a preference list that names no one type, so a v1 line
+#   without that flag says none.
+_V2_FLAGS = frozenset({
+    "address", "port", "auto-iam-authn", "credentials-file", "json-credentials", "gcloud-auth", "token", "login-token",
+    "impersonate-service-account", "max-connections", "max-sigterm-delay", "min-sigterm-delay", "unix-socket",
+    "unix-socket-path", "private-ip", "psc", "auto-ip", "structured-logs", "health-check", "http-address",
+    "http-port", "admin-port", "prometheus", "prometheus-namespace", "quiet", "debug-logs", "debug", "lazy-refresh",
+    "run-connection-test", "sqladmin-api-endpoint", "quota-project", "telemetry-project", "telemetry-prefix",
+    "telemetry-sample-rate", "disable-metrics", "disable-traces", "exit-zero-on-sigterm", "fuse", "fuse-tmp-dir",
+    "user-agent", "universe-domain", "config-file"})
+_V2_BINARY = re.compile(r"(?:^|[\s/])cloud-sql-proxy(?:\s|$)")
+_V1_LINE = re.compile(r"(?:^|[\s/])cloud_sql_proxy(?:\s|$)|(?:^|\s)--?instances=")
+_CONNECTION_NAME = re.compile(r"^[a-z][\w.-]*(?::[\w.-]+){2}(\?\S*)?$", re.IGNORECASE)
+
+
+def _proxy_line_public(value: str) -> bool:
+    """Whether `value` is the Auth Proxy v2's command line that asks for the public IP by its default: told by its
+    binary or by connection names beside its own flags alone, with no type chosen (`_IP_PARAM`) nor per instance."""
+    if _V1_LINE.search(value) or _IP_PARAM.search(value):
+        return False
+    words = value.split()
+    names = [_CONNECTION_NAME.match(word) for word in words]
+    if any(name and name.group(1) for name in names):
+        return False
+    flags = {word[2:].split("=")[0].lower() for word in words if word.startswith("--")}
+    return bool(_V2_BINARY.search(value)) or (any(names) and bool(flags) and flags <= _V2_FLAGS)
 
 
 def _asked(revision: Revision, absent_is_public: bool) -> str | None:
     """The one IP type `revision`'s connector asks for by its plain env; None when unknown: its env not read, a
     secret read that may hold the choice (a DSN, a config: secret_refs.secrets_that_may_name_hosts, never read),
     settings that disagree, or no choice held (the code's own, or a default the application sets) unless the
-    env holds the Auth Proxy's command line or `absent_is_public`."""
+    env holds the Auth Proxy v2's command line (`_proxy_line_public`) or `absent_is_public`."""
     if not revision.plain_env or secrets_that_may_name_hosts(revision):
         return None
     held = _settings(revision.plain_env)
     if not held:
-        proxy = any(len(_PROXY_LINE.findall(value)) >= 2 for _, value in revision.plain_env)
+        proxy = any(_proxy_line_public(value) for _, value in revision.plain_env)
         return PUBLIC if proxy or absent_is_public else None
     types = {_type_of(where, value) for where, value in held.items()}
     return types.pop() if len(types) == 1 else None
 
 
+def _private_switch_alone(revision: Revision) -> bool:
+    """Whether the one IP-type choice `revision`'s plain env holds is a boolean switch for the private IP, set on
+    (PRIVATE_IP=true as Google's samples read it, USE_PRIVATE_IP, DB_USE_PRIVATE_IP, private_ip: `_SWITCH_NAME`)."""
+    held = _settings(revision.plain_env) if revision.plain_env else {}
+    if len(held) != 1:
+        return False
+    (where, value), = held.items()
+    key = setting_name(where)
+    return where == f"plain env {key}" and _type_of(where, value) == PRIVATE and not _TYPE_NAME.search(key)
+
+
 def ip_types_asked(before: Revision, after: Revision) -> tuple[str | None, str | None]:
     """The IP type each of two revisions asks for (`_asked`). A revision before that holds no choice while the one
-    after sets PRIVATE_IP alone asks for PUBLIC: Google's samples read that variable's absence so."""
-    samples_switch = bool(after.plain_env) and set(_settings(after.plain_env)) == {"plain env PRIVATE_IP"}
-    return _asked(before, samples_switch), _asked(after, False)
+    after turns a private-IP switch on, and holds no other choice, asks for the connector's own default: a switch's
+    off position is not telling the connector PRIVATE, and every connector's default is public first (Go, Python,
+    Node.js connectors and the Auth Proxy v2: PUBLIC; the Java connector and the Auth Proxy v1: "PUBLIC,PRIVATE",
+    public first), never the PRIVATE alone the refusal names. Google's samples read PRIVATE_IP's absence so
+    (connect_connector.py, above). A revision after that holds the switch beside another choice (DB_IP_TYPE too), or
+    a switch whose off words the application may read either way, does not settle which setting its code reads:
+    the revision before stays unknown and competes."""
+    return _asked(before, _private_switch_alone(after)), _asked(after, False)
 
 
 # The type a refusal says the instance lacks: the Go connector's and the Auth Proxy's 'does not have IP of type

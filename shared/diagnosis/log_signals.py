@@ -1621,9 +1621,12 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # "Authentication plugin '%s' cannot be loaded: %s" (MySQL Client Error Message Reference), the server's 1251
     # ER_NOT_SUPPORTED_AUTH_MODE "Client does not support authentication protocol requested by server; consider
     # upgrading MySQL client" (MySQL Server Error Message Reference; node mysql's ER_NOT_SUPPORTED_AUTH_MODE), and
-    # go-sql-driver/mysql's ErrUnknownPlugin "this authentication plugin is not supported" (errors.go) in the line
-    # its logger writes when the server asks for a plugin it lacks ("could not use requested auth plugin '"+plugin+
-    # "': ", err.Error(); connector.go, Connect): the error's words alone are any library's (an SMTP relay's).
+    # go-sql-driver/mysql's ErrUnknownPlugin "this authentication plugin is not supported" (errors.go) as Connect
+    # returns it, the error's own words ending the message in a line that names the database (an SMTP relay's
+    # "...not supported by the relay" is another library's). Its logger's line is no refusal: connector.go
+    # (Connect) logs "could not use requested auth plugin '"+plugin+"': "+err.Error() and then retries with
+    # defaultAuthPlugin (`plugin = defaultAuthPlugin; authResp, err = mc.auth(authData, plugin)`), which may connect;
+    # only the error returned after that retry (ErrUnknownPlugin again, from handleAuthResult's auth switch) is.
     DbErrorText("libpq (SCRAM before libpq 10)",
                 r"SCRAM authentication requires libpq version 10 or above|authentication method 10 not supported",
                 "psycopg2.OperationalError: SCRAM authentication requires libpq version 10 or above",
@@ -1638,15 +1641,16 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "(doAuthentication, the default case); UNCONFIRMED in a Cloud SQL thread", Refusal.AUTH_METHOD),
     DbErrorText("MySQL client (authentication plugin missing)",
                 r"Authentication plugin '[^'\n]+' cannot be loaded|Client does not support authentication protocol "
-                r"requested by server|could not use requested auth plugin '[^'\n]{1,64}'\W{1,2}"
-                r"this authentication plugin is not supported",
+                r"requested by server|(?:mysql|database|\bdb\b|\bsql\b|gorm)[^\n]{0,300}?(?<!': )"
+                r"this authentication plugin is not supported(?=\s*(?:$|[\"'),;\]}]))",
                 "MySQLdb.OperationalError: (2059, \"Authentication plugin 'caching_sha2_password' cannot be loaded: "
                 "/usr/lib/x86_64-linux-gnu/mariadb19/plugin/caching_sha2_password.so: cannot open shared object file: "
                 "No such file or directory\")",
                 "MySQL Client Error Message Reference (2059 CR_AUTH_PLUGIN_CANNOT_LOAD); PyMySQL/mysqlclient "
                 "discussion #580 (the same 2059 from MySQLdb); MySQL Server Error Message Reference (1251 "
-                "ER_NOT_SUPPORTED_AUTH_MODE); go-sql-driver/mysql errors.go (ErrUnknownPlugin) in its logger's line "
-                "(connector.go, Connect); UNCONFIRMED in a Cloud SQL thread", Refusal.AUTH_METHOD),
+                "ER_NOT_SUPPORTED_AUTH_MODE); go-sql-driver/mysql errors.go (ErrUnknownPlugin) as connector.go's Connect "
+                "returns it after its retry with the default plugin; UNCONFIRMED in a Cloud SQL thread",
+                Refusal.AUTH_METHOD),
     DbErrorText("Cloud SQL IAM database authentication", r"Cloud SQL IAM (?:service account|user) authentication "
                 r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
                 '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",

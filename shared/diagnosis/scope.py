@@ -29,7 +29,7 @@ from shared.diagnosis.connector_peers import PEER_CLEAN, CleanPeer, clean_peer, 
 from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
                                       micros, short_name)
-from shared.diagnosis.facts import Window
+from shared.diagnosis.facts import Window, finite
 from shared.diagnosis.neighbour_deploys import Neighbour, Outside, named_beside, rise_of
 from shared.diagnosis.moved_off import moved_off, moved_off_held
 from shared.diagnosis.signatures import Diagnosis, Signature
@@ -343,7 +343,7 @@ def _instance_said(database_id: str, results: list[ServiceResult]) -> str:
                 if s.resource_labels.get("database_id") != database_id:
                     continue
                 into.update((at, float(v)) for at, v in zip(s.end_us, s.values)
-                            if at >= since and isinstance(v, (int, float)))
+                            if at >= since and isinstance(v, (int, float)) and finite(v))
     name = f"instance {database_id or '(unnamed)'}"
     if not up and not cpu:
         return f"{name}: no point of its database/up or CPU was read since the incident began"
@@ -384,7 +384,7 @@ def _connector_said(connector: str, results: list[ServiceResult]) -> str:
 
 def _peak(result: MetricResult | None, since_us: int) -> float | None:
     values = [float(v) for s in (result.series if result else ()) for at, v in zip(s.end_us, s.values)
-              if at >= since_us and isinstance(v, (int, float)) and not isinstance(v, bool)]
+              if at >= since_us and isinstance(v, (int, float)) and not isinstance(v, bool) and finite(v)]
     return max(values, default=None)
 
 

@@ -50,8 +50,8 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, Revision, Service
 from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import health_bar
-from shared.diagnosis.connector_names import (LIST_PERMISSION, MAX_LISTED, MAX_LOOKED_UP, MAX_PAGES, NOT_MANAGED, Listed,
-                                              Naming, listed, may_use, names_connector, uses, whole)
+from shared.diagnosis.connector_names import (MAX_LISTED, MAX_LOOKED_UP, MAX_PAGES, NOT_MANAGED, Naming, listed,
+                                              may_use, names_connector, uses, whole)
 from shared.diagnosis.connector_names import parents as projects_to_list
 from shared.remediation.judging import Health, HealthKind, after_write, settled
 from shared.remediation.records import ActionRecord

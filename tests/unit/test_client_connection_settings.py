@@ -16,7 +16,7 @@ import pytest
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import Revision, SecretRef
-from shared.diagnosis.ip_type_settings import ip_type_changed, refused_ip_type
+from shared.diagnosis.ip_type_settings import ip_type_changed, ip_types_asked, refused_ip_type
 from shared.diagnosis.log_signals import Refusal, refusal_of
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.tls_settings import verifies_server
@@ -41,8 +41,13 @@ AUTH_METHOD_TEXTS = {
                                           "No such file or directory\")",
     "node mysql": "Error: ER_NOT_SUPPORTED_AUTH_MODE: Client does not support authentication protocol requested by "
                   "server; consider upgrading MySQL client",
-    "go-sql-driver/mysql's logger": "[mysql] 2026/12/07 11:49:02 connector.go:95: could not use requested auth plugin "
-                                    "'caching_sha2_password': this authentication plugin is not supported",
+    # go-sql-driver/mysql's ErrUnknownPlugin as Connect returns it, after its retry with the default plugin
+    "go-sql-driver/mysql's error, logged by the application": "2026/12/07 11:49:02 mysql ping: this authentication "
+                                                              "plugin is not supported",
+    "go-sql-driver/mysql's error in JSON": '{"level":"error","msg":"open database","error":"this authentication '
+                                           'plugin is not supported"}',
+    "go-sql-driver/mysql's error through GORM": "[error] failed to initialize database, got error this "
+                                                "authentication plugin is not supported",
 }
 
 CERTIFICATE_TEXTS = {
@@ -61,6 +66,12 @@ NOT_REFUSALS = {
     "a plugin word in a log": "loaded authentication plugin settings from /etc/app/auth.yaml",
     # go-sql-driver's error words reached by another library: only its logger's line is the database's
     "an SMTP relay's plugin": "smtp: this authentication plugin is not supported by the relay",
+    # go-sql-driver's logger line: it retries with its default plugin next (connector.go, Connect), which may connect
+    **{f"go-sql-driver/mysql's logger line before its retry ({plugin})":
+       "[mysql] 2026/12/07 11:49:02 connector.go:95: could not use requested auth plugin "
+       f"'{plugin}': this authentication plugin is not supported"
+       for plugin in ("caching_sha2_password", "authentication_ldap_sasl_client", "mysql_clear_password")},
+    "an SMTP client's error alone": "smtp send: this authentication plugin is not supported",
     "pgjdbc's number of another method": "PSQLException: The authentication type 12 is not supported",
 }
 
@@ -136,6 +147,14 @@ ROLLED_BACK = {
     "PGSSLMODE to verify-ca": ((("PGSSLMODE", "require"),), (("PGSSLMODE", "verify-ca"),), CA_REFUSED),
     "MySQL ssl-mode in a URL": ((("DATABASE_URL", "mysql://u@10.40.0.3/orders?ssl-mode=REQUIRED"),),
                                 (("DATABASE_URL", "mysql://u@10.40.0.3/orders?ssl-mode=VERIFY_CA"),), MYSQL_CA),
+    "the Auth Proxy v2 told by its binary": ((("PROXY_CMD", "/cloud-sql-proxy --structured-logs p:r:i"),),
+                                             (("PROXY_CMD", "/cloud-sql-proxy --private-ip p:r:i"),), NO_IP),
+    "the Auth Proxy v1's -ip_address_types": ((("PROXY_CMD", "/cloud_sql_proxy -ip_address_types=PUBLIC"),),
+                                              (("PROXY_CMD", "/cloud_sql_proxy -ip_address_types=PRIVATE"),), NO_IP),
+    # A boolean private-IP switch, whatever its name: its off position is the connector's default, public first.
+    "USE_PRIVATE_IP added": ((HOST,), (HOST, ("USE_PRIVATE_IP", "true")), NO_IP),
+    "private_ip in lower case added": ((HOST,), (HOST, ("private_ip", "1")), NO_IP),
+    "DB_USE_PRIVATE_IP added": ((HOST,), (HOST, ("DB_USE_PRIVATE_IP", "yes")), NO_IP),
 }
 COMPETING = {
     "the same IP type on both": ((("DB_IP_TYPE", "PRIVATE"),), (("DB_IP_TYPE", "PRIVATE"),), NO_IP),
@@ -156,6 +175,28 @@ COMPETING = {
     "a preference list that names no one type": ((("DB_IP_TYPE", "PUBLIC"),), (("DB_IP_TYPE", "PUBLIC,PRIVATE"),),
                                                  NO_PREFERRED),
     "no choice held before": ((HOST,), (HOST, ("DB_IP_TYPE", "PRIVATE")), NO_IP),
+    # Another program's options are no Auth Proxy command line, however many `--` options they hold.
+    **{f"no choice held before, beside {name}": ((HOST, other), (HOST, other, ("DB_IP_TYPE", "PRIVATE")), NO_IP)
+       for name, other in {"GUNICORN_CMD_ARGS": ("GUNICORN_CMD_ARGS", "--workers 2 --threads 8 --timeout 0"),
+                           "NODE_OPTIONS": ("NODE_OPTIONS", "--max-old-space-size=1536 --enable-source-maps"),
+                           "JAVA_TOOL_OPTIONS": ("JAVA_TOOL_OPTIONS",
+                                                 "--add-opens=java.base/java.lang=ALL-UNNAMED --enable-preview"),
+                           "APP_ARGS": ("APP_ARGS", "--log-level=info --metrics"),
+                           "a list of connection names": ("CLOUDSQL_INSTANCES",
+                                                          "shop:us-central1:orders shop:us-central1:users"),
+                           "flags of another program and a connection name": ("APP_ARGS",
+                                                                              "--workers 2 --db p:r:i")}.items()},
+    # The Auth Proxy v1's default is "PUBLIC,PRIVATE": no one type.
+    "the Auth Proxy v1 without -ip_address_types before": (
+        (("PROXY_CMD", "/cloud_sql_proxy -instances=p:r:i=tcp:5432"),),
+        (("PROXY_CMD", "/cloud_sql_proxy -instances=p:r:i=tcp:5432 -ip_address_types=PRIVATE"),), NO_IP),
+    # A connection name's own query parameters may choose the type for that instance (Auth Proxy v2).
+    "a connection name's own parameters before": ((("PROXY_ARGS", "--port 5432 p:r:i?private-ip=true"),),
+                                                  (("PROXY_ARGS", "--private-ip --port 5432 p:r:i"),), NO_IP),
+    # A private-IP switch beside another choice: which one the code reads is not settled.
+    "a private-IP switch added beside another choice": ((HOST,), (HOST, ("USE_PRIVATE_IP", "true"),
+                                                                  ("DB_IP_TYPE", "PRIVATE")), NO_IP),
+    "a private-IP switch added off": ((HOST,), (HOST, ("USE_PRIVATE_IP", "false")), NO_IP),
     # Addresses, not a choice of type: a NAT's public IP, the instance's private IP, a PSC endpoint's.
     "NAT_PUBLIC_IP changed": ((("DB_IP_TYPE", "PRIVATE"), ("NAT_PUBLIC_IP", "34.1.2.3")),
                               (("DB_IP_TYPE", "PRIVATE"), ("NAT_PUBLIC_IP", "34.1.2.4")), NO_IP),
@@ -234,6 +275,26 @@ def _rev(*env: tuple[str, str]) -> Revision:
 ])
 def test_ip_type_changed_reads_the_choice_by_name(before, after, changed):
     assert ip_type_changed(_rev(*before), _rev(*after)) == changed
+
+
+@pytest.mark.parametrize("before,after,asked", [
+    # the Auth Proxy v2 by its binary or by its own flags beside a connection name: public by its default
+    ((("CMD", "cloud-sql-proxy p:r:i"),), (("CMD", "cloud-sql-proxy --private-ip p:r:i"),), ("PUBLIC", "PRIVATE")),
+    ((("ARGS", "--port=5432 --structured-logs p:r:i"),), (("ARGS", "--psc p:r:i"),), ("PUBLIC", "PSC")),
+    # another program's options, or the Auth Proxy v1's default list: no one type
+    ((("GUNICORN_CMD_ARGS", "--workers 2 --threads 8 --timeout 0"),), (("DB_IP_TYPE", "PRIVATE"),), (None, "PRIVATE")),
+    ((("ARGS", "--port 5432 --workers 2 p:r:i"),), (("DB_IP_TYPE", "PRIVATE"),), (None, "PRIVATE")),
+    ((("CMD", "cloud_sql_proxy -instances=p:r:i=tcp:5432"),), (("DB_IP_TYPE", "PRIVATE"),), (None, "PRIVATE")),
+    ((("CMD", "cloud_sql_proxy --ip_address_types=PRIVATE"),), (("DB_IP_TYPE", "PUBLIC"),), ("PRIVATE", "PUBLIC")),
+    # a boolean private-IP switch alone, by any name: its absence is the connector's default
+    ((("A", "1"),), (("USE_PRIVATE_IP", "true"),), ("PUBLIC", "PRIVATE")),
+    ((("A", "1"),), (("private_ip", "on"),), ("PUBLIC", "PRIVATE")),
+    ((("A", "1"),), (("PRIVATE_IP", "false"),), (None, None)),
+    ((("A", "1"),), (("USE_PRIVATE_IP", "true"), ("DB_IP_TYPE", "PRIVATE")), (None, "PRIVATE")),
+    ((("A", "1"),), (("DB_PRIVATE_IP", "10.40.0.3"),), (None, None)),
+])
+def test_ip_types_asked_reads_the_proxy_by_its_own_words_and_a_switch_by_its_class(before, after, asked):
+    assert ip_types_asked(_rev(*before), _rev(*after)) == asked
 
 
 def test_a_setting_moved_from_a_secret_into_the_plain_env_is_no_change():

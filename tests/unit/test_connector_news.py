@@ -314,7 +314,7 @@ def test_the_instance_count_doubt_reads_throughput_on_either_byte_counter():
 
 
 # --- a CPU p99 point with no value (NaN) --------------------------------------------------------------------------
-# An empty percentile may come as NaN or its minute be left out (facts._finite: which, UNCONFIRMED). Under both
+# An empty percentile may come as NaN or its minute be left out (facts.finite: which, UNCONFIRMED). Under both
 # readings the diagnosis is the one of the minutes that hold a number: the same words, signs, confidence and plan
 # as with those minutes not read, and never a "nan%".
 

@@ -20,6 +20,7 @@ from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.never_left import only_never_left
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.signatures import Signature
+from shared.remediation import judging
 
 from tests.unit.builders import SQL, Evidence
 from tests.unit.test_connector_news import DIAL
@@ -163,3 +164,34 @@ def test_a_reading_read_again_runs_no_python(reading):
     assert calls > 0   # the first read computes it (the counting can see a call)
     assert again is first
     assert calls_again == 0
+
+
+# A point with no value (NaN, infinite: facts.finite) is a minute not read by every per-minute reading, for
+# diagnosis and verification alike: never a clean minute, a count, a peak nor an instance "up" or "down".
+def _one_unread_minute(value: float) -> Evidence:
+    e = (Evidence().revision(OLD, -300).traffic(**{OLD: 100}).requests(OLD, -30, 0, 40)
+         .requests(OLD, -30, 0, 4, code="500").latency(OLD, -30, 0, 3.0).instances(OLD, -30, 0, 2)
+         .sql_up(-30, 0, 1).sql_cpu(-30, 0, 0.5).sql_connections(-30, 0, 20))
+    for series in (e.req[(OLD, "200")], e.req[(OLD, "500")], e.lat[OLD], e.inst[OLD], e.sql[SQL]):
+        series[max(series)] = value
+    return e
+
+
+READINGS = {
+    "the service's p99": lambda f, w: [v for _, v in f.p99_by_minute(w)],
+    "a revision's p99": lambda f, w: list(f.revision_p99_by_minute(w, OLD).values()),
+    "request counts": lambda f, w: [v for _, total, coded in f.per_minute(w, "500") for v in (total, coded)],
+    "every series' points": lambda f, w: [v for r in (f.b.requests, f.b.latencies, f.b.instances, f.b.sql_up)
+                                          for s in f.points(r) for v in s.values_in(w)],
+    "database up": lambda f, w: [v for vs in f.sql_up_values(w).values() for v in vs],
+    "the verification's own p99 of a revision": lambda f, w: judging._own_p99(f, w, OLD),
+}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")], ids=["NaN", "infinity"])
+@pytest.mark.parametrize("reading", READINGS.values(), ids=READINGS.keys())
+def test_a_point_with_no_value_is_a_minute_not_read(reading, value):
+    facts = Facts(_one_unread_minute(value).bundle(), S)
+    read = reading(facts, facts.incident)
+    assert read and all(facts_module.finite(v) for v in read), read
+    assert 0.0 not in read or reading is READINGS["request counts"], read

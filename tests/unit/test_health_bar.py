@@ -3,6 +3,8 @@ own bar (shared/diagnosis/health_bar.py): clean requests never clear a memory, l
 traffic-drop or tight latency alert."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from shared.config import DiagnosisSettings
@@ -498,3 +500,22 @@ def test_a_ratio_alert_on_any_share_of_5xx_is_judged_at_none(errors, healthy):
     result = _diagnose(_serving(Evidence(), error_per_minute=errors), any_5xx)
     assert (result.signature is Signature.HEALTHY) is healthy, result.summary
     assert health_bar(any_5xx, S).error_ratio == 0
+
+
+# A percentile of an empty distribution has no value: Monitoring may send the minute as NaN (facts.finite,
+# UNCONFIRMED whether it leaves it out instead). Either way the minute holds no reading, never a clean one.
+NO_READING = {"NaN": math.nan, "infinity": math.inf, "minus infinity": -math.inf}
+
+
+@pytest.mark.parametrize("value", NO_READING.values(), ids=NO_READING.keys())
+def test_a_p99_point_with_no_value_is_no_clean_minute_for_a_latency_alert(value):
+    slo = AlertContext(resource_type=RUN, metric_type=LATENCIES, comparison="COMPARISON_GT", threshold=2000)
+    unread = _diagnose(_serving(Evidence(), p99=value), slo)
+    assert unread.signature is not Signature.HEALTHY, unread.summary
+
+
+@pytest.mark.parametrize("value", NO_READING.values(), ids=NO_READING.keys())
+def test_the_slow_minutes_before_a_p99_with_no_value_stay_slow(value):
+    slo = AlertContext(resource_type=RUN, metric_type=LATENCIES, comparison="COMPARISON_GT", threshold=2000)
+    e = _serving(Evidence(), p99=6.0).latency(OLD, -2, 3, value)
+    assert _diagnose(e, slo).signature is not Signature.HEALTHY

@@ -38,6 +38,11 @@ NO_ROLE = 'pq: role "ledger" does not exist'
 NO_DATABASE = 'pq: database "ledger" does not exist'
 OUT_OF_MEMORY = ('psycopg2.OperationalError: connection to server at "10.30.0.5", port 5432 failed: FATAL:  out of '
                  'memory')
+# go-sql-driver/mysql's logger line before its retry with the default plugin (connector.go, Connect), which may
+# connect; and the error Connect returns when the retry fails too (errors.go, ErrUnknownPlugin).
+GO_PLUGIN_FALLBACK = ("[mysql] 2026/12/07 11:49:02 connector.go:95: could not use requested auth plugin "
+                      "'authentication_ldap_sasl_client': this authentication plugin is not supported")
+GO_PLUGIN_REFUSED = "2026/12/07 11:49:02 mysql ping: this authentication plugin is not supported"
 RESTART = ("sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
            "administrator command")
 
@@ -70,9 +75,12 @@ ROWS = [
     ("PostgreSQL: a role not permitted to log in: held", _burst(NO_LOGIN), RATIO, False),
     ("PostgreSQL: a role that does not exist: held", _burst(NO_ROLE), RATIO, False),
     ("PostgreSQL: a database that does not exist: held", _burst(NO_DATABASE), RATIO, False),
+    ("go-sql-driver's error after its retry with the default plugin: held", _burst(GO_PLUGIN_REFUSED), RATIO, False),
     # Controls: healthy on main and now.
     ("too many clients under the burst's load, gone with it: healthy", _burst(TOO_MANY), RATIO, True),
     ("a restart's sessions ended, the database back: healthy", _burst(RESTART), RATIO, True),
+    ("go-sql-driver's logger line before its retry with the default plugin: healthy", _burst(GO_PLUGIN_FALLBACK),
+     RATIO, True),
     ("a server FATAL of a state that passes (out of memory): healthy", _burst(OUT_OF_MEMORY), RATIO, True),
     ("a password refused to a revision that serves no more: the serving one's minutes, healthy",
      _burst(PASSWORD, logged_by=NEW, serving=OLD), RATIO, True),
