@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shared.alerts.query_grouping import MQL_QUERY, promql_syntax, top_level, uncommented_query
+from shared.alerts.query_grouping import MQL_QUERY, mql_short_table, promql_syntax, top_level, uncommented_query
 
 # A selector's braces, with the metric name written before them, if any.
 _SELECTOR = re.compile(r'([A-Za-z_:][\w:]*)?\s*\{([^{}]*)\}')
@@ -54,7 +54,7 @@ _RESOURCE_TYPE = "monitored_resource"
 _REVISION = "cloud_run_revision"
 _NAMING = ("service_name", "location", "project_id")
 # A table of cloud_run_revision, fetched or written short (`MQL_QUERY`).
-_MQL_FETCH = re.compile(r"\bfetch\s+cloud_run_revision\b|(?<![\w.:])cloud_run_revision::")
+_MQL_FETCH = re.compile(r"\bfetch\s+cloud_run_revision\b|" + mql_short_table("cloud_run_revision"))
 _MQL_LABEL = re.compile(r"\bresource\.(service_name|location|project_id)\s*==\s*(?:'([^']*)'|\"([^\"]*)\")")
 
 
@@ -149,7 +149,7 @@ _CALLED = re.compile(r"\s*(?:\(|(?:by|without)\b)", re.IGNORECASE)
 _LABEL_LIST = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)", re.IGNORECASE)
 _INSIDE = re.compile(r"\{([^{}]*)\}|\[([^\[\]]*)\]")
 # The resource type of each table an MQL query reads: after `fetch`, or before `::` in the short form (`MQL_QUERY`).
-_MQL_FETCHED = re.compile(r"\bfetch\s+([A-Za-z_][\w.]*)|(?<![\w.:])([A-Za-z_]\w*)::")
+_MQL_FETCHED = re.compile(r"\bfetch\s+([A-Za-z_][\w.]*)|" + mql_short_table())
 # An info metric (`service_owner_info`, `target_info`): "The Sample value MUST always be 1" (OpenMetrics, "Info"). Joined
 # by `*` (`* on(service_name) group_left(team)`) it copies its labels onto the service's series, value unchanged; added,
 # divided or subtracted it changes the value like any other series. Whatever keeps its 1 may wrap it first: brackets, a
@@ -165,6 +165,7 @@ _TIMES_BEFORE = re.compile(r"\*\s*(?:(?:on|ignoring)\s*\([^()]*\)\s*)?(?:group_(
 _TIMES_AFTER = re.compile(r"\s*\*")
 _SELECTED = re.compile(r"(?:\s*\{[^{}]*\}|\s*\[[^\[\]]*\])*")
 _WRAPPER = re.compile(rf"(?:(?<![\w:]){_KEEPS_ONE}\s*(?:(?:by|without)\s*\([^()]*\)\s*)?)?$", re.IGNORECASE)
+_CALLER = re.compile(r"(?<![\w:])([A-Za-z_]\w*)\s*(?:(?:by|without)\s*\([^()]*\)\s*)?$", re.IGNORECASE)
 _WRAPPER_CLAUSE = re.compile(r"\s*(?:by|without)\s*\([^()]*\)", re.IGNORECASE)
 _ARITHMETIC = re.compile(r"[-+/%^]")
 
@@ -314,8 +315,13 @@ def _enclosing(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def _of_info_alone(value: str, text: str, opening: int, closing: int) -> bool:
-    """Between the brackets, info series only and no arithmetic: a comparison or an argument keeps their 1."""
+    """Between the brackets, info series only and no arithmetic: a comparison or an argument keeps their 1; and the
+    brackets are a call's only when it keeps it too (`_KEEPS_ONE`), however deep: `(count(service_owner_info))` is
+    the count, not the info series."""
     inside = value[opening + 1:closing]
+    called = _CALLER.search(text[:opening])
+    if called and called.group(1).lower() not in _KEYWORDS and not _WRAPPER.search(text[:opening]).group(0):
+        return False
     return not _ARITHMETIC.search(text[opening + 1:closing]) and all(
         name.endswith(_INFO) for name, _, _ in _series(inside) if name)
 

@@ -5,13 +5,13 @@ An undo sends the traffic back to the revision rolled back from, which the diagn
 own (its deploy the cause). It is held only for a cause that EXPLAINS the failures since and that the revision
 rolled back from shares, or one the rollback's own traffic brought on:
 - a Cloud SQL instance down through the minutes judged (`database/up` under 1 in most of them, the newest
-  among them), or down in every minute of them that failed (an outage that ended, or one that flaps, with
-  clean minutes between): `_down_through`, an instance both revisions' templates name
-  (`Revision.cloudsql_instances`). A blip of a minute among failing minutes it was up in explains none of
-  theirs, and the undo goes on as before;
+  among them), or down in every minute of them that failed with a point read (an outage that ended, or one that
+  flaps, with clean minutes between; a minute not read yet is unknown, not up): `_down_through`, an instance both
+  revisions' templates name (`Revision.cloudsql_instances`). A blip of a minute among failing minutes it was up
+  in explains none of theirs, and the undo goes on as before;
 - the minutes diagnosed as the database (`database_unreachable`), not on a stopped database/up series alone
   and not on a refusal of the revision's own (its password, user, database name, host: `_OWN_REFUSALS`); with
-  an outage read that does not cover the failing minutes, only on a shared refusal logged in each of them
+  an outage read that does not cover the failing minutes, only on a shared refusal logged within each of them
   (`_refused_through`): a replica's restart of a minute does not end "too many clients" on the primary;
 - the minutes diagnosed as the connector (`connector_saturation`) and held whatever it shares: the one both
   templates name (`vpc_connector`) full before the rollback too is a shared cause; one that filled only
@@ -24,9 +24,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from shared.diagnosis.evidence import Revision, short_name
-from shared.diagnosis.facts import Facts, Window, refused_series
+from shared.diagnosis.facts import SQL_INGEST_LAG, Facts, Window, refused_series
 from shared.diagnosis.log_signals import Refusal
 from shared.diagnosis.signatures import Diagnosis, Signature
+from shared.diagnosis.windows import hms
 from shared.gcp.identifiers import database_ids
 from shared.remediation.headroom import limit_in
 from shared.remediation.records import ActionRecord
@@ -37,8 +38,22 @@ _OWN_REFUSALS = frozenset({
     Refusal.CREDENTIALS, Refusal.AUTH_METHOD, Refusal.IAM_USER, Refusal.NOT_AUTHORIZED, Refusal.DB_ACCESS,
     Refusal.UNKNOWN_DATABASE, Refusal.NAME_MISSING, Refusal.SOURCE_NOT_ALLOWED, Refusal.NO_SUCH_HOST,
     Refusal.NO_SUCH_INSTANCE, Refusal.NO_IP_OF_TYPE, Refusal.CERTIFICATE, Refusal.TLS_MISMATCH})
-# A minute, the slack between a log line's timestamp and the minute its request is counted in.
+# A minute: a request_count point ending `at` counts the requests of (at - 60 s, at] (its 60 s alignment period).
 _NEAR = timedelta(seconds=60)
+# How far a refusal's line may fall outside its request's minute and still be that minute's (`_refused_through`): a
+# refusal is logged as its dial fails, moments before the request's 5xx is answered, so under either reading of which
+# minute request_count counts a request in (the one it began in or the one it ended in: Cloud Run's metrics page says
+# neither, UNCONFIRMED) its line falls in that minute but for the seconds between the log's clock (LogEntry.timestamp,
+# "the time the event described by the log entry occurred") and Monitoring's minute grid. 5 s is UNCONFIRMED; a line
+# it misses leaves the minute unexplained, and the undo goes on as it did before any refusal was read.
+_ALIGNMENT = timedelta(seconds=5)
+# The share of the failing minutes that must hold a database/up point read for "down in every failing minute" to be
+# judged (`_down_through`). Cloud SQL's metrics are "not visible for up to 165 seconds" after sampling (Cloud SQL
+# metrics reference, database/up; facts.SQL_INGEST_LAG keeps 210 s), request_count's up to 180 s (Cloud Run metrics
+# reference): the newest failing minutes may have no database/up point yet, and a minute with no point is unknown, not
+# up. Those read must be at least as many as those not: an outage read down in each minute read holds the undo (the
+# safe side: a person told, nothing written), but a series silent in most of them is silence, never an outage read.
+_READ_SHARE = 0.5
 
 
 def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: Diagnosis) -> str:
@@ -63,7 +78,8 @@ def _instance_down(facts: Facts, window: Window, frm: str, to: str) -> str:
     if not down:
         return ""
     read = "; ".join(f"{db} ({_use_words(facts, db, frm, to)}): {how}" for db, how in down.items())
-    return f"what fails since is a cause both revisions share: Cloud SQL down through {window} (database/up {read})"
+    return (f"what fails since is a cause both revisions share: Cloud SQL down while the requests failed in {window} "
+            f"(database/up {read})")
 
 
 def _down_through(facts: Facts, window: Window) -> dict[str, str]:
@@ -75,19 +91,42 @@ def _down_through(facts: Facts, window: Window) -> dict[str, str]:
     back on silence, which a metric's own ingestion delay or an instance in another project gives). A minute is
     laid beside a minute by its end: collection reads request_count and database/up with one interval end and a
     60 s alignment period. That Monitoring ends every aligned point on that interval end's minute grid is
-    UNCONFIRMED here; where the ends differ, no failing minute is covered and the first reading alone holds."""
+    UNCONFIRMED here; where the ends differ, no failing minute is covered and the first reading alone holds. A failing
+    minute with no point is unknown, not up: the rule judges the failing minutes with a point read, at least
+    `_READ_SHARE` of them, and says which were not read. Each reading says the minutes it was down in and the newest
+    point read: whether it is up now."""
     failing = _failing_minutes(facts, window)
     down: dict[str, str] = {}
     for db, minutes in sorted(facts.sql_up_minutes(window).items()):
         values = [minutes[at] for at in sorted(minutes)]
         under = sum(v < 1 for v in values)
+        read = [at for at in failing if at in minutes]
         if values and values[-1] < 1 and 2 * under > len(values):
-            down[db] = (f"under 1 in {under} of {len(values)} minutes, the newest {values[-1]:g}: under 1 in most "
-                        "minutes judged, the newest among them")
-        elif failing and all(minutes.get(at, 1.0) < 1 for at in failing):
-            down[db] = (f"under 1 in each of the {len(failing)} minutes that failed, {under} of {len(values)} "
-                        "minutes read: every failing minute a minute it was down")
+            how = f"under 1 in {under} of {len(values)} minutes: under 1 in most minutes judged, the newest among them"
+        elif read and len(read) >= _READ_SHARE * len(failing) and all(minutes[at] < 1 for at in read):
+            how = _each_failing_minute(failing, read) + f", {under} of {len(values)} minutes read"
+        else:
+            continue
+        down[db] = f"{how}; {_down_and_now(minutes)}"
     return down
+
+
+def _each_failing_minute(failing: list[datetime], read: list[datetime]) -> str:
+    """How an instance was down in each failing minute read, and the failing minutes not read (unknown, not up)."""
+    if len(read) == len(failing):
+        return f"under 1 in each of the {len(failing)} minutes that failed"
+    unread = ", ".join(hms(at) for at in failing if at not in read)
+    return (f"under 1 in each of the {len(read)} of {len(failing)} minutes that failed with a point read, no point "
+            f"read yet for the minute(s) to {unread} (Cloud SQL's metrics come up to {SQL_INGEST_LAG.seconds} s late: "
+            "unknown, not up)")
+
+
+def _down_and_now(minutes: dict[datetime, float]) -> str:
+    """The minutes (by their ends) an instance's database/up read under 1, and its newest point: up or down now."""
+    newest = max(minutes)
+    now = "up at the newest point read" if minutes[newest] >= 1 else "still down at the newest point read"
+    down = ", ".join(hms(at) for at in sorted(minutes) if minutes[at] < 1)
+    return f"down in the minutes to {down}; the newest {minutes[newest]:g} at {hms(newest)}: {now}"
 
 
 def _failing_minutes(facts: Facts, window: Window) -> list[datetime]:
@@ -100,12 +139,12 @@ def _failing_minutes(facts: Facts, window: Window) -> list[datetime]:
 
 
 def _refused_through(facts: Facts, window: Window) -> bool:
-    """Whether a refusal not of the revision's own (`_OWN_REFUSALS`) is logged within a minute of every minute of
-    `window` that failed: a log line's timestamp and its request's minute in request_count differ by the
-    request's latency and the minute's bounds."""
+    """Whether a refusal not of the revision's own (`_OWN_REFUSALS`) is logged within each minute of `window` that
+    failed, `_ALIGNMENT` either side: one burst of lines explains the minute it fell in, not the minutes after it."""
     failing = _failing_minutes(facts, window)
     said = [line.timestamp for kind, lines in facts.db_refusals.items() if kind not in _OWN_REFUSALS for line in lines]
-    return bool(failing) and all(any(at - _NEAR * 2 < ts <= at + _NEAR for ts in said) for at in failing)
+    return bool(failing) and all(any(at - _NEAR - _ALIGNMENT < ts <= at + _ALIGNMENT for ts in said)
+                                 for at in failing)
 
 
 def _database_diagnosed(facts: Facts, window: Window, diagnosis: Diagnosis, frm: str, to: str) -> str:

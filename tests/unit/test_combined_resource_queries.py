@@ -47,6 +47,9 @@ MQL_BACKENDS = ("fetch cloudsql_database::cloudsql.googleapis.com/database/postg
                 "| align mean_aligner(1m) | every 1m")
 # The short form of a table reference, `fetch` left out ("About the MQL language", "Shortcuts for table operations").
 MQL_FAILED_SHORT, MQL_BACKENDS_SHORT = MQL_FAILED.replace("fetch ", ""), MQL_BACKENDS.replace("fetch ", "")
+# ... written with spaces around its `::` (whether MQL's grammar allows them is UNCONFIRMED: read as a table either way).
+MQL_FAILED_SPACED, MQL_BACKENDS_SPACED = (q.replace("::", " :: ") for q in (MQL_FAILED_SHORT, MQL_BACKENDS_SHORT))
+MQL_BACKENDS_BROKEN = MQL_BACKENDS_SHORT.replace("::", " ::\n    ")
 MQL_SHARE = ("{ fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' "
              "| filter metric.response_code_class == '5xx' | align rate(1m) ; fetch cloud_run_revision::"
              "run.googleapis.com/request_count | filter resource.service_name == 'backend'DENOMINATOR | align rate(1m) } "
@@ -102,6 +105,30 @@ COMBINED = {
     "5xx rate plus a Cloud Run job's completed executions": (
         PROMQL, f"{BY_SERVICE} + on() group_left sum(rate(run_googleapis_com:job_completed_execution_count[5m])) > 5",
         "run_googleapis_com:job_completed_execution_count"),
+    "MQL join, the Cloud SQL arm written short with spaces around ::": (
+        MQL, f"{{ {MQL_FAILED} | group_by [], sum(val()) ; {MQL_BACKENDS_SPACED} | group_by [], mean(val()) }} | join "
+             "| add | condition val() > 5", "cloudsql_database"),
+    "MQL join of both arms written short, spaces around :: and a line break after it": (
+        MQL, f"{{ {MQL_FAILED_SPACED} ; {MQL_BACKENDS_BROKEN} }} | join | add "
+             "| condition val() > 5", "cloudsql_database"),
+    "MQL join, the 5xx arm written short with spaces around :: after Cloud SQL's": (
+        MQL, f"{{ {MQL_BACKENDS_SHORT} ; {MQL_FAILED_SPACED} }} | join | add | condition val() > 5",
+        "cloudsql_database"),
+    # `count` and `sum` of an info metric are no info series, however many brackets around them (`_KEEPS_ONE`).
+    "5xx rate times a count of info series, bracketed": (
+        PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) (count by (service_name)(service_owner_info)) > 5",
+        "service_owner_info"),
+    "5xx rate times a sum of info series, bracketed": (
+        PROMQL, f"{BY_SERVICE} * on() group_left (sum(service_owner_info)) > 5", "service_owner_info"),
+    "5xx rate times a sum of info series in two pairs of brackets": (
+        PROMQL, f"{BY_SERVICE} * on() group_left ((sum(service_owner_info))) > 5", "service_owner_info"),
+    "5xx rate times the max of a sum of info series": (
+        PROMQL, f"{BY_SERVICE} * on() group_left (max(sum(service_owner_info))) > 5", "service_owner_info"),
+    "a count of info series times the 5xx rate": (
+        PROMQL, f"count(service_owner_info) * on() group_right {BY_SERVICE} > 5", "service_owner_info"),
+    "a bracketed count of info series times the 5xx rate": (
+        PROMQL, f"(count by (service_name)(service_owner_info)) * on(service_name) group_right {BY_SERVICE} > 5",
+        "service_owner_info"),
     "MQL outer_join of the 5xx and Cloud SQL's backends, added": (
         MQL, f"{{ {MQL_FAILED} ; {MQL_BACKENDS} }} | outer_join 0, 0 | add | condition val() > 5", "cloudsql_database"),
 }
@@ -154,6 +181,14 @@ OWN = {
     "5xx rate times an info metric compared to 1": (
         PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) (service_owner_info == 1) > 5"),
     "MQL 5xx rate written short": (MQL, f"{MQL_FAILED_SHORT} | group_by [], sum(val()) | condition val() > 5"),
+    "5xx rate times an info metric in two pairs of brackets": (
+        PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) ((service_owner_info)) > 5"),
+    "5xx rate times a bracketed info metric deduplicated by topk, bracketed": (
+        PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) (topk by (service_name)(1, (service_owner_info))) > 5"),
+    "an info metric in brackets times the 5xx rate": (
+        PROMQL, f"(service_owner_info) * on(service_name) group_right(team) {BY_SERVICE} > 5"),
+    "MQL 5xx rate written short with spaces around ::": (
+        MQL, f"{MQL_FAILED_SPACED} | group_by [], sum(val()) | condition val() > 5"),
     "MQL filter_ratio": (
         MQL, "fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' | "
              "align rate(1m) | group_by [], sum(val()) | filter_ratio metric.response_code_class == '5xx' | "

@@ -9,10 +9,15 @@ no reason to send the traffic back to the deploy (no undo: a flap), and a rollba
 seconds where it answered in milliseconds before the deploy is half a fix, not `verified`."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
 import pytest
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.log_signals import Refusal
+from shared.remediation import shared_cause
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import CONNECTOR, PROJECT, SQL, Evidence, at
 from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up, served, sweep_at, swept
@@ -178,6 +183,19 @@ def outage(now: float, down: list[tuple[float, float]], new_sql: tuple[str, ...]
     return e
 
 
+def unread_up(e: Evidence, *minutes: int) -> Evidence:
+    """`e` with main-db's database/up points of `minutes` not yet read (Cloud SQL's metrics come up to 210 s late)."""
+    for m in minutes:
+        del e.sql[SQL][m]
+    return e
+
+
+# main-db flapping, down -3, -1, ..., +11, and in spells of one and two minutes with the newest up (down in 3 of the 5
+# minutes judged, the newest up: no majority reading, and no two clean minutes in a row to have recovered first).
+FLAP = [(m, m + 1) for m in range(-4, 11, 2)]
+SPELLS = [(-5, -3), (-2, 0), (1, 3), (4, 5), (6, 8), (9, 10)]
+
+
 def blipped(db: str) -> Evidence:
     """Both templates name main-db and a reporting replica, "too many clients" every minute since the rollback; `db`
     restarted for one minute (+8), the other up throughout."""
@@ -257,7 +275,16 @@ WORLDS = [
     ("the same read at +11, past the deadline: the outage explains every failing minute, kept", ROLLBACK,
      outage(11, [(-4, 9)]), U, E, "under 1 in each of the 3 minutes that failed"),
     ("main-db flapping, down every other minute, the 500s in exactly those: kept", ROLLBACK,
-     outage(11, [(m, m + 1) for m in range(-4, 11, 2)]), U, E, "not undone"),
+     outage(11, FLAP), U, E, "not undone"),
+    ("the same, database/up's newest minute (+11, down) not yet read: kept, the minute said unread", ROLLBACK,
+     unread_up(outage(11, FLAP), 11), U, E, "no point read yet for the minute(s) to 12:11:00"),
+    ("main-db down in spells of one and two minutes, up at +9 and +11, the 500s in exactly the down minutes: kept "
+     "on every failing minute down alone", ROLLBACK, outage(11, SPELLS), U, E,
+     "under 1 in each of the 3 minutes that failed"),
+    ("the same, +10 (down) not yet read: kept", ROLLBACK, unread_up(outage(11, SPELLS), 10), U, E,
+     "under 1 in each of the 2 of 3 minutes that failed with a point read"),
+    ("an outage that ended at +9, its last minute not yet read: kept, said up at the newest point", ROLLBACK,
+     unread_up(outage(11, [(-4, 9)]), 9), U, E, "the newest 1 at 12:11:00: up at the newest point read"),
     ("main-db down at +9 and +11 only, the 500s in exactly those: kept", ROLLBACK,
      outage(11, [(8, 9), (10, 11)]), U, E, "not undone"),
     ("main-db down since -6, only the revision rolled back to names it: said so, not 'which both use'", ROLLBACK,
@@ -306,3 +333,63 @@ def test_a_held_undo_names_the_minutes_and_what_the_revision_said():
     then = next_step(record, judged, sweep_at(evidence), TIMES)
     assert "database_unreachable" in then.why and "the newest 0" in then.why, then.why
     assert "the deploy was not the cause" in then.why and "needs evidence that it failed" not in then.why, then.why
+
+
+# The shared-cause rules on their own, from minutes. The failing minutes end 12:01, 12:02, 12:03 (40 requests each, all
+# 5xx); database/up and refusal lines as each row says.
+FAILING = [datetime(2026, 1, 1, 12, m, tzinfo=timezone.utc) for m in (1, 2, 3)]
+
+
+def _failing(up: dict[int, float] | None = None, said: list[tuple[int, int]] = (),
+             kind: Refusal = Refusal.CONNECTION_LIMIT) -> SimpleNamespace:
+    """Facts of the failing minutes: database/up by minute (12:MM -> value), refusal lines at (minute, second)."""
+    noon = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    lines = [SimpleNamespace(timestamp=noon + timedelta(minutes=m, seconds=sec)) for m, sec in said]
+    values = {datetime(2026, 1, 1, 12, m, tzinfo=timezone.utc): v for m, v in (up or {}).items()}
+    return SimpleNamespace(s=DiagnosisSettings(), p99_by_minute=lambda w: (),
+                           per_minute_where=lambda w, f: [(end, 40, 40) for end in FAILING],
+                           sql_up_minutes=lambda w: {SQL: values} if values else {}, db_refusals={kind: lines})
+
+
+# name, database/up by minute, held, words in how it was down. A minute with no point is unknown, not up; at least
+# half the failing minutes must be read (`_READ_SHARE`).
+DOWN = [
+    ("down in each failing minute, up since", {1: 0, 2: 0, 3: 0, 4: 1}, True,
+     "under 1 in each of the 3 minutes that failed"),
+    ("the newest failing minute not yet read, up after it", {0: 1, 1: 0, 2: 0, 4: 1}, True,
+     "no point read yet for the minute(s) to 12:03:00"),
+    ("the newest failing minute not yet read, down at the newest point read", {0: 1, 1: 0, 2: 0}, True,
+     "down in the minutes to 12:01:00, 12:02:00; the newest 0 at 12:02:00: still down"),
+    ("ended, said up now", {1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 1}, True, "the newest 1 at 12:06:00: up at the newest"),
+    ("one of three failing minutes read", {0: 1, 1: 0, 4: 1, 5: 1}, False, ""),
+    ("a failing minute read up", {1: 0, 2: 1, 3: 0, 4: 1, 5: 1}, False, ""),
+    ("no failing minute read", {4: 1, 5: 1}, False, ""),
+]
+
+
+@pytest.mark.parametrize("name,up,held,words", DOWN, ids=[d[0] for d in DOWN])
+def test_an_outage_holds_an_undo_on_the_failing_minutes_read(name, up, held, words):
+    down = shared_cause._down_through(_failing(up), None)
+    assert (SQL in down) is held, down
+    assert words in down.get(SQL, ""), down
+
+
+# name, refusal lines at (minute, second), held: a refusal logged within each failing minute (to 12:01 is 12:00-12:01),
+# 5 s either side for the log's clock (`_ALIGNMENT`).
+REFUSALS = [
+    ("a refusal in each failing minute", [(0, 30), (1, 30), (2, 30)], True),
+    ("each a few seconds before its minute", [(-1, 57), (0, 57), (1, 58)], True),
+    ("one burst in the second minute", [(1, 50)] * 5, False),
+    ("each late in its minute", [(0, 59), (1, 59), (2, 59)], True),
+    ("the first minute's only line 10 s before it", [(-1, 50), (1, 30), (2, 30)], False),
+    ("the last minute's line after it", [(0, 30), (1, 30), (3, 10)], False),
+]
+
+
+@pytest.mark.parametrize("name,said,held", REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_a_shared_refusal_holds_an_undo_only_logged_in_each_failing_minute(name, said, held):
+    assert shared_cause._refused_through(_failing(said=said), None) is held
+
+
+def test_a_refusal_of_the_revisions_own_holds_no_undo():
+    assert not shared_cause._refused_through(_failing(said=[(0, 30), (1, 30), (2, 30)], kind=Refusal.CREDENTIALS), None)
