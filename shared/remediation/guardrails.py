@@ -1224,13 +1224,37 @@ class Gate:
         One batched read, unless `found` already holds the flags; for a connector, the engaged pauses'
         query beside it (`pauses`: that query already sent, `_pauses_ahead`)."""
         if self.config.guardrails.kill_switch:
-            return Switch(SET_IN_CONFIG)
+            return self._set_in_config(target, found, on_behalf, pauses)
         paused = held_by(target, on_behalf)
         if found is None:
             pauses = pauses if pauses is not None else self._pauses_ahead(target)
             reads = _switch_reads(paused)
             found = dict(zip(reads, self.state.get_many(reads)))
         return _switch_reason(paused, found, lambda keyed: self._pauses_answer(target, pauses, keyed))
+
+    def _set_in_config(self, target: str | None, found: Mapping[tuple[str, str], dict[str, Any] | None] | None,
+                       on_behalf: Sequence[str], pauses: Future | None) -> Switch:
+        """The config's kill switch, and every other brake that holds the write beside it: the kill switch engaged
+        by command, and the pauses (`_beside_kill_switch`). Named alone, the config was changed and the write was
+        still held by a brake no answer had named. The config's switch holds the write whatever these reads
+        answer, so a read that fails is said, never raised."""
+        if not target:
+            return Switch(SET_IN_CONFIG)
+        paused = held_by(target, on_behalf)
+        try:
+            if found is None:
+                reads = _switch_reads(paused)
+                found = dict(zip(reads, self.state.get_many(reads)))
+            keyed = _keyed_holds(paused, found)
+            holds = [*keyed, *_also_otherwise(lambda read: self._pauses_answer(target, pauses, read), keyed)]
+        except (TransientError, PermanentError) as exc:
+            return Switch(f"{SET_IN_CONFIG}; whether a pause holds this write too was not read ({exc})")
+        flag = found.get((FLAGS, KILL_SWITCH))
+        by_command = (f"; and the kill switch engaged by command too (set by {_flag_by(flag)}: "
+                      f"{flag.get('reason') or 'no reason given'}; runwarden resume without a target releases it)"
+                      if flag and flag.get("engaged") else "")
+        return Switch(SET_IN_CONFIG + by_command + _beside_kill_switch(holds),
+                      pauses=tuple(dict.fromkeys(hold.name for hold in holds if hold.lifted)))
 
     def _pauses_ahead(self, target: str | None) -> Future | None:
         """`paused_otherwise(target)` sent now on a thread of its own, to be read beside the batched read of the

@@ -107,3 +107,20 @@ def test_a_connector_resumed_while_its_service_cannot_be_read_names_the_pause_as
     assert resumed.status.value == "applied", resumed.reason
     assert missing(resumed.reason, "may still be held by another pause", f"{SERVICE} is paused, and that service may "
                    "use this connector (the service could not be read from Cloud Run") == [], resumed.reason
+
+
+def test_a_rollback_held_by_the_configs_kill_switch_and_a_pause_names_both(standin_env, firestore, pubsub,
+                                                                         project_id, anchor):
+    """The config's guardrails.kill_switch named alone: the config was changed, and the rollback stayed held."""
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com", "bob@example.com"],
+                  guardrails={"kill_switch": True})
+    world.seed("bad_revision")
+    command(world, "pause", target=SERVICE, requested_by="bob@example.com", reason="db migration")
+
+    held = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
+
+    assert held.status.value == "skipped", held.reason
+    assert missing(held.reason, "kill switch engaged: no writes (set in config; and beside the kill switch",
+                   f"{SERVICE} paused by bob@example.com at ", f"runwarden resume --target {SERVICE} --reason",
+                   "once guardrails.kill_switch is false in the config again") == [], held.reason
+    assert writes(world) == 0

@@ -63,3 +63,32 @@ def test_a_pause_of_a_service_the_write_is_not_made_for_is_not_named():
     other = SERVICE.replace("/backend", "/billing")
     _, refusal = _refusal([other], SERVICE, [SERVICE])
     assert other not in refusal, refusal
+
+
+@pytest.mark.parametrize("engaged, target, made_for, named", ROWS.values(), ids=ROWS.keys())
+def test_every_pause_beside_the_configs_kill_switch_is_named_with_its_resume(engaged, target, made_for, named):
+    """The config's guardrails.kill_switch: named alone, the config was changed and the write stayed held."""
+    state = MemoryStateStore()
+    for name in engaged:
+        engage(state, name)
+    gate = Gate(config(guardrails__kill_switch=True), state, FixedClock(T0), owner="attempt-1")
+    refusal = braked(gate.kill_switch(target, on_behalf=made_for), Held.KILL_SWITCH)
+
+    assert refusal.startswith(f"{BRAKE}: no writes (set in config; and beside the kill switch, "), refusal
+    assert [name for name in named if f"runwarden resume --target {name} --reason" not in refusal] == [], refusal
+    assert held_of_words(refusal) is Held.KILL_SWITCH
+
+
+def test_the_kill_switch_by_command_beside_the_configs_is_named_with_its_resume():
+    state = MemoryStateStore()
+    engage(state, KILL)
+    gate = Gate(config(guardrails__kill_switch=True), state, FixedClock(T0), owner="attempt-1")
+    refusal = braked(gate.kill_switch(SERVICE, on_behalf=[SERVICE]), Held.KILL_SWITCH)
+    assert "the kill switch engaged by command too (set by alice@example.com at " in refusal, refusal
+    assert "runwarden resume without a target releases it" in refusal, refusal
+
+
+def test_the_configs_kill_switch_alone_keeps_its_words():
+    gate = Gate(config(guardrails__kill_switch=True), MemoryStateStore(), FixedClock(T0), owner="attempt-1")
+    assert braked(gate.kill_switch(SERVICE, on_behalf=[SERVICE]), Held.KILL_SWITCH) == \
+        f"{BRAKE}: no writes (set in config)"
