@@ -4,19 +4,12 @@ pauses still hold which of its writes by the connector each service uses as Clou
 from __future__ import annotations
 
 import grpc
-import pytest
 
 from tests.integration.test_operator_answers import CONNECTOR, OLD, command, missing, writes
+from tests.integration.test_operator_answers import world  # noqa: F401  (a fixture: bad_revision, two operators)
 from tests.integration.world import SERVICE, World
 
 OTHER_CONNECTOR = CONNECTOR.replace("/backend-conn", "/billing-conn")
-
-
-@pytest.fixture
-def world(standin_env, firestore, pubsub, project_id, anchor):
-    w = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com", "bob@example.com"])
-    w.seed("bad_revision")
-    return w
 
 
 def test_a_rollback_held_by_the_kill_switch_and_a_pause_names_both_and_how_each_is_lifted(world):

@@ -16,14 +16,8 @@ from shared.remediation.guardrails import pause_key
 from shared.remediation.records import FLAGS, KILL_SWITCH, PROPOSALS
 from tests.integration.test_commands import proposed  # noqa: F401  (a fixture: alice@example.com an operator)
 from tests.integration.test_operator_answers import CONNECTOR, OLD, command, missing, writes
+from tests.integration.test_operator_answers import world  # noqa: F401  (a fixture: bad_revision, two operators)
 from tests.integration.world import SERVICE, World, event
-
-
-@pytest.fixture
-def world(standin_env, firestore, pubsub, project_id, anchor):
-    w = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com", "bob@example.com"])
-    w.seed("bad_revision")
-    return w
 
 
 def raw(world: World, data: bytes, message_id: str, attributes: dict[str, str] | None = None,
