@@ -389,7 +389,9 @@ def service_use(service: Service, connector: str) -> str:
     """How `service` (Cloud Run's GetService) stands to `connector`, said: it uses it (its template names it and
     its latest revision, made from that template, serves all its traffic), it may (the project named by number,
     or another revision serving, whose own connector GetService does not give: connector_names.may_use), or ""
-    (it names another connector or none, and serves only the revision made from that template)."""
+    (it names another connector or none, and serves only the revision made from that template). Read from
+    Service.template's RevisionTemplate.vpc_access (VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto),
+    Service.traffic_statuses, latest_ready_revision and latest_created_revision (google/cloud/run/v2/service.proto)."""
     if not may_use(service, connector):
         return ""
     named = names_connector(service, service.template_connector, connector)
