@@ -44,12 +44,20 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
             if field in new and old.get(field) != new.get(field)]
 
 
-def kill_switch_said(reason: str, held: Held | None, command: str, command_id: str | None) -> str:
+def kill_switch_said(reason: str, held: Held | None, command: str, command_id: str | None,
+                     dry_run: tuple[dict[str, Any], dict[str, Any]] | None = None) -> str:
     """A write the kill switch or a pause held back (`held`, the gate's result's GateResult.held, never its words):
     that this command wrote nothing, and how to send it once released (a new command_id: the same one only
-    repeats this answer)."""
+    repeats this answer). A command sent with `dry_run: true` (`dry_run`: the state before and the write's preview)
+    is told what it asked for, the change the write would make, and that the write would be held now: "send it
+    again once resumed" would only repeat the dry run, and its answer never said what the write would change."""
     if not held_by_brake(held):
         return reason
+    if dry_run is not None:
+        would = changes(*dry_run)
+        return (f"dry-run (asked by this command's dry_run: true): nothing written"
+                + (f"; it would change: {'; '.join(would)}" if would else "")
+                + f"; but sent without dry_run now, the write would be held back: {reason}")
     resend = f" (a resend under command_id {command_id} only repeats this answer)" if command_id else ""
     once = "once guardrails.kill_switch is false in the config again" if held is Held.KILL_SWITCH else "once resumed"
     return (f"{reason}; this {command} wrote nothing: {once}, send it again with a new command_id{resend}")

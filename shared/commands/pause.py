@@ -7,11 +7,12 @@ not hold back, or nothing could ever release it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.inventory import any_target, has_policy
-from shared.diagnosis.connector_names import by_another_form
+from shared.diagnosis.connector_names import Naming, by_another_form, may_use, names_connector
+from shared.diagnosis.evidence import Service
 from shared.errors import DamagedRecord, PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation import in_flight
@@ -324,26 +325,33 @@ def _still_off(run: CommandRun, target: str | None) -> str:
     if target is None:
         return ""
     held = Gate(run.config, run.adapters.state, run.adapters.clock, owner="resume").kill_switch()
+    others = _still_held(target, *engaged_pauses(run.adapters.state, _LISTED), use_of=_use_reader(run))
     if held:
+        # Both named: the kill switch released alone would leave the operator held by the other pause.
         return (f"; but writes to it are still off: the kill switch is engaged ({held}); runwarden resume without a "
-                "target releases it")
-    return _still_held(target, *engaged_pauses(run.adapters.state, _LISTED))
+                "target releases it" + (f"; and beside it,{others[len('; but'):]}" if others else ""))
+    return others
 
 
-def _still_held(target: str, pauses: list[dict[str, Any]], more: bool) -> str:
+def _still_held(target: str, pauses: list[dict[str, Any]], more: bool, use_of: UseOf = lambda s, c: MAY_USE
+                ) -> str:
     """The other pauses that still hold writes for `target` after its resume (guardrails.held_by and
     paused_otherwise): the same connector under the other spelling of its project; for a connector, a paused
-    service in its region (a scale of it made for that service's alert stays held, if the service is behind it);
-    for a service, a paused connector in its region (a scale of it made for the service's alert stays held, if
-    the service uses it). Which service is behind which connector is Cloud Run's to say, not read here: each is
-    named as one that may hold, so "writes allowed again" is never said while one does."""
-    holding = [said for flag in pauses if (said := _holds_for(target, str(flag.get("target") or "")))]
-    if not holding and not more:
+    service in its region behind it (a scale of it made for that service's alert stays held); for a service, a
+    paused connector in its region it uses (a scale of it made for the service's alert stays held). Which
+    service uses which connector is `use_of`'s to say (Cloud Run's GetService, `_use_reader`): a pause of a
+    connector the service does not use holds none of its writes and is not named; one it may use (not read, a
+    revision other than its latest serving) is named as one that may hold, so "writes allowed again" is never
+    said while one does."""
+    held = [said for flag in pauses if (said := _holds_for(target, str(flag.get("target") or ""), use_of))[0]]
+    if not held and not more:
         return ""
+    holding = [words for words, _ in held]
     shown = "; ".join(holding[:HOLDS_NAMED]) + (f"; and {len(holding) - HOLDS_NAMED} more" if len(holding) >
                                                 HOLDS_NAMED else "")
     unread = f"more than {_LISTED} pauses are engaged and were not all read" if more else ""
-    return ("; but writes for it may still be held by another pause, each until resumed by its own target: "
+    still = "are still held" if any(certain for _, certain in held) else "may still be held"
+    return (f"; but writes for it {still} by another pause, each until resumed by its own target: "
             + "; ".join(part for part in (shown, unread) if part))
 
 
@@ -353,21 +361,68 @@ def _region(name: str) -> str:
     return parts[3] if len(parts) > 3 and parts[2] == "locations" else ""
 
 
-def _holds_for(target: str, named: str) -> str:
-    """What the engaged pause of `named` still holds of the writes for `target`, resumed, or "" (nothing)."""
+def _holds_for(target: str, named: str, use_of: UseOf) -> tuple[str, bool]:
+    """What the engaged pause of `named` still holds of the writes for `target`, resumed, or "" (nothing), and
+    whether it surely holds them (False: it may)."""
     if named == target or _region(named) != _region(target):
-        return ""   # a connector serves only services in its own region (shared/config.py)
+        return "", False   # a connector serves only services in its own region (shared/config.py)
     resume = f"runwarden resume --target {named} --reason '...'"
     if "/connectors/" in target and by_another_form(target, named):
         return (f"{named} is paused, and it may be this connector, its project named by the other form (number or "
-                f"id): every write to it stays held ({resume})")
-    if "/connectors/" in target and "/services/" in named:
-        return (f"{named} is paused: a scale of this connector made for its alerts stays held, if it is behind it "
-                f"({resume})")
-    if "/services/" in target and "/connectors/" in named:
-        return (f"{named} is paused: a scale of it made for this service's alerts stays held, if this service uses "
-                f"it ({resume})")
-    return ""
+                f"id): every write to it stays held ({resume})"), False
+    if "/connectors/" in target and "/services/" in named and (use := use_of(named, target)):
+        return (f"{named} is paused, and that service {use}: a scale of this connector made for its alerts stays held "
+                f"({resume})"), use.startswith(USES)
+    if "/services/" in target and "/connectors/" in named and (use := use_of(target, named)):
+        return (f"{named} is paused, and this service {use.replace('this connector', 'that connector', 1)}: a scale "
+                f"of it made for this service's alerts stays held ({resume})"), use.startswith(USES)
+    return "", False
+
+
+# How a service stands to a connector, as `_still_held` says it: "" when it does not use it.
+UseOf = Callable[[str, str], str]
+USES = "uses this connector"
+MAY_USE = "may use this connector (which connector it uses was not read)"
+
+
+def service_use(service: Service, connector: str) -> str:
+    """How `service` (Cloud Run's GetService) stands to `connector`, said: it uses it (its template names it and
+    its latest revision, made from that template, serves all its traffic), it may (the project named by number,
+    or another revision serving, whose own connector GetService does not give: connector_names.may_use), or ""
+    (it names another connector or none, and serves only the revision made from that template). Read from
+    Service.template's RevisionTemplate.vpc_access (VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto),
+    Service.traffic_statuses, latest_ready_revision and latest_created_revision (google/cloud/run/v2/service.proto)."""
+    if not may_use(service, connector):
+        return ""
+    named = names_connector(service, service.template_connector, connector)
+    if named is Naming.YES and _latest_serves_all(service):
+        return f"{USES} (its template names it and its latest revision serves all its traffic, Cloud Run)"
+    return ("may use this connector (a revision other than its latest serves, or the connector's project is "
+            "named by the other form: a revision's own connector is not read here)")
+
+
+def _latest_serves_all(service: Service) -> bool:
+    latest = service.latest_ready_revision
+    serving = {t.revision for t in service.traffic_statuses if t.percent}
+    return bool(latest) and service.latest_created_revision == latest and serving == {latest}
+
+
+def _use_reader(run: CommandRun) -> UseOf:
+    """`service_use` read from Cloud Run, each service once. A read that fails leaves the service as one that may
+    use the connector (named, never passed over): the resume has landed either way."""
+    read: dict[str, Service | Exception] = {}
+
+    def use_of(service: str, connector: str) -> str:
+        if service not in read:
+            try:
+                read[service] = run.adapters.run.get_service(service)
+            except (TransientError, PermanentError) as exc:
+                read[service] = exc
+        found = read[service]
+        if isinstance(found, Exception):
+            return f"may use this connector (the service could not be read from Cloud Run: {found})"
+        return service_use(found, connector)
+    return use_of
 
 
 def _still_paused(run: CommandRun) -> str:

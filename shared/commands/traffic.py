@@ -430,7 +430,8 @@ def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, 
         reason = held.dry_run_said(reason, result.dry_run_by, action=action.name, before=before, after=result.after,
                                    fallback=dry_run_by(asked=run.command.dry_run, config_dry_run=run.config.dry_run))
     elif result.status is OutcomeStatus.SKIPPED:
-        reason = held.kill_switch_said(reason, result.held, run.command.command, run.command_id)
+        asked = (before, action.preview(params, before)) if run.command.dry_run else None
+        reason = held.kill_switch_said(reason, result.held, run.command.command, run.command_id, asked)
     if result.status is OutcomeStatus.APPLIED:
         notes = action.notes(params) + notes
         if "traffic" in before and result.after:

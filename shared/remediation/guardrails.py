@@ -297,14 +297,44 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
                    otherwise: Callable[[list[PauseHold]], Sequence[PauseHold]] = lambda keyed: ()) -> str:
     """Why the switches read in `found` hold the write back, or "". `paused`: `held_by(...)`, the
     write's target first; `otherwise`: the pauses of the target under another spelling (`Gate._pauses_answer`),
-    read only when the kill switch is not engaged, given the pauses read by key.
-    The kill switch, when engaged, is named alone (its resume is the one to send first); else every pause
-    that holds the write, as one resume lifts one pause and the write stays held while any other holds it."""
+    given the pauses read by key.
+    The kill switch, when engaged, is named first (its resume is the one to send first), then every pause that
+    holds the write beside it: named alone, it was released and the operator stayed held by a pause no answer
+    had named. Without it, every pause that holds the write, as one resume lifts one pause and the write stays
+    held while any other holds it."""
     flag = found.get((FLAGS, KILL_SWITCH))
-    if flag and flag.get("engaged"):
-        return Switch(f"set by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}")
     keyed = _keyed_holds(paused, found)
+    if flag and flag.get("engaged"):
+        holds = [*keyed, *_also_otherwise(otherwise, keyed)]
+        said = f"set by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}"
+        return Switch(said + _beside_kill_switch(holds),
+                      pauses=tuple(dict.fromkeys(hold.name for hold in holds if hold.lifted)))
     return held_by_pauses([*keyed, *otherwise(keyed)])
+
+
+def _also_otherwise(otherwise: Callable[[list[PauseHold]], Sequence[PauseHold]], keyed: list[PauseHold]
+                    ) -> Sequence[PauseHold]:
+    """The pauses of the target under another spelling, read beside an engaged kill switch: the write is held by
+    the kill switch whatever the read answers, so its fault is said as a pause not read, never raised."""
+    try:
+        return otherwise(keyed)
+    except TransientError as exc:
+        return [PauseHold("?", f"whether another pause holds this write too was not read ({exc})", lifted=False)]
+
+
+def _beside_kill_switch(holds: Sequence[PauseHold]) -> str:
+    """The pauses that hold a write beside the engaged kill switch, said with how each is lifted, or "": released
+    alone, the kill switch leaves the write held by each of them (a resume without a target lifts no pause)."""
+    if not holds:
+        return ""
+    shown = holds[:HOLDS_NAMED]
+    more = f"; and {len(holds) - len(shown)} more (runwarden status lists them)" if len(holds) > len(shown) else ""
+    said = "; ".join(f"({n}) {hold.words}" for n, hold in enumerate(shown, 1))
+    lifts = ", ".join(f"runwarden resume --target {hold.name} --reason '...'" for hold in shown if hold.lifted)
+    counted = f"{len(holds)} pauses hold" if len(holds) > 1 else "1 pause holds"
+    return (f"; and beside the kill switch, {counted} this write too, so releasing the kill switch alone leaves it "
+            f"held: {said}{more}"
+            + (f" (lifted by {lifts}{', and each other one' if more else ''})" if lifts else ""))
 
 
 def _keyed_holds(paused: Sequence[str], found: Mapping[tuple[str, str], dict[str, Any] | None]) -> list[PauseHold]:
@@ -1194,13 +1224,37 @@ class Gate:
         One batched read, unless `found` already holds the flags; for a connector, the engaged pauses'
         query beside it (`pauses`: that query already sent, `_pauses_ahead`)."""
         if self.config.guardrails.kill_switch:
-            return Switch(SET_IN_CONFIG)
+            return self._set_in_config(target, found, on_behalf, pauses)
         paused = held_by(target, on_behalf)
         if found is None:
             pauses = pauses if pauses is not None else self._pauses_ahead(target)
             reads = _switch_reads(paused)
             found = dict(zip(reads, self.state.get_many(reads)))
         return _switch_reason(paused, found, lambda keyed: self._pauses_answer(target, pauses, keyed))
+
+    def _set_in_config(self, target: str | None, found: Mapping[tuple[str, str], dict[str, Any] | None] | None,
+                       on_behalf: Sequence[str], pauses: Future | None) -> Switch:
+        """The config's kill switch, and every other brake that holds the write beside it: the kill switch engaged
+        by command, and the pauses (`_beside_kill_switch`). Named alone, the config was changed and the write was
+        still held by a brake no answer had named. The config's switch holds the write whatever these reads
+        answer, so a read that fails is said, never raised."""
+        if not target:
+            return Switch(SET_IN_CONFIG)
+        paused = held_by(target, on_behalf)
+        try:
+            if found is None:
+                reads = _switch_reads(paused)
+                found = dict(zip(reads, self.state.get_many(reads)))
+            keyed = _keyed_holds(paused, found)
+            holds = [*keyed, *_also_otherwise(lambda read: self._pauses_answer(target, pauses, read), keyed)]
+        except (TransientError, PermanentError) as exc:
+            return Switch(f"{SET_IN_CONFIG}; whether a pause holds this write too was not read ({exc})")
+        flag = found.get((FLAGS, KILL_SWITCH))
+        by_command = (f"; and the kill switch engaged by command too (set by {_flag_by(flag)}: "
+                      f"{flag.get('reason') or 'no reason given'}; runwarden resume without a target releases it)"
+                      if flag and flag.get("engaged") else "")
+        return Switch(SET_IN_CONFIG + by_command + _beside_kill_switch(holds),
+                      pauses=tuple(dict.fromkeys(hold.name for hold in holds if hold.lifted)))
 
     def _pauses_ahead(self, target: str | None) -> Future | None:
         """`paused_otherwise(target)` sent now on a thread of its own, to be read beside the batched read of the

@@ -156,7 +156,8 @@ def held_of_words(refusal: str) -> Held | None:
     written before the hold was kept beside them: they stay in Firestore for claim_retention_seconds). The words
     the gate said then; anything else is None (told as no hold: a refusal reworded since is never guessed at)."""
     if refusal.startswith(BRAKE):
-        return Held.KILL_SWITCH if refusal.endswith(f"({SET_IN_CONFIG})") else Held.PAUSED
+        # the config's switch, alone or with the other brakes beside it named after it (Gate._set_in_config)
+        return Held.KILL_SWITCH if refusal.startswith(f"{BRAKE}: no writes ({SET_IN_CONFIG}") else Held.PAUSED
     if refusal.startswith(PAUSE_HEAD):
         return Held.PAUSED
     if refusal.startswith(COOLDOWN):

@@ -89,7 +89,7 @@ def test_an_approve_held_by_two_pauses_names_both_and_the_first_resume_says_the_
 
     resumed = send(w, "resume", "r-c", target=WORLD_CONNECTOR)
     assert resumed.status is OutcomeStatus.APPLIED
-    assert "may still be held by another pause" in resumed.reason, resumed.reason
+    assert "are still held by another pause" in resumed.reason, resumed.reason   # the service uses it (GetService)
     assert f"runwarden resume --target {WORLD_SERVICE}" in resumed.reason, resumed.reason
 
     again = send(w, "approve", "ap-2", params={"proposal_id": proposal_id})
