@@ -18,7 +18,10 @@ rolled back from shares, or one the rollback's own traffic brought on:
   since the rollback was filled by the traffic the rollback moved, and an undo would put back the deploy that
   failed on its own. Both are told, never undone.
 An instance only the revision rolled back to uses (the deploy moved to another), or a refusal of its own
-credentials, is that revision's own failure, as its own exception would be: the undo goes on. Pure."""
+credentials, is that revision's own failure: after a rollback made for a deploy that failed on its own
+(`bad_revision`), both revisions are broken, and an undo would only trade one failure for the other, the next
+sweep undoing it back (a flap): held, both causes named (`_both_broken`). Its own exception, or such a failure
+after an operator's rollback (no diagnosis of the deploy), undoes as before. Pure."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -37,6 +40,9 @@ _OWN_REFUSALS = frozenset({
     Refusal.CREDENTIALS, Refusal.AUTH_METHOD, Refusal.IAM_USER, Refusal.NOT_AUTHORIZED, Refusal.DB_ACCESS,
     Refusal.UNKNOWN_DATABASE, Refusal.NAME_MISSING, Refusal.SOURCE_NOT_ALLOWED, Refusal.NO_SUCH_HOST,
     Refusal.NO_SUCH_INSTANCE, Refusal.NO_IP_OF_TYPE, Refusal.CERTIFICATE, Refusal.TLS_MISMATCH})
+# How `_both_broken`'s cause opens: the deploy was a cause too, so what a failing rollback shows of the deploy
+# (judging.deploy_not_the_cause: "the deploy was not the cause") is not said with it.
+BOTH_BROKEN = "both revisions fail on their own"
 # A minute, the slack between a log line's timestamp and the minute its request is counted in.
 _NEAR = timedelta(seconds=60)
 
@@ -48,8 +54,10 @@ def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: 
     frm = str(record.params.get("from_revision") or "")
     to = str(record.params.get("to_revision") or "")
     back = frm or "the revision rolled back from"
-    cause = (_instance_down(facts, window, frm, to) or _database_diagnosed(facts, window, diagnosis, frm, to)
-             or _connector_full(facts, record, diagnosis, frm, to))
+    failing = _failing_minutes(facts, window)
+    cause = (_instance_down(facts, window, failing, frm, to)
+             or _database_diagnosed(facts, window, failing, diagnosis, frm, to)
+             or _connector_full(facts, record, diagnosis, frm, to) or _both_broken(facts, record, window, failing))
     if not cause:
         return ""
     return (f"{cause}; an undo would send the traffic back to {back}, which failed on its own before the rollback, "
@@ -57,16 +65,16 @@ def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: 
             f"{diagnosis.signature.value}: {diagnosis.summary})")
 
 
-def _instance_down(facts: Facts, window: Window, frm: str, to: str) -> str:
+def _instance_down(facts: Facts, window: Window, failing: list[datetime], frm: str, to: str) -> str:
     """A Cloud SQL instance both revisions use, down through `window` (`_down_through`): its minutes and values."""
-    down = {db: how for db, how in _down_through(facts, window).items() if _both_use(facts, db, frm, to)}
+    down = {db: how for db, how in _down_through(facts, window, failing).items() if _both_use(facts, db, frm, to)}
     if not down:
         return ""
     read = "; ".join(f"{db} ({_use_words(facts, db, frm, to)}): {how}" for db, how in down.items())
     return f"what fails since is a cause both revisions share: Cloud SQL down through {window} (database/up {read})"
 
 
-def _down_through(facts: Facts, window: Window) -> dict[str, str]:
+def _down_through(facts: Facts, window: Window, failing: list[datetime]) -> dict[str, str]:
     """The instances down through the failing minutes of `window`, and how: database/up under 1 in more than half
     the minutes with a point and in the newest of them (an outage still on), or under 1 in every minute that
     failed (`_failing_minutes`: an outage that ended, or flapped, explains each failure, and the clean minutes
@@ -75,8 +83,8 @@ def _down_through(facts: Facts, window: Window) -> dict[str, str]:
     back on silence, which a metric's own ingestion delay or an instance in another project gives). A minute is
     laid beside a minute by its end: collection reads request_count and database/up with one interval end and a
     60 s alignment period. That Monitoring ends every aligned point on that interval end's minute grid is
-    UNCONFIRMED here; where the ends differ, no failing minute is covered and the first reading alone holds."""
-    failing = _failing_minutes(facts, window)
+    UNCONFIRMED here; where the ends differ, no failing minute is covered and the first reading alone holds.
+    `failing`: `_failing_minutes` of `window`, read once by `shared_cause`."""
     down: dict[str, str] = {}
     for db, minutes in sorted(facts.sql_up_minutes(window).items()):
         values = [minutes[at] for at in sorted(minutes)]
@@ -99,16 +107,17 @@ def _failing_minutes(facts: Facts, window: Window) -> list[datetime]:
                    if total and bad / total > s.healthy_error_ratio} | hung)
 
 
-def _refused_through(facts: Facts, window: Window) -> bool:
-    """Whether a refusal not of the revision's own (`_OWN_REFUSALS`) is logged within a minute of every minute of
-    `window` that failed: a log line's timestamp and its request's minute in request_count differ by the
-    request's latency and the minute's bounds."""
-    failing = _failing_minutes(facts, window)
-    said = [line.timestamp for kind, lines in facts.db_refusals.items() if kind not in _OWN_REFUSALS for line in lines]
+def _refused_through(facts: Facts, failing: list[datetime], own: bool = False) -> bool:
+    """Whether a refusal not of the revision's own (`_OWN_REFUSALS`; `own`: one of them) is logged within a minute
+    of every minute that failed (`failing`, `_failing_minutes`): a log line's timestamp and its request's minute
+    in request_count differ by the request's latency and the minute's bounds."""
+    said = [line.timestamp for kind, lines in facts.db_refusals.items() if (kind in _OWN_REFUSALS) is own
+            for line in lines]
     return bool(failing) and all(any(at - _NEAR * 2 < ts <= at + _NEAR for ts in said) for at in failing)
 
 
-def _database_diagnosed(facts: Facts, window: Window, diagnosis: Diagnosis, frm: str, to: str) -> str:
+def _database_diagnosed(facts: Facts, window: Window, failing: list[datetime], diagnosis: Diagnosis, frm: str,
+                        to: str) -> str:
     """The minutes diagnosed as the database, on evidence read (not a database/up series that stopped there:
     `Facts.sql_trailing`), on no refusal of the revision's own, and on an instance both revisions may use. Beside an
     outage read that does not cover them (a blip among minutes it was up in: `_down_through`; the diagnosis then
@@ -118,7 +127,7 @@ def _database_diagnosed(facts: Facts, window: Window, diagnosis: Diagnosis, frm:
     if diagnosis.signature is not Signature.DATABASE_UNREACHABLE or facts.sql_trailing(window)[0]:
         return ""
     if any(min(values) < 1 for values in facts.sql_up_values(window).values() if values) and not _refused_through(
-            facts, window):
+            facts, failing):
         return ""   # an outage read that does not cover the minutes (`_instance_down`), and no refusal that does
     refused = set(facts.db_refusals)
     if refused and refused <= _OWN_REFUSALS:
@@ -147,6 +156,38 @@ def _connector_full(facts: Facts, record: ActionRecord, diagnosis: Diagnosis, fr
                 f"{before}{other}")
     return (f"{at}, full since the rollback moved the traffic onto it (at its limit in {len(limit.at_limit)} of "
             f"{limit.read} minutes in {before}{other})")
+
+
+def _both_broken(facts: Facts, record: ActionRecord, window: Window, failing: list[datetime]) -> str:
+    """Both revisions broken: the rollback was made for a deploy that failed on its own (`bad_revision`), and the
+    revision it went back to fails on its own database settings in every minute that failed, a refusal of its
+    own logged in each (`_OWN_REFUSALS`: a password the deploy rotated, a user or database it renamed), or an
+    instance only it still names down through them (the deploy moved to another; the old one retired). An undo
+    puts back the deploy's own failure, and the sweep after it could only send the traffic back again: a flap
+    between two failing revisions that ends neither. Both causes are named, with what each was seen saying."""
+    if record.signature != Signature.BAD_REVISION.value:
+        return ""
+    frm = str(record.params.get("from_revision") or "") or "the revision rolled back from"
+    to = str(record.params.get("to_revision") or "") or "the revision rolled back to"
+    own = _own_database_failure(facts, window, failing, frm, to)
+    if not own:
+        return ""
+    return (f"{BOTH_BROKEN}: {to}, rolled back to, on its own database settings in each of the "
+            f"{len(failing)} minutes that failed ({own}), and {frm} on its own before the rollback (diagnosed "
+            f"{record.signature}, the rollback's reason); an undo would trade one failure for the other, and the next "
+            "sweep could only undo it back")
+
+
+def _own_database_failure(facts: Facts, window: Window, failing: list[datetime], frm: str, to: str) -> str:
+    """What shows the revision rolled back to failing on its own database settings (`_both_broken`): a refusal
+    of its own logged in every failing minute, or an instance only it names down through them; "" if neither."""
+    if _refused_through(facts, failing, own=True):
+        said = {kind: lines for kind, lines in facts.db_refusals.items() if kind in _OWN_REFUSALS}
+        return "; ".join(f"{kind} ({len(lines)}x, e.g. '{lines[0].text[:120]}')" for kind, lines in said.items())
+    down = {db: how for db, how in _down_through(facts, window, failing).items()
+            if db in _instances(facts, to) and _instances(facts, frm) and db not in _instances(facts, frm)}
+    return "; ".join(f"Cloud SQL {db}, which {to} names and {frm} no longer does ({', '.join(sorted(_instances(facts, frm)))}"
+                     f" instead), down: database/up {how}" for db, how in down.items())
 
 
 def _both_use(facts: Facts, db: str, frm: str, to: str) -> bool:
