@@ -108,7 +108,7 @@ from shared.remediation.generations import deploys_accounted, generation_moved, 
 from shared.remediation.headroom import at_limit
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.remediation.records import ActionRecord, ActionState, PinRecord, RestoreMark, stored_time
-from shared.remediation.shared_cause import BOTH_BROKEN, shared_cause
+from shared.remediation.shared_cause import BOTH_BROKEN, failing_minutes, shared_cause
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
@@ -162,6 +162,9 @@ class Health:
     # better than before, the failure moved, another revision's requests): that reason, said with "not undone";
     # "" where an undo lacks only the evidence that the action failed (`next_step`).
     kept: str = ""
+    # For a connector scale neither healthy nor failing whose newest minutes are clean, every failing minute
+    # before them (`settling`): why it may have taken late. It waits past the deadline as `waits_for` does.
+    settling: str = ""
 
 
 class StepKind(str, Enum):
@@ -564,7 +567,30 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                     "")
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       + (f"{unjudged}; " if unjudged else "")
-                                      + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+                                      + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed,
+                  settling=settling(facts, record, window))
+
+
+def settling(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why a connector scale not yet healthy in `window` may only have taken late ("" if not, or for another
+    action): its newest `_MIN_MINUTES` minutes or more with requests clean, and every failing minute of the
+    window (`shared_cause.failing_minutes`) before them. A connector's instances are an autoscaling group
+    ("Maximum value of instances in autoscaling group underlying the connector", Connector.maxInstances,
+    Serverless VPC Access v1 REST reference): how soon after the update's operation ends its new instances carry
+    traffic is not documented (UNCONFIRMED), and a window judged at the deadline may still hold the minutes before
+    they did. Before, such a scale was escalated "could not be verified" at the deadline while it recovered;
+    now it waits one verification period past it (`next_step`), the failing minutes aging out of the window,
+    and the sweep then judges it as any other: verified on clean minutes, escalated on failures back."""
+    if record.action != "scale_connector":
+        return ""
+    failing = failing_minutes(facts, window)
+    clean = [at for at, total, _ in facts.per_minute_where(window, refused_series) if total and failing
+             and at > failing[-1]]
+    if not failing or len(clean) < _MIN_MINUTES:
+        return ""
+    return (f"its newest {len(clean)} minutes with requests are clean, every failing minute of {window} before them "
+            f"(the last to {clock_on(failing[-1], record.applied_at)}): the connector's new instances may have "
+            "carried traffic only minutes after its update ended")
 
 
 def _not_its_failing(facts: Facts, record: ActionRecord, window: Window,
@@ -1824,17 +1850,25 @@ def _scale_slower_than_served(facts: Facts, record: ActionRecord) -> str:
     scale to the slowest minute before it, the saturation's own 31 s hangs included (a 93 s bar): a service that
     answered in 150 ms, clean at 20 s since the scale (requests still queued behind a connector that is still too
     small, or a database the scale now lets them reach), was `verified`. With fewer than `_MIN_MINUTES` clean
-    minutes read before the action, no bar: `slower_than_before` alone judges."""
+    minutes read before the action (a failure older than the sweep's reach: `onset_search`), the bar is the floor
+    alone, and a service over it is not verified on latency: whether it answers as it did before cannot be told,
+    as a rollback's light-load revision with no clean minute read is not (`slower_than_it_served`)."""
     s = facts.s
     before = Window(onset_search(facts, record).start, record.applied_at)
     then = _served_clean(facts, before, "")
     now = facts.p99_seconds(facts.recent_since_incident)
-    if len(then) < _MIN_MINUTES or not now:
+    if not now:
         return ""
-    bar = max(_SLOWER * max(then), _SLOW_FLOOR_SECONDS)
+    known = len(then) >= _MIN_MINUTES
+    bar = max(_SLOWER * max(then), _SLOW_FLOOR_SECONDS) if known else _SLOW_FLOOR_SECONDS
     slow = [v for v in now if v > bar]
     if len(slow) / len(now) < s.hang_minutes_ratio:
         return ""
+    if not known:
+        return (f"the service's p99 is over {latency(bar)} in {len(slow)} of {len(now)} minutes since the scale (max "
+                f"{latency(max(now))}), and no clean minute before the action is read in {before} to give a bar "
+                f"(every minute read there failed or hung): whether the scale ended the saturation or only shortened "
+                "its waits cannot be told, not verified on latency")
     return (f"the service answers much slower than it served before the incident: p99 over {latency(bar)} in "
             f"{len(slow)} of {len(now)} minutes since the scale (max {latency(max(now))}), against at most "
             f"{latency(max(then))} in its clean minutes in {before} ({_SLOWER:g} times that, and at least "
@@ -2357,6 +2391,10 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
                                    f"{clock_on(record.deadline_at + period, record.applied_at)} (the last sweep "
                                    f"that may undo it), for "
                                    f"more requests: {health.waits_for}")
+    if health.kind is HealthKind.UNCLEAR and health.settling and not late:
+        return Step(StepKind.WAIT, f"{health.why}; waiting past the deadline, until "
+                                   f"{clock_on(record.deadline_at + period, record.applied_at)} (one verification "
+                                   f"period), for its failing minutes to leave the window judged: {health.settling}")
     if health.kind is HealthKind.FAILING and record.reversible and record.action == "rollback_traffic" and not late:
         return Step(StepKind.UNDO, health.why, shows=health.shows)
     if health.kind is HealthKind.FAILING:

@@ -54,7 +54,7 @@ def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: 
     frm = str(record.params.get("from_revision") or "")
     to = str(record.params.get("to_revision") or "")
     back = frm or "the revision rolled back from"
-    failing = _failing_minutes(facts, window)
+    failing = failing_minutes(facts, window)
     cause = (_instance_down(facts, window, failing, frm, to)
              or _database_diagnosed(facts, window, failing, diagnosis, frm, to)
              or _connector_full(facts, record, diagnosis, frm, to) or _both_broken(facts, record, window, failing))
@@ -98,7 +98,7 @@ def _down_through(facts: Facts, window: Window, failing: list[datetime]) -> dict
     return down
 
 
-def _failing_minutes(facts: Facts, window: Window) -> list[datetime]:
+def failing_minutes(facts: Facts, window: Window) -> list[datetime]:
     """The minute ends of `window` whose requests failed: a 5xx or 429 share over `healthy_error_ratio`, or a p99
     at or over the hang bar."""
     s = facts.s

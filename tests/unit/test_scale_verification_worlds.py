@@ -138,3 +138,56 @@ def test_the_sweep_after_a_connector_scale(name, record, evidence, health, step,
     then = next_step(record, judged, sweep_at(evidence), TIMES)
     assert (judged.kind, then.kind) == (health, step), judged.why
     assert words in then.why, then.why
+
+
+def late_instances(now: float, until: float, *, back: float | None = None) -> Evidence:
+    """The scale's update over at -5, but its new instances carry traffic only from `until`: half the requests 503
+    after 31 s to then, clean since; `back`: the 503s and hangs come back from that minute on."""
+    e = saturated(now).requests(OLD, -5, until, 20, "503").latency(OLD, -5, until, 31.0)
+    if back is not None:
+        e.requests(OLD, back, now, 20, "503").latency(OLD, back, now, 31.0)
+    return e
+
+
+LATE = [
+    # name, evidence, the sweep's minute, health, step, words
+    ("new instances carry traffic from +4; the deadline's window holds +4: waits past it, not escalated",
+     late_instances(8, 4), U, W, "may have carried traffic only minutes after its update ended"),
+    ("the next sweep: every minute of the window clean, verified", late_instances(14, 4), H, V, "healthy"),
+    ("the 503s back at +12: escalated, never scaled again", late_instances(16, 4, back=12), U, E, "cannot be undone"),
+    ("read a verification period late: escalated as before", late_instances(19, 4).requests(OLD, 15, 19, 20, "503"),
+     U, E, "cannot be undone"),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step,words", LATE, ids=[w[0] for w in LATE])
+def test_a_scale_whose_new_instances_carry_traffic_late_waits_for_its_window(name, evidence, health, step, words):
+    bundle = swept(evidence).model_copy(update={"incident_started_at": SCALE.settle_at})
+    judged = judge(SCALE, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(SCALE, judged, sweep_at(evidence), TIMES)
+    assert (judged.kind, then.kind) == (health, step), then.why
+    assert words in then.why, then.why
+
+
+def long_failing(now: float, p99: float) -> Evidence:
+    """As `saturated`, but the 503s and hangs began at -40, past the sweep's reach (a lookback before the incident
+    at -15): no clean minute read before the scale; since it, all 80 requests a minute its callers send clean at
+    `p99` (more than the saturated connector carried)."""
+    e = saturated(now, ok=80, p99=p99)
+    return e.requests(OLD, -60, -15, 20).requests(OLD, -60, -15, 20, "503").latency(OLD, -60, -15, 31.0)
+
+
+NO_BAR = [
+    ("20 s since, every minute read before the scale failing: no bar, not verified on latency", long_failing(11, 20.0),
+     U, E, "not verified on latency"),
+    ("300 ms since, the same: under the floor, verified", long_failing(11, 0.3), H, V, "healthy"),
+]
+
+
+@pytest.mark.parametrize("name,evidence,health,step,words", NO_BAR, ids=[w[0] for w in NO_BAR])
+def test_a_scale_with_no_clean_minute_read_before_it_is_held_to_the_floor(name, evidence, health, step, words):
+    bundle = swept(evidence).model_copy(update={"incident_started_at": SCALE.settle_at})
+    judged = judge(SCALE, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(SCALE, judged, sweep_at(evidence), TIMES)
+    assert (judged.kind, then.kind) == (health, step), then.why
+    assert words in then.why, then.why
