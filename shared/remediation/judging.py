@@ -1825,9 +1825,8 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
     now = _own_p99(facts, window, to)
     if not now or not (then or light):
         return ""
-    bar = max(_SLOWER * max(then or _own_p99(facts, before, to)), _SLOW_FLOOR_SECONDS)
-    slow = [v for v in now if v > bar]
-    if len(slow) / len(now) < s.hang_minutes_ratio:
+    bar, slow = _over_bar(facts, now, max(then or _own_p99(facts, before, to)))
+    if not slow:
         return ""
     if not then:
         return (f"{to}, the revision the rollback went back to, answers much slower than it served on its own light "
@@ -1860,9 +1859,8 @@ def _scale_slower_than_served(facts: Facts, record: ActionRecord) -> str:
     if not now:
         return ""
     known = len(then) >= _MIN_MINUTES
-    bar = max(_SLOWER * max(then), _SLOW_FLOOR_SECONDS) if known else _SLOW_FLOOR_SECONDS
-    slow = [v for v in now if v > bar]
-    if len(slow) / len(now) < s.hang_minutes_ratio:
+    bar, slow = _over_bar(facts, now, max(then) if known else 0.0)
+    if not slow:
         return ""
     if not known:
         return (f"the service's p99 is over {latency(bar)} in {len(slow)} of {len(now)} minutes since the scale (max "
@@ -1874,6 +1872,14 @@ def _scale_slower_than_served(facts: Facts, record: ActionRecord) -> str:
             f"{latency(max(then))} in its clean minutes in {before} ({_SLOWER:g} times that, and at least "
             f"{_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a saturation only "
             "half ended (requests still waiting on the connector or on what it reaches), not a recovery")
+
+
+def _over_bar(facts: Facts, now: list[float], slowest: float) -> tuple[float, list[float]]:
+    """The bar `_SLOWER` times `slowest` (at least `_SLOW_FLOOR_SECONDS`), and the minutes of `now` over it when
+    they are `hang_minutes_ratio` of them or more (else none)."""
+    bar = max(_SLOWER * slowest, _SLOW_FLOOR_SECONDS)
+    slow = [v for v in now if v > bar]
+    return bar, slow if len(slow) / len(now) >= facts.s.hang_minutes_ratio else []
 
 
 def _served_clean(facts: Facts, window: Window, deploy: str) -> list[float]:

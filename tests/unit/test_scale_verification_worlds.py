@@ -133,10 +133,15 @@ WORLDS = [
 
 @pytest.mark.parametrize("name,record,evidence,health,step,words", WORLDS, ids=[w[0] for w in WORLDS])
 def test_the_sweep_after_a_connector_scale(name, record, evidence, health, step, words):
+    _swept_as(evidence, health, step, words, record)
+
+
+def _swept_as(evidence: Evidence, health: HealthKind, step: StepKind, words: str, record=SCALE) -> None:
+    """The sweep's judgement of `record` on `evidence` and its step, as expected, the step's reason saying `words`."""
     bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
     judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     then = next_step(record, judged, sweep_at(evidence), TIMES)
-    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert (judged.kind, then.kind) == (health, step), then.why
     assert words in then.why, then.why
 
 
@@ -162,11 +167,7 @@ LATE = [
 
 @pytest.mark.parametrize("name,evidence,health,step,words", LATE, ids=[w[0] for w in LATE])
 def test_a_scale_whose_new_instances_carry_traffic_late_waits_for_its_window(name, evidence, health, step, words):
-    bundle = swept(evidence).model_copy(update={"incident_started_at": SCALE.settle_at})
-    judged = judge(SCALE, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
-    then = next_step(SCALE, judged, sweep_at(evidence), TIMES)
-    assert (judged.kind, then.kind) == (health, step), then.why
-    assert words in then.why, then.why
+    _swept_as(evidence, health, step, words)
 
 
 def long_failing(now: float, p99: float) -> Evidence:
@@ -186,8 +187,4 @@ NO_BAR = [
 
 @pytest.mark.parametrize("name,evidence,health,step,words", NO_BAR, ids=[w[0] for w in NO_BAR])
 def test_a_scale_with_no_clean_minute_read_before_it_is_held_to_the_floor(name, evidence, health, step, words):
-    bundle = swept(evidence).model_copy(update={"incident_started_at": SCALE.settle_at})
-    judged = judge(SCALE, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
-    then = next_step(SCALE, judged, sweep_at(evidence), TIMES)
-    assert (judged.kind, then.kind) == (health, step), then.why
-    assert words in then.why, then.why
+    _swept_as(evidence, health, step, words)
