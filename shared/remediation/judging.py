@@ -47,7 +47,9 @@ Two questions, in order:
    - `unclear`: anything else. No data, data from before the action settled, a newest point too
      old (Cloud Run writes no request_count point for a minute with no requests, so traffic that
      stopped and metrics that are late look the same), too few requests, a connector update still
-     running, a service better than it was but not clean. A closed incident is not enough on its
+     running, a service better than it was but not clean, a connector scale failing since under a deploy
+     that landed after it (`deployed_since`), or clean only in its newest minutes (`settling`: it waits a period
+     past the deadline). A closed incident is not enough on its
      own: Monitoring also closes an incident when its data stops ("If an alert policy that was
      active has no data for this long, any open incidents will close", AlertPolicy.AlertStrategy
      auto_close, google/monitoring/v3/alert.proto; a condition with EVALUATION_MISSING_DATA_INACTIVE
@@ -530,7 +532,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
         recovered, kept = _not_its_failing(facts, record, window, (
-            (deployed_since, "someone deployed since, and an undo would write over that deploy"),
+            (deployed_since, ""),     # a scale's alone, which no undo follows
             (others_failing, "what fails is not the revision it sent the traffic to, and an undo would send the "
                              "traffic back to what fails"),
             (recovered_first, "it worked first, and what fails began after it"),
