@@ -47,7 +47,9 @@ Two questions, in order:
    - `unclear`: anything else. No data, data from before the action settled, a newest point too
      old (Cloud Run writes no request_count point for a minute with no requests, so traffic that
      stopped and metrics that are late look the same), too few requests, a connector update still
-     running, a service better than it was but not clean. A closed incident is not enough on its
+     running, a service better than it was but not clean, a connector scale failing since under a deploy
+     that landed after it (`deployed_since`), or clean only in its newest minutes (`settling`: it waits a period
+     past the deadline). A closed incident is not enough on its
      own: Monitoring also closes an incident when its data stops ("If an alert policy that was
      active has no data for this long, any open incidents will close", AlertPolicy.AlertStrategy
      auto_close, google/monitoring/v3/alert.proto; a condition with EVALUATION_MISSING_DATA_INACTIVE
@@ -75,7 +77,7 @@ of the revision the alert names too, as the whole minutes are read).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -108,7 +110,7 @@ from shared.remediation.generations import deploys_accounted, generation_moved, 
 from shared.remediation.headroom import at_limit
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.remediation.records import ActionRecord, ActionState, PinRecord, RestoreMark, stored_time
-from shared.remediation.shared_cause import shared_cause
+from shared.remediation.shared_cause import BOTH_BROKEN, failing_minutes, shared_cause
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
@@ -158,6 +160,13 @@ class Health:
     # For a rollback still failing whose undo is held (shared_cause: a cause it cannot end): kept, not for want
     # of evidence that it failed (`next_step`).
     held: bool = False
+    # For an action still failing whose undo is not the answer for a reason of the evidence's (it worked first,
+    # better than before, the failure moved, another revision's requests): that reason, said with "not undone";
+    # "" where an undo lacks only the evidence that the action failed (`next_step`).
+    kept: str = ""
+    # For a connector scale neither healthy nor failing whose newest minutes are clean, every failing minute
+    # before them (`settling`): why it may have taken late. It waits past the deadline as `waits_for` does.
+    settling: str = ""
 
 
 class StepKind(str, Enum):
@@ -522,18 +531,31 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                 f"429" + (f", p99 at or above {settings.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes"
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
-        recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
-                     or helped_partly(facts, record, window) or failure_moved(facts, record, window))
+        recovered, kept = _not_its_failing(facts, record, window, (
+            (deployed_since, ""),     # a scale's alone, which no undo follows
+            (others_failing, "what fails is not the revision it sent the traffic to, and an undo would send the "
+                             "traffic back to what fails"),
+            (recovered_first, "it worked first, and what fails began after it"),
+            (helped_partly, "the service is better than before it, and an undo would bring back the worse failure"),
+            (failure_moved, "the failure moved, and an undo would bring back the one it had")))
         held = "" if recovered else shared_cause(facts, record, window, diagnosis)
         if held:    # still failing, as the reason says: what it shows is told with it (`next_step`)
+            shows = "" if BOTH_BROKEN in held else deploy_not_the_cause(facts, record, window)
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {held}"
-                          + closed, shows=deploy_not_the_cause(facts, record, window), held=True)
-        recovered = (recovered or changed_since(record, bundle.service) or nothing_to_undo_against(facts, record)
-                     or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False)
-                     or _callers(facts, record, min_traffic_ratio, 1.0, unknown_is_lost=False))
+                          + closed, shows=shows, held=True)
+        if not recovered:
+            recovered, kept = _not_its_failing(facts, record, window, (
+                (lambda f, r, w: changed_since(r, bundle.service), "the service was changed since, and an undo "
+                                                                    "would write over that change"),
+                (lambda f, r, w: nothing_to_undo_against(f, r), "nothing read before it shows it failed worse"),
+                (lambda f, r, w: traffic_lost(f, r, min_traffic_ratio, unknown_is_lost=False), ""),
+                (lambda f, r, w: _callers(f, r, min_traffic_ratio, 1.0, unknown_is_lost=False), "")))
         if recovered:
-            return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}"
-                          + closed)
+            # What the minutes since were diagnosed as is kept with the reason: a database down behind a scaled
+            # connector, a deploy that landed since, is the evidence a person needs first.
+            return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}; "
+                                              f"the minutes since: {diagnosis.signature.value}: {diagnosis.summary}"
+                          + closed, kept=kept)
         return Health(HealthKind.FAILING, f"still failing since the action settled: {measured} (a failing revision: "
                                           f">= {settings.bad_error_ratio:.0%} 5xx or 429, or p99 >= "
                                           f"{settings.hang_latency_seconds:g} s in >= "
@@ -547,7 +569,54 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                     "")
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       + (f"{unjudged}; " if unjudged else "")
-                                      + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+                                      + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed,
+                  settling=settling(facts, record, window))
+
+
+def settling(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why a connector scale not yet healthy in `window` may only have taken late ("" if not, or for another
+    action): its newest `_MIN_MINUTES` minutes or more with requests clean, and every failing minute of the
+    window (`shared_cause.failing_minutes`) before them. A connector's instances are an autoscaling group
+    ("Maximum value of instances in autoscaling group underlying the connector", Connector.maxInstances,
+    Serverless VPC Access v1 REST reference): how soon after the update's operation ends its new instances carry
+    traffic is not documented (UNCONFIRMED), and a window judged at the deadline may still hold the minutes before
+    they did. Before, such a scale was escalated "could not be verified" at the deadline while it recovered;
+    now it waits one verification period past it (`next_step`), the failing minutes aging out of the window,
+    and the sweep then judges it as any other: verified on clean minutes, escalated on failures back."""
+    if record.action != "scale_connector":
+        return ""
+    failing = failing_minutes(facts, window)
+    clean = [at for at, total, _ in facts.per_minute_where(window, refused_series) if total and failing
+             and at > failing[-1]]
+    if not failing or len(clean) < _MIN_MINUTES:
+        return ""
+    return (f"its newest {len(clean)} minutes with requests are clean, every failing minute of {window} before them "
+            f"(the last to {clock_on(failing[-1], record.applied_at)}): the connector's new instances may have "
+            "carried traffic only minutes after its update ended")
+
+
+def _not_its_failing(facts: Facts, record: ActionRecord, window: Window,
+                     reasons: Sequence[tuple[Callable[[Facts, ActionRecord, Window], str], str]]) -> tuple[str, str]:
+    """The first reason why failures in `window` do not show the action failed, and why an undo is not the answer
+    to it (`Health.kept`; "" where an undo merely lacks the evidence that the action failed): ("", "") if none."""
+    for reason, kept in reasons:
+        said = reason(facts, record, window)
+        if said:
+            return said, kept
+    return "", ""
+
+
+def deployed_since(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Why failures since a connector scale do not show the scale failed, because a revision deployed after it
+    serves now (Revision.create_time after the action; after a rollback, traffic on it is `changed` already:
+    `traffic_moved`): what fails may be that deploy's. Before, a failing deploy landing two minutes after a scale
+    read as "it recovered after the action first ... whose failure it is the evidence does not say"."""
+    deployed = [r for r in facts.serving if r.create_time > record.applied_at]
+    if record.action != "scale_connector" or not deployed:
+        return ""
+    named = ", ".join(f"{r.short_name} (created {clock_on(r.create_time, record.applied_at)})" for r in deployed)
+    return (f"a revision deployed after the action serves now: {named}; what fails since may be that deploy's, not "
+            f"the connector's")
 
 
 def probes_failing(facts: Facts, record: ActionRecord, settings: DiagnosisSettings) -> str:
@@ -833,10 +902,11 @@ def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
                         f"({sum(n for _, n in run):.0f} requests, none of the minutes above "
                         f"{s.healthy_error_ratio:.0%} 5xx or 429, p99 under {s.hang_latency_seconds:g} s), then "
                         f"failing from the minute to {clock_on(failing_at, record.applied_at)}: a failure that "
-                        f"began after the action "
-                        "worked is not the action's failing, and undoing it would send the traffic back to what "
-                        "failed first; whose failure it is (another deploy, a person's change, a dependency) the "
-                        "evidence does not say")
+                        f"began after the action worked is not the action's failing"
+                        + (", and undoing it would send the traffic back to what failed first"
+                           if record.action == "rollback_traffic" else "")
+                        + "; whose failure it is (another deploy, a person's change, a dependency) is for a person "
+                          "to judge on the minutes since")
     return ""
 
 
@@ -869,16 +939,21 @@ def helped_partly(facts: Facts, record: ActionRecord, window: Window) -> str:
             hung_now is None or hung_now <= (hung_before or 0.0) or hanging_then):
         return (f"it is better than just before the action: {now.refused_ratio:.1%} 5xx or 429 since, against "
                 f"{then.refused_ratio:.1%} of {then.total:.0f} requests in {before}{_earlier(facts, record, before)} "
-                f"(at or under {_HELPED:.0%} of it): "
-                "an undo would bring back the worse failure; what still fails is for a person to judge")
+                f"(at or under {_HELPED:.0%} of it): " + _undo_brings_back(record, "the worse failure")
+                + "what still fails is for a person to judge")
     if hanging_then and hung_now is not None and hung_now <= _HELPED * hung_before \
             and now.refused_ratio <= then.refused_ratio:
         return (f"it is better than just before the action: p99 at or above {s.hang_latency_seconds:g} s in "
                 f"{hung_now:.0%} of the minutes since, against {hung_before:.0%} in {before}"
                 f"{_earlier(facts, record, before)} (at or under "
                 f"{_HELPED:.0%} of it), with {now.refused_ratio:.1%} 5xx or 429 since against {then.refused_ratio:.1%}: "
-                "an undo would bring back the hangs; what still fails is for a person to judge")
+                + _undo_brings_back(record, "the hangs") + "what still fails is for a person to judge")
     return ""
+
+
+def _undo_brings_back(record: ActionRecord, what: str) -> str:
+    """What an undo of a rollback would bring back; nothing for a change no undo exists for (a connector scale)."""
+    return f"an undo would bring back {what}; " if record.action == "rollback_traffic" else ""
 
 
 def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
@@ -1732,8 +1807,12 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
     rollback answering 20 s every minute since was `verified`. With no such minute read, a revision slower than
     its own light-load bar is not verified on latency: whether it answers as the service did is unknown."""
     s = facts.s
+    if record.alert is not None and record.alert.metric_type == REQUEST_LATENCIES:
+        return ""
+    if record.action == "scale_connector":
+        return _scale_slower_than_served(facts, record)
     to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
-    if not to or (record.alert is not None and record.alert.metric_type == REQUEST_LATENCIES):
+    if not to:
         return ""
     before = Window(onset_search(facts, record).start, record.applied_at)
     own = facts.requests(before, to).total
@@ -1748,9 +1827,8 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
     now = _own_p99(facts, window, to)
     if not now or not (then or light):
         return ""
-    bar = max(_SLOWER * max(then or _own_p99(facts, before, to)), _SLOW_FLOOR_SECONDS)
-    slow = [v for v in now if v > bar]
-    if len(slow) / len(now) < s.hang_minutes_ratio:
+    bar, slow = _over_bar(facts, now, max(then or _own_p99(facts, before, to)))
+    if not slow:
         return ""
     if not then:
         return (f"{to}, the revision the rollback went back to, answers much slower than it served on its own light "
@@ -1764,6 +1842,46 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
             f"against at most {latency(max(then))} {whose} in {before} ({_SLOWER:g} times that, and at "
             f"least {_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a failure "
             "only half ended, not a recovery")
+
+
+def _scale_slower_than_served(facts: Facts, record: ActionRecord) -> str:
+    """`slower_than_it_served` after a connector scale: the service's p99 since, against its clean minutes before
+    the action (`_served_clean`: the saturation's 503s and hangs left out), at `_SLOWER` times the slowest of them
+    and at least `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged. `slower_than_before` holds a
+    scale to the slowest minute before it, the saturation's own 31 s hangs included (a 93 s bar): a service that
+    answered in 150 ms, clean at 20 s since the scale (requests still queued behind a connector that is still too
+    small, or a database the scale now lets them reach), was `verified`. With fewer than `_MIN_MINUTES` clean
+    minutes read before the action (a failure older than the sweep's reach: `onset_search`), the bar is the floor
+    alone, and a service over it is not verified on latency: whether it answers as it did before cannot be told,
+    as a rollback's light-load revision with no clean minute read is not (`slower_than_it_served`)."""
+    s = facts.s
+    before = Window(onset_search(facts, record).start, record.applied_at)
+    then = _served_clean(facts, before, "")
+    now = facts.p99_seconds(facts.recent_since_incident)
+    if not now:
+        return ""
+    known = len(then) >= _MIN_MINUTES
+    bar, slow = _over_bar(facts, now, max(then) if known else 0.0)
+    if not slow:
+        return ""
+    if not known:
+        return (f"the service's p99 is over {latency(bar)} in {len(slow)} of {len(now)} minutes since the scale (max "
+                f"{latency(max(now))}), and no clean minute before the action is read in {before} to give a bar "
+                f"(every minute read there failed or hung): whether the scale ended the saturation or only shortened "
+                "its waits cannot be told, not verified on latency")
+    return (f"the service answers much slower than it served before the incident: p99 over {latency(bar)} in "
+            f"{len(slow)} of {len(now)} minutes since the scale (max {latency(max(now))}), against at most "
+            f"{latency(max(then))} in its clean minutes in {before} ({_SLOWER:g} times that, and at least "
+            f"{_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a saturation only "
+            "half ended (requests still waiting on the connector or on what it reaches), not a recovery")
+
+
+def _over_bar(facts: Facts, now: list[float], slowest: float) -> tuple[float, list[float]]:
+    """The bar `_SLOWER` times `slowest` (at least `_SLOW_FLOOR_SECONDS`), and the minutes of `now` over it when
+    they are `hang_minutes_ratio` of them or more (else none)."""
+    bar = max(_SLOWER * slowest, _SLOW_FLOOR_SECONDS)
+    slow = [v for v in now if v > bar]
+    return bar, slow if len(slow) / len(now) >= facts.s.hang_minutes_ratio else []
 
 
 def _served_clean(facts: Facts, window: Window, deploy: str) -> list[float]:
@@ -2281,6 +2399,10 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
                                    f"{clock_on(record.deadline_at + period, record.applied_at)} (the last sweep "
                                    f"that may undo it), for "
                                    f"more requests: {health.waits_for}")
+    if health.kind is HealthKind.UNCLEAR and health.settling and not late:
+        return Step(StepKind.WAIT, f"{health.why}; waiting past the deadline, until "
+                                   f"{clock_on(record.deadline_at + period, record.applied_at)} (one verification "
+                                   f"period), for its failing minutes to leave the window judged: {health.settling}")
     if health.kind is HealthKind.FAILING and record.reversible and record.action == "rollback_traffic" and not late:
         return Step(StepKind.UNDO, health.why, shows=health.shows)
     if health.kind is HealthKind.FAILING:
@@ -2292,6 +2414,7 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
     kept = ("it cannot be undone" if not record.reversible else
             "kept in place, not undone: an undo cannot end what fails since"
             + (f"; {health.shows}" if health.shows else "") if health.held else
+            f"kept in place, not undone: {health.kept}" if health.kept else
             "kept in place, not undone: an undo needs evidence that it failed")
     waited = (f"; it waited a verification period past the deadline for more requests ({health.waits_for}), and "
               "they did not settle it" if health.waits_for else "")

@@ -18,7 +18,10 @@ rolled back from shares, or one the rollback's own traffic brought on:
   since the rollback was filled by the traffic the rollback moved, and an undo would put back the deploy that
   failed on its own. Both are told, never undone.
 An instance only the revision rolled back to uses (the deploy moved to another), or a refusal of its own
-credentials, is that revision's own failure, as its own exception would be: the undo goes on. Pure."""
+credentials, is that revision's own failure: after a rollback made for a deploy that failed on its own
+(`bad_revision`), both revisions are broken, and an undo would only trade one failure for the other, the next
+sweep undoing it back (a flap): held, both causes named (`_both_broken`). Its own exception, or such a failure
+after an operator's rollback (no diagnosis of the deploy), undoes as before. Pure."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -38,6 +41,9 @@ _OWN_REFUSALS = frozenset({
     Refusal.CREDENTIALS, Refusal.AUTH_METHOD, Refusal.IAM_USER, Refusal.NOT_AUTHORIZED, Refusal.DB_ACCESS,
     Refusal.UNKNOWN_DATABASE, Refusal.NAME_MISSING, Refusal.SOURCE_NOT_ALLOWED, Refusal.NO_SUCH_HOST,
     Refusal.NO_SUCH_INSTANCE, Refusal.NO_IP_OF_TYPE, Refusal.CERTIFICATE, Refusal.TLS_MISMATCH})
+# How `_both_broken`'s cause opens: the deploy was a cause too, so what a failing rollback shows of the deploy
+# (judging.deploy_not_the_cause: "the deploy was not the cause") is not said with it.
+BOTH_BROKEN = "both revisions fail on their own"
 # A minute: a request_count point ending `at` counts the requests of (at - 60 s, at] (its 60 s alignment period).
 _NEAR = timedelta(seconds=60)
 # How far a refusal's line may fall outside its request's minute and still be that minute's (`_refused_through`): a
@@ -63,8 +69,10 @@ def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: 
     frm = str(record.params.get("from_revision") or "")
     to = str(record.params.get("to_revision") or "")
     back = frm or "the revision rolled back from"
-    cause = (_instance_down(facts, window, frm, to) or _database_diagnosed(facts, window, diagnosis, frm, to)
-             or _connector_full(facts, record, diagnosis, frm, to))
+    failing = failing_minutes(facts, window)
+    cause = (_instance_down(facts, window, failing, frm, to)
+             or _database_diagnosed(facts, window, failing, diagnosis, frm, to)
+             or _connector_full(facts, record, diagnosis, frm, to) or _both_broken(facts, record, window, failing))
     if not cause:
         return ""
     return (f"{cause}; an undo would send the traffic back to {back}, which failed on its own before the rollback, "
@@ -72,9 +80,9 @@ def shared_cause(facts: Facts, record: ActionRecord, window: Window, diagnosis: 
             f"{diagnosis.signature.value}: {diagnosis.summary})")
 
 
-def _instance_down(facts: Facts, window: Window, frm: str, to: str) -> str:
+def _instance_down(facts: Facts, window: Window, failing: list[datetime], frm: str, to: str) -> str:
     """A Cloud SQL instance both revisions use, down through `window` (`_down_through`): its minutes and values."""
-    down = {db: how for db, how in _down_through(facts, window).items() if _both_use(facts, db, frm, to)}
+    down = {db: how for db, how in _down_through(facts, window, failing).items() if _both_use(facts, db, frm, to)}
     if not down:
         return ""
     read = "; ".join(f"{db} ({_use_words(facts, db, frm, to)}): {how}" for db, how in down.items())
@@ -82,10 +90,10 @@ def _instance_down(facts: Facts, window: Window, frm: str, to: str) -> str:
             f"(database/up {read})")
 
 
-def _down_through(facts: Facts, window: Window) -> dict[str, str]:
+def _down_through(facts: Facts, window: Window, failing: list[datetime]) -> dict[str, str]:
     """The instances down through the failing minutes of `window`, and how: database/up under 1 in more than half
     the minutes with a point and in the newest of them (an outage still on), or under 1 in every minute that
-    failed (`_failing_minutes`: an outage that ended, or flapped, explains each failure, and the clean minutes
+    failed (`failing_minutes`: an outage that ended, or flapped, explains each failure, and the clean minutes
     since it came back are no failure an undo could end). Only a point read counts: a series that stopped is
     unknown, not down (`Facts.sql_down` reads it as not up, which holds a `healthy`; here it would hold a write
     back on silence, which a metric's own ingestion delay or an instance in another project gives). A minute is
@@ -94,8 +102,7 @@ def _down_through(facts: Facts, window: Window) -> dict[str, str]:
     UNCONFIRMED here; where the ends differ, no failing minute is covered and the first reading alone holds. A failing
     minute with no point is unknown, not up: the rule judges the failing minutes with a point read, at least
     `_READ_SHARE` of them, and says which were not read. Each reading says the minutes it was down in and the newest
-    point read: whether it is up now."""
-    failing = _failing_minutes(facts, window)
+    point read: whether it is up now. `failing`: `failing_minutes` of `window`, read once by `shared_cause`."""
     down: dict[str, str] = {}
     for db, minutes in sorted(facts.sql_up_minutes(window).items()):
         values = [minutes[at] for at in sorted(minutes)]
@@ -129,7 +136,7 @@ def _down_and_now(minutes: dict[datetime, float]) -> str:
     return f"down in the minutes to {down}; the newest {minutes[newest]:g} at {hms(newest)}: {now}"
 
 
-def _failing_minutes(facts: Facts, window: Window) -> list[datetime]:
+def failing_minutes(facts: Facts, window: Window) -> list[datetime]:
     """The minute ends of `window` whose requests failed: a 5xx or 429 share over `healthy_error_ratio`, or a p99
     at or over the hang bar."""
     s = facts.s
@@ -138,16 +145,18 @@ def _failing_minutes(facts: Facts, window: Window) -> list[datetime]:
                    if total and bad / total > s.healthy_error_ratio} | hung)
 
 
-def _refused_through(facts: Facts, window: Window) -> bool:
-    """Whether a refusal not of the revision's own (`_OWN_REFUSALS`) is logged within each minute of `window` that
-    failed, `_ALIGNMENT` either side: one burst of lines explains the minute it fell in, not the minutes after it."""
-    failing = _failing_minutes(facts, window)
-    said = [line.timestamp for kind, lines in facts.db_refusals.items() if kind not in _OWN_REFUSALS for line in lines]
+def _refused_through(facts: Facts, failing: list[datetime], own: bool = False) -> bool:
+    """Whether a refusal not of the revision's own (`_OWN_REFUSALS`; `own`: one of them) is logged within each
+    minute that failed (`failing`, `failing_minutes`), `_ALIGNMENT` either side: one burst of lines explains the
+    minute it fell in, not the minutes after it."""
+    said = [line.timestamp for kind, lines in facts.db_refusals.items() if (kind in _OWN_REFUSALS) is own
+            for line in lines]
     return bool(failing) and all(any(at - _NEAR - _ALIGNMENT < ts <= at + _ALIGNMENT for ts in said)
                                  for at in failing)
 
 
-def _database_diagnosed(facts: Facts, window: Window, diagnosis: Diagnosis, frm: str, to: str) -> str:
+def _database_diagnosed(facts: Facts, window: Window, failing: list[datetime], diagnosis: Diagnosis, frm: str,
+                        to: str) -> str:
     """The minutes diagnosed as the database, on evidence read (not a database/up series that stopped there:
     `Facts.sql_trailing`), on no refusal of the revision's own, and on an instance both revisions may use. Beside an
     outage read that does not cover them (a blip among minutes it was up in: `_down_through`; the diagnosis then
@@ -157,7 +166,7 @@ def _database_diagnosed(facts: Facts, window: Window, diagnosis: Diagnosis, frm:
     if diagnosis.signature is not Signature.DATABASE_UNREACHABLE or facts.sql_trailing(window)[0]:
         return ""
     if any(min(values) < 1 for values in facts.sql_up_values(window).values() if values) and not _refused_through(
-            facts, window):
+            facts, failing):
         return ""   # an outage read that does not cover the minutes (`_instance_down`), and no refusal that does
     refused = set(facts.db_refusals)
     if refused and refused <= _OWN_REFUSALS:
@@ -186,6 +195,38 @@ def _connector_full(facts: Facts, record: ActionRecord, diagnosis: Diagnosis, fr
                 f"{before}{other}")
     return (f"{at}, full since the rollback moved the traffic onto it (at its limit in {len(limit.at_limit)} of "
             f"{limit.read} minutes in {before}{other})")
+
+
+def _both_broken(facts: Facts, record: ActionRecord, window: Window, failing: list[datetime]) -> str:
+    """Both revisions broken: the rollback was made for a deploy that failed on its own (`bad_revision`), and the
+    revision it went back to fails on its own database settings in every minute that failed, a refusal of its
+    own logged in each (`_OWN_REFUSALS`: a password the deploy rotated, a user or database it renamed), or an
+    instance only it still names down through them (the deploy moved to another; the old one retired). An undo
+    puts back the deploy's own failure, and the sweep after it could only send the traffic back again: a flap
+    between two failing revisions that ends neither. Both causes are named, with what each was seen saying."""
+    if record.signature != Signature.BAD_REVISION.value:
+        return ""
+    frm = str(record.params.get("from_revision") or "") or "the revision rolled back from"
+    to = str(record.params.get("to_revision") or "") or "the revision rolled back to"
+    own = _own_database_failure(facts, window, failing, frm, to)
+    if not own:
+        return ""
+    return (f"{BOTH_BROKEN}: {to}, rolled back to, on its own database settings in each of the "
+            f"{len(failing)} minutes that failed ({own}), and {frm} on its own before the rollback (diagnosed "
+            f"{record.signature}, the rollback's reason); an undo would trade one failure for the other, and the next "
+            "sweep could only undo it back")
+
+
+def _own_database_failure(facts: Facts, window: Window, failing: list[datetime], frm: str, to: str) -> str:
+    """What shows the revision rolled back to failing on its own database settings (`_both_broken`): a refusal
+    of its own logged in every failing minute, or an instance only it names down through them; "" if neither."""
+    if _refused_through(facts, failing, own=True):
+        said = {kind: lines for kind, lines in facts.db_refusals.items() if kind in _OWN_REFUSALS}
+        return "; ".join(f"{kind} ({len(lines)}x, e.g. '{lines[0].text[:120]}')" for kind, lines in said.items())
+    down = {db: how for db, how in _down_through(facts, window, failing).items()
+            if db in _instances(facts, to) and _instances(facts, frm) and db not in _instances(facts, frm)}
+    return "; ".join(f"Cloud SQL {db}, which {to} names and {frm} no longer does ({', '.join(sorted(_instances(facts, frm)))}"
+                     f" instead), down: database/up {how}" for db, how in down.items())
 
 
 def _both_use(facts: Facts, db: str, frm: str, to: str) -> bool:

@@ -241,11 +241,21 @@ WORLDS = [
      .sql_up(-200, 8, 1, db=REPLICA).sql_up(8, 9, 0, db=REPLICA).sql_up(9, 11, 1, db=REPLICA), F, X, "still failing"),
     ("main-db down from +7, four of five minutes, the newest among them: a cause both share, kept", ROLLBACK,
      own_failure(11, text=REFUSED).sql_up(-200, 7, 1).sql_up(7, 11, 0), U, E, "under 1 in 4 of 5 minutes"),
-    ("main-db down, but the deploy moved to main-db-v2: the rolled-back-to revision's own, undone as before",
+    ("main-db retired, the deploy moved to main-db-v2 and failed on its own KeyError: both broken, no flap, kept",
      ROLLBACK, own_failure(11, new_sql=(NEWDB,), text=REFUSED).sql_up(-200, -6, 1).sql_up(-6, 11, 0)
-     .sql_up(-200, 11, 1, db=NEWDB), F, X, "still failing"),
-    ("the rolled-back-to revision's revoked password, main-db up: its own, undone as before", ROLLBACK,
-     stale_password(11), F, X, "password authentication failed"),
+     .sql_up(-200, 11, 1, db=NEWDB), U, E, f"both revisions fail on their own: {OLD}"),
+    ("the same named: main-db, which the deploy no longer names, and main-db-v2 instead", ROLLBACK,
+     own_failure(11, new_sql=(NEWDB,), text=REFUSED).sql_up(-200, -6, 1).sql_up(-6, 11, 0)
+     .sql_up(-200, 11, 1, db=NEWDB), U, E, f"which {OLD} names and {NEW} no longer does ({PROJECT}:main-db-v2 instead)"),
+    ("the rolled-back-to revision's revoked password, the deploy's own KeyError: both broken, no flap, kept",
+     ROLLBACK, stale_password(11), U, E, "credentials refused (password authentication failed)"),
+    ("the same: the deploy named as a cause too, never 'the deploy was not the cause'", ROLLBACK, stale_password(11),
+     U, E, f"and {NEW} on its own before the rollback (diagnosed bad_revision"),
+    ("the same rolled back by an operator (no diagnosis of the deploy): undone as before", ROLLBACK.model_copy(
+        update={"signature": "manual"}), stale_password(11), F, X, "password authentication failed"),
+    ("a revoked password in only 2 of the 5 failing minutes: not shown to explain them, undone as before", ROLLBACK,
+     own_failure(11, text=OWN).sql_up(-200, 11, 1).log(9, PASSWORD, OLD, count=3).log(10, PASSWORD, OLD, count=3), F,
+     X, "still failing"),
     ("too many clients on main-db, up throughout: the database both share, kept", ROLLBACK,
      own_failure(11, text=TOO_MANY).sql_up(-200, 11, 1), U, E, "a cause both revisions share: the database"),
     ("the connector both use full before the rollback too: a cause both share, kept", ROLLBACK,
@@ -369,7 +379,8 @@ DOWN = [
 
 @pytest.mark.parametrize("name,up,held,words", DOWN, ids=[d[0] for d in DOWN])
 def test_an_outage_holds_an_undo_on_the_failing_minutes_read(name, up, held, words):
-    down = shared_cause._down_through(_failing(up), None)
+    facts = _failing(up)
+    down = shared_cause._down_through(facts, None, shared_cause.failing_minutes(facts, None))
     assert (SQL in down) is held, down
     assert words in down.get(SQL, ""), down
 
@@ -388,8 +399,36 @@ REFUSALS = [
 
 @pytest.mark.parametrize("name,said,held", REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_a_shared_refusal_holds_an_undo_only_logged_in_each_failing_minute(name, said, held):
-    assert shared_cause._refused_through(_failing(said=said), None) is held
+    facts = _failing(said=said)
+    assert shared_cause._refused_through(facts, shared_cause.failing_minutes(facts, None)) is held
 
 
 def test_a_refusal_of_the_revisions_own_holds_no_undo():
-    assert not shared_cause._refused_through(_failing(said=[(0, 30), (1, 30), (2, 30)], kind=Refusal.CREDENTIALS), None)
+    facts = _failing(said=[(0, 30), (1, 30), (2, 30)], kind=Refusal.CREDENTIALS)
+    assert not shared_cause._refused_through(facts, shared_cause.failing_minutes(facts, None))
+
+
+def test_both_broken_never_says_the_deploy_was_not_the_cause():
+    record, evidence = ROLLBACK, stale_password(11)
+    judged = judge(record, swept(evidence).model_copy(update={"incident_started_at": record.settle_at}), SETTINGS)
+    then = next_step(record, judged, sweep_at(evidence), TIMES)
+    assert "both revisions fail on their own" in then.why and "the deploy was not the cause" not in then.why, then.why
+
+
+KEPT_FOR = [
+    # name, evidence, the reason an undo is not the answer, said after "not undone"
+    ("recovered first: the database down after two clean minutes", database_down(11, since=-2),
+     "kept in place, not undone: it worked first, and what fails began after it"),
+    ("another revision's requests: the deploy's 504s ending since, the revision rolled back to clean",
+     served(11, ok=40).requests(NEW, -5, 11, 30, "504"),
+     "kept in place, not undone: what fails is not the revision it sent the traffic to"),
+]
+
+
+@pytest.mark.parametrize("name,evidence,words", KEPT_FOR, ids=[k[0] for k in KEPT_FOR])
+def test_a_rollback_kept_says_what_it_saw_not_that_an_undo_needs_evidence(name, evidence, words):
+    judged = judge(ROLLBACK, swept(evidence).model_copy(update={"incident_started_at": ROLLBACK.settle_at}),
+                   SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(ROLLBACK, judged, sweep_at(evidence), TIMES)
+    assert then.kind is E and words in then.why, then.why
+    assert "needs evidence that it failed" not in then.why, then.why
