@@ -117,8 +117,11 @@ def evaluate(facts: Facts) -> Finding:
     refreshed = _refreshes_failed(facts, c)
     if refreshed:
         return c.doubt(refreshed, REFRESHES_FAILED)
-    if dialled and held_at_onset(facts, stressed) is False:
-        return c.doubt(_dials_before_the_stress(facts, c, stressed), DIALS_BEFORE_STRESS)
+    if held_at_onset(facts, stressed) is False:
+        # Whatever the symptom (dials that timed out, 503s, hangs at a client timeout): a cause comes before its
+        # effect, and failing requests retried load the connector.
+        return c.doubt(_dials_before_the_stress(facts, c, stressed, dialled is not None),
+                       DIALS_BEFORE_STRESS if dialled else SIGNS_AFTER_ONSET)
     if dialled and len(stressed) == 1 and stressed[0].startswith("at max"):
         return c.doubt(_dials_beside_a_high_water_mark(facts, c, stressed[0]), HANG_ELSEWHERE)
     lowered = _timeout_the_deploy_lowered(facts, c)
@@ -1056,19 +1059,28 @@ DIALS_BEFORE_STRESS = ("find where the dials' packets are dropped (firewall rule
                        "the failures began, as the application's retries raise it")
 
 
-def _dials_before_the_stress(facts: Facts, c: Citation, stressed: list[str]) -> str:
-    """Why dials that timed out are not put on the connector when its signs rose only after they began
-    (none held from FAILING_LEAD before the first failing minute to twice that after it): a cause comes
-    before its effect, and an application whose dials time out retries them, which loads the connector.
-    Not ruled out (it competes), never acted on alone."""
+# What a person checks when 503s or hangs began before the connector showed any sign.
+SIGNS_AFTER_ONSET = ("find what began the failures (the database's own state and logs, the path past the connector, "
+                     "the application); the connector's load rose after the failures began, as retried requests "
+                     "raise it: scale it only if its signs stay once that cause is mended")
+
+
+def _dials_before_the_stress(facts: Facts, c: Citation, stressed: list[str], dialled: bool = True) -> str:
+    """Why failures are not put on the connector when its signs rose only after they began (none held from
+    FAILING_LEAD before the first failing minute to twice that after it, connector_signs.held_at_onset): a cause
+    comes before its effect, and an application whose dials time out, or whose requests fail and are retried,
+    loads the connector. `dialled`: the symptom is database dials that timed out (else 503s or hangs at a client
+    timeout). Not ruled out (it competes), never acted on alone."""
     since = hms(facts.failing_since) if facts.failing_since else "-"
+    what = "the database dials time out" if dialled else "the requests fail"
     c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
            f"{', '.join(stressed)} only later than the failures' onset ({since})",
-           "a sign at the onset of the dials that timed out (from 2 min before the first failing minute to 4 min "
-           "into it)", False, role="refutes")
-    return (f"the database dials time out from {since}, but connector {facts.b.connector.short_name}'s signs "
-            f"({', '.join(stressed)}) rose only minutes later: its load followed the failures (retries), so the "
-            "drops began elsewhere on the path")
+           f"a sign at the onset of the {'dials that timed out' if dialled else 'failures'} (from 2 min before the "
+           "first failing minute to 4 min into it)", False, role="refutes")
+    where = "the drops began elsewhere on the path" if dialled else "the failures began elsewhere"
+    return (f"{what} from {since}, but connector {facts.b.connector.short_name}'s signs "
+            f"({', '.join(stressed)}) rose only minutes later: its load followed the failures (retries), so "
+            f"{where}")
 
 
 def _dials_words(facts: Facts, path: DialPath) -> str:
