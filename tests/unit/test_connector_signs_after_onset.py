@@ -1,6 +1,7 @@
 """A connector whose signs rose only minutes after the requests began failing (503s, hangs at a client timeout) is
 not their cause: a cause comes before its effect, and failing requests retried load the connector
-(connector_signs.held_at_onset, read for every symptom, not only for database dials that timed out). Held, the
+(connector_signs.held_at_onset, read for 503s and hangs whose onset the window shows, not only for database dials
+that timed out, once nothing more particular explains them: connector_saturation._rose_after_the_onset). Held, the
 connector competing, never scaled alone; a sign at the onset (from 2 min before the first failing minute to 4 min
 into it) scales as before. Before, only a symptom of dials that timed out without 503s or a hang was read so, and a
 connector that filled seven minutes after a third of the requests began to 503 was scaled."""

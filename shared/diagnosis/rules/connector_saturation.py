@@ -117,11 +117,8 @@ def evaluate(facts: Facts) -> Finding:
     refreshed = _refreshes_failed(facts, c)
     if refreshed:
         return c.doubt(refreshed, REFRESHES_FAILED)
-    if held_at_onset(facts, stressed) is False:
-        # Whatever the symptom (dials that timed out, 503s, hangs at a client timeout): a cause comes before its
-        # effect, and failing requests retried load the connector.
-        return c.doubt(_dials_before_the_stress(facts, c, stressed, dialled is not None),
-                       DIALS_BEFORE_STRESS if dialled else SIGNS_AFTER_ONSET)
+    if dialled and held_at_onset(facts, stressed) is False:
+        return c.doubt(_dials_before_the_stress(facts, c, stressed), DIALS_BEFORE_STRESS)
     if dialled and len(stressed) == 1 and stressed[0].startswith("at max"):
         return c.doubt(_dials_beside_a_high_water_mark(facts, c, stressed[0]), HANG_ELSEWHERE)
     lowered = _timeout_the_deploy_lowered(facts, c)
@@ -224,6 +221,8 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(unlogged, UNLOGGED_503S)
     if dialled and dialled.crosses is None:
         return c.doubt(_dials_unplaced(facts, dialled), DIALS_UNPLACED)
+    if _rose_after_the_onset(facts, stressed):
+        return c.doubt(_dials_before_the_stress(facts, c, stressed, dialled=False), SIGNS_AFTER_ONSET)
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
@@ -1081,6 +1080,15 @@ def _dials_before_the_stress(facts: Facts, c: Citation, stressed: list[str], dia
     return (f"{what} from {since}, but connector {facts.b.connector.short_name}'s signs "
             f"({', '.join(stressed)}) rose only minutes later: its load followed the failures (retries), so "
             f"{where}")
+
+
+def _rose_after_the_onset(facts: Facts, stressed: list[str]) -> bool:
+    """Whether 503s or hangs, with nothing more particular to explain them (the checks before this one), began
+    inside the incident window (a minute of it read before the first failing one: their onset seen) while no
+    sign of the connector held at that onset (connector_signs.held_at_onset): its signs rose only later, as
+    failing requests retried load it. The symptom of dials that timed out is read so before the other checks."""
+    since = facts.failing_since
+    return since is not None and since > facts.incident.start and held_at_onset(facts, stressed) is False
 
 
 def _dials_words(facts: Facts, path: DialPath) -> str:
