@@ -34,7 +34,7 @@ from shared.diagnosis.neighbour_deploys import Neighbour, Outside, named_beside,
 from shared.diagnosis.moved_off import moved_off, moved_off_held
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import UNANSWERED, PermanentError, TransientError
-from shared.gcp.endpoints import CallPolicy
+from shared.gcp.endpoints import CallPolicy, bounded
 from shared.workers import Workers
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
@@ -568,7 +568,7 @@ def neighbours_named(diagnosis: Diagnosis, result: ServiceResult, connector: str
     rise = rise_of(result.bundle, config.diagnosis)
     if rise is None:
         return diagnosis
-    behind = [result.service, *(service for service, _ in peers)]
+    behind = list(dict.fromkeys([result.service, *(service for service, _ in peers)]))
     outside = outside_in_time(readers, connector, behind, [m.name for m in config.services], fits)
     return named_beside(diagnosis, result.bundle, connector, peers, config.diagnosis, outside, rise)
 
@@ -581,8 +581,9 @@ def neighbours_named(diagnosis: Diagnosis, result: ServiceResult, connector: str
 OUTSIDE_SECONDS = 8.0
 OUTSIDE_PAGES = 1
 OUTSIDE_PROJECTS = 2
-# Its own pool: a read left running past OUTSIDE_SECONDS ends on its own (each next call is not started past the
-# bound) without holding a thread the peers' reads (PEERS) wait for.
+# Its own pool, so that it never holds a thread the peers' reads (PEERS) wait for. Its one thread is free again by
+# OUTSIDE_SECONDS: every call of the read, its RPCs' deadlines included, is bounded by it (endpoints.bounded), so
+# nothing of one delivery's read is left running when the next delivery's begins.
 OUTSIDE = Workers("outside-neighbours", 1)
 
 
@@ -590,12 +591,21 @@ def outside_in_time(readers: Readers, connector: str, behind: list[str], managed
                     fits: Callable[[float], bool]) -> Outside:
     """`outside_neighbours`, waited for at most OUTSIDE_SECONDS: past it, nothing of it (every service not in the
     config said not looked at), and the decision goes ahead without it."""
-    read = OUTSIDE.submit(outside_neighbours, readers, connector, behind, managed, fits)
+    read = OUTSIDE.submit(_bounded_outside, readers, connector, behind, managed, fits)
     try:
         return read.result(timeout=OUTSIDE_SECONDS)
     except FutureTimeout:
         read.cancel()       # still queued behind a read left running: never started after the decision
         return Outside((), _took_longer(connector.split("/connectors/")[0]))
+
+
+def _bounded_outside(readers: Readers, connector: str, behind: list[str], managed: list[str],
+                     fits: Callable[[float], bool]) -> Outside:
+    """`outside_neighbours` with every call it makes, and each RPC's own deadline, ended by OUTSIDE_SECONDS
+    (endpoints.bounded): a call still running at the bound is cut there (a DEADLINE_EXCEEDED, said as not looked
+    at), not left to run its policy's 30 s on the pool's one thread."""
+    with bounded(OUTSIDE_SECONDS):
+        return outside_neighbours(readers, connector, behind, managed, fits)
 
 
 def _took_longer(what: str) -> str:
@@ -680,8 +690,9 @@ def connector_alert_neighbours(target: AlertTarget, diagnosis: Diagnosis, result
     """A connector alert's combined verdict (`combine`) with the neighbours' deploys that line up with the connector's
     rise named beside it, under the same bar and window as a service alert's (`neighbours_named`): when it scales
     the connector or holds the scale back for a clean peer, seen from the user it stands on (the saturated user of
-    most confidence, as `combine` picks it), its neighbours being the other users read and the services not in the
-    config behind it. Never acted on: a neighbour is only named. Any other verdict: as it is."""
+    most confidence, as `combine` picks it), its neighbours being every user read (that one too: no alerting service
+    owns the alert) and the services not in the config behind it. Never acted on: a neighbour is only named. Any
+    other verdict: as it is."""
     if target.kind is not TargetKind.CONNECTOR or not (
             diagnosis.signature is Signature.CONNECTOR_SATURATION or held_for_clean_peer(diagnosis)):
         return diagnosis
@@ -690,7 +701,9 @@ def connector_alert_neighbours(target: AlertTarget, diagnosis: Diagnosis, result
     if not hits:
         return diagnosis
     best = max(hits, key=lambda r: r.diagnosis.confidence)
-    peers = [(r.service, r.bundle) for r in results if r is not best and r.bundle is not None]
+    # Every user read is a neighbour here, the one whose evidence stands for the connector too: no alerting service
+    # owns this alert, so that user's own deploy lining up with the rise is as likely the load's cause as another's.
+    peers = [(r.service, r.bundle) for r in results if r.bundle is not None]
     return neighbours_named(diagnosis, best, target.name, peers, config, readers, fits or (lambda _seconds: True))
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from shared.errors import (LimitReachedError, PermanentError, QuotaRefusedError, RunwardenError, TransientError,
                            classify)
@@ -314,6 +316,38 @@ class WaitDeadline:
         return min(delay, room)
 
 
+# The bound a thread's calls are held to while `bounded` is in force: a read made only for a person's words (the
+# services not in the config behind a connector, shared/diagnosis/scope.py) must end by its bound, its RPCs with it.
+_BOUND = threading.local()
+
+
+@contextmanager
+def bounded(seconds: float) -> Iterator[WaitDeadline]:
+    """Every call_with_retry made on this thread while in force ends within `seconds` of now (or of an outer bound,
+    if tighter): each attempt's RPC deadline, each page's (PageCursor.for_call) and each sleep is cut to what is left,
+    and a call begun with nothing left is a DEADLINE_EXCEEDED at once, never sent.
+
+    Why: a wait on another thread's answer (Future.result(timeout)) stops the waiting, not the read: the read went on
+    with each of its RPCs given the policy's own deadline (30 s with its retries), holding the one thread of its pool,
+    so the next delivery's read queued behind it and was cut too. The deadline given to the RPC is the bound gRPC
+    itself enforces: "deadlines allow gRPC clients to specify how long they are willing to wait for an RPC to
+    complete before the RPC is terminated with the error DEADLINE_EXCEEDED" (grpc.io/docs/guides/deadlines)."""
+    deadline = WaitDeadline.starting(seconds)
+    outer = getattr(_BOUND, "deadline", None)
+    _BOUND.deadline = deadline if outer is None or deadline.until < outer.until else outer
+    try:
+        yield _BOUND.deadline
+    finally:
+        _BOUND.deadline = outer
+
+
+def call_deadline(policy: CallPolicy, now: float | None = None) -> WaitDeadline:
+    """One call's deadline: the policy's total_timeout from now, or this thread's bound (`bounded`) when sooner."""
+    own = WaitDeadline.starting(policy.total_timeout, now)
+    bound: WaitDeadline | None = getattr(_BOUND, "deadline", None)
+    return bound if bound is not None and bound.until < own.until else own
+
+
 @dataclass
 class PageCursor:
     """Where a read that follows next_page_token stands, kept across `call_with_retry`'s attempts: the token
@@ -352,7 +386,7 @@ class PageCursor:
     @classmethod
     def for_call(cls, policy: CallPolicy, now: float | None = None) -> "PageCursor":
         """The cursor of one call_with_retry under `policy`: pages of call_timeout within its total."""
-        return cls(policy.call_timeout, WaitDeadline.starting(policy.total_timeout, now))
+        return cls(policy.call_timeout, call_deadline(policy, now))
 
     @classmethod
     def within(cls, timeout: float, now: float | None = None) -> "PageCursor":
@@ -418,7 +452,12 @@ def call_with_retry(fn: Callable[[float], T], *, what: str, policy: CallPolicy,
     wait and one useful attempt fit in what is left of this call's total; otherwise raised at once, for the
     message's redelivery (see `quota_wait`).
     """
-    deadline = WaitDeadline.starting(policy.total_timeout)
+    deadline = call_deadline(policy)
+    if deadline.expired():   # a thread's bound already spent (`bounded`): nothing is sent
+        from google.api_core.exceptions import DeadlineExceeded
+
+        raise describe_error(DeadlineExceeded(f"the {deadline.seconds:g}s bound on this read ran out before {what} "
+                                              "was sent"), what)
     attempt, quota_waited = 1, False
     while True:
         try:

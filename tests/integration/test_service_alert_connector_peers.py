@@ -362,6 +362,8 @@ BEYOND_A_SERVICE_ALERT = {
     "connector_alert_neighbour_deploy_before_shared_connector_rise": (["statements-00094-exp"], False),
     "unmanaged_neighbour_deploy_before_shared_connector_rise": (["statements-00094-exp"], True),
     "connector_alert_unmanaged_deploy_on_other_connector_not_named": ([], False),
+    # The user whose evidence stands for the connector is a neighbour too: no service owns a connector's alert.
+    "connector_alert_saturated_user_deployed_before_rise": (["ledger-00419-kav"], False),
 }
 
 

@@ -221,6 +221,8 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(unlogged, UNLOGGED_503S)
     if dialled and dialled.crosses is None:
         return c.doubt(_dials_unplaced(facts, dialled), DIALS_UNPLACED)
+    if _rose_after_the_onset(facts, stressed):
+        return c.doubt(_dials_before_the_stress(facts, c, stressed, dialled=False), SIGNS_AFTER_ONSET)
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
@@ -1056,19 +1058,37 @@ DIALS_BEFORE_STRESS = ("find where the dials' packets are dropped (firewall rule
                        "the failures began, as the application's retries raise it")
 
 
-def _dials_before_the_stress(facts: Facts, c: Citation, stressed: list[str]) -> str:
-    """Why dials that timed out are not put on the connector when its signs rose only after they began
-    (none held from FAILING_LEAD before the first failing minute to twice that after it): a cause comes
-    before its effect, and an application whose dials time out retries them, which loads the connector.
-    Not ruled out (it competes), never acted on alone."""
+# What a person checks when 503s or hangs began before the connector showed any sign.
+SIGNS_AFTER_ONSET = ("find what began the failures (the database's own state and logs, the path past the connector, "
+                     "the application); the connector's load rose after the failures began, as retried requests "
+                     "raise it: scale it only if its signs stay once that cause is mended")
+
+
+def _dials_before_the_stress(facts: Facts, c: Citation, stressed: list[str], dialled: bool = True) -> str:
+    """Why failures are not put on the connector when its signs rose only after they began (none held from
+    FAILING_LEAD before the first failing minute to twice that after it, connector_signs.held_at_onset): a cause
+    comes before its effect, and an application whose dials time out, or whose requests fail and are retried,
+    loads the connector. `dialled`: the symptom is database dials that timed out (else 503s or hangs at a client
+    timeout). Not ruled out (it competes), never acted on alone."""
     since = hms(facts.failing_since) if facts.failing_since else "-"
+    what = "the database dials time out" if dialled else "the requests fail"
     c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
            f"{', '.join(stressed)} only later than the failures' onset ({since})",
-           "a sign at the onset of the dials that timed out (from 2 min before the first failing minute to 4 min "
-           "into it)", False, role="refutes")
-    return (f"the database dials time out from {since}, but connector {facts.b.connector.short_name}'s signs "
-            f"({', '.join(stressed)}) rose only minutes later: its load followed the failures (retries), so the "
-            "drops began elsewhere on the path")
+           f"a sign at the onset of the {'dials that timed out' if dialled else 'failures'} (from 2 min before the "
+           "first failing minute to 4 min into it)", False, role="refutes")
+    where = "the drops began elsewhere on the path" if dialled else "the failures began elsewhere"
+    return (f"{what} from {since}, but connector {facts.b.connector.short_name}'s signs "
+            f"({', '.join(stressed)}) rose only minutes later: its load followed the failures (retries), so "
+            f"{where}")
+
+
+def _rose_after_the_onset(facts: Facts, stressed: list[str]) -> bool:
+    """Whether 503s or hangs, with nothing more particular to explain them (the checks before this one), began
+    inside the incident window (a minute of it read before the first failing one: their onset seen) while no
+    sign of the connector held at that onset (connector_signs.held_at_onset): its signs rose only later, as
+    failing requests retried load it. The symptom of dials that timed out is read so before the other checks."""
+    since = facts.failing_since
+    return since is not None and since > facts.incident.start and held_at_onset(facts, stressed) is False
 
 
 def _dials_words(facts: Facts, path: DialPath) -> str:
