@@ -26,18 +26,14 @@ a documentation template left unexpanded, a condition missing from an older payl
 saturation without failures."""
 from __future__ import annotations
 
-import copy
-import json
-
 import pytest
 
 from shared.alerts.extracted_labels import contradicting, named_label
 from shared.alerts.query_names import other_series, selects_alone
 from shared.outcomes import OutcomeStatus
-from shared.pipeline import handle_alert
-from tests.integration.world import event
-from tests.property.fast import FastWorld, scenario_model, seeded_copy
-from tests.property.harness import ANCHOR
+from tests.unit.test_combined_resource_queries import _incident as _fields
+from tests.unit.test_combined_resource_queries import _threshold
+from tests.unit.test_log_entry_count_alerts import _answer, _query
 
 RUN = "run_googleapis_com:request_count"
 FAILED = f'{RUN}{{service_name="backend",response_code_class="5xx"}}'
@@ -116,28 +112,12 @@ def test_only_a_differing_value_of_a_label_the_resource_carries_contradicts_it()
 
 
 def _promql(query: str):
-    def change(incident: dict) -> None:
-        condition = incident["condition"]
-        incident["condition"] = {"name": condition["name"], "displayName": condition["displayName"],
-                                 "conditionPrometheusQueryLanguage": {"query": query, "duration": "0s"}}
-    return change
-
-
-def _fields(**fields):
-    def change(incident: dict) -> None:
-        incident.update(fields)
-    return change
+    return _query("conditionPrometheusQueryLanguage", query)
 
 
 def _resource(**labels):
     def change(incident: dict) -> None:
         incident["resource"]["labels"].update(labels)
-    return change
-
-
-def _threshold(**fields):
-    def change(incident: dict) -> None:
-        incident["condition"]["conditionThreshold"].update(fields)
     return change
 
 
@@ -249,13 +229,6 @@ NOTIFICATIONS = {
         "healthy", _saturated("run.googleapis.com/container/max_request_concurrencies", 70, "80"),
         OutcomeStatus.ESCALATED, ""),
 }
-
-
-def _answer(scenario: str, change):
-    world = FastWorld(seeded_copy(scenario, None), ANCHOR)
-    document = copy.deepcopy(scenario_model(scenario).notification(ANCHOR))
-    change(document["incident"])
-    return handle_alert(event(json.dumps(document).encode(), "1"), world.config, world.adapters), world
 
 
 @pytest.mark.parametrize("name", NOTIFICATIONS)
