@@ -38,6 +38,17 @@ def named_label(key: str, expression: str) -> str:
     return _NAMED_BY_KEY.get(key.strip().lower(), "")
 
 
+def extracted_revision(extractors: dict[str, str], extracted: dict[str, str]) -> tuple[str, str]:
+    """The (key, value) of a label extracting the matched entry's own revision_name whole, carried with a value, or
+    ("", ""): read where the resource names no revision (the entry's own label, as a resource's would be)."""
+    for key, expression in extractors.items():
+        whole = _WHOLE_RESOURCE_LABEL.match(expression)
+        value = str(extracted.get(key, "")).strip()
+        if whole and (whole.group(1) or whole.group(2)) == "revision_name" and value:
+            return key, value
+    return "", ""
+
+
 def contradicting(extractors: dict[str, str], extracted: dict[str, str],
                   resource: dict[str, str]) -> list[tuple[str, str, str, str]]:
     """Each extracted label naming a service or revision whose value differs from the resource's label of that name:
