@@ -99,6 +99,7 @@ from __future__ import annotations
 import re
 
 from shared.alerts.code_filters import audited_only, metric_quiet_levels, query_quiet_levels, quiet_levels, quiet_only
+from shared.alerts.extracted_labels import contradicting
 from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
 from shared.alerts.query_grouping import MQL_QUERY as _MQL_QUERY
@@ -674,8 +675,24 @@ _QUIET_WORK = (": what it counts is the service's ordinary work (requests served
                "is when such lines grew")
 
 
+def _extracted_elsewhere(incident: Incident, policy: str) -> str:
+    """A log match whose extracted labels name another service or revision than its resource
+    (shared/alerts/extracted_labels.py): the entries matched were about that one. Before, the resource's service was
+    rolled back on them."""
+    if incident.condition_kind != "log_match":
+        return ""
+    found = contradicting(incident.label_extractors, incident.metric_labels, incident.resource_labels)
+    if not found:
+        return ""
+    named = "; ".join(f"{key!r} ({quoted(incident.label_extractors[key], 60)}) is {value!r}, the resource's "
+                      f"{label} {own!r}" for key, label, value, own in found)
+    return (f"the log entries {policy} matched name another Cloud Run service or revision than the notification's "
+            f"resource in the labels its condition extracts (labelExtractors, carried in metric.labels: {named}): "
+            "the match is about what the entries name, so no present failure of the resource is stated")
+
+
 _FORMS = (_certificate, _forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,
-          _query, _long_range, _sql_window, _audited, _quiet, _quiet_count, _another_condition)
+          _query, _long_range, _sql_window, _audited, _quiet, _quiet_count, _extracted_elsewhere, _another_condition)
 
 
 def _query_form(query: str) -> str:

@@ -50,6 +50,14 @@ _LOGGING_METRIC = ("logging_googleapis_com:", "logging.googleapis.com/")   # wri
 # metrics", run: `job/completed_execution_count`, `job/completed_task_attempt_count`, `job/running_executions`,
 # `job/running_task_attempts`, resource type cloud_run_job).
 _JOB_METRIC = ("run_googleapis_com:job_", "run.googleapis.com/job/")
+# A job's series of the metrics both resources write (`container/cpu/utilizations`, `container/memory/utilizations`,
+# ... are listed for cloud_run_revision and cloud_run_job alike, "Google Cloud metrics", run) are told by the job's own
+# resource label, `job_name`, which a revision's series never carry (cloud_run_revision's labels are project_id,
+# service_name, revision_name, location, configuration_name; that cloud_run_job's are project_id, job_name, location is
+# UNCONFIRMED against a copy of the monitored resource list, and a selector matching `job_name` on a revision's series
+# selects nothing either way, so it is read as the job's). Before, `max(run_googleapis_com:container_memory_utilizations
+# {job_name="export"})` beside a service's 5xx was read as the service's own series.
+_JOB_LABEL = "job_name"
 _RESOURCE_TYPE = "monitored_resource"
 _REVISION = "cloud_run_revision"
 _NAMING = ("service_name", "location", "project_id")
@@ -247,6 +255,8 @@ def _reads(resource_type: str, name: str, matchers: list[tuple[str, str, str]]) 
     types = {value for label, op, value in matchers if label == _RESOURCE_TYPE and op == "="}
     if types:
         return types == {resource_type}
+    if resource_type == _REVISION and any(label == _JOB_LABEL for label, _, _ in matchers):
+        return False
     names = [n for n in [name] + [v for label, op, v in matchers if label == "__name__" and op == "="] if n]
     if any(n.startswith(_OWN_METRICS[resource_type]) and not n.startswith(_JOB_METRIC) for n in names):
         return True
@@ -254,31 +264,38 @@ def _reads(resource_type: str, name: str, matchers: list[tuple[str, str, str]]) 
 
 
 def _value(query: str) -> str:
-    """A PromQL `query` with what is no part of its value blanked, at the same positions: from each top-level `and` or
-    `unless` up to the next top-level `or` (`_SET_OPERATOR`). A query whose brackets or quotes do not balance is kept
-    whole (it parses to nothing, and reading all of it holds back more, never less). Brackets around the whole query
-    are no part of it (`(A > 5 and on() B == 1)` is the gate of `A > 5 and on() B == 1`)."""
-    query = _unbracketed(query)
-    top = top_level(query)
-    if top is None:
+    """A PromQL `query` with what is no part of its value blanked, at the same positions: from each `and` or `unless`
+    up to the next `or` of the same bracket group, or that group's end (`_SET_OPERATOR`), at any depth: a gate inside
+    brackets (`(A > 0.05 and on() B > 1) or C`, `max(A unless on() B == 0) * 100`) filters the group it is written in,
+    as one at the top level filters the whole query. A query whose brackets or quotes do not balance is kept whole (it
+    parses to nothing, and reading all of it holds back more, never less). Before, only a gate at the top level (or
+    under brackets around the whole query) was read as one, and a deeper one's series as part of the value."""
+    if top_level(query) is None:
         return query
-    kept, start, keeping = [], 0, True
-    for operator in _SET_OPERATOR.finditer(top):
-        kept.append(_kept(query, start, operator.start(), keeping) + " " * len(operator.group(0)))
-        keeping, start = operator.group(1).lower() == "or", operator.end()
-    return "".join(kept) + _kept(query, start, len(query), keeping)
+    text = _blanked(query)
+    kept = list(query)
+    for operator in _SET_OPERATOR.finditer(text):
+        if operator.group(1).lower() != "or":
+            end = _group_end(text, operator.end())
+            kept[operator.start():end] = " " * (end - operator.start())
+    return "".join(kept)
 
 
-def _unbracketed(query: str) -> str:
-    """`query` with each pair of round brackets around the whole of it blanked, at the same positions."""
-    while (top := top_level(query)) is not None and top.strip().startswith("(") and top.strip()[1:-1].strip() == "":
-        start, end = top.index("("), top.rindex(")")
-        query = query[:start] + " " + query[start + 1:end] + " " + query[end + 1:]
-    return query
-
-
-def _kept(query: str, start: int, end: int, keeping: bool) -> str:
-    return query[start:end] if keeping else " " * (end - start)
+def _group_end(text: str, start: int) -> int:
+    """Where the gate starting at `start` ends: at the next `or` of its own bracket group, or where that group
+    closes, or the query's end."""
+    depth = 0
+    for i in range(start, len(text)):
+        char = text[i]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif depth == 0 and (found := _SET_OPERATOR.match(text, i)) and found.group(1).lower() == "or":
+            return i
+    return len(text)
 
 
 def _multiplied(value: str, at: int, name: str) -> bool:

@@ -1027,6 +1027,9 @@ class AlertContext(_Model):
     # The revision the alert names (resource.labels.revision_name), when its policy keeps the revision
     # (Runwarden's own group by it, infra/alerts.tf): its condition is that revision's, not the service's.
     revision: str = ""
+    # Where a log match names that revision when its resource does not: the label its condition extracts the matched
+    # entry's own revision_name into (shared/alerts/extracted_labels.py), "" otherwise.
+    revision_where: str = ""
     # An uptime check's alert on its URL: the notification's resource labels `host` and `project_id` (resource
     # uptime_url), where the check's own results are read when the notification names no check id.
     uptime_host: str = ""

@@ -228,7 +228,7 @@ def _named_revision(facts: Facts) -> list[Notable]:
     minutes = [at for at, total, _ in facts.revision_minutes(Window(facts.incident.start, facts.b.collected_at), named)
                if total]
     last = f"its newest request read in the minute to {hms(minutes[-1])}" if minutes else "no request of it read"
-    return [Notable("named_revision", f"the alert names {named} (resource.labels.revision_name), which serves 0% in "
+    return [Notable("named_revision", f"the alert names {named} ({alert.revision_where or 'resource.labels.revision_name'}), which serves 0% in "
                     f"the traffic statuses ({last}); serving: {', '.join(serving)}",
                     rf"alert names (revision )?{re.escape(named)}\b|"
                     rf"{re.escape(named)}[^.;]*(serves 0%|no longer serves|0% in the traffic)")]

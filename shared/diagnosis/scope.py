@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 from urllib.parse import urlsplit
 
+from shared.alerts.extracted_labels import extracted_revision
 from shared.alerts.incidents import AlertTarget, Incident, TargetKind
 from shared.alerts.label_filters import selected_revision
 from shared.alerts.reasons import not_managed, unselected_unmanaged
@@ -70,10 +71,21 @@ def alert_context(incident: Incident) -> AlertContext:
                         denominator_reducer=incident.denominator_reducer,
                         denominator_group_by=list(incident.denominator_group_by),
                         denominator_aggregated=incident.denominator_aggregated,
-                        revision=(incident.resource_labels.get("revision_name", "")
-                                  or selected_revision(incident.condition_filter)
-                                  if incident.resource_type == "cloud_run_revision" else ""),
-                        **_uptime_url(incident))
+                        **_named_revision(incident), **_uptime_url(incident))
+
+
+def _named_revision(incident: Incident) -> dict[str, str]:
+    """The revision a cloud_run_revision alert names: its resource's label, else its condition's filter's, else a log
+    match's extracted label of the matched entry's own revision (`extracted_labels.extracted_revision`), and where that
+    last one is said."""
+    if incident.resource_type != "cloud_run_revision":
+        return {}
+    named = incident.resource_labels.get("revision_name", "") or selected_revision(incident.condition_filter)
+    if named or incident.condition_kind != "log_match":
+        return {"revision": named}
+    key, extracted = extracted_revision(incident.label_extractors, incident.metric_labels)
+    where = f"its extracted label {key!r}, {incident.label_extractors[key]}" if extracted else ""
+    return {"revision": extracted, "revision_where": where}
 
 
 def _uptime_url(incident: Incident) -> dict[str, str]:

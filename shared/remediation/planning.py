@@ -146,6 +146,8 @@ def _named_where(alert: AlertContext) -> str:
     """Where the alert names its revision: its resource's label, or else its condition's filter (a condition on one
     revision, `resource.labels.revision_name = "..."`, whose notification, grouped by service, keeps no such label;
     before, such an alert on the rollback target was rolled back to)."""
+    if alert.revision_where:
+        return alert.revision_where
     if alert.revision == selected_revision(alert.condition_filter):
         return f"its condition's filter, resource.labels.revision_name = {alert.revision!r}"
     return "resource.labels.revision_name"
