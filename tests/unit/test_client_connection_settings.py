@@ -123,9 +123,13 @@ ROLLED_BACK = {
                                           (("PROXY_ARGS", "--private-ip --port 5432 p:us-central1:main-db"),), NO_IP),
     "verify-full over require": ((HOST, ("DB_SSLMODE", "require")), (HOST, ("DB_SSLMODE", "verify-full")),
                                  HOST_MISMATCH),
-    "verify-ca added to a URL": ((("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=require"),),
-                                 (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=verify-ca"),),
-                                 CA_REFUSED),
+    "verify-full over require in a URL, host name": (
+        (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=require"),),
+        (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=verify-full"),), HOST_MISMATCH),
+    "pgjdbc's host name check over require": (
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"),),
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-full"),), CERTIFICATE_TEXTS["pgjdbc hostname verifier"]),
+    "MySQL's DISABLED before": ((("MYSQL_SSL_MODE", "DISABLED"),), (("MYSQL_SSL_MODE", "VERIFY_CA"),), MYSQL_CA),
     "INSTANCE_IP_TYPE": ((("INSTANCE_IP_TYPE", "PUBLIC"),), (("INSTANCE_IP_TYPE", "PRIVATE"),), NO_IP),
     "CLOUD_SQL_IP_TYPE in lower case": ((("CLOUD_SQL_IP_TYPE", "public"),), (("CLOUD_SQL_IP_TYPE", "private"),), NO_IP),
     "the Java connector's ipTypes": ((("JDBC_URL", "jdbc:postgresql:///orders?cloudSqlInstance=p:r:i&ipTypes=PUBLIC"),),
@@ -133,7 +137,6 @@ ROLLED_BACK = {
                                      NO_IP),
     "ip_type in a connector's JSON options": ((("CLOUDSQL_CONNECTOR_OPTS", '{"ip_type": "public"}'),),
                                               (("CLOUDSQL_CONNECTOR_OPTS", '{"ip_type": "private"}'),), NO_IP),
-    "PGSSLMODE to verify-ca": ((("PGSSLMODE", "require"),), (("PGSSLMODE", "verify-ca"),), CA_REFUSED),
     "MySQL ssl-mode in a URL": ((("DATABASE_URL", "mysql://u@10.40.0.3/orders?ssl-mode=REQUIRED"),),
                                 (("DATABASE_URL", "mysql://u@10.40.0.3/orders?ssl-mode=VERIFY_CA"),), MYSQL_CA),
 }
@@ -177,6 +180,21 @@ COMPETING = {
         (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")),
         (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=verify-full")),
         "database 10.40.0.3:5432 unreachable: Error: unable to verify the first certificate"),
+    # libpq's require verifies the chain against a root CA file in the image's home directory (~/.postgresql/root.crt),
+    # which no env shows; node-postgres reads require as verify-full with no NODE_* variable set.
+    "libpq's require before, a chain refused (a root CA in the home directory)": (
+        (("PGSSLMODE", "require"),), (("PGSSLMODE", "verify-ca"),), CA_REFUSED),
+    "require in a URL before, a chain refused": (
+        (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=require"),),
+        (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=verify-ca"),), CA_REFUSED),
+    "node-postgres's require before, no NODE_* variable": (
+        (("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require"),),
+        (("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=verify-full&sslrootcert=/certs/ca.pem"),),
+        "database 10.40.0.3:5432 unreachable: Error: self-signed certificate in certificate chain"),
+    "node-postgres's require before, a host name refused": (
+        (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")),
+        (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=verify-full")),
+        HOST_MISMATCH),
     "no TLS setting before (a default, or the code's own)": ((HOST,), (HOST, ("DB_SSLMODE", "verify-full")),
                                                               CA_REFUSED),
     # A secret's value is never read: what it holds may verify, or be the very IP type the plain env now holds.
@@ -258,7 +276,10 @@ def test_refused_ip_type_reads_the_type_the_refusal_names(text, named):
 
 
 @pytest.mark.parametrize("env,verifies", [
-    ((("DB_SSLMODE", "require"),), False),
+    # libpq's require says nothing of the chain (a root CA file the image may hold in its home directory)
+    ((("DB_SSLMODE", "require"),), None),
+    ((("DB_SSLMODE", "disable"),), False),
+    ((("MYSQL_SSL_MODE", "REQUIRED"),), False),
     ((("DB_SSLMODE", "verify-full"),), True),
     ((("DATABASE_URL", "postgresql://u@h/d?sslmode=verify-ca"),), True),
     ((("MYSQL_SSL_MODE", "VERIFY_IDENTITY"),), True),
@@ -277,7 +298,7 @@ def test_refused_ip_type_reads_the_type_the_refusal_names(text, named):
     ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?sslmode=require&sslrootcert=/certs/ca.pem"),), True),
     # pgjdbc's ssl=true alone is verify-full; libpq reads ssl=true as require
     ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true"),), True),
-    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
+    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), None),
     ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?ssl=true"),), None),
     # node-postgres reads require as verify-full: a Node.js revision's require says nothing of verification
     ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
@@ -288,6 +309,21 @@ def test_verifies_server_reads_a_verify_mode(env, verifies):
     assert verifies_server(_rev(*env)) is verifies
 
 
+@pytest.mark.parametrize("env,checks", [
+    # libpq's and pgjdbc's require, prefer and allow check no host name, whatever root CA file is found
+    ((("DB_SSLMODE", "require"),), False),
+    ((("PGSSLMODE", "prefer"),), False),
+    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
+    ((("DB_SSLMODE", "verify-full"),), True),
+    # node-postgres reads require and prefer as verify-full
+    ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
+    ((("NODE_OPTIONS", "--max-old-space-size=512"), ("PGSSLMODE", "prefer")), None),
+    ((("DB_HOST", "10.40.0.3"),), None),
+])
+def test_verifies_server_asked_of_the_host_name_only(env, checks):
+    assert verifies_server(_rev(*env), host_name=True) is checks
+
+
 @pytest.mark.parametrize("secret", [SecretRef(env="DATABASE_URL", secret="orders-dsn", version="3"),
                                     SecretRef(volume="config", secret="orders-config", version="2")])
 def test_verifies_server_is_unknown_beside_a_secret_that_may_hold_tls_settings(secret):
@@ -296,7 +332,7 @@ def test_verifies_server_is_unknown_beside_a_secret_that_may_hold_tls_settings(s
 
 
 def test_a_password_secret_leaves_the_tls_settings_readable():
-    revision = _rev(("PGSSLMODE", "require")).model_copy(
+    revision = _rev(("PGSSLMODE", "disable")).model_copy(
         update={"secrets": (SecretRef(env="DB_PASSWORD", secret="orders-password", version="3"),)})
     assert verifies_server(revision) is False
 

@@ -18,9 +18,9 @@ from shared.diagnosis.env_hosts import (asks_for, connection_names, connection_t
                                      target_brought)
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, USERINFO_IN_HOST_ADVICE, LogSignal, Refusal,
                                           closed_connection, database_dial_hosts, database_dial_ports, database_engine,
-                                          dial_timed_out, is_pooler_wait, pattern_of, per_text, pool_size,
-                                          read_timed_out, refresh_failed, refusal_quote, sql_user_changes_clause,
-                                          startup_timed_out, userinfo_in_host)
+                                          dial_timed_out, is_pooler_wait, names_another_host, pattern_of, per_text,
+                                          pool_size, read_timed_out, refresh_failed, refusal_quote,
+                                          sql_user_changes_clause, startup_timed_out, userinfo_in_host)
 from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, UP_AGAIN_MIN_POINTS, UpAgain,
@@ -1118,17 +1118,22 @@ def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> 
     other's the same way: a deploy that turned the client's TLS off (sslmode=disable) brings it. A server
     certificate refused (Refusal.CERTIFICATE: not trusted, or naming another host than the one dialled) is the new
     revision's own only when the revision before is known to verify no certificate (tls_settings.verifies_server
-    False: its sslmode require with no root CA named, no verify-ca or verify-full): a deploy that turned
-    verification on brings the refusal, and the revision before connects as it did whatever the server's
-    certificate. One that verified too (a verify mode or flag, a root CA beside require, pgjdbc's ssl=true) may be
-    refused alike (a rotated server CA), and competes; so does one whose verification is unknown (None: no TLS
-    setting in its env, or a secret that may hold one)."""
+    False: sslmode disable, MySQL's REQUIRED, no-verify): a deploy that turned verification on brings the refusal,
+    and the revision before connects as it did whatever the server's certificate. When every certificate refusal
+    is for a certificate naming another host (log_signals.names_another_host: verify-full's own check), libpq's
+    require before checks no host name and counts as verifying none, unless Node.js may read it as verify-full.
+    One that verified too (a verify mode or flag, a root CA beside require, pgjdbc's ssl=true) may be refused alike
+    (a rotated server CA), and competes; so does one whose verification is unknown (None: no TLS setting in its
+    env, a secret that may hold one, libpq's require against an untrusted chain: a root CA file in the image's
+    home directory, ~/.postgresql/root.crt, makes it verify-ca, and node-postgres reads it as verify-full)."""
     kinds = {Refusal.TLS_MISMATCH, Refusal.NOT_ADMITTED, Refusal.CERTIFICATE}
     found = _deploy_changed(facts, refused, kinds, tls_settings_changed)
     if found is None or not all(map(_unencrypted, (e.text for e in refused.get(Refusal.NOT_ADMITTED, ())))):
         return ""
     suspect, previous, changed = found
-    if Refusal.CERTIFICATE in refused and verifies_server(previous) is not False:
+    certificates = refused.get(Refusal.CERTIFICATE, ())
+    host_name = all(names_another_host(e.text) for e in certificates)
+    if certificates and verifies_server(previous, host_name=host_name) is not False:
         return ""
     return (f"the TLS refusals all come from {suspect.short_name}, whose deploy changed the "
             f"{', the '.join(changed)} against {previous.short_name} (a plain value, which comes back with the "
