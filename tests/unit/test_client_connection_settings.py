@@ -18,6 +18,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import Revision, SecretRef
 from shared.diagnosis.ip_type_settings import ip_type_changed, refused_ip_type
 from shared.diagnosis.log_signals import Refusal, refusal_of
+from shared.diagnosis.secret_refs import iam_login_changed
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.tls_settings import verifies_server
 from shared.remediation.planning import plan
@@ -116,6 +117,8 @@ def _deploy(old_env, new_env, text, old_secrets=(), new_secrets=()):
 
 
 HOST = ("DB_HOST", "10.40.0.3")
+PASSWORD_REFUSED_IAM_USER = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  '
+                             'password authentication failed for user "orders-api@p.iam"')
 ROLLED_BACK = {
     "IP type moved by name": ((("DB_IP_TYPE", "PUBLIC"),), (("DB_IP_TYPE", "PRIVATE"),), NO_IP),
     "private IP switch added": ((HOST,), (HOST, ("PRIVATE_IP", "true")), NO_IP),
@@ -128,7 +131,18 @@ ROLLED_BACK = {
         (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=verify-full"),), HOST_MISMATCH),
     "pgjdbc's host name check over require": (
         (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"),),
-        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-full"),), CERTIFICATE_TEXTS["pgjdbc hostname verifier"]),
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-full"),),
+        CERTIFICATE_TEXTS["pgjdbc hostname verifier"]),
+    "IAM database authentication switched off": (
+        (HOST, ("DB_USER", "orders-api@p.iam"), ("DB_IAM_AUTH", "true")), (HOST, ("DB_USER", "orders-api@p.iam")),
+        PASSWORD_REFUSED_IAM_USER),
+    "the Auth Proxy's --auto-iam-authn added for a built-in user": (
+        (("PROXY_ARGS", "--port 5432 p:us-central1:main-db"),),
+        (("PROXY_ARGS", "--auto-iam-authn --port 5432 p:us-central1:main-db"),),
+        'FATAL:  password authentication failed for user "orders"'),
+    "the connector's enable_iam_auth in JSON options": (
+        (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": true}'),),
+        (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": false}'),), PASSWORD_REFUSED_IAM_USER),
     "MySQL's DISABLED before": ((("MYSQL_SSL_MODE", "DISABLED"),), (("MYSQL_SSL_MODE", "VERIFY_CA"),), MYSQL_CA),
     "INSTANCE_IP_TYPE": ((("INSTANCE_IP_TYPE", "PUBLIC"),), (("INSTANCE_IP_TYPE", "PRIVATE"),), NO_IP),
     "CLOUD_SQL_IP_TYPE in lower case": ((("CLOUD_SQL_IP_TYPE", "public"),), (("CLOUD_SQL_IP_TYPE", "private"),), NO_IP),
@@ -195,6 +209,9 @@ COMPETING = {
         (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")),
         (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=verify-full")),
         HOST_MISMATCH),
+    # The same IAM switch on both: a role removed, a token expired, a password rotated: not the deploy's doing.
+    "the same IAM switch on both": ((HOST, ("DB_IAM_AUTH", "true"), ("A", "1")),
+                                    (HOST, ("DB_IAM_AUTH", "true"), ("A", "2")), PASSWORD_REFUSED_IAM_USER),
     "no TLS setting before (a default, or the code's own)": ((HOST,), (HOST, ("DB_SSLMODE", "verify-full")),
                                                               CA_REFUSED),
     # A secret's value is never read: what it holds may verify, or be the very IP type the plain env now holds.
@@ -329,6 +346,22 @@ def test_verifies_server_asked_of_the_host_name_only(env, checks):
 def test_verifies_server_is_unknown_beside_a_secret_that_may_hold_tls_settings(secret):
     revision = _rev(("PGSSLMODE", "require")).model_copy(update={"secrets": (secret,)})
     assert verifies_server(revision) is None
+
+
+@pytest.mark.parametrize("before,after,changed", [
+    ((("DB_IAM_AUTH", "true"),), (("DB_IAM_AUTH", "false"),), ["plain env DB_IAM_AUTH"]),
+    ((("DB_IAM_AUTH", "true"), HOST), (HOST,), ["plain env DB_IAM_AUTH (removed)"]),
+    ((("PROXY_ARGS", "--port 5432 p:r:i"),), (("PROXY_ARGS", "--auto-iam-authn --port 5432 p:r:i"),),
+     ["--auto-iam-authn in the plain env PROXY_ARGS (added)"]),
+    ((("CONNECTOR_OPTS", '{"enable_iam_auth": true}'),), (("CONNECTOR_OPTS", '{"enable_iam_auth": false}'),),
+     ["enable_iam_auth in the plain env CONNECTOR_OPTS"]),
+    ((("JDBC_URL", "jdbc:postgresql:///o?cloudSqlInstance=p:r:i&enableIamAuth=true"),),
+     (("JDBC_URL", "jdbc:postgresql:///o?cloudSqlInstance=p:r:i&enableIamAuth=true&ssl=false"),), []),
+    ((("DB_IAM_AUTH", "true"), ("LOG_LEVEL", "info")), (("DB_IAM_AUTH", "true"), ("LOG_LEVEL", "debug")), []),
+    ((), (("DB_IAM_AUTH", "true"),), []),
+])
+def test_iam_login_changed_reads_the_switch_by_name(before, after, changed):
+    assert iam_login_changed(_rev(*before), _rev(*after)) == changed
 
 
 def test_a_password_secret_leaves_the_tls_settings_readable():

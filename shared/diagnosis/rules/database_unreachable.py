@@ -31,9 +31,9 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_host
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.server_fatal import names_the_database, names_the_user
-from shared.diagnosis.secret_refs import (env_read_from_secrets, names_a_credential, pinned_env_changed,
-                                          pinned_env_moved, pinned_secrets_changed, plain_credentials_changed,
-                                          where_read)
+from shared.diagnosis.secret_refs import (env_read_from_secrets, iam_login_changed, names_a_credential,
+                                          pinned_env_changed, pinned_env_moved, pinned_secrets_changed,
+                                          plain_credentials_changed, where_read)
 from shared.diagnosis.ip_type_settings import ip_type_changed, ip_types_asked, refused_ip_type
 from shared.diagnosis.tls_settings import tls_settings_changed, verifies_server
 from shared.diagnosis.rules.refusals import (names_said as _names_said, refusals, refused_hosts, refused_observed,
@@ -1092,6 +1092,25 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
             "new revision's own (bad_revision)")
 
 
+def _iam_login_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the login refusals are the new revision's own, or "": every refusal is of a login (Refusal.CREDENTIALS:
+    a password refused; Refusal.IAM_USER: IAM database authentication refused), every one came from the newest
+    serving revision, deployed within deploy_window_seconds, and its deploy changed the switch that makes its client
+    log in with IAM database authentication in its plain env (secret_refs.iam_login_changed: DB_IAM_AUTH, the Auth
+    Proxy's --auto-iam-authn, the connectors' enable_iam_auth). Turned off, an IAM user logs in with no token
+    (Cloud SQL's "IAM user authentication failed", or a password refused); turned on for a built-in user, what the
+    server answers is UNCONFIRMED, and only such a refusal is read: the revision before holds the switch that
+    logged in, and sending traffic back restores it (bad_revision). The same switch on both (a role removed, a
+    token expired), or an env not read, competes."""
+    found = _deploy_changed(facts, refused, {Refusal.CREDENTIALS, Refusal.IAM_USER}, iam_login_changed)
+    if found is None:
+        return ""
+    suspect, previous, changed = found
+    return (f"the login refusals all come from {suspect.short_name}, whose deploy changed the {', the '.join(changed)} "
+            f"against {previous.short_name} (IAM database authentication switched; a plain value, which comes back "
+            "with the revision that holds it): they are the new revision's own (bad_revision)")
+
+
 # The server refused a connection for being unencrypted, in its own words: PostgreSQL's pg_hba.conf
 # refusal with the encryption state "no encryption" (PostgreSQL 12+) or "SSL off" (before; auth.c
 # ClientAuthentication), MySQL's 3159 ER_SECURE_TRANSPORT_REQUIRED. Another pg_hba.conf refusal (a host
@@ -1465,6 +1484,8 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
     (_credentials_changed, "run.revisions.list: containers[].env[].value_source.secret_key_ref, volumes[].secret",
      "password refusals only from a new revision whose deploy changed the secret version it reads, against one "
      "that pins every secret"),
+    (_iam_login_changed, "run.revisions.list: containers[].env[].value",
+     "login refusals only from a new revision whose deploy switched IAM database authentication in its plain env"),
     (_tls_settings_changed, "run.revisions.list: containers[].env[].value",
      "TLS refusals only from a new revision whose deploy changed a TLS setting in its plain env"),
     (_ip_type_changed, "run.revisions.list: containers[].env[].value",
