@@ -296,11 +296,20 @@ def iam_login_changed(before: Revision, after: Revision) -> list[str]:
     user whose client turned the switch on is UNCONFIRMED, and only a refusal read after the change is judged."""
     if not before.plain_env or not after.plain_env:
         return []
-    old, new = _iam_login_settings(before.plain_env), _iam_login_settings(after.plain_env)
-    from_secrets = tuple(f"plain env {ref.env}" for ref in before.secrets + after.secrets if ref.env)
+    return held_differently(before, after, _iam_login_settings)
+
+
+def held_differently(before: Revision, after: Revision,
+                     settings: Callable[[tuple[tuple[str, str], ...]], dict[str, str]]) -> list[str]:
+    """Where `after`'s plain env holds a setting (`settings`, by where it is held) differently from `before`'s
+    (changed, added or removed). A setting held in an env var either revision reads from a secret is left out: one
+    that moved between a secret and the plain env (DB_IP_TYPE from a secret before, DB_IP_TYPE=PRIVATE plain after)
+    may hold the very value it held, which is never read (SecretRef)."""
+    old, new = settings(before.plain_env), settings(after.plain_env)
+    moved = tuple(f"plain env {ref.env}" for ref in before.secrets + after.secrets if ref.env)
     return [where + ("" if where in new else " (removed)") + ("" if where in old else " (added)")
             for where in sorted(old.keys() | new.keys())
-            if old.get(where) != new.get(where) and not where.endswith(from_secrets)]
+            if old.get(where) != new.get(where) and not where.endswith(moved)]
 
 
 def _read_as_absent(name: str) -> bool:

@@ -11,10 +11,9 @@ a certificate, so no value is ever shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from shared.diagnosis.evidence import Revision
-from shared.diagnosis.secret_refs import secrets_that_may_name_hosts
+from shared.diagnosis.secret_refs import held_differently, secrets_that_may_name_hosts
 
 # A variable whose name says SSL or TLS (PGSSLMODE, DB_SSL, MYSQL_SSL_MODE, DATABASE_TLS).
 _TLS_NAME = re.compile(r"SSL|TLS", re.IGNORECASE)
@@ -45,19 +44,6 @@ def tls_settings_changed(before: Revision, after: Revision) -> list[str]:
     if not before.plain_env or not after.plain_env:
         return []
     return held_differently(before, after, _settings)
-
-
-def held_differently(before: Revision, after: Revision,
-                     settings: Callable[[tuple[tuple[str, str], ...]], dict[str, str]]) -> list[str]:
-    """Where `after`'s plain env holds a setting (`settings`, by where it is held) differently from `before`'s
-    (changed, added or removed). A setting held in an env var either revision reads from a secret is left out: one
-    that moved between a secret and the plain env (DB_IP_TYPE from a secret before, DB_IP_TYPE=PRIVATE plain after)
-    may hold the very value it held, which is never read (SecretRef)."""
-    old, new = settings(before.plain_env), settings(after.plain_env)
-    moved = tuple(f"plain env {ref.env}" for ref in before.secrets + after.secrets if ref.env)
-    return [where + ("" if where in new else " (removed)") + ("" if where in old else " (added)")
-            for where in sorted(old.keys() | new.keys())
-            if old.get(where) != new.get(where) and not where.endswith(moved)]
 
 
 # A mode that verifies the server's certificate: libpq's sslmode verify-ca and verify-full ("sslmode", libpq's
