@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 
 from shared.diagnosis.evidence import Revision
-from shared.diagnosis.secret_refs import secrets_that_may_name_hosts
-from shared.diagnosis.tls_settings import held_differently, setting_name
+from shared.diagnosis.secret_refs import held_differently, secrets_that_may_name_hosts
+from shared.diagnosis.tls_settings import setting_name
 
 PUBLIC, PRIVATE, PSC = "PUBLIC", "PRIVATE", "PSC"
 

@@ -629,6 +629,12 @@ _DATABASE_TLS_DIAL = (r"(?:(?<![\w./-])[\w.-]+:(?:3306|5432|1433)\b|\bP1011\b|Er
 # signed" before OpenSSL 3) and X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ("unable to verify the first
 # certificate"), its codes SELF_SIGNED_CERT_IN_CHAIN and UNABLE_TO_VERIFY_LEAF_SIGNATURE (nodejs/node
 # src/crypto/crypto_common.cc, X509ErrorCode; OpenSSL crypto/x509/x509_txt.c).
+# libpq's and pgjdbc's refusal of a server certificate that names another host than the one dialled: only their
+# verify-full checks a host name (libpq's "SSL Support", Table "SSL Mode Descriptions": verify-ca and require check
+# none, whatever root CA file is found; pgjdbc docs, "Using SSL", the same modes), so a revision at require is
+# never refused so (`names_another_host`).
+_NAMES_ANOTHER_HOST = (r'server certificate for "[^"\n]*"(?: \(and \d+ other names?\))? does not match host name "'
+                       r"|The hostname [^\s]+ could not be verified by hostnameverifier")
 _TLS_VERDICTS = (("Go's crypto/x509", r"x509: certificate (?:signed by unknown authority|is valid for|has expired)"),
                  ("OpenSSL's", r"certificate verify failed"),
                  ("Node's, self-signed in the chain", r"self[- ]signed certificate in certificate chain"),
@@ -2006,8 +2012,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # src/socket.ts validateCertificate checks in its Subject CN; a shared CA's a DNS name in its SAN; whether any
     # names the instance's IP address is UNCONFIRMED). pgjdbc's verifier says the same in its words.
     DbErrorText("libpq (server certificate names another host)",
-                r'server certificate for "[^"\n]*"(?: \(and \d+ other names?\))? does not match host name "'
-                r"|The hostname [^\s]+ could not be verified by hostnameverifier",
+                _NAMES_ANOTHER_HOST,
                 'psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: server certificate '
                 'for "shop-prod:orders-db" does not match host name "10.40.0.3"',
                 "postgres/postgres src/interfaces/libpq/fe-secure-common.c (pq_verify_peer_name_matches_certificate); "
@@ -2720,6 +2725,15 @@ _PGX_CONNECT = re.compile(r"\bfailed to connect to\b|\bdial error\b", re.IGNOREC
 # read timeout produced, for each driver and version: UNCONFIRMED. A reason in parentheses after it
 # ("(timed out)", "([Errno 104] Connection reset by peer)") says which, and is read by its words.
 _BARE_LOST = re.compile(r"Lost connection to MySQL server during query(?!\s*\()", re.IGNORECASE)
+
+
+def names_another_host(text: str) -> bool:
+    """Whether a certificate refusal is libpq's or pgjdbc's for a certificate naming another host (verify-full's
+    own check), not one for a certificate the client does not trust."""
+    return _NAMES_ANOTHER_HOST_RE.search(text) is not None
+
+
+_NAMES_ANOTHER_HOST_RE = re.compile(_NAMES_ANOTHER_HOST, re.IGNORECASE)
 
 
 def lost_mid_query(text: str) -> bool:

@@ -263,6 +263,55 @@ def plain_credentials_changed(before: Revision, after: Revision) -> list[str]:
     return changed
 
 
+# The switch that makes a client log in with IAM database authentication (a token for the revision's service
+# account in place of a password): the Cloud SQL Auth Proxy v2's --auto-iam-authn (GoogleCloudPlatform/cloud-sql-proxy
+# README, "Automatic IAM Database Authentication"), the Python connector's enable_iam_auth
+# (GoogleCloudPlatform/cloud-sql-python-connector README, "Automatic IAM Database Authentication"), the Java socket
+# factory's enableIamAuth (GoogleCloudPlatform/cloud-sql-jdbc-socket-factory docs/jdbc.md), or an application's own
+# variable named for it (DB_IAM_AUTH, ENABLE_IAM_AUTH, CLOUD_SQL_IAM_AUTHN). Held in a variable's name, or as a
+# flag or parameter in its value.
+_IAM_LOGIN_NAME = re.compile(r"IAM_?AUTH", re.IGNORECASE)
+_IAM_LOGIN_FLAG = re.compile(r"(?:^|[\s?&;,{\"'])(--auto-iam-authn|enable_iam_auth|enableiamauth)\b"
+                             r"(?:\"?\s*[=:]\s*\"?(\w*))?", re.IGNORECASE)
+
+
+def _iam_login_settings(env: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Each IAM database authentication switch the plain env holds, by where it is held ("plain env DB_IAM_AUTH",
+    "--auto-iam-authn in the plain env PROXY_ARGS"), with its value ("" for a bare flag)."""
+    held: dict[str, str] = {}
+    for name, value in env:
+        if _IAM_LOGIN_NAME.search(name):
+            held[f"plain env {name}"] = value.strip().lower()
+        for flag, setting in _IAM_LOGIN_FLAG.findall(value):
+            held[f"{flag.lower()} in the plain env {name}"] = setting.lower()
+    return held
+
+
+def iam_login_changed(before: Revision, after: Revision) -> list[str]:
+    """Where `after`'s plain env switches IAM database authentication differently from `before`'s (changed, added or
+    removed), by name only; [] when none, or when either plain env was not read (an unread env is no evidence of a
+    change), or when either revision reads the switch's variable from a secret (its value is never read). A plain
+    value comes back with the revision that holds it, so a login refused after a deploy that turned the switch off
+    (an IAM user logging in with no token) is restored by sending traffic back; what Cloud SQL answers a built-in
+    user whose client turned the switch on is UNCONFIRMED, and only a refusal read after the change is judged."""
+    if not before.plain_env or not after.plain_env:
+        return []
+    return held_differently(before, after, _iam_login_settings)
+
+
+def held_differently(before: Revision, after: Revision,
+                     settings: Callable[[tuple[tuple[str, str], ...]], dict[str, str]]) -> list[str]:
+    """Where `after`'s plain env holds a setting (`settings`, by where it is held) differently from `before`'s
+    (changed, added or removed). A setting held in an env var either revision reads from a secret is left out: one
+    that moved between a secret and the plain env (DB_IP_TYPE from a secret before, DB_IP_TYPE=PRIVATE plain after)
+    may hold the very value it held, which is never read (SecretRef)."""
+    old, new = settings(before.plain_env), settings(after.plain_env)
+    moved = tuple(f"plain env {ref.env}" for ref in before.secrets + after.secrets if ref.env)
+    return [where + ("" if where in new else " (removed)") + ("" if where in old else " (added)")
+            for where in sorted(old.keys() | new.keys())
+            if old.get(where) != new.get(where) and not where.endswith(moved)]
+
+
 def _read_as_absent(name: str) -> bool:
     """Whether an empty credential in `name`'s value is libpq's, which reads it as none: PGPASSWORD (libpq's
     "Environment Variables" page), or a password inside a URL or DSN value (its own connection string)."""

@@ -11,10 +11,9 @@ a certificate, so no value is ever shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from shared.diagnosis.evidence import Revision
-from shared.diagnosis.secret_refs import secrets_that_may_name_hosts
+from shared.diagnosis.secret_refs import held_differently, secrets_that_may_name_hosts
 
 # A variable whose name says SSL or TLS (PGSSLMODE, DB_SSL, MYSQL_SSL_MODE, DATABASE_TLS).
 _TLS_NAME = re.compile(r"SSL|TLS", re.IGNORECASE)
@@ -47,33 +46,33 @@ def tls_settings_changed(before: Revision, after: Revision) -> list[str]:
     return held_differently(before, after, _settings)
 
 
-def held_differently(before: Revision, after: Revision,
-                     settings: Callable[[tuple[tuple[str, str], ...]], dict[str, str]]) -> list[str]:
-    """Where `after`'s plain env holds a setting (`settings`, by where it is held) differently from `before`'s
-    (changed, added or removed). A setting held in an env var either revision reads from a secret is left out: one
-    that moved between a secret and the plain env (DB_IP_TYPE from a secret before, DB_IP_TYPE=PRIVATE plain after)
-    may hold the very value it held, which is never read (SecretRef)."""
-    old, new = settings(before.plain_env), settings(after.plain_env)
-    moved = tuple(f"plain env {ref.env}" for ref in before.secrets + after.secrets if ref.env)
-    return [where + ("" if where in new else " (removed)") + ("" if where in old else " (added)")
-            for where in sorted(old.keys() | new.keys())
-            if old.get(where) != new.get(where) and not where.endswith(moved)]
-
-
 # A mode that verifies the server's certificate: libpq's sslmode verify-ca and verify-full ("sslmode", libpq's
 # "Connection Parameters"), MySQL's --ssl-mode VERIFY_CA and VERIFY_IDENTITY (MySQL Reference Manual, "Command
 # Options for Encrypted Connections"), Connector/J's sslMode of the same names. Never node-postgres's `no-verify`.
 _VERIFY_MODE = re.compile(r"^verify[-_](?:ca|full|identity)$", re.IGNORECASE)
-# A mode that verifies nothing: libpq's disable, allow, prefer and require (require verifies against a root CA
-# file when one exists: `_ROOT_CA`), MySQL's and Connector/J's DISABLED, PREFERRED and REQUIRED, node-postgres's
-# no-verify (brianc/node-postgres packages/pg-connection-string README, "sslmode": rejectUnauthorized false).
-_QUIET_MODE = re.compile(r"^(?:disable|allow|prefer|require|no-verify|disabled|preferred|required)$", re.IGNORECASE)
+# A mode that verifies nothing: libpq's disable, MySQL's and Connector/J's DISABLED, PREFERRED and REQUIRED (MySQL
+# Reference Manual, "Command Options for Encrypted Connections", --ssl-mode: REQUIRED "does not verify"),
+# node-postgres's no-verify (brianc/node-postgres packages/pg-connection-string README, "sslmode":
+# rejectUnauthorized false).
+_QUIET_MODE = re.compile(r"^(?:disable|no-verify|disabled|preferred|required)$", re.IGNORECASE)
+# libpq's allow, prefer and require check no host name, but they verify the server's chain against a root CA file
+# when one exists ("If a root CA file exists, the behavior of sslmode=require will be the same as that of
+# verify-ca", libpq's "SSL Support"), and libpq looks for one at ~/.postgresql/root.crt when none is named (libpq's
+# "Connection Parameters", sslrootcert; PGSSLROOTCERT): a file an image may ship in its home directory, which no
+# env shows. pgx reads the same default path (jackc/pgx pgconn/defaults.go; UNCONFIRMED for each release). Whether
+# libpq does so at allow and prefer too is UNCONFIRMED (its docs name require; fe-secure-openssl.c loads the file
+# for any TLS connection): all three are read alike. So such a mode verifies no host name (`verifies_server`'s
+# host_name) and says nothing of the chain.
+_CHAIN_UNKNOWN_MODE = re.compile(r"^(?:allow|prefer|require)$", re.IGNORECASE)
 # node-postgres reads `prefer`, `require` and `verify-ca` as verify-full ("SECURITY WARNING: The SSL modes 'prefer',
 # 'require', and 'verify-ca' are treated as aliases for 'verify-full'", brianc/node-postgres
 # packages/pg-connection-string index.js, until its v3; pg's PGSSLMODE alike, packages/pg/lib/connection-parameters.js
 # useSsl): in a revision whose env names Node.js (NODE_ENV, NODE_OPTIONS, NODE_EXTRA_CA_CERTS: the runtime's
 # variables, Node.js docs "Command-line API") those modes say nothing of verification. A Node.js service that sets
 # none of them is read as libpq reads its mode (UNCONFIRMED which library such a revision runs).
+# For a host name refused, the refusal's own words are libpq's or pgjdbc's (log_signals.names_another_host), which
+# node-postgres never prints: a revision before that runs node-postgres with no NODE_* variable would have needed a
+# deploy that changed the driver as well (UNCONFIRMED; such a deploy changes more than a TLS setting).
 _NODE_VARIABLE = re.compile(r"^NODE_", re.IGNORECASE)
 _NODE_VERIFIES = re.compile(r"^(?:prefer|require)$", re.IGNORECASE)
 # A setting named for verifying the server, whose truth decides it: MySQL's --ssl-verify-server-cert (MariaDB
@@ -82,8 +81,12 @@ _NODE_VERIFIES = re.compile(r"^(?:prefer|require)$", re.IGNORECASE)
 _VERIFY_NAME = re.compile(r"verify", re.IGNORECASE)
 _TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
 # A root CA named: libpq verifies against it at sslmode=require ("If a root CA file exists, the behavior of
-# sslmode=require will be the same as that of verify-ca", libpq's "SSL Support"); MySQL clients given --ssl-ca
-# may verify against it (whether one without --ssl-mode does is UNCONFIRMED: read as verifying, which competes).
+# sslmode=require will be the same as that of verify-ca", libpq's "SSL Support"). A MySQL client given a CA with no
+# mode: PyMySQL verifies the chain whenever given one (PyMySQL pymysql/connections.py _create_ssl_ctx: CERT_REQUIRED
+# unless no CA), and the MySQL client's --ssl-ca alone has meant VERIFY_CA since --ssl-mode replaced it (MySQL
+# WL#8785, "Support multi-state SSL option": Verify CA "controlled by --ssl-ca/--ssl-capath"); whether every client
+# version reads it so, and whether REQUIRED beside it verifies nothing, is UNCONFIRMED. Read as verifying: True and
+# unknown alike leave a certificate refusal competing, so the answer holds under every reading.
 _ROOT_CA = re.compile(r"ROOT_?CERT|(?:^|[_-])CA(?:$|[_-])|SSLCA", re.IGNORECASE)
 # pgjdbc's ssl=true with no sslmode verifies the full chain and the host name ("ssl": "if set ... sslmode defaults
 # to verify-full", pgjdbc docs, "Connecting to the Database"); libpq reads the same ssl=true as require ("For
@@ -105,22 +108,24 @@ def _verifying(where: str, value: str) -> bool:
             or (bool(_ROOT_CA.search(key)) and bool(value)))
 
 
-def _quiet(where: str, value: str, node: bool) -> bool:
-    """Whether one TLS setting says the client verifies nothing (a mode of `_QUIET_MODE`, unless Node.js may read it
-    as verify-full; a verify flag off)."""
+def _quiet(where: str, value: str, node: bool, host_name: bool) -> bool:
+    """Whether one TLS setting says the client verifies nothing (a mode of `_QUIET_MODE`; when only the host name is
+    asked of, libpq's `_CHAIN_UNKNOWN_MODE` too, unless Node.js may read it as verify-full; a verify flag off)."""
     key, value = setting_name(where), value.strip()
-    return (bool(_QUIET_MODE.match(value)) and not (node and _NODE_VERIFIES.match(value))) \
+    chain_unknown = host_name and bool(_CHAIN_UNKNOWN_MODE.match(value)) and not (node and _NODE_VERIFIES.match(value))
+    return bool(_QUIET_MODE.match(value)) or chain_unknown \
         or (bool(_VERIFY_NAME.search(key)) and value.lower() in _FALSE)
 
 
-def verifies_server(revision: Revision) -> bool | None:
-    """Whether `revision` asks its client to verify the server's certificate: True for a verifying form
-    (`_VERIFY_MODE`, a verify flag on, a root CA named, pgjdbc's ssl=true alone), False only when its plain env says
-    it verifies nothing (`_quiet`) and holds no verifying form; None (unknown) when its env was not read, when it
-    reads a secret that may hold TLS settings (a DSN, a config file: secret_refs.secrets_that_may_name_hosts; its
-    value is never read), or when no setting says either (a library's default, the code's own). A revision that
-    verifies nothing is refused no certificate: a rotated server CA or a certificate naming another host leaves its
-    connections as they were."""
+def verifies_server(revision: Revision, host_name: bool = False) -> bool | None:
+    """Whether `revision` asks its client to verify the server's certificate (with `host_name`, only whether it checks
+    the name the certificate holds against the host dialled): True for a verifying form (`_VERIFY_MODE`, a verify
+    flag on, a root CA named, pgjdbc's ssl=true alone), False only when its plain env says it verifies nothing
+    (`_quiet`) and holds no verifying form; None (unknown) when its env was not read, when it reads a secret that may
+    hold TLS settings (a DSN, a config file: secret_refs.secrets_that_may_name_hosts; its value is never read), or
+    when no setting says either (a library's default, the code's own, libpq's require beside a root CA file the image
+    may hold: `_CHAIN_UNKNOWN_MODE`). A revision that verifies nothing is refused no certificate: a rotated server CA
+    or a certificate naming another host leaves its connections as they were."""
     if not revision.plain_env or secrets_that_may_name_hosts(revision):
         return None
     held = _settings(revision.plain_env)
@@ -128,4 +133,4 @@ def verifies_server(revision: Revision) -> bool | None:
             or any(_PGJDBC_SSL_ONLY.search(value) for _, value in revision.plain_env):
         return True
     node = any(_NODE_VARIABLE.match(name) for name, _ in revision.plain_env)
-    return False if any(_quiet(where, value, node) for where, value in held.items()) else None
+    return False if any(_quiet(where, value, node, host_name) for where, value in held.items()) else None

@@ -18,6 +18,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import Revision, SecretRef
 from shared.diagnosis.ip_type_settings import ip_type_changed, ip_types_asked, refused_ip_type
 from shared.diagnosis.log_signals import Refusal, refusal_of
+from shared.diagnosis.secret_refs import iam_login_changed
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.tls_settings import verifies_server
 from shared.remediation.planning import plan
@@ -127,6 +128,8 @@ def _deploy(old_env, new_env, text, old_secrets=(), new_secrets=()):
 
 
 HOST = ("DB_HOST", "10.40.0.3")
+PASSWORD_REFUSED_IAM_USER = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  '
+                             'password authentication failed for user "orders-api@p.iam"')
 ROLLED_BACK = {
     "IP type moved by name": ((("DB_IP_TYPE", "PUBLIC"),), (("DB_IP_TYPE", "PRIVATE"),), NO_IP),
     "private IP switch added": ((HOST,), (HOST, ("PRIVATE_IP", "true")), NO_IP),
@@ -134,9 +137,24 @@ ROLLED_BACK = {
                                           (("PROXY_ARGS", "--private-ip --port 5432 p:us-central1:main-db"),), NO_IP),
     "verify-full over require": ((HOST, ("DB_SSLMODE", "require")), (HOST, ("DB_SSLMODE", "verify-full")),
                                  HOST_MISMATCH),
-    "verify-ca added to a URL": ((("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=require"),),
-                                 (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=verify-ca"),),
-                                 CA_REFUSED),
+    "verify-full over require in a URL, host name": (
+        (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=require"),),
+        (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=verify-full"),), HOST_MISMATCH),
+    "pgjdbc's host name check over require": (
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"),),
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-full"),),
+        CERTIFICATE_TEXTS["pgjdbc hostname verifier"]),
+    "IAM database authentication switched off": (
+        (HOST, ("DB_USER", "orders-api@p.iam"), ("DB_IAM_AUTH", "true")), (HOST, ("DB_USER", "orders-api@p.iam")),
+        PASSWORD_REFUSED_IAM_USER),
+    "the Auth Proxy's --auto-iam-authn added for a built-in user": (
+        (("PROXY_ARGS", "--port 5432 p:us-central1:main-db"),),
+        (("PROXY_ARGS", "--auto-iam-authn --port 5432 p:us-central1:main-db"),),
+        'FATAL:  password authentication failed for user "orders"'),
+    "the connector's enable_iam_auth in JSON options": (
+        (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": true}'),),
+        (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": false}'),), PASSWORD_REFUSED_IAM_USER),
+    "MySQL's DISABLED before": ((("MYSQL_SSL_MODE", "DISABLED"),), (("MYSQL_SSL_MODE", "VERIFY_CA"),), MYSQL_CA),
     "INSTANCE_IP_TYPE": ((("INSTANCE_IP_TYPE", "PUBLIC"),), (("INSTANCE_IP_TYPE", "PRIVATE"),), NO_IP),
     "CLOUD_SQL_IP_TYPE in lower case": ((("CLOUD_SQL_IP_TYPE", "public"),), (("CLOUD_SQL_IP_TYPE", "private"),), NO_IP),
     "the Java connector's ipTypes": ((("JDBC_URL", "jdbc:postgresql:///orders?cloudSqlInstance=p:r:i&ipTypes=PUBLIC"),),
@@ -144,7 +162,6 @@ ROLLED_BACK = {
                                      NO_IP),
     "ip_type in a connector's JSON options": ((("CLOUDSQL_CONNECTOR_OPTS", '{"ip_type": "public"}'),),
                                               (("CLOUDSQL_CONNECTOR_OPTS", '{"ip_type": "private"}'),), NO_IP),
-    "PGSSLMODE to verify-ca": ((("PGSSLMODE", "require"),), (("PGSSLMODE", "verify-ca"),), CA_REFUSED),
     "MySQL ssl-mode in a URL": ((("DATABASE_URL", "mysql://u@10.40.0.3/orders?ssl-mode=REQUIRED"),),
                                 (("DATABASE_URL", "mysql://u@10.40.0.3/orders?ssl-mode=VERIFY_CA"),), MYSQL_CA),
     "the Auth Proxy v2 told by its binary": ((("PROXY_CMD", "/cloud-sql-proxy --structured-logs p:r:i"),),
@@ -218,6 +235,24 @@ COMPETING = {
         (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")),
         (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=verify-full")),
         "database 10.40.0.3:5432 unreachable: Error: unable to verify the first certificate"),
+    # libpq's require verifies the chain against a root CA file in the image's home directory (~/.postgresql/root.crt),
+    # which no env shows; node-postgres reads require as verify-full with no NODE_* variable set.
+    "libpq's require before, a chain refused (a root CA in the home directory)": (
+        (("PGSSLMODE", "require"),), (("PGSSLMODE", "verify-ca"),), CA_REFUSED),
+    "require in a URL before, a chain refused": (
+        (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=require"),),
+        (("DATABASE_URL", "postgresql://orders@10.40.0.3/orders?sslmode=verify-ca"),), CA_REFUSED),
+    "node-postgres's require before, no NODE_* variable": (
+        (("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require"),),
+        (("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=verify-full&sslrootcert=/certs/ca.pem"),),
+        "database 10.40.0.3:5432 unreachable: Error: self-signed certificate in certificate chain"),
+    "node-postgres's require before, a host name refused": (
+        (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")),
+        (("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=verify-full")),
+        HOST_MISMATCH),
+    # The same IAM switch on both: a role removed, a token expired, a password rotated: not the deploy's doing.
+    "the same IAM switch on both": ((HOST, ("DB_IAM_AUTH", "true"), ("A", "1")),
+                                    (HOST, ("DB_IAM_AUTH", "true"), ("A", "2")), PASSWORD_REFUSED_IAM_USER),
     "no TLS setting before (a default, or the code's own)": ((HOST,), (HOST, ("DB_SSLMODE", "verify-full")),
                                                               CA_REFUSED),
     # A secret's value is never read: what it holds may verify, or be the very IP type the plain env now holds.
@@ -319,7 +354,10 @@ def test_refused_ip_type_reads_the_type_the_refusal_names(text, named):
 
 
 @pytest.mark.parametrize("env,verifies", [
-    ((("DB_SSLMODE", "require"),), False),
+    # libpq's require says nothing of the chain (a root CA file the image may hold in its home directory)
+    ((("DB_SSLMODE", "require"),), None),
+    ((("DB_SSLMODE", "disable"),), False),
+    ((("MYSQL_SSL_MODE", "REQUIRED"),), False),
     ((("DB_SSLMODE", "verify-full"),), True),
     ((("DATABASE_URL", "postgresql://u@h/d?sslmode=verify-ca"),), True),
     ((("MYSQL_SSL_MODE", "VERIFY_IDENTITY"),), True),
@@ -338,7 +376,7 @@ def test_refused_ip_type_reads_the_type_the_refusal_names(text, named):
     ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?sslmode=require&sslrootcert=/certs/ca.pem"),), True),
     # pgjdbc's ssl=true alone is verify-full; libpq reads ssl=true as require
     ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true"),), True),
-    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
+    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), None),
     ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?ssl=true"),), None),
     # node-postgres reads require as verify-full: a Node.js revision's require says nothing of verification
     ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
@@ -349,6 +387,21 @@ def test_verifies_server_reads_a_verify_mode(env, verifies):
     assert verifies_server(_rev(*env)) is verifies
 
 
+@pytest.mark.parametrize("env,checks", [
+    # libpq's and pgjdbc's require, prefer and allow check no host name, whatever root CA file is found
+    ((("DB_SSLMODE", "require"),), False),
+    ((("PGSSLMODE", "prefer"),), False),
+    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
+    ((("DB_SSLMODE", "verify-full"),), True),
+    # node-postgres reads require and prefer as verify-full
+    ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
+    ((("NODE_OPTIONS", "--max-old-space-size=512"), ("PGSSLMODE", "prefer")), None),
+    ((("DB_HOST", "10.40.0.3"),), None),
+])
+def test_verifies_server_asked_of_the_host_name_only(env, checks):
+    assert verifies_server(_rev(*env), host_name=True) is checks
+
+
 @pytest.mark.parametrize("secret", [SecretRef(env="DATABASE_URL", secret="orders-dsn", version="3"),
                                     SecretRef(volume="config", secret="orders-config", version="2")])
 def test_verifies_server_is_unknown_beside_a_secret_that_may_hold_tls_settings(secret):
@@ -356,8 +409,24 @@ def test_verifies_server_is_unknown_beside_a_secret_that_may_hold_tls_settings(s
     assert verifies_server(revision) is None
 
 
+@pytest.mark.parametrize("before,after,changed", [
+    ((("DB_IAM_AUTH", "true"),), (("DB_IAM_AUTH", "false"),), ["plain env DB_IAM_AUTH"]),
+    ((("DB_IAM_AUTH", "true"), HOST), (HOST,), ["plain env DB_IAM_AUTH (removed)"]),
+    ((("PROXY_ARGS", "--port 5432 p:r:i"),), (("PROXY_ARGS", "--auto-iam-authn --port 5432 p:r:i"),),
+     ["--auto-iam-authn in the plain env PROXY_ARGS (added)"]),
+    ((("CONNECTOR_OPTS", '{"enable_iam_auth": true}'),), (("CONNECTOR_OPTS", '{"enable_iam_auth": false}'),),
+     ["enable_iam_auth in the plain env CONNECTOR_OPTS"]),
+    ((("JDBC_URL", "jdbc:postgresql:///o?cloudSqlInstance=p:r:i&enableIamAuth=true"),),
+     (("JDBC_URL", "jdbc:postgresql:///o?cloudSqlInstance=p:r:i&enableIamAuth=true&ssl=false"),), []),
+    ((("DB_IAM_AUTH", "true"), ("LOG_LEVEL", "info")), (("DB_IAM_AUTH", "true"), ("LOG_LEVEL", "debug")), []),
+    ((), (("DB_IAM_AUTH", "true"),), []),
+])
+def test_iam_login_changed_reads_the_switch_by_name(before, after, changed):
+    assert iam_login_changed(_rev(*before), _rev(*after)) == changed
+
+
 def test_a_password_secret_leaves_the_tls_settings_readable():
-    revision = _rev(("PGSSLMODE", "require")).model_copy(
+    revision = _rev(("PGSSLMODE", "disable")).model_copy(
         update={"secrets": (SecretRef(env="DB_PASSWORD", secret="orders-password", version="3"),)})
     assert verifies_server(revision) is False
 

@@ -18,9 +18,9 @@ from shared.diagnosis.env_hosts import (asks_for, connection_names, connection_t
                                      target_brought)
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, USERINFO_IN_HOST_ADVICE, LogSignal, Refusal,
                                           closed_connection, database_dial_hosts, database_dial_ports, database_engine,
-                                          dial_timed_out, is_pooler_wait, pattern_of, per_text, pool_size,
-                                          read_timed_out, refresh_failed, refusal_quote, sql_user_changes_clause,
-                                          startup_timed_out, userinfo_in_host)
+                                          dial_timed_out, is_pooler_wait, names_another_host, pattern_of, per_text,
+                                          pool_size, read_timed_out, refresh_failed, refusal_quote,
+                                          sql_user_changes_clause, startup_timed_out, userinfo_in_host)
 from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, UP_AGAIN_MIN_POINTS, UpAgain,
@@ -31,9 +31,9 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_host
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.server_fatal import names_the_database, names_the_user
-from shared.diagnosis.secret_refs import (env_read_from_secrets, names_a_credential, pinned_env_changed,
-                                          pinned_env_moved, pinned_secrets_changed, plain_credentials_changed,
-                                          where_read)
+from shared.diagnosis.secret_refs import (env_read_from_secrets, iam_login_changed, names_a_credential,
+                                          pinned_env_changed, pinned_env_moved, pinned_secrets_changed,
+                                          plain_credentials_changed, where_read)
 from shared.diagnosis.ip_type_settings import ip_type_changed, ip_types_asked, refused_ip_type
 from shared.diagnosis.tls_settings import tls_settings_changed, verifies_server
 from shared.diagnosis.rules.refusals import (names_said as _names_said, refusals, refused_hosts, refused_observed,
@@ -1092,6 +1092,25 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
             "new revision's own (bad_revision)")
 
 
+def _iam_login_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the login refusals are the new revision's own, or "": every refusal is of a login (Refusal.CREDENTIALS:
+    a password refused; Refusal.IAM_USER: IAM database authentication refused), every one came from the newest
+    serving revision, deployed within deploy_window_seconds, and its deploy changed the switch that makes its client
+    log in with IAM database authentication in its plain env (secret_refs.iam_login_changed: DB_IAM_AUTH, the Auth
+    Proxy's --auto-iam-authn, the connectors' enable_iam_auth). Turned off, an IAM user logs in with no token
+    (Cloud SQL's "IAM user authentication failed", or a password refused); turned on for a built-in user, what the
+    server answers is UNCONFIRMED, and only such a refusal is read: the revision before holds the switch that
+    logged in, and sending traffic back restores it (bad_revision). The same switch on both (a role removed, a
+    token expired), or an env not read, competes."""
+    found = _deploy_changed(facts, refused, {Refusal.CREDENTIALS, Refusal.IAM_USER}, iam_login_changed)
+    if found is None:
+        return ""
+    suspect, previous, changed = found
+    return (f"the login refusals all come from {suspect.short_name}, whose deploy changed the {', the '.join(changed)} "
+            f"against {previous.short_name} (IAM database authentication switched; a plain value, which comes back "
+            "with the revision that holds it): they are the new revision's own (bad_revision)")
+
+
 # The server refused a connection for being unencrypted, in its own words: PostgreSQL's pg_hba.conf
 # refusal with the encryption state "no encryption" (PostgreSQL 12+) or "SSL off" (before; auth.c
 # ClientAuthentication), MySQL's 3159 ER_SECURE_TRANSPORT_REQUIRED. Another pg_hba.conf refusal (a host
@@ -1118,17 +1137,22 @@ def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> 
     other's the same way: a deploy that turned the client's TLS off (sslmode=disable) brings it. A server
     certificate refused (Refusal.CERTIFICATE: not trusted, or naming another host than the one dialled) is the new
     revision's own only when the revision before is known to verify no certificate (tls_settings.verifies_server
-    False: its sslmode require with no root CA named, no verify-ca or verify-full): a deploy that turned
-    verification on brings the refusal, and the revision before connects as it did whatever the server's
-    certificate. One that verified too (a verify mode or flag, a root CA beside require, pgjdbc's ssl=true) may be
-    refused alike (a rotated server CA), and competes; so does one whose verification is unknown (None: no TLS
-    setting in its env, or a secret that may hold one)."""
+    False: sslmode disable, MySQL's REQUIRED, no-verify): a deploy that turned verification on brings the refusal,
+    and the revision before connects as it did whatever the server's certificate. When every certificate refusal
+    is for a certificate naming another host (log_signals.names_another_host: verify-full's own check), libpq's
+    require before checks no host name and counts as verifying none, unless Node.js may read it as verify-full.
+    One that verified too (a verify mode or flag, a root CA beside require, pgjdbc's ssl=true) may be refused alike
+    (a rotated server CA), and competes; so does one whose verification is unknown (None: no TLS setting in its
+    env, a secret that may hold one, libpq's require against an untrusted chain: a root CA file in the image's
+    home directory, ~/.postgresql/root.crt, makes it verify-ca, and node-postgres reads it as verify-full)."""
     kinds = {Refusal.TLS_MISMATCH, Refusal.NOT_ADMITTED, Refusal.CERTIFICATE}
     found = _deploy_changed(facts, refused, kinds, tls_settings_changed)
     if found is None or not all(map(_unencrypted, (e.text for e in refused.get(Refusal.NOT_ADMITTED, ())))):
         return ""
     suspect, previous, changed = found
-    if Refusal.CERTIFICATE in refused and verifies_server(previous) is not False:
+    certificates = refused.get(Refusal.CERTIFICATE, ())
+    host_name = all(names_another_host(e.text) for e in certificates)
+    if certificates and verifies_server(previous, host_name=host_name) is not False:
         return ""
     return (f"the TLS refusals all come from {suspect.short_name}, whose deploy changed the "
             f"{', the '.join(changed)} against {previous.short_name} (a plain value, which comes back with the "
@@ -1460,6 +1484,8 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
     (_credentials_changed, "run.revisions.list: containers[].env[].value_source.secret_key_ref, volumes[].secret",
      "password refusals only from a new revision whose deploy changed the secret version it reads, against one "
      "that pins every secret"),
+    (_iam_login_changed, "run.revisions.list: containers[].env[].value",
+     "login refusals only from a new revision whose deploy switched IAM database authentication in its plain env"),
     (_tls_settings_changed, "run.revisions.list: containers[].env[].value",
      "TLS refusals only from a new revision whose deploy changed a TLS setting in its plain env"),
     (_ip_type_changed, "run.revisions.list: containers[].env[].value",
