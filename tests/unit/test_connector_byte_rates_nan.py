@@ -1,4 +1,4 @@
-"""A connector byte counter's rate with no value (NaN) reads as a minute that counter did not show (facts._finite,
+"""A connector byte counter's rate with no value (NaN) reads as a minute that counter did not show (facts.finite,
 Facts.bytes_by_minute), as a CPU p99 point with no value does: the same diagnosis, words, evidence and plan as with
 that counter's minutes not read, and never "nan Mbps". Before, a NaN was summed into its minute and then taken as
 the larger of the two counters when read first, so a connector at its max instances carrying its ceiling on the
