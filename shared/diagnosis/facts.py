@@ -29,7 +29,7 @@ from shared.diagnosis.connector_news import ConnectorNews, news_of
 from shared.diagnosis.database_errors import (bare_link_lines, closed_count, lines_but, never_left_by_kind,
                                              refusals_by_kind, refused_dial_count)
 from shared.diagnosis.evidence import (Connector, Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
-                                       all_floats, all_logged_by, ascending, at_micros, logged_by, micros)
+                                       all_logged_by, ascending, at_micros, logged_by, micros)
 from shared.diagnosis.log_signals import (AT_LEAST_ERROR, AT_LEAST_WARNING, SIGNAL_COMBINATIONS, LogSignal,
                                          classify_all, crash_exit, crash_signal, dials_and_answers, downstream_waits, failure_read_takes,
                                          holds_a_needle, per_text, top_counted)
@@ -255,7 +255,7 @@ class Points:
         if kept is not None:     # a NaN or infinite point is a minute not read (`finite`), left out once here
             self.ends = tuple(self.ends[i] for i in kept)
             values = tuple(self.values[i] for i in kept)
-            self.values = Floats(values) if all_floats(values) else values
+            self.values = Floats(values) if type(self.values) is Floats else values   # a plain column stays plain
         self.floats = type(self.values) is Floats
         self._labels: dict[str, str] = {}
 

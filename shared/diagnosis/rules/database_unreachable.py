@@ -1151,7 +1151,7 @@ def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> 
         return ""
     suspect, previous, changed = found
     certificates = refused.get(Refusal.CERTIFICATE, ())
-    host_name = all(names_another_host(e.text) for e in certificates)
+    host_name = all(per_text(names_another_host, certificates).values())   # once per distinct text
     if certificates and verifies_server(previous, host_name=host_name) is not False:
         return ""
     return (f"the TLS refusals all come from {suspect.short_name}, whose deploy changed the "
