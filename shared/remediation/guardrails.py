@@ -307,7 +307,7 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
     if flag and flag.get("engaged"):
         holds = [*keyed, *_also_otherwise(otherwise, keyed)]
         said = f"set by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}"
-        return Switch(said + _beside_kill_switch(holds),
+        return Switch(said + _beside_kill_switch(holds), by_command=True,
                       pauses=tuple(dict.fromkeys(hold.name for hold in holds if hold.lifted)))
     return held_by_pauses([*keyed, *otherwise(keyed)])
 
@@ -1254,7 +1254,7 @@ class Gate:
         by_command = (f"; and the kill switch engaged by command too (set by {_flag_by(flag)}: "
                       f"{flag.get('reason') or 'no reason given'}; runwarden resume without a target releases it)"
                       if flag and flag.get("engaged") else "")
-        return Switch(SET_IN_CONFIG + by_command + _beside_kill_switch(holds),
+        return Switch(SET_IN_CONFIG + by_command + _beside_kill_switch(holds), by_command=bool(by_command),
                       pauses=tuple(dict.fromkeys(hold.name for hold in holds if hold.lifted)))
 
     def _pauses_ahead(self, target: str | None) -> Future | None:

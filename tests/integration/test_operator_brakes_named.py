@@ -115,5 +115,6 @@ def test_a_rollback_held_by_the_configs_kill_switch_and_a_pause_names_both(stand
     assert held.status.value == "skipped", held.reason
     assert missing(held.reason, "kill switch engaged: no writes (set in config; and beside the kill switch",
                    f"{SERVICE} paused by bob@example.com at ", f"runwarden resume --target {SERVICE} --reason",
-                   "once guardrails.kill_switch is false in the config again") == [], held.reason
+                   "once guardrails.kill_switch is false in the config again and the pause named is resumed "
+                   f"(runwarden resume --target {SERVICE}), send it again") == [], held.reason
     assert writes(world) == 0

@@ -16,7 +16,7 @@ from tests.integration.world import SERVICE as WORLD_SERVICE
 from tests.property.harness import CONNECTOR as WORLD_CONNECTOR
 from tests.unit.builders import CONNECTOR, PROJECT, SERVICE, T0
 from tests.unit.fakes import MemoryStateStore
-from tests.unit.test_brake_named import engage
+from tests.unit.test_brake_named import KILL, engage
 from tests.unit.test_command_inputs import patches, proposed, send, world
 from tests.unit.test_guardrails import config
 
@@ -189,3 +189,42 @@ def test_a_resume_names_every_brake_still_holding_its_writes(settings, paused, r
     text = answer.reason + "$"
     assert [words for words in said if spelt.get(words, words) not in text] == [], answer.reason
     assert [words for words in unsaid if spelt.get(words, words) in text] == [], answer.reason
+
+
+# (the config's kill switch, engaged (KILL: the kill switch by command), the write's target, made for, the one
+# instruction said: every brake to lift before the write is sent again)
+INSTRUCTIONS = {
+    "the config's kill switch alone": (True, [], SERVICE, [SERVICE],
+                                       "once guardrails.kill_switch is false in the config again, send it again"),
+    "the config's kill switch and the service's pause": (
+        True, [SERVICE], SERVICE, [SERVICE], "once guardrails.kill_switch is false in the config again and the pause "
+        f"named is resumed (runwarden resume --target {SERVICE}), send it again"),
+    "the config's kill switch, the kill switch by command and a pause": (
+        True, [KILL, CONNECTOR], CONNECTOR, [], "once guardrails.kill_switch is false in the config again and the kill "
+        "switch engaged by command is released (runwarden resume) and the pause named is resumed (runwarden resume "
+        f"--target {CONNECTOR}), send it again"),
+    "the kill switch by command and two pauses": (
+        False, [KILL, CONNECTOR, SERVICE], CONNECTOR, [SERVICE], "once the kill switch engaged by command is released "
+        f"(runwarden resume) and each pause named is resumed (runwarden resume --target {CONNECTOR}, runwarden resume "
+        f"--target {SERVICE}), send it again"),
+    "the kill switch by command alone": (False, [KILL], SERVICE, [SERVICE], "once resumed, send it again"),
+    "one pause": (False, [SERVICE], SERVICE, [SERVICE], "once resumed, send it again"),
+}
+
+
+@pytest.mark.parametrize("in_config, engaged, target, made_for, once", INSTRUCTIONS.values(), ids=INSTRUCTIONS.keys())
+def test_a_held_write_is_told_once_to_lift_every_brake_that_holds_it(in_config, engaged, target, made_for, once):
+    """Named beside the config's kill switch, a pause was followed by "once guardrails.kill_switch is false in the
+    config again, send it again": changed alone, the config left the write held by the pause."""
+    from shared.commands.held import kill_switch_said
+    from shared.remediation.undo_by_hand import _when
+    state = MemoryStateStore()
+    for name in engaged:
+        engage(state, name)
+    hold = Held.KILL_SWITCH if in_config else Held.PAUSED
+    gate = Gate(config(guardrails__kill_switch=in_config), state, FixedClock(T0), owner="a")
+    refusal = braked(gate.kill_switch(target, on_behalf=made_for), hold)
+    said = kill_switch_said(refusal, hold, "rollback_traffic", "rb-1")
+    assert said.count("send it again") == 1 and f"wrote nothing: {once} with a new command_id" in said, said
+    undo = _when(refusal, hold, None)
+    assert undo == once.removesuffix(", send it again").replace("once resumed", "once a resume allows writes again")
