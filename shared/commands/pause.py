@@ -320,7 +320,7 @@ def _still_off(run: CommandRun, target: str | None) -> str:
     the operator was held by a pause no answer had named. The resume's flag has landed by now, so a read
     that fails here is said, never raised: raised, the resume answered `failed` while it had released."""
     others = _others_holding(run, target) if target else ""
-    beside = f"; and once it is,{others[len('; but'):]}" if others else ""
+    beside = f"; and once it is changed,{others[len('; but'):]}" if others else ""
     if run.config.guardrails.kill_switch:
         return ("; but writes are still off: the config sets guardrails.kill_switch: true (change the config to "
                 "allow them)" + beside)

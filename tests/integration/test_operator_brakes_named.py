@@ -148,5 +148,5 @@ def test_a_service_resumed_under_the_configs_kill_switch_names_its_connectors_pa
     resumed = command(world, "resume", target=SERVICE, reason="migration over")
 
     assert resumed.status.value == "applied", resumed.reason
-    assert missing(resumed.reason, "guardrails.kill_switch: true", "and once it is, writes for it are still held",
+    assert missing(resumed.reason, "guardrails.kill_switch: true", "and once it is changed, writes for it are still held",
                    f"runwarden resume --target {CONNECTOR}") == [], resumed.reason

@@ -140,7 +140,7 @@ def _number_spelt(w) -> str:
 BRAKED_RESUMES = {
     "the config's kill switch, the connector the service uses paused": (
         {"guardrails": {"kill_switch": True}}, [WORLD_CONNECTOR, WORLD_SERVICE], WORLD_SERVICE, 0,
-        ["guardrails.kill_switch: true", "and once it is, writes for it are still held by another pause",
+        ["guardrails.kill_switch: true", "and once it is changed, writes for it are still held by another pause",
          f"runwarden resume --target {WORLD_CONNECTOR}"], []),
     "the config's kill switch, nothing else paused": (
         {"guardrails": {"kill_switch": True}}, [WORLD_SERVICE], WORLD_SERVICE, 0, ["guardrails.kill_switch: true"],
