@@ -31,6 +31,7 @@ import grpc
 
 from sandbox.standins.base import Call, StandIn, quota_details, serve_http, stop_http
 from sandbox.standins.faults import Faults, QuotaRefusal
+from sandbox.standins.run import project_number
 
 MACHINE_TYPES = ("e2-micro", "f1-micro", "e2-standard-4")
 STATES = ("READY", "CREATING", "DELETING", "ERROR", "UPDATING")
@@ -411,7 +412,22 @@ class VpcAccessStandIn(StandIn):
     # --- connectors ------------------------------------------------------------------------------
 
     def _get_connector(self, request: RestRequest, name: str) -> dict[str, Any]:
-        return copy.deepcopy(self._require_connector(name))
+        return copy.deepcopy(self._require_connector(self._by_id(name)))
+
+    def _by_id(self, name: str) -> str:
+        """`name` with its project, when written by number, as the id of the project the stand-ins number so
+        (run.project_number), if a connector is stored under it. A Google resource name may give the project by
+        id or number ("{project} can be project id or number", VpcAccess.connector, google/cloud/run/v2/
+        vendor_settings.proto, which names a connector to Cloud Run); that GetConnector itself resolves a number,
+        and which form its Connector.name then answers with, the VPC Access reference does not say (projects.
+        locations.connectors.get: "name=projects/*/locations/*/connectors/*"): UNCONFIRMED. Here it resolves,
+        and answers with the name as stored (by id)."""
+        parts = name.split("/")
+        if name in self._connectors or len(parts) != 6 or not parts[1].isdigit():
+            return name
+        with_id = [stored for stored in self._connectors
+                   if stored.split("/")[2:] == parts[2:] and str(project_number(stored.split("/")[1])) == parts[1]]
+        return with_id[0] if len(with_id) == 1 else name
 
     def _patch_connector(self, request: RestRequest, name: str) -> dict[str, Any]:
         stored = self._require_connector(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.remediation.actions.rollback_traffic import traffic_changes
-from shared.remediation.refusals import DryRunBy, Held, held_by_brake
+from shared.remediation.refusals import DryRunBy, Held, held_by_brake, lifted_when
 
 _CONNECTOR_FIELDS = ("machine_type", "min_instances", "max_instances")
 
@@ -45,19 +45,30 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def kill_switch_said(reason: str, held: Held | None, command: str, command_id: str | None,
-                     dry_run: tuple[dict[str, Any], dict[str, Any]] | None = None) -> str:
+                     dry_run: tuple[dict[str, Any], dict[str, Any]] | None = None, by: DryRunBy = DryRunBy.ASKED,
+                     action: str = "") -> str:
     """A write the kill switch or a pause held back (`held`, the gate's result's GateResult.held, never its words):
-    that this command wrote nothing, and how to send it once released (a new command_id: the same one only
-    repeats this answer). A command sent with `dry_run: true` (`dry_run`: the state before and the write's preview)
-    is told what it asked for, the change the write would make, and that the write would be held now: "send it
-    again once resumed" would only repeat the dry run, and its answer never said what the write would change."""
+    that this command wrote nothing, and how to send it once every brake that holds it is lifted (a new command_id:
+    the same one only repeats this answer; `lifted_when` names each brake beside the config's kill switch). A write
+    that would be a dry run even once released (`dry_run`: the state before and the write's preview; `by`: the
+    command's own `dry_run: true`, the config's mode or `action`'s shadow mode) is told so, with the change the
+    write would make and the brake that would hold it now: "send it again once resumed" would only repeat the dry
+    run, and its answer never said what the write would change."""
     if not held_by_brake(held):
         return reason
     if dry_run is not None:
-        would = changes(*dry_run)
-        return (f"dry-run (asked by this command's dry_run: true): nothing written"
-                + (f"; it would change: {'; '.join(would)}" if would else "")
-                + f"; but sent without dry_run now, the write would be held back: {reason}")
+        return _dry_run_held(reason, dry_run, by, action or command)
     resend = f" (a resend under command_id {command_id} only repeats this answer)" if command_id else ""
-    once = "once guardrails.kill_switch is false in the config again" if held is Held.KILL_SWITCH else "once resumed"
-    return (f"{reason}; this {command} wrote nothing: {once}, send it again with a new command_id{resend}")
+    once = (lifted_when(reason, held) if held is not None else "") or "once resumed"
+    return f"{reason}; this {command} wrote nothing: {once}, send it again with a new command_id{resend}"
+
+
+def _dry_run_held(reason: str, dry_run: tuple[dict[str, Any], dict[str, Any]], by: DryRunBy, action: str) -> str:
+    would = changes(*dry_run)
+    said = (f"dry-run ({whose_dry_run(by, action)}): nothing written"
+            + (f"; it would change: {'; '.join(would)}" if would else ""))
+    if by is DryRunBy.ASKED:
+        return said + f"; but sent without dry_run now, the write would be held back: {reason}"
+    # The config makes it a dry run whatever the command says: sent again once released, it writes nothing either.
+    return (said + f"; and the write would be held back now too: {reason}; sent again, it would be a dry run again "
+            "for as long as the config says so")

@@ -315,22 +315,41 @@ def _restore_named(service: str, command_id: str, requested_by: str, at: datetim
 def _still_off(run: CommandRun, target: str | None) -> str:
     """What still holds every write back after this resume, said: "writes allowed again" alone would
     be false while the kill switch stays engaged (a target's resume under it) or the config's own
-    `guardrails.kill_switch` is set (which no command releases)."""
+    `guardrails.kill_switch` is set (which no command releases). Beside either, for a target, the other
+    pauses that hold its writes (`_others_holding`): the config changed or the kill switch released alone,
+    the operator was held by a pause no answer had named. The resume's flag has landed by now, so a read
+    that fails here is said, never raised: raised, the resume answered `failed` while it had released."""
+    others = _others_holding(run, target) if target else ""
+    beside = f"; and once it is changed,{others[len('; but'):]}" if others else ""
     if run.config.guardrails.kill_switch:
-        return "; but writes are still off: the config sets guardrails.kill_switch: true (change the config to allow them)"
+        return ("; but writes are still off: the config sets guardrails.kill_switch: true (change the config to "
+                "allow them)" + beside)
     if run.config.dry_run:
         # The config's mode holds every write to Google Cloud back as a dry run, whatever the flags say.
         return ("; but nothing is written to Google Cloud: the config's mode is dry_run (every write is a dry run "
-                "until the config's mode is enforce)")
+                "until the config's mode is enforce)" + beside)
     if target is None:
         return ""
-    held = Gate(run.config, run.adapters.state, run.adapters.clock, owner="resume").kill_switch()
-    others = _still_held(target, *engaged_pauses(run.adapters.state, _LISTED), use_of=_use_reader(run))
+    try:
+        held = Gate(run.config, run.adapters.state, run.adapters.clock, owner="resume").kill_switch()
+    except (TransientError, PermanentError) as exc:
+        return (f"; but whether the kill switch is still engaged was not read ({exc}): runwarden status says it"
+                + (f"; and{others[len('; but'):]}" if others else ""))
     if held:
         # Both named: the kill switch released alone would leave the operator held by the other pause.
         return (f"; but writes to it are still off: the kill switch is engaged ({held}); runwarden resume without a "
                 "target releases it" + (f"; and beside it,{others[len('; but'):]}" if others else ""))
     return others
+
+
+def _others_holding(run: CommandRun, target: str) -> str:
+    """`_still_held` for `target`, from the engaged pauses as read now; a read that fails, said as not read."""
+    try:
+        pauses, more = engaged_pauses(run.adapters.state, _LISTED)
+    except (TransientError, PermanentError) as exc:
+        return (f"; but whether another pause still holds writes for it was not read ({exc}): runwarden status lists "
+                "the pauses engaged")
+    return _still_held(target, pauses, more, use_of=_use_reader(run))
 
 
 def _still_held(target: str, pauses: list[dict[str, Any]], more: bool, use_of: UseOf = lambda s, c: MAY_USE
@@ -409,7 +428,9 @@ def _latest_serves_all(service: Service) -> bool:
 
 def _use_reader(run: CommandRun) -> UseOf:
     """`service_use` read from Cloud Run, each service once. A read that fails leaves the service as one that may
-    use the connector (named, never passed over): the resume has landed either way."""
+    use the connector (named, never passed over): the resume has landed either way. A service whose read answers
+    NOT_FOUND no longer exists: it uses no connector and no write is made for it (docs/behaviour.md, as the gate
+    holds it: guardrails.held_by), so its pause holds nothing of the connector's and is not named."""
     read: dict[str, Service | Exception] = {}
 
     def use_of(service: str, connector: str) -> str:
@@ -419,6 +440,8 @@ def _use_reader(run: CommandRun) -> UseOf:
             except (TransientError, PermanentError) as exc:
                 read[service] = exc
         found = read[service]
+        if isinstance(found, PermanentError) and found.code == "NOT_FOUND":
+            return ""   # deleted: it serves nothing, so nothing is made for it and its pause holds nothing back
         if isinstance(found, Exception):
             return f"may use this connector (the service could not be read from Cloud Run: {found})"
         return service_use(found, connector)
@@ -433,8 +456,12 @@ def _still_paused(run: CommandRun) -> str:
 
 
 def _paused(run: CommandRun) -> str:
-    """The targets paused one by one, listed (at most _LISTED), or ""."""
-    held, more = engaged_pauses(run.adapters.state, _LISTED)
+    """The targets paused one by one, listed (at most _LISTED), or "". Read once the resume's flag has landed: a
+    read that fails is said, never raised (raised, the resume that released answered `failed`)."""
+    try:
+        held, more = engaged_pauses(run.adapters.state, _LISTED)
+    except (TransientError, PermanentError) as exc:
+        return f"not read ({exc}): runwarden status lists them"
     return ", ".join(sorted(f.get("target") or "?" for f in held)) + (", …" if more else "")
 
 

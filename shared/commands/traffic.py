@@ -430,8 +430,13 @@ def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, 
         reason = held.dry_run_said(reason, result.dry_run_by, action=action.name, before=before, after=result.after,
                                    fallback=dry_run_by(asked=run.command.dry_run, config_dry_run=run.config.dry_run))
     elif result.status is OutcomeStatus.SKIPPED:
-        asked = (before, action.preview(params, before)) if run.command.dry_run else None
-        reason = held.kill_switch_said(reason, result.held, run.command.command, run.command_id, asked)
+        # Any dry run (the command's own, the config's mode, the action's shadow mode) says what the write would
+        # change, and never to resend it: sent again once released, it would only be a dry run again.
+        dry = run.command.dry_run or run.config.action_dry_run(action.name)
+        asked = (before, action.preview(params, before)) if dry else None
+        reason = held.kill_switch_said(reason, result.held, run.command.command, run.command_id, asked,
+                                       dry_run_by(asked=run.command.dry_run, config_dry_run=run.config.dry_run),
+                                       action.name)
     if result.status is OutcomeStatus.APPLIED:
         notes = action.notes(params) + notes
         if "traffic" in before and result.after:

@@ -21,7 +21,8 @@ class Naming(str, Enum):
 
 def names_connector(service: Service, named: str | None, connector: str) -> Naming:
     """Whether `named` (a revision's or template's VpcAccess.connector, as written) is `connector` (projects/
-    ID/locations/L/connectors/C, by project id, as alerts, the config and the records name it). The proto
+    P/locations/L/connectors/C, as alerts, the config, the records and a pause name it: by project id, or by the
+    number of the service's own project, which is read as that project's id). The proto
     allows either form of the project: "Format: projects/{project}/locations/{location}/connectors/
     {connector}, where {project} can be project id or number" (VpcAccess.connector, google/cloud/run/v2/
     vendor_settings.proto). A number is read as the service's own project when its run.app URL says it is
@@ -34,6 +35,10 @@ def names_connector(service: Service, named: str | None, connector: str) -> Nami
     if not named:
         return Naming.NO
     named = service.connector_by_id(named) or ""
+    # `connector` by this service's own project number (a pause's target, an operator's name) is that project's
+    # connector by id: the number read off the service's deterministic run.app URL (Service.project_number). Left
+    # by number, it was told NO against the template's name by id, one connector read as two.
+    connector = service.own_project_form(connector) or connector
     if named == connector:
         return Naming.YES
     if not by_another_form(named, connector):

@@ -307,7 +307,7 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
     if flag and flag.get("engaged"):
         holds = [*keyed, *_also_otherwise(otherwise, keyed)]
         said = f"set by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}"
-        return Switch(said + _beside_kill_switch(holds),
+        return Switch(said + _beside_kill_switch(holds), by_command=True,
                       pauses=tuple(dict.fromkeys(hold.name for hold in holds if hold.lifted)))
     return held_by_pauses([*keyed, *otherwise(keyed)])
 
@@ -315,10 +315,11 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
 def _also_otherwise(otherwise: Callable[[list[PauseHold]], Sequence[PauseHold]], keyed: list[PauseHold]
                     ) -> Sequence[PauseHold]:
     """The pauses of the target under another spelling, read beside an engaged kill switch: the write is held by
-    the kill switch whatever the read answers, so its fault is said as a pause not read, never raised."""
+    the kill switch whatever the read answers, so its fault, transient or refused for good (a query Firestore
+    refuses, FAILED_PRECONDITION), is said as a pause not read, never raised: raised, a held write was `failed`."""
     try:
         return otherwise(keyed)
-    except TransientError as exc:
+    except (TransientError, PermanentError) as exc:
         return [PauseHold("?", f"whether another pause holds this write too was not read ({exc})", lifted=False)]
 
 
@@ -1253,7 +1254,7 @@ class Gate:
         by_command = (f"; and the kill switch engaged by command too (set by {_flag_by(flag)}: "
                       f"{flag.get('reason') or 'no reason given'}; runwarden resume without a target releases it)"
                       if flag and flag.get("engaged") else "")
-        return Switch(SET_IN_CONFIG + by_command + _beside_kill_switch(holds),
+        return Switch(SET_IN_CONFIG + by_command + _beside_kill_switch(holds), by_command=bool(by_command),
                       pauses=tuple(dict.fromkeys(hold.name for hold in holds if hold.lifted)))
 
     def _pauses_ahead(self, target: str | None) -> Future | None:
@@ -1272,7 +1273,7 @@ class Gate:
         then all the same, and the answer says that whether another spelling's pause holds it too was not read."""
         try:
             return pauses.result() if pauses is not None else self.paused_otherwise(target)
-        except TransientError as exc:
+        except (TransientError, PermanentError) as exc:
             if not keyed:
                 raise
             return [PauseHold(str(target), f"whether a pause names {target} by the other form of its project "

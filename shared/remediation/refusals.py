@@ -83,14 +83,21 @@ class Refused(str):
     held: Held
     limit: Limit | None
     holder: str
+    pauses: tuple[str, ...]
+    by_command: bool
 
-    def __new__(cls, words: str, held: Held, limit: Limit | None = None, holder: str = "") -> "Refused":
+    def __new__(cls, words: str, held: Held, limit: Limit | None = None, holder: str = "",
+                pauses: tuple[str, ...] = (), by_command: bool = False) -> "Refused":
         made = super().__new__(cls, words)
         made.held = held
         made.limit = limit
         # A cooldown's: the attempt that took it (its lease's owner), whose claim names the write that holds this
         # one back when its plan and record cannot be read yet (Gate._taken_with).
         made.holder = holder
+        # A brake's: the brakes that hold the write beside the one `held` names (Switch.pauses, Switch.by_command),
+        # each to lift before the write is sent again (`lifted_when`).
+        made.pauses = pauses
+        made.by_command = by_command
         return made
 
 
@@ -111,11 +118,14 @@ class Switch(str):
 
     paused: str
     pauses: tuple[str, ...]
+    by_command: bool
 
-    def __new__(cls, words: str, paused: str = "", pauses: tuple[str, ...] = ()) -> "Switch":
+    def __new__(cls, words: str, paused: str = "", pauses: tuple[str, ...] = (), by_command: bool = False
+                ) -> "Switch":
         made = super().__new__(cls, words)
         made.paused = paused
         made.pauses = pauses
+        made.by_command = by_command   # the kill switch engaged by command holds the write (a resume releases it)
         return made
 
 
@@ -130,8 +140,26 @@ def engaged_named(switch: str) -> str:
 
 
 def braked(switch: str, held: Held) -> Refused:
-    """The gate's refusal of a write held back by `switch` (the config's kill switch, or a pause's words)."""
-    return Refused(f"{brake_named(switch)}: no writes ({switch})", held)
+    """The gate's refusal of a write held back by `switch` (the config's kill switch, or a pause's words), with
+    every brake the switch says holds it."""
+    return Refused(f"{brake_named(switch)}: no writes ({switch})", held, pauses=getattr(switch, "pauses", ()),
+                   by_command=getattr(switch, "by_command", False))
+
+
+def lifted_when(refusal: str, held: Held) -> str:
+    """When a write a brake held back can be sent again, naming every brake `refusal` says holds it (`braked`):
+    the config's kill switch changed alone, or the kill switch released alone, left it held by the others, and
+    an answer naming them then saying "once the config is changed, send it again" told two things at once. ""
+    when one resume is all it takes (one pause, or the kill switch by command alone): the caller says so."""
+    pauses = tuple(getattr(refusal, "pauses", ()))
+    by_command = bool(getattr(refusal, "by_command", False))
+    lifts = ["guardrails.kill_switch is false in the config again"] if held is Held.KILL_SWITCH else []
+    if by_command and (lifts or pauses):
+        lifts.append("the kill switch engaged by command is released (runwarden resume)")
+    if pauses and lifts:
+        resumes = ", ".join(f"runwarden resume --target {name}" for name in pauses)
+        lifts.append(f"{'the pause' if len(pauses) == 1 else 'each pause'} named is resumed ({resumes})")
+    return "once " + " and ".join(lifts) if lifts else ""
 
 
 def held_by_brake(held: Held | None) -> bool:

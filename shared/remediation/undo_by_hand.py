@@ -21,7 +21,7 @@ import shlex
 from typing import Iterable
 
 from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
-from shared.remediation.refusals import Held, Limit, held_by_brake
+from shared.remediation.refusals import Held, Limit, held_by_brake, lifted_when
 
 # Which refusal gives the command is told by its hold (GateResult.held, set where the gate decides), never by its
 # words. When a cooldown or a budget passes is read from what the gate kept of it in data (GateResult.limit: the
@@ -58,8 +58,7 @@ def gives_command(held: Held | None) -> bool:
 def _when(refusal: str, held: Held | None, limit: Limit | None) -> str:
     """When the undo can be done by hand, for a hold that gives the command ("" for any other)."""
     if held_by_brake(held):
-        return ("once guardrails.kill_switch is false in the config again" if held is Held.KILL_SWITCH
-                else "once a resume allows writes again")
+        return lifted_when(refusal, held) or "once a resume allows writes again"
     if held is Held.COOLDOWN:
         until = _cooldown_end(refusal, limit)
         return "the cooldown passes by itself" + (f": after {until}" if until else "")

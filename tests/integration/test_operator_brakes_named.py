@@ -115,5 +115,38 @@ def test_a_rollback_held_by_the_configs_kill_switch_and_a_pause_names_both(stand
     assert held.status.value == "skipped", held.reason
     assert missing(held.reason, "kill switch engaged: no writes (set in config; and beside the kill switch",
                    f"{SERVICE} paused by bob@example.com at ", f"runwarden resume --target {SERVICE} --reason",
-                   "once guardrails.kill_switch is false in the config again") == [], held.reason
+                   "once guardrails.kill_switch is false in the config again and the pause named is resumed "
+                   f"(runwarden resume --target {SERVICE}), send it again") == [], held.reason
     assert writes(world) == 0
+
+
+def test_a_service_resumed_names_its_connector_paused_under_its_projects_number(world):
+    """The same connector, paused by the project's number (GetService's run.app URL gives it), named by id in the
+    service's template: the resume said "writes allowed again" while the gate still held the scale."""
+    number = world.adapters.run.get_service(SERVICE).project_number()   # its deterministic run.app URL
+    assert number, "the Run stand-in gave no project number"
+    by_number = CONNECTOR.replace(f"projects/{CONNECTOR.split('/')[1]}/", f"projects/{number}/")
+    assert command(world, "pause", target=by_number, reason="network change").status.value == "applied"
+    command(world, "pause", target=SERVICE, reason="migration")
+
+    resumed = command(world, "resume", target=SERVICE, reason="migration over")
+
+    assert resumed.status.value == "applied", resumed.reason
+    assert missing(resumed.reason, "are still held by another pause", f"{by_number} is paused",
+                   f"runwarden resume --target {by_number}") == [], resumed.reason
+
+
+def test_a_service_resumed_under_the_configs_kill_switch_names_its_connectors_pause(standin_env, firestore, pubsub,
+                                                                                  project_id, anchor):
+    """Named alone, the config was changed and the scale made for the service stayed held by the connector's pause."""
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com", "bob@example.com"],
+                  guardrails={"kill_switch": True})
+    world.seed("bad_revision")
+    command(world, "pause", target=CONNECTOR, reason="network change")
+    command(world, "pause", target=SERVICE, reason="migration")
+
+    resumed = command(world, "resume", target=SERVICE, reason="migration over")
+
+    assert resumed.status.value == "applied", resumed.reason
+    assert missing(resumed.reason, "guardrails.kill_switch: true", "and once it is changed, writes for it are still held",
+                   f"runwarden resume --target {CONNECTOR}") == [], resumed.reason

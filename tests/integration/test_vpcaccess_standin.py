@@ -9,6 +9,7 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.auth.transport.requests import AuthorizedSession
 
+from sandbox.standins.run import project_number
 from sandbox.standins.vpcaccess import CONNECTOR_TYPE, METADATA_TYPE, PATCH_METHOD, PATCH_METHOD_GRPC, VpcAccessStandIn
 
 CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
@@ -68,6 +69,25 @@ def test_seeded_throughput_is_shown(standin, api):
     standin.add_connector(other, min_throughput=200, max_throughput=300)
     body = api.get(other).json()
     assert (body["minThroughput"], body["maxThroughput"]) == (200, 300)
+
+
+# (the name asked for, found): a project named by the number the stand-ins give it (run.project_number) names the same
+# connector (UNCONFIRMED for the real GetConnector; VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto:
+# "{project} can be project id or number"); another number, or another connector id, names none.
+BY_NUMBER = {
+    "by the project's own number": (CONNECTOR.replace("demo-project", str(project_number("demo-project"))), True),
+    "by another number": (CONNECTOR.replace("demo-project", "123456789012"), False),
+    "by its number, another connector id": (
+        CONNECTOR.replace("demo-project", str(project_number("demo-project"))) + "x", False),
+}
+
+
+@pytest.mark.parametrize("name, found", BY_NUMBER.values(), ids=BY_NUMBER.keys())
+def test_get_by_the_projects_number_answers_the_connector_as_stored(api, name, found):
+    response = api.get(name)
+    assert response.status_code == (200 if found else 404), response.text
+    if found:
+        assert response.json()["name"] == CONNECTOR
 
 
 def test_unknown_connector_and_operation_are_404(api):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.clock import FixedClock
+from shared.errors import PermanentError, TransientError
 from shared.remediation.guardrails import Gate, MaybeBehind, pause_key
 from shared.remediation.records import FLAGS, KILL_SWITCH
 from shared.remediation.refusals import BRAKE, PAUSE_HEAD, Held, brake_named, braked, engaged_named, held_of_words
@@ -69,3 +70,37 @@ def test_the_configs_kill_switch_is_named_the_kill_switch():
 
 def test_nothing_engaged_names_no_brake():
     assert Gate(config(), MemoryStateStore(), FixedClock(T0), owner="attempt-1").kill_switch(SERVICE) == ""
+
+
+class _QueryFails(MemoryStateStore):
+    """A state store whose query of the engaged pauses fails as Firestore's can: at once and for good (a query it
+    refuses, FAILED_PRECONDITION: PermanentError) or after its retries (UNAVAILABLE: TransientError)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def find_records(self, *args, **kwargs):
+        raise self.error
+
+
+# (the query's fault, what is engaged, the write's target: a connector, whose write reads the query)
+QUERY_FAULTS = {
+    "refused for good, the kill switch by command": (PermanentError("FAILED_PRECONDITION: query refused"), [KILL]),
+    "refused for good, the kill switch and the connector's own pause": (
+        PermanentError("FAILED_PRECONDITION: query refused"), [KILL, CONNECTOR]),
+    "refused for good, the connector's own pause": (PermanentError("FAILED_PRECONDITION: query refused"),
+                                                     [CONNECTOR]),
+    "unavailable, the kill switch by command": (TransientError("UNAVAILABLE: try again"), [KILL]),
+}
+
+
+@pytest.mark.parametrize("error, engaged", QUERY_FAULTS.values(), ids=QUERY_FAULTS.keys())
+def test_a_write_held_by_a_brake_is_held_whatever_the_pause_query_answers(error, engaged):
+    """A brake read by key holds the write whatever the engaged pauses' query answers: its fault is said as the
+    other spelling's pauses not read, never raised (raised, a write held was answered `failed`)."""
+    state = _QueryFails(error)
+    for name in engaged:
+        engage(state, name)
+    switch = Gate(config(), state, FixedClock(T0), owner="attempt-1").kill_switch(CONNECTOR, on_behalf=[])
+    assert "alice@example.com" in switch and "was not read" in switch and str(error) in switch, switch

@@ -12,16 +12,20 @@ from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
 from tests.unit.builders import CONNECTOR, PROJECT, SERVICE
 
 OTHER_CONNECTOR = CONNECTOR.replace("/backend-conn", "/billing-conn")
-BY_NUMBER = CONNECTOR.replace(f"projects/{PROJECT}/", "projects/123456789012/")
+NUMBER = "123456789012"
+BY_NUMBER = CONNECTOR.replace(f"projects/{PROJECT}/", f"projects/{NUMBER}/")
+# Its deterministic URL, https://SERVICE-PROJECT_NUMBER.REGION.run.app (Cloud Run docs, "Invoke with an HTTPS
+# request"), as GetService answers it in Service.urls: the project's number, read by Service.project_number.
+OWN_URL = (f"https://backend-{NUMBER}.us-central1.run.app",)
 OTHER_SERVICE = SERVICE.replace("/backend", "/billing")
 
 
 def _service(name: str = SERVICE, connector: str | None = CONNECTOR, serving: dict[str, int] | None = None,
-             latest: str = "backend-00002") -> Service:
+             latest: str = "backend-00002", urls: tuple[str, ...] = ()) -> Service:
     shares = serving if serving is not None else {latest: 100}
     statuses = tuple(TrafficTarget(type=TrafficType.REVISION, revision=rev, percent=pct) for rev, pct in shares.items())
     return Service(name=name, generation=2, traffic=statuses, traffic_statuses=statuses, latest_ready_revision=latest,
-                   latest_created_revision=latest, template_connector=connector)
+                   latest_created_revision=latest, template_connector=connector, urls=urls)
 
 
 # (the service as GetService answers, the connector asked of, what is said: USES, "may", or "" for none)
@@ -33,6 +37,15 @@ USE_ROWS = {
         "backend-00001": 50, "backend-00002": 50}), CONNECTOR, "may"),
     "the connector named by a project number": (_service(connector=BY_NUMBER), CONNECTOR, "may"),
     "the template by a bare id": (_service(connector="backend-conn"), CONNECTOR, USES),
+    "the template by id, the connector asked of by the service's own project number (its URL)": (
+        _service(urls=OWN_URL), BY_NUMBER, USES),
+    "the template by a bare id, the connector asked of by its own project number (its URL)": (
+        _service(connector="backend-conn", urls=OWN_URL), BY_NUMBER, USES),
+    "the template by number, the connector asked of by id (its URL)": (
+        _service(connector=BY_NUMBER, urls=OWN_URL), CONNECTOR, USES),
+    "the template by id, the connector asked of by a number, no URL": (_service(), BY_NUMBER, "may"),
+    "the template by id, the connector asked of by another project's number (its URL)": (
+        _service(urls=OWN_URL), CONNECTOR.replace(f"projects/{PROJECT}/", "projects/987/"), ""),
 }
 
 
@@ -73,4 +86,28 @@ def test_a_resume_names_the_pauses_that_hold_its_writes_by_who_uses_what(engaged
     answer = _still_held(resumed, flags, more=False, use_of=_uses(uses))
     assert [words for words in said if words not in answer] == [], answer
     assert [words for words in unsaid if words in answer] == [], answer
+    assert bool(answer) is bool(said), answer
+
+
+# (engaged pauses, resumed target, the services as GetService answers them, the words expected: none, none named)
+READ_RESUMES = {
+    "a service resumed, the connector it uses paused by its own project's number": (
+        [BY_NUMBER], SERVICE, {SERVICE: _service(urls=OWN_URL)}, (f"are still held by another pause", BY_NUMBER)),
+    "a connector by number resumed, the service behind it paused": (
+        [SERVICE], BY_NUMBER, {SERVICE: _service(urls=OWN_URL)}, ("are still held by another pause", SERVICE)),
+    "a service by bare id resumed, its connector paused by number": (
+        [BY_NUMBER], SERVICE, {SERVICE: _service(connector="backend-conn", urls=OWN_URL)}, ("are still held", BY_NUMBER)),
+    "a service resumed, its connector paused by a number its URL does not give": (
+        [BY_NUMBER], SERVICE, {SERVICE: _service()}, ("may still be held by another pause", BY_NUMBER)),
+    "a service resumed, a connector of another project's number paused": (
+        [CONNECTOR.replace(f"projects/{PROJECT}/", "projects/987/")], SERVICE, {SERVICE: _service(urls=OWN_URL)},
+        ()),
+}
+
+
+@pytest.mark.parametrize("engaged, resumed, services, said", READ_RESUMES.values(), ids=READ_RESUMES.keys())
+def test_a_resume_reads_one_connector_under_either_form_of_its_project(engaged, resumed, services, said):
+    flags = [{"kind": "pause", "target": name, "engaged": True} for name in engaged]
+    answer = _still_held(resumed, flags, more=False, use_of=lambda s, c: service_use(services[s], c))
+    assert [words for words in said if words not in answer] == [], answer
     assert bool(answer) is bool(said), answer
