@@ -1098,7 +1098,7 @@ class Facts:
 
     def bytes_by_minute(self, results: Sequence[MetricResult | None], window: Window) -> dict[int, float]:
         """Per minute end (microseconds) in `window`: the larger of the byte counters' `results`, each summed over
-        its series (any connector's: the path's, a rollback target's). A point that is no number (`_finite`: a rate
+        its series (any connector's: the path's, a rollback target's). A point that is no number (`finite`: a rate
         of a counter with no value in its minute, sent as NaN or left out, UNCONFIRMED which) is a minute that
         series did not show: a NaN summed in made the minute NaN, and the larger of NaN and the other counter's
         rate was NaN or not by the order they were read, a minute read under every bar either way."""
@@ -1108,7 +1108,7 @@ class Facts:
             for series in self.points(result):
                 ends, values = series.columns_in(window)
                 for end, value in zip(ends, values):
-                    if _finite(value):
+                    if finite(value):
                         summed[end] = summed.get(end, 0.0) + value
             for end, value in summed.items():
                 per_minute[end] = max(per_minute.get(end, value), value)
