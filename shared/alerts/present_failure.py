@@ -102,7 +102,7 @@ from shared.alerts.code_filters import audited_only, metric_quiet_levels, query_
 from shared.alerts.extracted_labels import contradicting
 from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
-from shared.alerts.query_grouping import MQL_QUERY as _MQL_QUERY
+from shared.alerts.query_grouping import is_mql
 from shared.alerts.query_grouping import promql_syntax as _promql_syntax
 from shared.alerts.response_selection import unselected_responses
 
@@ -502,7 +502,7 @@ def _long_range(incident: Incident, policy: str) -> str:
     if incident.condition_kind != "other":
         return ""
     query = incident.condition_filter
-    mql = _MQL_KIND in incident.condition_kinds or bool(_MQL_QUERY.match(query))
+    mql = _MQL_KIND in incident.condition_kinds or is_mql(query)
     unread = "" if mql else _unread_time(query)
     if unread:
         return (f"the query of {policy} writes a range, offset or @ Runwarden does not read ({unread}; PromQL at "
