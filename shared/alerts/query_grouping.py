@@ -136,7 +136,6 @@ _AGGREGATION = re.compile(
     re.IGNORECASE)
 _CLAUSE = re.compile(r"\s*\b(by|without)\s*\(([^()]*)\)", re.IGNORECASE)
 _MQL_GROUP_BY = re.compile(r"\bgroup_by\s*\[([^\]]*)\]")
-_MQL_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
 def _names(listed: str) -> set[str]:
@@ -255,7 +254,7 @@ def _arguments(text: str, opened: int) -> list[tuple[int, int]] | None:
 def mql_drops(query: str, kept: frozenset[str]) -> Unkept | None:
     """The first `group_by [...]` of an MQL `query` that keeps none of the resource labels `kept`
     (`resource.service_name`, or the bare column), or None."""
-    text = _MQL_QUOTED.sub("''", query)
+    text = mql_text(query)
     for found in _MQL_GROUP_BY.finditer(text):
         names = {name.removeprefix("resource.") for name in _names(found.group(1))}
         if not names & kept:
