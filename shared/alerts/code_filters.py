@@ -40,7 +40,7 @@ from functools import lru_cache
 from itertools import product
 
 from shared.alerts.label_filters import LabelTest, closing_paren
-from shared.alerts.query_grouping import uncommented_query
+from shared.alerts.query_grouping import is_mql, mql_short_table, uncommented_query
 
 ALL = frozenset(range(100, 600))
 _NONE: frozenset[int] = frozenset()
@@ -379,7 +379,7 @@ def query_quiet_levels(query: str) -> str:
     counted = _numerator(query)
     for written, word in _QUERY_WORDS:
         counted = written.sub(word, counted)
-    if not _MQL_QUERY.search(query):      # "Regex matches are fully anchored" (Prometheus, "Querying basics")
+    if not is_mql(query):      # "Regex matches are fully anchored" (Prometheus, "Querying basics")
         counted = _PROMQL_REGEX.sub(lambda m: f'{"!=" if m[1] == "!~" else "="} monitoring.regex.full_match({m[2]})',
                                     counted)
     return _quiet_names(_selection(counted, _QUERY_SEVERITY_FIELD, _metric_severity_levels, ("OR", "AND")))
@@ -603,8 +603,8 @@ def _arithmetic_read(query: str) -> bool:
     combine series; `absent(...)` counts none; MQL's `map [r: 1 - val()]` and `value` rewrite the value): not read,
     so never held on it (the live evidence decides, as before any query was read)."""
     bare = _NUMBERS.sub("0", _BRACKETS.sub(" ", _STRINGS.sub('""', query)))
-    if _MQL_QUERY.search(query):
-        bare = _NAME_SLASH.sub("", bare)
+    if is_mql(query):
+        bare = _NAME_SLASH.sub("", _MQL_SHORT_TABLE.sub("fetch ", bare))
         heads = _MQL_HEAD.findall(bare.replace("||", " "))
         return all(head in _MQL_STAGES for head in heads) and not _MQL_ARITHMETIC.search(bare)
     bare = _BRACES.sub(" ", bare)
@@ -619,7 +619,8 @@ _BRACKETS = re.compile(r"\[[^\[\]]*\]")
 _BRACES = re.compile(r"\{[^{}]*\}")
 _NUMBERS = re.compile(r"(?<![\w.])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])")
 _NAME_SLASH = re.compile(r"(?<=[\w.])/(?=[\w.])")
-_MQL_QUERY = re.compile(r"^\s*[{(]?\s*fetch\b|\|\s*metric\b")
+# A table written short (`type::metric`, `query_grouping.MQL_QUERY`) is a `fetch` stage: read as one.
+_MQL_SHORT_TABLE = re.compile(mql_short_table())
 # The head of each MQL stage (after `|`, or opening a table operation's `{ A ; B }`), and the stages whose effect on
 # which requests are counted is understood ("Monitoring Query Language reference"): choosing the data (`fetch`,
 # `metric`, `filter`, `within`), aligning and grouping it (`align`, `every`, `window`, `group_by`), `ident`, `ratio`

@@ -32,7 +32,7 @@ from shared.alerts.label_filters import (RESOURCE_TYPE, UNREAD, LabelTest, exclu
 from shared.alerts.load_balancer import load_balancer_said
 from shared.alerts.long_numbers import NumberTooLong, whole_number
 from shared.alerts.named_elsewhere import named_elsewhere
-from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
+from shared.alerts.query_grouping import is_mql, mql_drops, promql_drops
 from shared.alerts.query_names import other_series, query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.alerts.relayed import (MAX_WRAPPED_TEXT_BYTES, NOTIFICATION_BYTES, Relayed, WrappedTooDeep, read_through,
@@ -1127,7 +1127,7 @@ class Incident(BaseModel):
         if self.condition_kind != "other" or "conditionSql" in self.condition_kinds:
             return None
         query = self.condition_filter
-        unkept = mql_drops(query, identifying) if MQL_QUERY.match(query) else promql_drops(query, identifying)
+        unkept = mql_drops(query, identifying) if is_mql(query) else promql_drops(query, identifying)
         return (f"{unkept.how}: {unkept.why}", unkept.aggregated) if unkept is not None else None
 
     def _selects_alone(self, label: str, value: str) -> bool:

@@ -102,7 +102,7 @@ from shared.alerts.code_filters import audited_only, metric_quiet_levels, query_
 from shared.alerts.extracted_labels import contradicting
 from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
-from shared.alerts.query_grouping import MQL_QUERY as _MQL_QUERY
+from shared.alerts.query_grouping import is_mql, mql_text
 from shared.alerts.query_grouping import promql_syntax as _promql_syntax
 from shared.alerts.response_selection import unselected_responses
 
@@ -473,7 +473,6 @@ _MQL_KIND = "conditionMonitoringQueryLanguage"
 _MQL_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _MQL_DURATION = re.compile(r"(?<![\w.:/])((?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h|d|w))+)(?!\w)")
 _MQL_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h|d|w)")
-_MQL_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 # The MQL operations whose duration is no window read back: a point at a time (the `next_older` and `interpolate`
 # aligners, as ALIGN_NEXT_OLDER and ALIGN_INTERPOLATE are: `_POINT_ALIGNERS`), and a metric absence (`absent_for`,
 # said by `_query`). Every other duration is read as a window: an aligner's (`align delta(1d)`), `window`, `sliding`, a
@@ -488,7 +487,7 @@ _MQL_NO_WINDOW = re.compile(r"\b(?:next_older|interpolate|absent_for)\s*\(?\s*$"
 
 def _longest_mql_window(query: str) -> tuple[str, float] | None:
     """The longest window an MQL query aggregates over or is computed every, as written and in seconds, or None."""
-    text = _MQL_QUOTED.sub("''", query)
+    text = mql_text(query)
     windows = [(found.group(1), sum(float(n) * _MQL_UNITS[unit] for n, unit in _MQL_PART.findall(found.group(1))))
                for found in _MQL_DURATION.finditer(text) if not _MQL_NO_WINDOW.search(text[:found.start()])]
     return max(windows, key=lambda written_seconds: written_seconds[1]) if windows else None
@@ -502,7 +501,7 @@ def _long_range(incident: Incident, policy: str) -> str:
     if incident.condition_kind != "other":
         return ""
     query = incident.condition_filter
-    mql = _MQL_KIND in incident.condition_kinds or bool(_MQL_QUERY.match(query))
+    mql = _MQL_KIND in incident.condition_kinds or is_mql(query)
     unread = "" if mql else _unread_time(query)
     if unread:
         return (f"the query of {policy} writes a range, offset or @ Runwarden does not read ({unread}; PromQL at "

@@ -111,12 +111,31 @@ def mql_short_table(resource_type: str = r"[A-Za-z_]\w*") -> str:
 # (the MQL reference and "About the MQL language" write it without): each form read here allows them (`mql_short_table`),
 # so a table is never taken for anything else; where the grammar refuses them the query fires nothing.
 MQL_QUERY = re.compile(rf"^[\s({{]*(?:fetch\b|{mql_short_table()}[\w.]+/)")
+# The resource type of each table an MQL query reads: after `fetch`, or before `::` in the short form.
+_MQL_TABLE = re.compile(r"\bfetch\s+([A-Za-z_][\w.]*)|" + mql_short_table())
+
+
+def mql_text(query: str) -> str:
+    """An MQL `query` as its syntax reads, at the same positions: its comments (`uncommented_query`) and its quoted
+    strings, single or double quoted with their escapes, blanked (`promql_syntax`). A `fetch` or a `::` inside a label
+    value (`metric.route != 'Orders :: create'`) is no table of the query's."""
+    return promql_syntax(query, same_length=True)
+
+
+def is_mql(query: str) -> bool:
+    """Whether a condition's `query` is MQL (`MQL_QUERY`), read past its comments: the one recogniser of every reader
+    of a query (code_filters, query_names, incidents, present_failure)."""
+    return bool(MQL_QUERY.match(mql_text(query)))
+
+
+def mql_tables(query: str) -> list[str]:
+    """The resource types of the tables an MQL `query` reads, in order, each once (`_MQL_TABLE`, on `mql_text`)."""
+    return list(dict.fromkeys(fetched or short for fetched, short in _MQL_TABLE.findall(mql_text(query))))
 _AGGREGATION = re.compile(
     r"(?<![\w.:])(sum|min|max|avg|group|stddev|stdvar|count|count_values|quantile)\s*(?=\(|\b(?:by|without)\b)",
     re.IGNORECASE)
 _CLAUSE = re.compile(r"\s*\b(by|without)\s*\(([^()]*)\)", re.IGNORECASE)
 _MQL_GROUP_BY = re.compile(r"\bgroup_by\s*\[([^\]]*)\]")
-_MQL_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
 def _names(listed: str) -> set[str]:
@@ -235,7 +254,7 @@ def _arguments(text: str, opened: int) -> list[tuple[int, int]] | None:
 def mql_drops(query: str, kept: frozenset[str]) -> Unkept | None:
     """The first `group_by [...]` of an MQL `query` that keeps none of the resource labels `kept`
     (`resource.service_name`, or the bare column), or None."""
-    text = _MQL_QUOTED.sub("''", query)
+    text = mql_text(query)
     for found in _MQL_GROUP_BY.finditer(text):
         names = {name.removeprefix("resource.") for name in _names(found.group(1))}
         if not names & kept:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shared.alerts.query_grouping import MQL_QUERY, mql_short_table, promql_syntax, top_level, uncommented_query
+from shared.alerts.query_grouping import is_mql, mql_tables, promql_syntax, top_level, uncommented_query
 
 # A selector's braces, with the metric name written before them, if any.
 _SELECTOR = re.compile(r'([A-Za-z_:][\w:]*)?\s*\{([^{}]*)\}')
@@ -61,8 +61,6 @@ _JOB_LABEL = "job_name"
 _RESOURCE_TYPE = "monitored_resource"
 _REVISION = "cloud_run_revision"
 _NAMING = ("service_name", "location", "project_id")
-# A table of cloud_run_revision, fetched or written short (`MQL_QUERY`).
-_MQL_FETCH = re.compile(r"\bfetch\s+cloud_run_revision\b|" + mql_short_table("cloud_run_revision"))
 _MQL_LABEL = re.compile(r"\bresource\.(service_name|location|project_id)\s*==\s*(?:'([^']*)'|\"([^\"]*)\")")
 
 
@@ -125,7 +123,7 @@ def query_names(query: str) -> QueryNames:
         for label, op, value in matchers:
             if op == "=" and label in found and value and value not in found[label]:
                 found[label].append(value)
-    if _MQL_FETCH.search(query):
+    if _REVISION in mql_tables(query):
         for label, single, double in _MQL_LABEL.findall(query):
             value = single or double
             if value and value not in found[label]:
@@ -156,8 +154,6 @@ _CALLED = re.compile(r"\s*(?:\(|(?:by|without)\b)", re.IGNORECASE)
 # A label list after a clause or modifier, a selector's matchers, a range or subquery's durations: names of no series.
 _LABEL_LIST = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)", re.IGNORECASE)
 _INSIDE = re.compile(r"\{([^{}]*)\}|\[([^\[\]]*)\]")
-# The resource type of each table an MQL query reads: after `fetch`, or before `::` in the short form (`MQL_QUERY`).
-_MQL_FETCHED = re.compile(r"\bfetch\s+([A-Za-z_][\w.]*)|" + mql_short_table())
 # An info metric (`service_owner_info`, `target_info`): "The Sample value MUST always be 1" (OpenMetrics, "Info"). Joined
 # by `*` (`* on(service_name) group_left(team)`) it copies its labels onto the service's series, value unchanged; added,
 # divided or subtracted it changes the value like any other series. Whatever keeps its 1 may wrap it first: brackets, a
@@ -189,7 +185,8 @@ def other_series(query: str, resource_type: str = _REVISION) -> tuple[str, ...]:
     none. The right-hand side of a top-level `and` or `unless` is no part of the value up to the next top-level `or`
     (`_value`), so a gate on another resource is not counted, and a value of another resource's alone gated on the
     resource's is; an info metric joined by `*` is not counted (`_INFO`). An MQL table may be written short, `fetch` left
-    out (`MQL_QUERY`); a Cloud Run job's metric is another resource's (`_JOB_METRIC`). Its comments are no part of it.
+    out (`query_grouping.is_mql`), and a `::` in a quoted label value is no table (`query_grouping.mql_text`); a Cloud Run job's metric
+    is another resource's (`_JOB_METRIC`). Its comments are no part of it.
     Sources:
     Prometheus, "Operators" ("Arithmetic binary operators" between two instant vectors apply to each matching pair of
     series; "Logical/set binary operators"; "Binary operator precedence"); Monitoring Query Language reference, `join`
@@ -199,7 +196,8 @@ def other_series(query: str, resource_type: str = _REVISION) -> tuple[str, ...]:
     if resource_type not in _OWN_METRICS:
         return ()
     query = uncommented_query(query)
-    fetched = _fetched(query) if MQL_QUERY.match(query) or _MQL_FETCH.search(query) else []
+    tables = mql_tables(query)
+    fetched = tables if is_mql(query) or _REVISION in tables else []
     if fetched:
         return tuple(dict.fromkeys(t for t in fetched if t != resource_type)) if resource_type in fetched else ()
     if not any(_reads(resource_type, name, matchers) is True for name, matchers, _ in _series(query)):
@@ -208,11 +206,6 @@ def other_series(query: str, resource_type: str = _REVISION) -> tuple[str, ...]:
     others = [_shown(name, matchers) for name, matchers, at in _series(value) if _reads(resource_type, name, matchers)
               is not True and not (name.endswith(_INFO) and _multiplied(value, at, name))]
     return tuple(dict.fromkeys(others))
-
-
-def _fetched(query: str) -> list[str]:
-    """The resource types of the tables an MQL `query` reads, in order, each once."""
-    return list(dict.fromkeys(fetched or short for fetched, short in _MQL_FETCHED.findall(query)))
 
 
 def _shown(name: str, matchers: list[tuple[str, str, str]]) -> str:
@@ -357,7 +350,7 @@ def selects_alone(query: str, label: str, value: str) -> bool:
     if other_series(query):
         return False
     query = uncommented_query(query)
-    if _MQL_FETCH.search(query):
+    if _REVISION in mql_tables(query):
         return [v for found, *quoted in _MQL_LABEL.findall(query) if found == label for v in quoted if v] == [value]
     reading = _selectors(_value(query), bare=True)
     revisions = [matchers for reads, matchers in reading if reads is not False]

@@ -27,7 +27,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from shared.diagnosis.evidence import Revision, short_name
-from shared.diagnosis.facts import SQL_INGEST_LAG, Facts, Window, refused_series
+from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, SQL_INGEST_LAG, Facts, Window, refused_series
 from shared.diagnosis.log_signals import Refusal
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.diagnosis.windows import hms
@@ -47,11 +47,14 @@ BOTH_BROKEN = "both revisions fail on their own"
 # A minute: a request_count point ending `at` counts the requests of (at - 60 s, at] (its 60 s alignment period).
 _NEAR = timedelta(seconds=60)
 # How far a refusal's line may fall outside its request's minute and still be that minute's (`_refused_through`): a
-# refusal is logged as its dial fails, moments before the request's 5xx is answered, so under either reading of which
-# minute request_count counts a request in (the one it began in or the one it ended in: Cloud Run's metrics page says
-# neither, UNCONFIRMED) its line falls in that minute but for the seconds between the log's clock (LogEntry.timestamp,
-# "the time the event described by the log entry occurred") and Monitoring's minute grid. 5 s is UNCONFIRMED; a line
-# it misses leaves the minute unexplained, and the undo goes on as it did before any refusal was read.
+# refusal is logged as its dial fails, which may be any time while its request waits (a pool's connect retried for 30
+# s, a dial refused at once and answered when the handler gives up). request_count counts a request in the minute it
+# began or the one it ended in: Cloud Run's metrics page (request_count, "Number of requests reaching the revision")
+# says neither, UNCONFIRMED; under the first reading the line falls up to the request's latency after its minute, under
+# the second up to that latency before it, so the window reaches a request's latency either side (`_wait`), plus the
+# seconds between the log's clock (LogEntry.timestamp, "the time the event described by the log entry occurred") and
+# Monitoring's minute grid, `_ALIGNMENT` (5 s, UNCONFIRMED). A line it misses leaves the minute unexplained, and the
+# undo goes on as it did before any refusal was read.
 _ALIGNMENT = timedelta(seconds=5)
 # The share of the failing minutes that must hold a database/up point read for "down in every failing minute" to be
 # judged (`_down_through`). Cloud SQL's metrics are "not visible for up to 165 seconds" after sampling (Cloud SQL
@@ -111,21 +114,38 @@ def _down_through(facts: Facts, window: Window, failing: list[datetime]) -> dict
         if values and values[-1] < 1 and 2 * under > len(values):
             how = f"under 1 in {under} of {len(values)} minutes: under 1 in most minutes judged, the newest among them"
         elif read and len(read) >= _READ_SHARE * len(failing) and all(minutes[at] < 1 for at in read):
-            how = _each_failing_minute(failing, read) + f", {under} of {len(values)} minutes read"
+            how = _each_failing_minute(failing, read, max(minutes)) + f", {under} of {len(values)} minutes read"
         else:
             continue
         down[db] = f"{how}; {_down_and_now(minutes)}"
     return down
 
 
-def _each_failing_minute(failing: list[datetime], read: list[datetime]) -> str:
-    """How an instance was down in each failing minute read, and the failing minutes not read (unknown, not up)."""
+def _each_failing_minute(failing: list[datetime], read: list[datetime], newest: datetime) -> str:
+    """How an instance was down in each failing minute read, and the failing minutes not read (unknown, not up):
+    those after the `newest` point read may not be visible yet (`_lagging`); one before it is a gap in the series
+    (an instance restarting may report nothing for a while: facts.SQL_GAP_SECONDS), never lag."""
     if len(read) == len(failing):
         return f"under 1 in each of the {len(failing)} minutes that failed"
-    unread = ", ".join(hms(at) for at in failing if at not in read)
-    return (f"under 1 in each of the {len(read)} of {len(failing)} minutes that failed with a point read, no point "
-            f"read yet for the minute(s) to {unread} (Cloud SQL's metrics come up to {SQL_INGEST_LAG.seconds} s late: "
+    unread = [at for at in failing if at not in read]
+    gaps, lagging = [at for at in unread if at < newest], [at for at in unread if at > newest]
+    said = [f"no point read for the minute(s) to {_hms(gaps)}, though a later point was (a gap in the series: unknown, "
+            "not up)"] if gaps else []
+    said += [_lagging(lagging)] if lagging else []
+    return (f"under 1 in each of the {len(read)} of {len(failing)} minutes that failed with a point read; "
+            + "; ".join(said))
+
+
+def _lagging(minutes: list[datetime]) -> str:
+    """The failing minutes after the newest point read: database/up is "not visible for up to 165 seconds" after
+    sampling (Cloud SQL metrics reference, database/up); Runwarden allows facts.SQL_INGEST_LAG for it."""
+    return (f"no point read yet for the minute(s) to {_hms(minutes)}, after the newest point read (Cloud SQL says its "
+            f"metrics are not visible for up to 165 s after sampling; {SQL_INGEST_LAG.seconds} s allowed here: "
             "unknown, not up)")
+
+
+def _hms(minutes: list[datetime]) -> str:
+    return ", ".join(hms(at) for at in minutes)
 
 
 def _down_and_now(minutes: dict[datetime, float]) -> str:
@@ -145,14 +165,34 @@ def failing_minutes(facts: Facts, window: Window) -> list[datetime]:
                    if total and bad / total > s.healthy_error_ratio} | hung)
 
 
-def _refused_through(facts: Facts, failing: list[datetime], own: bool = False) -> bool:
+def _refused_through(facts: Facts, window: Window, failing: list[datetime], own: bool = False) -> bool:
     """Whether a refusal not of the revision's own (`_OWN_REFUSALS`; `own`: one of them) is logged within each
-    minute that failed (`failing`, `failing_minutes`), `_ALIGNMENT` either side: one burst of lines explains the
-    minute it fell in, not the minutes after it."""
+    minute that failed (`failing`, `failing_minutes`), or as far either side of it as its requests waited (`_wait`,
+    `_ALIGNMENT`): one burst of lines explains the minute it fell in and those its requests' latency reaches, not
+    minutes of quick requests after it."""
     said = [line.timestamp for kind, lines in facts.db_refusals.items() if (kind in _OWN_REFUSALS) is own
             for line in lines]
-    return bool(failing) and all(any(at - _NEAR - _ALIGNMENT < ts <= at + _ALIGNMENT for ts in said)
-                                 for at in failing)
+    waits, limit = _wait(facts, window), _timeout(facts)
+
+    def explained(at: datetime) -> bool:
+        reach = waits.get(at, limit) + _ALIGNMENT
+        return any(at - _NEAR - reach < ts <= at + reach for ts in said)
+    return bool(failing) and all(explained(at) for at in failing)
+
+
+def _wait(facts: Facts, window: Window) -> dict[datetime, timedelta]:
+    """How long a request ending in each minute of `window` may have waited: the minute's p99 latency (a hung minute's
+    is at or over the hang bar), never past the request timeout (`_timeout`). A minute with no p99 read is not here:
+    its requests may have waited up to the timeout."""
+    limit = _timeout(facts)
+    return {at: min(timedelta(seconds=p99), limit) for at, p99 in facts.p99_by_minute(window)}
+
+
+def _timeout(facts: Facts) -> timedelta:
+    """The longest request timeout of the revisions read (Revision.timeout_seconds), Cloud Run's default where none
+    says (facts.DEFAULT_REQUEST_TIMEOUT_SECONDS): the longest a request may wait before it is answered."""
+    return timedelta(seconds=max((r.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS for r in facts.b.revisions),
+                                 default=DEFAULT_REQUEST_TIMEOUT_SECONDS))
 
 
 def _database_diagnosed(facts: Facts, window: Window, failing: list[datetime], diagnosis: Diagnosis, frm: str,
@@ -166,7 +206,7 @@ def _database_diagnosed(facts: Facts, window: Window, failing: list[datetime], d
     if diagnosis.signature is not Signature.DATABASE_UNREACHABLE or facts.sql_trailing(window)[0]:
         return ""
     if any(min(values) < 1 for values in facts.sql_up_values(window).values() if values) and not _refused_through(
-            facts, failing):
+            facts, window, failing):
         return ""   # an outage read that does not cover the minutes (`_instance_down`), and no refusal that does
     refused = set(facts.db_refusals)
     if refused and refused <= _OWN_REFUSALS:
@@ -220,7 +260,7 @@ def _both_broken(facts: Facts, record: ActionRecord, window: Window, failing: li
 def _own_database_failure(facts: Facts, window: Window, failing: list[datetime], frm: str, to: str) -> str:
     """What shows the revision rolled back to failing on its own database settings (`_both_broken`): a refusal
     of its own logged in every failing minute, or an instance only it names down through them; "" if neither."""
-    if _refused_through(facts, failing, own=True):
+    if _refused_through(facts, window, failing, own=True):
         said = {kind: lines for kind, lines in facts.db_refusals.items() if kind in _OWN_REFUSALS}
         return "; ".join(f"{kind} ({len(lines)}x, e.g. '{lines[0].text[:120]}')" for kind, lines in said.items())
     down = {db: how for db, how in _down_through(facts, window, failing).items()

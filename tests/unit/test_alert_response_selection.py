@@ -16,9 +16,12 @@ import pytest
 from shared.alerts.incidents import parse_notification
 from shared.alerts.present_failure import alert_hold
 from shared.alerts.response_selection import compared_codes, selected_responses, unselected_responses
+from shared.outcomes import OutcomeStatus
 
 from tests.property.fast import scenario_model
 from tests.property.harness import ANCHOR
+from tests.unit.test_log_entry_count_alerts import _answer
+from tests.unit.test_log_entry_count_alerts import _query as _mql_condition
 
 REQUESTS = 'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"'
 LATENCIES = 'metric.type="run.googleapis.com/request_latencies" AND resource.type="cloud_run_revision"'
@@ -248,6 +251,8 @@ def _query(kind: str, query: str):
 _RUN = "run_googleapis_com:request_count"
 _MQL = "fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | filter resource.service_name == 'backend'"
 _MQL_RATE = "| align rate(1m) | every 1m | group_by [resource.service_name], [val: sum(value.request_count)]"
+_MQL_4XX = ("cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' "
+            f"&& metric.response_code_class == '4xx' {_MQL_RATE}")
 QUERIES = [
     # kind, query, the codes held for ("" not held). Each held row acted on the live 5xx on main.
     ("promql", f'sum by (service_name)(rate({_RUN}{{service_name="backend",response_code_class="4xx"}}[5m])) > 5',
@@ -303,6 +308,13 @@ QUERIES = [
     ("mql", "{ fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | filter metric.response_code_class "
             "== '2xx' ; fetch cloud_run_revision | metric 'run.googleapis.com/request_count' } "
             "| join | value [val(1) - val(0)] | condition val() > 5 '1/s'", ""),
+    # A table written `type::metric`, with `fetch` or short ("About the MQL language", "Shortcuts for table
+    # operations"), spaces around `::` or not: one MQL recogniser (query_grouping.is_mql). The short rows were read as
+    # PromQL on main, their selection unread (two `==` taken for two comparisons), and the 4xx alert acted on.
+    ("mql", f"fetch {_MQL_4XX} | condition val() > 5 '1/s'", "4xx"),
+    ("mql", f"{_MQL_4XX} | condition val() > 5 '1/s'", "4xx"),
+    ("mql", f"{_MQL_4XX.replace('::', ' :: ')} | condition val() > 5 '1/s'", "4xx"),
+    ("mql", f"{_MQL_4XX.replace('4xx', '5xx')} | condition val() > 5 '1/s'", ""),
 ]
 
 
@@ -315,3 +327,20 @@ def test_a_query_condition_selecting_no_server_failure_is_held(kind, query, code
         assert why == "", why
         return
     assert f"alerted on {codes} responses, as its condition's query" in why and "nothing was written" in why, why
+
+
+@pytest.mark.parametrize("query", [f"fetch {_MQL_4XX}", _MQL_4XX, _MQL_4XX.replace("::", " :: ")],
+                         ids=["fetched", "short", "short, spaced ::"])
+def test_a_failing_deploy_under_a_4xx_mql_alert_is_escalated_however_its_table_is_written(query):
+    """README: an alert whose own selection holds no 5xx nor 429 is never acted on. Before, the short forms rolled
+    bad_revision back."""
+    answer, world = _answer("bad_revision", lambda incident: _mql_incident(incident, f"{query} | condition val() > 5"))
+
+    assert answer.status is OutcomeStatus.ESCALATED, answer.reason
+    assert "alerted on 4xx responses" in answer.reason and world.standins.run.count("UpdateService") == 0
+
+
+def _mql_incident(incident: dict[str, Any], query: str) -> None:
+    """The notification's condition an MQL query's, with no series labels to decide over it."""
+    _mql_condition("conditionMonitoringQueryLanguage", query)(incident)
+    incident["metric"]["labels"] = {}

@@ -49,6 +49,9 @@ MQL_BACKENDS = ("fetch cloudsql_database::cloudsql.googleapis.com/database/postg
 MQL_FAILED_SHORT, MQL_BACKENDS_SHORT = MQL_FAILED.replace("fetch ", ""), MQL_BACKENDS.replace("fetch ", "")
 # ... written with spaces around its `::` (whether MQL's grammar allows them is UNCONFIRMED: read as a table either way).
 MQL_FAILED_SPACED, MQL_BACKENDS_SPACED = (q.replace("::", " :: ") for q in (MQL_FAILED_SHORT, MQL_BACKENDS_SHORT))
+MQL_OWN_LABEL = ("fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' "
+                 "&& metric.response_code_class == '5xx' && LABEL | align rate(1m) | every 1m | group_by [], sum(val()) "
+                 "| condition val() > 5")
 MQL_BACKENDS_BROKEN = MQL_BACKENDS_SHORT.replace("::", " ::\n    ")
 MQL_SHARE = ("{ fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' "
              "| filter metric.response_code_class == '5xx' | align rate(1m) ; fetch cloud_run_revision::"
@@ -114,16 +117,20 @@ COMBINED = {
     "MQL join, the 5xx arm written short with spaces around :: after Cloud SQL's": (
         MQL, f"{{ {MQL_BACKENDS_SHORT} ; {MQL_FAILED_SPACED} }} | join | add | condition val() > 5",
         "cloudsql_database"),
-    # `count` and `sum` of an info metric are no info series, however many brackets around them (`_KEEPS_ONE`).
+    # `count` and `sum` of an info metric are no info series, however many brackets around them (`_KEEPS_ONE`); the
+    # label list after `group_left` is written, so that the brackets after it open the expression, not the list.
     "5xx rate times a count of info series, bracketed": (
         PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) (count by (service_name)(service_owner_info)) > 5",
         "service_owner_info"),
     "5xx rate times a sum of info series, bracketed": (
-        PROMQL, f"{BY_SERVICE} * on() group_left (sum(service_owner_info)) > 5", "service_owner_info"),
+        PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) (sum by (service_name, team)("
+        "service_owner_info)) > 5", "service_owner_info"),
     "5xx rate times a sum of info series in two pairs of brackets": (
-        PROMQL, f"{BY_SERVICE} * on() group_left ((sum(service_owner_info))) > 5", "service_owner_info"),
+        PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) ((sum by (service_name, team)("
+        "service_owner_info))) > 5", "service_owner_info"),
     "5xx rate times the max of a sum of info series": (
-        PROMQL, f"{BY_SERVICE} * on() group_left (max(sum(service_owner_info))) > 5", "service_owner_info"),
+        PROMQL, f"{BY_SERVICE} * on(service_name) group_left(team) (max by (service_name, team)(sum by (service_name, team)("
+        "service_owner_info))) > 5", "service_owner_info"),
     "a count of info series times the 5xx rate": (
         PROMQL, f"count(service_owner_info) * on() group_right {BY_SERVICE} > 5", "service_owner_info"),
     "a bracketed count of info series times the 5xx rate": (
@@ -189,6 +196,15 @@ OWN = {
         PROMQL, f"(service_owner_info) * on(service_name) group_right(team) {BY_SERVICE} > 5"),
     "MQL 5xx rate written short with spaces around ::": (
         MQL, f"{MQL_FAILED_SPACED} | group_by [], sum(val()) | condition val() > 5"),
+    # `::` inside a quoted label value is no table of another resource (query_grouping.mql_text): combined on main.
+    "MQL 5xx rate, a route with spaced :: in a quoted value": (
+        MQL, MQL_OWN_LABEL.replace("LABEL", "metric.route != 'Orders :: create'")),
+    "MQL 5xx rate, a revision with spaced :: in a quoted value": (
+        MQL, MQL_OWN_LABEL.replace("LABEL", "resource.revision_name != 'Api :: V1'")),
+    "MQL 5xx rate, a route with :: in a double-quoted value": (
+        MQL, MQL_OWN_LABEL.replace("LABEL", 'metric.route != "Api::V1"')),
+    "MQL 5xx rate, a route with :: after an escaped quote": (
+        MQL, MQL_OWN_LABEL.replace("LABEL", r"metric.route != 'it\'s Api::V1'")),
     "MQL filter_ratio": (
         MQL, "fetch cloud_run_revision::run.googleapis.com/request_count | filter resource.service_name == 'backend' | "
              "align rate(1m) | group_by [], sum(val()) | filter_ratio metric.response_code_class == '5xx' | "

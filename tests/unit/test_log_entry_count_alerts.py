@@ -71,8 +71,8 @@ def _promql(severity: str):
     return _query("conditionPrometheusQueryLanguage", PROMQL.replace("SEVERITY", severity))
 
 
-def _mql(severity: str):
-    return _query("conditionMonitoringQueryLanguage", MQL.replace("SEVERITY", severity))
+def _mql(severity: str, query: str = MQL):
+    return _query("conditionMonitoringQueryLanguage", query.replace("SEVERITY", severity))
 
 
 # name: (change, the words of the reason). Each acted on before, the PromQL rows too (summed by service_name).
@@ -94,6 +94,12 @@ QUIET = {
     "INFO entries, by a PromQL matcher": (_promql('severity="INFO"'), "only INFO, in"),
     "INFO or NOTICE entries, by a PromQL regular expression": (_promql('severity=~"INFO|NOTICE"'), "only INFO, NOTICE"),
     "INFO entries, by an MQL filter": (_mql("metric.severity == 'INFO'"), "only INFO, in"),
+    # Its table written short, `fetch` left out ("About the MQL language", "Shortcuts for table operations"), with or
+    # without spaces around `::`: read as PromQL on main, and the failing deploy rolled back.
+    "INFO entries, by an MQL filter, its table written short": (
+        _mql("metric.severity == 'INFO'", MQL.removeprefix("fetch ")), "only INFO, in"),
+    "INFO entries, by an MQL filter, its table written short with spaces around ::": (
+        _mql("metric.severity == 'INFO'", MQL.removeprefix("fetch ").replace("::", " :: ")), "only INFO, in"),
 }
 
 # A present failure, or a count that may hold one: the usual path, as before.
@@ -162,7 +168,9 @@ def _held(scenario: str, name: str, action: str):
 
 
 @pytest.mark.parametrize("name", ["INFO entries, by the crossed series", "INFO or NOTICE entries, by one_of",
-                                  "a floor on every entry", "INFO entries, by an MQL filter"])
+                                  "a floor on every entry", "INFO entries, by an MQL filter",
+                                  "INFO entries, by an MQL filter, its table written short",
+                                  "INFO entries, by an MQL filter, its table written short with spaces around ::"])
 def test_a_failing_revision_under_a_count_of_quiet_entries_is_diagnosed_and_not_rolled_back(name):
     answer, world = _held("bad_revision", name, "rollback_traffic")
 

@@ -184,7 +184,8 @@ def outage(now: float, down: list[tuple[float, float]], new_sql: tuple[str, ...]
 
 
 def unread_up(e: Evidence, *minutes: int) -> Evidence:
-    """`e` with main-db's database/up points of `minutes` not yet read (Cloud SQL's metrics come up to 210 s late)."""
+    """`e` with main-db's database/up points of `minutes` not read (not visible yet after the newest point read, a
+    gap before it)."""
     for m in minutes:
         del e.sql[SQL][m]
     return e
@@ -202,6 +203,28 @@ def blipped(db: str) -> Evidence:
     e = own_failure(11, old_sql=(SQL, REPLICA), new_sql=(SQL, REPLICA), text=TOO_MANY)
     other = REPLICA if db == SQL else SQL
     return e.sql_up(-200, 11, 1, db=other).sql_up(-200, 7, 1, db=db).sql_up(7, 8, 0, db=db).sql_up(8, 11, 1, db=db)
+
+
+def too_many_while_waiting(logged_s: float, *, blip: bool = True, wait_s: float = 20.0) -> Evidence:
+    """A batch job takes main-db's connections every other minute since -4: those minutes' requests each wait
+    `wait_s` (a pool's connect retried) and fail "too many clients", the line logged `logged_s` from the start of the
+    minute request_count counts the request in (past 60: after it, counted where it began; below 0: at its start,
+    counted where it ended); the reporting replica both name restarts for the minute to +9 (`blip`)."""
+    e = Evidence(now=11).revision(OLD, -180, sql=(SQL, REPLICA)).revision(NEW, -20, sql=(SQL, REPLICA))
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -60, -20, 40).latency(OLD, -60, -20, 0.15)
+    e.requests(NEW, -20, -5, 20).requests(NEW, -20, -5, 25, "500").latency(NEW, -20, -5, 0.12)
+    e.log(-10, "KeyError: 'currency'", NEW, count=5)
+    for m in range(-4, 12):
+        if m % 2:
+            e.requests(OLD, m - 1, m, 40, "500").latency(OLD, m - 1, m, wait_s)
+            e.log(m - 1 + logged_s / 60, TOO_MANY, OLD, count=3)
+        else:
+            e.requests(OLD, m - 1, m, 40).latency(OLD, m - 1, m, 0.2)
+    e.sql_up(-200, 11, 1)
+    if blip:
+        return e.sql_up(-200, 8, 1, db=REPLICA).sql_up(8, 9, 0, db=REPLICA).sql_up(9, 11, 1, db=REPLICA)
+    return e.sql_up(-200, 11, 1, db=REPLICA)
 
 
 def unread_connector(now: float) -> Evidence:
@@ -291,8 +314,9 @@ WORLDS = [
     ("main-db down in spells of one and two minutes, up at +9 and +11, the 500s in exactly the down minutes: kept "
      "on every failing minute down alone", ROLLBACK, outage(11, SPELLS), U, E,
      "under 1 in each of the 3 minutes that failed"),
-    ("the same, +10 (down) not yet read: kept", ROLLBACK, unread_up(outage(11, SPELLS), 10), U, E,
-     "under 1 in each of the 2 of 3 minutes that failed with a point read"),
+    ("the same, +10 (down) missing, +11 read: kept, the minute said a gap", ROLLBACK,
+     unread_up(outage(11, SPELLS), 10), U, E, "under 1 in each of the 2 of 3 minutes that failed with a point read; "
+     "no point read for the minute(s) to 12:10:00, though a later point was"),
     ("an outage that ended at +9, its last minute not yet read: kept, said up at the newest point", ROLLBACK,
      unread_up(outage(11, [(-4, 9)]), 9), U, E, "the newest 1 at 12:11:00: up at the newest point read"),
     ("main-db down at +9 and +11 only, the 500s in exactly those: kept", ROLLBACK,
@@ -303,6 +327,14 @@ WORLDS = [
      ROLLBACK, blipped(REPLICA), U, E, "a cause both revisions share: the database"),
     ("too many clients on main-db, main-db itself restarted for a minute: kept", ROLLBACK, blipped(SQL), U, E,
      "a cause both revisions share"),
+    ("too many clients on main-db in every other minute, each logged in its minute, the replica restarted: kept",
+     ROLLBACK, too_many_while_waiting(30), U, E, "a cause both revisions share: the database"),
+    ("the same, each logged 15 s after its minute (counted where its 20 s wait began): kept, undone on main",
+     ROLLBACK, too_many_while_waiting(75), U, E, "a cause both revisions share: the database"),
+    ("the same, each logged 15 s before its minute (counted where its 20 s wait ended): kept, undone on main",
+     ROLLBACK, too_many_while_waiting(-15), U, E, "a cause both revisions share: the database"),
+    ("the same, each 15 s after its minute, requests answered at once: the refusals explain no minute, undone",
+     ROLLBACK, too_many_while_waiting(75, wait_s=0.2), F, X, "what still fails is not the outage alone"),
     ("the connector full since the rollback, its load not read before it: unknown whether it was full then",
      ROLLBACK, unread_connector(11), U, E, "whether it was full before it is unknown"),
     ("after a 10 s latency alert, p99 4 s: the alert's own bar decides", ROLLBACK.model_copy(
@@ -351,14 +383,18 @@ FAILING = [datetime(2026, 1, 1, 12, m, tzinfo=timezone.utc) for m in (1, 2, 3)]
 
 
 def _failing(up: dict[int, float] | None = None, said: list[tuple[int, int]] = (),
-             kind: Refusal = Refusal.CONNECTION_LIMIT) -> SimpleNamespace:
-    """Facts of the failing minutes: database/up by minute (12:MM -> value), refusal lines at (minute, second)."""
+             kind: Refusal = Refusal.CONNECTION_LIMIT, p99: float | None = None,
+             timeout: float | None = None) -> SimpleNamespace:
+    """Facts of the failing minutes: database/up by minute (12:MM -> value), refusal lines at (minute, second), the
+    p99 latency of each failing minute in seconds (None: not read), the revisions' request timeout (None: unset)."""
     noon = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
     lines = [SimpleNamespace(timestamp=noon + timedelta(minutes=m, seconds=sec)) for m, sec in said]
     values = {datetime(2026, 1, 1, 12, m, tzinfo=timezone.utc): v for m, v in (up or {}).items()}
-    return SimpleNamespace(s=DiagnosisSettings(), p99_by_minute=lambda w: (),
+    p99s = () if p99 is None else tuple((end, p99) for end in FAILING)
+    return SimpleNamespace(s=DiagnosisSettings(), p99_by_minute=lambda w: p99s,
                            per_minute_where=lambda w, f: [(end, 40, 40) for end in FAILING],
-                           sql_up_minutes=lambda w: {SQL: values} if values else {}, db_refusals={kind: lines})
+                           sql_up_minutes=lambda w: {SQL: values} if values else {}, db_refusals={kind: lines},
+                           b=SimpleNamespace(revisions=[SimpleNamespace(timeout_seconds=timeout)]))
 
 
 # name, database/up by minute, held, words in how it was down. A minute with no point is unknown, not up; at least
@@ -366,8 +402,10 @@ def _failing(up: dict[int, float] | None = None, said: list[tuple[int, int]] = (
 DOWN = [
     ("down in each failing minute, up since", {1: 0, 2: 0, 3: 0, 4: 1}, True,
      "under 1 in each of the 3 minutes that failed"),
-    ("the newest failing minute not yet read, up after it", {0: 1, 1: 0, 2: 0, 4: 1}, True,
-     "no point read yet for the minute(s) to 12:03:00"),
+    # A failing minute with no point before a later point read is a gap (an instance restarting), not ingestion lag:
+    # said "not read yet ... come up to 210 s late" on main.
+    ("a failing minute with no point, read up after it: a gap", {0: 1, 1: 0, 2: 0, 4: 1}, True,
+     "no point read for the minute(s) to 12:03:00, though a later point was (a gap in the series"),
     ("the newest failing minute not yet read, down at the newest point read", {0: 1, 1: 0, 2: 0}, True,
      "down in the minutes to 12:01:00, 12:02:00; the newest 0 at 12:02:00: still down"),
     ("ended, said up now", {1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 1}, True, "the newest 1 at 12:06:00: up at the newest"),
@@ -385,27 +423,56 @@ def test_an_outage_holds_an_undo_on_the_failing_minutes_read(name, up, held, wor
     assert words in down.get(SQL, ""), down
 
 
-# name, refusal lines at (minute, second), held: a refusal logged within each failing minute (to 12:01 is 12:00-12:01),
-# 5 s either side for the log's clock (`_ALIGNMENT`).
-REFUSALS = [
-    ("a refusal in each failing minute", [(0, 30), (1, 30), (2, 30)], True),
-    ("each a few seconds before its minute", [(-1, 57), (0, 57), (1, 58)], True),
-    ("one burst in the second minute", [(1, 50)] * 5, False),
-    ("each late in its minute", [(0, 59), (1, 59), (2, 59)], True),
-    ("the first minute's only line 10 s before it", [(-1, 50), (1, 30), (2, 30)], False),
-    ("the last minute's line after it", [(0, 30), (1, 30), (3, 10)], False),
+# name, the failing minutes with a point read, the newest point read, the words: a failing minute with no point
+# after the newest point read may not be visible yet (lag), one before it is a gap.
+UNREAD = [
+    ("after the newest point: lag", (1, 2), 2, "no point read yet for the minute(s) to 12:03:00, after the newest "
+     "point read (Cloud SQL says its metrics are not visible for up to 165 s after sampling; 210 s allowed here"),
+    ("before a later point: a gap", (1, 2), 4, "no point read for the minute(s) to 12:03:00, though a later point "
+     "was (a gap in the series: unknown, not up)"),
+    ("between two points: a gap", (1, 3), 3, "no point read for the minute(s) to 12:02:00, though a later point was"),
 ]
 
 
-@pytest.mark.parametrize("name,said,held", REFUSALS, ids=[r[0] for r in REFUSALS])
-def test_a_shared_refusal_holds_an_undo_only_logged_in_each_failing_minute(name, said, held):
-    facts = _failing(said=said)
-    assert shared_cause._refused_through(facts, shared_cause.failing_minutes(facts, None)) is held
+@pytest.mark.parametrize("name,read,newest,words", UNREAD, ids=[u[0] for u in UNREAD])
+def test_a_failing_minute_not_read_is_said_lagging_or_a_gap(name, read, newest, words):
+    said = shared_cause._each_failing_minute(FAILING, [FAILING[m - 1] for m in read], FAILING[0].replace(minute=newest))
+    assert words in said, said
+    assert ("read yet" in said) is ("lag" in name), said
+
+
+# name, refusal lines at (minute, second), the failing minutes' p99 (s), the request timeout (s), held: a refusal
+# logged within each failing minute (to 12:01 is 12:00-12:01), or as far either side of it as its requests waited (their
+# p99, never past the timeout; the timeout where no p99 was read), and 5 s for the log's clock (`_ALIGNMENT`).
+REFUSALS = [
+    ("a refusal in each failing minute", [(0, 30), (1, 30), (2, 30)], 0.2, None, True),
+    ("each a few seconds before its minute", [(-1, 57), (0, 57), (1, 58)], 0.2, None, True),
+    ("one burst in the second minute, quick requests", [(1, 50)] * 5, 0.2, None, False),
+    ("each late in its minute", [(0, 59), (1, 59), (2, 59)], 0.2, None, True),
+    ("the first minute's only line 10 s before it, quick requests", [(-1, 50), (1, 30), (2, 30)], 0.2, None, False),
+    ("the last minute's line after it, quick requests", [(0, 30), (1, 30), (3, 10)], 0.2, None, False),
+    # A request that waited: counted in the minute it began, refused 20 s after it ended (a connect retried for 30 s);
+    # counted in the minute it ended, refused at its start 30 s before that minute. Both undone on main.
+    ("each 20 s after its minute, requests waiting 30 s", [(1, 20), (2, 20), (3, 20)], 30.0, None, True),
+    ("each 30 s before its minute, requests waiting 30 s", [(-1, 30), (0, 30), (1, 30)], 30.0, None, True),
+    ("each 20 s after its minute, hung requests", [(1, 20), (2, 20), (3, 20)], 40.0, None, True),
+    ("each 20 s after its minute, p99 unread: the timeout", [(1, 20), (2, 20), (3, 20)], None, None, True),
+    # One burst reaches the minutes its requests' latency reaches, not three minutes.
+    ("one burst at 12:01:50, requests waiting 30 s", [(1, 50)] * 5, 30.0, None, False),
+    ("each 20 s after its minute, waits cut at a 10 s timeout", [(1, 20), (2, 20), (3, 20)], 60.0, 10.0, False),
+    ("each 12 s after its minute, waits cut at a 10 s timeout", [(1, 12), (2, 12), (3, 12)], 60.0, 10.0, True),
+]
+
+
+@pytest.mark.parametrize("name,said,p99,timeout,held", REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_a_shared_refusal_holds_an_undo_only_logged_in_each_failing_minute(name, said, p99, timeout, held):
+    facts = _failing(said=said, p99=p99, timeout=timeout)
+    assert shared_cause._refused_through(facts, None, shared_cause.failing_minutes(facts, None)) is held
 
 
 def test_a_refusal_of_the_revisions_own_holds_no_undo():
-    facts = _failing(said=[(0, 30), (1, 30), (2, 30)], kind=Refusal.CREDENTIALS)
-    assert not shared_cause._refused_through(facts, shared_cause.failing_minutes(facts, None))
+    facts = _failing(said=[(0, 30), (1, 30), (2, 30)], kind=Refusal.CREDENTIALS, p99=0.2)
+    assert not shared_cause._refused_through(facts, None, shared_cause.failing_minutes(facts, None))
 
 
 def test_both_broken_never_says_the_deploy_was_not_the_cause():
