@@ -1098,10 +1098,10 @@ class Facts:
 
     def bytes_by_minute(self, results: Sequence[MetricResult | None], window: Window) -> dict[int, float]:
         """Per minute end (microseconds) in `window`: the larger of the byte counters' `results`, each summed over
-        its series (any connector's: the path's, a rollback target's). A point that is no number (`finite`, dropped once by
-        `Points`: a rate of a counter with no value in its minute, sent as NaN or left out, UNCONFIRMED which) is a minute that
-        series did not show: a NaN summed in made the minute NaN, and the larger of NaN and the other counter's
-        rate was NaN or not by the order they were read, a minute read under every bar either way."""
+        its series (any connector's: the path's, a rollback target's). A point that is no number (`finite`, dropped
+        once by `Points`: a rate of a counter with no value in its minute, sent as NaN or left out, UNCONFIRMED which)
+        is a minute that series did not show: a NaN summed in made the minute NaN, and the larger of NaN and the other
+        counter's rate was NaN or not by the order they were read, a minute read under every bar either way."""
         per_minute: dict[int, float] = {}
         for result in results:
             summed: dict[int, float] = {}
