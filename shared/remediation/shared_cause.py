@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared.diagnosis.evidence import Revision, short_name
+from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import SQL_INGEST_LAG, Facts, Window, refused_series
 from shared.diagnosis.log_signals import Refusal
 from shared.diagnosis.signatures import Diagnosis, Signature
@@ -219,14 +219,36 @@ def _both_broken(facts: Facts, record: ActionRecord, window: Window, failing: li
 
 def _own_database_failure(facts: Facts, window: Window, failing: list[datetime], frm: str, to: str) -> str:
     """What shows the revision rolled back to failing on its own database settings (`_both_broken`): a refusal
-    of its own logged in every failing minute, or an instance only it names down through them; "" if neither."""
-    if _refused_through(facts, failing, own=True):
-        said = {kind: lines for kind, lines in facts.db_refusals.items() if kind in _OWN_REFUSALS}
+    of its own, logged by it, accounting for every failing minute (`_own_refusals_account`), or an instance only
+    it names down through them; "" if neither."""
+    said = {kind: kept for kind, lines in facts.db_refusals.items() if kind in _OWN_REFUSALS
+            for kept in [[line for line in lines if _logged_by(line, to)]] if kept}
+    if _own_refusals_account(facts, failing, to, said):
         return "; ".join(f"{kind} ({len(lines)}x, e.g. '{lines[0].text[:120]}')" for kind, lines in said.items())
     down = {db: how for db, how in _down_through(facts, window, failing).items()
             if db in _instances(facts, to) and _instances(facts, frm) and db not in _instances(facts, frm)}
     return "; ".join(f"Cloud SQL {db}, which {to} names and {frm} no longer does ({', '.join(sorted(_instances(facts, frm)))}"
                      f" instead), down: database/up {how}" for db, how in down.items())
+
+
+def _own_refusals_account(facts: Facts, failing: list[datetime], to: str,
+                          said: dict[str, list[LogRecord]]) -> bool:
+    """Whether the refusals of its own settings `said`, logged by `to` (the entry's revision_name label: Cloud Run's
+    cloud_run_revision monitored resource), account for each failing minute: in every one (`_NEAR` and
+    `_ALIGNMENT` as `_refused_through`), at least one, and at least half of the application's failure lines `to`
+    logged there (LogIndex.app_failing). One password line a minute beside twenty of its own TypeError is the
+    revision's own exception failing it, not its database settings: undone as any rollback whose revision fails
+    on its own (docs/behaviour.md). A line another revision logged says nothing of `to`."""
+    own = [line.timestamp for lines in said.values() for line in lines]
+    lines = [line.timestamp for line in facts.logs.app_failing if _logged_by(line, to)]
+
+    def within(stamps: list[datetime], at: datetime) -> int:
+        return sum(1 for ts in stamps if at - _NEAR - _ALIGNMENT < ts <= at + _ALIGNMENT)
+    return bool(failing) and all(within(own, at) and 2 * within(own, at) >= within(lines, at) for at in failing)
+
+
+def _logged_by(line: LogRecord, revision: str) -> bool:
+    return line.resource_labels.get("revision_name") == revision
 
 
 def _both_use(facts: Facts, db: str, frm: str, to: str) -> bool:

@@ -115,7 +115,9 @@ WORLDS = [
     ("still saturated at its new limit at the deadline: escalated, never scaled again", SCALE, still_saturated(11), F,
      E, "cannot be undone"),
     ("main-db down since -4, the connector idle: not verified, not the scale's, escalated", SCALE,
-     database_down_since(11), U, E, "the minutes since: database_unreachable: Cloud SQL demo:main-db is down"),
+     database_down_since(11), U, E, "among them: database_unreachable: Cloud SQL demo:main-db is down"),
+    ("the same deploy's failure told with the window its diagnosis read, the minutes before the scale among them",
+     SCALE, deployed_since(11), U, E, "the minutes before the action among them: connector_saturation"),
     ("too many clients on main-db since the scale, the connector with room: escalated with the database", SCALE,
      too_many_clients(11), U, E, "too many clients already"),
     ("a person's failing deploy at +2 takes the traffic: not the scale's failure, escalated naming it", SCALE,
@@ -162,6 +164,12 @@ LATE = [
     ("the 503s back at +12: escalated, never scaled again", late_instances(16, 4, back=12), U, E, "cannot be undone"),
     ("read a verification period late: escalated as before", late_instances(19, 4).requests(OLD, 15, 19, 20, "503"),
      U, E, "cannot be undone"),
+    ("new instances from +3, read at +8: the callers' lines reach a failing minute, waits as at +4",
+     late_instances(8, 3), U, W, "may have carried traffic only minutes after its update ended"),
+    ("new instances from +6, read at +8: 20 % 5xx in the window, not 'better than before', waits",
+     late_instances(8, 6), U, W, "may have carried traffic only minutes after its update ended"),
+    ("failing to +18, clean +19..+21, read at +24, a period past the deadline: settling, but late, escalated",
+     late_instances(21, 18), U, E, "cannot be undone"),
 ]
 
 
@@ -182,7 +190,24 @@ NO_BAR = [
     ("20 s since, every minute read before the scale failing: no bar, not verified on latency", long_failing(11, 20.0),
      U, E, "not verified on latency"),
     ("300 ms since, the same: under the floor, verified", long_failing(11, 0.3), H, V, "healthy"),
+    ("3 s since, the same: the reason says the normal latency was not read and the floor was the figure used",
+     long_failing(11, 3.0), U, E, "its normal latency was not read, and the figure used is the floor of 1 s"),
 ]
+
+
+HALF_FIX = [
+    ("two minutes at 9 s before the 503s (the connector filling), 20 s since: not verified",
+     saturated(11, p99=20.0).latency(OLD, -17, -15, 9.0)),
+    ("one 9 s cold-start minute before the onset, 20 s since: not verified",
+     saturated(11, p99=20.0).latency(OLD, -18, -17, 9.0)),
+]
+
+
+@pytest.mark.parametrize("name,evidence", HALF_FIX, ids=[h[0] for h in HALF_FIX])
+def test_a_few_slow_minutes_before_the_onset_do_not_set_the_latency_bar(name, evidence):
+    """The bar is three times the median of the clean minutes before the onset (`judging.usual_p99`), not their
+    slowest."""
+    _swept_as(evidence, U, E, "against a median of 150 ms")
 
 
 @pytest.mark.parametrize("name,evidence,health,step,words", NO_BAR, ids=[w[0] for w in NO_BAR])
