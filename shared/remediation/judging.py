@@ -537,8 +537,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         late = settling(facts, record, window)
         if late:    # asked first: the failing minutes before its newest clean ones would answer every rule below
             return Health(HealthKind.UNCLEAR, f"failing in {window} ({measured}), but not in its newest minutes; "
-                                              f"the diagnosis of {facts.incident}, the minutes before the action "
-                                              f"among them: {diagnosis.signature.value}: {diagnosis.summary}"
+                                              f"{minutes_since(record, bundle, settings)}"
                           + closed, settling=late)
         recovered, kept = _not_its_failing(facts, record, window, (
             (deployed_since, ""),     # a scale's alone, which no undo follows
@@ -561,12 +560,9 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                 (lambda f, r, w: _callers(f, r, min_traffic_ratio, 1.0, unknown_is_lost=False), "")))
         if recovered:
             # What the minutes since were diagnosed as is kept with the reason: a database down behind a scaled
-            # connector, a deploy that landed since, is the evidence a person needs first. Said with the window
-            # the diagnosis read (`Facts.incident`: a lookback before the incident's start to the sweep), the
-            # minutes before the action among them: a saturation it names may be the one the action ended.
+            # connector, a deploy that landed since, is the evidence a person needs first.
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}; "
-                                              f"the diagnosis of {facts.incident}, the minutes before the action "
-                                              f"among them: {diagnosis.signature.value}: {diagnosis.summary}"
+                                              f"{minutes_since(record, bundle, settings)}"
                           + closed, kept=kept)
         return Health(HealthKind.FAILING, f"still failing since the action settled: {measured} (a failing revision: "
                                           f">= {settings.bad_error_ratio:.0%} 5xx or 429, or p99 >= "
@@ -583,6 +579,20 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                                       + (f"{unjudged}; " if unjudged else "")
                                       + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed,
                   settling=settling(facts, record, window))
+
+
+def minutes_since(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings) -> str:
+    """The diagnosis of the minutes since the action alone, said with its window. `diagnose` reads a lookback
+    (`lookback_seconds`, 15 min) before the incident's start: the sweep's incident starts at the settle time, so
+    its diagnosis held the minutes before the action, and named the saturation a scale ended ("CPU p99 95%" of
+    the machine type it replaced) as the minutes since, on a connector idle since. Here its window begins at the
+    settle time (`after_write`): judged from a minute after it, less the shortest lookback
+    (`DiagnosisSettings.lookback_seconds` >= 60)."""
+    shortest = settings.model_copy(update={"lookback_seconds": 60})
+    since = bundle.model_copy(update={"judged_from": after_write(record) + timedelta(seconds=60)})
+    diagnosis = diagnose(since, shortest, traffic_judged=False)
+    window = Facts(since, shortest).incident
+    return f"the minutes since {window}: {diagnosis.signature.value}: {diagnosis.summary}"
 
 
 def settling(facts: Facts, record: ActionRecord, window: Window) -> str:

@@ -115,9 +115,8 @@ WORLDS = [
     ("still saturated at its new limit at the deadline: escalated, never scaled again", SCALE, still_saturated(11), F,
      E, "cannot be undone"),
     ("main-db down since -4, the connector idle: not verified, not the scale's, escalated", SCALE,
-     database_down_since(11), U, E, "among them: database_unreachable: Cloud SQL demo:main-db is down"),
-    ("the same deploy's failure told with the window its diagnosis read, the minutes before the scale among them",
-     SCALE, deployed_since(11), U, E, "the minutes before the action among them: connector_saturation"),
+     database_down_since(11), U, E, "the minutes since (12:00:00, 12:11:00]: database_unreachable: Cloud SQL "
+     "demo:main-db is down"),
     ("too many clients on main-db since the scale, the connector with room: escalated with the database", SCALE,
      too_many_clients(11), U, E, "too many clients already"),
     ("a person's failing deploy at +2 takes the traffic: not the scale's failure, escalated naming it", SCALE,
@@ -193,6 +192,28 @@ NO_BAR = [
     ("3 s since, the same: the reason says the normal latency was not read and the floor was the figure used",
      long_failing(11, 3.0), U, E, "its normal latency was not read, and the figure used is the floor of 1 s"),
 ]
+
+
+def since_words(evidence: Evidence) -> str:
+    """The step's reason from "the minutes since" on: the diagnosis of the minutes since the scale."""
+    bundle = swept(evidence).model_copy(update={"incident_started_at": SCALE.settle_at})
+    then = next_step(SCALE, judge(SCALE, bundle, SETTINGS, None, TIMES.min_traffic_ratio), sweep_at(evidence), TIMES)
+    return then.why[then.why.index("the minutes since"):]
+
+
+SINCE = [
+    ("a person's failing deploy since, the connector at 40 % CPU: the saturation the scale ended is not named",
+     deployed_since(11), "CPU p99 95%"),
+    ("500s since on an idle connector: not called saturation", saturated(11, ok=20, failed=20, code="500", cpu=0.3,
+                                                                     instances=2), "connector_saturation"),
+]
+
+
+@pytest.mark.parametrize("name,evidence,unsaid", SINCE, ids=[s[0] for s in SINCE])
+def test_the_minutes_since_are_diagnosed_on_the_minutes_since_alone(name, evidence, unsaid):
+    """`judging.minutes_since`: the diagnosis told after "the minutes since" reads from the settle time, not a
+    lookback before it."""
+    assert unsaid not in since_words(evidence)
 
 
 HALF_FIX = [
