@@ -88,8 +88,9 @@ from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.background import verified_bar
 from shared.diagnosis.client_errors import client_share
 from shared.diagnosis.collection import MAX_AUDIT_ENTRIES
-from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, LogRecord, MetricResult, Revision, Service,
-                                       TrafficTarget, at_micros, micros, short_name, split_text)
+from shared.diagnosis.evidence import (AlertContext, Connector, Entries, EvidenceBundle, LogRecord, LogResult,
+                                       MetricResult, Revision, Service, TrafficTarget, at_micros, micros, short_name,
+                                       split_text)
 from shared.diagnosis.failure_lines import lines_unread
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, clock_on, hms,
                                     refused_series, whole_until)
@@ -477,8 +478,9 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or at_limit(facts, record.action, facts.recent_since_incident)
                  or lines_unread(facts, facts.recent_since_incident) or probes_failing(facts, record, settings))
         if doubt:   # a scale taken late may owe the doubt to its failing minutes still in the window (`settling`),
-            # judged from the write: the callers' log lines reach a minute before the settle time
-            since = Window(record.applied_at, facts.recent_since_incident.end)
+            # judged with the minute before it: the callers' log lines reach a minute earlier (`_callers`)
+            judged = facts.recent_since_incident
+            since = Window(max(record.applied_at, judged.start - timedelta(seconds=60)), judged.end)
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed,
                           settling=settling(facts, record, since))
         few = too_few_to_tell(facts, record, health_bar(alert, settings).error_ratio)
@@ -589,10 +591,22 @@ def minutes_since(record: ActionRecord, bundle: EvidenceBundle, settings: Diagno
     settle time (`after_write`): judged from a minute after it, less the shortest lookback
     (`DiagnosisSettings.lookback_seconds` >= 60)."""
     shortest = settings.model_copy(update={"lookback_seconds": 60})
-    since = bundle.model_copy(update={"judged_from": after_write(record) + timedelta(seconds=60)})
+    start = after_write(record)
+    since = bundle.model_copy(update={"judged_from": start + timedelta(seconds=60),
+                                      "logs": _lines_after(bundle.logs, start),
+                                      "failure_logs": _lines_after(bundle.failure_logs, start)})
     diagnosis = diagnose(since, shortest, traffic_judged=False)
     window = Facts(since, shortest).incident
     return f"the minutes since {window}: {diagnosis.signature.value}: {diagnosis.summary}"
+
+
+def _lines_after(read: LogResult | None, start: datetime) -> LogResult | None:
+    """`read` without its lines logged by `start` (the dial timeouts of the saturation a scale ended are no error
+    of the minutes since). A page cut short (`truncated`) is kept whole: its oldest line tells how far it reached
+    (LogResult.page_ended_after), and the lines it lacks are the oldest anyway."""
+    if read is None or read.truncated:
+        return read
+    return read.model_copy(update={"entries": Entries(e for e in read.entries if e.timestamp > start)})
 
 
 def settling(facts: Facts, record: ActionRecord, window: Window) -> str:

@@ -206,6 +206,8 @@ SINCE = [
      deployed_since(11), "CPU p99 95%"),
     ("500s since on an idle connector: not called saturation", saturated(11, ok=20, failed=20, code="500", cpu=0.3,
                                                                      instances=2), "connector_saturation"),
+    ("new instances from +6: the saturation's dial timeouts before the scale are no error of the minutes since",
+     late_instances(8, 6), "cannot connect to its database"),
 ]
 
 
