@@ -1884,7 +1884,7 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
 
 def _scale_slower_than_served(facts: Facts, record: ActionRecord) -> str:
     """`slower_than_it_served` after a connector scale: the service's p99 since, against its clean minutes before
-    the failure's onset (`_usual_before`: the saturation's 503s and hangs, and the minutes while it grew, left
+    the failure's onset (`_usual_before`: the saturation's 503s and hangs, and every minute after its onset, left
     out), at `_SLOWER` times their median (`usual_p99`) and at least `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio`
     of the minutes judged. Before, the bar was three times the slowest clean minute anywhere before the action:
     the slow minutes while the connector filled (20 s p99, no 5xx yet), or one 9 s cold start, set it, and a
@@ -1915,8 +1915,7 @@ def _scale_slower_than_served(facts: Facts, record: ActionRecord) -> str:
     return (f"the service answers much slower than it served before the incident: p99 over {latency(bar)} in "
             f"{len(slow)} of {len(now)} minutes since the scale (max {latency(max(now))}), against a median of "
             f"{latency(usual_p99(then))} in its {len(then)} clean minutes in {before} ({_SLOWER:g} times that, and "
-            f"at least "
-            f"{_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a saturation only "
+            f"at least {_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a saturation only "
             "half ended (requests still waiting on the connector or on what it reaches), not a recovery")
 
 
