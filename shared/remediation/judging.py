@@ -88,8 +88,9 @@ from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.background import verified_bar
 from shared.diagnosis.client_errors import client_share
 from shared.diagnosis.collection import MAX_AUDIT_ENTRIES
-from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, LogRecord, MetricResult, Revision, Service,
-                                       TrafficTarget, at_micros, micros, short_name, split_text)
+from shared.diagnosis.evidence import (AlertContext, Connector, Entries, EvidenceBundle, LogRecord, LogResult,
+                                       MetricResult, Revision, Service, TrafficTarget, at_micros, micros, short_name,
+                                       split_text)
 from shared.diagnosis.failure_lines import lines_unread
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, clock_on, hms,
                                     refused_series, whole_until)
@@ -476,8 +477,12 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle)
                  or at_limit(facts, record.action, facts.recent_since_incident)
                  or lines_unread(facts, facts.recent_since_incident) or probes_failing(facts, record, settings))
-        if doubt:
-            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
+        if doubt:   # a scale taken late may owe the doubt to its failing minutes still in the window (`settling`),
+            # judged with the minute before it: the callers' log lines reach a minute earlier (`_callers`)
+            judged = facts.recent_since_incident
+            since = Window(max(record.applied_at, judged.start - timedelta(seconds=60)), judged.end)
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed,
+                          settling=settling(facts, record, since))
         few = too_few_to_tell(facts, record, health_bar(alert, settings).error_ratio)
         if few:     # its traffic kept (`traffic_lost` above): more of it may settle it
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {few}" + closed,
@@ -531,6 +536,11 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                 f"429" + (f", p99 at or above {settings.hang_latency_seconds:g} s in {hung} of {len(p99)} minutes"
                           if p99 else ""))
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
+        late = settling(facts, record, window)
+        if late:    # asked first: the failing minutes before its newest clean ones would answer every rule below
+            return Health(HealthKind.UNCLEAR, f"failing in {window} ({measured}), but not in its newest minutes; "
+                                              f"{minutes_since(record, bundle, settings)}"
+                          + closed, settling=late)
         recovered, kept = _not_its_failing(facts, record, window, (
             (deployed_since, ""),     # a scale's alone, which no undo follows
             (others_failing, "what fails is not the revision it sent the traffic to, and an undo would send the "
@@ -554,7 +564,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
             # What the minutes since were diagnosed as is kept with the reason: a database down behind a scaled
             # connector, a deploy that landed since, is the evidence a person needs first.
             return Health(HealthKind.UNCLEAR, f"still failing since the action settled ({measured}), but {recovered}; "
-                                              f"the minutes since: {diagnosis.signature.value}: {diagnosis.summary}"
+                                              f"{minutes_since(record, bundle, settings)}"
                           + closed, kept=kept)
         return Health(HealthKind.FAILING, f"still failing since the action settled: {measured} (a failing revision: "
                                           f">= {settings.bad_error_ratio:.0%} 5xx or 429, or p99 >= "
@@ -571,6 +581,32 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                                       + (f"{unjudged}; " if unjudged else "")
                                       + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed,
                   settling=settling(facts, record, window))
+
+
+def minutes_since(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings) -> str:
+    """The diagnosis of the minutes since the action alone, said with its window. `diagnose` reads a lookback
+    (`lookback_seconds`, 15 min) before the incident's start: the sweep's incident starts at the settle time, so
+    its diagnosis held the minutes before the action, and named the saturation a scale ended ("CPU p99 95%" of
+    the machine type it replaced) as the minutes since, on a connector idle since. Here its window begins at the
+    settle time (`after_write`): judged from a minute after it, less the shortest lookback
+    (`DiagnosisSettings.lookback_seconds` >= 60)."""
+    shortest = settings.model_copy(update={"lookback_seconds": 60})
+    start = after_write(record)
+    since = bundle.model_copy(update={"judged_from": start + timedelta(seconds=60),
+                                      "logs": _lines_after(bundle.logs, start),
+                                      "failure_logs": _lines_after(bundle.failure_logs, start)})
+    diagnosis = diagnose(since, shortest, traffic_judged=False)
+    window = Facts(since, shortest).incident
+    return f"the minutes since {window}: {diagnosis.signature.value}: {diagnosis.summary}"
+
+
+def _lines_after(read: LogResult | None, start: datetime) -> LogResult | None:
+    """`read` without its lines logged by `start` (the dial timeouts of the saturation a scale ended are no error
+    of the minutes since). A page cut short (`truncated`) is kept whole: its oldest line tells how far it reached
+    (LogResult.page_ended_after), and the lines it lacks are the oldest anyway."""
+    if read is None or read.truncated:
+        return read
+    return read.model_copy(update={"entries": Entries(e for e in read.entries if e.timestamp > start)})
 
 
 def settling(facts: Facts, record: ActionRecord, window: Window) -> str:
@@ -1804,7 +1840,9 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
     there: a revision kept at 10 % beside a deploy answered a light load, and since the rollback it carries all of
     it; then the bar is what the service answered in its clean minutes before the action without the deploy
     (`_served_clean`): a deploy that degraded to 20 s p99 with no 5xx before it failed set a 60 s bar, and a
-    rollback answering 20 s every minute since was `verified`. With no such minute read, a revision slower than
+    rollback answering 20 s every minute since was `verified`. The bar is at `_SLOWER` times the median of those
+    minutes (`usual_p99`), not their slowest: a few slow minutes among them (a ramp, a cold start) are not the
+    service's usual speed. With no such minute read, a revision slower than
     its own light-load bar is not verified on latency: whether it answers as the service did is unknown."""
     s = facts.s
     if record.alert is not None and record.alert.metric_type == REQUEST_LATENCIES:
@@ -1827,7 +1865,7 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
     now = _own_p99(facts, window, to)
     if not now or not (then or light):
         return ""
-    bar, slow = _over_bar(facts, now, max(then or _own_p99(facts, before, to)))
+    bar, slow = _over_bar(facts, now, usual_p99(then or _own_p99(facts, before, to)))
     if not slow:
         return ""
     if not then:
@@ -1839,47 +1877,70 @@ def slower_than_it_served(facts: Facts, record: ActionRecord) -> str:
                 "latency")
     return (f"{to}, the revision the rollback went back to, answers much slower than it served before the action: "
             f"its own p99 over {latency(bar)} in {len(slow)} of {len(now)} minutes since (max {latency(max(now))}), "
-            f"against at most {latency(max(then))} {whose} in {before} ({_SLOWER:g} times that, and at "
+            f"against a median of {latency(usual_p99(then))} {whose} in {before} ({_SLOWER:g} times that, and at "
             f"least {_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a failure "
             "only half ended, not a recovery")
 
 
 def _scale_slower_than_served(facts: Facts, record: ActionRecord) -> str:
     """`slower_than_it_served` after a connector scale: the service's p99 since, against its clean minutes before
-    the action (`_served_clean`: the saturation's 503s and hangs left out), at `_SLOWER` times the slowest of them
-    and at least `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged. `slower_than_before` holds a
+    the failure's onset (`_usual_before`: the saturation's 503s and hangs, and every minute after its onset, left
+    out), at `_SLOWER` times their median (`usual_p99`) and at least `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio`
+    of the minutes judged. Before, the bar was three times the slowest clean minute anywhere before the action:
+    the slow minutes while the connector filled (20 s p99, no 5xx yet), or one 9 s cold start, set it, and a
+    scale answering 20 s every minute since was `verified`. `slower_than_before` holds a
     scale to the slowest minute before it, the saturation's own 31 s hangs included (a 93 s bar): a service that
     answered in 150 ms, clean at 20 s since the scale (requests still queued behind a connector that is still too
     small, or a database the scale now lets them reach), was `verified`. With fewer than `_MIN_MINUTES` clean
     minutes read before the action (a failure older than the sweep's reach: `onset_search`), the bar is the floor
     alone, and a service over it is not verified on latency: whether it answers as it did before cannot be told,
-    as a rollback's light-load revision with no clean minute read is not (`slower_than_it_served`)."""
+    as a rollback's light-load revision with no clean minute read is not (`slower_than_it_served`); the reason says
+    its normal latency was not read and that the floor is the figure used (the record keeps no p99 of the service
+    from before its incident to stand for it)."""
     s = facts.s
-    before = Window(onset_search(facts, record).start, record.applied_at)
-    then = _served_clean(facts, before, "")
+    then, before = _usual_before(facts, record)
     now = facts.p99_seconds(facts.recent_since_incident)
     if not now:
         return ""
     known = len(then) >= _MIN_MINUTES
-    bar, slow = _over_bar(facts, now, max(then) if known else 0.0)
+    bar, slow = _over_bar(facts, now, usual_p99(then) if known else 0.0)
     if not slow:
         return ""
     if not known:
         return (f"the service's p99 is over {latency(bar)} in {len(slow)} of {len(now)} minutes since the scale (max "
                 f"{latency(max(now))}), and no clean minute before the action is read in {before} to give a bar "
-                f"(every minute read there failed or hung): whether the scale ended the saturation or only shortened "
+                f"(every minute read there failed or hung): its normal latency was not read, and the figure used is "
+                f"the floor of {_SLOW_FLOOR_SECONDS:g} s; whether the scale ended the saturation or only shortened "
                 "its waits cannot be told, not verified on latency")
     return (f"the service answers much slower than it served before the incident: p99 over {latency(bar)} in "
-            f"{len(slow)} of {len(now)} minutes since the scale (max {latency(max(now))}), against at most "
-            f"{latency(max(then))} in its clean minutes in {before} ({_SLOWER:g} times that, and at least "
-            f"{_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a saturation only "
+            f"{len(slow)} of {len(now)} minutes since the scale (max {latency(max(now))}), against a median of "
+            f"{latency(usual_p99(then))} in its {len(then)} clean minutes in {before} ({_SLOWER:g} times that, and "
+            f"at least {_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but a saturation only "
             "half ended (requests still waiting on the connector or on what it reaches), not a recovery")
 
 
-def _over_bar(facts: Facts, now: list[float], slowest: float) -> tuple[float, list[float]]:
-    """The bar `_SLOWER` times `slowest` (at least `_SLOW_FLOOR_SECONDS`), and the minutes of `now` over it when
+def _usual_before(facts: Facts, record: ActionRecord) -> tuple[list[float], Window]:
+    """The service's p99 in its clean minutes (`_served_clean`) before its failure's onset before the action
+    (bursts.pre_onset: the minutes before the first failing one, at most a lookback of them), and that window;
+    where no onset is read (no minute failed, or the failure was under way when the read began), every minute read
+    before the action (`onset_search`). The minutes after the onset, clean or not, are the failure's."""
+    search = Window(onset_search(facts, record).start, record.applied_at)
+    window = pre_onset(facts, search) or search
+    return _served_clean(facts, window, ""), window
+
+
+def usual_p99(minutes: Sequence[float]) -> float:
+    """The service's usual p99 among `minutes`: their median (the lower middle of an even count). The slowest is
+    no usual speed: the minutes while a connector fills or a pool drains answer slow before anything fails, and
+    a cold start's minute is slow once; under half of the minutes read so, the median is a fast one."""
+    ordered = sorted(minutes)
+    return ordered[(len(ordered) - 1) // 2] if ordered else 0.0
+
+
+def _over_bar(facts: Facts, now: list[float], usual: float) -> tuple[float, list[float]]:
+    """The bar `_SLOWER` times `usual` (at least `_SLOW_FLOOR_SECONDS`), and the minutes of `now` over it when
     they are `hang_minutes_ratio` of them or more (else none)."""
-    bar = max(_SLOWER * slowest, _SLOW_FLOOR_SECONDS)
+    bar = max(_SLOWER * usual, _SLOW_FLOOR_SECONDS)
     slow = [v for v in now if v > bar]
     return bar, slow if len(slow) / len(now) >= facts.s.hang_minutes_ratio else []
 

@@ -25,8 +25,9 @@ after an operator's rollback (no diagnosis of the deploy), undoes as before. Pur
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Callable
 
-from shared.diagnosis.evidence import Revision, short_name
+from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, SQL_INGEST_LAG, Facts, Window, refused_series
 from shared.diagnosis.log_signals import Refusal
 from shared.diagnosis.signatures import Diagnosis, Signature
@@ -165,19 +166,26 @@ def failing_minutes(facts: Facts, window: Window) -> list[datetime]:
                    if total and bad / total > s.healthy_error_ratio} | hung)
 
 
-def _refused_through(facts: Facts, window: Window, failing: list[datetime], own: bool = False) -> bool:
-    """Whether a refusal not of the revision's own (`_OWN_REFUSALS`; `own`: one of them) is logged within each
-    minute that failed (`failing`, `failing_minutes`), or as far either side of it as its requests waited (`_wait`,
-    `_ALIGNMENT`): one burst of lines explains the minute it fell in and those its requests' latency reaches, not
-    minutes of quick requests after it."""
-    said = [line.timestamp for kind, lines in facts.db_refusals.items() if (kind in _OWN_REFUSALS) is own
+def _refused_through(facts: Facts, window: Window, failing: list[datetime]) -> bool:
+    """Whether a refusal not of the revision's own (`_OWN_REFUSALS`) is logged within each minute that failed
+    (`failing`, `failing_minutes`), or as far either side of it as its requests waited (`_reach`): one burst of lines
+    explains the minute it fell in and those its requests' latency reaches, not minutes of quick requests after it."""
+    said = [line.timestamp for kind, lines in facts.db_refusals.items() if kind not in _OWN_REFUSALS
             for line in lines]
+    within = _reach(facts, window)
+    return bool(failing) and all(within(at, said) for at in failing)
+
+
+def _reach(facts: Facts, window: Window) -> Callable[[datetime, list[datetime]], int]:
+    """How many of a list of log timestamps fall within a failing minute `at` of `window`, or as far either side of
+    it as its requests waited (`_wait`, `_ALIGNMENT`): a refusal is logged as its dial fails, which may be a request's
+    wait before or after the minute request_count counts it in (its start or its end: UNCONFIRMED which)."""
     waits, limit = _wait(facts, window), _timeout(facts)
 
-    def explained(at: datetime) -> bool:
+    def within(at: datetime, stamps: list[datetime]) -> int:
         reach = waits.get(at, limit) + _ALIGNMENT
-        return any(at - _NEAR - reach < ts <= at + reach for ts in said)
-    return bool(failing) and all(explained(at) for at in failing)
+        return sum(1 for ts in stamps if at - _NEAR - reach < ts <= at + reach)
+    return within
 
 
 def _wait(facts: Facts, window: Window) -> dict[datetime, timedelta]:
@@ -259,14 +267,34 @@ def _both_broken(facts: Facts, record: ActionRecord, window: Window, failing: li
 
 def _own_database_failure(facts: Facts, window: Window, failing: list[datetime], frm: str, to: str) -> str:
     """What shows the revision rolled back to failing on its own database settings (`_both_broken`): a refusal
-    of its own logged in every failing minute, or an instance only it names down through them; "" if neither."""
-    if _refused_through(facts, window, failing, own=True):
-        said = {kind: lines for kind, lines in facts.db_refusals.items() if kind in _OWN_REFUSALS}
+    of its own, logged by it, accounting for every failing minute (`_own_refusals_account`), or an instance only
+    it names down through them; "" if neither."""
+    said = {kind: kept for kind, lines in facts.db_refusals.items() if kind in _OWN_REFUSALS
+            for kept in [[line for line in lines if _logged_by(line, to)]] if kept}
+    if _own_refusals_account(facts, window, failing, to, said):
         return "; ".join(f"{kind} ({len(lines)}x, e.g. '{lines[0].text[:120]}')" for kind, lines in said.items())
     down = {db: how for db, how in _down_through(facts, window, failing).items()
             if db in _instances(facts, to) and _instances(facts, frm) and db not in _instances(facts, frm)}
     return "; ".join(f"Cloud SQL {db}, which {to} names and {frm} no longer does ({', '.join(sorted(_instances(facts, frm)))}"
                      f" instead), down: database/up {how}" for db, how in down.items())
+
+
+def _own_refusals_account(facts: Facts, window: Window, failing: list[datetime], to: str,
+                          said: dict[str, list[LogRecord]]) -> bool:
+    """Whether the refusals of its own settings `said`, logged by `to` (the entry's revision_name label: Cloud Run's
+    cloud_run_revision monitored resource), account for each failing minute: in every one (or as far either side as
+    its requests waited, `_reach`, as `_refused_through`), at least one, and at least half of the application's
+    failure lines `to` logged there (LogIndex.app_failing). One password line a minute beside twenty of its own
+    TypeError is the revision's own exception failing it, not its database settings: undone as any rollback whose
+    revision fails on its own (docs/behaviour.md). A line another revision logged says nothing of `to`."""
+    own = [line.timestamp for lines in said.values() for line in lines]
+    lines = [line.timestamp for line in facts.logs.app_failing if _logged_by(line, to)]
+    within = _reach(facts, window)
+    return bool(failing) and all(within(at, own) and 2 * within(at, own) >= within(at, lines) for at in failing)
+
+
+def _logged_by(line: LogRecord, revision: str) -> bool:
+    return line.resource_labels.get("revision_name") == revision
 
 
 def _both_use(facts: Facts, db: str, frm: str, to: str) -> bool:

@@ -115,7 +115,8 @@ WORLDS = [
     ("still saturated at its new limit at the deadline: escalated, never scaled again", SCALE, still_saturated(11), F,
      E, "cannot be undone"),
     ("main-db down since -4, the connector idle: not verified, not the scale's, escalated", SCALE,
-     database_down_since(11), U, E, "the minutes since: database_unreachable: Cloud SQL demo:main-db is down"),
+     database_down_since(11), U, E, "the minutes since (12:00:00, 12:11:00]: database_unreachable: Cloud SQL "
+     "demo:main-db is down"),
     ("too many clients on main-db since the scale, the connector with room: escalated with the database", SCALE,
      too_many_clients(11), U, E, "too many clients already"),
     ("a person's failing deploy at +2 takes the traffic: not the scale's failure, escalated naming it", SCALE,
@@ -162,6 +163,12 @@ LATE = [
     ("the 503s back at +12: escalated, never scaled again", late_instances(16, 4, back=12), U, E, "cannot be undone"),
     ("read a verification period late: escalated as before", late_instances(19, 4).requests(OLD, 15, 19, 20, "503"),
      U, E, "cannot be undone"),
+    ("new instances from +3, read at +8: the callers' lines reach a failing minute, waits as at +4",
+     late_instances(8, 3), U, W, "may have carried traffic only minutes after its update ended"),
+    ("new instances from +6, read at +8: 20 % 5xx in the window, not 'better than before', waits",
+     late_instances(8, 6), U, W, "may have carried traffic only minutes after its update ended"),
+    ("failing to +18, clean +19..+21, read at +24, a period past the deadline: settling, but late, escalated",
+     late_instances(21, 18), U, E, "cannot be undone"),
 ]
 
 
@@ -182,7 +189,48 @@ NO_BAR = [
     ("20 s since, every minute read before the scale failing: no bar, not verified on latency", long_failing(11, 20.0),
      U, E, "not verified on latency"),
     ("300 ms since, the same: under the floor, verified", long_failing(11, 0.3), H, V, "healthy"),
+    ("3 s since, the same: the reason says the normal latency was not read and the floor was the figure used",
+     long_failing(11, 3.0), U, E, "its normal latency was not read, and the figure used is the floor of 1 s"),
 ]
+
+
+def since_words(evidence: Evidence) -> str:
+    """The step's reason from "the minutes since" on: the diagnosis of the minutes since the scale."""
+    bundle = swept(evidence).model_copy(update={"incident_started_at": SCALE.settle_at})
+    then = next_step(SCALE, judge(SCALE, bundle, SETTINGS, None, TIMES.min_traffic_ratio), sweep_at(evidence), TIMES)
+    return then.why[then.why.index("the minutes since"):]
+
+
+SINCE = [
+    ("a person's failing deploy since, the connector at 40 % CPU: the saturation the scale ended is not named",
+     deployed_since(11), "CPU p99 95%"),
+    ("500s since on an idle connector: not called saturation", saturated(11, ok=20, failed=20, code="500", cpu=0.3,
+                                                                     instances=2), "connector_saturation"),
+    ("new instances from +6: the saturation's dial timeouts before the scale are no error of the minutes since",
+     late_instances(8, 6), "cannot connect to its database"),
+]
+
+
+@pytest.mark.parametrize("name,evidence,unsaid", SINCE, ids=[s[0] for s in SINCE])
+def test_the_minutes_since_are_diagnosed_on_the_minutes_since_alone(name, evidence, unsaid):
+    """`judging.minutes_since`: the diagnosis told after "the minutes since" reads from the settle time, not a
+    lookback before it."""
+    assert unsaid not in since_words(evidence)
+
+
+HALF_FIX = [
+    ("two minutes at 9 s before the 503s (the connector filling), 20 s since: not verified",
+     saturated(11, p99=20.0).latency(OLD, -17, -15, 9.0)),
+    ("one 9 s cold-start minute before the onset, 20 s since: not verified",
+     saturated(11, p99=20.0).latency(OLD, -18, -17, 9.0)),
+]
+
+
+@pytest.mark.parametrize("name,evidence", HALF_FIX, ids=[h[0] for h in HALF_FIX])
+def test_a_few_slow_minutes_before_the_onset_do_not_set_the_latency_bar(name, evidence):
+    """The bar is three times the median of the clean minutes before the onset (`judging.usual_p99`), not their
+    slowest."""
+    _swept_as(evidence, U, E, "against a median of 150 ms")
 
 
 @pytest.mark.parametrize("name,evidence,health,step,words", NO_BAR, ids=[w[0] for w in NO_BAR])

@@ -46,7 +46,7 @@ def test_a_recovery_then_a_failure_across_midnight_is_said_in_order(monkeypatch)
     judged, then = verdict(rollback(), _relapse(3, 3))
     assert (judged.kind, then.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), judged.why
     # The reason's own words; the diagnosis of the minutes since, said after it, keeps the diagnosis's words.
-    recovered = judged.why[judged.why.index("it recovered after the action first"):judged.why.index("; the minutes since:")]
+    recovered = judged.why[judged.why.index("it recovered after the action first"):judged.why.index("; the minutes since ")]
     assert "clean in (2026-11-26 23:58:00, 2026-11-27 00:00:00]" in recovered, recovered
     assert _BARE_NEXT_DAY.search(recovered) is None, recovered
 

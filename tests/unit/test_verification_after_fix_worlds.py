@@ -118,6 +118,13 @@ def own_failure(now: float, *, old_sql: tuple[str, ...] = (SQL,), new_sql: tuple
     return e
 
 
+def own_minutes(e: Evidence, text: str, revision: str, count: int = 1) -> Evidence:
+    """`e` with `count` lines of `text` logged by `revision` in every minute from the rollback on."""
+    for minute in range(-4, 11):
+        e.log(minute, text, revision, count=count)
+    return e
+
+
 def connector_full(now: float, *, before: bool, connector: str = CONNECTOR) -> Evidence:
     """The rollback moved 100 % onto backend-00001-abc; its connector at max instances and 95 % CPU since, 503s and
     dial timeouts; `before`: so through the deploy's minutes too, else 2 instances at 40 % CPU there."""
@@ -279,6 +286,10 @@ WORLDS = [
     ("a revoked password in only 2 of the 5 failing minutes: not shown to explain them, undone as before", ROLLBACK,
      own_failure(11, text=OWN).sql_up(-200, 11, 1).log(9, PASSWORD, OLD, count=3).log(10, PASSWORD, OLD, count=3), F,
      X, "still failing"),
+    ("one revoked-password line a minute beside three of its own TypeError: the exception, undone as documented",
+     ROLLBACK, own_minutes(own_failure(11, text=OWN).sql_up(-200, 11, 1), PASSWORD, OLD), F, X, "still failing"),
+    ("the password lines logged by the deploy's revision, not the one rolled back to: undone as before", ROLLBACK,
+     own_minutes(own_failure(11, text=OWN).sql_up(-200, 11, 1), PASSWORD, NEW, count=3), F, X, "still failing"),
     ("too many clients on main-db, up throughout: the database both share, kept", ROLLBACK,
      own_failure(11, text=TOO_MANY).sql_up(-200, 11, 1), U, E, "a cause both revisions share: the database"),
     ("the connector both use full before the rollback too: a cause both share, kept", ROLLBACK,
