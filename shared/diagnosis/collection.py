@@ -557,7 +557,11 @@ def startup_candidates(service: Service, revisions: Sequence[Revision], logs: Lo
         return ()
     older = rollback_candidates(service, revisions, incident_started_at, settings, promoted=promoted)
     if requests is not None:
-        served = {s.resource_labels.get("revision_name") for s in requests.series if any(finite(v) and v for v in s.values)}
+        # A count read as a number: a replayed bundle's JSON carries int64 points as strings, as Monitoring's REST
+        # answer does (projects.timeSeries.list, TypedValue.int64Value: "string (int64 format)"), and "0" is a
+        # true string.
+        served = {s.resource_labels.get("revision_name") for s in requests.series
+                  if any(finite(v) and float(v) > 0 for v in s.values)}
         older = [r for r in older if r.short_name in served]
     return tuple(r.short_name for r in older[:STARTUP_CANDIDATES])
 

@@ -59,19 +59,16 @@ def finite(value: float | str | bool) -> bool:
     not read, never a clean minute (max(0.0, nan) is 0.0), a peak, a count nor "CPU p99 nan%". Every series is
     read through it once (`Points`): the service's requests, latencies and instances as the connector's points,
     the database's up and CPU, for diagnosis and verification alike."""
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
+    number = _number(value)
+    return number is not None and math.isfinite(number)
 
 
-def _unread(value: float | str | bool) -> bool:
-    """A number with no value (NaN, infinite). A value that is no number at all is kept: it fails where a
-    window holds it, as a malformed point always has."""
+def _number(value: float | str | bool) -> float | None:
+    """A point's value as a number (Monitoring's int64 values come as strings); None when it is no number at all."""
     try:
-        return not math.isfinite(float(value))
+        return float(value)
     except (TypeError, ValueError):
-        return False
+        return None
 
 
 def _readings(values: Sequence[float | str | bool]) -> list[int] | None:
@@ -82,7 +79,8 @@ def _readings(values: Sequence[float | str | bool]) -> list[int] | None:
             return None
     except TypeError:            # Monitoring's int64 values as strings: read point by point
         pass
-    kept = [i for i, v in enumerate(values) if not _unread(v)]
+    # A value that is no number at all is kept: it fails where a window holds it, as a malformed point always has.
+    kept = [i for i, v in enumerate(values) if (number := _number(v)) is None or math.isfinite(number)]
     return None if len(kept) == len(values) else kept
 
 

@@ -35,10 +35,16 @@ _TRUE = frozenset({"true", "yes", "on", "1"})
 # The same choice inside a value: the Auth Proxy's flags in a command line kept in the env (v2's `--private-ip`,
 # `--psc`, `--auto-ip`; v1's `-ip_address_types=PRIVATE`, which Go's flag package also takes with two dashes), a
 # connection string's `ipTypes=` (the Java connector's property) or `ip_type=`, or a connector's options as JSON
-# ({"ip_type": "private"}, the Python connector's keyword argument).
-_IP_PARAM = re.compile(r"(--private-ip|--psc|--auto-ip)\b|(?:^|[\s?&;{,])\"?-{0,2}(iptypes|ip_type|ip_types|"
-                       r"ip_address_types)\"?\s*[=:]\s*\"?([^\s&;\",}]*)", re.IGNORECASE)
+# ({"ip_type": "private"}, the Python connector's keyword argument). v2's flags are booleans (cobra/pflag): set by
+# their name alone or by a value after "=" (`--private-ip=false` asks for no private IP); a word after a space is
+# never a boolean flag's value (spf13/pflag README, "Command line flag syntax": "--flag x  // only on flags without
+# a default value"), so `--private-ip false` is the flag set and a positional "false".
+_IP_PARAM = re.compile(r"(--private-ip|--psc|--auto-ip)(?:=(\w*))?(?![\w-])|(?:^|[\s?&;{,])\"?-{0,2}(iptypes|ip_type|"
+                       r"ip_types|ip_address_types)\"?\s*[=:]\s*\"?([^\s&;\",}]*)", re.IGNORECASE)
 _FLAG_TYPE = {"--private-ip": PRIVATE, "--psc": PSC}
+# The values that set a boolean flag on: pflag's boolValue.Set is strconv.ParseBool ("1", "t", "true" in any of
+# its cases); "set" is the flag named alone.
+_FLAG_ON = frozenset({"set", "1", "t", "true"})
 _SWITCH_TYPE = {"privateip": PRIVATE, "publicip": PUBLIC, "psc": PSC}
 
 
@@ -48,9 +54,9 @@ def _settings(env: tuple[tuple[str, str], ...]) -> dict[str, str]:
     for name, value in env:
         if (_TYPE_NAME.search(name) or _SWITCH_NAME.search(name)) and _CHOICE.match(value.strip()):
             held[f"plain env {name}"] = value.strip().lower()
-        for flag, key, setting in _IP_PARAM.findall(value):
+        for flag, flag_value, key, setting in _IP_PARAM.findall(value):
             if flag:
-                held[f"{flag.lower()} in the plain env {name}"] = "set"
+                held[f"{flag.lower()} in the plain env {name}"] = flag_value.lower() or "set"
             else:
                 held[f"{key.lower()} in the plain env {name}"] = setting.lower()
     return held
@@ -66,10 +72,10 @@ def ip_type_changed(before: Revision, after: Revision) -> list[str]:
 
 def _type_of(where: str, value: str) -> str | None:
     """The IP type one setting asks for; None when it does not say (a list of more than one type, the Auth Proxy's
-    --auto-ip, a switch whose falsy words the application may read either way)."""
+    --auto-ip, a flag set false, a switch whose falsy words the application may read either way)."""
     key = setting_name(where)
     if key in _FLAG_TYPE:
-        return _FLAG_TYPE[key]
+        return _FLAG_TYPE[key] if value in _FLAG_ON else None
     switch = _SWITCH_NAME.search(key)
     if switch and not _TYPE_NAME.search(key):
         return _SWITCH_TYPE[switch.group(1).replace("_", "").lower()] if value in _TRUE else None
@@ -80,11 +86,17 @@ def _type_of(where: str, value: str) -> str | None:
 
 # The Auth Proxy's command line kept in the env, told by the proxy's own words, never by how many options a value
 # holds (GUNICORN_CMD_ARGS, NODE_OPTIONS and JAVA_TOOL_OPTIONS hold several `--` options of other programs):
-# - v2 (GoogleCloudPlatform/cloud-sql-proxy README and cmd/root.go; Cloud SQL docs "Cloud SQL Auth Proxy"): the
-#   binary `cloud-sql-proxy`, or instance connection names (PROJECT:REGION:INSTANCE) as positional arguments beside
-#   only the v2 flags below. Without --private-ip, --psc or --auto-ip it dials the public IP ("--private-ip ...
-#   Connect to the private ip address for all instances"). A connection name's own query parameters
-#   (`p:r:i?private-ip=true`, cmd/root.go) may choose another type: not read, so such a line says none.
+# - v2 (GoogleCloudPlatform/cloud-sql-proxy README and cmd/root.go; Cloud SQL docs "Cloud SQL Auth Proxy"): a
+#   whole command line, every word of it read: the binary `cloud-sql-proxy` (or none, its arguments alone, with at
+#   least one flag), at least one instance connection name (PROJECT:REGION:INSTANCE) as a positional argument, and
+#   only the v2 flags below with their values. Without --private-ip, --psc or --auto-ip it dials the public IP
+#   ("--private-ip ... Connect to the private ip address for all instances"). The type may be chosen where the
+#   env does not show it: a connection name's own query parameters (`p:r:i?private-ip=true`, cmd/root.go), a
+#   config file (`--config-file`, TOML, YAML or JSON holding the same flags: README "Config file"), the proxy's
+#   environment (README "Environment variables": every flag as CSQL_PROXY_<FLAG>, CSQL_PROXY_AUTO_IP among them),
+#   a flag the set below does not know, a shorthand, or a word that is no flag's value nor a connection name. The
+#   binary named without connection names (an image name, a repository URL, `--config-file` alone) is no command
+#   line either: its arguments are elsewhere (containers[].args, not read). Any of these says no type.
 # - v1 (cloudsql-proxy v1 README, cmd/cloud_sql_proxy): the binary `cloud_sql_proxy` or its `-instances=` flag. Its
 #   `-ip_address_types` defaults to "PUBLIC,PRIVATE", a preference list that names no one type, so a v1 line
 #   without that flag says none.
@@ -95,23 +107,36 @@ _V2_FLAGS = frozenset({
     "http-port", "admin-port", "prometheus", "prometheus-namespace", "quiet", "debug-logs", "debug", "lazy-refresh",
     "run-connection-test", "sqladmin-api-endpoint", "quota-project", "telemetry-project", "telemetry-prefix",
     "telemetry-sample-rate", "disable-metrics", "disable-traces", "exit-zero-on-sigterm", "fuse", "fuse-tmp-dir",
-    "user-agent", "universe-domain", "config-file"})
+    "user-agent", "universe-domain"})
 _V2_BINARY = re.compile(r"(?:^|[\s/])cloud-sql-proxy(?:\s|$)")
+_PROXY_ENV = re.compile(r"^CSQL_PROXY_", re.IGNORECASE)
 _V1_LINE = re.compile(r"(?:^|[\s/])cloud_sql_proxy(?:\s|$)|(?:^|\s)--?instances=")
 _CONNECTION_NAME = re.compile(r"^[a-z][\w.-]*(?::[\w.-]+){2}(\?\S*)?$", re.IGNORECASE)
 
 
 def _proxy_line_public(value: str) -> bool:
-    """Whether `value` is the Auth Proxy v2's command line that asks for the public IP by its default: told by its
-    binary or by connection names beside its own flags alone, with no type chosen (`_IP_PARAM`) nor per instance."""
-    if _V1_LINE.search(value) or _IP_PARAM.search(value):
+    """Whether `value` is the Auth Proxy v2's whole command line, which asks for the public IP by its default (read
+    only where the env holds no type choice, `_settings`): the words after its binary, or the value's words where
+    it names no binary but holds a flag, are connection names with no parameters of their own (at least one), v2's
+    flags and a value after a flag given without "="."""
+    if _V1_LINE.search(value):
         return False
-    words = value.split()
-    names = [_CONNECTION_NAME.match(word) for word in words]
-    if any(name and name.group(1) for name in names):
+    binary = list(_V2_BINARY.finditer(value))
+    words = [word.strip("\"'") for word in (value[binary[-1].end():] if binary else value).split()]
+    if not binary and not any(word.startswith("--") for word in words):
         return False
-    flags = {word[2:].split("=")[0].lower() for word in words if word.startswith("--")}
-    return bool(_V2_BINARY.search(value)) or (any(names) and bool(flags) and flags <= _V2_FLAGS)
+    names, valued = 0, False
+    for word in words:
+        name = _CONNECTION_NAME.match(word)
+        if name and not name.group(1):
+            names += 1
+        elif word.startswith("--") and word[2:].split("=")[0].lower() in _V2_FLAGS:
+            valued = "=" not in word
+            continue
+        elif not (valued and not word.startswith("-")):
+            return False
+        valued = False
+    return names > 0
 
 
 def _asked(revision: Revision, absent_is_public: bool) -> str | None:
@@ -123,21 +148,29 @@ def _asked(revision: Revision, absent_is_public: bool) -> str | None:
         return None
     held = _settings(revision.plain_env)
     if not held:
-        proxy = any(_proxy_line_public(value) for _, value in revision.plain_env)
+        proxy = (not any(_PROXY_ENV.match(name) for name, _ in revision.plain_env)
+                 and any(_proxy_line_public(value) for _, value in revision.plain_env))
         return PUBLIC if proxy or absent_is_public else None
     types = {_type_of(where, value) for where, value in held.items()}
     return types.pop() if len(types) == 1 else None
 
 
+# A private-IP switch that points at the database: the bare name (PRIVATE_IP, as Google's samples read it,
+# USE_PRIVATE_IP) or one under a database's prefix (DB_USE_PRIVATE_IP, CLOUD_SQL_PRIVATE_IP, PG_PRIVATE_IP). Another
+# system's switch (REDIS_USE_PRIVATE_IP for Memorystore, ES_PRIVATE_IP) says nothing of the database's connector.
+_DATABASE_SWITCH = re.compile(r"^(?:(?:DB|DATABASE|SQL|CLOUDSQL|CLOUD_SQL|POSTGRES|POSTGRESQL|PG|MYSQL)_)?(?:USE_)?"
+                              r"PRIVATE_?IP$", re.IGNORECASE)
+
+
 def _private_switch_alone(revision: Revision) -> bool:
-    """Whether the one IP-type choice `revision`'s plain env holds is a boolean switch for the private IP, set on
-    (PRIVATE_IP=true as Google's samples read it, USE_PRIVATE_IP, DB_USE_PRIVATE_IP, private_ip: `_SWITCH_NAME`)."""
+    """Whether the one IP-type choice `revision`'s plain env holds is a boolean switch for the database's private
+    IP, set on (PRIVATE_IP=true, USE_PRIVATE_IP, DB_USE_PRIVATE_IP, private_ip: `_DATABASE_SWITCH`)."""
     held = _settings(revision.plain_env) if revision.plain_env else {}
     if len(held) != 1:
         return False
     (where, value), = held.items()
     key = setting_name(where)
-    return where == f"plain env {key}" and _type_of(where, value) == PRIVATE and not _TYPE_NAME.search(key)
+    return where == f"plain env {key}" and _type_of(where, value) == PRIVATE and bool(_DATABASE_SWITCH.match(key))
 
 
 def ip_types_asked(before: Revision, after: Revision) -> tuple[str | None, str | None]:

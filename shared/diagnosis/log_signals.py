@@ -1628,11 +1628,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # ER_NOT_SUPPORTED_AUTH_MODE "Client does not support authentication protocol requested by server; consider
     # upgrading MySQL client" (MySQL Server Error Message Reference; node mysql's ER_NOT_SUPPORTED_AUTH_MODE), and
     # go-sql-driver/mysql's ErrUnknownPlugin "this authentication plugin is not supported" (errors.go) as Connect
-    # returns it, the error's own words ending the message in a line that names the database (an SMTP relay's
-    # "...not supported by the relay" is another library's). Its logger's line is no refusal: connector.go
-    # (Connect) logs "could not use requested auth plugin '"+plugin+"': "+err.Error() and then retries with
-    # defaultAuthPlugin (`plugin = defaultAuthPlugin; authResp, err = mc.auth(authData, plugin)`), which may connect;
-    # only the error returned after that retry (ErrUnknownPlugin again, from handleAuthResult's auth switch) is.
+    # returns it, wherever a program puts the returned error: bare (the Go tutorial "Accessing a relational
+    # database": `if pingErr != nil { log.Fatal(pingErr) }` prints it after log's date), wrapped ("connect: ..."),
+    # or before a retry loop's ", retrying in 2s"; the error's own words end there (an SMTP relay's "...not
+    # supported by the relay" goes on). The words are the driver's own; a line that frames them by a mail
+    # protocol's client (SMTP, IMAP, POP3, whose AUTH mechanisms RFC 4954 and RFC 5034 name; Go's net/smtp prefixes
+    # its errors "smtp: ", smtp.go) is that client's, never the database's. The driver's logger line is no
+    # refusal, told by its own words: connector.go (Connect) logs "could not use requested auth plugin
+    # '"+plugin+"': " and err.Error() as two operands (Print joins them as they are, an adapter's Sprintln with a
+    # space: "':  this ...") and then retries with defaultAuthPlugin (`plugin = defaultAuthPlugin; authResp, err =
+    # mc.auth(authData, plugin)`), which may connect; only the error returned after that retry (ErrUnknownPlugin
+    # again, from handleAuthResult's auth switch) is.
     DbErrorText("libpq (SCRAM before libpq 10)",
                 r"SCRAM authentication requires libpq version 10 or above|authentication method 10 not supported",
                 "psycopg2.OperationalError: SCRAM authentication requires libpq version 10 or above",
@@ -1647,15 +1653,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "(doAuthentication, the default case); UNCONFIRMED in a Cloud SQL thread", Refusal.AUTH_METHOD),
     DbErrorText("MySQL client (authentication plugin missing)",
                 r"Authentication plugin '[^'\n]+' cannot be loaded|Client does not support authentication protocol "
-                r"requested by server|(?:mysql|database|\bdb\b|\bsql\b|gorm)[^\n]{0,300}?(?<!': )"
-                r"this authentication plugin is not supported(?=\s*(?:$|[\"'),;\]}]))",
+                r"requested by server|(?:^|(?<=\n))(?:(?!could not use requested auth plugin |\b(?:smtp|imap|pop3)\b)"
+                r"[^\n])*this authentication plugin is not supported(?=[ \t]*(?:$|[\n\"'),;.\]}]))",
                 "MySQLdb.OperationalError: (2059, \"Authentication plugin 'caching_sha2_password' cannot be loaded: "
                 "/usr/lib/x86_64-linux-gnu/mariadb19/plugin/caching_sha2_password.so: cannot open shared object file: "
                 "No such file or directory\")",
                 "MySQL Client Error Message Reference (2059 CR_AUTH_PLUGIN_CANNOT_LOAD); PyMySQL/mysqlclient "
                 "discussion #580 (the same 2059 from MySQLdb); MySQL Server Error Message Reference (1251 "
                 "ER_NOT_SUPPORTED_AUTH_MODE); go-sql-driver/mysql errors.go (ErrUnknownPlugin) as connector.go's Connect "
-                "returns it after its retry with the default plugin; UNCONFIRMED in a Cloud SQL thread",
+                "returns it after its retry with the default plugin, logged as go.dev/doc/tutorial/database-access "
+                "does (log.Fatal(pingErr)); golang/go src/net/smtp/smtp.go (its \"smtp: \" errors); UNCONFIRMED in "
+                "a Cloud SQL thread",
                 Refusal.AUTH_METHOD),
     DbErrorText("Cloud SQL IAM database authentication", r"Cloud SQL IAM (?:service account|user) authentication "
                 r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '

@@ -902,6 +902,16 @@ def _own_p99(facts: Facts, window: Window, revision: str) -> list[float]:
             if points.label("resource.labels.revision_name") == revision for v in points.values_in(window)]
 
 
+def _under_bar(p99: dict[datetime, float], at: datetime, s: DiagnosisSettings) -> bool | None:
+    """Whether the p99 of the minute ending `at` is under the hang bar; None when the minute holds no p99 (none
+    sent, or a NaN left out by `facts.Points`): unknown, neither under nor over it. A check that looks for clean
+    minutes counts it as none (`recovered_first`'s run, `_burst_load`'s load carried cleanly); one that looks for
+    failing minutes reads it by its 5xx and 429 alone (`recovered_first`'s failing minute) or not as hung
+    (`load_not_carried`): a minute not read shows neither."""
+    seconds = p99.get(at)
+    return None if seconds is None else seconds < s.hang_latency_seconds
+
+
 def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
     """Why failures in `window` do not show that the action failed, because the service recovered after
     it and only then failed again ("" if it did not): at least _MIN_MINUTES minutes in a row after the
@@ -919,15 +929,14 @@ def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
     p99 = dict(facts.p99_by_minute(since_action))
     minutes = facts.per_minute_where(since_action, refused_series)
     failing_at = next((at for at, total, refused in minutes if at > window.start and total
-                       and (refused / total >= s.bad_error_ratio or p99.get(at, 0.0) >= s.hang_latency_seconds)), None)
+                       and (refused / total >= s.bad_error_ratio or _under_bar(p99, at, s) is False)), None)
     if failing_at is None:
         return ""
     run: list[tuple[datetime, float]] = []
     for at, total, refused in minutes:
         if at >= failing_at:
             break
-        clean = (total and refused / total <= s.healthy_error_ratio and at in p99
-                 and p99[at] < s.hang_latency_seconds)
+        clean = total and refused / total <= s.healthy_error_ratio and _under_bar(p99, at, s) is True
         if not clean or (run and at - run[-1][0] != timedelta(seconds=60)):
             run = []
         if clean:
@@ -1681,7 +1690,7 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
                       if total]
     refused = [(at, total - n) for at, total, n in minutes_before if n / total > error_ratio]
     hung = [(at, total) for at, total, n in minutes_before
-            if n / total <= error_ratio and p99.get(at, 0.0) >= s.hang_latency_seconds]
+            if n / total <= error_ratio and _under_bar(p99, at, s) is False]
     window = facts.recent_since_incident
     minutes = facts.minutes_with_requests(window)
     if not (refused or hung) or not minutes:
@@ -1713,8 +1722,8 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
 
 def _burst_load(facts: Facts, window: Window, serving: list[str], error_ratio: float) -> float:
     """The most requests of the serving revisions (all revisions', none known) in one minute of `window`
-    that is clean on its own: its share of 5xx and 429 at or under `error_ratio`, its p99, where read, under
-    the hang bar. A minute is the unit the old connector's limit is read in (`load_not_carried`); the
+    that is clean on its own: its share of 5xx and 429 at or under `error_ratio`, its p99 read and under the
+    hang bar (a minute with no p99 is no clean minute: `_under_bar`). A minute is the unit the old connector's limit is read in (`load_not_carried`); the
     window's share being clean does not make each of its minutes clean, so each is asked."""
     p99 = dict(facts.p99_by_minute(window))
     own: dict[datetime, float] = {}
@@ -1723,7 +1732,7 @@ def _burst_load(facts: Facts, window: Window, serving: list[str], error_ratio: f
             own[at] = own.get(at, 0.0) + total
     clean = [(own.get(at, 0.0) if serving else total) for at, total, refused in
              facts.per_minute_where(window, refused_series)
-             if total and refused / total <= error_ratio and p99.get(at, 0.0) < facts.s.hang_latency_seconds]
+             if total and refused / total <= error_ratio and _under_bar(p99, at, facts.s) is True]
     return max(clean, default=0.0)
 
 

@@ -49,6 +49,15 @@ AUTH_METHOD_TEXTS = {
                                            'plugin is not supported"}',
     "go-sql-driver/mysql's error through GORM": "[error] failed to initialize database, got error this "
                                                 "authentication plugin is not supported",
+    # the same error where a program puts it with no database word: bare after log's date (the Go tutorial's
+    # log.Fatal(pingErr)), wrapped, before a retry loop's suffix, after a quoted name, in a line of its own
+    "go-sql-driver/mysql's error logged bare": "2026/12/07 11:49:02 this authentication plugin is not supported",
+    "go-sql-driver/mysql's error before a retry": "ping failed: this authentication plugin is not supported, "
+                                                  "retrying in 2s",
+    "go-sql-driver/mysql's error wrapped": "connect: this authentication plugin is not supported",
+    "go-sql-driver/mysql's error after a quoted name": "open 'orders': this authentication plugin is not supported",
+    "go-sql-driver/mysql's error on a second line": "goroutine 1 [running]:\nconnect: this authentication plugin "
+                                                    "is not supported\nexit status 1",
 }
 
 CERTIFICATE_TEXTS = {
@@ -72,6 +81,11 @@ NOT_REFUSALS = {
        "[mysql] 2026/12/07 11:49:02 connector.go:95: could not use requested auth plugin "
        f"'{plugin}': this authentication plugin is not supported"
        for plugin in ("caching_sha2_password", "authentication_ldap_sasl_client", "mysql_clear_password")},
+    # the same line through an adapter that joins Print's two operands with Sprintln: a space more
+    "go-sql-driver/mysql's logger line through Sprintln": "[mysql] connector.go:95: could not use requested auth "
+                                                          "plugin 'mysql_old_password':  this authentication plugin "
+                                                          "is not supported",
+    "an IMAP client's error": "imap login: this authentication plugin is not supported",
     "an SMTP client's error alone": "smtp send: this authentication plugin is not supported",
     "pgjdbc's number of another method": "PSQLException: The authentication type 12 is not supported",
 }
@@ -156,6 +170,11 @@ ROLLED_BACK = {
         (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": false}'),), PASSWORD_REFUSED_IAM_USER),
     "MySQL's DISABLED before": ((("MYSQL_SSL_MODE", "DISABLED"),), (("MYSQL_SSL_MODE", "VERIFY_CA"),), MYSQL_CA),
     "INSTANCE_IP_TYPE": ((("INSTANCE_IP_TYPE", "PUBLIC"),), (("INSTANCE_IP_TYPE", "PRIVATE"),), NO_IP),
+    "a database's private IP switch added": ((HOST,), (HOST, ("CLOUD_SQL_USE_PRIVATE_IP", "true")), NO_IP),
+    "the Auth Proxy's whole command line before": (
+        (("PROXY_CMD", 'exec /cloud-sql-proxy --address "0.0.0.0" --port 5432 "p:us-central1:main-db"'),),
+        (("PROXY_CMD", 'exec /cloud-sql-proxy --address "0.0.0.0" --port 5432 "p:us-central1:main-db"'),
+         ("DB_IP_TYPE", "PRIVATE")), NO_IP),
     "CLOUD_SQL_IP_TYPE in lower case": ((("CLOUD_SQL_IP_TYPE", "public"),), (("CLOUD_SQL_IP_TYPE", "private"),), NO_IP),
     "the Java connector's ipTypes": ((("JDBC_URL", "jdbc:postgresql:///orders?cloudSqlInstance=p:r:i&ipTypes=PUBLIC"),),
                                      (("JDBC_URL", "jdbc:postgresql:///orders?cloudSqlInstance=p:r:i&ipTypes=PRIVATE"),),
@@ -203,6 +222,21 @@ COMPETING = {
                                                           "shop:us-central1:orders shop:us-central1:users"),
                            "flags of another program and a connection name": ("APP_ARGS",
                                                                               "--workers 2 --db p:r:i")}.items()},
+    # The Auth Proxy v2 named, its IP type chosen where the env does not show it: a config file, the proxy's own
+    # CSQL_PROXY_* variables, the sidecar's arguments (an image or a repository named, no connection name).
+    **{f"no choice held before, the Auth Proxy configured elsewhere ({name})":
+       ((HOST, *other), (HOST, *other, ("DB_IP_TYPE", "PRIVATE")), NO_IP)
+       for name, other in {
+           "--config-file": (("PROXY_CMD", "/cloud-sql-proxy --config-file=/etc/cloud-sql-proxy/config.toml"),),
+           "an image name": (("PROXY_IMAGE", "gcr.io/cloud-sql-connectors/cloud-sql-proxy"),),
+           "a repository URL": (("PROXY_DOCS", "https://github.com/GoogleCloudPlatform/cloud-sql-proxy"),),
+           "CSQL_PROXY_AUTO_IP": (("PROXY_CMD", "/cloud-sql-proxy p:us-central1:main-db"),
+                                  ("CSQL_PROXY_AUTO_IP", "true")),
+           "a shell variable for the connection name": (("PROXY_CMD", "/cloud-sql-proxy --port 5432 "
+                                                                      "${INSTANCE_CONNECTION_NAME}"),)}.items()},
+    # Another system's private-IP switch (Memorystore's, Elasticsearch's) says nothing of the database's connector.
+    **{f"{switch} added alone": ((HOST,), (HOST, (switch, "true")), NO_IP)
+       for switch in ("REDIS_USE_PRIVATE_IP", "ES_PRIVATE_IP")},
     # The Auth Proxy v1's default is "PUBLIC,PRIVATE": no one type.
     "the Auth Proxy v1 without -ip_address_types before": (
         (("PROXY_CMD", "/cloud_sql_proxy -instances=p:r:i=tcp:5432"),),
@@ -300,6 +334,7 @@ def _rev(*env: tuple[str, str]) -> Revision:
     ((("SKIP_TYPES", "a"),), (("SKIP_TYPES", "b"),), []),
     ((("URL", "jdbc:x?ipTypes=PUBLIC"),), (("URL", "jdbc:x?ipTypes=PRIVATE"),), ["iptypes in the plain env URL"]),
     ((("ARGS", "--private-ip p:r:i"),), (("ARGS", "p:r:i"),), ["--private-ip in the plain env ARGS (removed)"]),
+    ((("ARGS", "--private-ip p:r:i"),), (("ARGS", "--private-ip=false p:r:i"),), ["--private-ip in the plain env ARGS"]),
     ((), (("DB_IP_TYPE", "PRIVATE"),), []),
     # addresses, not a choice of type
     ((("DB_PRIVATE_IP", "10.40.0.3"),), (("DB_PRIVATE_IP", "10.40.0.5"),), []),
@@ -321,12 +356,29 @@ def test_ip_type_changed_reads_the_choice_by_name(before, after, changed):
     ((("ARGS", "--port 5432 --workers 2 p:r:i"),), (("DB_IP_TYPE", "PRIVATE"),), (None, "PRIVATE")),
     ((("CMD", "cloud_sql_proxy -instances=p:r:i=tcp:5432"),), (("DB_IP_TYPE", "PRIVATE"),), (None, "PRIVATE")),
     ((("CMD", "cloud_sql_proxy --ip_address_types=PRIVATE"),), (("DB_IP_TYPE", "PUBLIC"),), ("PRIVATE", "PUBLIC")),
-    # a boolean private-IP switch alone, by any name: its absence is the connector's default
+    # a boolean private-IP switch for the database alone: its absence is the connector's default
     ((("A", "1"),), (("USE_PRIVATE_IP", "true"),), ("PUBLIC", "PRIVATE")),
     ((("A", "1"),), (("private_ip", "on"),), ("PUBLIC", "PRIVATE")),
     ((("A", "1"),), (("PRIVATE_IP", "false"),), (None, None)),
     ((("A", "1"),), (("USE_PRIVATE_IP", "true"), ("DB_IP_TYPE", "PRIVATE")), (None, "PRIVATE")),
     ((("A", "1"),), (("DB_PRIVATE_IP", "10.40.0.3"),), (None, None)),
+    # ... only a switch that points at the database: another system's says nothing of it
+    ((("A", "1"),), (("PG_PRIVATE_IP", "true"),), ("PUBLIC", "PRIVATE")),
+    ((("A", "1"),), (("REDIS_USE_PRIVATE_IP", "true"),), (None, "PRIVATE")),
+    ((("A", "1"),), (("ES_PRIVATE_IP", "true"),), (None, "PRIVATE")),
+    # v2's boolean flags read by their value after "="; a word after a space is a positional argument (pflag)
+    ((("A", "1"),), (("CMD", "cloud-sql-proxy --private-ip=false p:r:i"),), (None, None)),
+    ((("A", "1"),), (("CMD", "cloud-sql-proxy --private-ip=true p:r:i"),), (None, "PRIVATE")),
+    ((("A", "1"),), (("CMD", "cloud-sql-proxy --private-ip false p:r:i"),), (None, "PRIVATE")),
+    ((("CMD", "cloud-sql-proxy --psc=0 p:r:i"),), (("CMD", "cloud-sql-proxy --psc=T p:r:i"),), (None, "PSC")),
+    # the proxy's whole command line only: the binary alone, a config file, a word of no flag, its CSQL_PROXY_* env
+    ((("CMD", "/cloud-sql-proxy"),), (("DB_IP_TYPE", "PRIVATE"),), (None, "PRIVATE")),
+    ((("CMD", "/cloud-sql-proxy --config-file=/etc/p.yaml p:r:i"),), (("DB_IP_TYPE", "PRIVATE"),), (None, "PRIVATE")),
+    ((("CMD", "/cloud-sql-proxy --port 5432 p:r:i extra"),), (("DB_IP_TYPE", "PRIVATE"),), (None, "PRIVATE")),
+    ((("CMD", "/cloud-sql-proxy -p 5432 p:r:i"),), (("DB_IP_TYPE", "PRIVATE"),), (None, "PRIVATE")),
+    ((("CMD", "/cloud-sql-proxy p:r:i"), ("CSQL_PROXY_PORT", "5432")), (("DB_IP_TYPE", "PRIVATE"),),
+     (None, "PRIVATE")),
+    ((("CMD", "/cloud-sql-proxy --quiet p:r:i p:r:j"),), (("DB_IP_TYPE", "PRIVATE"),), ("PUBLIC", "PRIVATE")),
 ])
 def test_ip_types_asked_reads_the_proxy_by_its_own_words_and_a_switch_by_its_class(before, after, asked):
     assert ip_types_asked(_rev(*before), _rev(*after)) == asked

@@ -43,13 +43,15 @@ OUT_OF_MEMORY = ('psycopg2.OperationalError: connection to server at "10.30.0.5"
 GO_PLUGIN_FALLBACK = ("[mysql] 2026/12/07 11:49:02 connector.go:95: could not use requested auth plugin "
                       "'authentication_ldap_sasl_client': this authentication plugin is not supported")
 GO_PLUGIN_REFUSED = "2026/12/07 11:49:02 mysql ping: this authentication plugin is not supported"
+# The same returned error as the Go tutorial logs it (`log.Fatal(pingErr)`): log's date, then the error alone.
+GO_PLUGIN_BARE = "2026/12/07 11:49:02 this authentication plugin is not supported"
 RESTART = ("sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
            "administrator command")
 
 
-def _burst(text: str, *, logged_by: str = OLD, serving: str = OLD, now: float = 6) -> Evidence:
+def _burst(*texts: str, logged_by: str = OLD, serving: str = OLD, now: float = 6) -> Evidence:
     """backend's revision `serving` at 60 requests a minute for two hours, the database up; from -5 to 0 a burst
-    of new instances answers 20 500s a minute, each minute 3 lines of `text` logged by `logged_by`; clean since,
+    of new instances answers 20 500s a minute, each minute 3 lines of each of `texts` (in their order) logged by `logged_by`; clean since,
     read at `now`."""
     e = Evidence(now=now)
     e.revision(OLD, -6000, secrets=(SecretRef(env="DB_PASSWORD", secret="ledger-db-password", version="latest"),
@@ -61,7 +63,8 @@ def _burst(text: str, *, logged_by: str = OLD, serving: str = OLD, now: float = 
     e.requests(serving, -5, 0, 20, code="500")
     e.sql_up(-120, now, 1)
     for minute in range(-5, 0):
-        e.log(minute + 0.5, text, logged_by, count=3)
+        for n, text in enumerate(texts):
+            e.log(minute + 0.5 + n / 10, text, logged_by, count=3)
     return e
 
 
@@ -76,6 +79,8 @@ ROWS = [
     ("PostgreSQL: a role that does not exist: held", _burst(NO_ROLE), RATIO, False),
     ("PostgreSQL: a database that does not exist: held", _burst(NO_DATABASE), RATIO, False),
     ("go-sql-driver's error after its retry with the default plugin: held", _burst(GO_PLUGIN_REFUSED), RATIO, False),
+    ("go-sql-driver's error logged bare after its logger line: held", _burst(GO_PLUGIN_FALLBACK, GO_PLUGIN_BARE),
+     RATIO, False),
     # Controls: healthy on main and now.
     ("too many clients under the burst's load, gone with it: healthy", _burst(TOO_MANY), RATIO, True),
     ("a restart's sessions ended, the database back: healthy", _burst(RESTART), RATIO, True),

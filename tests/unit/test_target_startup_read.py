@@ -205,6 +205,22 @@ def test_the_startup_read_asks_for_the_revisions_that_served(case):
     assert found == case["expected"]
 
 
+def test_a_revision_whose_counts_are_the_string_zero_served_nothing():
+    """A replayed bundle's int64 points are strings, as Monitoring's JSON sends them: "0" is no request."""
+    e = _revisions(*PREVIEWS).traffic(r3=100)
+    for name in ("r1", "r2", "r3"):
+        e.requests(name, -10, -1, 5)
+    bundle = e.bundle()
+    series = tuple(s.model_copy(update={"values": tuple("0" if s.resource_labels.get("revision_name") == "r2"
+                                                        else str(int(v)) for v in s.values)})
+                   for s in bundle.requests.series)
+    requests = bundle.requests.model_copy(update={"series": series})
+
+    found = startup_candidates(bundle.service, bundle.revisions, FULL, bundle.incident_started_at, S, requests)
+
+    assert found == ("r1",)
+
+
 def test_the_startup_read_asks_for_the_targets_and_cloud_runs_startup_texts_only():
     start = at(-30)
     query = target_startup_filter("demo-project", "backend", "us-central1", ("backend-00002-b", "backend-00001-a"),

@@ -353,3 +353,13 @@ def test_a_service_busy_every_minute_whose_callers_stopped_waits_only_if_it_is_a
     assert bool(why) is waits, why
     assert "idle between requests" not in why, why
     assert words in _minutes_shown(why.replace(str(at(0).date()), "")), why
+
+
+def test_a_burst_whose_p99_has_no_value_shows_no_load_carried():
+    """Bursts of 14 since (under the 15 carried), and one of 59 at 17 whose p99 came with no value (NaN, left out
+    by Points): the minute is not read, neither clean nor hung, so it shows no load carried, as a minute with no p99
+    point at all."""
+    e = connector_cron(20, 5, since=(14, 14, 14, 14, 59)).latency(OLD, 16, 17, float("nan"))
+    health, step = connector_verdict(e, 5)
+    assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.WAIT), health.why
+    assert "14 requests in its busiest minute clean on its own" in health.why, health.why
