@@ -696,6 +696,16 @@ class _Metadata(_Wire):
     user_labels: Annotated[dict[str, str], BeforeValidator(_text_labels)] = Field(default_factory=dict)
 
 
+class _Log(_Wire):
+    """An alert's log information, "only populated for log-based alerts": `LogMetadata { extractedLabels }`, "The
+    labels extracted from the log" (Cloud Monitoring API v3, `projects.alerts`, the Alert resource's `log`; the
+    googleapis Dart and .NET clients' LogMetadata docs). That a schema 1.2 notification carries the block, as
+    `log.extracted_labels` or `log.extractedLabels`, is UNCONFIRMED (no sample or doc excerpt shows one): it is read
+    where a notification carries it (shared/alerts/extracted_labels.carried), text values alone."""
+
+    extracted_labels: Annotated[dict[str, str], BeforeValidator(_text_labels)] = Field(default_factory=dict)
+
+
 def _metadata_block(value: Any) -> Any:
     return value if isinstance(value, Mapping) else {}
 
@@ -783,6 +793,7 @@ class _IncidentWire(_Wire):
     metric: _Metric = Field(default_factory=_Metric)
     resource: _Resource = Field(default_factory=_Resource)
     metadata: Annotated[_Metadata, BeforeValidator(_metadata_block)] = Field(default_factory=_Metadata)
+    log: Annotated[_Log, BeforeValidator(_metadata_block)] = Field(default_factory=_Log)
     observed_value: str | None = None
     threshold_value: str | None = None
     documentation: Documentation | None = None
@@ -860,6 +871,9 @@ class Incident(BaseModel):
     metric_type: str = ""             # "" for log-match conditions
     metric_display_name: str = ""
     metric_labels: dict[str, str] = Field(default_factory=dict)
+    # A log match's extracted labels as the Alert resource keeps them, `log.extracted_labels` (`_Log`): {} when the
+    # notification carries no `log` block.
+    log_labels: dict[str, str] = Field(default_factory=dict)
     resource_type: str = ""
     resource_labels: dict[str, str] = Field(default_factory=dict)
     # The notification's `metadata` labels, text values alone, keyed `system_labels.<key>` and `user_labels.<key>`
@@ -1966,6 +1980,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,
+        log_labels=i.log.extracted_labels,
         resource_type=i.resource.type,
         resource_labels=i.resource.labels,
         metadata_labels=_metadata_labels(i.metadata, i.summary),

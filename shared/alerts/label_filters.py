@@ -492,7 +492,13 @@ def selected_revision(text: str) -> str:
     `one_of` of one value, not negated), or "": a condition so written holds on that revision's series whether or not
     its notification keeps the label (one grouped by service drops it: Aggregation.group_by_fields, "Fields not
     specified in groupByFields are aggregated away", google/monitoring/v3/common.proto)."""
-    tests = [t for t in label_tests(text) if t.label == "revision_name"]
+    return selected_value(text, "revision_name")
+
+
+def selected_value(text: str, label: str) -> str:
+    """The one value a condition's filter selects resource label `label` by (an equality or a `one_of` of one value,
+    not negated), or ""."""
+    tests = [t for t in label_tests(text) if t.label == label]
     if len(tests) != 1 or tests[0].how not in ("equals", "one_of") or tests[0].negated or len(tests[0].values) != 1:
         return ""
     return tests[0].values[0]

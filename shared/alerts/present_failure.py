@@ -99,8 +99,9 @@ from __future__ import annotations
 import re
 
 from shared.alerts.code_filters import audited_only, metric_quiet_levels, query_quiet_levels, quiet_levels, quiet_only
-from shared.alerts.extracted_labels import contradicting
+from shared.alerts.extracted_labels import carried, contradicting
 from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
+from shared.alerts.label_filters import selected_value
 from shared.alerts.policy_labels import policy_hold
 from shared.alerts.query_grouping import is_mql, mql_text
 from shared.alerts.query_grouping import promql_syntax as _promql_syntax
@@ -680,14 +681,19 @@ def _extracted_elsewhere(incident: Incident, policy: str) -> str:
     rolled back on them."""
     if incident.condition_kind != "log_match":
         return ""
-    found = contradicting(incident.label_extractors, incident.metric_labels, incident.resource_labels)
+    pinned = selected_value(incident.condition_filter, "service_name")
+    found = contradicting(incident.label_extractors, carried(incident), incident.resource_labels, pinned)
     if not found:
         return ""
-    named = "; ".join(f"{key!r} ({quoted(incident.label_extractors[key], 60)}) is {value!r}, the resource's "
-                      f"{label} {own!r}" for key, label, value, own in found)
+    named = "; ".join(f"{key!r} ({quoted(incident.label_extractors[key], 60)}) is {quoted(value, _SHOWN_VALUE)}, the "
+                      f"resource's {label} {own!r}" for key, label, value, own in found)
     return (f"the log entries {policy} matched name another Cloud Run service or revision than the notification's "
-            f"resource in the labels its condition extracts (labelExtractors, carried in metric.labels: {named}): "
-            "the match is about what the entries name, so no present failure of the resource is stated")
+            f"resource in the labels its condition extracts (labelExtractors, as the notification carries them in "
+            f"log.extracted_labels or metric.labels: {named}): the match is about what the entries name, so no "
+            "present failure of the resource is stated")
+
+
+_SHOWN_VALUE = 120   # an extracted value is the application's text: shown to this length
 
 
 _FORMS = (_certificate, _forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,

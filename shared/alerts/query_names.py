@@ -54,9 +54,12 @@ _JOB_METRIC = ("run_googleapis_com:job_", "run.googleapis.com/job/")
 # ... are listed for cloud_run_revision and cloud_run_job alike, "Google Cloud metrics", run) are told by the job's own
 # resource label, `job_name`, which a revision's series never carry (cloud_run_revision's labels are project_id,
 # service_name, revision_name, location, configuration_name; that cloud_run_job's are project_id, job_name, location is
-# UNCONFIRMED against a copy of the monitored resource list, and a selector matching `job_name` on a revision's series
-# selects nothing either way, so it is read as the job's). Before, `max(run_googleapis_com:container_memory_utilizations
-# {job_name="export"})` beside a service's 5xx was read as the service's own series.
+# UNCONFIRMED against a copy of the monitored resource list). A revision's series read as having an empty `job_name`:
+# "Label matchers that match empty label values also select all time series that do not have the specific label set
+# at all" (Prometheus, "Querying basics"). So a selector is a job's only when a `job_name` matcher matches no empty
+# value (`_requires_label`: `="export"`, `=~"export-.*"`, `!=""`); `job_name=""`, `!="export"`, `!~"export-.*"` select
+# the revisions' series too, and are read as they would be without it. Before, `max(run_googleapis_com:container_memory_
+# utilizations{job_name="export"})` beside a service's 5xx was read as the service's own series.
 _JOB_LABEL = "job_name"
 _RESOURCE_TYPE = "monitored_resource"
 _REVISION = "cloud_run_revision"
@@ -248,7 +251,8 @@ def _reads(resource_type: str, name: str, matchers: list[tuple[str, str, str]]) 
     types = {value for label, op, value in matchers if label == _RESOURCE_TYPE and op == "="}
     if types:
         return types == {resource_type}
-    if resource_type == _REVISION and any(label == _JOB_LABEL for label, _, _ in matchers):
+    if resource_type == _REVISION and any(label == _JOB_LABEL and _requires_label(op, value)
+                                          for label, op, value in matchers):
         return False
     names = [n for n in [name] + [v for label, op, v in matchers if label == "__name__" and op == "="] if n]
     if any(n.startswith(_OWN_METRICS[resource_type]) and not n.startswith(_JOB_METRIC) for n in names):
@@ -256,9 +260,23 @@ def _reads(resource_type: str, name: str, matchers: list[tuple[str, str, str]]) 
     return None if any(n.startswith(_LOGGING_METRIC) for n in names) else False
 
 
+def _requires_label(operator: str, value: str) -> bool:
+    """A matcher that matches no empty label value, and so selects only series carrying the label ("Querying basics").
+    A regular expression is anchored at both ends (same page) and read with RE2's escapes as Python's; one Python cannot
+    read is taken to require the label (a job's series: held back, never acted on)."""
+    if operator in ("=", "!="):
+        return (value == "") == (operator == "!=")
+    try:
+        matches_empty = re.fullmatch(value.replace("\\\\", "\\"), "") is not None
+    except re.error:
+        return True
+    return matches_empty == (operator == "!~")
+
+
 def _value(query: str) -> str:
     """A PromQL `query` with what is no part of its value blanked, at the same positions: from each `and` or `unless`
-    up to the next `or` of the same bracket group, or that group's end (`_SET_OPERATOR`), at any depth: a gate inside
+    up to the next `or` of the same bracket group, that group's end, or a comma of that group ending a function's
+    argument (`_group_end`; `_SET_OPERATOR`), at any depth: a gate inside
     brackets (`(A > 0.05 and on() B > 1) or C`, `max(A unless on() B == 0) * 100`) filters the group it is written in,
     as one at the top level filters the whole query. A query whose brackets or quotes do not balance is kept whole (it
     parses to nothing, and reading all of it holds back more, never less). Before, only a gate at the top level (or
@@ -275,8 +293,10 @@ def _value(query: str) -> str:
 
 
 def _group_end(text: str, start: int) -> int:
-    """Where the gate starting at `start` ends: at the next `or` of its own bracket group, or where that group
-    closes, or the query's end."""
+    """Where the gate starting at `start` ends: at the next `or` of its own bracket group, where that group closes, at
+    a comma of that group (the end of a function's argument: `clamp_max(A > 0.05 and on() B > 1, C)`, C is the next
+    argument, no part of the gate), or the query's end. Commas of label lists and selectors are blanked already
+    (`_blanked`)."""
     depth = 0
     for i in range(start, len(text)):
         char = text[i]
@@ -286,6 +306,8 @@ def _group_end(text: str, start: int) -> int:
             if depth == 0:
                 return i
             depth -= 1
+        elif depth == 0 and char == ",":
+            return i
         elif depth == 0 and (found := _SET_OPERATOR.match(text, i)) and found.group(1).lower() == "or":
             return i
     return len(text)

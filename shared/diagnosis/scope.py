@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 from urllib.parse import urlsplit
 
-from shared.alerts.extracted_labels import extracted_revision
+from shared.alerts.extracted_labels import carried, extracted_revision
 from shared.alerts.incidents import AlertTarget, Incident, TargetKind
 from shared.alerts.label_filters import selected_revision
 from shared.alerts.reasons import not_managed, unselected_unmanaged
@@ -83,7 +83,7 @@ def _named_revision(incident: Incident) -> dict[str, str]:
     named = incident.resource_labels.get("revision_name", "") or selected_revision(incident.condition_filter)
     if named or incident.condition_kind != "log_match":
         return {"revision": named}
-    key, extracted = extracted_revision(incident.label_extractors, incident.metric_labels)
+    key, extracted = extracted_revision(incident.label_extractors, carried(incident))
     where = f"its extracted label {key!r}, {incident.label_extractors[key]}" if extracted else ""
     return {"revision": extracted, "revision_where": where}
 
