@@ -34,6 +34,12 @@ def sign_of(words: str) -> Sign:
     return next((sign for sign in Sign if words.startswith(sign.value)), Sign.THROUGHPUT)
 
 
+# How near its bar a sign reads as load already high (Bars.near): at NEAR_BAR of it or more (CPU p99 68 % against
+# an 80 % bar). A retry storm loads a connector from well below it; a connector already this near, that crosses its
+# bar as the failures grow, carried the load before the failures did.
+NEAR_BAR = 0.85
+
+
 @dataclass(frozen=True)
 class Bars:
     """Each sign's bar for one connector: its max instances, the CPU p99 fraction, and the throughput in Mbps
@@ -55,6 +61,13 @@ class Bars:
         if sign is Sign.CPU:
             return min(max(value, 0.0), 1.0) >= self.cpu
         return self.mbps is not None and value * 8 / 1e6 >= self.mbps
+
+    def near(self, sign: Sign, value: float) -> bool:
+        """Whether a minute's `value` is at NEAR_BAR of its bar or more, CPU and throughput only: an instance count
+        is not near its max one under it (a retry storm's connector runs 2 of 3), it is at the max or not."""
+        if sign is Sign.CPU:
+            return min(max(value, 0.0), 1.0) >= NEAR_BAR * self.cpu
+        return sign is Sign.THROUGHPUT and self.mbps is not None and value * 8 / 1e6 >= NEAR_BAR * self.mbps
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,11 @@ def ceiling_mbps(connector: Connector | None) -> float | None:
 # visible for up to 240 seconds", the figure varying by metric). A point ending within this long before the
 # read may not be visible yet (Facts.complete_until).
 INGEST_LAG = timedelta(seconds=180)
+# The most minutes that did not fail inside one run of failing minutes (Facts.sustained_since): a
+# service failing in earnest can have a minute or two under the bar (few requests, retries that got
+# through), as the timeline's onset allows (derive.ONSET_GAP_MINUTES); a longer clean stretch parts
+# an early blip from the failures that go on.
+SUSTAINED_GAP = timedelta(minutes=2)
 # The minutes just before a deploy in which the revision it replaced is judged as a rollback target: its
 # share of the load (bad_revision.LOAD_SHARE_MINUTES) and the requests each of its instances carried
 # (rules/target_capacity.py; collection reads container/instance_count from there).
@@ -827,11 +832,32 @@ class Facts:
     def failing_since(self) -> datetime | None:
         """The start of the first minute the service failed in: a 5xx + 429 share at status_ratio, or a
         p99 at hang_latency_seconds or more. None when no minute did."""
+        ends = self._failing_minute_ends
+        return ends[0] - timedelta(seconds=60) if ends else None
+
+    @cached_property
+    def _failing_minute_ends(self) -> list[datetime]:
+        """The end of each minute of the incident window the service failed in (`failing_since`), oldest first."""
         s = self.s
-        refused = [at for at, total, bad in self.refused_minutes if total and bad / total >= s.status_ratio]
-        hung = [at for at, p99 in self.p99_by_minute(self.incident) if p99 >= s.hang_latency_seconds]
-        first = min(refused[:1] + hung[:1], default=None)
-        return first - timedelta(seconds=60) if first is not None else None
+        refused = {at for at, total, bad in self.refused_minutes if total and bad / total >= s.status_ratio}
+        hung = {at for at, p99 in self.p99_by_minute(self.incident) if p99 >= s.hang_latency_seconds}
+        return sorted(refused | hung)
+
+    @cached_property
+    def sustained_since(self) -> datetime | None:
+        """The start of the sustained failure: the first minute of the run of failing minutes (as
+        `failing_since` counts one) that goes on to the newest failing minute, a run kept whole across
+        at most SUSTAINED_GAP minutes that did not fail. A lone early minute that cleared again (one slow
+        request, a cold start's few 503s) is not where the failures began. None when no minute failed."""
+        ends = self._failing_minute_ends
+        if not ends:
+            return None
+        first = ends[-1]
+        for at in reversed(ends[:-1]):
+            if first - at > SUSTAINED_GAP + timedelta(seconds=60):
+                break
+            first = at
+        return first - timedelta(seconds=60)
 
     @cached_property
     def refused_minutes(self) -> list[tuple[datetime, float, float]]:

@@ -4,7 +4,12 @@ not their cause: a cause comes before its effect, and failing requests retried l
 that timed out, once nothing more particular explains them: connector_saturation._rose_after_the_onset). Held, the
 connector competing, never scaled alone; a sign at the onset (from 2 min before the first failing minute to 4 min
 into it) scales as before. Before, only a symptom of dials that timed out without 503s or a hang was read so, and a
-connector that filled seven minutes after a third of the requests began to 503 was scaled."""
+connector that filled seven minutes after a third of the requests began to 503 was scaled.
+
+The onset is the sustained failure's (Facts.sustained_since: the first minute of the run of failing minutes that goes
+on to the newest, gaps of up to 2 clean minutes kept inside it), not one stray early minute that cleared again; and a
+CPU or throughput sign within 15 % of its bar at the onset (connector_minutes.NEAR_BAR) that crosses it as the
+failures grow is load that was there before them, not retries'."""
 from __future__ import annotations
 
 import pytest
@@ -12,9 +17,10 @@ import pytest
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
+from shared.diagnosis.windows import hms
 from shared.remediation.planning import plan
 
-from tests.unit.builders import SQL, Evidence
+from tests.unit.builders import SQL, Evidence, at
 from tests.unit.test_connector_peer_users import GO_DIAL
 from tests.unit.test_diagnosis import OLD
 
@@ -61,3 +67,82 @@ def test_503s_answered_without_a_hang_are_read_at_their_onset_too():
     bundle = _bundle(FAILING + 8, hang=False)
     d = diagnose(bundle, S)
     assert plan(d, bundle, S).action is None, d.summary
+
+
+SATURATED = -6    # minutes: the connector reaches its max at CPU p99 93% and a third of the requests 503 after 30 s
+
+
+def _blipped(blip: str, blip_at: float):
+    """The connector saturating WITH the failures at SATURATED, after one early minute at `blip_at` that cleared again:
+    a single 30 s request answered 200 (the p99 at the hang bar), or 8 of 68 requests 503 (the status bar)."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 60)
+         .requests(OLD, SATURATED, 5, 30, code="503").latency(OLD, -90, SATURATED, 0.09).latency(OLD, SATURATED, 5, 30.1)
+         .sql_up(-90, 5, 1).connector(machine_type="e2-micro", max_instances=3)
+         .connector_metric("instances", -90, SATURATED, 2).connector_metric("instances", SATURATED, 5, 3)
+         .connector_metric("cpu", -90, SATURATED, 0.3).connector_metric("cpu", SATURATED, 5, 0.93)
+         .connector_metric("bytes", -90, 5, 2e6).log(SATURATED + 1, GO_DIAL, OLD, count=30))
+    if blip == "one slow request":
+        e.latency(OLD, blip_at, blip_at + 1, 30.0)
+    if blip == "one minute of 503s":
+        e.requests(OLD, blip_at, blip_at + 1, 8, code="503")
+    return e.bundle()
+
+
+@pytest.mark.parametrize("blip_at", [-14, -12, -11])
+@pytest.mark.parametrize("blip", ["none", "one slow request", "one minute of 503s"])
+def test_a_lone_early_minute_is_not_the_onset_of_the_failures(blip, blip_at):
+    bundle = _blipped(blip, blip_at)
+    d = diagnose(bundle, S)
+    assert plan(d, bundle, S).action == "scale_connector", (d.signature, d.summary)
+
+
+def _ramp(cpu_at_onset: float, at_max: float):
+    """Failures growing with the load: 12% of the requests 503 after 30 s from FAILING, a third from `at_max`, when
+    the connector reaches its max at CPU p99 93%; from FAILING to then, its CPU p99 is `cpu_at_onset` (bar 80%)."""
+    return (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 60)
+            .requests(OLD, FAILING, at_max, 8, code="503").requests(OLD, at_max, 5, 30, code="503")
+            .latency(OLD, -90, FAILING, 0.09).latency(OLD, FAILING, 5, 30.1)
+            .sql_up(-90, 5, 1).connector(machine_type="e2-micro", max_instances=3)
+            .connector_metric("instances", -90, at_max, 2).connector_metric("instances", at_max, 5, 3)
+            .connector_metric("cpu", -90, FAILING, 0.3).connector_metric("cpu", FAILING, at_max, cpu_at_onset)
+            .connector_metric("cpu", at_max, 5, 0.93)
+            .connector_metric("bytes", -90, 5, 2e6).log(FAILING + 1, GO_DIAL, OLD, count=30)).bundle()
+
+
+RAMPS = {
+    # CPU p99 from FAILING, the minute it reaches its max, scaled: within 15% of the 80% bar (>= 68%) and rising
+    # with the failures, the load was there before them; well under it, the retries raised it.
+    "72%, max 5 min into the failures": (0.72, FAILING + 5, True),
+    "78%, max 5 min into them": (0.78, FAILING + 5, True),
+    "72%, max 6 min into them": (0.72, FAILING + 6, True),
+    "78%, max 6 min into them": (0.78, FAILING + 6, True),
+    "68%, the margin's edge": (0.68, FAILING + 6, True),
+    "60%, under the margin (retries)": (0.60, FAILING + 6, False),
+    "30%, the retry storm's": (0.30, FAILING + 6, False),
+}
+
+
+@pytest.mark.parametrize("cpu_at_onset, at_max, scaled", RAMPS.values(), ids=RAMPS.keys())
+def test_a_connector_near_its_bar_at_the_onset_and_rising_with_the_failures_is_scaled(cpu_at_onset, at_max, scaled):
+    bundle = _ramp(cpu_at_onset, at_max)
+    d = diagnose(bundle, S)
+    action = plan(d, bundle, S).action
+    assert (action == "scale_connector") is scaled, (action, d.summary)
+    if not scaled:
+        assert "rose only minutes later" in d.summary, d.summary
+
+
+def test_a_clean_minute_inside_the_failures_does_not_move_their_onset():
+    """The retry storm's failures from FAILING with one minute under both bars at FAILING + 3: still one run (gaps of
+    up to 2 clean minutes), so the connector rising at FAILING + 7 rose after its onset and is held."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 60)
+         .requests(OLD, FAILING, FAILING + 3, 30, code="503").requests(OLD, FAILING + 4, 5, 30, code="503")
+         .latency(OLD, -90, FAILING, 0.09).latency(OLD, FAILING, 5, 30.1).latency(OLD, FAILING + 3, FAILING + 4, 0.09)
+         .sql_up(-90, 5, 1).connector(machine_type="e2-micro", max_instances=3)
+         .connector_metric("instances", -90, FAILING + 7, 2).connector_metric("instances", FAILING + 7, 5, 3)
+         .connector_metric("cpu", -90, FAILING + 7, 0.3).connector_metric("cpu", FAILING + 7, 5, 0.93)
+         .connector_metric("bytes", -90, 5, 2e6).log(FAILING + 1, GO_DIAL, OLD, count=30))
+    bundle = e.bundle()
+    d = diagnose(bundle, S)
+    assert plan(d, bundle, S).action is None, d.summary
+    assert f"the requests fail from {hms(at(FAILING))}" in d.summary and "rose only minutes later" in d.summary, d.summary

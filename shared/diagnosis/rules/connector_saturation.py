@@ -16,7 +16,8 @@ from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.database_errors import lines_but
-from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
+from shared.diagnosis.connector_minutes import NEAR_BAR
+from shared.diagnosis.facts import SQL_CPU_SATURATION, SUSTAINED_GAP, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (CRASH_EXIT, REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, distinct_texts,
                                          dial_failure, dial_timed_out, greeting_lost, greeting_timed_out, host_address,
                                          lost_mid_query,
@@ -1066,16 +1067,18 @@ SIGNS_AFTER_ONSET = ("find what began the failures (the database's own state and
 
 def _dials_before_the_stress(facts: Facts, c: Citation, stressed: list[str], dialled: bool = True) -> str:
     """Why failures are not put on the connector when its signs rose only after they began (none held from
-    FAILING_LEAD before the first failing minute to twice that after it, connector_signs.held_at_onset): a cause
-    comes before its effect, and an application whose dials time out, or whose requests fail and are retried,
-    loads the connector. `dialled`: the symptom is database dials that timed out (else 503s or hangs at a client
-    timeout). Not ruled out (it competes), never acted on alone."""
-    since = hms(facts.failing_since) if facts.failing_since else "-"
+    FAILING_LEAD before the sustained failure's first minute to twice that after it, nor near its bar there and
+    rising, connector_signs.held_at_onset): a cause comes before its effect, and an application whose dials time
+    out, or whose requests fail and are retried, loads the connector. `dialled`: the symptom is database dials
+    that timed out (else 503s or hangs at a client timeout). Not ruled out (it competes), never acted on alone."""
+    since = hms(facts.sustained_since) if facts.sustained_since else "-"
     what = "the database dials time out" if dialled else "the requests fail"
     c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
            f"{', '.join(stressed)} only later than the failures' onset ({since})",
-           f"a sign at the onset of the {'dials that timed out' if dialled else 'failures'} (from 2 min before the "
-           "first failing minute to 4 min into it)", False, role="refutes")
+           f"a sign at the onset of the {'dials that timed out' if dialled else 'failures'}, or within "
+           f"{1 - NEAR_BAR:.0%} of its bar there and crossing it later (from 2 min before the first minute of the "
+           f"sustained failure, gaps of up to {SUSTAINED_GAP.seconds // 60} clean minutes, to 4 min into it)",
+           False, role="refutes")
     where = "the drops began elsewhere on the path" if dialled else "the failures began elsewhere"
     return (f"{what} from {since}, but connector {facts.b.connector.short_name}'s signs "
             f"({', '.join(stressed)}) rose only minutes later: its load followed the failures (retries), so "
@@ -1084,10 +1087,11 @@ def _dials_before_the_stress(facts: Facts, c: Citation, stressed: list[str], dia
 
 def _rose_after_the_onset(facts: Facts, stressed: list[str]) -> bool:
     """Whether 503s or hangs, with nothing more particular to explain them (the checks before this one), began
-    inside the incident window (a minute of it read before the first failing one: their onset seen) while no
-    sign of the connector held at that onset (connector_signs.held_at_onset): its signs rose only later, as
-    failing requests retried load it. The symptom of dials that timed out is read so before the other checks."""
-    since = facts.failing_since
+    inside the incident window (a minute of it read before the sustained failure's first one, Facts.sustained_since:
+    their onset seen, and not a lone early minute that cleared again) while no sign of the connector held at that
+    onset, nor was near its bar and rising (connector_signs.held_at_onset): its signs rose only later, as failing
+    requests retried load it. The symptom of dials that timed out is read so before the other checks."""
+    since = facts.sustained_since
     return since is not None and since > facts.incident.start and held_at_onset(facts, stressed) is False
 
 

@@ -12,6 +12,7 @@ from operator import attrgetter
 from typing import Iterable
 
 from shared.diagnosis.citation import either
+from shared.diagnosis.connector_minutes import sign_of
 from shared.diagnosis.connector_news import at_max_threshold, clean_before, connector_sign_series, demote
 from shared.diagnosis.evidence import EvidenceItem, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of
@@ -112,15 +113,40 @@ def new_stress(facts: Facts) -> list[str]:
 
 
 def held_at_onset(facts: Facts, signs: list[str]) -> bool | None:
-    """Whether one of `signs` held in a minute from FAILING_LEAD before the first failing minute to
-    FAILING_LEAD after it: at the failures' onset, not only once they had gone on. None when no sign
-    has a value there (unread, not yet ingested) or nothing failed: that cannot be told."""
-    since = facts.failing_since
+    """Whether one of `signs` held at the onset of the sustained failure (Facts.sustained_since, not a lone
+    early minute that cleared again), in a minute from FAILING_LEAD before its first minute to 2 x
+    FAILING_LEAD after it, or was near its bar there and crossed it later (`_near_and_rising`): load that
+    was there before the failures, not only once they had gone on. None when no sign has a value there
+    (unread, not yet ingested) or nothing failed: that cannot be told, and the caller does not hold on it.
+
+    The window's width is two sampling periods either side (Cloud Monitoring's metric list gives "Sampled
+    every 60 seconds" for Cloud Run's request_count; for vpcaccess.googleapis.com/connector/* the period and
+    the "not visible for up to N seconds" delay are UNCONFIRMED, a third-party config giving ~240 s for
+    the byte counts): a sign and the failures it caused can land a minute or two apart. If the connector's
+    samples are coarser, a minute with no point in the window leaves it None (scaled as before, never
+    held); if later ingest leaves the newest minutes empty, the onset's minutes are older than the delay."""
+    since = facts.sustained_since
     if since is None:
         return None
     onset = Window(max(since - FAILING_LEAD, facts.incident.start), min(since + 2 * FAILING_LEAD, facts.incident.end))
     read = [(values, held) for _, _, values, held in connector_sign_series(facts, signs, onset) if values]
-    return any(held(v) for values, held in read for v in values) if read else None
+    if not read:
+        return None
+    return any(held(v) for values, held in read for v in values) or _near_and_rising(facts, signs, onset)
+
+
+def _near_and_rising(facts: Facts, signs: list[str], onset: Window) -> bool:
+    """Whether a CPU or throughput sign was near its bar in the onset window (connector_minutes.Bars.near, NEAR_BAR)
+    and at its bar, higher than there, after it: load already high and rising with the failures, where a
+    retry storm raises a connector from well below its bar."""
+    at_onset, after = facts.connector_minutes(onset), facts.connector_minutes(Window(onset.end, facts.incident.end))
+    for sign in {sign_of(words) for words in signs}:
+        early, late = at_onset.values(sign).values(), after.values(sign).values()
+        if not any(at_onset.bars.near(sign, v) for v in early):
+            continue
+        if any(after.bars.held(sign, v) and v > max(early) for v in late):
+            return True
+    return False
 
 
 def still_on_a_connector(facts: Facts) -> str:
