@@ -543,3 +543,13 @@ def test_another_refusal_is_not_read_as_the_settings_change(old_env, new_env, te
 ])
 def test_names_another_host_reads_each_drivers_words(text, names):
     assert names_another_host(text) is names
+
+
+@pytest.mark.parametrize("text", [HOST_MISMATCH, GO_HOST, PY_HOST])
+def test_a_host_name_refused_and_escalated_is_said_as_a_name_mismatch(text):
+    """The same verify-full on both revisions: the escalation names the host dialled, not a rotated server CA."""
+    bundle = _deploy((("DB_SSLMODE", "verify-full"), ("A", "1")), (("DB_SSLMODE", "verify-full"), ("A", "2")),
+                     text).bundle()
+    result = diagnose(bundle, S)
+    assert "names another host than the one dialled" in result.summary, result.summary
+    assert "rotated server CA" not in result.summary + (result.recommendation or ""), result.summary

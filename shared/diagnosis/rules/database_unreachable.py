@@ -112,7 +112,8 @@ def evaluate(facts: Facts) -> Finding:
         raised = _raised_max_instances(facts, c) if limited else ""
         held = _pools_held(facts, c) if limited else ""
         return c.yes(0.8, _who_answered(refused) + ": " + "; ".join(
-                         f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
+                         f"{_kind_said(kind, entries)} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})"
+                         for kind, entries in named)
                      + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
                      + (f"; {raised}" if raised else "") + (f"; {held}" if held else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
@@ -654,6 +655,25 @@ def _startups_beside_a_saturated_database(facts: Facts, c: Citation, errors: lis
 _LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT, Refusal.USER_LIMIT, Refusal.POOLER_LIMIT})
 
 
+# A certificate refused for the name it holds, not its chain: verify-full's own check (log_signals.names_another_host),
+# which a rotated server CA does not bring; the host dialled and the certificate's names are what a person compares.
+_HOST_NAME_REFUSED = ("the server's TLS certificate names another host than the one dialled (verify-full's check of "
+                      "the host name: the client dials an address or name the certificate does not hold)")
+_HOST_NAME_ADVICE = ("the host the client dials (an IP address, a DNS name) against the names the instance's server "
+                     "certificate holds (gcloud sql ssl server-ca-certs list; its DNS name, `dnsName` of "
+                     "instances.get), and the sslmode that checks it (verify-full; verify-ca checks no host name)")
+
+
+def _host_name_refused(kind: str, entries: Sequence[LogRecord]) -> bool:
+    """Whether certificate refusals are all for a certificate naming another host (each distinct text read once)."""
+    return kind == Refusal.CERTIFICATE and bool(entries) and all(per_text(names_another_host, entries).values())
+
+
+def _kind_said(kind: str, entries: Sequence[LogRecord]) -> str:
+    """A refusal's kind in words, a certificate naming another host said as such (not as one not trusted)."""
+    return _HOST_NAME_REFUSED if _host_name_refused(kind, entries) else kind
+
+
 def _refusal_advice(facts: Facts, kind: str, entries: Sequence[LogRecord] = ()) -> str:
     """What a person checks for a refusal (REFUSAL_ADVICE), naming only what the service has: at
     the connection limit, the connector its serving revisions route through (scaling it would only
@@ -662,6 +682,8 @@ def _refusal_advice(facts: Facts, kind: str, entries: Sequence[LogRecord] = ()) 
     unescaped "@") sends the person to the URL's value, not to DNS."""
     if kind == Refusal.NO_SUCH_HOST and any(per_text(userinfo_in_host, entries).values()):   # each text once
         return USERINFO_IN_HOST_ADVICE
+    if _host_name_refused(kind, entries):
+        return _HOST_NAME_ADVICE
     advice = REFUSAL_ADVICE[kind]
     connectors = list(dict.fromkeys(short_name(r.vpc_connector) for r in facts.serving if r.vpc_connector))
     if kind in _LIMITS and connectors:
@@ -1092,9 +1114,6 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
             "new revision's own (bad_revision)")
 
 
-# The user a login refusal names: PostgreSQL's 'for user "U"' (auth.c), Cloud SQL's IAM refusal alike, MySQL's
-# "for user 'U'@'host'".
-_REFUSED_USER = re.compile(r"""for user ["']([^"'\n]+)["']""", re.IGNORECASE)
 # An IAM database user's name: an email, as Cloud SQL names an IAM user of PostgreSQL (a service account's without
 # ".gserviceaccount.com", "orders-api@p.iam"; Cloud SQL docs, "IAM database authentication", "Add an IAM user or
 # service account to a database instance"). MySQL's IAM users are named without the domain, like built-in ones:
@@ -1103,8 +1122,10 @@ _IAM_USER_NAME = re.compile(r"@")
 
 
 def _refused_users(entries: Iterable[LogRecord]) -> set[str | None]:
-    """The user each refusal names (None for one that names none)."""
-    return {(m.group(1) if (m := _REFUSED_USER.search(e.text)) else None) for e in entries}
+    """The user each refusal names (refusals.names_said), each distinct text read once; None for one that names
+    none or more than one."""
+    users = per_text(lambda text: {name for what, name in _names_said(text) if what == "user"}, entries).values()
+    return {next(iter(named)) if len(named) == 1 else None for named in users}
 
 
 def _iam_switch_explains(direction: str, refused: dict[str, list[LogRecord]]) -> str:
