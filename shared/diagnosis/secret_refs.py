@@ -282,10 +282,10 @@ _IAM_LOGIN_NAME = re.compile(r"^(?:CSQL_PROXY_AUTO_IAM_AUTHN|(?:(?:ENABLE|USE|AU
                              re.IGNORECASE)
 _IAM_LOGIN_FLAG = re.compile(r"(?:^|[\s?&;,{\"'])(--?auto-iam-authn|--?enable_iam_login|enable_iam_auth|enableiamauth"
                              r"|authtype)\b(?:\"?\s*[=:]\s*[\"']?(\w*))?", re.IGNORECASE)
-# The v2 shorthand -i means the switch only on the Auth Proxy's own command line (`_proxy_line`).
+# The v2 shorthand -i means the switch only on the Auth Proxy's own command line (`_PROXY_LINE`: its binary, or an
+# instance connection name, project:region:instance, among the words): another program's -i is its own.
 _IAM_SHORTHAND = re.compile(r"(?:^|\s)-i(?:=(\w+))?(?=\s|$)")
-_PROXY_LINE = re.compile(r"(?:^|[\s/])cloud[-_]sql[-_]proxy(?:\s|$)|(?:^|\s)--?(?:port|address|auto-iam-authn"
-                         r"|private-ip|structured-logs|instances)\b|(?:^|\s)[a-z][\w.-]*:[\w.-]+:[\w.-]+(?:\s|$)",
+_PROXY_LINE = re.compile(r"(?:^|[\s/])cloud[-_]sql[-_]proxy(?:\s|$)|(?:^|\s)[a-z][\w.-]*:[\w.-]+:[\w.-]+(?:\s|$)",
                          re.IGNORECASE)
 _ON, _OFF = frozenset({"", "true", "1", "yes", "on", "iam"}), frozenset({"false", "0", "no", "off", "password"})
 ON, OFF = "on", "off"

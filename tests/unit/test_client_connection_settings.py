@@ -481,6 +481,7 @@ def test_verifies_server_is_unknown_beside_a_secret_that_may_hold_tls_settings(s
     ((("DB_IAM_AUTH", "true"),), (("DB_IAM_AUTH", "1"),), []),
     ((("PROXY_ARGS", "--auto-iam-authn p:r:i"),), (("PROXY_ARGS", "-i p:r:i"),), []),
     ((("APP_ARGS", "-i input.txt"),), (("APP_ARGS", "-i input.txt"), ("DB_IAM_AUTH", "false")), []),
+    ((("APP_ARGS", "--port 8080 -i"),), (("APP_ARGS", "--port 8080"),), []),
     ((("IAM_AUTH_AUDIENCE", "a"),), (("IAM_AUTH_AUDIENCE", "b"),), []),
     ((("A", "1"),), (("CSQL_PROXY_AUTO_IAM_AUTHN", "true"),), ["plain env CSQL_PROXY_AUTO_IAM_AUTHN (added)"]),
     ((("A", "1"),), (("PROXY_CMD", "/cloud_sql_proxy -enable_iam_login -instances=p:r:i=tcp:5432"),),
