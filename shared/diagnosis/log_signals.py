@@ -629,12 +629,30 @@ _DATABASE_TLS_DIAL = (r"(?:(?<![\w./-])[\w.-]+:(?:3306|5432|1433)\b|\bP1011\b|Er
 # signed" before OpenSSL 3) and X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ("unable to verify the first
 # certificate"), its codes SELF_SIGNED_CERT_IN_CHAIN and UNABLE_TO_VERIFY_LEAF_SIGNATURE (nodejs/node
 # src/crypto/crypto_common.cc, X509ErrorCode; OpenSSL crypto/x509/x509_txt.c).
-# libpq's and pgjdbc's refusal of a server certificate that names another host than the one dialled: only their
-# verify-full checks a host name (libpq's "SSL Support", Table "SSL Mode Descriptions": verify-ca and require check
-# none, whatever root CA file is found; pgjdbc docs, "Using SSL", the same modes), so a revision at require is
-# never refused so (`names_another_host`).
-_NAMES_ANOTHER_HOST = (r'server certificate for "[^"\n]*"(?: \(and \d+ other names?\))? does not match host name "'
-                       r"|The hostname [^\s]+ could not be verified by hostnameverifier")
+# A client's refusal of a server certificate that names another host than the one dialled, in each driver's words
+# (`names_another_host`). Only verify-full checks a host name (libpq's "SSL Support", Table "SSL Mode Descriptions":
+# verify-ca and require check none, whatever root CA file is found; pgjdbc docs, "Using SSL"; pgx's configTLS and
+# asyncpg's check_hostname alike), so a revision at require or verify-ca is never refused so, unless its driver reads
+# those modes as verify-full (node-postgres: tls_settings).
+_NAMES_ANOTHER_HOST_TEXTS = (
+    # libpq (fe-secure-common.c, pq_verify_peer_name_matches_certificate)
+    r'server certificate for "[^"\n]*"(?: \(and \d+ other names?\))? does not match host name "',
+    # pgjdbc (org/postgresql/ssl/MakeSSL.java, verifyPeerName)
+    r"The hostname [^\s]+ could not be verified by hostnameverifier",
+    # Go's crypto/x509 HostnameError.Error (crypto/x509/verify.go), as pgx and go-sql-driver return it
+    r"x509: certificate is valid for [^\n]*?, not |x509: cannot validate certificate for [^\s]+ because it doesn't "
+    r"contain any IP SANs|x509: certificate is not valid for any names, but wanted to match ",
+    # Node's tls.checkServerIdentity (nodejs/node lib/tls.js: ERR_TLS_CERT_ALTNAME_INVALID)
+    r"ERR_TLS_CERT_ALTNAME_INVALID|Hostname/IP does not match certificate's altnames",
+    # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH (crypto/x509/x509_txt.c), as CPython's
+    # ssl prints them after "certificate verify failed: " (asyncpg, psycopg's Python-side errors)
+    r"certificate verify failed: (?:IP address|Hostname) mismatch",
+)
+# libpq's and pgjdbc's are refusals of their own row; the others are read by the rows of their runtime's verdicts
+# (_TLS_VERDICTS, pgx's, CPython's "certificate verify failed"), so the Logging query's needles stay as they were.
+_NAMES_ANOTHER_HOST = "|".join(_NAMES_ANOTHER_HOST_TEXTS[:2])
+# Node's own words among them: the client that printed them is Node.js (tls_settings.verifies_server's `node`).
+_NODE_HOST_NAME = re.compile(_NAMES_ANOTHER_HOST_TEXTS[3])
 _TLS_VERDICTS = (("Go's crypto/x509", r"x509: certificate (?:signed by unknown authority|is valid for|has expired)"),
                  ("OpenSSL's", r"certificate verify failed"),
                  ("Node's, self-signed in the chain", r"self[- ]signed certificate in certificate chain"),
@@ -2736,12 +2754,17 @@ _BARE_LOST = re.compile(r"Lost connection to MySQL server during query(?!\s*\()"
 
 
 def names_another_host(text: str) -> bool:
-    """Whether a certificate refusal is libpq's or pgjdbc's for a certificate naming another host (verify-full's
-    own check), not one for a certificate the client does not trust."""
+    """Whether a certificate refusal is for a certificate naming another host (verify-full's own check), in any
+    driver's words (_NAMES_ANOTHER_HOST_TEXTS), not one for a certificate the client does not trust."""
     return _NAMES_ANOTHER_HOST_RE.search(text) is not None
 
 
-_NAMES_ANOTHER_HOST_RE = re.compile(_NAMES_ANOTHER_HOST, re.IGNORECASE)
+def node_host_name_words(text: str) -> bool:
+    """Whether a host-name refusal is in Node's own words (ERR_TLS_CERT_ALTNAME_INVALID)."""
+    return _NODE_HOST_NAME.search(text) is not None
+
+
+_NAMES_ANOTHER_HOST_RE = re.compile("|".join(_NAMES_ANOTHER_HOST_TEXTS), re.IGNORECASE)
 
 
 def lost_mid_query(text: str) -> bool:

@@ -15,7 +15,7 @@ DISABLED state", startup_config_failure's secret_failure signal).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from shared.diagnosis.evidence import Revision, SecretRef
 
@@ -264,43 +264,84 @@ def plain_credentials_changed(before: Revision, after: Revision) -> list[str]:
 
 
 # The switch that makes a client log in with IAM database authentication (a token for the revision's service
-# account in place of a password): the Cloud SQL Auth Proxy v2's --auto-iam-authn (GoogleCloudPlatform/cloud-sql-proxy
-# README, "Automatic IAM Database Authentication"), the Python connector's enable_iam_auth
-# (GoogleCloudPlatform/cloud-sql-python-connector README, "Automatic IAM Database Authentication"), the Java socket
-# factory's enableIamAuth (GoogleCloudPlatform/cloud-sql-jdbc-socket-factory docs/jdbc.md), or an application's own
-# variable named for it (DB_IAM_AUTH, ENABLE_IAM_AUTH, CLOUD_SQL_IAM_AUTHN). Held in a variable's name, or as a
-# flag or parameter in its value.
-_IAM_LOGIN_NAME = re.compile(r"IAM_?AUTH", re.IGNORECASE)
-_IAM_LOGIN_FLAG = re.compile(r"(?:^|[\s?&;,{\"'])(--auto-iam-authn|enable_iam_auth|enableiamauth)\b"
-                             r"(?:\"?\s*[=:]\s*\"?(\w*))?", re.IGNORECASE)
+# account in place of a password), recognised only by the names its connector gives it:
+# - the Cloud SQL Auth Proxy v2's --auto-iam-authn and its shorthand -i (GoogleCloudPlatform/cloud-sql-proxy README,
+#   "Automatic IAM Database Authentication"; cmd/root.go declares the flag with the shorthand "i", as issue #1754
+#   reads it: UNCONFIRMED for each release), and its environment form CSQL_PROXY_AUTO_IAM_AUTHN (the same README,
+#   "Configuring with Environment Variables": CSQL_PROXY_ before the flag's name);
+# - the Auth Proxy v1's -enable_iam_login (GoogleCloudPlatform/cloud-sql-proxy v1 README, cmd/cloud_sql_proxy);
+# - the Python connector's enable_iam_auth (cloud-sql-python-connector README, "Automatic IAM Database
+#   Authentication"), the Java socket factory's enableIamAuth (cloud-sql-jdbc-socket-factory docs/jdbc.md), the Node
+#   connector's authType: 'IAM' (cloud-sql-nodejs-connector README, "Automatic IAM Database Authentication"; 'PASSWORD'
+#   is its other value); the Go connector's cloudsqlconn.WithIAMAuthN is an option of the code, which no env shows;
+# - an application's own variable named for the switch alone (DB_IAM_AUTH, ENABLE_IAM_AUTH, CLOUD_SQL_IAM_AUTHN):
+#   the whole name is a database's prefix, an enabling word and IAM_AUTH(N)/IAM_LOGIN/IAM_AUTHENTICATION, never a
+#   name that only contains the words (IAM_AUTH_AUDIENCE, PUBSUB_IAM_AUTH_SCOPES).
+_IAM_LOGIN_NAME = re.compile(r"^(?:CSQL_PROXY_AUTO_IAM_AUTHN|(?:(?:ENABLE|USE|AUTO)_)?(?:(?:DB|DATABASE|SQL|CLOUD_?SQL"
+                             r"|PG|POSTGRES|MYSQL)_)?(?:(?:ENABLE|USE|AUTO)_)?IAM_?(?:AUTHN?|LOGIN|AUTHENTICATION))$",
+                             re.IGNORECASE)
+_IAM_LOGIN_FLAG = re.compile(r"(?:^|[\s?&;,{\"'])(--?auto-iam-authn|--?enable_iam_login|enable_iam_auth|enableiamauth"
+                             r"|authtype)\b(?:\"?\s*[=:]\s*[\"']?(\w*))?", re.IGNORECASE)
+# The v2 shorthand -i means the switch only on the Auth Proxy's own command line (`_PROXY_LINE`: its binary, or an
+# instance connection name, project:region:instance, among the words): another program's -i is its own.
+_IAM_SHORTHAND = re.compile(r"(?:^|\s)-i(?:=(\w+))?(?=\s|$)")
+_PROXY_LINE = re.compile(r"(?:^|[\s/])cloud[-_]sql[-_]proxy(?:\s|$)|(?:^|\s)[a-z][\w.-]*:[\w.-]+:[\w.-]+(?:\s|$)",
+                         re.IGNORECASE)
+_ON, _OFF = frozenset({"", "true", "1", "yes", "on", "iam"}), frozenset({"false", "0", "no", "off", "password"})
+ON, OFF = "on", "off"
 
 
-def _iam_login_settings(env: tuple[tuple[str, str], ...]) -> dict[str, str]:
+def _state(value: str) -> str | None:
+    """A switch's value read as ON, OFF, or None (a value of another meaning: a template, a typo)."""
+    value = value.strip().lower()
+    return ON if value in _ON else OFF if value in _OFF else None
+
+
+def _iam_login_settings(env: tuple[tuple[str, str], ...]) -> dict[str, str | None]:
     """Each IAM database authentication switch the plain env holds, by where it is held ("plain env DB_IAM_AUTH",
-    "--auto-iam-authn in the plain env PROXY_ARGS"), with its value ("" for a bare flag)."""
-    held: dict[str, str] = {}
+    "--auto-iam-authn in the plain env PROXY_ARGS"), read as ON, OFF or None (`_state`; a bare flag is ON)."""
+    held: dict[str, str | None] = {}
     for name, value in env:
-        if _IAM_LOGIN_NAME.search(name):
-            held[f"plain env {name}"] = value.strip().lower()
+        if _IAM_LOGIN_NAME.match(name):
+            held[f"plain env {name}"] = _state(value)
         for flag, setting in _IAM_LOGIN_FLAG.findall(value):
-            held[f"{flag.lower()} in the plain env {name}"] = setting.lower()
+            flag = flag.lower().lstrip("-")
+            if flag != "authtype" or setting:
+                held[f"{flag} in the plain env {name}"] = _state(setting)
+        if _PROXY_LINE.search(value):
+            for setting in _IAM_SHORTHAND.findall(value):
+                held[f"auto-iam-authn in the plain env {name}"] = _state(setting)
     return held
 
 
+def iam_login_asked(revision: Revision) -> str | None:
+    """Whether `revision` switches IAM database authentication ON or OFF by its plain env, wherever it holds the
+    switch (a flag, a parameter, a variable: one meaning however spelt); None when unknown: its env not read, a switch
+    of another value, two switches that disagree, or none held beside a secret that may hold one (a DSN, a config
+    file: `secrets_that_may_name_hosts`; its value is never read). None held and no such secret is OFF: each
+    connector's default is a password login (the READMEs above); a switch in the code (Go's WithIAMAuthN) is not
+    shown, so what this reads is checked against the refusal's own words before it is trusted."""
+    if not revision.plain_env:
+        return None
+    states = set(_iam_login_settings(revision.plain_env).values())
+    if not states:
+        return None if secrets_that_may_name_hosts(revision) else OFF
+    return states.pop() if len(states) == 1 else None
+
+
 def iam_login_changed(before: Revision, after: Revision) -> list[str]:
-    """Where `after`'s plain env switches IAM database authentication differently from `before`'s (changed, added or
-    removed), by name only; [] when none, or when either plain env was not read (an unread env is no evidence of a
-    change), or when either revision reads the switch's variable from a secret (its value is never read). A plain
-    value comes back with the revision that holds it, so a login refused after a deploy that turned the switch off
-    (an IAM user logging in with no token) is restored by sending traffic back; what Cloud SQL answers a built-in
-    user whose client turned the switch on is UNCONFIRMED, and only a refusal read after the change is judged."""
-    if not before.plain_env or not after.plain_env:
+    """Where `after`'s plain env switches IAM database authentication differently from `before`'s, by name only,
+    when the two revisions' readings (`iam_login_asked`) are both known and differ; [] otherwise (the same switch in
+    other words, `--auto-iam-authn` for `-i`, `true` for `1`; an env not read; a secret that may hold the switch)."""
+    old, new = iam_login_asked(before), iam_login_asked(after)
+    if old is None or new is None or old == new:
         return []
-    return held_differently(before, after, _iam_login_settings)
+    held = held_differently(before, after, _iam_login_settings)
+    return held or [f"IAM database authentication {new} (moved)"]
 
 
 def held_differently(before: Revision, after: Revision,
-                     settings: Callable[[tuple[tuple[str, str], ...]], dict[str, str]]) -> list[str]:
+                     settings: Callable[[tuple[tuple[str, str], ...]], Mapping[str, str | None]]) -> list[str]:
     """Where `after`'s plain env holds a setting (`settings`, by where it is held) differently from `before`'s
     (changed, added or removed). A setting held in an env var either revision reads from a secret is left out: one
     that moved between a secret and the plain env (DB_IP_TYPE from a secret before, DB_IP_TYPE=PRIVATE plain after)

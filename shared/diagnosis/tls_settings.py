@@ -59,22 +59,32 @@ _QUIET_MODE = re.compile(r"^(?:disable|no-verify|disabled|preferred|required)$",
 # when one exists ("If a root CA file exists, the behavior of sslmode=require will be the same as that of
 # verify-ca", libpq's "SSL Support"), and libpq looks for one at ~/.postgresql/root.crt when none is named (libpq's
 # "Connection Parameters", sslrootcert; PGSSLROOTCERT): a file an image may ship in its home directory, which no
-# env shows. pgx reads the same default path (jackc/pgx pgconn/defaults.go; UNCONFIRMED for each release). Whether
-# libpq does so at allow and prefer too is UNCONFIRMED (its docs name require; fe-secure-openssl.c loads the file
-# for any TLS connection): all three are read alike. So such a mode verifies no host name (`verifies_server`'s
-# host_name) and says nothing of the chain.
+# env shows. pgx reads require the same way (jackc/pgx pgconn/config.go configTLS: require with a root CA found is
+# verify-ca; UNCONFIRMED for each release), and asyncpg too (asyncpg connect_utils.py: check_hostname only at
+# verify-full, CERT_REQUIRED at require when a root certificate is found). At allow and prefer pgx sets
+# InsecureSkipVerify (configTLS) and asyncpg CERT_NONE, while whether libpq verifies there is UNCONFIRMED (its docs
+# name require; fe-secure-openssl.c loads the file for any TLS connection): the driver is not told by the env, so
+# all three say nothing of the chain. None of them checks a host name, nor does verify-ca (libpq's "SSL Support",
+# Table "SSL Mode Descriptions": only verify-full "verifies that the server host name matches"; pgx and asyncpg
+# alike): asked of the host name only, such a mode is False.
 _CHAIN_UNKNOWN_MODE = re.compile(r"^(?:allow|prefer|require)$", re.IGNORECASE)
+_NO_HOST_NAME_MODE = re.compile(r"^(?:allow|prefer|require|verify[-_]ca)$", re.IGNORECASE)
+_HOST_NAME_MODE = re.compile(r"^verify[-_](?:full|identity)$", re.IGNORECASE)
+# pgjdbc verifies nothing below verify-ca: its LibPQFactory wraps a NonValidatingTM unless the mode's
+# verifyCertificate() holds, and reads root.crt only at verify-ca and verify-full (pgjdbc
+# org/postgresql/ssl/LibPQFactory.java; docs, "Using SSL": require "verification is not performed"). So an
+# sslmode of allow, prefer or require inside a jdbc:postgresql: URL verifies no chain and no host name.
+_PGJDBC_URL = re.compile(r"^jdbc:postgresql:", re.IGNORECASE)
 # node-postgres reads `prefer`, `require` and `verify-ca` as verify-full ("SECURITY WARNING: The SSL modes 'prefer',
 # 'require', and 'verify-ca' are treated as aliases for 'verify-full'", brianc/node-postgres
 # packages/pg-connection-string index.js, until its v3; pg's PGSSLMODE alike, packages/pg/lib/connection-parameters.js
 # useSsl): in a revision whose env names Node.js (NODE_ENV, NODE_OPTIONS, NODE_EXTRA_CA_CERTS: the runtime's
 # variables, Node.js docs "Command-line API") those modes say nothing of verification. A Node.js service that sets
 # none of them is read as libpq reads its mode (UNCONFIRMED which library such a revision runs).
-# For a host name refused, the refusal's own words are libpq's or pgjdbc's (log_signals.names_another_host), which
-# node-postgres never prints: a revision before that runs node-postgres with no NODE_* variable would have needed a
-# deploy that changed the driver as well (UNCONFIRMED; such a deploy changes more than a TLS setting).
+# A host name refused in Node's own words (log_signals.node_host_name_words: ERR_TLS_CERT_ALTNAME_INVALID) says the
+# client is Node.js whatever its env names (`verifies_server`'s `node`).
 _NODE_VARIABLE = re.compile(r"^NODE_", re.IGNORECASE)
-_NODE_VERIFIES = re.compile(r"^(?:prefer|require)$", re.IGNORECASE)
+_NODE_VERIFIES = re.compile(r"^(?:prefer|require|verify[-_]ca)$", re.IGNORECASE)
 # A setting named for verifying the server, whose truth decides it: MySQL's --ssl-verify-server-cert (MariaDB
 # Connector/C, mysqlclient's `ssl_verify_cert`), Connector/J's verifyServerCertificate ("Connector/J
 # Developer Guide", Security), an application's DB_SSL_VERIFY or DB_SSL_VERIFY_SERVER_CERT.
@@ -101,36 +111,44 @@ def setting_name(where: str) -> str:
     return where.split(" in the plain env ")[0].removeprefix("plain env ")
 
 
-def _verifying(where: str, value: str) -> bool:
-    """Whether one TLS setting, by where it is held and its value, asks the client to verify the server."""
+def _verifying(where: str, value: str, host_name: bool) -> bool:
+    """Whether one TLS setting, by where it is held and its value, asks the client to verify the server (with
+    `host_name`, to check the host name: verify-full and VERIFY_IDENTITY, a verify flag on; a root CA alone is
+    verify-ca)."""
     key, value = setting_name(where), value.strip()
-    return (bool(_VERIFY_MODE.match(value)) or (bool(_VERIFY_NAME.search(key)) and value.lower() in _TRUE)
-            or (bool(_ROOT_CA.search(key)) and bool(value)))
+    mode = _HOST_NAME_MODE if host_name else _VERIFY_MODE
+    return (bool(mode.match(value)) or (bool(_VERIFY_NAME.search(key)) and value.lower() in _TRUE)
+            or (not host_name and bool(_ROOT_CA.search(key)) and bool(value)))
 
 
-def _quiet(where: str, value: str, node: bool, host_name: bool) -> bool:
-    """Whether one TLS setting says the client verifies nothing (a mode of `_QUIET_MODE`; when only the host name is
-    asked of, libpq's `_CHAIN_UNKNOWN_MODE` too, unless Node.js may read it as verify-full; a verify flag off)."""
+def _quiet(where: str, value: str, env: dict[str, str], node: bool, host_name: bool) -> bool:
+    """Whether one TLS setting says the client verifies nothing (a mode of `_QUIET_MODE`; pgjdbc's modes below
+    verify-ca, `_PGJDBC_URL`; when only the host name is asked of, `_NO_HOST_NAME_MODE` too, unless Node.js may read
+    it as verify-full; a verify flag off)."""
     key, value = setting_name(where), value.strip()
-    chain_unknown = host_name and bool(_CHAIN_UNKNOWN_MODE.match(value)) and not (node and _NODE_VERIFIES.match(value))
-    return bool(_QUIET_MODE.match(value)) or chain_unknown \
+    pgjdbc = " in the plain env " in where and bool(_PGJDBC_URL.match(env.get(where.split(" in the plain env ")[1], "")))
+    no_host_name = host_name and bool(_NO_HOST_NAME_MODE.match(value)) and not (node and _NODE_VERIFIES.match(value))
+    return bool(_QUIET_MODE.match(value)) or no_host_name or (pgjdbc and bool(_CHAIN_UNKNOWN_MODE.match(value))) \
         or (bool(_VERIFY_NAME.search(key)) and value.lower() in _FALSE)
 
 
-def verifies_server(revision: Revision, host_name: bool = False) -> bool | None:
+def verifies_server(revision: Revision, host_name: bool = False, node: bool = False) -> bool | None:
     """Whether `revision` asks its client to verify the server's certificate (with `host_name`, only whether it checks
-    the name the certificate holds against the host dialled): True for a verifying form (`_VERIFY_MODE`, a verify
-    flag on, a root CA named, pgjdbc's ssl=true alone), False only when its plain env says it verifies nothing
-    (`_quiet`) and holds no verifying form; None (unknown) when its env was not read, when it reads a secret that may
-    hold TLS settings (a DSN, a config file: secret_refs.secrets_that_may_name_hosts; its value is never read), or
-    when no setting says either (a library's default, the code's own, libpq's require beside a root CA file the image
-    may hold: `_CHAIN_UNKNOWN_MODE`). A revision that verifies nothing is refused no certificate: a rotated server CA
-    or a certificate naming another host leaves its connections as they were."""
+    the name the certificate holds against the host dialled: verify-full's own check, by the mode's meaning), True for
+    a verifying form (`_VERIFY_MODE`, or `_HOST_NAME_MODE` for the host name; a verify flag on; a root CA named, for
+    the chain; pgjdbc's ssl=true alone), False only when its plain env says it verifies nothing (`_quiet`) and holds
+    no verifying form; None (unknown) when its env was not read, when it reads a secret that may hold TLS settings (a
+    DSN, a config file: secret_refs.secrets_that_may_name_hosts; its value is never read), or when no setting says
+    either (a library's default, the code's own, libpq's require beside a root CA file the image may hold:
+    `_CHAIN_UNKNOWN_MODE`). `node` says the client is node-postgres (the refusal's own words are Node's), which reads
+    require, prefer and verify-ca as verify-full, as a NODE_* variable says it may be. A revision that verifies nothing
+    is refused no certificate: a rotated server CA or a certificate naming another host leaves its connections as they
+    were."""
     if not revision.plain_env or secrets_that_may_name_hosts(revision):
         return None
-    held = _settings(revision.plain_env)
-    if any(_verifying(where, value) for where, value in held.items()) \
+    held, env = _settings(revision.plain_env), dict(revision.plain_env)
+    if any(_verifying(where, value, host_name) for where, value in held.items()) \
             or any(_PGJDBC_SSL_ONLY.search(value) for _, value in revision.plain_env):
         return True
-    node = any(_NODE_VARIABLE.match(name) for name, _ in revision.plain_env)
-    return False if any(_quiet(where, value, node, host_name) for where, value in held.items()) else None
+    node = node or any(_NODE_VARIABLE.match(name) for name, _ in revision.plain_env)
+    return False if any(_quiet(where, value, env, node, host_name) for where, value in held.items()) else None

@@ -17,7 +17,7 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import Revision, SecretRef
 from shared.diagnosis.ip_type_settings import ip_type_changed, ip_types_asked, refused_ip_type
-from shared.diagnosis.log_signals import Refusal, refusal_of
+from shared.diagnosis.log_signals import Refusal, names_another_host, refusal_of
 from shared.diagnosis.secret_refs import iam_login_changed
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.tls_settings import verifies_server
@@ -142,6 +142,13 @@ def _deploy(old_env, new_env, text, old_secrets=(), new_secrets=()):
 
 
 HOST = ("DB_HOST", "10.40.0.3")
+IAM_USER = "orders-api@p.iam"
+IAM_REFUSED = f'FATAL:  Cloud SQL IAM user authentication failed for user "{IAM_USER}"'
+PASSWORD_REFUSED = 'FATAL:  password authentication failed for user "orders"'
+GO_HOST = ("failed to connect to `host=10.64.0.2 user=orders database=orders`: failed to write startup message "
+           "(tls error: x509: certificate is valid for orders-db.p.sql.goog, not 10.64.0.2)")
+PY_HOST = ("connection to 10.40.0.3:5432 failed: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+           "IP address mismatch, certificate is not valid for '10.40.0.3'. (_ssl.c:1006)")
 PASSWORD_REFUSED_IAM_USER = ('psycopg2.OperationalError: connection to server at "10.40.0.3", port 5432 failed: FATAL:  '
                              'password authentication failed for user "orders-api@p.iam"')
 ROLLED_BACK = {
@@ -161,10 +168,29 @@ ROLLED_BACK = {
     "IAM database authentication switched off": (
         (HOST, ("DB_USER", "orders-api@p.iam"), ("DB_IAM_AUTH", "true")), (HOST, ("DB_USER", "orders-api@p.iam")),
         PASSWORD_REFUSED_IAM_USER),
-    "the Auth Proxy's --auto-iam-authn added for a built-in user": (
+    # Switched on: Cloud SQL refuses, in its IAM words, a built-in user the revision before logged in as with a password.
+    "the Auth Proxy's --auto-iam-authn added, a built-in user refused by IAM": (
         (("PROXY_ARGS", "--port 5432 p:us-central1:main-db"),),
         (("PROXY_ARGS", "--auto-iam-authn --port 5432 p:us-central1:main-db"),),
-        'FATAL:  password authentication failed for user "orders"'),
+        'FATAL:  Cloud SQL IAM user authentication failed for user "orders"'),
+    "DB_IAM_AUTH switched to 0, an IAM user refused": (
+        (HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH", "1")), (HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH", "0")),
+        IAM_REFUSED),
+    # The host name refused in each driver's words, after require (which checks none) or verify-ca.
+    "Go x509 host name, require -> verify-full": ((("DB_SSLMODE", "require"),), (("DB_SSLMODE", "verify-full"),),
+                                                  GO_HOST),
+    "Python ssl host name (asyncpg), require -> verify-full": (
+        (("DATABASE_URL", "postgresql://o@10.40.0.3/o?sslmode=require"),),
+        (("DATABASE_URL", "postgresql://o@10.40.0.3/o?sslmode=verify-full"),), PY_HOST),
+    "libpq host name, verify-ca -> verify-full": ((("PGSSLMODE", "verify-ca"),), (("PGSSLMODE", "verify-full"),),
+                                                  HOST_MISMATCH),
+    "libpq host name, require beside a root CA -> verify-full": (
+        (("PGSSLMODE", "require"), ("PGSSLROOTCERT", "/certs/ca.pem")),
+        (("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", "/certs/ca.pem")), HOST_MISMATCH),
+    # pgjdbc's require verifies nothing (NonValidatingTM; root.crt read only at verify-ca and verify-full).
+    "pgjdbc chain refused, require -> verify-ca": (
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"),),
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-ca"),), PGJDBC_CA_REFUSED),
     "the connector's enable_iam_auth in JSON options": (
         (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": true}'),),
         (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": false}'),), PASSWORD_REFUSED_IAM_USER),
@@ -287,6 +313,31 @@ COMPETING = {
     # The same IAM switch on both: a role removed, a token expired, a password rotated: not the deploy's doing.
     "the same IAM switch on both": ((HOST, ("DB_IAM_AUTH", "true"), ("A", "1")),
                                     (HOST, ("DB_IAM_AUTH", "true"), ("A", "2")), PASSWORD_REFUSED_IAM_USER),
+    # The IAM switch told only by the connectors' own names, read as on or off wherever held; the refusal must follow
+    # the switch's direction, or the database side refused it (a role removed, a password rotated).
+    "IAM_AUTH_AUDIENCE changed (no switch), a password refused": (
+        (HOST, ("IAM_AUTH_AUDIENCE", "/projects/1/global/backendServices/2")),
+        (HOST, ("IAM_AUTH_AUDIENCE", "/projects/1/global/backendServices/3")), PASSWORD_REFUSED),
+    "PUBSUB_IAM_AUTH_SCOPES changed (no switch), an IAM user refused": (
+        (HOST, ("DB_USER", IAM_USER), ("PUBSUB_IAM_AUTH_SCOPES", "pubsub")),
+        (HOST, ("DB_USER", IAM_USER), ("PUBSUB_IAM_AUTH_SCOPES", "pubsub,cloud-platform")), IAM_REFUSED),
+    "DB_IAM_AUTH true -> 1": ((HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH", "true")),
+                              (HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH", "1")), IAM_REFUSED),
+    "--auto-iam-authn -> --auto-iam-authn=true": ((("PROXY_ARGS", "--auto-iam-authn p:r:i"),),
+                                                  (("PROXY_ARGS", "--auto-iam-authn=true p:r:i"),), IAM_REFUSED),
+    "--auto-iam-authn -> -i (the Auth Proxy v2's shorthand)": (
+        (("PROXY_ARGS", "--auto-iam-authn --port 5432 p:r:i"),), (("PROXY_ARGS", "-i --port 5432 p:r:i"),),
+        IAM_REFUSED),
+    "DB_IAM_AUTH=true added for an IAM user already logging in": (
+        (HOST, ("DB_USER", IAM_USER)), (HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH", "true")), IAM_REFUSED),
+    # Built-in users keep logging in with their password beside --auto-iam-authn (cloud-sql-proxy issues #2465, #1819).
+    "--auto-iam-authn added, a built-in user's password refused": (
+        (("PROXY_ARGS", "--port 5432 p:us-central1:main-db"),),
+        (("PROXY_ARGS", "--auto-iam-authn --port 5432 p:us-central1:main-db"),), PASSWORD_REFUSED),
+    "enableIamAuth moved from a secret DSN into a plain JDBC_URL": (
+        (("LOG_LEVEL", "info"),),
+        (("LOG_LEVEL", "info"), ("JDBC_URL", "jdbc:postgresql:///o?cloudSqlInstance=p:r:i&enableIamAuth=true")),
+        IAM_REFUSED, (SecretRef(env="DATABASE_URL", secret="orders-dsn", version="3"),), ()),
     "no TLS setting before (a default, or the code's own)": ((HOST,), (HOST, ("DB_SSLMODE", "verify-full")),
                                                               CA_REFUSED),
     # A secret's value is never read: what it holds may verify, or be the very IP type the plain env now holds.
@@ -428,7 +479,9 @@ def test_refused_ip_type_reads_the_type_the_refusal_names(text, named):
     ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?sslmode=require&sslrootcert=/certs/ca.pem"),), True),
     # pgjdbc's ssl=true alone is verify-full; libpq reads ssl=true as require
     ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true"),), True),
-    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), None),
+    # pgjdbc's require verifies nothing (LibPQFactory's NonValidatingTM below verify-ca)
+    ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
+    ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=prefer"),), False),
     ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?ssl=true"),), None),
     # node-postgres reads require as verify-full: a Node.js revision's require says nothing of verification
     ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
@@ -445,6 +498,10 @@ def test_verifies_server_reads_a_verify_mode(env, verifies):
     ((("PGSSLMODE", "prefer"),), False),
     ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
     ((("DB_SSLMODE", "verify-full"),), True),
+    # verify-ca, and require beside a root CA (libpq's verify-ca), check the chain, never the host name
+    ((("PGSSLMODE", "verify-ca"),), False),
+    ((("PGSSLMODE", "require"), ("PGSSLROOTCERT", "/certs/ca.pem")), False),
+    ((("MYSQL_SSL_MODE", "VERIFY_IDENTITY"),), True),
     # node-postgres reads require and prefer as verify-full
     ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
     ((("NODE_OPTIONS", "--max-old-space-size=512"), ("PGSSLMODE", "prefer")), None),
@@ -465,13 +522,25 @@ def test_verifies_server_is_unknown_beside_a_secret_that_may_hold_tls_settings(s
     ((("DB_IAM_AUTH", "true"),), (("DB_IAM_AUTH", "false"),), ["plain env DB_IAM_AUTH"]),
     ((("DB_IAM_AUTH", "true"), HOST), (HOST,), ["plain env DB_IAM_AUTH (removed)"]),
     ((("PROXY_ARGS", "--port 5432 p:r:i"),), (("PROXY_ARGS", "--auto-iam-authn --port 5432 p:r:i"),),
-     ["--auto-iam-authn in the plain env PROXY_ARGS (added)"]),
+     ["auto-iam-authn in the plain env PROXY_ARGS (added)"]),
     ((("CONNECTOR_OPTS", '{"enable_iam_auth": true}'),), (("CONNECTOR_OPTS", '{"enable_iam_auth": false}'),),
      ["enable_iam_auth in the plain env CONNECTOR_OPTS"]),
     ((("JDBC_URL", "jdbc:postgresql:///o?cloudSqlInstance=p:r:i&enableIamAuth=true"),),
      (("JDBC_URL", "jdbc:postgresql:///o?cloudSqlInstance=p:r:i&enableIamAuth=true&ssl=false"),), []),
     ((("DB_IAM_AUTH", "true"), ("LOG_LEVEL", "info")), (("DB_IAM_AUTH", "true"), ("LOG_LEVEL", "debug")), []),
     ((), (("DB_IAM_AUTH", "true"),), []),
+    # the same meaning spelt differently; names that only contain the words
+    ((("DB_IAM_AUTH", "true"),), (("DB_IAM_AUTH", "1"),), []),
+    ((("PROXY_ARGS", "--auto-iam-authn p:r:i"),), (("PROXY_ARGS", "-i p:r:i"),), []),
+    ((("APP_ARGS", "-i input.txt"),), (("APP_ARGS", "-i input.txt"), ("DB_IAM_AUTH", "false")), []),
+    ((("APP_ARGS", "--port 8080 -i"),), (("APP_ARGS", "--port 8080"),), []),
+    ((("IAM_AUTH_AUDIENCE", "a"),), (("IAM_AUTH_AUDIENCE", "b"),), []),
+    ((("A", "1"),), (("CSQL_PROXY_AUTO_IAM_AUTHN", "true"),), ["plain env CSQL_PROXY_AUTO_IAM_AUTHN (added)"]),
+    ((("A", "1"),), (("PROXY_CMD", "/cloud_sql_proxy -enable_iam_login -instances=p:r:i=tcp:5432"),),
+     ["enable_iam_login in the plain env PROXY_CMD (added)"]),
+    ((("A", "1"),), (("CONNECTOR_OPTS", "{authType: 'IAM'}"),), ["authtype in the plain env CONNECTOR_OPTS (added)"]),
+    # a value of another meaning is unknown
+    ((("DB_IAM_AUTH", "true"),), (("DB_IAM_AUTH", "${IAM}"),), []),
 ])
 def test_iam_login_changed_reads_the_switch_by_name(before, after, changed):
     assert iam_login_changed(_rev(*before), _rev(*after)) == changed
@@ -514,3 +583,26 @@ OTHER_REFUSALS = {"a password refused": 'FATAL:  password authentication failed 
 def test_another_refusal_is_not_read_as_the_settings_change(old_env, new_env, text):
     result = diagnose(_deploy(old_env, new_env, text).bundle(), S)
     assert "IP type" not in result.summary and "TLS refusals all come" not in result.summary, result.summary
+
+
+@pytest.mark.parametrize("text,names", [
+    (HOST_MISMATCH, True), (CERTIFICATE_TEXTS["pgjdbc hostname verifier"], True), (GO_HOST, True), (PY_HOST, True),
+    ("x509: cannot validate certificate for 10.40.0.3 because it doesn't contain any IP SANs", True),
+    ("Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 10.40.0.3 is not "
+     "in the cert's list: ", True),
+    ("certificate verify failed: Hostname mismatch, certificate is not valid for 'db.internal'", True),
+    (CA_REFUSED, False), (PGJDBC_CA_REFUSED, False),
+    ("x509: certificate signed by unknown authority", False),
+])
+def test_names_another_host_reads_each_drivers_words(text, names):
+    assert names_another_host(text) is names
+
+
+@pytest.mark.parametrize("text", [HOST_MISMATCH, GO_HOST, PY_HOST])
+def test_a_host_name_refused_and_escalated_is_said_as_a_name_mismatch(text):
+    """The same verify-full on both revisions: the escalation names the host dialled, not a rotated server CA."""
+    bundle = _deploy((("DB_SSLMODE", "verify-full"), ("A", "1")), (("DB_SSLMODE", "verify-full"), ("A", "2")),
+                     text).bundle()
+    result = diagnose(bundle, S)
+    assert "names another host than the one dialled" in result.summary, result.summary
+    assert "rotated server CA" not in result.summary + (result.recommendation or ""), result.summary

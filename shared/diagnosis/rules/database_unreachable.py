@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import NamedTuple
 
 from shared.diagnosis.excerpts import excerpt
@@ -18,8 +18,8 @@ from shared.diagnosis.env_hosts import (asks_for, connection_names, connection_t
                                      target_brought)
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, USERINFO_IN_HOST_ADVICE, LogSignal, Refusal,
                                           closed_connection, database_dial_hosts, database_dial_ports, database_engine,
-                                          dial_timed_out, is_pooler_wait, names_another_host, pattern_of, per_text,
-                                          pool_size, read_timed_out, refresh_failed, refusal_quote,
+                                          dial_timed_out, is_pooler_wait, names_another_host, node_host_name_words,
+                                          pattern_of, per_text, pool_size, read_timed_out, refresh_failed, refusal_quote,
                                           sql_user_changes_clause, startup_timed_out, userinfo_in_host)
 from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
@@ -31,8 +31,8 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_host
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.server_fatal import names_the_database, names_the_user
-from shared.diagnosis.secret_refs import (env_read_from_secrets, iam_login_changed, names_a_credential,
-                                          pinned_env_changed, pinned_env_moved, pinned_secrets_changed,
+from shared.diagnosis.secret_refs import (OFF, ON, env_read_from_secrets, iam_login_asked, iam_login_changed,
+                                          names_a_credential, pinned_env_changed, pinned_env_moved, pinned_secrets_changed,
                                           plain_credentials_changed, where_read)
 from shared.diagnosis.ip_type_settings import ip_type_changed, ip_types_asked, refused_ip_type
 from shared.diagnosis.tls_settings import tls_settings_changed, verifies_server
@@ -112,7 +112,8 @@ def evaluate(facts: Facts) -> Finding:
         raised = _raised_max_instances(facts, c) if limited else ""
         held = _pools_held(facts, c) if limited else ""
         return c.yes(0.8, _who_answered(refused) + ": " + "; ".join(
-                         f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
+                         f"{_kind_said(kind, entries)} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})"
+                         for kind, entries in named)
                      + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
                      + (f"; {raised}" if raised else "") + (f"; {held}" if held else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
@@ -654,6 +655,25 @@ def _startups_beside_a_saturated_database(facts: Facts, c: Citation, errors: lis
 _LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT, Refusal.USER_LIMIT, Refusal.POOLER_LIMIT})
 
 
+# A certificate refused for the name it holds, not its chain: verify-full's own check (log_signals.names_another_host),
+# which a rotated server CA does not bring; the host dialled and the certificate's names are what a person compares.
+_HOST_NAME_REFUSED = ("the server's TLS certificate names another host than the one dialled (verify-full's check of "
+                      "the host name: the client dials an address or name the certificate does not hold)")
+_HOST_NAME_ADVICE = ("the host the client dials (an IP address, a DNS name) against the names the instance's server "
+                     "certificate holds (gcloud sql ssl server-ca-certs list; its DNS name, `dnsName` of "
+                     "instances.get), and the sslmode that checks it (verify-full; verify-ca checks no host name)")
+
+
+def _host_name_refused(kind: str, entries: Sequence[LogRecord]) -> bool:
+    """Whether certificate refusals are all for a certificate naming another host (each distinct text read once)."""
+    return kind == Refusal.CERTIFICATE and bool(entries) and all(per_text(names_another_host, entries).values())
+
+
+def _kind_said(kind: str, entries: Sequence[LogRecord]) -> str:
+    """A refusal's kind in words, a certificate naming another host said as such (not as one not trusted)."""
+    return _HOST_NAME_REFUSED if _host_name_refused(kind, entries) else kind
+
+
 def _refusal_advice(facts: Facts, kind: str, entries: Sequence[LogRecord] = ()) -> str:
     """What a person checks for a refusal (REFUSAL_ADVICE), naming only what the service has: at
     the connection limit, the connector its serving revisions route through (scaling it would only
@@ -662,6 +682,8 @@ def _refusal_advice(facts: Facts, kind: str, entries: Sequence[LogRecord] = ()) 
     unescaped "@") sends the person to the URL's value, not to DNS."""
     if kind == Refusal.NO_SUCH_HOST and any(per_text(userinfo_in_host, entries).values()):   # each text once
         return USERINFO_IN_HOST_ADVICE
+    if _host_name_refused(kind, entries):
+        return _HOST_NAME_ADVICE
     advice = REFUSAL_ADVICE[kind]
     connectors = list(dict.fromkeys(short_name(r.vpc_connector) for r in facts.serving if r.vpc_connector))
     if kind in _LIMITS and connectors:
@@ -1092,22 +1114,59 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
             "new revision's own (bad_revision)")
 
 
+# An IAM database user's name: an email, as Cloud SQL names an IAM user of PostgreSQL (a service account's without
+# ".gserviceaccount.com", "orders-api@p.iam"; Cloud SQL docs, "IAM database authentication", "Add an IAM user or
+# service account to a database instance"). MySQL's IAM users are named without the domain, like built-in ones:
+# their refusal is told by Cloud SQL's own IAM words (Refusal.IAM_USER) alone.
+_IAM_USER_NAME = re.compile(r"@")
+
+
+def _refused_users(entries: Iterable[LogRecord]) -> set[str | None]:
+    """The user each refusal names (refusals.names_said), each distinct text read once; None for one that names
+    none or more than one."""
+    users = per_text(lambda text: {name for what, name in _names_said(text) if what == "user"}, entries).values()
+    return {next(iter(named)) if len(named) == 1 else None for named in users}
+
+
+def _iam_switch_explains(direction: str, refused: dict[str, list[LogRecord]]) -> str:
+    """How the refusals follow the switch's `direction`, in words, or "" when they do not. Turned OFF: every refusal
+    names an IAM user (Cloud SQL's IAM words, or a password refused for an email-named user), which now logs in with
+    no token. Turned ON: every refusal is Cloud SQL's IAM words for a built-in user's name (no "@"), which the
+    revision before, with the switch off, logged in as with a password: a token is now sent in its place. A password
+    refused for a built-in user after the switch went ON is not its doing: built-in users keep logging in with their
+    password beside the Auth Proxy's --auto-iam-authn (GoogleCloudPlatform/cloud-sql-proxy issues #2465, #1819), so a
+    password rotated on the instance refuses both revisions alike."""
+    users = _refused_users(e for es in refused.values() for e in es)
+    if None in users:
+        return ""
+    iam = {u for u in users if _IAM_USER_NAME.search(u)}
+    if direction == OFF and (iam == users or refused.keys() == {Refusal.IAM_USER}):
+        return f"turned off for IAM user {', '.join(sorted(users))}, now logging in with no token"
+    if direction == ON and refused.keys() == {Refusal.IAM_USER} and not iam:
+        return (f"turned on for built-in user {', '.join(sorted(users))}, which the revision before logged in as with "
+                "a password")
+    return ""
+
+
 def _iam_login_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why the login refusals are the new revision's own, or "": every refusal is of a login (Refusal.CREDENTIALS:
     a password refused; Refusal.IAM_USER: IAM database authentication refused), every one came from the newest
-    serving revision, deployed within deploy_window_seconds, and its deploy changed the switch that makes its client
-    log in with IAM database authentication in its plain env (secret_refs.iam_login_changed: DB_IAM_AUTH, the Auth
-    Proxy's --auto-iam-authn, the connectors' enable_iam_auth). Turned off, an IAM user logs in with no token
-    (Cloud SQL's "IAM user authentication failed", or a password refused); turned on for a built-in user, what the
-    server answers is UNCONFIRMED, and only such a refusal is read: the revision before holds the switch that
-    logged in, and sending traffic back restores it (bad_revision). The same switch on both (a role removed, a
-    token expired), or an env not read, competes."""
+    serving revision, deployed within deploy_window_seconds, its deploy switched IAM database authentication in its
+    plain env (secret_refs.iam_login_changed: the connectors' own switches by their known names, read as on or off
+    wherever held), and the refusals follow the switch's direction (`_iam_switch_explains`): off, an IAM user
+    refused; on, Cloud SQL's IAM refusal for a user the revision before logged in as with a password. The revision
+    before holds the switch that logged in, and sending traffic back restores it (bad_revision). The same switch on
+    both however spelt (a role removed, a token expired, a password rotated), a switch whose reading is unknown (a
+    secret that may hold it, a value of another meaning), or refusals of the other direction compete."""
     found = _deploy_changed(facts, refused, {Refusal.CREDENTIALS, Refusal.IAM_USER}, iam_login_changed)
     if found is None:
         return ""
     suspect, previous, changed = found
+    how = _iam_switch_explains(iam_login_asked(suspect) or "", refused)
+    if not how:
+        return ""
     return (f"the login refusals all come from {suspect.short_name}, whose deploy changed the {', the '.join(changed)} "
-            f"against {previous.short_name} (IAM database authentication switched; a plain value, which comes back "
+            f"against {previous.short_name} (IAM database authentication {how}; a plain value, which comes back "
             "with the revision that holds it): they are the new revision's own (bad_revision)")
 
 
@@ -1151,8 +1210,9 @@ def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> 
         return ""
     suspect, previous, changed = found
     certificates = refused.get(Refusal.CERTIFICATE, ())
-    host_name = all(per_text(names_another_host, certificates).values())   # once per distinct text
-    if certificates and verifies_server(previous, host_name=host_name) is not False:
+    host_name = all(per_text(names_another_host, certificates).values())   # each asked once per distinct text
+    node = any(per_text(node_host_name_words, certificates).values())
+    if certificates and verifies_server(previous, host_name=host_name, node=node) is not False:
         return ""
     return (f"the TLS refusals all come from {suspect.short_name}, whose deploy changed the "
             f"{', the '.join(changed)} against {previous.short_name} (a plain value, which comes back with the "
