@@ -101,6 +101,11 @@ INGEST_LAG = timedelta(seconds=180)
 # through), as the timeline's onset allows (derive.ONSET_GAP_MINUTES); a longer clean stretch parts
 # an early blip from the failures that go on.
 SUSTAINED_GAP = timedelta(minutes=2)
+# The most failing minutes an early run may have and still be passed over as a blip when it cleared for longer
+# than SUSTAINED_GAP before the failures went on (Facts.sustained_since): one slow request, a cold start's few
+# 503s fill a minute or two. A longer run is the service failing, and where the failures began: a clean spell
+# after it (retries that got through, traffic that left and came back) does not move the onset later.
+EARLY_BLIP_MINUTES = 2
 # The minutes just before a deploy in which the revision it replaced is judged as a rollback target: its
 # share of the load (bad_revision.LOAD_SHARE_MINUTES) and the requests each of its instances carried
 # (rules/target_capacity.py; collection reads container/instance_count from there).
@@ -847,16 +852,14 @@ class Facts:
     def sustained_since(self) -> datetime | None:
         """The start of the sustained failure: the first minute of the run of failing minutes (as
         `failing_since` counts one) that goes on to the newest failing minute, a run kept whole across
-        at most SUSTAINED_GAP minutes that did not fail. A lone early minute that cleared again (one slow
-        request, a cold start's few 503s) is not where the failures began. None when no minute failed."""
-        ends = self._failing_minute_ends
-        if not ends:
+        at most SUSTAINED_GAP minutes that did not fail. An early run of at most EARLY_BLIP_MINUTES failing
+        minutes that cleared for longer (one slow request, a cold start's few 503s) is not where the failures
+        began; a longer early run is: the onset is the start of the oldest run longer than that, else of the
+        newest run. None when no minute failed."""
+        runs = _runs(self._failing_minute_ends, SUSTAINED_GAP + timedelta(seconds=60))
+        if not runs:
             return None
-        first = ends[-1]
-        for at in reversed(ends[:-1]):
-            if first - at > SUSTAINED_GAP + timedelta(seconds=60):
-                break
-            first = at
+        first = next((run[0] for run in runs[:-1] if len(run) > EARLY_BLIP_MINUTES), runs[-1][0])
         return first - timedelta(seconds=60)
 
     @cached_property
@@ -1813,3 +1816,14 @@ _SIGNALS = tuple(LogSignal)
 # Each set of signals a text can carry, and the positions of its signals in _SIGNALS.
 _POSITIONS = {combination: tuple(i for i, signal in enumerate(_SIGNALS) if signal in combination)
               for combination in SIGNAL_COMBINATIONS}
+
+
+def _runs(ends: list[datetime], apart: timedelta) -> list[list[datetime]]:
+    """`ends` (minute ends, oldest first) split into runs: a new run where two ends are more than `apart` apart."""
+    runs: list[list[datetime]] = []
+    for at in ends:
+        if runs and at - runs[-1][-1] <= apart:
+            runs[-1].append(at)
+        else:
+            runs.append([at])
+    return runs

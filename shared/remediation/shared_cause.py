@@ -271,26 +271,39 @@ def _own_database_failure(facts: Facts, window: Window, failing: list[datetime],
     it names down through them; "" if neither."""
     said = {kind: kept for kind, lines in facts.db_refusals.items() if kind in _OWN_REFUSALS
             for kept in [[line for line in lines if _logged_by(line, to)]] if kept}
-    if _own_refusals_account(facts, window, failing, to, said):
-        return "; ".join(f"{kind} ({len(lines)}x, e.g. '{lines[0].text[:120]}')" for kind, lines in said.items())
+    if _own_refusals_account(facts, window, failing, said):
+        return "; ".join([f"{kind} ({len(lines)}x, e.g. '{lines[0].text[:120]}')" for kind, lines in said.items()]
+                         + _other_failure_lines(facts, to, said))
     down = {db: how for db, how in _down_through(facts, window, failing).items()
             if db in _instances(facts, to) and _instances(facts, frm) and db not in _instances(facts, frm)}
     return "; ".join(f"Cloud SQL {db}, which {to} names and {frm} no longer does ({', '.join(sorted(_instances(facts, frm)))}"
                      f" instead), down: database/up {how}" for db, how in down.items())
 
 
-def _own_refusals_account(facts: Facts, window: Window, failing: list[datetime], to: str,
+def _own_refusals_account(facts: Facts, window: Window, failing: list[datetime],
                           said: dict[str, list[LogRecord]]) -> bool:
-    """Whether the refusals of its own settings `said`, logged by `to` (the entry's revision_name label: Cloud Run's
-    cloud_run_revision monitored resource), account for each failing minute: in every one (or as far either side as
-    its requests waited, `_reach`, as `_refused_through`), at least one, and at least half of the application's
-    failure lines `to` logged there (LogIndex.app_failing). One password line a minute beside twenty of its own
-    TypeError is the revision's own exception failing it, not its database settings: undone as any rollback whose
-    revision fails on its own (docs/behaviour.md). A line another revision logged says nothing of `to`."""
+    """Whether the refusals of its own settings `said`, logged by the revision rolled back to (the entry's
+    revision_name label: Cloud Run's cloud_run_revision monitored resource), fall within each failing minute (or
+    as far either side as its requests waited, `_reach`, as `_refused_through`). However many other failure lines
+    it logged beside them: a pool logs its refused reconnect once a minute, while each request it fails logs its
+    own consequence (HikariPool's "Connection is not available", psycopg_pool.PoolTimeout, a framework's "Internal
+    Server Error"), so no share of lines tells the refusal's failure from another. An undo is a write and a wrong
+    one flaps back onto the deploy's failure; holding with both named (`_other_failure_lines`) loses nothing."""
     own = [line.timestamp for lines in said.values() for line in lines]
-    lines = [line.timestamp for line in facts.logs.app_failing if _logged_by(line, to)]
     within = _reach(facts, window)
-    return bool(failing) and all(within(at, own) and 2 * within(at, own) >= within(at, lines) for at in failing)
+    return bool(failing) and all(within(at, own) for at in failing)
+
+
+def _other_failure_lines(facts: Facts, revision: str, said: dict[str, list[LogRecord]]) -> list[str]:
+    """The application's other failure lines (LogIndex.app_failing) `revision` logged beside its own refusals
+    `said`: their count and one example, so a hold on the refusal never hides what else the revision said."""
+    refusals = {id(line) for lines in said.values() for line in lines}
+    texts = {line.text for lines in said.values() for line in lines}
+    other = [line for line in facts.logs.app_failing
+             if _logged_by(line, revision) and id(line) not in refusals and line.text not in texts]
+    if not other:
+        return []
+    return [f"and {len(other)} other failure line(s) it logged, e.g. '{other[0].text[:120]}'"]
 
 
 def _logged_by(line: LogRecord, revision: str) -> bool:

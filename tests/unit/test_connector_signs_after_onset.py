@@ -146,3 +146,49 @@ def test_a_clean_minute_inside_the_failures_does_not_move_their_onset():
     d = diagnose(bundle, S)
     assert plan(d, bundle, S).action is None, d.summary
     assert f"the requests fail from {hms(at(FAILING))}" in d.summary and "rose only minutes later" in d.summary, d.summary
+
+
+def _retry_climb(climb_from: float, cpu: float):
+    """503s and 30 s hangs from FAILING; the connector's CPU p99 30% to `climb_from`, then `cpu` (the retries
+    building), at its max at 93% from FAILING + 7: nothing near its bar before the failures began."""
+    return (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 60)
+            .requests(OLD, FAILING, 5, 30, code="503").latency(OLD, -90, FAILING, 0.09).latency(OLD, FAILING, 5, 30.1)
+            .sql_up(-90, 5, 1).connector(machine_type="e2-micro", max_instances=3)
+            .connector_metric("instances", -90, FAILING + 7, 2).connector_metric("instances", FAILING + 7, 5, 3)
+            .connector_metric("cpu", -90, climb_from, 0.3).connector_metric("cpu", climb_from, FAILING + 7, cpu)
+            .connector_metric("cpu", FAILING + 7, 5, 0.93)
+            .connector_metric("bytes", -90, 5, 2e6).log(FAILING + 1, GO_DIAL, OLD, count=30)).bundle()
+
+
+def _early_run(length: int):
+    """503s and hangs for `length` minutes from FAILING, 3 clean minutes, then failing again to now; the
+    connector's CPU p99 30% until its max at 93% from FAILING + 8 (the retries)."""
+    end = FAILING + length
+    return (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 60)
+            .requests(OLD, FAILING, end, 30, code="503").requests(OLD, end + 3, 5, 30, code="503")
+            .latency(OLD, -90, FAILING, 0.09).latency(OLD, FAILING, end, 30.1).latency(OLD, end, end + 3, 0.09)
+            .latency(OLD, end + 3, 5, 30.1)
+            .sql_up(-90, 5, 1).connector(machine_type="e2-micro", max_instances=3)
+            .connector_metric("instances", -90, FAILING + 8, 2).connector_metric("instances", FAILING + 8, 5, 3)
+            .connector_metric("cpu", -90, FAILING + 8, 0.3).connector_metric("cpu", FAILING + 8, 5, 0.93)
+            .connector_metric("bytes", -90, 5, 2e6).log(FAILING + 1, GO_DIAL, OLD, count=30)).bundle()
+
+
+AFTER_ONSET = {
+    # "near its bar" is read up to and including the first failing minute, never in the minutes after it
+    "CPU 30% at the onset, 72% from 2 min into the failures, max at +7": (_retry_climb(FAILING + 2, 0.72), False),
+    "CPU 30% at the onset, 70% from 3 min into the failures, max at +7": (_retry_climb(FAILING + 3, 0.70), False),
+    "CPU 30% until its max at +7": (_retry_climb(FAILING + 2, 0.30), False),
+    "CPU 72% from the first failing minute, max at +7: near when they began": (_retry_climb(FAILING, 0.72), True),
+    # an early run of more than EARLY_BLIP_MINUTES failing minutes that cleared is where the failures began
+    "4 failing minutes, 3 clean, failing again; connector up at +8": (_early_run(4), False),
+    "3 failing minutes, 3 clean, failing again; connector up at +8": (_early_run(3), False),
+    "2 failing minutes, 3 clean, failing again; connector up at +8: the blip passed over": (_early_run(2), True),
+}
+
+
+@pytest.mark.parametrize("bundle, scaled", AFTER_ONSET.values(), ids=AFTER_ONSET.keys())
+def test_load_that_rose_only_after_the_first_failing_minute_is_not_scaled(bundle, scaled):
+    d = diagnose(bundle, S)
+    action = plan(d, bundle, S).action
+    assert (action == "scale_connector") is scaled, (action, d.signature, d.summary)

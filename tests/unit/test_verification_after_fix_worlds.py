@@ -125,6 +125,20 @@ def own_minutes(e: Evidence, text: str, revision: str, count: int = 1) -> Eviden
     return e
 
 
+HIKARI_WAIT = "HikariPool-1 - Connection is not available, request timed out after 30000ms."
+PSYCOPG_POOL = "psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec"
+DJANGO_500 = "Internal Server Error: /api/orders"
+
+
+def pool_plus(consequence: str, per_minute: int = 3) -> Evidence:
+    """The revision rolled back to refused its password: its pool logs the refusal once a minute (its reconnect),
+    and each request the pool fails logs `consequence` (`per_minute` a minute): one failure, two kinds of line."""
+    e = own_failure(11, text=PASSWORD).sql_up(-200, 11, 1)
+    e.logs = [line for line in e.logs if line.text != PASSWORD]
+    own_minutes(e, PASSWORD, OLD)
+    return own_minutes(e, consequence, OLD, count=per_minute)
+
+
 def connector_full(now: float, *, before: bool, connector: str = CONNECTOR) -> Evidence:
     """The rollback moved 100 % onto backend-00001-abc; its connector at max instances and 95 % CPU since, 503s and
     dial timeouts; `before`: so through the deploy's minutes too, else 2 instances at 40 % CPU there."""
@@ -286,8 +300,18 @@ WORLDS = [
     ("a revoked password in only 2 of the 5 failing minutes: not shown to explain them, undone as before", ROLLBACK,
      own_failure(11, text=OWN).sql_up(-200, 11, 1).log(9, PASSWORD, OLD, count=3).log(10, PASSWORD, OLD, count=3), F,
      X, "still failing"),
-    ("one revoked-password line a minute beside three of its own TypeError: the exception, undone as documented",
-     ROLLBACK, own_minutes(own_failure(11, text=OWN).sql_up(-200, 11, 1), PASSWORD, OLD), F, X, "still failing"),
+    ("one revoked-password line a minute beside three of its own TypeError: held, both named, never undone on a "
+     "share of lines", ROLLBACK, own_minutes(own_failure(11, text=OWN).sql_up(-200, 11, 1), PASSWORD, OLD), U, E,
+     "both revisions fail on their own"),
+    ("the same: the TypeError named beside the refusal, counted, one line", ROLLBACK,
+     own_minutes(own_failure(11, text=OWN).sql_up(-200, 11, 1), PASSWORD, OLD), U, E,
+     f"and 45 other failure line(s) it logged, e.g. '{OWN}'"),
+    ("one password line a minute, three HikariPool waits per minute (the same failure): both broken, kept", ROLLBACK,
+     pool_plus(HIKARI_WAIT), U, E, "both revisions fail on their own"),
+    ("the same with psycopg_pool.PoolTimeout: kept", ROLLBACK, pool_plus(PSYCOPG_POOL), U, E,
+     "both revisions fail on their own"),
+    ("the same with Django's 'Internal Server Error': kept, the 500 line named", ROLLBACK, pool_plus(DJANGO_500), U,
+     E, "e.g. 'Internal Server Error: /api/orders'"),
     ("the password lines logged by the deploy's revision, not the one rolled back to: undone as before", ROLLBACK,
      own_minutes(own_failure(11, text=OWN).sql_up(-200, 11, 1), PASSWORD, NEW, count=3), F, X, "still failing"),
     ("too many clients on main-db, up throughout: the database both share, kept", ROLLBACK,

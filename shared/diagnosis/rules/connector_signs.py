@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import timedelta
 from operator import attrgetter
 from typing import Iterable
 
@@ -132,14 +133,17 @@ def held_at_onset(facts: Facts, signs: list[str]) -> bool | None:
     read = [(values, held) for _, _, values, held in connector_sign_series(facts, signs, onset) if values]
     if not read:
         return None
-    return any(held(v) for values, held in read for v in values) or _near_and_rising(facts, signs, onset)
+    before = Window(onset.start, min(since + timedelta(seconds=60), onset.end))
+    return any(held(v) for values, held in read for v in values) or _near_and_rising(facts, signs, before, onset)
 
 
-def _near_and_rising(facts: Facts, signs: list[str], onset: Window) -> bool:
-    """Whether a CPU or throughput sign was near its bar in the onset window (connector_minutes.Bars.near, NEAR_BAR)
-    and at its bar, higher than there, after it: load already high and rising with the failures, where a
-    retry storm raises a connector from well below its bar."""
-    at_onset, after = facts.connector_minutes(onset), facts.connector_minutes(Window(onset.end, facts.incident.end))
+def _near_and_rising(facts: Facts, signs: list[str], before: Window, onset: Window) -> bool:
+    """Whether a CPU or throughput sign was near its bar (connector_minutes.Bars.near, NEAR_BAR) in `before`, the
+    connector's minutes up to and including the first failing minute, and at its bar, higher than there, after
+    the onset window: load already high when the failures began and rising with them. Never read "near" in the
+    minutes after the onset: a retry storm raises a connector from well below its bar, and its own climb a few
+    minutes into the failures is not load that was there before them."""
+    at_onset, after = facts.connector_minutes(before), facts.connector_minutes(Window(onset.end, facts.incident.end))
     for sign in {sign_of(words) for words in signs}:
         early, late = at_onset.values(sign).values(), after.values(sign).values()
         if not any(at_onset.bars.near(sign, v) for v in early):
