@@ -191,6 +191,10 @@ ROLLED_BACK = {
     "pgjdbc chain refused, require -> verify-ca": (
         (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"),),
         (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-ca"),), PGJDBC_CA_REFUSED),
+    "pgjdbc chain refused, require with NonValidatingFactory -> verify-ca": (
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"
+                      "&sslfactory=org.postgresql.ssl.NonValidatingFactory"),),
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-ca"),), PGJDBC_CA_REFUSED),
     "the connector's enable_iam_auth in JSON options": (
         (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": true}'),),
         (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": false}'),), PASSWORD_REFUSED_IAM_USER),
@@ -288,6 +292,13 @@ COMPETING = {
     "pgjdbc's ssl=true before (verify-full)": (
         (("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true"),),
         (("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=verify-ca"),), PGJDBC_CA_REFUSED),
+    # pgjdbc with a factory of its own: not LibPQFactory (SocketFactoryFactory.getSslSocketFactory), the JVM's trust
+    # store or the application's code verifies the chain at require
+    **{f"pgjdbc's require with {factory} before, a chain refused": (
+        (("JDBC_URL", f"jdbc:postgresql://10.40.0.3/orders?sslmode=require&sslfactory={factory}"),),
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-ca&sslrootcert=/certs/server-ca.pem"),),
+        PGJDBC_CA_REFUSED)
+       for factory in ("org.postgresql.ssl.DefaultJavaSSLFactory", "com.example.db.PinnedCaFactory")},
     "MySQL's verify-server-cert flag before": (
         (("MYSQL_SSL_MODE", "REQUIRED"), ("DB_SSL_VERIFY_SERVER_CERT", "true")),
         (("MYSQL_SSL_MODE", "VERIFY_IDENTITY"), ("DB_SSL_VERIFY_SERVER_CERT", "true")), MYSQL_CA),
@@ -483,6 +494,15 @@ def test_refused_ip_type_reads_the_type_the_refusal_names(text, named):
     ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
     ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=prefer"),), False),
     ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?ssl=true"),), None),
+    # a factory other than LibPQFactory decides alone; NonValidatingFactory trusts every certificate
+    ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"
+                   "&sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory"),), None),
+    ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslfactory=com.example.db.PinnedCaFactory&sslmode=prefer"),),
+     None),
+    ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"
+                   "&sslfactory=org.postgresql.ssl.NonValidatingFactory"),), False),
+    ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require&sslfactory=org.postgresql.ssl.LibPQFactory"),),
+     False),
     # node-postgres reads require as verify-full: a Node.js revision's require says nothing of verification
     ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
     ((("NODE_ENV", "production"), ("PGSSLMODE", "prefer")), None),
