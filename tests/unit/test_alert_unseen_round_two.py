@@ -246,6 +246,16 @@ def _pinned_to_none(change):
     return changed
 
 
+def _pinned_to_revision(change):
+    """`change`, and the log match's filter selecting the failing revision's request lines instead of the service's."""
+    def changed(incident: dict) -> None:
+        change(incident)
+        body = incident["condition"]["conditionMatchedLog"]
+        body["filter"] = body["filter"].replace('resource.labels.service_name="backend"',
+                                                'resource.labels.revision_name="backend-00002-xyz"')
+    return changed
+
+
 def _saturated(metric: str, bar: float, seen: str, **labels):
     """A threshold on a Cloud Run container metric of backend, crossed at `seen`."""
     def change(incident: dict) -> None:
@@ -338,6 +348,9 @@ NOTIFICATIONS = {
     "log match extracting its caller's revision": (
         LOG_MATCH, _extracted({"caller": "EXTRACT(jsonPayload.caller_revision)"}, {"caller": "frontend-00042-zzz"}),
         OutcomeStatus.APPLIED, ""),
+    "log match extracting its caller's revision, its filter selecting the failing revision": (
+        LOG_MATCH, _pinned_to_revision(_extracted({"caller": "EXTRACT(jsonPayload.caller_revision)"},
+                                                  {"caller": "frontend-00042-zzz"})), OutcomeStatus.APPLIED, ""),
     "log match extracting its caller's revision, its filter selecting every service": (
         LOG_MATCH, _pinned_to_none(_extracted({"caller": "EXTRACT(jsonPayload.caller_revision)"},
                                               {"caller": "frontend-00042-zzz"})),
