@@ -24,7 +24,12 @@ name as Cloud Run writes it, the service's name then an automatic suffix of 5 di
 (`backend-00002-xyz`: "The revision suffix is assigned automatically", Cloud Run, "Manage revisions"; the suffix's
 exact shape is UNCONFIRMED against a doc stating it: every revision in Cloud Run's examples and Monitoring's resource
 labels has it). Such a value contradicts the resource when its service differs from the resource's service_name, or its
-revision from the resource's revision_name.
+revision from the resource's revision_name. When the condition's filter pins `resource.labels.service_name` to the
+resource's service, the entries matched are that service's own, and a value of the revision shape is compared only
+under a key naming the entry's own revision or service by one of its words (`revision`, `rev`, `service`, `svc`) or an
+expression extracting a resource label: a request id (`req-48213-k9f`), a build id (`ci-20241-x7k`) or a caller's
+revision under another key is a value of the line, not the entry's resource. A full resource name is compared
+under any key; without a pin the shape is compared under any key (it errs toward escalating).
 
 A value of no such shape is compared only when its label names one (`named_label`): by its expression extracting the
 entry's own resource label whole (`EXTRACT(resource.labels.revision_name)`: Monitoring's copy of the entry's label,
@@ -54,6 +59,8 @@ _WHOLE_RESOURCE_LABEL = re.compile(
 _RESOURCE_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/services/([^/]+)(?:/revisions/([^/]+))?$")
 # A revision name with Cloud Run's automatic suffix: the service's name, 5 digits, 3 characters (module docstring).
 _REVISION_NAME = re.compile(r"^([a-z](?:[a-z0-9-]*[a-z0-9])?)-\d{5}-[a-z0-9]{3}$")
+# The words of a key naming the entry's own revision or service, where a shaped value is compared under a pin.
+_OWN_WORDS = {"revision", "rev", "service", "svc"}
 # What qualifies an application's own name for its service (`backend-api`, `backend_worker`, `prod/backend`).
 _QUALIFIER = "-_./: "
 
@@ -114,7 +121,10 @@ def _contradicted(key: str, expression: str, value: str, resource: dict[str, str
     """The resource label `value` contradicts, or ""."""
     service = str(resource.get("service_name", "")).strip()
     revision = str(resource.get("revision_name", "")).strip()
+    pinned = bool(service) and pinned_service == service
     named = named_resource(value)
+    if named and pinned and not _RESOURCE_NAME.match(value) and not _names_own_resource(key, expression):
+        named = None    # the pinned entries are the service's own: a request or build id may be shaped so
     if named:
         if service and named[0] != service:
             return "service_name"
@@ -123,11 +133,18 @@ def _contradicted(key: str, expression: str, value: str, resource: dict[str, str
     own = str(resource.get(label, "")).strip() if label else ""
     if not own or value == own:
         return ""
-    if resource_label(expression) == label or not (service and pinned_service == service):
+    if resource_label(expression) == label or not pinned:
         return label
     if label == "revision_name":
         return label if value.startswith(f"{service}-") else ""
     return "" if _names_itself(value, own) else label
+
+
+def _names_own_resource(key: str, expression: str) -> bool:
+    """The label's key, by one of its words, or its expression (`EXTRACT(resource.labels.*)`) names the entry's own
+    revision or service (`revision`, `rev`, `k_revision`, `service_name`, `svc`), not another value of its line."""
+    words = set(re.split(r"[^a-z0-9]+", key.strip().lower()))
+    return bool(resource_label(expression)) or bool(words & _OWN_WORDS) or key.strip().lower() in _NAMED_BY_KEY
 
 
 def _names_itself(value: str, service: str) -> bool:

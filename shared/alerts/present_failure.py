@@ -681,7 +681,7 @@ def _extracted_elsewhere(incident: Incident, policy: str) -> str:
     rolled back on them."""
     if incident.condition_kind != "log_match":
         return ""
-    pinned = selected_value(incident.condition_filter, "service_name")
+    pinned = selected_value(incident.condition_filter, "service_name") or _pinned_by_revision(incident)
     found = contradicting(incident.label_extractors, carried(incident), incident.resource_labels, pinned)
     if not found:
         return ""
@@ -691,6 +691,14 @@ def _extracted_elsewhere(incident: Incident, policy: str) -> str:
             f"resource in the labels its condition extracts (labelExtractors, as the notification carries them in "
             f"log.extracted_labels or metric.labels: {named}): the match is about what the entries name, so no "
             "present failure of the resource is stated")
+
+
+def _pinned_by_revision(incident: Incident) -> str:
+    """The resource's service when the log match's filter selects the resource's own revision by
+    `resource.labels.revision_name` (its entries are that revision's, so the service's own), else ""."""
+    revision = str(incident.resource_labels.get("revision_name", "")).strip()
+    pinned = selected_value(incident.condition_filter, "revision_name")
+    return str(incident.resource_labels.get("service_name", "")).strip() if revision and pinned == revision else ""
 
 
 _SHOWN_VALUE = 120   # an extracted value is the application's text: shown to this length

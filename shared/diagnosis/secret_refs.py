@@ -289,6 +289,14 @@ _PROXY_LINE = re.compile(r"(?:^|[\s/])cloud[-_]sql[-_]proxy(?:\s|$)|(?:^|\s)[a-z
                          re.IGNORECASE)
 _ON, _OFF = frozenset({"", "true", "1", "yes", "on", "iam"}), frozenset({"false", "0", "no", "off", "password"})
 ON, OFF = "on", "off"
+# A variable of another name with IAM among its words (DB_IAM_AUTH_ENABLED, CLOUD_SQL_USE_IAM, useIamLogin) holding a
+# boolean may be the switch under a name no connector documents: it cannot say ON or OFF, only cast doubt.
+_NAME_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_BOOLEAN = frozenset({"true", "1", "yes", "on", "false", "0", "no", "off"})
+# A Cloud SQL Auth Proxy container (v2's gcr.io/cloud-sql-connectors/cloud-sql-proxy, v1's
+# gcr.io/cloudsql-docker/gce-proxy: GoogleCloudPlatform/cloud-sql-proxy README, "Container images"): its
+# --auto-iam-authn is set in its args, which a revision's plain env does not show (shared/gcp/run.py `_plain_env`).
+_PROXY_IMAGE = re.compile(r"cloud[-_]?sql[-_]proxy|/gce-proxy[:@]|/gce-proxy$", re.IGNORECASE)
 
 
 def _state(value: str) -> str | None:
@@ -320,13 +328,24 @@ def iam_login_asked(revision: Revision) -> str | None:
     of another value, two switches that disagree, or none held beside a secret that may hold one (a DSN, a config
     file: `secrets_that_may_name_hosts`; its value is never read). None held and no such secret is OFF: each
     connector's default is a password login (the READMEs above); a switch in the code (Go's WithIAMAuthN) is not
-    shown, so what this reads is checked against the refusal's own words before it is trusted."""
+    shown, so what this reads is checked against the refusal's own words before it is trusted. Unknown too beside a
+    boolean variable with IAM in its name that no connector documents (`_iam_named_doubts`), and OFF is unknown in a
+    revision running an Auth Proxy container (`_PROXY_IMAGE`), whose args may hold --auto-iam-authn."""
     if not revision.plain_env:
         return None
     states = set(_iam_login_settings(revision.plain_env).values())
     if not states:
-        return None if secrets_that_may_name_hosts(revision) else OFF
-    return states.pop() if len(states) == 1 else None
+        states = {None} if secrets_that_may_name_hosts(revision) else {OFF}
+    states |= _iam_named_doubts(revision.plain_env)
+    reading = states.pop() if len(states) == 1 else None
+    return None if reading == OFF and any(_PROXY_IMAGE.search(image) for image in revision.images) else reading
+
+
+def _iam_named_doubts(env: tuple[tuple[str, str], ...]) -> set[str | None]:
+    """For a boolean variable of no known switch name with IAM among its words (`_NAME_WORDS`): {None}, the reading
+    being unknown beside it (a renamed switch still on must never read as OFF); else set()."""
+    return {None for name, value in env if not _IAM_LOGIN_NAME.match(name) and value.strip().lower() in _BOOLEAN
+            and "iam" in (word.lower() for word in _NAME_WORDS.findall(name))}
 
 
 def iam_login_changed(before: Revision, after: Revision) -> list[str]:

@@ -75,6 +75,14 @@ _HOST_NAME_MODE = re.compile(r"^verify[-_](?:full|identity)$", re.IGNORECASE)
 # org/postgresql/ssl/LibPQFactory.java; docs, "Using SSL": require "verification is not performed"). So an
 # sslmode of allow, prefer or require inside a jdbc:postgresql: URL verifies no chain and no host name.
 _PGJDBC_URL = re.compile(r"^jdbc:postgresql:", re.IGNORECASE)
+# That reading is LibPQFactory's: pgjdbc uses it only when `sslfactory` is unset or names it; any other class is
+# instantiated in its place (pgjdbc org/postgresql/core/SocketFactoryFactory.java, getSslSocketFactory). The JDK's
+# own (`org.postgresql.ssl.DefaultJavaSSLFactory`) checks the chain against the JVM's trust store whatever the mode,
+# an application's factory as it likes; only `org.postgresql.ssl.NonValidatingFactory` trusts every certificate
+# (pgjdbc docs, "Using SSL", "Custom SSLSocketFactory"). So with another factory the mode says nothing of the chain.
+_PGJDBC_FACTORY = re.compile(r"[?&;]sslfactory=([^&;\s]*)", re.IGNORECASE)
+_PGJDBC_LIBPQ_OR_NONE = frozenset({"", "org.postgresql.ssl.libpqfactory", "org.postgresql.ssl.jdbc4.libpqfactory",
+                                   "org.postgresql.ssl.nonvalidatingfactory"})
 # node-postgres reads `prefer`, `require` and `verify-ca` as verify-full ("SECURITY WARNING: The SSL modes 'prefer',
 # 'require', and 'verify-ca' are treated as aliases for 'verify-full'", brianc/node-postgres
 # packages/pg-connection-string index.js, until its v3; pg's PGSSLMODE alike, packages/pg/lib/connection-parameters.js
@@ -126,10 +134,18 @@ def _quiet(where: str, value: str, env: dict[str, str], node: bool, host_name: b
     verify-ca, `_PGJDBC_URL`; when only the host name is asked of, `_NO_HOST_NAME_MODE` too, unless Node.js may read
     it as verify-full; a verify flag off)."""
     key, value = setting_name(where), value.strip()
-    pgjdbc = " in the plain env " in where and bool(_PGJDBC_URL.match(env.get(where.split(" in the plain env ")[1], "")))
+    pgjdbc = " in the plain env " in where and _pgjdbc_unverified(env.get(where.split(" in the plain env ")[1], ""))
     no_host_name = host_name and bool(_NO_HOST_NAME_MODE.match(value)) and not (node and _NODE_VERIFIES.match(value))
     return bool(_QUIET_MODE.match(value)) or no_host_name or (pgjdbc and bool(_CHAIN_UNKNOWN_MODE.match(value))) \
         or (bool(_VERIFY_NAME.search(key)) and value.lower() in _FALSE)
+
+
+def _pgjdbc_unverified(url: str) -> bool:
+    """`url` is pgjdbc's whose factory verifies nothing below verify-ca: LibPQFactory, named or by default, or
+    NonValidatingFactory (`_PGJDBC_FACTORY`)."""
+    factory = _PGJDBC_FACTORY.search(url)
+    named = factory.group(1).strip().lower() if factory else ""
+    return bool(_PGJDBC_URL.match(url)) and named in _PGJDBC_LIBPQ_OR_NONE
 
 
 def verifies_server(revision: Revision, host_name: bool = False, node: bool = False) -> bool | None:

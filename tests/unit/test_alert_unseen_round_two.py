@@ -145,6 +145,18 @@ CONTRADICTIONS = {
                                                               "backend", ["revision_name"]),
     "a value of no label and no shape": ({"upstream_service": "EXTRACT(jsonPayload.upstream)"},
                                          (("upstream_service", "payments"),), "", []),
+    # pinned: a value of the line under a key naming no revision or service is not compared by its shape
+    "a request id shaped like a revision, pinned": (
+        {"request_id": "EXTRACT(jsonPayload.request_id)"}, (("request_id", "req-48213-k9f"),), "backend", []),
+    "a build id shaped like a revision, pinned": (
+        {"build": "EXTRACT(jsonPayload.build_id)"}, (("build", "ci-20241-x7k"),), "backend", []),
+    "a caller's revision, pinned": (
+        {"caller": "EXTRACT(jsonPayload.caller_revision)"}, (("caller", "frontend-00042-zzz"),), "backend", []),
+    "a caller's revision, not pinned": (
+        {"caller": "EXTRACT(jsonPayload.caller_revision)"}, (("caller", "frontend-00042-zzz"),), "",
+        ["service_name"]),
+    "another service's revision under key service, pinned": (
+        APP_SERVICE, (("service", "checkout-00007-q2w"),), "backend", ["service_name"]),
     # Monitoring's own copy of the entry's label is compared exactly, pinned or not
     "the entry's own service_name differing, pinned": (
         {"svc": "EXTRACT(resource.labels.service_name)"}, (("svc", "Backend"),), "backend", ["service_name"]),
@@ -234,6 +246,16 @@ def _pinned_to_none(change):
     return changed
 
 
+def _pinned_to_revision(change):
+    """`change`, and the log match's filter selecting the failing revision's request lines instead of the service's."""
+    def changed(incident: dict) -> None:
+        change(incident)
+        body = incident["condition"]["conditionMatchedLog"]
+        body["filter"] = body["filter"].replace('resource.labels.service_name="backend"',
+                                                'resource.labels.revision_name="backend-00002-xyz"')
+    return changed
+
+
 def _saturated(metric: str, bar: float, seen: str, **labels):
     """A threshold on a Cloud Run container metric of backend, crossed at `seen`."""
     def change(incident: dict) -> None:
@@ -317,6 +339,22 @@ NOTIFICATIONS = {
         LOG_MATCH, _extracted({"revision": "EXTRACT(jsonPayload.revision)"}, {
             "revision": "projects/demo-project/locations/us-central1/services/backend/revisions/backend-00002-xyz"}),
         OutcomeStatus.APPLIED, ""),
+    "log match extracting a request id shaped like a revision": (
+        LOG_MATCH, _extracted({"request_id": "EXTRACT(jsonPayload.request_id)"}, {"request_id": "req-48213-k9f"},
+                              "log.extracted_labels"), OutcomeStatus.APPLIED, ""),
+    "log match extracting a build id shaped like a revision": (
+        LOG_MATCH, _extracted({"build": "EXTRACT(jsonPayload.build_id)"}, {"build": "ci-20241-x7k"}),
+        OutcomeStatus.APPLIED, ""),
+    "log match extracting its caller's revision": (
+        LOG_MATCH, _extracted({"caller": "EXTRACT(jsonPayload.caller_revision)"}, {"caller": "frontend-00042-zzz"}),
+        OutcomeStatus.APPLIED, ""),
+    "log match extracting its caller's revision, its filter selecting the failing revision": (
+        LOG_MATCH, _pinned_to_revision(_extracted({"caller": "EXTRACT(jsonPayload.caller_revision)"},
+                                                  {"caller": "frontend-00042-zzz"})), OutcomeStatus.APPLIED, ""),
+    "log match extracting its caller's revision, its filter selecting every service": (
+        LOG_MATCH, _pinned_to_none(_extracted({"caller": "EXTRACT(jsonPayload.caller_revision)"},
+                                              {"caller": "frontend-00042-zzz"})),
+        OutcomeStatus.ESCALATED, "'frontend-00042-zzz', the resource's service_name 'backend'"),
     # relayed or altered payloads: a log match's resource is the matched entry's (the one log-match sample,
     # hughbrien/frontend: the container whose line matched, every label kept; UNCONFIRMED that it always is), so
     # Monitoring sends neither a copy of its label differing from it nor a cloud_run_revision without revision_name

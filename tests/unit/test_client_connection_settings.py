@@ -18,7 +18,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import Revision, SecretRef
 from shared.diagnosis.ip_type_settings import ip_type_changed, ip_types_asked, refused_ip_type
 from shared.diagnosis.log_signals import Refusal, names_another_host, refusal_of
-from shared.diagnosis.secret_refs import iam_login_changed
+from shared.diagnosis.secret_refs import iam_login_asked, iam_login_changed
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.tls_settings import verifies_server
 from shared.remediation.planning import plan
@@ -133,9 +133,9 @@ PGJDBC_CA_REFUSED = ("org.postgresql.util.PSQLException: SSL error: PKIX path bu
                      "path")
 
 
-def _deploy(old_env, new_env, text, old_secrets=(), new_secrets=()):
-    e = (Evidence().revision(OLD, -180, sql=(SQL,), plain_env=old_env, secrets=old_secrets)
-         .revision(NEW, -10, sql=(SQL,), plain_env=new_env, secrets=new_secrets).traffic(**{NEW: 100})
+def _deploy(old_env, new_env, text, old_secrets=(), new_secrets=(), images=()):
+    e = (Evidence().revision(OLD, -180, sql=(SQL,), plain_env=old_env, secrets=old_secrets, images=images)
+         .revision(NEW, -10, sql=(SQL,), plain_env=new_env, secrets=new_secrets, images=images).traffic(**{NEW: 100})
          .requests(OLD, -90, -10, 40).requests(NEW, -10, 5, 18).requests(NEW, -10, 5, 27, code="500")
          .latency(OLD, -20, -10, 0.2).latency(NEW, -10, 5, 0.4))
     return quiet_connector(e).log(-9, text, NEW, count=20)
@@ -190,6 +190,10 @@ ROLLED_BACK = {
     # pgjdbc's require verifies nothing (NonValidatingTM; root.crt read only at verify-ca and verify-full).
     "pgjdbc chain refused, require -> verify-ca": (
         (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"),),
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-ca"),), PGJDBC_CA_REFUSED),
+    "pgjdbc chain refused, require with NonValidatingFactory -> verify-ca": (
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"
+                      "&sslfactory=org.postgresql.ssl.NonValidatingFactory"),),
         (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-ca"),), PGJDBC_CA_REFUSED),
     "the connector's enable_iam_auth in JSON options": (
         (("CLOUDSQL_CONNECTOR_OPTS", '{"enable_iam_auth": true}'),),
@@ -288,6 +292,13 @@ COMPETING = {
     "pgjdbc's ssl=true before (verify-full)": (
         (("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true"),),
         (("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=verify-ca"),), PGJDBC_CA_REFUSED),
+    # pgjdbc with a factory of its own: not LibPQFactory (SocketFactoryFactory.getSslSocketFactory), the JVM's trust
+    # store or the application's code verifies the chain at require
+    **{f"pgjdbc's require with {factory} before, a chain refused": (
+        (("JDBC_URL", f"jdbc:postgresql://10.40.0.3/orders?sslmode=require&sslfactory={factory}"),),
+        (("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=verify-ca&sslrootcert=/certs/server-ca.pem"),),
+        PGJDBC_CA_REFUSED)
+       for factory in ("org.postgresql.ssl.DefaultJavaSSLFactory", "com.example.db.PinnedCaFactory")},
     "MySQL's verify-server-cert flag before": (
         (("MYSQL_SSL_MODE", "REQUIRED"), ("DB_SSL_VERIFY_SERVER_CERT", "true")),
         (("MYSQL_SSL_MODE", "VERIFY_IDENTITY"), ("DB_SSL_VERIFY_SERVER_CERT", "true")), MYSQL_CA),
@@ -321,6 +332,16 @@ COMPETING = {
     "PUBSUB_IAM_AUTH_SCOPES changed (no switch), an IAM user refused": (
         (HOST, ("DB_USER", IAM_USER), ("PUBSUB_IAM_AUTH_SCOPES", "pubsub")),
         (HOST, ("DB_USER", IAM_USER), ("PUBSUB_IAM_AUTH_SCOPES", "pubsub,cloud-platform")), IAM_REFUSED),
+    # A switch still on under a name no connector documents (renamed): not read as turned off, whoever removed a role.
+    "DB_IAM_AUTH renamed DB_IAM_AUTH_ENABLED, an IAM user refused": (
+        (HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH", "true")),
+        (HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH_ENABLED", "true")), IAM_REFUSED),
+    "ENABLE_IAM_AUTH renamed CLOUD_SQL_USE_IAM, an IAM user refused": (
+        (HOST, ("DB_USER", IAM_USER), ("ENABLE_IAM_AUTH", "true")),
+        (HOST, ("DB_USER", IAM_USER), ("CLOUD_SQL_USE_IAM", "true")), IAM_REFUSED),
+    "USE_IAM_AUTH renamed IAM_AUTH_ENABLED, a password refused for the IAM user": (
+        (HOST, ("DB_USER", IAM_USER), ("USE_IAM_AUTH", "1")),
+        (HOST, ("DB_USER", IAM_USER), ("IAM_AUTH_ENABLED", "1")), PASSWORD_REFUSED_IAM_USER),
     "DB_IAM_AUTH true -> 1": ((HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH", "true")),
                               (HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH", "1")), IAM_REFUSED),
     "--auto-iam-authn -> --auto-iam-authn=true": ((("PROXY_ARGS", "--auto-iam-authn p:r:i"),),
@@ -370,6 +391,44 @@ def test_a_deploy_that_changed_no_such_setting_competes_with_the_refusal(row):
     assert result.signature is Signature.INCONCLUSIVE, result.summary
     assert set(result.competing) == {"bad_revision", "database_unreachable"}, result.summary
     assert plan(result, bundle, S).action is None
+
+
+AUTH_PROXY_IMAGES = {"v2": ("us-docker.pkg.dev/p/app/orders:1", "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1"),
+                     "v1": ("us-docker.pkg.dev/p/app/orders:1", "gcr.io/cloudsql-docker/gce-proxy:1.33.2")}
+
+
+@pytest.mark.parametrize("images", AUTH_PROXY_IMAGES.values(), ids=AUTH_PROXY_IMAGES.keys())
+def test_an_iam_switch_removed_beside_an_auth_proxy_sidecar_competes(images):
+    """The sidecar's args, which may hold --auto-iam-authn, are not read (shared/gcp/run.py `_plain_env`): OFF
+    cannot be told, so a refusal after DB_IAM_AUTH was dropped may be a role removed."""
+    bundle = _deploy((HOST, ("DB_USER", IAM_USER), ("DB_IAM_AUTH", "true")), (HOST, ("DB_USER", IAM_USER)),
+                     PASSWORD_REFUSED_IAM_USER, images=images).bundle()
+    result = diagnose(bundle, S)
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert plan(result, bundle, S).action is None
+
+
+@pytest.mark.parametrize("env,asked", [
+    ((HOST,), "off"),
+    ((HOST, ("DB_IAM_AUTH", "true")), "on"),
+    ((HOST, ("DB_IAM_AUTH_ENABLED", "true")), None),
+    ((HOST, ("CLOUD_SQL_USE_IAM", "true")), None),
+    ((HOST, ("IAM_AUTH_ENABLED", "1")), None),
+    ((HOST, ("useIamLogin", "yes")), None),
+    ((HOST, ("DB_IAM_AUTH", "false"), ("DB_IAM_AUTH_ENABLED", "true")), None),
+    # IAM among the words, but no boolean: an audience, scopes; a word that only contains the letters
+    ((HOST, ("IAM_AUTH_AUDIENCE", "/projects/1/global/backendServices/2")), "off"),
+    ((HOST, ("PUBSUB_IAM_AUTH_SCOPES", "pubsub")), "off"),
+    ((HOST, ("DIAMETER_ENABLED", "true")), "off"),
+])
+def test_iam_login_asked_is_unknown_beside_a_switch_of_an_unknown_name(env, asked):
+    assert iam_login_asked(_rev(*env)) == asked
+
+
+def test_iam_login_off_is_unknown_beside_an_auth_proxy_container():
+    revision = _rev(HOST).model_copy(update={"images": AUTH_PROXY_IMAGES["v2"]})
+    assert iam_login_asked(revision) is None
+    assert iam_login_asked(revision.model_copy(update={"images": AUTH_PROXY_IMAGES["v2"][:1]})) == "off"
 
 
 def _rev(*env: tuple[str, str]) -> Revision:
@@ -483,6 +542,15 @@ def test_refused_ip_type_reads_the_type_the_refusal_names(text, named):
     ((("DATABASE_URL", "jdbc:postgresql://10.40.0.3/orders?ssl=true&sslmode=require"),), False),
     ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=prefer"),), False),
     ((("DATABASE_URL", "postgresql://u@10.40.0.3/orders?ssl=true"),), None),
+    # a factory other than LibPQFactory decides alone; NonValidatingFactory trusts every certificate
+    ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"
+                   "&sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory"),), None),
+    ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslfactory=com.example.db.PinnedCaFactory&sslmode=prefer"),),
+     None),
+    ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require"
+                   "&sslfactory=org.postgresql.ssl.NonValidatingFactory"),), False),
+    ((("JDBC_URL", "jdbc:postgresql://10.40.0.3/orders?sslmode=require&sslfactory=org.postgresql.ssl.LibPQFactory"),),
+     False),
     # node-postgres reads require as verify-full: a Node.js revision's require says nothing of verification
     ((("NODE_ENV", "production"), ("DATABASE_URL", "postgres://u@10.40.0.3/orders?sslmode=require")), None),
     ((("NODE_ENV", "production"), ("PGSSLMODE", "prefer")), None),
