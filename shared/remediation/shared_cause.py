@@ -25,7 +25,6 @@ after an operator's rollback (no diagnosis of the deploy), undoes as before. Pur
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Callable
 
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, SQL_INGEST_LAG, Facts, Window, refused_series
@@ -168,24 +167,24 @@ def failing_minutes(facts: Facts, window: Window) -> list[datetime]:
 
 def _refused_through(facts: Facts, window: Window, failing: list[datetime]) -> bool:
     """Whether a refusal not of the revision's own (`_OWN_REFUSALS`) is logged within each minute that failed
-    (`failing`, `failing_minutes`), or as far either side of it as its requests waited (`_reach`): one burst of lines
-    explains the minute it fell in and those its requests' latency reaches, not minutes of quick requests after it."""
+    (`failing`, `failing_minutes`), or as far either side of it as its requests waited (`_logged_through`): one burst
+    of lines explains the minute it fell in and those its requests' latency reaches, not minutes of quick requests
+    after it."""
     said = [line.timestamp for kind, lines in facts.db_refusals.items() if kind not in _OWN_REFUSALS
             for line in lines]
-    within = _reach(facts, window)
-    return bool(failing) and all(within(at, said) for at in failing)
+    return _logged_through(facts, window, failing, said)
 
 
-def _reach(facts: Facts, window: Window) -> Callable[[datetime, list[datetime]], int]:
-    """How many of a list of log timestamps fall within a failing minute `at` of `window`, or as far either side of
-    it as its requests waited (`_wait`, `_ALIGNMENT`): a refusal is logged as its dial fails, which may be a request's
-    wait before or after the minute request_count counts it in (its start or its end: UNCONFIRMED which)."""
+def _logged_through(facts: Facts, window: Window, failing: list[datetime], stamps: list[datetime]) -> bool:
+    """Whether one of the log timestamps `stamps` falls within each failing minute of `window`, or as far either side
+    of it as its requests waited (`_wait`, `_ALIGNMENT`): a refusal is logged as its dial fails, which may be a
+    request's wait before or after the minute request_count counts it in (its start or its end: UNCONFIRMED which)."""
     waits, limit = _wait(facts, window), _timeout(facts)
 
-    def within(at: datetime, stamps: list[datetime]) -> int:
+    def within(at: datetime) -> bool:
         reach = waits.get(at, limit) + _ALIGNMENT
-        return sum(1 for ts in stamps if at - _NEAR - reach < ts <= at + reach)
-    return within
+        return any(at - _NEAR - reach < ts <= at + reach for ts in stamps)
+    return bool(failing) and all(within(at) for at in failing)
 
 
 def _wait(facts: Facts, window: Window) -> dict[datetime, timedelta]:
@@ -284,14 +283,12 @@ def _own_refusals_account(facts: Facts, window: Window, failing: list[datetime],
                           said: dict[str, list[LogRecord]]) -> bool:
     """Whether the refusals of its own settings `said`, logged by the revision rolled back to (the entry's
     revision_name label: Cloud Run's cloud_run_revision monitored resource), fall within each failing minute (or
-    as far either side as its requests waited, `_reach`, as `_refused_through`). However many other failure lines
+    as far either side as its requests waited, `_logged_through`, as `_refused_through`). However many other failure lines
     it logged beside them: a pool logs its refused reconnect once a minute, while each request it fails logs its
     own consequence (HikariPool's "Connection is not available", psycopg_pool.PoolTimeout, a framework's "Internal
     Server Error"), so no share of lines tells the refusal's failure from another. An undo is a write and a wrong
     one flaps back onto the deploy's failure; holding with both named (`_other_failure_lines`) loses nothing."""
-    own = [line.timestamp for lines in said.values() for line in lines]
-    within = _reach(facts, window)
-    return bool(failing) and all(within(at, own) for at in failing)
+    return _logged_through(facts, window, failing, [line.timestamp for lines in said.values() for line in lines])
 
 
 def _other_failure_lines(facts: Facts, revision: str, said: dict[str, list[LogRecord]]) -> list[str]:
